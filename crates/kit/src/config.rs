@@ -1,0 +1,176 @@
+//! Layered configuration: built-in defaults < TOML file < `DCP_*` environment variables.
+//!
+//! Environment keys use `__` between levels: `DCP_HTTP__BIND=0.0.0.0:8001`,
+//! `DCP_DATABASE__URL=mysql://...`. The file comes from `--config PATH` or `DCP_CONFIG`.
+
+use std::path::{Path, PathBuf};
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// A configuration that could not be loaded or is invalid; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}`: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+impl ConfigError {
+    pub fn invalid(key: &str, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Implemented by every service's configuration struct.
+pub trait Validate {
+    fn validate(&self) -> Result<(), ConfigError>;
+}
+
+/// The HTTP listener.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HttpConfig {
+    /// `host:port`; port 0 picks a free port (tests).
+    pub bind: String,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl HttpConfig {
+    pub fn on_port(port: u16) -> Self {
+        HttpConfig {
+            bind: format!("127.0.0.1:{port}"),
+            workers: 0,
+            shutdown_timeout_secs: 10,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.bind
+            .parse::<std::net::SocketAddr>()
+            .map(|_| ())
+            .map_err(|e| {
+                ConfigError::invalid(
+                    "http.bind",
+                    format!("`{}` is not host:port ({e})", self.bind),
+                )
+            })
+    }
+}
+
+/// The database: `sqlite://path/to/file.db` or `mysql://user:password@host:port/database`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub pool_size: u32,
+    /// How long a request waits for a pooled connection before it is refused.
+    pub connect_timeout_secs: u64,
+    /// MySQL only: create the database named in the URL if it does not exist.
+    pub create_database: bool,
+}
+
+impl DatabaseConfig {
+    pub fn sqlite(path: &str) -> Self {
+        DatabaseConfig {
+            url: format!("sqlite://{path}"),
+            pool_size: 8,
+            connect_timeout_secs: 5,
+            create_database: true,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::db::Backend::from_url(&self.url)
+            .map_err(|e| ConfigError::invalid("database.url", e.to_string()))?;
+        if self.pool_size == 0 {
+            return Err(ConfigError::invalid(
+                "database.pool_size",
+                "must be at least 1",
+            ));
+        }
+        if self.connect_timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                "database.connect_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Logging: `format` is `pretty`, `json`, or `auto` (pretty on a terminal, JSON otherwise).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogConfig {
+    pub format: String,
+    /// A tracing filter such as `info` or `info,resource_pool=debug`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "auto".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+impl LogConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match self.format.as_str() {
+            "auto" | "pretty" | "json" => {}
+            other => {
+                return Err(ConfigError::invalid(
+                    "log.format",
+                    format!("`{other}` is not one of auto, pretty, json"),
+                ))
+            }
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.level)
+            .map(|_| ())
+            .map_err(|e| ConfigError::invalid("log.level", e.to_string()))
+    }
+}
+
+/// Loads `T` from its defaults, then the file (if any), then `DCP_*` variables, and validates it.
+pub fn load<T>(defaults: &T, file: Option<&Path>) -> Result<T, ConfigError>
+where
+    T: Serialize + DeserializeOwned + Validate,
+{
+    let mut builder = config::Config::builder().add_source(config::Config::try_from(defaults)?);
+    if let Some(path) = file {
+        builder = builder.add_source(
+            config::File::from(path)
+                .format(config::FileFormat::Toml)
+                .required(true),
+        );
+    }
+    builder = builder.add_source(
+        config::Environment::with_prefix("DCP")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true),
+    );
+    let loaded: T = builder.build()?.try_deserialize()?;
+    loaded.validate()?;
+    Ok(loaded)
+}
+
+/// The config file named by `--config PATH` on the command line, else by `DCP_CONFIG`.
+pub fn file_from_args() -> Option<PathBuf> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(path) = arg.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os("DCP_CONFIG").map(PathBuf::from)
+}

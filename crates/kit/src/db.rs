@@ -1,0 +1,363 @@
+//! One diesel connection type over SQLite and MySQL/MariaDB, chosen by the URL scheme.
+//!
+//! Services write their queries once against [`DbConn`]. The pool picks the backend itself
+//! (diesel's own `establish` on a multi-connection hides the real error), migrations are
+//! embedded per dialect, and [`Db::read`] / [`Db::write`] run diesel on the blocking pool.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::mysql::MysqlConnection;
+use diesel::sql_types::BigInt;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseConfig;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Mysql(MysqlConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Mysql,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "unsupported database URL `{0}`: use sqlite://PATH or mysql://USER:PASSWORD@HOST:PORT/DATABASE"
+)]
+pub struct UnsupportedUrl(String);
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, UnsupportedUrl> {
+        if url.starts_with("sqlite://") && url.len() > "sqlite://".len() {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            Ok(Backend::Mysql)
+        } else {
+            Err(UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+/// The URL without its password, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Everything that can go wrong between a handler and the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Connection(#[from] diesel::ConnectionError),
+    #[error("{0}")]
+    Setup(#[from] diesel::result::Error),
+}
+
+/// An r2d2 manager that picks the backend from the URL and reports the backend's own error.
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+}
+
+impl ConnectionManager {
+    pub fn new(url: &str) -> Result<Self, UnsupportedUrl> {
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite => url.trim_start_matches("sqlite://").to_string(),
+            Backend::Mysql => url.replacen("mariadb://", "mysql://", 1),
+        };
+        Ok(ConnectionManager { url, backend })
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<DbConn, ConnectError> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url)?;
+                // WAL lets readers run beside the writer; the busy timeout waits out other processes.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Backend::Mysql => {
+                let mut conn = MysqlConnection::establish(&self.url)?;
+                conn.batch_execute("SET NAMES utf8mb4; SET time_zone = '+00:00';")?;
+                Ok(DbConn::Mysql(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
+        conn.batch_execute("SELECT 1").map_err(ConnectError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// The embedded migrations of one service, one set per dialect.
+pub struct Migrations {
+    pub sqlite: EmbeddedMigrations,
+    pub mysql: EmbeddedMigrations,
+}
+
+/// The service's handle on its database.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<ConnectionManager>,
+    backend: Backend,
+    /// SQLite has one writer at a time; queueing writers here avoids "database is locked"
+    /// when a read transaction would have to upgrade. MySQL does not need it.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}")]
+    Url(#[from] UnsupportedUrl),
+    #[error("cannot prepare database {url}: {reason}")]
+    Prepare { url: String, reason: String },
+    #[error("cannot connect to database {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("migrations failed on {url}: {reason}")]
+    Migrate { url: String, reason: String },
+}
+
+impl Db {
+    /// Connects (creating the SQLite file or the MySQL database if asked), then runs migrations.
+    pub fn open(config: &DatabaseConfig, migrations: Migrations) -> Result<Db, OpenError> {
+        let backend = Backend::from_url(&config.url)?;
+        let shown = redact(&config.url);
+        prepare(backend, config).map_err(|reason| OpenError::Prepare {
+            url: shown.clone(),
+            reason,
+        })?;
+        let manager = ConnectionManager::new(&config.url)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(config.pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(config.connect_timeout_secs))
+            .build(manager)
+            .map_err(|e| OpenError::Connect {
+                url: shown.clone(),
+                reason: e.to_string(),
+            })?;
+        let db = Db {
+            pool,
+            backend,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        };
+        let mut conn = db.pool.get().map_err(|e| OpenError::Connect {
+            url: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        let applied = match &mut *conn {
+            DbConn::Sqlite(c) => c.run_pending_migrations(migrations.sqlite).map(|v| v.len()),
+            DbConn::Mysql(c) => c.run_pending_migrations(migrations.mysql).map(|v| v.len()),
+        }
+        .map_err(|e| OpenError::Migrate {
+            url: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        tracing::info!(database = %shown, applied, "database ready");
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs read-only diesel work on the blocking pool.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// Runs diesel work in one transaction on the blocking pool; any error rolls it back.
+    pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let sqlite_writer = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
+        tokio::task::spawn_blocking(move || {
+            let _turn = sqlite_writer.as_ref().map(|m| match m.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            });
+            let mut pooled = pool
+                .get()
+                .map_err(|e| DbError::Unavailable(e.to_string()))?;
+            let conn: &mut DbConn = &mut pooled;
+            conn.transaction(work)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// `Ok` when a connection can be had and answers `SELECT 1` within two seconds.
+    pub async fn ping(&self) -> Result<(), String> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get_timeout(Duration::from_secs(2))
+                .map_err(|e| format!("database unavailable: {e}"))?;
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| format!("database unavailable: {e}"))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+}
+
+impl crate::server::Readiness for Db {
+    fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(self.ping())
+    }
+}
+
+/// The id of the row the last INSERT on this connection created (no RETURNING on the multi-backend).
+pub fn last_insert_id(conn: &mut DbConn) -> diesel::QueryResult<i64> {
+    let query = match conn {
+        DbConn::Sqlite(_) => "last_insert_rowid()",
+        DbConn::Mysql(_) => "CAST(LAST_INSERT_ID() AS SIGNED)",
+    };
+    diesel::select(diesel::dsl::sql::<BigInt>(query)).get_result(conn)
+}
+
+/// Creates what must exist before the pool can connect: the SQLite file's folder, or the MySQL database.
+fn prepare(backend: Backend, config: &DatabaseConfig) -> Result<(), String> {
+    match backend {
+        Backend::Sqlite => {
+            let path = std::path::Path::new(config.url.trim_start_matches("sqlite://"));
+            match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot create folder {}: {e}", dir.display())),
+                _ => Ok(()),
+            }
+        }
+        Backend::Mysql if config.create_database => {
+            let url = config.url.replacen("mariadb://", "mysql://", 1);
+            let (server_url, name) = split_mysql_database(&url).ok_or_else(|| {
+                "the URL names no database (mysql://USER@HOST:PORT/DATABASE)".to_string()
+            })?;
+            let mut conn = MysqlConnection::establish(&server_url).map_err(|e| e.to_string())?;
+            conn.batch_execute(&format!(
+                "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            ))
+            .map_err(|e| e.to_string())
+        }
+        Backend::Mysql => Ok(()),
+    }
+}
+
+/// Splits `mysql://u:p@h:3306/name?opts` into (`mysql://u:p@h:3306/?opts`, `name`).
+pub fn split_mysql_database(url: &str) -> Option<(String, String)> {
+    let after_scheme = url.find("://")? + 3;
+    let slash = after_scheme + url[after_scheme..].find('/')?;
+    let (path, query) = match url[slash + 1..].find('?') {
+        Some(q) => (&url[slash + 1..slash + 1 + q], &url[slash + 1 + q..]),
+        None => (&url[slash + 1..], ""),
+    };
+    let valid = !path.is_empty()
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    valid.then(|| (format!("{}/{}", &url[..slash], query), path.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_scheme() {
+        assert_eq!(
+            Backend::from_url("sqlite://var/x.db").ok(),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            Backend::from_url("mysql://root@127.0.0.1/x").ok(),
+            Some(Backend::Mysql)
+        );
+        assert!(Backend::from_url("postgres://x").is_err());
+        assert!(Backend::from_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("mysql://dcp:secret@db:3306/x"),
+            "mysql://dcp:***@db:3306/x"
+        );
+        assert_eq!(redact("mysql://root@db/x"), "mysql://root@db/x");
+        assert_eq!(redact("sqlite://var/x.db"), "sqlite://var/x.db");
+    }
+
+    #[test]
+    fn mysql_url_splits_into_server_and_database() {
+        assert_eq!(
+            split_mysql_database("mysql://root@127.0.0.1:3306/dcp_rp"),
+            Some((
+                "mysql://root@127.0.0.1:3306/".to_string(),
+                "dcp_rp".to_string()
+            ))
+        );
+        assert_eq!(split_mysql_database("mysql://root@127.0.0.1:3306/"), None);
+        assert_eq!(split_mysql_database("mysql://root@h/bad`name"), None);
+    }
+}

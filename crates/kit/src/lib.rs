@@ -1,0 +1,21 @@
+//! The service kit: what every DCP service needs and none should write twice.
+//!
+//! - [`config`]: layered configuration (defaults < TOML file < `DCP_*` environment), validated at start.
+//! - [`telemetry`]: tracing setup and the per-request middleware (request id, span, metrics).
+//! - [`metrics`]: a small Prometheus registry of requests and latency per route and status.
+//! - [`db`]: one diesel connection type over SQLite and MySQL/MariaDB, its pool, migrations,
+//!   and the bridge that keeps blocking diesel work off the async reactor.
+//! - [`params`]: request parameters from the query string, a form body or a JSON body, and pagination.
+//! - [`server`]: the HTTP server with `/healthz`, `/readyz`, `/metrics` and graceful shutdown.
+//! - [`testing`]: fresh SQLite files and MariaDB databases for integration tests.
+
+pub mod config;
+pub mod db;
+pub mod metrics;
+pub mod params;
+pub mod server;
+pub mod telemetry;
+pub mod testing;
+
+pub use params::{Page, Params, ParamsError};
+pub use telemetry::RequestId;

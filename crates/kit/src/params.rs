@@ -1,0 +1,348 @@
+//! Request parameters from wherever the caller put them: the query string, a form body or a
+//! JSON body (the seeds' examples use all three), merged into one map. Body keys win over
+//! query keys. Extractors fail with the service's own error type `E`, so a bad request is
+//! answered in that service's envelope.
+
+use std::marker::PhantomData;
+use std::rc::Rc;
+
+use actix_web::dev::Payload;
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, ResponseError};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// Bodies larger than this are refused.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+pub const DEFAULT_PAGE_SIZE: u64 = 10;
+pub const MAX_PAGE_SIZE: u64 = 1000;
+
+/// A request whose parameters cannot be read or do not fit; the message names the parameter.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParamsError {
+    #[error("missing parameter `{0}`")]
+    Missing(String),
+    #[error("invalid parameter `{name}`: {reason}")]
+    Invalid { name: String, reason: String },
+    #[error("unknown parameter `{0}`")]
+    Unknown(String),
+    #[error("unreadable request body: {0}")]
+    Body(String),
+}
+
+impl ParamsError {
+    pub fn invalid(name: &str, reason: impl Into<String>) -> Self {
+        ParamsError::Invalid {
+            name: name.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The merged parameters. Values keep their JSON type when they came as JSON, strings otherwise.
+#[derive(Debug, Clone, Default)]
+pub struct ParamMap(pub Map<String, Value>);
+
+/// Extractor of the merged parameters that fails with the service's error `E`.
+pub struct Params<E> {
+    map: Map<String, Value>,
+    _error: PhantomData<E>,
+}
+
+impl<E> Params<E> {
+    pub fn from_map(map: Map<String, Value>) -> Self {
+        Params {
+            map,
+            _error: PhantomData,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Removes `name` and returns it as text; numbers and booleans are written out, null is absent.
+    pub fn take_str(&mut self, name: &str) -> Result<Option<String>, ParamsError> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(_) => Err(ParamsError::invalid(
+                name,
+                "expected a single value, not a list or object",
+            )),
+        }
+    }
+
+    /// Removes `name`; missing or blank is an error naming it.
+    pub fn require_str(&mut self, name: &str) -> Result<String, ParamsError> {
+        match self.take_str(name)? {
+            Some(s) if !s.trim().is_empty() => Ok(s),
+            _ => Err(ParamsError::Missing(name.to_string())),
+        }
+    }
+
+    /// Removes `name` and parses it as an integer (from a JSON number or a decimal string).
+    pub fn take_int<T>(&mut self, name: &str) -> Result<Option<T>, ParamsError>
+    where
+        T: TryFrom<i64>,
+    {
+        let text = match self.take_str(name)? {
+            None => return Ok(None),
+            Some(s) if s.trim().is_empty() => return Ok(None),
+            Some(s) => s,
+        };
+        let wide: i64 = text
+            .trim()
+            .parse()
+            .map_err(|_| ParamsError::invalid(name, format!("`{text}` is not an integer")))?;
+        T::try_from(wide)
+            .map(Some)
+            .map_err(|_| ParamsError::invalid(name, format!("{wide} is out of range")))
+    }
+
+    /// Removes `name` as a flag: 1/0, true/false, yes/no, on/off.
+    pub fn take_bool(&mut self, name: &str) -> Result<Option<bool>, ParamsError> {
+        let Some(text) = self.take_str(name)? else {
+            return Ok(None);
+        };
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" => Ok(None),
+            "1" | "true" | "yes" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "off" => Ok(Some(false)),
+            _ => Err(ParamsError::invalid(
+                name,
+                format!("`{text}` is not a flag (1 or 0)"),
+            )),
+        }
+    }
+
+    /// Removes and returns `page` / `page_size` (page from 1; size from 1 to [`MAX_PAGE_SIZE`]).
+    pub fn take_page(&mut self, default_size: u64) -> Result<Page, ParamsError> {
+        let page: u64 = self.take_int("page")?.unwrap_or(1);
+        let page_size: u64 = self.take_int("page_size")?.unwrap_or(default_size);
+        if page == 0 {
+            return Err(ParamsError::invalid("page", "pages count from 1"));
+        }
+        if page_size == 0 || page_size > MAX_PAGE_SIZE {
+            return Err(ParamsError::invalid(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        Ok(Page { page, page_size })
+    }
+
+    /// Fails on the first parameter nobody took, so a typo is not silently ignored.
+    pub fn finish(self) -> Result<(), ParamsError> {
+        match self.map.keys().next() {
+            Some(name) => Err(ParamsError::Unknown(name.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Deserializes what is left into `T` (use `#[serde(deny_unknown_fields)]` to refuse strays).
+    pub fn into_struct<T: DeserializeOwned>(self) -> Result<T, ParamsError> {
+        serde_json::from_value(Value::Object(self.map)).map_err(|e| {
+            let text = e.to_string();
+            match text
+                .strip_prefix("unknown field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                Some(name) => ParamsError::Unknown(name.to_string()),
+                None => ParamsError::Invalid {
+                    name: "parameters".into(),
+                    reason: text,
+                },
+            }
+        })
+    }
+}
+
+impl<E> FromRequest for Params<E>
+where
+    E: From<ParamsError> + ResponseError + 'static,
+{
+    type Error = E;
+    type Future = LocalBoxFuture<'static, Result<Self, E>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let future = collect(req.clone(), payload.take());
+        Box::pin(async move {
+            let map = future.await.map_err(E::from)?;
+            Ok(Params::from_map(map.0.clone()))
+        })
+    }
+}
+
+/// A page of a list: `page` counts from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u64,
+    pub page_size: u64,
+}
+
+impl Page {
+    pub fn offset(&self) -> i64 {
+        ((self.page - 1).saturating_mul(self.page_size)).min(i64::MAX as u64) as i64
+    }
+
+    pub fn limit(&self) -> i64 {
+        self.page_size as i64
+    }
+}
+
+/// Extractor of `page` / `page_size` alone, failing with the service's error `E`.
+pub struct Pagination<E> {
+    pub page: Page,
+    _error: PhantomData<E>,
+}
+
+impl<E> FromRequest for Pagination<E>
+where
+    E: From<ParamsError> + ResponseError + 'static,
+{
+    type Error = E;
+    type Future = LocalBoxFuture<'static, Result<Self, E>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let future = collect(req.clone(), payload.take());
+        Box::pin(async move {
+            let map = future.await.map_err(E::from)?;
+            let mut params: Params<E> = Params::from_map(map.0.clone());
+            let page = params.take_page(DEFAULT_PAGE_SIZE).map_err(E::from)?;
+            Ok(Pagination {
+                page,
+                _error: PhantomData,
+            })
+        })
+    }
+}
+
+/// Reads the parameters once per request; later extractors get the cached map.
+async fn collect(req: HttpRequest, mut payload: Payload) -> Result<Rc<ParamMap>, ParamsError> {
+    if let Some(cached) = req.extensions().get::<Rc<ParamMap>>() {
+        return Ok(cached.clone());
+    }
+    let mut map = Map::new();
+    if !req.query_string().is_empty() {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
+            .map_err(|e| ParamsError::Body(format!("query string: {e}")))?;
+        for (k, v) in pairs {
+            map.insert(k, Value::String(v));
+        }
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let body = web::Bytes::from_request(&req, &mut payload)
+            .await
+            .map_err(|e| ParamsError::Body(e.to_string()))?;
+        if body.len() > BODY_LIMIT {
+            return Err(ParamsError::Body(format!("larger than {BODY_LIMIT} bytes")));
+        }
+        merge_body(&req, &body, &mut map)?;
+    }
+    let shared = Rc::new(ParamMap(map));
+    req.extensions_mut().insert(shared.clone());
+    Ok(shared)
+}
+
+fn merge_body(
+    req: &HttpRequest,
+    body: &[u8],
+    map: &mut Map<String, Value>,
+) -> Result<(), ParamsError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(());
+    }
+    let content_type = req.content_type().to_ascii_lowercase();
+    let looks_like_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if content_type.contains("json") || (content_type.is_empty() && looks_like_json) {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| ParamsError::Body(format!("invalid JSON: {e}")))?;
+        match value {
+            Value::Object(fields) => map.extend(fields),
+            _ => return Err(ParamsError::Body("the JSON body must be an object".into())),
+        }
+    } else if content_type.is_empty() || content_type == "application/x-www-form-urlencoded" {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|e| ParamsError::Body(format!("invalid form: {e}")))?;
+        for (k, v) in pairs {
+            map.insert(k, Value::String(v));
+        }
+    } else {
+        return Err(ParamsError::Body(format!(
+            "unsupported content type `{content_type}`: send JSON or a form"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn params(value: Value) -> Params<()> {
+        match value {
+            Value::Object(map) => Params::from_map(map),
+            _ => unreachable!("test input is an object"),
+        }
+    }
+
+    #[test]
+    fn integers_come_from_numbers_and_strings() {
+        let mut p = params(json!({"a": 5, "b": " 7 ", "c": "x", "d": 70000}));
+        assert_eq!(p.take_int::<i32>("a"), Ok(Some(5)));
+        assert_eq!(p.take_int::<i32>("b"), Ok(Some(7)));
+        assert!(
+            matches!(p.take_int::<i32>("c"), Err(ParamsError::Invalid { name, .. }) if name == "c")
+        );
+        assert!(
+            matches!(p.take_int::<u16>("d"), Err(ParamsError::Invalid { name, .. }) if name == "d")
+        );
+        assert_eq!(p.take_int::<i32>("absent"), Ok(None));
+    }
+
+    #[test]
+    fn pages_are_validated() {
+        assert_eq!(
+            params(json!({})).take_page(10),
+            Ok(Page {
+                page: 1,
+                page_size: 10
+            })
+        );
+        assert_eq!(
+            params(json!({"page": "3", "page_size": 20})).take_page(10),
+            Ok(Page {
+                page: 3,
+                page_size: 20
+            })
+        );
+        assert!(params(json!({"page": 0})).take_page(10).is_err());
+        assert!(params(json!({"page_size": 100000})).take_page(10).is_err());
+        assert_eq!(
+            Page {
+                page: 3,
+                page_size: 20
+            }
+            .offset(),
+            40
+        );
+    }
+
+    #[test]
+    fn leftovers_are_reported_by_name() {
+        let mut p = params(json!({"ip": "1.2.3.4", "typo": 1}));
+        assert_eq!(p.require_str("ip"), Ok("1.2.3.4".to_string()));
+        assert_eq!(p.finish(), Err(ParamsError::Unknown("typo".into())));
+    }
+
+    #[test]
+    fn lists_are_not_single_values() {
+        let mut p = params(json!({"ip": ["a", "b"]}));
+        assert!(matches!(p.take_str("ip"), Err(ParamsError::Invalid { .. })));
+    }
+}

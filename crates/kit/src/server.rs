@@ -1,0 +1,92 @@
+//! The HTTP server every service runs: its routes, plus `/healthz`, `/readyz`, `/metrics`,
+//! the request middleware, and graceful shutdown on SIGTERM/SIGINT (actix-web's own).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+
+use crate::config::HttpConfig;
+use crate::metrics::Metrics;
+
+/// What `/readyz` asks: the database, ZooKeeper, or whatever the service cannot work without.
+pub trait Readiness: Send + Sync + 'static {
+    fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
+
+/// A bound, not yet awaited server: `addr` is where it listens (useful with port 0).
+pub struct Bound {
+    pub addr: SocketAddr,
+    pub server: Server,
+}
+
+/// Binds the service. `routes` adds the service's own routes and its default (404) service.
+pub fn bind<F>(
+    name: &'static str,
+    http: &HttpConfig,
+    readiness: Arc<dyn Readiness>,
+    routes: F,
+) -> std::io::Result<Bound>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    let metrics = web::Data::new(Metrics::new(name));
+    let readiness = web::Data::from(Arc::new(ReadinessCheck(readiness)));
+    let service = web::Data::new(ServiceName(name));
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(metrics.clone())
+            .app_data(readiness.clone())
+            .app_data(service.clone())
+            .wrap(from_fn(crate::telemetry::observe))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(metrics_text))
+            .configure(routes.clone())
+    })
+    .shutdown_timeout(http.shutdown_timeout_secs)
+    .client_request_timeout(Duration::from_secs(30));
+    if http.workers > 0 {
+        server = server.workers(http.workers);
+    }
+    let server = server.bind(&http.bind)?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("the server bound no address"))?;
+    tracing::info!(service = name, %addr, "listening");
+    Ok(Bound {
+        addr,
+        server: server.run(),
+    })
+}
+
+struct ReadinessCheck(Arc<dyn Readiness>);
+struct ServiceName(&'static str);
+
+async fn healthz(service: web::Data<ServiceName>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok", "service": service.0}))
+}
+
+async fn readyz(check: web::Data<ReadinessCheck>, service: web::Data<ServiceName>) -> HttpResponse {
+    match check.0.ready().await {
+        Ok(()) => {
+            HttpResponse::Ok().json(serde_json::json!({"status": "ready", "service": service.0}))
+        }
+        Err(reason) => HttpResponse::ServiceUnavailable().json(
+            serde_json::json!({"status": "unavailable", "service": service.0, "reason": reason}),
+        ),
+    }
+}
+
+async fn metrics_text(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics.render())
+}

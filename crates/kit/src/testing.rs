@@ -1,0 +1,79 @@
+//! Fresh databases for integration tests: a temporary SQLite file, or a MariaDB database made
+//! for this test and dropped after it. MariaDB is found at `DCP_TEST_MYSQL_URL`
+//! (default `mysql://root@127.0.0.1:3306`).
+
+use diesel::connection::SimpleConnection;
+use diesel::mysql::MysqlConnection;
+use diesel::Connection;
+
+use crate::config::DatabaseConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Mysql,
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub config: DatabaseConfig,
+    server_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn mysql_server_url() -> String {
+    std::env::var("DCP_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string())
+}
+
+impl TestDatabase {
+    /// Panics with a clear message if the backend cannot be had: a test without its database is no test.
+    pub fn create(backend: TestBackend, prefix: &str) -> TestDatabase {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            TestBackend::Sqlite => {
+                let dir =
+                    tempfile::tempdir().expect("a temporary folder for the SQLite test database");
+                let path = dir.path().join(format!("{name}.db"));
+                TestDatabase {
+                    config: DatabaseConfig::sqlite(&path.to_string_lossy()),
+                    server_url: None,
+                    name,
+                    _dir: Some(dir),
+                }
+            }
+            TestBackend::Mysql => {
+                let server = mysql_server_url();
+                let mut conn = MysqlConnection::establish(&server).unwrap_or_else(|e| {
+                    panic!("MariaDB for tests at {server}: {e} (set DCP_TEST_MYSQL_URL)")
+                });
+                conn.batch_execute(&format!(
+                    "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                ))
+                .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
+                TestDatabase {
+                    config: DatabaseConfig {
+                        url: format!("{}/{name}", server.trim_end_matches('/')),
+                        pool_size: 8,
+                        connect_timeout_secs: 5,
+                        create_database: false,
+                    },
+                    server_url: Some(server),
+                    name,
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(server) = &self.server_url {
+            if let Ok(mut conn) = MysqlConnection::establish(server) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{}`", self.name));
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The configuration of resource-pool: defaults here < TOML file < `DCP_*` environment.
+
+use kit::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig, Validate};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PORT: u16 = 8001;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub probe: ProbeConfig,
+}
+
+/// The account `probe_instance` uses to log in to the MySQL instances of the inventory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProbeConfig {
+    pub user: String,
+    pub password: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http: HttpConfig::on_port(DEFAULT_PORT),
+            database: DatabaseConfig::sqlite("var/resource-pool.db"),
+            log: LogConfig::default(),
+            probe: ProbeConfig {
+                user: "root".into(),
+                password: String::new(),
+                timeout_secs: 3,
+            },
+        }
+    }
+}
+
+impl Validate for Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.http.validate()?;
+        self.database.validate()?;
+        self.log.validate()?;
+        if self.probe.user.is_empty() {
+            return Err(ConfigError::invalid("probe.user", "must not be empty"));
+        }
+        if !(1..=60).contains(&self.probe.timeout_secs) {
+            return Err(ConfigError::invalid(
+                "probe.timeout_secs",
+                "must be between 1 and 60",
+            ));
+        }
+        Ok(())
+    }
+}

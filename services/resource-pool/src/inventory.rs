@@ -1,0 +1,1085 @@
+//! The domain of resource-pool: validation, the auto-create chains, the refusals that keep
+//! rows from being orphaned, and the audit log. Knows nothing of HTTP.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::mysql::MysqlConnection;
+use diesel::{Connection, QueryResult, RunQueryDsl};
+use kit::db::{Db, DbConn};
+use kit::Page;
+use serde::Serialize;
+use wire::resource_pool as w;
+
+use crate::config::ProbeConfig;
+use crate::error::Error;
+use crate::store::{self, DatabaseRow, InstanceRow, ServerRow};
+
+pub const DEFAULT_PORT: i32 = 3306;
+pub const DEFAULT_DB_TYPE: &str = "mysql";
+const MAX_TEXT: usize = 255;
+/// MySQL's own limit on a database name.
+const MAX_DB_NAME: usize = 64;
+
+/// Who is calling: the seed's `model`, and the request id, both kept in the audit log.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub model: String,
+    pub request_id: String,
+}
+
+#[derive(Clone)]
+pub struct Inventory {
+    db: Db,
+    probe: ProbeConfig,
+}
+
+// ---- validation, with messages that name the field ----
+
+pub fn parse_ip(field: &str, text: &str) -> Result<String, Error> {
+    text.trim()
+        .parse::<IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| {
+            Error::BadArgument(format!(
+                "invalid parameter `{field}`: `{text}` is not an IPv4 or IPv6 address"
+            ))
+        })
+}
+
+pub fn check_port(field: &str, port: i64) -> Result<i32, Error> {
+    if (1..=65535).contains(&port) {
+        Ok(port as i32)
+    } else {
+        Err(Error::BadArgument(format!(
+            "invalid parameter `{field}`: {port} is not a port (1-65535)"
+        )))
+    }
+}
+
+pub fn check_stat_filter(stat: i64) -> Result<i32, Error> {
+    match stat {
+        0..=2 => Ok(stat as i32),
+        _ => Err(Error::BadArgument(format!(
+            "invalid parameter `stat`: {stat} is not 0 (all), 1 (online) or 2 (offline)"
+        ))),
+    }
+}
+
+pub fn check_count(count: i64) -> Result<i64, Error> {
+    if count >= 0 {
+        Ok(count)
+    } else {
+        Err(Error::BadArgument(format!(
+            "invalid parameter `count`: {count} is negative (0 means all)"
+        )))
+    }
+}
+
+fn check_stat_value(field: &str, stat: i32) -> Result<i32, Error> {
+    match stat {
+        w::STAT_ONLINE | w::STAT_OFFLINE => Ok(stat),
+        _ => Err(Error::BadArgument(format!(
+            "invalid parameter `{field}`: {stat} is not 1 (online) or 2 (offline)"
+        ))),
+    }
+}
+
+/// Accepts `YYYY-mm-dd`, `YYYY-mm-dd HH:MM:SS` and `YYYY-mm-ddTHH:MM:SS`.
+pub fn parse_date(field: &str, text: &str) -> Result<NaiveDateTime, Error> {
+    let text = text.trim();
+    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(at);
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| {
+            Error::BadArgument(format!(
+                "invalid parameter `{field}`: `{text}` is not a date (YYYY-mm-dd or YYYY-mm-dd HH:MM:SS)"
+            ))
+        })
+}
+
+fn check_text(field: &str, text: &str, max: usize) -> Result<String, Error> {
+    if text.chars().count() > max {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `{field}`: longer than {max} characters"
+        )));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `{field}`: contains control characters"
+        )));
+    }
+    Ok(text.trim().to_string())
+}
+
+pub fn check_db_name(field: &str, name: &str) -> Result<String, Error> {
+    let name = check_text(field, name, MAX_DB_NAME)?;
+    if name.is_empty() {
+        return Err(Error::BadArgument(format!("missing parameter `{field}`")));
+    }
+    Ok(name)
+}
+
+fn opt_text(field: &str, value: &Option<String>) -> Result<Option<String>, Error> {
+    value
+        .as_deref()
+        .map(|v| check_text(field, v, MAX_TEXT))
+        .transpose()
+}
+
+fn opt_date(field: &str, value: &Option<String>) -> Result<Option<NaiveDateTime>, Error> {
+    value.as_deref().map(|v| parse_date(field, v)).transpose()
+}
+
+fn opt_stat(field: &str, value: Option<i32>) -> Result<Option<i32>, Error> {
+    value.map(|v| check_stat_value(field, v)).transpose()
+}
+
+fn now() -> NaiveDateTime {
+    let at = Utc::now().naive_utc();
+    // Whole seconds: what MySQL's DATETIME keeps, so both backends answer alike.
+    at - Duration::from_nanos(u64::from(at.and_utc().timestamp_subsec_nanos()))
+}
+
+// ---- validated changes ----
+
+#[derive(Debug, Default)]
+struct ServerChange {
+    name: Option<String>,
+    online: Option<NaiveDateTime>,
+    owner: Option<String>,
+    os: Option<String>,
+    stat: Option<i32>,
+}
+
+impl ServerChange {
+    fn parse(f: &w::ServerFields) -> Result<Self, Error> {
+        Ok(ServerChange {
+            name: opt_text("server_name", &f.server_name)?,
+            online: opt_date("server_online", &f.server_online)?,
+            owner: opt_text("server_owner", &f.server_owner)?,
+            os: opt_text("server_os", &f.server_os)?,
+            stat: opt_stat("server_stat", f.server_stat)?,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.online.is_none()
+            && self.owner.is_none()
+            && self.os.is_none()
+            && self.stat.is_none()
+    }
+
+    fn apply(
+        &self,
+        conn: &mut DbConn,
+        ip: &str,
+        base: Option<&ServerRow>,
+    ) -> QueryResult<store::ServerValues> {
+        let (owner_id, owner_name) = match &self.owner {
+            Some(name) => lookup(conn, name, store::owner_id)?,
+            None => base
+                .map(|b| (b.owner_id, b.owner_name.clone()))
+                .unwrap_or((None, String::new())),
+        };
+        Ok(store::ServerValues {
+            ip: ip.to_string(),
+            name: pick(&self.name, base.map(|b| &b.name)),
+            os: pick(&self.os, base.map(|b| &b.os)),
+            stat: self.stat.or(base.map(|b| b.stat)).unwrap_or(w::STAT_ONLINE),
+            owner_id,
+            owner_name,
+            online_date: self
+                .online
+                .or(base.map(|b| b.online_date))
+                .unwrap_or_else(now),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct InstanceChange {
+    level: Option<String>,
+    name: Option<String>,
+    business: Option<String>,
+    online: Option<NaiveDateTime>,
+    owner: Option<String>,
+    db_type: Option<String>,
+    ha_type: Option<String>,
+    stat: Option<i32>,
+}
+
+impl InstanceChange {
+    fn parse(f: &w::InstanceFields) -> Result<Self, Error> {
+        Ok(InstanceChange {
+            level: opt_text("instance_level", &f.instance_level)?,
+            name: opt_text("instance_name", &f.instance_name)?,
+            business: opt_text("instance_bussiness", &f.instance_business)?,
+            online: opt_date("instance_online", &f.instance_online)?,
+            owner: opt_text("instance_owner", &f.instance_owner)?,
+            db_type: opt_text("instance_dbtype", &f.instance_dbtype)?,
+            ha_type: opt_text("instance_hatype", &f.instance_hatype)?,
+            stat: opt_stat("instance_stat", f.instance_stat)?,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.level.is_none()
+            && self.name.is_none()
+            && self.business.is_none()
+            && self.online.is_none()
+            && self.owner.is_none()
+            && self.db_type.is_none()
+            && self.ha_type.is_none()
+            && self.stat.is_none()
+    }
+
+    fn apply(
+        &self,
+        conn: &mut DbConn,
+        server_id: i64,
+        port: i32,
+        base: Option<&InstanceRow>,
+    ) -> QueryResult<store::InstanceValues> {
+        let (owner_id, owner) = match &self.owner {
+            Some(name) => lookup(conn, name, store::owner_id)?,
+            None => base
+                .map(|b| (b.owner_id, b.owner.clone()))
+                .unwrap_or((None, String::new())),
+        };
+        let (business_id, business) = match &self.business {
+            Some(name) => lookup(conn, name, store::business_id)?,
+            None => base
+                .map(|b| (b.business_id, b.business.clone()))
+                .unwrap_or((None, String::new())),
+        };
+        Ok(store::InstanceValues {
+            server_id,
+            port,
+            name: pick(&self.name, base.map(|b| &b.name)),
+            level: pick(&self.level, base.map(|b| &b.level)),
+            stat: self.stat.or(base.map(|b| b.stat)).unwrap_or(w::STAT_ONLINE),
+            business_id,
+            business,
+            owner_id,
+            owner,
+            db_type: match (&self.db_type, base) {
+                (Some(t), _) => t.clone(),
+                (None, Some(b)) => b.db_type.clone(),
+                (None, None) => DEFAULT_DB_TYPE.to_string(),
+            },
+            ha_type: pick(&self.ha_type, base.map(|b| &b.ha_type)),
+            online_date: self
+                .online
+                .or(base.map(|b| b.online_date))
+                .unwrap_or_else(now),
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+struct DatabaseChange {
+    ip: Option<String>,
+    port: Option<i32>,
+    name: Option<String>,
+    level: Option<String>,
+    owner: Option<String>,
+    business: Option<String>,
+    online: Option<NaiveDateTime>,
+    stat: Option<i32>,
+}
+
+impl DatabaseChange {
+    fn parse(f: &w::DatabaseFields) -> Result<Self, Error> {
+        Ok(DatabaseChange {
+            ip: f
+                .database_ip
+                .as_deref()
+                .map(|ip| parse_ip("database_ip", ip))
+                .transpose()?,
+            port: f
+                .database_port
+                .map(|p| check_port("database_port", i64::from(p)))
+                .transpose()?,
+            name: f
+                .database_name
+                .as_deref()
+                .map(|n| check_db_name("database_name", n))
+                .transpose()?,
+            level: opt_text("database_level", &f.database_level)?,
+            owner: opt_text("database_owner", &f.database_owner)?,
+            business: opt_text("database_business", &f.database_business)?,
+            online: opt_date("database_online", &f.database_online)?,
+            stat: opt_stat("database_stat", f.database_stat)?,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ip.is_none()
+            && self.port.is_none()
+            && self.name.is_none()
+            && self.level.is_none()
+            && self.owner.is_none()
+            && self.business.is_none()
+            && self.online.is_none()
+            && self.stat.is_none()
+    }
+
+    fn apply(
+        &self,
+        conn: &mut DbConn,
+        instance_id: i64,
+        name: &str,
+        base: Option<&DatabaseRow>,
+    ) -> QueryResult<store::DatabaseValues> {
+        let (owner_id, owner_name) = match &self.owner {
+            Some(n) => lookup(conn, n, store::owner_id)?,
+            None => base
+                .map(|b| (b.owner_id, b.owner_name.clone()))
+                .unwrap_or((None, String::new())),
+        };
+        let (business_id, business) = match &self.business {
+            Some(n) => lookup(conn, n, store::business_id)?,
+            None => base
+                .map(|b| (b.business_id, b.business.clone()))
+                .unwrap_or((None, String::new())),
+        };
+        Ok(store::DatabaseValues {
+            instance_id,
+            name: name.to_string(),
+            level: pick(&self.level, base.map(|b| &b.level)),
+            stat: self.stat.or(base.map(|b| b.stat)).unwrap_or(w::STAT_ONLINE),
+            business_id,
+            business,
+            owner_id,
+            owner_name,
+            online_date: self
+                .online
+                .or(base.map(|b| b.online_date))
+                .unwrap_or_else(now),
+        })
+    }
+}
+
+fn pick(new: &Option<String>, old: Option<&String>) -> String {
+    new.clone().or_else(|| old.cloned()).unwrap_or_default()
+}
+
+/// An owner or business by name: empty clears it, otherwise it is found or created.
+fn lookup(
+    conn: &mut DbConn,
+    name: &str,
+    find_or_create: fn(&mut DbConn, &str) -> QueryResult<i64>,
+) -> QueryResult<(Option<i64>, String)> {
+    if name.is_empty() {
+        return Ok((None, String::new()));
+    }
+    Ok((Some(find_or_create(conn, name)?), name.to_string()))
+}
+
+// ---- audit ----
+
+fn server_target(ip: &str) -> String {
+    ip.to_string()
+}
+
+fn instance_target(ip: &str, port: i32) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
+}
+
+fn database_target(ip: &str, port: i32, db: &str) -> String {
+    format!("{}/{db}", instance_target(ip, port))
+}
+
+fn audit<T: Serialize>(
+    conn: &mut DbConn,
+    caller: &Caller,
+    action: &str,
+    entity: &str,
+    target: String,
+    old: Option<&T>,
+    new: Option<&T>,
+) -> QueryResult<()> {
+    let json = |v: Option<&T>| v.and_then(|v| serde_json::to_string(v).ok());
+    store::insert_audit(
+        conn,
+        &store::NewAuditEntry {
+            at: now(),
+            model: caller.model.clone(),
+            action: action.into(),
+            entity: entity.into(),
+            target,
+            old_value: json(old),
+            new_value: json(new),
+            request_id: caller.request_id.clone(),
+        },
+    )
+}
+
+fn no_server(ip: &str) -> Error {
+    Error::NotFound(format!("no server with ip {ip}"))
+}
+
+fn no_instance(ip: &str, port: i32) -> Error {
+    Error::NotFound(format!("no instance {}", instance_target(ip, port)))
+}
+
+fn no_database(ip: &str, port: i32, db: &str) -> Error {
+    Error::NotFound(format!("no database {}", database_target(ip, port, db)))
+}
+
+/// Finds the server, or adds it (and audits that) for the auto-create chains.
+fn server_or_add(conn: &mut DbConn, caller: &Caller, ip: &str) -> Result<ServerRow, Error> {
+    if let Some(server) = store::find_server(conn, ip)? {
+        return Ok(server);
+    }
+    let values = ServerChange::default().apply(conn, ip, None)?;
+    let added = store::insert_server(conn, &values)?;
+    audit(
+        conn,
+        caller,
+        "add",
+        "server",
+        server_target(ip),
+        None,
+        Some(&added.to_wire()),
+    )?;
+    Ok(added)
+}
+
+/// Finds the instance, or adds it (and its server) for `add_database`.
+fn instance_or_add(
+    conn: &mut DbConn,
+    caller: &Caller,
+    ip: &str,
+    port: i32,
+) -> Result<InstanceRow, Error> {
+    if let Some(instance) = store::find_instance(conn, ip, port)? {
+        return Ok(instance);
+    }
+    let server = server_or_add(conn, caller, ip)?;
+    let values = InstanceChange::default().apply(conn, server.id, port, None)?;
+    let added = store::insert_instance(conn, &values)?;
+    audit(
+        conn,
+        caller,
+        "add",
+        "instance",
+        instance_target(ip, port),
+        None,
+        Some(&added.to_wire(ip)),
+    )?;
+    Ok(added)
+}
+
+impl Inventory {
+    pub fn new(db: Db, probe: ProbeConfig) -> Self {
+        Inventory { db, probe }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    // ---- the seed's reads ----
+
+    pub async fn all_servers(&self, stat: i32, count: i64) -> Result<Vec<w::Server>, Error> {
+        self.db
+            .read(move |c| Ok(store::list_servers(c, stat, count)?))
+            .await
+    }
+
+    pub async fn all_instances(&self, stat: i32, count: i64) -> Result<Vec<w::Instance>, Error> {
+        self.db
+            .read(move |c| Ok(store::list_instances(c, stat, count)?))
+            .await
+    }
+
+    pub async fn all_databases(&self, stat: i32, count: i64) -> Result<Vec<w::Database>, Error> {
+        self.db
+            .read(move |c| Ok(store::list_databases(c, stat, count)?))
+            .await
+    }
+
+    pub async fn server(&self, ip: String) -> Result<w::Server, Error> {
+        self.db
+            .read(move |c| match store::find_server(c, &ip)? {
+                Some(row) => Ok(row.to_wire()),
+                None => Err(no_server(&ip)),
+            })
+            .await
+    }
+
+    pub async fn instance(&self, ip: String, port: i32) -> Result<w::Instance, Error> {
+        self.db
+            .read(move |c| match store::find_instance(c, &ip, port)? {
+                Some(row) => Ok(row.to_wire(&ip)),
+                None => Err(no_instance(&ip, port)),
+            })
+            .await
+    }
+
+    pub async fn database(&self, ip: String, port: i32, db: String) -> Result<w::Database, Error> {
+        self.db
+            .read(move |c| match store::find_database(c, &ip, port, &db)? {
+                Some(row) => Ok(row.to_wire(&ip, port)),
+                None => Err(no_database(&ip, port, &db)),
+            })
+            .await
+    }
+
+    // ---- servers ----
+
+    pub async fn add_server(
+        &self,
+        caller: Caller,
+        ip: String,
+        fields: w::ServerFields,
+    ) -> Result<w::Server, Error> {
+        let change = ServerChange::parse(&fields)?;
+        self.db
+            .write(move |c| {
+                if store::find_server(c, &ip)?.is_some() {
+                    return Err(Error::Duplicate(format!("server {ip} already exists")));
+                }
+                let values = change.apply(c, &ip, None)?;
+                let added = store::insert_server(c, &values)?.to_wire();
+                audit(
+                    c,
+                    &caller,
+                    "add",
+                    "server",
+                    server_target(&ip),
+                    None,
+                    Some(&added),
+                )?;
+                Ok(added)
+            })
+            .await
+    }
+
+    pub async fn mod_server(
+        &self,
+        caller: Caller,
+        ip: String,
+        fields: w::ServerFields,
+    ) -> Result<w::Server, Error> {
+        let change = ServerChange::parse(&fields)?;
+        if change.is_empty() {
+            return Err(Error::BadArgument(
+                "nothing to change: give at least one of server_name, server_online, server_owner, server_os, server_stat"
+                    .into(),
+            ));
+        }
+        self.db
+            .write(move |c| {
+                let old = store::find_server(c, &ip)?.ok_or_else(|| no_server(&ip))?;
+                let values = change.apply(c, &ip, Some(&old))?;
+                let new = store::update_server(c, old.id, &values)?.to_wire();
+                audit(
+                    c,
+                    &caller,
+                    "mod",
+                    "server",
+                    server_target(&ip),
+                    Some(&old.to_wire()),
+                    Some(&new),
+                )?;
+                Ok(new)
+            })
+            .await
+    }
+
+    pub async fn del_server(
+        &self,
+        caller: Caller,
+        ip: String,
+        cascade: bool,
+    ) -> Result<w::Deleted, Error> {
+        self.db
+            .write(move |c| {
+                let server = store::find_server(c, &ip)?.ok_or_else(|| no_server(&ip))?;
+                let instances = store::count_instances_of_server(c, server.id)?;
+                if instances > 0 && !cascade {
+                    let databases = store::count_databases_of_server(c, server.id)?;
+                    return Err(Error::InUse(format!(
+                        "server {ip} still has {instances} instance(s) and {databases} database(s); \
+                         pass cascade=1 to delete them with it"
+                    )));
+                }
+                let mut deleted = w::Deleted::default();
+                for instance in store::instances_of_server(c, server.id)? {
+                    deleted.databases += delete_databases_of(c, &caller, &ip, &instance)?;
+                    store::delete_instance(c, instance.id)?;
+                    let target = instance_target(&ip, instance.port);
+                    audit(c, &caller, "del", "instance", target, Some(&instance.to_wire(&ip)), None)?;
+                    deleted.instances += 1;
+                }
+                store::delete_server(c, server.id)?;
+                audit(c, &caller, "del", "server", server_target(&ip), Some(&server.to_wire()), None)?;
+                deleted.servers = 1;
+                Ok(deleted)
+            })
+            .await
+    }
+
+    // ---- instances ----
+
+    pub async fn add_instance(
+        &self,
+        caller: Caller,
+        ip: String,
+        port: i32,
+        fields: w::InstanceFields,
+    ) -> Result<w::Instance, Error> {
+        let change = InstanceChange::parse(&fields)?;
+        self.db
+            .write(move |c| {
+                if store::find_instance(c, &ip, port)?.is_some() {
+                    return Err(Error::Duplicate(format!(
+                        "instance {} already exists",
+                        instance_target(&ip, port)
+                    )));
+                }
+                let server = server_or_add(c, &caller, &ip)?;
+                let values = change.apply(c, server.id, port, None)?;
+                let added = store::insert_instance(c, &values)?.to_wire(&ip);
+                audit(
+                    c,
+                    &caller,
+                    "add",
+                    "instance",
+                    instance_target(&ip, port),
+                    None,
+                    Some(&added),
+                )?;
+                Ok(added)
+            })
+            .await
+    }
+
+    pub async fn mod_instance(
+        &self,
+        caller: Caller,
+        ip: String,
+        port: i32,
+        fields: w::InstanceFields,
+    ) -> Result<w::Instance, Error> {
+        let change = InstanceChange::parse(&fields)?;
+        if change.is_empty() {
+            return Err(Error::BadArgument(
+                "nothing to change: give at least one of instance_level, instance_name, instance_bussiness, \
+                 instance_online, instance_owner, instance_dbtype, instance_hatype, instance_stat"
+                    .into(),
+            ));
+        }
+        self.db
+            .write(move |c| {
+                let old =
+                    store::find_instance(c, &ip, port)?.ok_or_else(|| no_instance(&ip, port))?;
+                let values = change.apply(c, old.server_id, port, Some(&old))?;
+                let new = store::update_instance(c, old.id, &values)?.to_wire(&ip);
+                let target = instance_target(&ip, port);
+                audit(
+                    c,
+                    &caller,
+                    "mod",
+                    "instance",
+                    target,
+                    Some(&old.to_wire(&ip)),
+                    Some(&new),
+                )?;
+                Ok(new)
+            })
+            .await
+    }
+
+    pub async fn del_instance(
+        &self,
+        caller: Caller,
+        ip: String,
+        port: i32,
+        cascade: bool,
+    ) -> Result<w::Deleted, Error> {
+        self.db
+            .write(move |c| {
+                let instance = store::find_instance(c, &ip, port)?.ok_or_else(|| no_instance(&ip, port))?;
+                let databases = store::count_databases_of_instance(c, instance.id)?;
+                if databases > 0 && !cascade {
+                    return Err(Error::InUse(format!(
+                        "instance {} still has {databases} database(s); pass cascade=1 to delete them with it",
+                        instance_target(&ip, port)
+                    )));
+                }
+                let mut deleted = w::Deleted {
+                    databases: delete_databases_of(c, &caller, &ip, &instance)?,
+                    ..Default::default()
+                };
+                store::delete_instance(c, instance.id)?;
+                let target = instance_target(&ip, port);
+                audit(c, &caller, "del", "instance", target, Some(&instance.to_wire(&ip)), None)?;
+                deleted.instances = 1;
+                Ok(deleted)
+            })
+            .await
+    }
+
+    // ---- databases ----
+
+    pub async fn add_database(
+        &self,
+        caller: Caller,
+        db: String,
+        ip: String,
+        port: i32,
+        fields: w::DatabaseFields,
+    ) -> Result<w::Database, Error> {
+        let change = DatabaseChange::parse(&fields)?;
+        // In add_database the location keys may only repeat the positional arguments.
+        let disagree = |field: &str, given: String, positional: String| {
+            Error::BadArgument(format!(
+                "invalid parameter `{field}`: `{given}` disagrees with `{positional}`; leave it out when adding"
+            ))
+        };
+        if let Some(other) = change.ip.as_ref().filter(|other| **other != ip) {
+            return Err(disagree("database_ip", other.clone(), ip));
+        }
+        if let Some(other) = change.port.filter(|other| *other != port) {
+            return Err(disagree(
+                "database_port",
+                other.to_string(),
+                port.to_string(),
+            ));
+        }
+        if let Some(other) = change.name.as_ref().filter(|other| **other != db) {
+            return Err(disagree("database_name", other.clone(), db));
+        }
+        self.db
+            .write(move |c| {
+                if store::find_database(c, &ip, port, &db)?.is_some() {
+                    return Err(Error::Duplicate(format!(
+                        "database {} already exists",
+                        database_target(&ip, port, &db)
+                    )));
+                }
+                let instance = instance_or_add(c, &caller, &ip, port)?;
+                let values = change.apply(c, instance.id, &db, None)?;
+                let added = store::insert_database(c, &values)?.to_wire(&ip, port);
+                audit(
+                    c,
+                    &caller,
+                    "add",
+                    "database",
+                    database_target(&ip, port, &db),
+                    None,
+                    Some(&added),
+                )?;
+                Ok(added)
+            })
+            .await
+    }
+
+    pub async fn mod_database(
+        &self,
+        caller: Caller,
+        ip: String,
+        port: i32,
+        db: String,
+        fields: w::DatabaseFields,
+    ) -> Result<w::Database, Error> {
+        let change = DatabaseChange::parse(&fields)?;
+        if change.is_empty() {
+            return Err(Error::BadArgument(
+                "nothing to change: give at least one of database_ip, database_port, database_name, database_level, \
+                 database_owner, database_business, database_online, database_stat"
+                    .into(),
+            ));
+        }
+        self.db
+            .write(move |c| {
+                let old = store::find_database(c, &ip, port, &db)?
+                    .ok_or_else(|| no_database(&ip, port, &db))?;
+                let new_ip = change.ip.clone().unwrap_or_else(|| ip.clone());
+                let new_port = change.port.unwrap_or(port);
+                let new_name = change.name.clone().unwrap_or_else(|| db.clone());
+                let instance_id = if (new_ip.as_str(), new_port) == (ip.as_str(), port) {
+                    old.instance_id
+                } else {
+                    store::find_instance(c, &new_ip, new_port)?
+                        .ok_or_else(|| no_instance(&new_ip, new_port))?
+                        .id
+                };
+                let moved_or_renamed = instance_id != old.instance_id || new_name != db;
+                if moved_or_renamed
+                    && store::find_database(c, &new_ip, new_port, &new_name)?.is_some()
+                {
+                    return Err(Error::Duplicate(format!(
+                        "database {} already exists",
+                        database_target(&new_ip, new_port, &new_name)
+                    )));
+                }
+                let values = change.apply(c, instance_id, &new_name, Some(&old))?;
+                let new = store::update_database(c, old.id, &values)?.to_wire(&new_ip, new_port);
+                let target = database_target(&ip, port, &db);
+                audit(
+                    c,
+                    &caller,
+                    "mod",
+                    "database",
+                    target,
+                    Some(&old.to_wire(&ip, port)),
+                    Some(&new),
+                )?;
+                Ok(new)
+            })
+            .await
+    }
+
+    pub async fn del_database(
+        &self,
+        caller: Caller,
+        ip: String,
+        port: i32,
+        db: String,
+    ) -> Result<w::Deleted, Error> {
+        self.db
+            .write(move |c| {
+                let old = store::find_database(c, &ip, port, &db)?
+                    .ok_or_else(|| no_database(&ip, port, &db))?;
+                store::delete_database(c, old.id)?;
+                let target = database_target(&ip, port, &db);
+                audit(
+                    c,
+                    &caller,
+                    "del",
+                    "database",
+                    target,
+                    Some(&old.to_wire(&ip, port)),
+                    None,
+                )?;
+                Ok(w::Deleted {
+                    databases: 1,
+                    ..Default::default()
+                })
+            })
+            .await
+    }
+
+    // ---- beyond the seed ----
+
+    pub async fn audit_log(
+        &self,
+        query: store::AuditQuery,
+        page: Page,
+    ) -> Result<w::AuditPage, Error> {
+        self.db
+            .read(move |c| {
+                let (total, rows) = store::list_audit(c, &query, page.offset(), page.limit())?;
+                Ok(w::AuditPage {
+                    total,
+                    page: page.page,
+                    page_size: page.page_size,
+                    entries: rows.iter().map(store::AuditRow::to_wire).collect(),
+                })
+            })
+            .await
+    }
+
+    /// Connects to a listed instance with the configured account; unreachable is a report, not an error.
+    pub async fn probe(&self, ip: String, port: i32) -> Result<w::ProbeReport, Error> {
+        self.instance(ip.clone(), port).await?;
+        let url = probe_url(&self.probe, &ip, port);
+        let timeout = Duration::from_secs(self.probe.timeout_secs);
+        let started = Instant::now();
+        let attempt = tokio::task::spawn_blocking(move || probe_mysql(&url));
+        let outcome = match tokio::time::timeout(timeout, attempt).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(join)) => Err(format!("probe failed: {join}")),
+            Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
+        };
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(match outcome {
+            Ok((version, uptime)) => w::ProbeReport {
+                ip,
+                port,
+                reachable: true,
+                version: Some(version),
+                uptime_seconds: uptime,
+                error: None,
+                elapsed_ms,
+            },
+            Err(error) => w::ProbeReport {
+                ip,
+                port,
+                reachable: false,
+                version: None,
+                uptime_seconds: None,
+                error: Some(error),
+                elapsed_ms,
+            },
+        })
+    }
+}
+
+/// Deletes (and audits) every database of an instance; returns how many.
+fn delete_databases_of(
+    conn: &mut DbConn,
+    caller: &Caller,
+    ip: &str,
+    instance: &InstanceRow,
+) -> Result<u64, Error> {
+    let mut count = 0;
+    for database in store::databases_of_instance(conn, instance.id)? {
+        store::delete_database(conn, database.id)?;
+        let target = database_target(ip, instance.port, &database.name);
+        audit(
+            conn,
+            caller,
+            "del",
+            "database",
+            target,
+            Some(&database.to_wire(ip, instance.port)),
+            None,
+        )?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+fn probe_url(probe: &ProbeConfig, ip: &str, port: i32) -> String {
+    let host = if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    };
+    let credentials = if probe.password.is_empty() {
+        percent_encode(&probe.user)
+    } else {
+        format!(
+            "{}:{}",
+            percent_encode(&probe.user),
+            percent_encode(&probe.password)
+        )
+    };
+    format!("mysql://{credentials}@{host}:{port}/")
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[derive(diesel::QueryableByName)]
+struct StatusRow {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "Value")]
+    value: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct VersionRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+fn probe_mysql(url: &str) -> Result<(String, Option<u64>), String> {
+    let mut conn = MysqlConnection::establish(url).map_err(|e| e.to_string())?;
+    conn.batch_execute("SET SESSION wait_timeout = 10")
+        .map_err(|e| e.to_string())?;
+    let version: VersionRow = diesel::sql_query("SELECT VERSION() AS version")
+        .get_result(&mut conn)
+        .map_err(|e| e.to_string())?;
+    let uptime: Option<StatusRow> = diesel::sql_query("SHOW GLOBAL STATUS LIKE 'Uptime'")
+        .get_result(&mut conn)
+        .ok();
+    Ok((
+        version.version,
+        uptime.and_then(|row| row.value.parse().ok()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ips_are_validated_and_canonical() {
+        assert_eq!(
+            parse_ip("ip", " 10.0.0.1 ").ok(),
+            Some("10.0.0.1".to_string())
+        );
+        assert_eq!(
+            parse_ip("ip", "2001:DB8:0:0::1").ok(),
+            Some("2001:db8::1".to_string())
+        );
+        let err = parse_ip("ip", "10.0.0.256")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("`ip`") && err.contains("10.0.0.256"), "{err}");
+    }
+
+    #[test]
+    fn dates_take_both_seed_forms() {
+        assert_eq!(
+            parse_date("d", "2024-02-29")
+                .ok()
+                .map(|d| store::format_date(&d)),
+            Some("2024-02-29 00:00:00".into())
+        );
+        assert_eq!(
+            parse_date("d", "2024-02-29 13:14:15")
+                .ok()
+                .map(|d| store::format_date(&d)),
+            Some("2024-02-29 13:14:15".into())
+        );
+        assert!(parse_date("d", "2023-02-29").is_err());
+        assert!(parse_date("d", "yesterday").is_err());
+    }
+
+    #[test]
+    fn ports_and_filters_have_bounds() {
+        assert!(check_port("port", 0).is_err());
+        assert!(check_port("port", 65536).is_err());
+        assert_eq!(check_port("port", 3306).ok(), Some(3306));
+        assert!(check_stat_filter(3).is_err());
+        assert!(check_count(-1).is_err());
+    }
+
+    #[test]
+    fn v6_targets_are_bracketed() {
+        assert_eq!(instance_target("::1", 3306), "[::1]:3306");
+        assert_eq!(database_target("10.0.0.1", 3306, "x"), "10.0.0.1:3306/x");
+    }
+
+    #[test]
+    fn probe_url_encodes_credentials() {
+        let probe = ProbeConfig {
+            user: "dba".into(),
+            password: "p@ss:w/rd".into(),
+            timeout_secs: 3,
+        };
+        assert_eq!(
+            probe_url(&probe, "::1", 3307),
+            "mysql://dba:p%40ss%3Aw%2Frd@[::1]:3307/"
+        );
+    }
+}
