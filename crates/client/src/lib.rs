@@ -1,1 +1,13 @@
+//! Typed async clients of the DCP services, built on `wire`. Services call each other through
+//! these; integration tests and tools talk to services through them too.
+//!
+//! Every call carries an `X-Request-Id` (the caller's, when it has one, so one id follows a
+//! request across services), has a timeout, and idempotent calls are retried on connection
+//! errors only — never on an answer, and never for writes.
 
+pub mod resource_pool;
+pub mod transport;
+
+pub use reqwest::{Method, StatusCode};
+pub use resource_pool::ResourcePoolClient;
+pub use transport::{ClientConfig, ClientError, Encoding, RawReply, Transport};

@@ -150,11 +150,12 @@ where
                 .required(true),
         );
     }
+    // No `try_parsing`: it would turn a password such as `0123` into the number 123. Numbers and
+    // flags still deserialize from the text.
     builder = builder.add_source(
         config::Environment::with_prefix("DCP")
             .prefix_separator("_")
-            .separator("__")
-            .try_parsing(true),
+            .separator("__"),
     );
     let loaded: T = builder.build()?.try_deserialize()?;
     loaded.validate()?;
@@ -173,4 +174,72 @@ pub fn file_from_args() -> Option<PathBuf> {
         }
     }
     std::env::var_os("DCP_CONFIG").map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Serialize, Deserialize)]
+    struct Sample {
+        http: HttpConfig,
+        secret: String,
+        workers_hint: u32,
+        strict: bool,
+    }
+
+    impl Validate for Sample {
+        fn validate(&self) -> Result<(), ConfigError> {
+            self.http.validate()
+        }
+    }
+
+    fn defaults() -> Sample {
+        Sample {
+            http: HttpConfig::on_port(8001),
+            secret: "default".into(),
+            workers_hint: 1,
+            strict: false,
+        }
+    }
+
+    // One test touches the process environment, so that no two race on it.
+    #[test]
+    fn layers_apply_in_order_and_errors_name_the_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("sample.toml");
+        std::fs::write(
+            &file,
+            "secret = \"from-file\"\nworkers_hint = 4\n[http]\nbind = \"127.0.0.1:9000\"\n",
+        )
+        .expect("write");
+
+        let loaded = load(&defaults(), Some(&file)).expect("file layer");
+        assert_eq!(
+            (loaded.secret.as_str(), loaded.workers_hint),
+            ("from-file", 4)
+        );
+        assert_eq!(loaded.http.bind, "127.0.0.1:9000");
+
+        std::env::set_var("DCP_SECRET", "0123");
+        std::env::set_var("DCP_WORKERS_HINT", "16");
+        std::env::set_var("DCP_STRICT", "true");
+        let loaded = load(&defaults(), Some(&file));
+        std::env::remove_var("DCP_WORKERS_HINT");
+        std::env::remove_var("DCP_STRICT");
+        let loaded = loaded.expect("environment layer");
+        assert_eq!(loaded.secret, "0123", "text stays text");
+        assert_eq!((loaded.workers_hint, loaded.strict), (16, true));
+
+        std::env::set_var("DCP_HTTP__BIND", "not an address");
+        let err = load(&defaults(), None).expect_err("bad bind");
+        std::env::remove_var("DCP_HTTP__BIND");
+        assert!(err.to_string().contains("http.bind"), "{err}");
+
+        std::env::set_var("DCP_WORKERS_HINT", "many");
+        let err = load(&defaults(), None).expect_err("bad number");
+        std::env::remove_var("DCP_WORKERS_HINT");
+        std::env::remove_var("DCP_SECRET");
+        assert!(err.to_string().contains("workers_hint"), "{err}");
+    }
 }

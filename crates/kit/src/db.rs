@@ -149,6 +149,11 @@ pub struct Db {
     /// SQLite has one writer at a time; queueing writers here avoids "database is locked"
     /// when a read transaction would have to upgrade. MySQL does not need it.
     sqlite_writer: Arc<Mutex<()>>,
+    /// One permit per pooled connection, taken before going to the blocking pool: requests
+    /// beyond the pool wait here as futures rather than as parked threads fighting for a
+    /// connection (on two cores the thread churn cost more than the queries).
+    permits: Arc<tokio::sync::Semaphore>,
+    connect_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +180,9 @@ impl Db {
         let manager = ConnectionManager::new(&config.url)?;
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size)
+            // A SQLite file does not go away under a connection; a MySQL server can, so its
+            // connections are checked before use (one round trip; the price of a true /readyz).
+            .test_on_check_out(backend == Backend::Mysql)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(config.connect_timeout_secs))
             .build(manager)
@@ -186,6 +194,8 @@ impl Db {
             pool,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
+            permits: Arc::new(tokio::sync::Semaphore::new(config.pool_size as usize)),
+            connect_timeout: Duration::from_secs(config.connect_timeout_secs),
         };
         let mut conn = db.pool.get().map_err(|e| OpenError::Connect {
             url: shown.clone(),
@@ -214,6 +224,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
+        let _permit = self.permit().await?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool
@@ -225,6 +236,19 @@ impl Db {
         .map_err(|e| DbError::Task(e.to_string()))?
     }
 
+    /// Waits for a turn at the pool, no longer than a connection would be waited for.
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, DbError> {
+        match tokio::time::timeout(self.connect_timeout, self.permits.clone().acquire_owned()).await
+        {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(closed)) => Err(DbError::Task(closed.to_string())),
+            Err(_) => Err(DbError::Unavailable(format!(
+                "no database connection free within {} s",
+                self.connect_timeout.as_secs()
+            ))),
+        }
+    }
+
     /// Runs diesel work in one transaction on the blocking pool; any error rolls it back.
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
@@ -232,6 +256,7 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
+        let _permit = self.permit().await?;
         let pool = self.pool.clone();
         let sqlite_writer = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
         tokio::task::spawn_blocking(move || {

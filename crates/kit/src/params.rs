@@ -145,15 +145,20 @@ impl<E> Params<E> {
 
     /// Deserializes what is left into `T` (use `#[serde(deny_unknown_fields)]` to refuse strays).
     pub fn into_struct<T: DeserializeOwned>(self) -> Result<T, ParamsError> {
-        serde_json::from_value(Value::Object(self.map)).map_err(|e| {
-            let text = e.to_string();
+        serde_path_to_error::deserialize(Value::Object(self.map)).map_err(|e| {
+            let field = e.path().to_string();
+            let text = e.inner().to_string();
             match text
                 .strip_prefix("unknown field `")
                 .and_then(|rest| rest.split('`').next())
             {
                 Some(name) => ParamsError::Unknown(name.to_string()),
                 None => ParamsError::Invalid {
-                    name: "parameters".into(),
+                    name: if field == "." {
+                        "parameters".into()
+                    } else {
+                        field
+                    },
                     reason: text,
                 },
             }

@@ -3,6 +3,8 @@
 
 pub mod schema;
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kit::db::{last_insert_id, DbConn};
@@ -14,14 +16,6 @@ pub const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 pub fn format_date(at: &NaiveDateTime) -> String {
     at.format(DATE_FORMAT).to_string()
-}
-
-/// `stat` filter of the get_all_* functions: 0 all, 1 online, 2 offline.
-fn stats(filter: i32) -> Vec<i32> {
-    match filter {
-        0 => vec![w::STAT_ONLINE, w::STAT_OFFLINE],
-        other => vec![other],
-    }
 }
 
 /// `count` 0 means every row.
@@ -133,44 +127,92 @@ impl DatabaseRow {
 
 // ---- reads ----
 
+// The lists read the first `count` rows of one table by primary key (or by the `(stat, id)`
+// index), then the ips and ports of just those rows: a join under ORDER BY ... LIMIT lets
+// MariaDB's planner drive from the wrong table and sort everything.
+
 pub fn list_servers(conn: &mut DbConn, stat: i32, count: i64) -> QueryResult<Vec<w::Server>> {
-    let rows: Vec<ServerRow> = servers::table
-        .filter(servers::stat.eq_any(stats(stat)))
-        .order(servers::id)
-        .limit(limit(count))
-        .load(conn)?;
+    let mut query = servers::table.into_boxed();
+    if stat != 0 {
+        query = query.filter(servers::stat.eq(stat));
+    }
+    let rows: Vec<ServerRow> = query.order(servers::id).limit(limit(count)).load(conn)?;
     Ok(rows.iter().map(ServerRow::to_wire).collect())
 }
 
 pub fn list_instances(conn: &mut DbConn, stat: i32, count: i64) -> QueryResult<Vec<w::Instance>> {
-    let rows: Vec<(InstanceRow, String)> = instances::table
-        .inner_join(servers::table)
-        .filter(instances::stat.eq_any(stats(stat)))
-        .order(instances::id)
-        .limit(limit(count))
-        .select((instances::all_columns, servers::ip))
-        .load(conn)?;
-    Ok(rows.iter().map(|(row, ip)| row.to_wire(ip)).collect())
+    let mut query = instances::table.into_boxed();
+    if stat != 0 {
+        query = query.filter(instances::stat.eq(stat));
+    }
+    let rows: Vec<InstanceRow> = query.order(instances::id).limit(limit(count)).load(conn)?;
+    let ips = server_ips(conn, rows.iter().map(|r| r.server_id))?;
+    Ok(rows
+        .iter()
+        .map(|row| row.to_wire(ips.get(&row.server_id).map_or("", String::as_str)))
+        .collect())
 }
 
 pub fn list_databases(conn: &mut DbConn, stat: i32, count: i64) -> QueryResult<Vec<w::Database>> {
-    let rows: Vec<(DatabaseRow, String, i32)> = dbs::table
-        .inner_join(instances::table.inner_join(servers::table))
-        .filter(dbs::stat.eq_any(stats(stat)))
-        .order(dbs::id)
-        .limit(limit(count))
-        .select((dbs::all_columns, servers::ip, instances::port))
-        .load(conn)?;
+    let mut query = dbs::table.into_boxed();
+    if stat != 0 {
+        query = query.filter(dbs::stat.eq(stat));
+    }
+    let rows: Vec<DatabaseRow> = query.order(dbs::id).limit(limit(count)).load(conn)?;
+    let mut instance_ids: Vec<i64> = rows.iter().map(|r| r.instance_id).collect();
+    instance_ids.sort_unstable();
+    instance_ids.dedup();
+    let mut located: HashMap<i64, (i64, i32)> = HashMap::new();
+    for chunk in instance_ids.chunks(IN_CHUNK) {
+        let found: Vec<(i64, i64, i32)> = instances::table
+            .filter(instances::id.eq_any(chunk))
+            .select((instances::id, instances::server_id, instances::port))
+            .load(conn)?;
+        located.extend(
+            found
+                .into_iter()
+                .map(|(id, server_id, port)| (id, (server_id, port))),
+        );
+    }
+    let ips = server_ips(conn, located.values().map(|(server_id, _)| *server_id))?;
     Ok(rows
         .iter()
-        .map(|(row, ip, port)| row.to_wire(ip, *port))
+        .map(|row| {
+            let (server_id, port) = located.get(&row.instance_id).copied().unwrap_or((0, 0));
+            row.to_wire(ips.get(&server_id).map_or("", String::as_str), port)
+        })
         .collect())
 }
+
+/// Bound on the ids in one `IN (...)`, well under every backend's limit on bound parameters.
+const IN_CHUNK: usize = 500;
+
+/// The ips of these servers, by id.
+fn server_ips(
+    conn: &mut DbConn,
+    ids: impl Iterator<Item = i64>,
+) -> QueryResult<HashMap<i64, String>> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut ips = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        let found: Vec<(i64, String)> = servers::table
+            .filter(servers::id.eq_any(chunk))
+            .select((servers::id, servers::ip))
+            .load(conn)?;
+        ips.extend(found);
+    }
+    Ok(ips)
+}
+
+// Single-row lookups use `get_result`, not `first`: `first` binds `LIMIT ?`, and SQLite
+// re-prepares a statement whenever a bound LIMIT is rebound (a re-parse on every call).
 
 pub fn find_server(conn: &mut DbConn, ip: &str) -> QueryResult<Option<ServerRow>> {
     servers::table
         .filter(servers::ip.eq(ip))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -180,7 +222,7 @@ pub fn find_instance(conn: &mut DbConn, ip: &str, port: i32) -> QueryResult<Opti
         .filter(servers::ip.eq(ip))
         .filter(instances::port.eq(port))
         .select(instances::all_columns)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -196,7 +238,7 @@ pub fn find_database(
         .filter(instances::port.eq(port))
         .filter(dbs::name.eq(name))
         .select(dbs::all_columns)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -237,15 +279,15 @@ pub fn databases_of_instance(conn: &mut DbConn, instance_id: i64) -> QueryResult
 }
 
 pub fn server_by_id(conn: &mut DbConn, id: i64) -> QueryResult<ServerRow> {
-    servers::table.find(id).first(conn)
+    servers::table.find(id).get_result(conn)
 }
 
 pub fn instance_by_id(conn: &mut DbConn, id: i64) -> QueryResult<InstanceRow> {
-    instances::table.find(id).first(conn)
+    instances::table.find(id).get_result(conn)
 }
 
 pub fn database_by_id(conn: &mut DbConn, id: i64) -> QueryResult<DatabaseRow> {
-    dbs::table.find(id).first(conn)
+    dbs::table.find(id).get_result(conn)
 }
 
 // ---- lookups of owners and businesses, created on first use ----
@@ -254,7 +296,7 @@ pub fn owner_id(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
     if let Some(id) = owners::table
         .filter(owners::name.eq(name))
         .select(owners::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?
     {
         return Ok(id);
@@ -269,7 +311,7 @@ pub fn business_id(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
     if let Some(id) = businesses::table
         .filter(businesses::name.eq(name))
         .select(businesses::id)
-        .first(conn)
+        .get_result(conn)
         .optional()?
     {
         return Ok(id);

@@ -1,1 +1,11 @@
+//! resource-pool's integration suite: the service in-process on port 0, a real database,
+//! spoken to only through `crates/client`. Every scenario runs on SQLite and on MariaDB.
 
+mod support;
+
+mod audit;
+mod ops;
+mod probe;
+mod reads;
+mod validation;
+mod writes;

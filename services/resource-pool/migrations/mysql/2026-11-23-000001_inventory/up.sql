@@ -19,7 +19,7 @@ CREATE TABLE servers (
     owner_id BIGINT NULL,
     owner_name VARCHAR(255) NOT NULL DEFAULT '',
     online_date DATETIME NOT NULL,
-    INDEX servers_stat (stat),
+    INDEX servers_stat (stat, id),
     FOREIGN KEY (owner_id) REFERENCES owners(id)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
@@ -38,7 +38,7 @@ CREATE TABLE instances (
     ha_type VARCHAR(255) NOT NULL DEFAULT '',
     online_date DATETIME NOT NULL,
     UNIQUE KEY instances_server_port (server_id, port),
-    INDEX instances_stat (stat),
+    INDEX instances_stat (stat, id),
     FOREIGN KEY (server_id) REFERENCES servers(id),
     FOREIGN KEY (business_id) REFERENCES businesses(id),
     FOREIGN KEY (owner_id) REFERENCES owners(id)
@@ -56,7 +56,7 @@ CREATE TABLE dbs (
     owner_name VARCHAR(255) NOT NULL DEFAULT '',
     online_date DATETIME NOT NULL,
     UNIQUE KEY dbs_instance_name (instance_id, name),
-    INDEX dbs_stat (stat),
+    INDEX dbs_stat (stat, id),
     FOREIGN KEY (instance_id) REFERENCES instances(id),
     FOREIGN KEY (business_id) REFERENCES businesses(id),
     FOREIGN KEY (owner_id) REFERENCES owners(id)

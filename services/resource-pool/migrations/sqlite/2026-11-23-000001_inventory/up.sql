@@ -20,7 +20,7 @@ CREATE TABLE servers (
     owner_name TEXT NOT NULL DEFAULT '',
     online_date TIMESTAMP NOT NULL
 );
-CREATE INDEX servers_stat ON servers(stat);
+CREATE INDEX servers_stat ON servers(stat, id);
 
 CREATE TABLE instances (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -38,7 +38,7 @@ CREATE TABLE instances (
     online_date TIMESTAMP NOT NULL,
     UNIQUE (server_id, port)
 );
-CREATE INDEX instances_stat ON instances(stat);
+CREATE INDEX instances_stat ON instances(stat, id);
 
 CREATE TABLE dbs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -53,7 +53,7 @@ CREATE TABLE dbs (
     online_date TIMESTAMP NOT NULL,
     UNIQUE (instance_id, name)
 );
-CREATE INDEX dbs_stat ON dbs(stat);
+CREATE INDEX dbs_stat ON dbs(stat, id);
 
 CREATE TABLE audit_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

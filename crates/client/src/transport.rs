@@ -1,0 +1,235 @@
+//! What every service client shares: the HTTP client, timeouts, request ids and retries.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// e.g. `http://127.0.0.1:8001`
+    pub base_url: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Extra attempts for idempotent calls after a connection error.
+    pub retries: u32,
+    pub retry_delay: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(base_url: &str) -> Self {
+        ClientConfig {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(2),
+            retries: 2,
+            retry_delay: Duration::from_millis(100),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The service answered with an error in its own envelope.
+    #[error("{url} answered HTTP {status}, code {code}: {message}")]
+    Api {
+        url: String,
+        status: u16,
+        code: i64,
+        message: String,
+    },
+    #[error("cannot reach {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("no answer from {url} within {seconds} s")]
+    Timeout { url: String, seconds: u64 },
+    #[error("unexpected answer from {url}: {reason}")]
+    Decode { url: String, reason: String },
+}
+
+impl ClientError {
+    /// The service's error code, when the service answered.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            ClientError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            ClientError::Api { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// How parameters travel: in the query string, as a form body, or as a JSON body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Query,
+    Form,
+    Json,
+}
+
+/// Whether a call may be repeated after a connection error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotence {
+    Idempotent,
+    NotIdempotent,
+}
+
+/// An answer as it came: HTTP status and JSON body.
+#[derive(Debug, Clone)]
+pub struct RawReply {
+    pub status: StatusCode,
+    pub request_id: Option<String>,
+    pub body: serde_json::Value,
+}
+
+#[derive(Clone)]
+pub struct Transport {
+    http: reqwest::Client,
+    config: ClientConfig,
+    request_id: Option<String>,
+}
+
+impl Transport {
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .build()
+            .map_err(|e| ClientError::Connect {
+                url: config.base_url.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Transport {
+            http,
+            config,
+            request_id: None,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.config.base_url
+    }
+
+    /// The same transport, sending `id` as `X-Request-Id` (a handler passes its own id on).
+    pub fn with_request_id(&self, id: &str) -> Self {
+        Transport {
+            request_id: Some(id.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// Sends `params` to `path` and returns the answer whatever its status.
+    pub async fn send<P: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        encoding: Encoding,
+        params: &P,
+        idempotence: Idempotence,
+    ) -> Result<RawReply, ClientError> {
+        let url = format!("{}{}", self.config.base_url, path);
+        let attempts = match idempotence {
+            Idempotence::Idempotent => self.config.retries + 1,
+            Idempotence::NotIdempotent => 1,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self.http.request(method.clone(), &url);
+            request = match encoding {
+                Encoding::Query => request.query(params),
+                Encoding::Form => request.form(params),
+                Encoding::Json => request.json(params),
+            };
+            if let Some(id) = &self.request_id {
+                request = request.header(REQUEST_ID_HEADER, id);
+            }
+            match request.send().await {
+                Ok(response) => return read(url, response).await,
+                Err(e) if e.is_connect() && attempt < attempts => {
+                    tracing::debug!(%url, attempt, error = %e, "connection failed, retrying");
+                    tokio::time::sleep(self.config.retry_delay * attempt).await;
+                }
+                Err(e) if e.is_timeout() => {
+                    return Err(ClientError::Timeout {
+                        url,
+                        seconds: self.config.timeout.as_secs(),
+                    })
+                }
+                Err(e) => {
+                    return Err(ClientError::Connect {
+                        url,
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// A plain GET of a path that answers text (e.g. `/metrics`).
+    pub async fn get_text(&self, path: &str) -> Result<(StatusCode, String), ClientError> {
+        let url = format!("{}{}", self.config.base_url, path);
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| ClientError::Connect {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| ClientError::Decode {
+            url,
+            reason: e.to_string(),
+        })?;
+        Ok((status, text))
+    }
+}
+
+async fn read(url: String, response: reqwest::Response) -> Result<RawReply, ClientError> {
+    let status = response.status();
+    let request_id = response
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let bytes = response.bytes().await.map_err(|e| ClientError::Decode {
+        url: url.clone(),
+        reason: e.to_string(),
+    })?;
+    let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+        url,
+        reason: format!(
+            "HTTP {status}, not JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+        ),
+    })?;
+    Ok(RawReply {
+        status,
+        request_id,
+        body,
+    })
+}
+
+/// Decodes `T` from a JSON value, naming the URL on failure.
+pub fn decode<T: DeserializeOwned>(url: &str, value: serde_json::Value) -> Result<T, ClientError> {
+    serde_json::from_value(value).map_err(|e| ClientError::Decode {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })
+}

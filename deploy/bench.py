@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Benchmark of resource-pool over loopback (make bench).
+
+Loads 10k servers / 30k instances / 100k databases straight into the service's schema
+(after the service has run its migrations), then drives the running release binary with wrk
+from a second process: get_instance on random keys and get_all_instance?count=100, at 1 and
+64 connections, on SQLite and on MariaDB. Prints a Markdown table (and writes it to
+var/bench/results.md) for BENCHMARKS.md.
+
+Environment: TARGET_DIR (cargo target dir), DCP_TEST_MYSQL_URL (MariaDB server URL),
+BENCH_SECONDS (per run, default 8), BENCH_BACKENDS (default "sqlite,mysql").
+"""
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+SERVERS, INSTANCES_PER_SERVER, DATABASES = 10_000, 3, 100_000
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
+BINARY = os.path.join(TARGET_DIR, "release", "resource-pool")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+MYSQL_URL = os.environ.get("DCP_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306").rstrip("/")
+
+
+def ip_of(i):
+    return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+
+def rows():
+    """(table, columns, list of value tuples) in insertion order."""
+    date = "2024-01-01 00:00:00"
+    servers = [(i, ip_of(i), f"srv{i}", "debian", 1 + (i % 5 == 0), None, "", date) for i in range(1, SERVERS + 1)]
+    instances = []
+    for s in range(1, SERVERS + 1):
+        for k in range(INSTANCES_PER_SERVER):
+            iid = (s - 1) * INSTANCES_PER_SERVER + k + 1
+            instances.append((iid, s, 3306 + k, f"inst{iid}", "A", 1 + (iid % 4 == 0), None, "", None, "", "mysql", "", date))
+    total_instances = SERVERS * INSTANCES_PER_SERVER
+    dbs = [(d, (d % total_instances) + 1, f"db{d}", "A", 1, None, "", None, "", date) for d in range(1, DATABASES + 1)]
+    return [
+        ("servers", "id, ip, name, os, stat, owner_id, owner_name, online_date", servers),
+        ("instances", "id, server_id, port, name, level, stat, business_id, business, owner_id, owner, db_type, ha_type, online_date", instances),
+        ("dbs", "id, instance_id, name, level, stat, business_id, business, owner_id, owner_name, online_date", dbs),
+    ]
+
+
+def sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, (int, bool)):
+        return str(int(v))
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def load_sqlite(path):
+    conn = sqlite3.connect(path)
+    for table, columns, values in rows():
+        marks = ",".join("?" * len(values[0]))
+        conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
+    conn.commit()
+    conn.close()
+
+
+def mysql_args():
+    m = re.match(r"mysql://([^:@/]+)(?::([^@]*))?@([^:/]+)(?::(\d+))?", MYSQL_URL)
+    if not m:
+        sys.exit(f"bench: cannot read DCP_TEST_MYSQL_URL {MYSQL_URL}")
+    user, password, host, port = m.group(1), m.group(2) or "", m.group(3), m.group(4) or "3306"
+    env = dict(os.environ, MYSQL_PWD=password)
+    return ["mysql", "--protocol=tcp", "-h", host, "-P", port, "-u", user], env
+
+
+def mysql(sql, database=None):
+    args, env = mysql_args()
+    if database:
+        args.append(database)
+    subprocess.run(args, input=sql.encode(), env=env, check=True)
+
+
+def load_mysql(database):
+    chunks = ["SET autocommit=0;"]
+    for table, columns, values in rows():
+        for start in range(0, len(values), 5000):
+            batch = ",".join("(" + ",".join(sql_literal(v) for v in row) + ")" for row in values[start:start + 5000])
+            chunks.append(f"INSERT INTO {table} ({columns}) VALUES {batch};")
+    chunks.append("COMMIT;")
+    mysql("\n".join(chunks), database)
+
+
+def start_service(database_url):
+    env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_DATABASE__URL=database_url,
+               DCP_LOG__LEVEL="warn", DCP_DATABASE__POOL_SIZE="16")
+    proc = subprocess.Popen([BINARY], stdout=subprocess.PIPE, env=env, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"listening on (http://\S+)", line)
+    if not m:
+        proc.kill()
+        sys.exit(f"bench: the service did not start: {line!r}")
+    return proc, m.group(1)
+
+
+LUA_RANDOM_INSTANCE = """
+math.randomseed(os.time())
+request = function()
+  local s = math.random(1, %d)
+  local ip = string.format("10.%%d.%%d.%%d", math.floor(s / 65536) %% 256, math.floor(s / 256) %% 256, s %% 256)
+  local port = 3306 + math.random(0, %d)
+  return wrk.format("GET", "/api/get_instance?ip=" .. ip .. "&port=" .. port)
+end
+""" % (SERVERS, INSTANCES_PER_SERVER - 1)
+
+
+def wrk(url, connections, script=None):
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{SECONDS}s", "--latency"]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, pct(50), pct(99), int(errors.group(1)) if errors else 0
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk is missing (deploy/install-deps.sh --ci installs it)")
+    backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
+    results = []
+    tmp = tempfile.mkdtemp(prefix="dcp-bench-")
+    script = os.path.join(tmp, "random_instance.lua")
+    with open(script, "w") as f:
+        f.write(LUA_RANDOM_INSTANCE)
+    for backend in backends:
+        if backend == "sqlite":
+            path = os.path.join(tmp, "rp.db")
+            url = f"sqlite://{path}"
+        else:
+            mysql("DROP DATABASE IF EXISTS dcp_bench; CREATE DATABASE dcp_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
+            url = f"{MYSQL_URL}/dcp_bench"
+        proc, base = start_service(url)
+        try:
+            started = time.time()
+            load_sqlite(path) if backend == "sqlite" else load_mysql("dcp_bench")
+            print(f"{backend}: loaded {SERVERS} servers, {SERVERS * INSTANCES_PER_SERVER} instances, "
+                  f"{DATABASES} databases in {time.time() - started:.1f} s", file=sys.stderr)
+            check = urllib.request.urlopen(f"{base}/api/get_instance?ip={ip_of(1)}&port=3306").read()
+            assert b'"code":0' in check, check
+            for connections in (1, 64):
+                rps, p50, p99, errors = wrk(base, connections, script)
+                results.append((backend, "get_instance (random ip:port)", connections, rps, p50, p99, errors))
+                rps, p50, p99, errors = wrk(f"{base}/api/get_all_instance?count=100", connections)
+                results.append((backend, "get_all_instance?count=100", connections, rps, p50, p99, errors))
+        finally:
+            proc.terminate()
+            proc.wait()
+    if "mysql" in backends:
+        mysql("DROP DATABASE IF EXISTS dcp_bench;")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    table = ["| backend | call | connections | requests/s | p50 ms | p99 ms | errors |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for backend, call, connections, rps, p50, p99, errors in results:
+        table.append(f"| {backend} | {call} | {connections} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {errors} |")
+    text = "\n".join(table)
+    print(text)
+    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
+    with open(os.path.join(ROOT, "var", "bench", "results.md"), "w") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+use actix_web::dev::ServerHandle;
+use client::{ClientConfig, Encoding, Method, RawReply, ResourcePoolClient};
+use kit::config::HttpConfig;
+use kit::testing::{TestBackend, TestDatabase};
+use resource_pool::Config;
+use serde_json::Value;
+
+/// Generates `<name>_sqlite` and `<name>_mysql` tests from `async fn name(backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name(kit::testing::TestBackend::Sqlite).await
+                }
+                #[actix_web::test]
+                async fn mysql() {
+                    super::$name(kit::testing::TestBackend::Mysql).await
+                }
+            }
+        )*
+    };
+}
+
+pub struct TestApp {
+    pub client: ResourcePoolClient,
+    handle: ServerHandle,
+    _db: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: TestBackend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDatabase::create(backend, "rp_it");
+        let mut config = Config {
+            http: HttpConfig {
+                bind: "127.0.0.1:0".into(),
+                workers: 1,
+                shutdown_timeout_secs: 1,
+            },
+            database: db.config.clone(),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let bound = resource_pool::start(config)
+            .await
+            .expect("resource-pool starts");
+        let handle = bound.server.handle();
+        actix_web::rt::spawn(bound.server);
+        let client = ResourcePoolClient::new(ClientConfig::new(&format!("http://{}", bound.addr)))
+            .expect("client builds");
+        TestApp {
+            client,
+            handle,
+            _db: db,
+        }
+    }
+
+    /// Calls a function with raw parameters (GET with a query string, POST with JSON or a form).
+    pub async fn raw(&self, function: &str, encoding: Encoding, params: Value) -> RawReply {
+        let method = match encoding {
+            Encoding::Query => Method::GET,
+            Encoding::Form | Encoding::Json => Method::POST,
+        };
+        self.client
+            .call_raw(function, method, encoding, &params)
+            .await
+            .expect("the service answers")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the workers wind down on their own threads.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// The envelope's code and message of a raw reply.
+pub fn code_and_msg(reply: &RawReply) -> (i64, String) {
+    (
+        reply.body["code"].as_i64().unwrap_or(-1),
+        reply.body["msg"].as_str().unwrap_or_default().to_string(),
+    )
+}
