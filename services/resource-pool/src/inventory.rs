@@ -19,9 +19,9 @@ use crate::store::{self, DatabaseRow, InstanceRow, ServerRow};
 
 pub const DEFAULT_PORT: i32 = 3306;
 pub const DEFAULT_DB_TYPE: &str = "mysql";
-const MAX_TEXT: usize = 255;
+pub const MAX_TEXT: usize = 255;
 /// MySQL's own limit on a database name.
-const MAX_DB_NAME: usize = 64;
+pub const MAX_DB_NAME: usize = 64;
 
 /// Who is calling: the seed's `model`, and the request id, both kept in the audit log.
 #[derive(Debug, Clone)]

@@ -15,12 +15,10 @@ use serde_json::{json, Map, Value};
 use wire::resource_pool::{ErrorCode, STAT_OFFLINE, STAT_ONLINE};
 
 use super::FUNCTIONS;
-use crate::inventory::{DEFAULT_DB_TYPE, DEFAULT_PORT};
+use crate::inventory::{self, DEFAULT_DB_TYPE, DEFAULT_PORT};
 
-/// The longest text field (`inventory`'s limit).
-const MAX_TEXT: u64 = 255;
-/// MySQL's limit on a database name (`inventory`'s limit).
-const MAX_DB_NAME: u64 = 64;
+const MAX_TEXT: u64 = inventory::MAX_TEXT as u64;
+const MAX_DB_NAME: u64 = inventory::MAX_DB_NAME as u64;
 /// What `inventory::parse_date` accepts: a date, or a date and time (space or `T`).
 const DATE_PATTERN: &str = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}:\d{2})?$";
 /// What the request-id middleware keeps of a caller's `X-Request-Id`.
@@ -75,7 +73,7 @@ Every seed function is `/api/<function>` (a trailing slash is accepted too), ser
 (parameters in the query string) and POST (the same parameters as an \
 `application/x-www-form-urlencoded` or `application/json` body; query-string parameters are \
 merged in, body keys win). In a JSON body a number may also be a decimal string, and a text \
-field may be a number. Blank values count as absent. Unknown parameters are refused (400), \
+field may be a number. A blank integer counts as absent (its default applies); a blank text field is a value (`server_owner=` clears the owner). Unknown parameters are refused (400), \
 so a typo is never silently ignored.\n\n\
 Every answer is the envelope `{code, msg, result}`: `code` 0 and `msg` `success` with the \
 result, or one of the error codes with `result` null: 1 bad argument (HTTP 400), 2 not found \
