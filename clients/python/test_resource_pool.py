@@ -901,6 +901,50 @@ class MysqlInventoryTests(_InventorySuite, unittest.TestCase):
         self.assertIsInstance(report["uptime_seconds"], int)
 
 
+class ProcessLifecycleTests(unittest.TestCase):
+    """The binary itself: configuration errors at start, and a clean stop on SIGTERM / SIGINT."""
+
+    def run_binary(self, env_overrides):
+        env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0")
+        env.update(env_overrides)
+        workdir = tempfile.mkdtemp(prefix="rp-config-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        return subprocess.run([service_binary()], cwd=workdir, env=env, capture_output=True, timeout=30)
+
+    def test_a_bad_setting_stops_the_start_and_names_the_key(self):
+        for key, value, named in [
+            ("DCP_HTTP__BIND", "not-an-address", "http.bind"),
+            ("DCP_DATABASE__URL", "postgres://db/x", "database.url"),
+            ("DCP_DATABASE__POOL_SIZE", "0", "database.pool_size"),
+            ("DCP_LOG__FORMAT", "xml", "log.format"),
+        ]:
+            done = self.run_binary({key: value})
+            self.assertNotEqual(done.returncode, 0, key)
+            self.assertIn(named, done.stderr.decode("utf-8", "replace"), key)
+
+    def test_sigterm_and_sigint_stop_the_service_cleanly(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            workdir = tempfile.mkdtemp(prefix="rp-stop-")
+            self.addCleanup(shutil.rmtree, workdir, True)
+            service = Service("sqlite://%s/rp.db" % workdir)
+            self.addCleanup(service.cleanup)
+            service.start()
+            os.environ["DCP_RESOURCE_POOL_URL"] = service.url
+            self.addCleanup(os.environ.pop, "DCP_RESOURCE_POOL_URL", None)
+            self.assertEqual(rp.add_server("10.99.0.1"), 0)
+            service.process.send_signal(sig)
+            self.assertEqual(service.process.wait(timeout=20), 0, "exit status after %s" % sig.name)
+            service.stop()
+            # What was written before the stop is there after a restart.
+            again = Service("sqlite://%s/rp.db" % workdir)
+            self.addCleanup(again.cleanup)
+            again.start()
+            self.addCleanup(again.stop)
+            os.environ["DCP_RESOURCE_POOL_URL"] = again.url
+            result, code = rp.get_server_by_ip(ip="10.99.0.1")
+            self.assertEqual((code, result["ip"]), (0, "10.99.0.1"))
+
+
 class _Canned(http.server.BaseHTTPRequestHandler):
     """Answers every POST with the class's canned status, content type and body."""
 

@@ -345,6 +345,101 @@ mod tests {
         assert_eq!(p.finish(), Err(ParamsError::Unknown("typo".into())));
     }
 
+    /// A service error type as services define theirs.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Refused(ParamsError);
+
+    impl From<ParamsError> for Refused {
+        fn from(e: ParamsError) -> Self {
+            Refused(e)
+        }
+    }
+
+    impl ResponseError for Refused {}
+
+    async fn extract(
+        request: actix_web::test::TestRequest,
+    ) -> Result<(Params<Refused>, Page), ParamsError> {
+        let (req, mut payload) = request.to_http_parts();
+        let params = Params::<Refused>::from_request(&req, &mut payload)
+            .await
+            .map_err(|e| e.0)?;
+        // The second extractor of the same request reads the cached parameters.
+        let page = Pagination::<Refused>::from_request(&req, &mut payload)
+            .await
+            .map_err(|e| e.0)?;
+        Ok((params, page.page))
+    }
+
+    #[actix_web::test]
+    async fn query_form_and_json_merge_with_the_body_winning() {
+        use actix_web::test::TestRequest;
+        let json = TestRequest::post()
+            .uri("/x?a=1&b=2&page=2")
+            .insert_header(("content-type", "application/json"))
+            .set_payload(r#"{"b": 3, "c": "x", "page_size": 5}"#);
+        let (mut p, page) = extract(json).await.expect("json");
+        assert_eq!(
+            page,
+            Page {
+                page: 2,
+                page_size: 5
+            }
+        );
+        assert_eq!(p.take_int::<i32>("a"), Ok(Some(1)));
+        assert_eq!(p.take_int::<i32>("b"), Ok(Some(3)));
+        assert_eq!(p.take_str("c"), Ok(Some("x".into())));
+
+        let form = TestRequest::post()
+            .uri("/x?a=1")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload("a=9&d=%E4%B8%AD");
+        let (mut p, page) = extract(form).await.expect("form");
+        assert_eq!(
+            page,
+            Page {
+                page: 1,
+                page_size: DEFAULT_PAGE_SIZE
+            }
+        );
+        assert_eq!(p.take_str("a"), Ok(Some("9".into())));
+        assert_eq!(p.take_str("d"), Ok(Some("中".into())));
+
+        let get = TestRequest::get().uri("/x?page=3&page_size=7");
+        let (_, page) = extract(get).await.expect("query");
+        assert_eq!(
+            page,
+            Page {
+                page: 3,
+                page_size: 7
+            }
+        );
+    }
+
+    #[actix_web::test]
+    async fn unreadable_bodies_are_refused() {
+        use actix_web::test::TestRequest;
+        for (content_type, body) in [
+            ("application/json", "{broken"),
+            ("application/json", "[1]"),
+            ("text/plain", "a=1"),
+        ] {
+            let request = TestRequest::post()
+                .uri("/x")
+                .insert_header(("content-type", content_type))
+                .set_payload(body);
+            assert!(
+                matches!(extract(request).await, Err(ParamsError::Body(_))),
+                "{content_type} {body}"
+            );
+        }
+        let bad_page = TestRequest::get().uri("/x?page=zero");
+        assert!(
+            matches!(extract(bad_page).await, Err(ParamsError::Invalid { name, .. }) if name == "page")
+        );
+    }
+
     #[test]
     fn lists_are_not_single_values() {
         let mut p = params(json!({"ip": ["a", "b"]}));
