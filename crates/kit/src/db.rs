@@ -86,6 +86,23 @@ pub enum ConnectError {
     Setup(#[from] diesel::result::Error),
 }
 
+/// A pooled connection, with a mark set when it failed a health check after an error.
+pub struct Pooled {
+    pub conn: DbConn,
+    broken: bool,
+}
+
+impl Pooled {
+    /// After work on this connection failed: if the connection itself no longer answers,
+    /// mark it so the pool drops it. Checking only after errors keeps a round trip off every
+    /// request (r2d2's test-on-checkout would cost one per request on MySQL).
+    fn check_after_error(&mut self) {
+        if self.conn.batch_execute("SELECT 1").is_err() {
+            self.broken = true;
+        }
+    }
+}
+
 /// An r2d2 manager that picks the backend from the URL and reports the backend's own error.
 pub struct ConnectionManager {
     url: String,
@@ -104,10 +121,30 @@ impl ConnectionManager {
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConn;
+    type Connection = Pooled;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<DbConn, ConnectError> {
+    fn connect(&self) -> Result<Pooled, ConnectError> {
+        Ok(Pooled {
+            conn: self.establish()?,
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), ConnectError> {
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
+            .map_err(ConnectError::from)
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.broken
+    }
+}
+
+impl ConnectionManager {
+    fn establish(&self) -> Result<DbConn, ConnectError> {
         match self.backend {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url)?;
@@ -124,14 +161,6 @@ impl r2d2::ManageConnection for ConnectionManager {
                 Ok(DbConn::Mysql(conn))
             }
         }
-    }
-
-    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ConnectError> {
-        conn.batch_execute("SELECT 1").map_err(ConnectError::from)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
     }
 }
 
@@ -180,9 +209,11 @@ impl Db {
         let manager = ConnectionManager::new(&config.url)?;
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size)
-            // A SQLite file does not go away under a connection; a MySQL server can, so its
-            // connections are checked before use (one round trip; the price of a true /readyz).
-            .test_on_check_out(backend == Backend::Mysql)
+            // Connections are checked after an error instead (see `Pooled`), and recycled
+            // well before MySQL's wait_timeout would close them.
+            .test_on_check_out(false)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .max_lifetime(Some(Duration::from_secs(1800)))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(config.connect_timeout_secs))
             .build(manager)
@@ -201,7 +232,7 @@ impl Db {
             url: shown.clone(),
             reason: e.to_string(),
         })?;
-        let applied = match &mut *conn {
+        let applied = match &mut conn.conn {
             DbConn::Sqlite(c) => c.run_pending_migrations(migrations.sqlite).map(|v| v.len()),
             DbConn::Mysql(c) => c.run_pending_migrations(migrations.mysql).map(|v| v.len()),
         }
@@ -227,10 +258,14 @@ impl Db {
         let _permit = self.permit().await?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
+            let mut pooled = pool
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            work(&mut conn)
+            let result = work(&mut pooled.conn);
+            if result.is_err() {
+                pooled.check_after_error();
+            }
+            result
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -267,8 +302,11 @@ impl Db {
             let mut pooled = pool
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            let conn: &mut DbConn = &mut pooled;
-            conn.transaction(work)
+            let result = pooled.conn.transaction(work);
+            if result.is_err() {
+                pooled.check_after_error();
+            }
+            result
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -278,11 +316,14 @@ impl Db {
     pub async fn ping(&self) -> Result<(), String> {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
+            let mut pooled = pool
                 .get_timeout(Duration::from_secs(2))
                 .map_err(|e| format!("database unavailable: {e}"))?;
-            conn.batch_execute("SELECT 1")
-                .map_err(|e| format!("database unavailable: {e}"))
+            let answered = pooled.conn.batch_execute("SELECT 1");
+            if answered.is_err() {
+                pooled.broken = true;
+            }
+            answered.map_err(|e| format!("database unavailable: {e}"))
         })
         .await
         .map_err(|e| e.to_string())?
