@@ -96,10 +96,16 @@ impl Pooled {
     /// After work on this connection failed: if the connection itself no longer answers,
     /// mark it so the pool drops it. Checking only after errors keeps a round trip off every
     /// request (r2d2's test-on-checkout would cost one per request on MySQL).
-    fn check_after_error(&mut self) {
-        if self.conn.batch_execute("SELECT 1").is_err() {
-            self.broken = true;
+    /// Returns the error to report: a lost connection is "unavailable", whatever the
+    /// backend's own error said ("Lost connection to server during query", ...).
+    fn check_after_error<T, E: From<DbError>>(&mut self, result: Result<T, E>) -> Result<T, E> {
+        if result.is_ok() || self.conn.batch_execute("SELECT 1").is_ok() {
+            return result;
         }
+        self.broken = true;
+        Err(E::from(DbError::Unavailable(
+            "the connection to the database was lost".into(),
+        )))
     }
 }
 
@@ -262,10 +268,7 @@ impl Db {
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
             let result = work(&mut pooled.conn);
-            if result.is_err() {
-                pooled.check_after_error();
-            }
-            result
+            pooled.check_after_error(result)
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -303,10 +306,7 @@ impl Db {
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
             let result = pooled.conn.transaction(work);
-            if result.is_err() {
-                pooled.check_after_error();
-            }
-            result
+            pooled.check_after_error(result)
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
