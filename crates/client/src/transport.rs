@@ -41,8 +41,12 @@ pub enum ClientError {
         code: i64,
         message: String,
     },
-    #[error("cannot reach {url}: {reason}")]
-    Connect { url: String, reason: String },
+    #[error("cannot reach {url} ({attempts} attempt(s)): {reason}")]
+    Connect {
+        url: String,
+        reason: String,
+        attempts: u32,
+    },
     #[error("no answer from {url} within {seconds} s")]
     Timeout { url: String, seconds: u64 },
     #[error("unexpected answer from {url}: {reason}")]
@@ -54,6 +58,14 @@ impl ClientError {
     pub fn code(&self) -> Option<i64> {
         match self {
             ClientError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// How many times a call that could not connect was tried.
+    pub fn attempts(&self) -> Option<u32> {
+        match self {
+            ClientError::Connect { attempts, .. } => Some(*attempts),
             _ => None,
         }
     }
@@ -112,6 +124,7 @@ impl Transport {
             .map_err(|e| ClientError::Connect {
                 url: config.base_url.clone(),
                 reason: e.to_string(),
+                attempts: 0,
             })?;
         Ok(Transport {
             http,
@@ -174,6 +187,7 @@ impl Transport {
                     return Err(ClientError::Connect {
                         url,
                         reason: e.to_string(),
+                        attempts: attempt,
                     })
                 }
             }
@@ -191,6 +205,7 @@ impl Transport {
             .map_err(|e| ClientError::Connect {
                 url: url.clone(),
                 reason: e.to_string(),
+                attempts: 1,
             })?;
         let status = response.status();
         let text = response.text().await.map_err(|e| ClientError::Decode {

@@ -239,3 +239,23 @@ async fn readyz_fails_while_mariadb_is_unreachable_and_recovers() {
     assert_eq!(wait_for_status(&app, "/readyz", 200).await, 200);
     assert!(app.client.all_servers(0, 0).await.is_ok());
 }
+
+#[actix_web::test]
+async fn the_client_retries_reads_but_never_writes_after_connection_errors() {
+    // A loopback port where nothing listens: every attempt is refused.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = listener.local_addr().expect("its address");
+    drop(listener);
+    let mut config = client::ClientConfig::new(&format!("http://{addr}"));
+    config.retries = 2;
+    config.retry_delay = Duration::from_millis(10);
+    let c = client::ResourcePoolClient::new(config).expect("client builds");
+
+    let read = c.all_servers(0, 0).await.unwrap_err();
+    assert_eq!(read.attempts(), Some(3), "{read}");
+    let write = c
+        .add_server("10.40.0.1", &wire::resource_pool::ServerFields::default())
+        .await
+        .unwrap_err();
+    assert_eq!(write.attempts(), Some(1), "{write}");
+}
