@@ -213,11 +213,9 @@ where
     type Future = LocalBoxFuture<'static, Result<Self, E>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let future = collect(req.clone(), payload.take());
+        let params = Params::<E>::from_request(req, payload);
         Box::pin(async move {
-            let map = future.await.map_err(E::from)?;
-            let mut params: Params<E> = Params::from_map(map.0.clone());
-            let page = params.take_page(DEFAULT_PAGE_SIZE).map_err(E::from)?;
+            let page = params.await?.take_page(DEFAULT_PAGE_SIZE).map_err(E::from)?;
             Ok(Pagination {
                 page,
                 _error: PhantomData,
