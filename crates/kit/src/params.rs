@@ -215,7 +215,10 @@ where
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let params = Params::<E>::from_request(req, payload);
         Box::pin(async move {
-            let page = params.await?.take_page(DEFAULT_PAGE_SIZE).map_err(E::from)?;
+            let page = params
+                .await?
+                .take_page(DEFAULT_PAGE_SIZE)
+                .map_err(E::from)?;
             Ok(Pagination {
                 page,
                 _error: PhantomData,
