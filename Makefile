@@ -21,6 +21,7 @@ test-rust:
 	$(CARGO) test --workspace
 
 test-python:
+	CARGO_TARGET_DIR=$(TARGET_DIR) \
 	RESOURCE_POOL_BIN=$(TARGET_DIR)/debug/resource-pool \
 	DCP_PY_TEST_MYSQL_URL=$(DCP_TEST_MYSQL_URL)/dcp_pytest_$$$$ \
 	python3 -m unittest discover -s clients/python -v

@@ -77,3 +77,23 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Generates `<name>::sqlite` and `<name>::mysql` tests from `async fn name(backend: TestBackend)`,
+/// so every integration scenario runs on both backends. The calling crate depends on actix-web.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    super::$name($crate::testing::TestBackend::Sqlite).await
+                }
+                #[actix_web::test]
+                async fn mysql() {
+                    super::$name($crate::testing::TestBackend::Mysql).await
+                }
+            }
+        )*
+    };
+}

@@ -1,8 +1,8 @@
 use kit::testing::TestBackend;
 use wire::resource_pool::{AuditFilter, DatabaseFields, ServerFields};
 
-use crate::on_both_backends;
 use crate::support::TestApp;
+use kit::on_both_backends;
 
 on_both_backends!(
     every_change_is_audited_with_who_what_old_and_new,

@@ -6,8 +6,8 @@ use kit::testing::TestBackend;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-use crate::on_both_backends;
 use crate::support::TestApp;
+use kit::on_both_backends;
 
 on_both_backends!(
     health_readiness_metrics_and_openapi_answer,

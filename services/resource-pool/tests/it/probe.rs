@@ -1,8 +1,8 @@
 use kit::testing::TestBackend;
 use wire::resource_pool::InstanceFields;
 
-use crate::on_both_backends;
 use crate::support::TestApp;
+use kit::on_both_backends;
 
 on_both_backends!(probe_reports_a_live_mariadb_and_a_dead_port);
 

@@ -1,8 +1,8 @@
 use kit::testing::TestBackend;
 use wire::resource_pool::{DatabaseFields, InstanceFields, ServerFields};
 
-use crate::on_both_backends;
 use crate::support::TestApp;
+use kit::on_both_backends;
 
 on_both_backends!(
     stat_filters_select_online_and_offline_rows,

@@ -5,25 +5,6 @@ use kit::testing::{TestBackend, TestDatabase};
 use resource_pool::Config;
 use serde_json::Value;
 
-/// Generates `<name>_sqlite` and `<name>_mysql` tests from `async fn name(backend)`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[actix_web::test]
-                async fn sqlite() {
-                    super::$name(kit::testing::TestBackend::Sqlite).await
-                }
-                #[actix_web::test]
-                async fn mysql() {
-                    super::$name(kit::testing::TestBackend::Mysql).await
-                }
-            }
-        )*
-    };
-}
-
 pub struct TestApp {
     pub client: ResourcePoolClient,
     handle: ServerHandle,

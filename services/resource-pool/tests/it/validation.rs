@@ -2,8 +2,8 @@ use client::Encoding;
 use kit::testing::TestBackend;
 use serde_json::{json, Value};
 
-use crate::on_both_backends;
 use crate::support::{code_and_msg, TestApp};
+use kit::on_both_backends;
 
 on_both_backends!(
     bad_input_is_refused_with_the_field_named,

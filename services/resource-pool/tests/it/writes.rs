@@ -3,8 +3,8 @@ use kit::testing::TestBackend;
 use serde_json::json;
 use wire::resource_pool::{DatabaseFields, InstanceFields, ServerFields};
 
-use crate::on_both_backends;
 use crate::support::{code_and_msg, TestApp};
+use kit::on_both_backends;
 
 on_both_backends!(
     add_instance_creates_an_unknown_server,
