@@ -5,9 +5,13 @@
 //! request across services), has a timeout, and idempotent calls are retried on connection
 //! errors only — never on an answer, and never for writes.
 
+pub mod cloud_portal;
 pub mod resource_pool;
+pub mod soa_registry;
 pub mod transport;
 
+pub use cloud_portal::CloudPortalClient;
 pub use reqwest::{Method, StatusCode};
 pub use resource_pool::ResourcePoolClient;
+pub use soa_registry::SoaRegistryClient;
 pub use transport::{ClientConfig, ClientError, Encoding, RawReply, Transport};

@@ -1,0 +1,256 @@
+"""The seed's example clients (cloud-portal-api.rst), ported to Python 3, against the real service.
+
+Run from the repository root:
+
+    python3 -m unittest discover -s clients/python -v
+
+The service binary is `$CLOUD_PORTAL_BIN`, else `$CARGO_TARGET_DIR/debug/cloud-portal`, else
+`<repo>/target/debug/cloud-portal` (build it with `cargo build -p cloud-portal`). The suite starts it
+on a free port with a fresh SQLite database and the embedded default configuration, whose demo data
+(user luoyun/luoyun, instances 1 and 2, hosts on 127.0.0.2-4) is what the seed's examples expect.
+The examples run as separate processes, exactly as a user would run them; only the host (with its
+port) and the session key come from the environment ($LYC_HOST, $LYC_SESSION_KEY).
+When `$DCP_PY_TEST_MYSQL_URL` is set (e.g. `mysql://root@127.0.0.1:3306/dcp_pytest_1234`), the suite
+runs again on MySQL, in a database of that name plus `_cp_<random>`, which the service creates and
+the suite drops at the end with the `mysql` command-line client. Without it, that run is skipped.
+Standard library only.
+"""
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+EXAMPLES = os.path.join(HERE, "cloud_portal_examples")
+START_TIMEOUT = 30.0
+LISTENING = re.compile(r"cloud-portal listening on http://(\S+)")
+SESSION_KEY = re.compile(r"^[0-9a-f]{40}$")
+
+
+def service_binary():
+    explicit = os.environ.get("CLOUD_PORTAL_BIN", "").strip()
+    if explicit:
+        return os.path.abspath(explicit)
+    target = os.environ.get("CARGO_TARGET_DIR", "").strip()
+    if target:
+        return os.path.abspath(os.path.join(target, "debug", "cloud-portal"))
+    return os.path.join(REPO, "target", "debug", "cloud-portal")
+
+
+class Service:
+    """cloud-portal on a free port, with a fresh SQLite database in a temporary folder."""
+
+    def __init__(self, database_url=None):
+        self.workdir = tempfile.mkdtemp(prefix="cp-pytest-")
+        self.database_url = database_url or "sqlite://" + os.path.join(self.workdir, "cloud-portal.db")
+        self.process = None
+        self.address = None
+        self._lines = queue.Queue()
+        self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
+
+    def stderr_text(self):
+        with open(os.path.join(self.workdir, "stderr.log"), "r", encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def start(self):
+        binary = service_binary()
+        if not os.path.isfile(binary):
+            raise RuntimeError(
+                "cloud-portal binary not found at %s: build it with `cargo build -p cloud-portal` "
+                "or point CLOUD_PORTAL_BIN at it" % binary
+            )
+        env = dict(os.environ)
+        env["DCP_HTTP__BIND"] = "127.0.0.1:0"
+        env["DCP_DATABASE__URL"] = self.database_url
+        # Cheaper password hashes keep a debug build quick; everything else is the default.
+        env["DCP_PASSWORD_HASH__MEMORY_KIB"] = "1024"
+        self.process = subprocess.Popen(
+            [binary], cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=self._stderr,
+        )
+        reader = threading.Thread(target=self._read_stdout, daemon=True)
+        reader.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.address is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (self.process.poll() is not None and self._lines.empty()):
+                self.stop()
+                raise RuntimeError("cloud-portal did not start; its stderr:\n%s" % self.stderr_text())
+            try:
+                line = self._lines.get(timeout=min(remaining, 0.2))
+            except queue.Empty:
+                continue
+            found = LISTENING.search(line)
+            if found:
+                self.address = found.group(1).rstrip("/")
+        return self.address
+
+    def _read_stdout(self):
+        # Drains stdout for the life of the process so that it never blocks on a full pipe.
+        for raw in iter(self.process.stdout.readline, b""):
+            self._lines.put(raw.decode("utf-8", "replace"))
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._stderr.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class _SeedExamples:
+    """The scenarios; the subclasses choose the database."""
+
+    @classmethod
+    def database_url(cls):
+        return None  # SQLite in the service's temporary folder
+
+    @classmethod
+    def setUpClass(cls):
+        cls.service = Service(cls.database_url())
+        try:
+            cls.address = cls.service.start()
+        except Exception:
+            cls.service.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.service.stop()
+
+    def run_example(self, script, *args, session_key=None):
+        env = dict(os.environ)
+        env["LYC_HOST"] = self.address
+        if session_key is not None:
+            env["LYC_SESSION_KEY"] = session_key
+        done = subprocess.run(
+            [sys.executable, os.path.join(EXAMPLES, script)] + list(args),
+            env=env, capture_output=True, timeout=30,
+        )
+        self.assertEqual(done.returncode, 0, done.stderr.decode())
+        return json.loads(done.stdout.decode())
+
+    def login(self):
+        answer = self.run_example("t_post.py")
+        return answer["session_key"]
+
+    def post(self, path, **params):
+        """A plain form POST (for setting the scene, not one of the examples)."""
+        request = urllib.request.Request(
+            "http://%s%s" % (self.address, path),
+            data=urllib.parse.urlencode(params).encode(),
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read().decode())
+        except urllib.error.HTTPError as e:
+            return json.loads(e.read().decode())
+
+    def test_t_post_logs_in(self):
+        answer = self.run_example("t_post.py")
+        self.assertEqual(answer["code"], 0)
+        self.assertEqual(answer["desc"], "Welcome to LYC.")
+        self.assertRegex(answer["session_key"], SESSION_KEY)
+        self.assertEqual(set(answer), {"code", "desc", "session_key"})
+
+    def test_get_instance_info_of_my_instance(self):
+        answer = self.run_example("get_instance_info.py", "1", session_key=self.login())
+        self.assertEqual(answer, {
+            "code": 0,
+            "desc": "Information about openerp7 img gz",
+            "instance_id": 1,
+            "vdi_type": 1,
+            "host": "127.0.0.2",
+            "port": None,
+        })
+
+    def test_get_instance_info_of_someone_elses_instance(self):
+        # The admin of the default configuration makes instances 3, 4 and 5 for itself.
+        admin = self.post("/api/login", username="admin", password="admin")["session_key"]
+        ids = [self.post("/api/instance/create", session_key=admin, image_id=1, name="admin-vm")
+               for _ in range(3)]
+        self.assertEqual([i["instance"]["id"] for i in ids], [3, 4, 5])
+        answer = self.run_example("get_instance_info.py", "5", session_key=self.login())
+        self.assertEqual(answer, {"code": 1, "desc": "Instance 5 is someone else's"})
+        for vm in ids:
+            self.post("/api/instance/delete", session_key=admin, instance_id=vm["instance"]["id"])
+
+    def test_get_instance_info_without_a_session(self):
+        # The seed's own hard-coded key opens no session here.
+        answer = self.run_example("get_instance_info.py", "1")
+        self.assertEqual(answer, {"code": 2, "desc": "Requires authentication"})
+
+    def test_get_instance_info_of_an_unknown_instance(self):
+        answer = self.run_example("get_instance_info.py", "2252", session_key=self.login())
+        self.assertEqual(answer, {"code": 4, "desc": "Can not find instance 2252"})
+
+    def test_get_my_instances_lists_the_first_two(self):
+        answer = self.run_example("get_my_instances.py", session_key=self.login())
+        self.assertEqual(answer, {
+            "code": 0,
+            "desc": "List 2 instances",
+            "list": [
+                {"id": 1, "name": "openerp7 img gz", "summary": None, "status": 2,
+                 "status_string": "instance is stopped"},
+                {"id": 2, "name": "gallery3", "summary": None, "status": 1,
+                 "status_string": "new instance that hasn't run once"},
+            ],
+        })
+
+
+class SqliteSeedExamples(_SeedExamples, unittest.TestCase):
+    """The seed's examples against a fresh SQLite database."""
+
+
+class MysqlSeedExamples(_SeedExamples, unittest.TestCase):
+    """The seed's examples against a fresh MySQL database (skipped without $DCP_PY_TEST_MYSQL_URL)."""
+
+    @classmethod
+    def setUpClass(cls):
+        url = os.environ.get("DCP_PY_TEST_MYSQL_URL", "").strip()
+        if not url:
+            raise unittest.SkipTest("DCP_PY_TEST_MYSQL_URL is not set")
+        parsed = urllib.parse.urlparse(url)
+        base = parsed.path.strip("/") or "dcp_pytest"
+        cls.db_name = "%s_cp_%s" % (base, uuid.uuid4().hex[:8])
+        cls.mysql = parsed
+        cls.url = urllib.parse.urlunparse(parsed._replace(path="/" + cls.db_name))
+        super().setUpClass()
+
+    @classmethod
+    def database_url(cls):
+        return cls.url
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        command = ["mysql", "-h", cls.mysql.hostname or "127.0.0.1", "-P", str(cls.mysql.port or 3306),
+                   "-u", urllib.parse.unquote(cls.mysql.username or "root")]
+        env = dict(os.environ)
+        if cls.mysql.password:
+            env["MYSQL_PWD"] = urllib.parse.unquote(cls.mysql.password)
+        subprocess.run(command + ["-e", "DROP DATABASE IF EXISTS `%s`" % cls.db_name],
+                       env=env, capture_output=True, timeout=30)
+
+
+if __name__ == "__main__":
+    unittest.main()

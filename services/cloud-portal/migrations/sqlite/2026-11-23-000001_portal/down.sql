@@ -1,0 +1,5 @@
+DROP TABLE instances;
+DROP TABLE hosts;
+DROP TABLE images;
+DROP TABLE sessions;
+DROP TABLE users;

@@ -1,0 +1,194 @@
+//! The configuration of cloud-portal: defaults here < TOML file < `DCP_*` environment.
+
+use kit::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig, Validate};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PORT: u16 = 8005;
+
+/// The admin password of the embedded default. It is accepted only while `demo.enabled` is
+/// on, so a production configuration (demo off) must choose its own.
+pub const DEMO_ADMIN_PASSWORD: &str = "admin";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub session: SessionConfig,
+    pub login: LoginConfig,
+    pub password_hash: PasswordHashConfig,
+    pub admin: AdminConfig,
+    pub demo: DemoConfig,
+}
+
+/// How long a session lives: `idle_timeout_secs` after its last use, and never longer than
+/// `absolute_timeout_secs` after the login.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionConfig {
+    pub idle_timeout_secs: u64,
+    pub absolute_timeout_secs: u64,
+}
+
+/// Slowing down password guessing: after the n-th failed login in a row for one username from
+/// one client address, that pair is refused without a password check for
+/// `failure_delay_ms * 2^(n-1)`, at most `max_delay_secs`. A success clears the count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginConfig {
+    pub failure_delay_ms: u64,
+    pub max_delay_secs: u64,
+}
+
+/// argon2id cost of new password hashes (existing hashes keep the cost they were made with).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PasswordHashConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+/// The administrator created on first start (when no user of that name exists).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminConfig {
+    pub username: String,
+    pub password: String,
+}
+
+/// The embedded default's demo data (user `luoyun`/`luoyun`, an image, hosts on 127.0.0.x,
+/// two instances), created on first start when on. Production configuration turns it off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DemoConfig {
+    pub enabled: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http: HttpConfig::on_port(DEFAULT_PORT),
+            database: DatabaseConfig::sqlite("var/cloud-portal.db"),
+            log: LogConfig::default(),
+            session: SessionConfig {
+                idle_timeout_secs: 3600,
+                absolute_timeout_secs: 86400,
+            },
+            login: LoginConfig {
+                failure_delay_ms: 500,
+                max_delay_secs: 60,
+            },
+            // The argon2 crate's defaults (OWASP's minimum for argon2id).
+            password_hash: PasswordHashConfig {
+                memory_kib: 19456,
+                iterations: 2,
+            },
+            admin: AdminConfig {
+                username: "admin".into(),
+                password: DEMO_ADMIN_PASSWORD.into(),
+            },
+            demo: DemoConfig { enabled: true },
+        }
+    }
+}
+
+impl Validate for Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.http.validate()?;
+        self.database.validate()?;
+        self.log.validate()?;
+        let s = &self.session;
+        if s.idle_timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                "session.idle_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        if s.absolute_timeout_secs < s.idle_timeout_secs {
+            return Err(ConfigError::invalid(
+                "session.absolute_timeout_secs",
+                "must be at least session.idle_timeout_secs",
+            ));
+        }
+        if s.absolute_timeout_secs > 366 * 86400 {
+            return Err(ConfigError::invalid(
+                "session.absolute_timeout_secs",
+                "must be at most a year",
+            ));
+        }
+        if self.login.max_delay_secs > 3600 {
+            return Err(ConfigError::invalid(
+                "login.max_delay_secs",
+                "must be at most 3600",
+            ));
+        }
+        if self.login.failure_delay_ms > self.login.max_delay_secs.saturating_mul(1000) {
+            return Err(ConfigError::invalid(
+                "login.failure_delay_ms",
+                "must not exceed login.max_delay_secs",
+            ));
+        }
+        let h = &self.password_hash;
+        if !(8..=4 * 1024 * 1024).contains(&h.memory_kib) {
+            return Err(ConfigError::invalid(
+                "password_hash.memory_kib",
+                "must be between 8 and 4194304",
+            ));
+        }
+        if !(1..=100).contains(&h.iterations) {
+            return Err(ConfigError::invalid(
+                "password_hash.iterations",
+                "must be between 1 and 100",
+            ));
+        }
+        crate::portal::check_username("admin.username", &self.admin.username)
+            .map_err(|e| ConfigError::invalid("admin.username", e.to_string()))?;
+        crate::portal::check_password("admin.password", &self.admin.password)
+            .map_err(|e| ConfigError::invalid("admin.password", e.to_string()))?;
+        if !self.demo.enabled && self.admin.password == DEMO_ADMIN_PASSWORD {
+            return Err(ConfigError::invalid(
+                "admin.password",
+                "the demo password is allowed only with demo.enabled = true: set DCP_ADMIN__PASSWORD",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_valid_and_production_must_choose_an_admin_password() {
+        let mut config = Config::default();
+        assert!(config.validate().is_ok());
+        config.demo.enabled = false;
+        let err = config
+            .validate()
+            .expect_err("demo password without the demo");
+        assert!(err.to_string().contains("admin.password"), "{err}");
+        config.admin.password = "a real secret".into();
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_sessions_and_costs_are_refused_by_name() {
+        let mut config = Config::default();
+        config.session.idle_timeout_secs = 100;
+        config.session.absolute_timeout_secs = 10;
+        let err = config.validate().expect_err("absolute below idle");
+        assert!(
+            err.to_string().contains("session.absolute_timeout_secs"),
+            "{err}"
+        );
+
+        let mut config = Config::default();
+        config.password_hash.iterations = 0;
+        let err = config.validate().expect_err("no iterations");
+        assert!(
+            err.to_string().contains("password_hash.iterations"),
+            "{err}"
+        );
+
+        let mut config = Config::default();
+        config.admin.username = "bad name".into();
+        let err = config.validate().expect_err("bad admin name");
+        assert!(err.to_string().contains("admin.username"), "{err}");
+    }
+}

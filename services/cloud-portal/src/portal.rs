@@ -1,0 +1,780 @@
+//! The portal's domain: users and sessions, images, hosts, and the instance lifecycle.
+//! It knows nothing of HTTP: routes hand it checked values and wrap what it returns.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use kit::db::{Db, DbConn};
+use wire::cloud_portal as w;
+
+use crate::auth::{self, LoginThrottle};
+use crate::config::{Config, PasswordHashConfig, SessionConfig};
+use crate::driver::{ComputeDriver, Power};
+use crate::error::Error;
+use crate::store::{self, InstanceRow, NewInstance, UserRow};
+
+/// The most instances one service call may create or give back.
+pub const MAX_BATCH: usize = 100;
+/// `sepa` of `/api/myun/instance`: the seed document's default, and our ceiling.
+pub const DEFAULT_SEPA: i64 = 10;
+pub const MAX_SEPA: i64 = 1000;
+
+pub struct Portal {
+    db: Db,
+    driver: Arc<dyn ComputeDriver>,
+    session: SessionConfig,
+    hash_cost: PasswordHashConfig,
+    throttle: LoginThrottle,
+    /// Verified against when the username is unknown, so that a wrong user costs the same
+    /// argon2 work as a wrong password (no user enumeration by timing).
+    dummy_hash: String,
+    /// When expired sessions were last swept (ms since the epoch).
+    last_sweep_ms: AtomicI64,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+// ---- checks of user input (also used by the configuration) ----
+
+pub fn check_username(name: &str, value: &str) -> Result<(), Error> {
+    let ok_chars = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if value.is_empty() || value.len() > 64 || !ok_chars {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `{name}`: 1 to 64 letters, digits, `.`, `_`, `-` or `@`"
+        )));
+    }
+    Ok(())
+}
+
+pub fn check_password(name: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() || value.len() > 1024 {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `{name}`: 1 to 1024 bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// A name of an instance or image: 1 to 255 characters, no control characters.
+pub fn check_name(name: &str, value: &str) -> Result<String, Error> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > 255 || value.chars().any(char::is_control) {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `{name}`: 1 to 255 printable characters"
+        )));
+    }
+    Ok(value.to_string())
+}
+
+pub fn check_summary(name: &str, value: Option<String>) -> Result<Option<String>, Error> {
+    match value {
+        None => Ok(None),
+        Some(s) if s.chars().count() > 1024 => Err(Error::BadArgument(format!(
+            "invalid parameter `{name}`: at most 1024 characters"
+        ))),
+        Some(s) => Ok(Some(s)),
+    }
+}
+
+/// A host address: an IP address or a DNS name.
+pub fn check_address(name: &str, value: &str) -> Result<String, Error> {
+    let value = value.trim();
+    let is_ip = value.parse::<IpAddr>().is_ok();
+    let is_dns_name = !value.is_empty()
+        && value.len() <= 253
+        && value.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !is_ip && !is_dns_name {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `{name}`: `{value}` is not an IP address or host name"
+        )));
+    }
+    Ok(value.to_string())
+}
+
+pub fn check_role(value: &str) -> Result<&'static str, Error> {
+    match value {
+        w::ROLE_USER => Ok(w::ROLE_USER),
+        w::ROLE_ADMIN => Ok(w::ROLE_ADMIN),
+        w::ROLE_SERVICE => Ok(w::ROLE_SERVICE),
+        other => Err(Error::BadArgument(format!(
+            "invalid parameter `role`: `{other}` is not one of user, admin, service"
+        ))),
+    }
+}
+
+/// A session key as we issue them (hex digits are case-insensitive); anything else is no session.
+fn session_key(key: Option<String>) -> Result<String, Error> {
+    match key {
+        Some(key) if auth::looks_like_session_key(key.trim()) => Ok(key.trim().to_lowercase()),
+        _ => Err(Error::RequiresAuthentication),
+    }
+}
+
+// ---- the lifecycle ----
+
+/// What a caller asks of an existing instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Run,
+    Stop,
+    Reboot,
+    Delete,
+}
+
+impl Action {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Run => "run",
+            Action::Stop => "stop",
+            Action::Reboot => "reboot",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+fn is_running(status: i32) -> bool {
+    matches!(
+        status,
+        w::STATUS_RUNNING | w::STATUS_OSM_CONNECTED | w::STATUS_APP_RUNNING
+    )
+}
+
+/// The state machine: the status after `action`, or why it cannot happen.
+pub fn next_status(id: i64, status: i32, action: Action) -> Result<i32, Error> {
+    let next = match action {
+        Action::Run if matches!(status, w::STATUS_NEW | w::STATUS_STOPPED) => {
+            Some(w::STATUS_RUNNING)
+        }
+        Action::Stop if is_running(status) || status == w::STATUS_SUSPEND => {
+            Some(w::STATUS_STOPPED)
+        }
+        Action::Reboot if is_running(status) => Some(w::STATUS_RUNNING),
+        Action::Delete if status != w::STATUS_DELETED => Some(w::STATUS_DELETED),
+        _ => None,
+    };
+    next.ok_or_else(|| {
+        Error::Conflict(format!(
+            "Instance {id} can not {}: {}",
+            action.verb(),
+            w::status_string(status)
+        ))
+    })
+}
+
+/// Loads an instance and checks that `user` owns it, with the original's messages.
+fn owned_instance(conn: &mut DbConn, user: &UserRow, id: i64) -> Result<InstanceRow, Error> {
+    let instance = store::find_instance(conn, id)?
+        .ok_or_else(|| Error::NotFound(format!("Can not find instance {id}")))?;
+    if instance.user_id != user.id {
+        return Err(Error::Refused(format!("Instance {id} is someone else's")));
+    }
+    Ok(instance)
+}
+
+/// Applies `action` to the instance through the driver, in the caller's transaction.
+fn apply(
+    conn: &mut DbConn,
+    driver: &dyn ComputeDriver,
+    instance: &InstanceRow,
+    action: Action,
+    now: i64,
+) -> Result<InstanceRow, Error> {
+    let next = next_status(instance.id, instance.status, action)?;
+    match action {
+        Action::Run => driver.power(conn, instance, Power::Start)?,
+        Action::Stop => driver.power(conn, instance, Power::Stop)?,
+        Action::Reboot => driver.power(conn, instance, Power::Reboot)?,
+        Action::Delete => {
+            if is_running(instance.status) {
+                driver.power(conn, instance, Power::Stop)?;
+            }
+            driver.release(conn, instance)?;
+        }
+    }
+    if action == Action::Delete {
+        store::mark_instance_deleted(conn, instance.id, now)?;
+    } else {
+        store::set_instance_status(conn, instance.id, next, now)?;
+    }
+    store::find_instance(conn, instance.id)?
+        .ok_or_else(|| Error::Internal(format!("instance {} vanished", instance.id)))
+}
+
+/// What a new instance is to be: whose, of which image, its name, and the status it starts in.
+struct Order<'a> {
+    user_id: i64,
+    image_id: i64,
+    name: &'a str,
+    summary: Option<&'a str>,
+    status: i32,
+}
+
+/// Places and records a new instance, in the caller's transaction.
+fn create_in(
+    conn: &mut DbConn,
+    driver: &dyn ComputeDriver,
+    order: &Order<'_>,
+    now: i64,
+) -> Result<InstanceRow, Error> {
+    let placement = driver.place(conn)?;
+    let row = store::insert_instance(
+        conn,
+        &NewInstance {
+            user_id: order.user_id,
+            image_id: order.image_id,
+            name: order.name,
+            summary: order.summary,
+            status: w::STATUS_NEW,
+            host_id: placement.host_id,
+            host_address: Some(&placement.address),
+            vdi_port: placement.vdi_port,
+        },
+        now,
+    )?;
+    if order.status == w::STATUS_NEW {
+        return Ok(row);
+    }
+    driver.power(conn, &row, Power::Start)?;
+    store::set_instance_status(conn, row.id, order.status, now)?;
+    store::find_instance(conn, row.id)?
+        .ok_or_else(|| Error::Internal(format!("instance {} vanished", row.id)))
+}
+
+/// Which image a service call names: by id or by name (the orchestrator's `vm_type`).
+#[derive(Debug, Clone)]
+pub enum ImageRef {
+    Id(i64),
+    Name(String),
+}
+
+impl Portal {
+    pub fn new(db: Db, driver: Arc<dyn ComputeDriver>, config: &Config) -> Result<Self, Error> {
+        let dummy_hash = auth::hash_password("no user has this password", &config.password_hash)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Portal {
+            db,
+            driver,
+            session: config.session.clone(),
+            hash_cost: config.password_hash.clone(),
+            throttle: LoginThrottle::new(&config.login),
+            dummy_hash,
+            last_sweep_ms: AtomicI64::new(0),
+        })
+    }
+
+    /// `Db::write` that tries the whole transaction again (up to 3 times in all) when the
+    /// database gave it up because of another (a MySQL deadlock between concurrent creates and
+    /// deletes is rare, host rows being locked in id order, but not impossible).
+    async fn write<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: Fn(&mut DbConn) -> Result<T, Error> + Clone + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut attempt = 1;
+        loop {
+            match self.db.write(work.clone()).await {
+                Err(Error::Busy(reason)) if attempt < 3 => {
+                    tracing::warn!(attempt, %reason, "transaction lost to another; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn hash(&self, password: String) -> Result<String, Error> {
+        let cost = self.hash_cost.clone();
+        tokio::task::spawn_blocking(move || auth::hash_password(&password, &cost))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    // ---- start-up ----
+
+    /// Creates the configured admin (and, when on, the demo data) if absent.
+    pub async fn bootstrap(&self, config: &Config) -> Result<(), Error> {
+        let username = config.admin.username.clone();
+        let exists = {
+            let username = username.clone();
+            self.db
+                .read(move |conn| store::find_user_by_name(conn, &username).map_err(Error::from))
+                .await?
+                .is_some()
+        };
+        if !exists {
+            let hash = self.hash(config.admin.password.clone()).await?;
+            self.write(move |conn| {
+                store::insert_user(conn, &username, &hash, w::ROLE_ADMIN, now_ms())
+                    .map_err(Error::from)
+            })
+            .await?;
+            tracing::info!(user = %config.admin.username, "created the admin user");
+        }
+        if config.demo.enabled {
+            self.create_demo().await?;
+        }
+        Ok(())
+    }
+
+    /// The demo of the embedded default: user `luoyun`/`luoyun` (the seed's example), an
+    /// image, three hosts on 127.0.0.2-4, and two instances like the seed's example list.
+    async fn create_demo(&self) -> Result<(), Error> {
+        let exists = self
+            .db
+            .read(|conn| store::find_user_by_name(conn, "luoyun").map_err(Error::from))
+            .await?
+            .is_some();
+        if exists {
+            return Ok(());
+        }
+        let hash = self.hash("luoyun".into()).await?;
+        let driver = self.driver.clone();
+        self.write(move |conn| {
+            let now = now_ms();
+            let user = store::insert_user(conn, "luoyun", &hash, w::ROLE_USER, now)?;
+            let image = match store::find_image_by_name(conn, "ubuntu 12.04 64位版")? {
+                Some(image) => image,
+                None => store::insert_image(conn, "ubuntu 12.04 64位版", Some("demo image"), now)?,
+            };
+            for last in 2..=4 {
+                let address = format!("127.0.0.{last}");
+                if store::find_host_by_address(conn, &address)?.is_none() {
+                    store::insert_host(conn, &address, 22, 4, now)?;
+                }
+            }
+            let d = driver.as_ref();
+            for (name, status) in [
+                ("openerp7 img gz", w::STATUS_STOPPED),
+                ("gallery3", w::STATUS_NEW),
+            ] {
+                let order = Order {
+                    user_id: user.id,
+                    image_id: image.id,
+                    name,
+                    summary: None,
+                    status,
+                };
+                create_in(conn, d, &order, now)?;
+            }
+            Ok::<_, Error>(())
+        })
+        .await?;
+        tracing::info!("created the demo user luoyun, an image, hosts and instances");
+        Ok(())
+    }
+
+    // ---- sessions ----
+
+    /// Checks the password and opens a session; returns its key (shown once, stored hashed).
+    pub async fn login(
+        &self,
+        username: String,
+        password: String,
+        client: Option<IpAddr>,
+    ) -> Result<String, Error> {
+        if let Err(retry_after_secs) = self.throttle.check(&username, client) {
+            return Err(Error::LoginThrottled { retry_after_secs });
+        }
+        let user = {
+            let username = username.clone();
+            self.db
+                .read(move |conn| store::find_user_by_name(conn, &username).map_err(Error::from))
+                .await?
+        };
+        let hash = user
+            .as_ref()
+            .map_or_else(|| self.dummy_hash.clone(), |u| u.password_hash.clone());
+        let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let user = match user {
+            Some(user) if matches => user,
+            _ => {
+                self.throttle.record_failure(&username, client);
+                return Err(Error::LoginFailed);
+            }
+        };
+        self.throttle.record_success(&username, client);
+        let key = auth::new_session_key();
+        let key_hash = auth::session_key_hash(&key);
+        let (idle_ms, absolute_ms) = self.expiry_ms();
+        self.write(move |conn| Ok(store::insert_session(conn, &key_hash, user.id, now_ms())?))
+            .await?;
+        self.sweep_sessions(idle_ms, absolute_ms).await;
+        Ok(key)
+    }
+
+    /// Removes expired sessions so that the table does not grow with sessions nobody logged out
+    /// of. Logins call it; it runs at most once per min(idle timeout, 1 minute), in its own
+    /// short transaction: a failure is logged, never the login's problem.
+    async fn sweep_sessions(&self, idle_ms: i64, absolute_ms: i64) {
+        let now = now_ms();
+        let last = self.last_sweep_ms.load(Ordering::Relaxed);
+        if now - last < idle_ms.min(60_000)
+            || self
+                .last_sweep_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let swept = self
+            .write(move |conn| {
+                Ok(store::delete_expired_sessions(
+                    conn,
+                    now - idle_ms,
+                    now - absolute_ms,
+                )?)
+            })
+            .await;
+        match swept {
+            Ok(n) => tracing::debug!(removed = n, "expired sessions swept"),
+            Err(e) => tracing::warn!(error = %e, "sweeping expired sessions failed"),
+        }
+    }
+
+    fn expiry_ms(&self) -> (i64, i64) {
+        let ms = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        (
+            ms(self.session.idle_timeout_secs),
+            ms(self.session.absolute_timeout_secs),
+        )
+    }
+
+    /// Ends the session (which must be live: an unknown key is refused like everywhere).
+    pub async fn logout(&self, key: Option<String>) -> Result<(), Error> {
+        let key = session_key(key)?;
+        self.authenticate(Some(key.clone())).await?;
+        let key_hash = auth::session_key_hash(&key);
+        self.write(move |conn| store::delete_session(conn, &key_hash).map_err(Error::from))
+            .await?;
+        Ok(())
+    }
+
+    /// The user of a live session; the session's idle clock restarts. The check is a read;
+    /// the last-use time is written only when it is older than [`Self::touch_after_ms`], so a
+    /// busy session does not turn every request into a write.
+    pub async fn authenticate(&self, key: Option<String>) -> Result<UserRow, Error> {
+        let key_hash = auth::session_key_hash(&session_key(key)?);
+        let found = {
+            let key_hash = key_hash.clone();
+            self.db
+                .read(move |conn| {
+                    let Some(session) = store::find_session(conn, &key_hash)? else {
+                        return Ok::<_, Error>(None);
+                    };
+                    let user = store::find_user(conn, session.user_id)?;
+                    Ok(user.map(|user| (session, user)))
+                })
+                .await?
+        };
+        let Some((session, user)) = found else {
+            return Err(Error::RequiresAuthentication);
+        };
+        let (idle_ms, absolute_ms) = self.expiry_ms();
+        let now = now_ms();
+        if now - session.last_seen_ms > idle_ms || now - session.created_ms > absolute_ms {
+            // Expired: forget it now, and refuse.
+            self.write(move |conn| Ok(store::delete_session(conn, &key_hash)?))
+                .await?;
+            return Err(Error::RequiresAuthentication);
+        }
+        if now - session.last_seen_ms >= self.touch_after_ms() {
+            self.write(move |conn| Ok(store::touch_session(conn, &key_hash, now)?))
+                .await?;
+        }
+        Ok(user)
+    }
+
+    /// How stale a session's last-use time may get before it is rewritten: a tenth of the
+    /// idle timeout, at most a second (so a session may expire up to that much early).
+    fn touch_after_ms(&self) -> i64 {
+        (self.expiry_ms().0 / 10).min(1000)
+    }
+
+    pub fn require_role(user: &UserRow, roles: &[&str], what: &str) -> Result<(), Error> {
+        if roles.contains(&user.role.as_str()) {
+            Ok(())
+        } else {
+            Err(Error::Refused(format!(
+                "{what} requires the role {}; {} is a {}",
+                roles.join(" or "),
+                user.username,
+                user.role
+            )))
+        }
+    }
+
+    // ---- the seed's reads ----
+
+    pub async fn instance(&self, user: UserRow, id: i64) -> Result<InstanceRow, Error> {
+        self.db
+            .read(move |conn| owned_instance(conn, &user, id))
+            .await
+    }
+
+    pub async fn my_instances(
+        &self,
+        user: UserRow,
+        page: i64,
+        sepa: i64,
+    ) -> Result<Vec<InstanceRow>, Error> {
+        let offset = (page - 1).saturating_mul(sepa);
+        self.db
+            .read(move |conn| {
+                store::list_user_instances(conn, user.id, offset, sepa).map_err(Error::from)
+            })
+            .await
+    }
+
+    // ---- the lifecycle ----
+
+    pub async fn create_instance(
+        &self,
+        user: UserRow,
+        image_id: i64,
+        name: String,
+        summary: Option<String>,
+    ) -> Result<InstanceRow, Error> {
+        let driver = self.driver.clone();
+        self.write(move |conn| {
+            if store::find_image(conn, image_id)?.is_none() {
+                return Err(Error::NotFound(format!("Can not find image {image_id}")));
+            }
+            let order = Order {
+                user_id: user.id,
+                image_id,
+                name: &name,
+                summary: summary.as_deref(),
+                status: w::STATUS_NEW,
+            };
+            create_in(conn, driver.as_ref(), &order, now_ms())
+        })
+        .await
+    }
+
+    pub async fn act(&self, user: UserRow, id: i64, action: Action) -> Result<InstanceRow, Error> {
+        let driver = self.driver.clone();
+        self.write(move |conn| {
+            let instance = owned_instance(conn, &user, id)?;
+            apply(conn, driver.as_ref(), &instance, action, now_ms())
+        })
+        .await
+    }
+
+    // ---- the service API ----
+
+    /// Creates `count` running instances of an image for a service account, all or none.
+    pub async fn create_for_service(
+        &self,
+        user: UserRow,
+        image: ImageRef,
+        count: usize,
+        name: Option<String>,
+    ) -> Result<Vec<InstanceRow>, Error> {
+        let driver = self.driver.clone();
+        self.write(move |conn| {
+            let found = match &image {
+                ImageRef::Id(id) => store::find_image(conn, *id)?,
+                ImageRef::Name(name) => store::find_image_by_name(conn, name)?,
+            };
+            let image = found.ok_or_else(|| {
+                Error::NotFound(match &image {
+                    ImageRef::Id(id) => format!("Can not find image {id}"),
+                    ImageRef::Name(name) => format!("Can not find image {name}"),
+                })
+            })?;
+            let name = name.clone().unwrap_or_else(|| image.name.clone());
+            let now = now_ms();
+            let order = Order {
+                user_id: user.id,
+                image_id: image.id,
+                name: &name,
+                summary: None,
+                status: w::STATUS_RUNNING,
+            };
+            let mut created = Vec::with_capacity(count);
+            for _ in 0..count {
+                let row = create_in(conn, driver.as_ref(), &order, now).map_err(|e| match e {
+                    Error::NoCapacity(_) => Error::NoCapacity(format!(
+                        "No free host: {count} instance(s) requested, room for {}",
+                        created.len()
+                    )),
+                    other => other,
+                })?;
+                created.push(row);
+            }
+            Ok(created)
+        })
+        .await
+    }
+
+    /// Deletes the caller's instances and releases their hosts, all or none. An instance
+    /// already deleted counts as given back, so a retried call succeeds.
+    pub async fn return_for_service(
+        &self,
+        user: UserRow,
+        ids: Vec<i64>,
+    ) -> Result<Vec<i64>, Error> {
+        let driver = self.driver.clone();
+        self.write(move |conn| {
+            let now = now_ms();
+            let mut live = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let instance = owned_instance(conn, &user, *id)?;
+                if instance.status != w::STATUS_DELETED {
+                    live.push(instance);
+                }
+            }
+            // Release hosts in host id order, the order creates lock them in.
+            live.sort_by_key(|i| (i.host_id, i.id));
+            for instance in &live {
+                apply(conn, driver.as_ref(), instance, Action::Delete, now)?;
+            }
+            Ok(ids.clone())
+        })
+        .await
+    }
+
+    // ---- administration ----
+
+    pub async fn add_user(
+        &self,
+        username: String,
+        password: String,
+        role: &'static str,
+    ) -> Result<UserRow, Error> {
+        let hash = self.hash(password).await?;
+        self.write(move |conn| {
+            if store::find_user_by_name(conn, &username)?.is_some() {
+                return Err(Error::Conflict(format!("User {username} already exists")));
+            }
+            Ok(store::insert_user(conn, &username, &hash, role, now_ms())?)
+        })
+        .await
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>, Error> {
+        self.db
+            .read(|conn| store::list_users(conn).map_err(Error::from))
+            .await
+    }
+
+    pub async fn add_image(
+        &self,
+        name: String,
+        summary: Option<String>,
+    ) -> Result<store::ImageRow, Error> {
+        self.write(move |conn| {
+            if store::find_image_by_name(conn, &name)?.is_some() {
+                return Err(Error::Conflict(format!("Image {name} already exists")));
+            }
+            Ok(store::insert_image(
+                conn,
+                &name,
+                summary.as_deref(),
+                now_ms(),
+            )?)
+        })
+        .await
+    }
+
+    pub async fn images(&self) -> Result<Vec<store::ImageRow>, Error> {
+        self.db
+            .read(|conn| store::list_images(conn).map_err(Error::from))
+            .await
+    }
+
+    pub async fn add_host(
+        &self,
+        address: String,
+        ssh_port: i32,
+        capacity: i32,
+    ) -> Result<store::HostRow, Error> {
+        self.write(move |conn| {
+            if store::find_host_by_address(conn, &address)?.is_some() {
+                return Err(Error::Conflict(format!("Host {address} already exists")));
+            }
+            Ok(store::insert_host(
+                conn,
+                &address,
+                ssh_port,
+                capacity,
+                now_ms(),
+            )?)
+        })
+        .await
+    }
+
+    pub async fn hosts(&self) -> Result<Vec<store::HostRow>, Error> {
+        self.db
+            .read(|conn| store::list_hosts(conn).map_err(Error::from))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_machine_allows_only_possible_transitions() {
+        use Action::*;
+        let cases = [
+            (w::STATUS_NEW, Run, Some(w::STATUS_RUNNING)),
+            (w::STATUS_NEW, Stop, None),
+            (w::STATUS_NEW, Reboot, None),
+            (w::STATUS_NEW, Delete, Some(w::STATUS_DELETED)),
+            (w::STATUS_RUNNING, Run, None),
+            (w::STATUS_RUNNING, Stop, Some(w::STATUS_STOPPED)),
+            (w::STATUS_RUNNING, Reboot, Some(w::STATUS_RUNNING)),
+            (w::STATUS_APP_RUNNING, Stop, Some(w::STATUS_STOPPED)),
+            (w::STATUS_STOPPED, Run, Some(w::STATUS_RUNNING)),
+            (w::STATUS_STOPPED, Stop, None),
+            (w::STATUS_STOPPED, Reboot, None),
+            (w::STATUS_SUSPEND, Stop, Some(w::STATUS_STOPPED)),
+            (w::STATUS_DELETED, Run, None),
+            (w::STATUS_DELETED, Delete, None),
+            (w::STATUS_DISK_MISSING, Run, None),
+        ];
+        for (from, action, to) in cases {
+            assert_eq!(
+                next_status(7, from, action).ok(),
+                to,
+                "{from} {}",
+                action.verb()
+            );
+        }
+        let refused = next_status(7, w::STATUS_STOPPED, Stop).expect_err("refused");
+        assert_eq!(
+            refused.to_string(),
+            "Instance 7 can not stop: instance is stopped"
+        );
+    }
+
+    #[test]
+    fn addresses_are_ips_or_host_names() {
+        assert!(check_address("address", "127.0.0.2").is_ok());
+        assert!(check_address("address", "::1").is_ok());
+        assert!(check_address("address", "node-1.example.com").is_ok());
+        assert!(check_address("address", "").is_err());
+        assert!(check_address("address", "a b").is_err());
+        assert!(check_address("address", "a..b").is_err());
+    }
+}

@@ -1,0 +1,434 @@
+//! HTTP <-> domain. Every route is a POST of key-value parameters (a form, as the seed's
+//! clients send; JSON and the query string work too). Handlers read and check parameters,
+//! call the portal, and wrap the answer in the `{"code","desc",...}` envelope.
+//!
+//! The seed's routes and logout ignore parameters they do not know (the original did, and its
+//! users' scripts may send extras); our own routes refuse them, so that a typo is not lost.
+
+mod openapi;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use wire::cloud_portal::{self as w, Code, Envelope};
+
+use crate::error::Error;
+use crate::portal::{self, Action, ImageRef, Portal, DEFAULT_SEPA, MAX_BATCH, MAX_SEPA};
+use crate::store::UserRow;
+
+type Params = kit::Params<Error>;
+
+/// Every route, for the docs and the not-found answer.
+pub const ROUTES: [&str; 18] = [
+    "/api/login",
+    "/api/logout",
+    "/api/instance/baseinfo",
+    "/api/myun/instance",
+    "/api/instance/create",
+    "/api/instance/query",
+    "/api/instance/run",
+    "/api/instance/stop",
+    "/api/instance/reboot",
+    "/api/instance/delete",
+    "/api/service/instance/create",
+    "/api/service/instance/return",
+    "/api/admin/user/add",
+    "/api/admin/user/list",
+    "/api/admin/image/add",
+    "/api/admin/image/list",
+    "/api/admin/host/add",
+    "/api/admin/host/list",
+];
+
+macro_rules! post {
+    ($cfg:expr, $path:literal, $handler:expr) => {
+        $cfg.service(
+            web::resource([$path, concat!($path, "/")])
+                .route(web::post().to($handler))
+                .default_service(web::to(method_not_allowed)),
+        )
+    };
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    post!(cfg, "/api/login", login);
+    post!(cfg, "/api/logout", logout);
+    post!(cfg, "/api/instance/baseinfo", baseinfo);
+    post!(cfg, "/api/myun/instance", my_instances);
+    post!(cfg, "/api/instance/create", create_instance);
+    post!(cfg, "/api/instance/query", query_instance);
+    post!(cfg, "/api/instance/run", run_instance);
+    post!(cfg, "/api/instance/stop", stop_instance);
+    post!(cfg, "/api/instance/reboot", reboot_instance);
+    post!(cfg, "/api/instance/delete", delete_instance);
+    post!(cfg, "/api/service/instance/create", service_create);
+    post!(cfg, "/api/service/instance/return", service_return);
+    post!(cfg, "/api/admin/user/add", add_user);
+    post!(cfg, "/api/admin/user/list", list_users);
+    post!(cfg, "/api/admin/image/add", add_image);
+    post!(cfg, "/api/admin/image/list", list_images);
+    post!(cfg, "/api/admin/host/add", add_host);
+    post!(cfg, "/api/admin/host/list", list_hosts);
+    cfg.route("/openapi.json", web::get().to(openapi::spec));
+    cfg.default_service(web::to(not_found));
+}
+
+fn ok<T: Serialize>(desc: impl Into<String>, body: T) -> HttpResponse {
+    HttpResponse::Ok().json(Envelope {
+        code: Code::Success as i32,
+        desc: desc.into(),
+        body,
+    })
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
+    Err(Error::NotFound(format!(
+        "no such route: {} {} (routes: {}; see /openapi.json)",
+        req.method(),
+        req.path(),
+        ROUTES.join(", ")
+    )))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header(("Allow", "POST"))
+        .json(Envelope {
+            code: Code::BadArgument as i32,
+            desc: format!(
+                "method {} not allowed on {}: use POST",
+                req.method(),
+                req.path()
+            ),
+            body: w::Empty {},
+        })
+}
+
+// ---- parameters shared by the routes ----
+
+/// The caller's session, as `session_key`.
+async fn session(portal: &Portal, p: &mut Params) -> Result<UserRow, Error> {
+    let key = p.take_str("session_key")?;
+    portal.authenticate(key).await
+}
+
+/// `instance_id`, with the original's answer when it is missing (or 0, as the original read it).
+fn instance_id(p: &mut Params) -> Result<i64, Error> {
+    const GIVE_ME: &str = "Give me instance_id please.";
+    let text = match p.take_str("instance_id")? {
+        Some(text) if !text.trim().is_empty() => text,
+        _ => return Err(Error::BadArgument(GIVE_ME.into())),
+    };
+    match text.trim().parse::<i64>() {
+        Ok(0) => Err(Error::BadArgument(GIVE_ME.into())),
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(Error::BadArgument(format!(
+            "Invalid instance_id: `{text}` is not a positive integer"
+        ))),
+    }
+}
+
+/// A positive integer parameter with a default and a ceiling.
+fn bounded(p: &mut Params, name: &str, default: i64, max: i64) -> Result<i64, Error> {
+    let value = p.take_int::<i64>(name)?.unwrap_or(default);
+    if !(1..=max).contains(&value) {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `{name}`: must be between 1 and {max}"
+        )));
+    }
+    Ok(value)
+}
+
+fn required_id(p: &mut Params, name: &str) -> Result<i64, Error> {
+    match p.take_int::<i64>(name)? {
+        Some(id) if id > 0 => Ok(id),
+        Some(_) => Err(Error::BadArgument(format!(
+            "invalid parameter `{name}`: must be a positive integer"
+        ))),
+        None => Err(Error::BadArgument(format!("missing parameter `{name}`"))),
+    }
+}
+
+fn client_ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    req.peer_addr().map(|a| a.ip())
+}
+
+// ---- the seed's routes ----
+
+async fn login(
+    portal: web::Data<Portal>,
+    req: HttpRequest,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let username = p.require_str("username")?;
+    let password = p.require_str("password")?;
+    portal::check_password("password", &password)?;
+    let session_key = portal.login(username, password, client_ip(&req)).await?;
+    Ok(ok("Welcome to LYC.", w::Login { session_key }))
+}
+
+async fn logout(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    // Like the seed's routes, logout ignores parameters it does not know.
+    let key = p.take_str("session_key")?;
+    portal.logout(key).await?;
+    Ok(ok("Goodbye.", w::Empty {}))
+}
+
+async fn baseinfo(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &mut p).await?;
+    let id = instance_id(&mut p)?;
+    let instance = portal.instance(user, id).await?;
+    Ok(ok(
+        format!("Information about {}", instance.name),
+        w::BaseInfo {
+            instance_id: instance.id,
+            vdi_type: w::VDI_SPICE,
+            host: instance.host_address,
+            port: instance.vdi_port,
+        },
+    ))
+}
+
+async fn my_instances(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &mut p).await?;
+    let sepa = bounded(&mut p, "sepa", DEFAULT_SEPA, MAX_SEPA)?;
+    let page = bounded(&mut p, "p", 1, i64::MAX)?;
+    let rows = portal.my_instances(user, page, sepa).await?;
+    let list: Vec<w::ListedInstance> = rows.iter().map(|r| r.to_listed()).collect();
+    Ok(ok(
+        format!("List {} instances", list.len()),
+        w::InstanceList { list },
+    ))
+}
+
+// ---- the lifecycle ----
+
+async fn create_instance(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &mut p).await?;
+    let image_id = required_id(&mut p, "image_id")?;
+    let name = portal::check_name("name", &p.require_str("name")?)?;
+    let summary = portal::check_summary("summary", p.take_str("summary")?)?;
+    p.finish()?;
+    let row = portal
+        .create_instance(user, image_id, name, summary)
+        .await?;
+    Ok(ok(
+        format!("Instance {} created", row.id),
+        w::InstanceReply {
+            instance: row.to_wire(),
+        },
+    ))
+}
+
+async fn query_instance(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &mut p).await?;
+    let id = instance_id(&mut p)?;
+    p.finish()?;
+    let row = portal.instance(user, id).await?;
+    Ok(ok(
+        format!("Instance {id}: {}", w::status_string(row.status)),
+        w::InstanceReply {
+            instance: row.to_wire(),
+        },
+    ))
+}
+
+async fn act(portal: &Portal, mut p: Params, action: Action) -> Result<HttpResponse, Error> {
+    let user = session(portal, &mut p).await?;
+    let id = instance_id(&mut p)?;
+    p.finish()?;
+    let row = portal.act(user, id, action).await?;
+    let done = match action {
+        Action::Run => "started",
+        Action::Stop => "stopped",
+        Action::Reboot => "rebooted",
+        Action::Delete => "deleted",
+    };
+    Ok(ok(
+        format!("Instance {id} {done}"),
+        w::InstanceReply {
+            instance: row.to_wire(),
+        },
+    ))
+}
+
+async fn run_instance(portal: web::Data<Portal>, p: Params) -> Result<HttpResponse, Error> {
+    act(&portal, p, Action::Run).await
+}
+
+async fn stop_instance(portal: web::Data<Portal>, p: Params) -> Result<HttpResponse, Error> {
+    act(&portal, p, Action::Stop).await
+}
+
+async fn reboot_instance(portal: web::Data<Portal>, p: Params) -> Result<HttpResponse, Error> {
+    act(&portal, p, Action::Reboot).await
+}
+
+async fn delete_instance(portal: web::Data<Portal>, p: Params) -> Result<HttpResponse, Error> {
+    act(&portal, p, Action::Delete).await
+}
+
+// ---- the service API (service accounts and admins) ----
+
+const SERVICE_ROLES: [&str; 2] = [w::ROLE_SERVICE, w::ROLE_ADMIN];
+
+async fn service_create(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &mut p).await?;
+    Portal::require_role(&user, &SERVICE_ROLES, "the service API")?;
+    let image = match (p.take_int::<i64>("image_id")?, p.take_str("image")?) {
+        (Some(id), None) if id > 0 => ImageRef::Id(id),
+        (None, Some(name)) => ImageRef::Name(portal::check_name("image", &name)?),
+        (Some(_), Some(_)) => {
+            return Err(Error::BadArgument(
+                "give either `image_id` or `image`, not both".into(),
+            ))
+        }
+        (Some(_), None) => {
+            return Err(Error::BadArgument(
+                "invalid parameter `image_id`: must be a positive integer".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(Error::BadArgument(
+                "missing parameter `image_id` (or `image`, an image name)".into(),
+            ))
+        }
+    };
+    let count = bounded(&mut p, "count", 1, MAX_BATCH as i64)?;
+    let name = match p.take_str("name")? {
+        Some(name) => Some(portal::check_name("name", &name)?),
+        None => None,
+    };
+    p.finish()?;
+    let count = usize::try_from(count).unwrap_or(1);
+    let rows = portal.create_for_service(user, image, count, name).await?;
+    Ok(ok(
+        format!("Created {} instances", rows.len()),
+        w::InstancesReply {
+            instances: rows.iter().map(|r| r.to_wire()).collect(),
+        },
+    ))
+}
+
+/// `instance_ids`: ids separated by commas (a form carries text, not lists).
+fn instance_ids(p: &mut Params) -> Result<Vec<i64>, Error> {
+    let text = p.require_str("instance_ids")?;
+    let mut ids = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        match part.parse::<i64>() {
+            Ok(id) if id > 0 => {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            _ => {
+                return Err(Error::BadArgument(format!(
+                    "invalid parameter `instance_ids`: `{part}` is not a positive integer"
+                )))
+            }
+        }
+        if ids.len() > MAX_BATCH {
+            return Err(Error::BadArgument(format!(
+                "invalid parameter `instance_ids`: at most {MAX_BATCH} ids"
+            )));
+        }
+    }
+    Ok(ids)
+}
+
+async fn service_return(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &mut p).await?;
+    Portal::require_role(&user, &SERVICE_ROLES, "the service API")?;
+    let ids = instance_ids(&mut p)?;
+    p.finish()?;
+    let returned = portal.return_for_service(user, ids).await?;
+    Ok(ok(
+        format!("Returned {} instances", returned.len()),
+        w::Returned { returned },
+    ))
+}
+
+// ---- administration (admins only) ----
+
+async fn admin(portal: &Portal, p: &mut Params) -> Result<(), Error> {
+    let user = session(portal, p).await?;
+    Portal::require_role(&user, &[w::ROLE_ADMIN], "administration")
+}
+
+async fn add_user(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    admin(&portal, &mut p).await?;
+    let username = p.require_str("username")?;
+    portal::check_username("username", &username)?;
+    let password = p.require_str("password")?;
+    portal::check_password("password", &password)?;
+    let role = portal::check_role(&p.take_str("role")?.unwrap_or_else(|| w::ROLE_USER.into()))?;
+    p.finish()?;
+    let user = portal.add_user(username, password, role).await?;
+    Ok(ok(
+        format!("User {} created", user.username),
+        w::UserReply {
+            user: user.to_wire(),
+        },
+    ))
+}
+
+async fn list_users(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    admin(&portal, &mut p).await?;
+    p.finish()?;
+    let users: Vec<w::User> = portal.users().await?.iter().map(|u| u.to_wire()).collect();
+    Ok(ok(
+        format!("List {} users", users.len()),
+        w::UserList { users },
+    ))
+}
+
+async fn add_image(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    admin(&portal, &mut p).await?;
+    let name = portal::check_name("name", &p.require_str("name")?)?;
+    let summary = portal::check_summary("summary", p.take_str("summary")?)?;
+    p.finish()?;
+    let image = portal.add_image(name, summary).await?;
+    Ok(ok(
+        format!("Image {} created", image.id),
+        w::ImageReply {
+            image: image.to_wire(),
+        },
+    ))
+}
+
+async fn list_images(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    admin(&portal, &mut p).await?;
+    p.finish()?;
+    let images: Vec<w::Image> = portal.images().await?.iter().map(|i| i.to_wire()).collect();
+    Ok(ok(
+        format!("List {} images", images.len()),
+        w::ImageList { images },
+    ))
+}
+
+async fn add_host(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    admin(&portal, &mut p).await?;
+    let address = portal::check_address("address", &p.require_str("address")?)?;
+    let ssh_port = bounded(&mut p, "ssh_port", 22, 65535)?;
+    let capacity = bounded(&mut p, "capacity", 1, 10_000)?;
+    p.finish()?;
+    // Both are bounded above, well inside i32.
+    let (ssh_port, capacity) = (ssh_port as i32, capacity as i32);
+    let host = portal.add_host(address, ssh_port, capacity).await?;
+    Ok(ok(
+        format!("Host {} added", host.address),
+        w::HostReply {
+            host: host.to_wire(),
+        },
+    ))
+}
+
+async fn list_hosts(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    admin(&portal, &mut p).await?;
+    p.finish()?;
+    let hosts: Vec<w::Host> = portal.hosts().await?.iter().map(|h| h.to_wire()).collect();
+    Ok(ok(
+        format!("List {} hosts", hosts.len()),
+        w::HostList { hosts },
+    ))
+}

@@ -1,0 +1,264 @@
+//! `/openapi.json`: the OpenAPI 3.0.3 description of cloud-portal, built once.
+//!
+//! Each route of [`super::ROUTES`] is described by one table entry ([`describe`]): what it
+//! does, its parameters and the keys of its answer. proto-docs/cloud-portal.md is the
+//! reference in prose; this is the machine-readable index of the same routes.
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use serde_json::{json, Map, Value};
+
+use super::ROUTES;
+
+pub async fn spec() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}
+
+fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+/// A parameter: name, required, description.
+type Param = (&'static str, bool, &'static str);
+
+struct Doc {
+    tag: &'static str,
+    summary: &'static str,
+    params: &'static [Param],
+    /// The keys beside `code` and `desc` in a successful answer.
+    answer: &'static str,
+}
+
+const SESSION: Param = ("session_key", true, "the 40-hex key from /api/login");
+const INSTANCE_ID: Param = ("instance_id", true, "a positive integer");
+
+fn describe(path: &str) -> Option<Doc> {
+    let lifecycle = |summary| Doc {
+        tag: "lifecycle",
+        summary,
+        params: &[SESSION, INSTANCE_ID],
+        answer: "instance",
+    };
+    let admin_list = |summary, answer| Doc {
+        tag: "administration (role admin)",
+        summary,
+        params: &[SESSION],
+        answer,
+    };
+    Some(match path {
+        "/api/login" => Doc {
+            tag: "seed",
+            summary: "Log in; answers `Welcome to LYC.` and a session key",
+            params: &[
+                ("username", true, "the user's name"),
+                ("password", true, "in clear, at most 1024 bytes"),
+            ],
+            answer: "session_key",
+        },
+        "/api/logout" => Doc {
+            tag: "seed",
+            summary: "End the session",
+            params: &[SESSION],
+            answer: "",
+        },
+        "/api/instance/baseinfo" => Doc {
+            tag: "seed",
+            summary: "The VDI address of one of my instances",
+            params: &[SESSION, INSTANCE_ID],
+            answer: "instance_id, vdi_type (1 = SPICE), host, port (null: none)",
+        },
+        "/api/myun/instance" => Doc {
+            tag: "seed",
+            summary: "One page of my instances (deleted ones left out)",
+            params: &[
+                SESSION,
+                ("sepa", false, "page size, 1 to 1000, default 10"),
+                ("p", false, "page, from 1, default 1"),
+            ],
+            answer: "list: [{id, name, summary, status, status_string}]",
+        },
+        "/api/instance/create" => Doc {
+            tag: "lifecycle",
+            summary: "Create an instance (status 1) on a leased host slot",
+            params: &[
+                SESSION,
+                ("image_id", true, "a positive integer"),
+                ("name", true, "1 to 255 printable characters"),
+                ("summary", false, "at most 1024 characters"),
+            ],
+            answer: "instance",
+        },
+        "/api/instance/query" => lifecycle("One of my instances"),
+        "/api/instance/run" => lifecycle("Run: 1, 2 -> 3"),
+        "/api/instance/stop" => lifecycle("Stop: 3, 4, 5, 9 -> 2"),
+        "/api/instance/reboot" => lifecycle("Reboot: 3, 4, 5 -> 3"),
+        "/api/instance/delete" => lifecycle("Delete: any but 100 -> 100; releases the host slot"),
+        "/api/service/instance/create" => Doc {
+            tag: "service API (role service or admin)",
+            summary: "Create `count` running instances of an image, all or none",
+            params: &[
+                SESSION,
+                (
+                    "image",
+                    false,
+                    "the image's name (the pool's vm_type); or image_id",
+                ),
+                ("image_id", false, "the image's id; or image"),
+                ("count", false, "1 to 100, default 1"),
+                (
+                    "name",
+                    false,
+                    "name of every new instance; default the image's name",
+                ),
+            ],
+            answer: "instances: [instance]",
+        },
+        "/api/service/instance/return" => Doc {
+            tag: "service API (role service or admin)",
+            summary: "Delete instances and release their hosts, all or none",
+            params: &[
+                SESSION,
+                ("instance_ids", true, "ids separated by commas, at most 100"),
+            ],
+            answer: "returned: [id]",
+        },
+        "/api/admin/user/add" => Doc {
+            tag: "administration (role admin)",
+            summary: "Add a user",
+            params: &[
+                SESSION,
+                ("username", true, "1 to 64 of A-Z a-z 0-9 . _ - @"),
+                ("password", true, "1 to 1024 bytes"),
+                ("role", false, "user (default), admin or service"),
+            ],
+            answer: "user: {id, username, role}",
+        },
+        "/api/admin/user/list" => admin_list("Every user", "users: [user]"),
+        "/api/admin/image/add" => Doc {
+            tag: "administration (role admin)",
+            summary: "Add an image",
+            params: &[
+                SESSION,
+                ("name", true, "unique, 1 to 255 printable characters"),
+                ("summary", false, "at most 1024 characters"),
+            ],
+            answer: "image: {id, name, summary}",
+        },
+        "/api/admin/image/list" => admin_list("Every image", "images: [image]"),
+        "/api/admin/host/add" => Doc {
+            tag: "administration (role admin)",
+            summary: "Add a host to the host pool",
+            params: &[
+                SESSION,
+                ("address", true, "an IP address or DNS name, unique"),
+                ("ssh_port", false, "1 to 65535, default 22"),
+                ("capacity", false, "slots, 1 to 10000, default 1"),
+            ],
+            answer: "host: {id, address, ssh_port, capacity, used}",
+        },
+        "/api/admin/host/list" => admin_list("Every host", "hosts: [host]"),
+        _ => return None,
+    })
+}
+
+fn operation(doc: &Doc) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for (name, needed, description) in doc.params {
+        properties.insert(
+            (*name).to_string(),
+            json!({"type": "string", "description": description}),
+        );
+        if *needed {
+            required.push(*name);
+        }
+    }
+    let schema = json!({"type": "object", "properties": properties, "required": required});
+    json!({
+        "tags": [doc.tag],
+        "summary": doc.summary,
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": schema},
+                "application/json": {"schema": schema},
+            }
+        },
+        "responses": {
+            "200": {
+                "description": format!(
+                    "code 0 and desc{}",
+                    if doc.answer.is_empty() { String::new() } else { format!(", with {}", doc.answer) }
+                ),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
+            },
+            "default": {
+                "description": "a non-zero code and desc (see proto-docs/cloud-portal.md)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
+            },
+        },
+    })
+}
+
+fn build() -> Value {
+    let mut paths = Map::new();
+    for path in ROUTES {
+        if let Some(doc) = describe(path) {
+            paths.insert(path.to_string(), json!({"post": operation(&doc)}));
+        }
+    }
+    for (path, summary) in [
+        ("/healthz", "The process is alive"),
+        ("/readyz", "The database answers (503 when not)"),
+        ("/metrics", "Prometheus text"),
+        ("/openapi.json", "This document"),
+    ] {
+        paths.insert(
+            path.to_string(),
+            json!({"get": {"tags": ["operations"], "summary": summary,
+                           "responses": {"200": {"description": "OK"}}}}),
+        );
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "DCP cloud-portal",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Users, sessions, images, a host pool and VM instances \
+                            (LuoYunCloud's API). Every route is a POST of key-value parameters \
+                            answered {\"code\", \"desc\", ...}; see proto-docs/cloud-portal.md.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Envelope": {
+                    "type": "object",
+                    "required": ["code", "desc"],
+                    "properties": {
+                        "code": {"type": "integer", "description": "0 success; 1 refused; 2 requires authentication; 3 bad argument; 4 not found; 5 login failed; 6 login throttled; 7 conflict; 8 no capacity; 9 unavailable; 10 internal"},
+                        "desc": {"type": "string"},
+                    },
+                    "additionalProperties": true,
+                }
+            }
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_described() {
+        let spec = build();
+        for path in ROUTES {
+            assert!(describe(path).is_some(), "{path} has no description");
+            assert!(spec["paths"][path]["post"].is_object(), "{path}");
+        }
+        let login = &spec["paths"]["/api/login"]["post"]["requestBody"]["content"]
+            ["application/x-www-form-urlencoded"]["schema"];
+        assert_eq!(login["required"], json!(["username", "password"]));
+    }
+}

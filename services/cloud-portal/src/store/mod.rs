@@ -1,0 +1,394 @@
+//! The queries of cloud-portal, written once for SQLite and MySQL over `kit::db::DbConn`.
+//! Functions here run inside `Db::read` / `Db::write`, on the blocking pool.
+
+pub mod schema;
+
+use diesel::prelude::*;
+use kit::db::{last_insert_id, DbConn};
+use wire::cloud_portal as w;
+
+use schema::{hosts, images, instances, sessions, users};
+
+// Single-row lookups use `get_result`, not `first`: `first` binds `LIMIT ?`, and SQLite
+// re-prepares a statement whenever a bound LIMIT is rebound (a re-parse on every call).
+
+#[derive(Debug, Clone, Queryable)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_ms: i64,
+}
+
+impl UserRow {
+    pub fn to_wire(&self) -> w::User {
+        w::User {
+            id: self.id,
+            username: self.username.clone(),
+            role: self.role.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct SessionRow {
+    pub key_hash: String,
+    pub user_id: i64,
+    pub created_ms: i64,
+    pub last_seen_ms: i64,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct ImageRow {
+    pub id: i64,
+    pub name: String,
+    pub summary: Option<String>,
+    pub created_ms: i64,
+}
+
+impl ImageRow {
+    pub fn to_wire(&self) -> w::Image {
+        w::Image {
+            id: self.id,
+            name: self.name.clone(),
+            summary: self.summary.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct HostRow {
+    pub id: i64,
+    pub address: String,
+    pub ssh_port: i32,
+    pub capacity: i32,
+    pub used: i32,
+    pub created_ms: i64,
+}
+
+impl HostRow {
+    pub fn to_wire(&self) -> w::Host {
+        w::Host {
+            id: self.id,
+            address: self.address.clone(),
+            ssh_port: self.ssh_port,
+            capacity: self.capacity,
+            used: self.used,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct InstanceRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub image_id: i64,
+    pub name: String,
+    pub summary: Option<String>,
+    pub status: i32,
+    pub host_id: Option<i64>,
+    pub host_address: Option<String>,
+    pub vdi_port: Option<i32>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+impl InstanceRow {
+    pub fn to_wire(&self) -> w::Instance {
+        w::Instance {
+            id: self.id,
+            name: self.name.clone(),
+            summary: self.summary.clone(),
+            owner_id: self.user_id,
+            image_id: self.image_id,
+            status: self.status,
+            status_string: w::status_string(self.status).to_string(),
+            host: self.host_address.clone(),
+            host_id: self.host_id,
+            port: self.vdi_port,
+        }
+    }
+
+    pub fn to_listed(&self) -> w::ListedInstance {
+        w::ListedInstance {
+            id: self.id,
+            name: self.name.clone(),
+            summary: self.summary.clone(),
+            status: self.status,
+            status_string: w::status_string(self.status).to_string(),
+        }
+    }
+}
+
+// ---- users ----
+
+pub fn find_user_by_name(conn: &mut DbConn, username: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::username.eq(username))
+        .get_result(conn)
+        .optional()
+}
+
+pub fn find_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<UserRow>> {
+    users::table.find(id).get_result(conn).optional()
+}
+
+pub fn insert_user(
+    conn: &mut DbConn,
+    username: &str,
+    password_hash: &str,
+    role: &str,
+    now_ms: i64,
+) -> QueryResult<UserRow> {
+    diesel::insert_into(users::table)
+        .values((
+            users::username.eq(username),
+            users::password_hash.eq(password_hash),
+            users::role.eq(role),
+            users::created_ms.eq(now_ms),
+        ))
+        .execute(conn)?;
+    let id = last_insert_id(conn)?;
+    users::table.find(id).get_result(conn)
+}
+
+pub fn list_users(conn: &mut DbConn) -> QueryResult<Vec<UserRow>> {
+    users::table.order(users::id).load(conn)
+}
+
+// ---- sessions ----
+
+pub fn insert_session(
+    conn: &mut DbConn,
+    key_hash: &str,
+    user_id: i64,
+    now_ms: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::key_hash.eq(key_hash),
+            sessions::user_id.eq(user_id),
+            sessions::created_ms.eq(now_ms),
+            sessions::last_seen_ms.eq(now_ms),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_session(conn: &mut DbConn, key_hash: &str) -> QueryResult<Option<SessionRow>> {
+    sessions::table.find(key_hash).get_result(conn).optional()
+}
+
+pub fn touch_session(conn: &mut DbConn, key_hash: &str, now_ms: i64) -> QueryResult<()> {
+    diesel::update(sessions::table.find(key_hash))
+        .set(sessions::last_seen_ms.eq(now_ms))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn delete_session(conn: &mut DbConn, key_hash: &str) -> QueryResult<usize> {
+    diesel::delete(sessions::table.find(key_hash)).execute(conn)
+}
+
+/// Removes sessions past either expiry (a login sweeps them, so the table does not grow).
+pub fn delete_expired_sessions(
+    conn: &mut DbConn,
+    idle_before_ms: i64,
+    created_before_ms: i64,
+) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table.filter(
+            sessions::last_seen_ms
+                .lt(idle_before_ms)
+                .or(sessions::created_ms.lt(created_before_ms)),
+        ),
+    )
+    .execute(conn)
+}
+
+// ---- images ----
+
+pub fn insert_image(
+    conn: &mut DbConn,
+    name: &str,
+    summary: Option<&str>,
+    now_ms: i64,
+) -> QueryResult<ImageRow> {
+    diesel::insert_into(images::table)
+        .values((
+            images::name.eq(name),
+            images::summary.eq(summary),
+            images::created_ms.eq(now_ms),
+        ))
+        .execute(conn)?;
+    let id = last_insert_id(conn)?;
+    images::table.find(id).get_result(conn)
+}
+
+pub fn find_image(conn: &mut DbConn, id: i64) -> QueryResult<Option<ImageRow>> {
+    images::table.find(id).get_result(conn).optional()
+}
+
+pub fn find_image_by_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<ImageRow>> {
+    images::table
+        .filter(images::name.eq(name))
+        .get_result(conn)
+        .optional()
+}
+
+pub fn list_images(conn: &mut DbConn) -> QueryResult<Vec<ImageRow>> {
+    images::table.order(images::id).load(conn)
+}
+
+// ---- hosts ----
+
+pub fn insert_host(
+    conn: &mut DbConn,
+    address: &str,
+    ssh_port: i32,
+    capacity: i32,
+    now_ms: i64,
+) -> QueryResult<HostRow> {
+    diesel::insert_into(hosts::table)
+        .values((
+            hosts::address.eq(address),
+            hosts::ssh_port.eq(ssh_port),
+            hosts::capacity.eq(capacity),
+            hosts::used.eq(0),
+            hosts::created_ms.eq(now_ms),
+        ))
+        .execute(conn)?;
+    let id = last_insert_id(conn)?;
+    hosts::table.find(id).get_result(conn)
+}
+
+pub fn find_host_by_address(conn: &mut DbConn, address: &str) -> QueryResult<Option<HostRow>> {
+    hosts::table
+        .filter(hosts::address.eq(address))
+        .get_result(conn)
+        .optional()
+}
+
+pub fn list_hosts(conn: &mut DbConn) -> QueryResult<Vec<HostRow>> {
+    hosts::table.order(hosts::id).load(conn)
+}
+
+/// Hosts that had a free slot when this transaction first read, lowest id first.
+pub fn hosts_with_free_slots(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<HostRow>> {
+    hosts::table
+        .filter(hosts::used.lt(hosts::capacity))
+        .order(hosts::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Takes one slot of `host_id` if it still has one; true when taken. The condition is checked
+/// by the UPDATE itself (MySQL re-reads the latest row under its row lock; SQLite has one
+/// writer), so two concurrent transactions can never both take the last slot.
+pub fn take_slot(conn: &mut DbConn, host_id: i64) -> QueryResult<bool> {
+    let changed = diesel::update(
+        hosts::table
+            .filter(hosts::id.eq(host_id))
+            .filter(hosts::used.lt(hosts::capacity)),
+    )
+    .set(hosts::used.eq(hosts::used + 1))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn release_slot(conn: &mut DbConn, host_id: i64) -> QueryResult<()> {
+    diesel::update(
+        hosts::table
+            .filter(hosts::id.eq(host_id))
+            .filter(hosts::used.gt(0)),
+    )
+    .set(hosts::used.eq(hosts::used - 1))
+    .execute(conn)
+    .map(|_| ())
+}
+
+// ---- instances ----
+
+pub struct NewInstance<'a> {
+    pub user_id: i64,
+    pub image_id: i64,
+    pub name: &'a str,
+    pub summary: Option<&'a str>,
+    pub status: i32,
+    pub host_id: Option<i64>,
+    pub host_address: Option<&'a str>,
+    pub vdi_port: Option<i32>,
+}
+
+pub fn insert_instance(
+    conn: &mut DbConn,
+    new: &NewInstance<'_>,
+    now_ms: i64,
+) -> QueryResult<InstanceRow> {
+    diesel::insert_into(instances::table)
+        .values((
+            instances::user_id.eq(new.user_id),
+            instances::image_id.eq(new.image_id),
+            instances::name.eq(new.name),
+            instances::summary.eq(new.summary),
+            instances::status.eq(new.status),
+            instances::host_id.eq(new.host_id),
+            instances::host_address.eq(new.host_address),
+            instances::vdi_port.eq(new.vdi_port),
+            instances::created_ms.eq(now_ms),
+            instances::updated_ms.eq(now_ms),
+        ))
+        .execute(conn)?;
+    let id = last_insert_id(conn)?;
+    instances::table.find(id).get_result(conn)
+}
+
+pub fn find_instance(conn: &mut DbConn, id: i64) -> QueryResult<Option<InstanceRow>> {
+    instances::table.find(id).get_result(conn).optional()
+}
+
+pub fn set_instance_status(
+    conn: &mut DbConn,
+    id: i64,
+    status: i32,
+    now_ms: i64,
+) -> QueryResult<()> {
+    diesel::update(instances::table.find(id))
+        .set((
+            instances::status.eq(status),
+            instances::updated_ms.eq(now_ms),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Marks the instance deleted and forgets its host (the caller released the slot).
+pub fn mark_instance_deleted(conn: &mut DbConn, id: i64, now_ms: i64) -> QueryResult<()> {
+    diesel::update(instances::table.find(id))
+        .set((
+            instances::status.eq(w::STATUS_DELETED),
+            instances::host_id.eq(None::<i64>),
+            instances::host_address.eq(None::<String>),
+            instances::vdi_port.eq(None::<i32>),
+            instances::updated_ms.eq(now_ms),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// One page of a user's instances that are not deleted, by id.
+pub fn list_user_instances(
+    conn: &mut DbConn,
+    user_id: i64,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<InstanceRow>> {
+    instances::table
+        .filter(instances::user_id.eq(user_id))
+        .filter(instances::status.ne(w::STATUS_DELETED))
+        .order(instances::id)
+        .offset(offset)
+        .limit(limit)
+        .load(conn)
+}

@@ -1,0 +1,10 @@
+//! cloud-portal's integration suite: the service in-process on port 0, a real database,
+//! spoken to through `crates/client`. Every scenario runs on SQLite and on MariaDB.
+
+mod support;
+
+mod admin;
+mod lifecycle;
+mod seed;
+mod service;
+mod sessions;

@@ -1,0 +1,162 @@
+use actix_web::dev::ServerHandle;
+use client::{ClientConfig, ClientError, CloudPortalClient, Encoding, RawReply};
+use cloud_portal::config::{LoginConfig, PasswordHashConfig};
+use cloud_portal::Config;
+use kit::config::HttpConfig;
+use kit::testing::{TestBackend, TestDatabase};
+use serde_json::Value;
+
+pub const ADMIN: &str = "root-admin";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+pub struct TestApp {
+    /// No session.
+    pub client: CloudPortalClient,
+    /// Logged in as the configured admin.
+    pub admin: CloudPortalClient,
+    pub base_url: String,
+    pub backend: TestBackend,
+    pub config: Config,
+    handle: ServerHandle,
+    pub db: TestDatabase,
+}
+
+/// The test configuration: no demo data, cheap password hashes, a short login throttle.
+pub fn test_config(db: &TestDatabase) -> Config {
+    let mut config = Config {
+        http: HttpConfig {
+            bind: "127.0.0.1:0".into(),
+            workers: 2,
+            shutdown_timeout_secs: 1,
+        },
+        database: db.config.clone(),
+        ..Config::default()
+    };
+    config.demo.enabled = false;
+    config.admin.username = ADMIN.into();
+    config.admin.password = ADMIN_PASSWORD.into();
+    config.password_hash = PasswordHashConfig {
+        memory_kib: 64,
+        iterations: 1,
+    };
+    config.login = LoginConfig {
+        failure_delay_ms: 300,
+        max_delay_secs: 2,
+    };
+    config
+}
+
+impl TestApp {
+    pub async fn spawn(backend: TestBackend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDatabase::create(backend, "cp_it");
+        let mut config = test_config(&db);
+        adjust(&mut config);
+        Self::spawn_on(backend, db, config).await
+    }
+
+    /// Starts a service on `db` (which may already hold data).
+    pub async fn spawn_on(backend: TestBackend, db: TestDatabase, config: Config) -> TestApp {
+        let bound = cloud_portal::start(config.clone())
+            .await
+            .expect("cloud-portal starts");
+        let handle = bound.server.handle();
+        actix_web::rt::spawn(bound.server);
+        let base_url = format!("http://{}", bound.addr);
+        let client = CloudPortalClient::new(ClientConfig::new(&base_url)).expect("client builds");
+        let key = client
+            .login(&config.admin.username, &config.admin.password)
+            .await
+            .expect("the configured admin logs in");
+        TestApp {
+            admin: client.with_session(&key),
+            client,
+            base_url,
+            backend,
+            config,
+            handle,
+            db,
+        }
+    }
+
+    /// A new user with `role`, logged in.
+    pub async fn user_with_role(&self, name: &str, role: &str) -> CloudPortalClient {
+        self.admin
+            .add_user(name, "password-of-test-user", role)
+            .await
+            .expect("admin adds a user");
+        let key = self
+            .client
+            .login(name, "password-of-test-user")
+            .await
+            .expect("the new user logs in");
+        self.client.with_session(&key)
+    }
+
+    pub async fn user(&self, name: &str) -> CloudPortalClient {
+        self.user_with_role(name, "user").await
+    }
+
+    /// An image and `hosts` hosts of `capacity` slots on 10.9.0.x; returns the image id.
+    pub async fn image_and_hosts(&self, hosts: u32, capacity: u32) -> i64 {
+        for n in 1..=hosts {
+            self.admin
+                .add_host(&format!("10.9.0.{n}"), 22, capacity)
+                .await
+                .expect("admin adds a host");
+        }
+        self.admin
+            .add_image("ubuntu-22.04", Some("test image"))
+            .await
+            .expect("admin adds an image")
+            .id
+    }
+
+    /// POSTs raw parameters as a form.
+    pub async fn form(&self, path: &str, params: Value) -> RawReply {
+        self.client
+            .call_raw(path, Encoding::Form, &params)
+            .await
+            .expect("the service answers")
+    }
+
+    pub async fn raw(&self, path: &str, encoding: Encoding, params: Value) -> RawReply {
+        self.client
+            .call_raw(path, encoding, &params)
+            .await
+            .expect("the service answers")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the workers wind down on their own threads.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// The envelope's code and desc of a raw reply.
+pub fn code_and_desc(reply: &RawReply) -> (i64, String) {
+    (
+        reply.body["code"].as_i64().unwrap_or(-1),
+        reply.body["desc"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The code and desc of a client error (panics if the service did not answer).
+pub fn api_error<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (i64, String) {
+    match result {
+        Err(ClientError::Api { code, message, .. }) => (code, message),
+        other => panic!("expected an answer with a non-zero code, got {other:?}"),
+    }
+}
+
+pub fn session_of(client: &CloudPortalClient) -> String {
+    client
+        .session_key()
+        .expect("a logged-in client")
+        .to_string()
+}

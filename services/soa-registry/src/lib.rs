@@ -1,0 +1,60 @@
+//! soa-registry: services and their servers in ZooKeeper under `/soa/services`, one ZooKeeper
+//! ensemble (or the embedded store) per `zkidc`. `start` builds the whole service so that tests
+//! can run it in-process on port 0.
+
+pub mod config;
+pub mod error;
+pub mod registry;
+mod routes;
+pub mod store;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::web;
+
+pub use config::Config;
+pub use registry::Registry;
+pub use routes::ROUTES;
+
+pub const SERVICE: &str = "soa-registry";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] registry::OpenError),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
+}
+
+/// `/readyz`: every zkidc's store answers.
+struct Ready(Arc<Registry>);
+
+impl kit::server::Readiness for Ready {
+    fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(self.0.ready())
+    }
+}
+
+/// Opens every zkidc's store and binds the HTTP server; await `server` to serve.
+pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
+    let registry = Arc::new(Registry::open(&config).await?);
+    let data = web::Data::from(registry.clone());
+    kit::server::bind(
+        SERVICE,
+        &config.http,
+        Arc::new(Ready(registry)),
+        move |cfg| {
+            cfg.app_data(data.clone());
+            routes::configure(cfg);
+        },
+    )
+    .map_err(|source| StartError::Bind {
+        bind: config.http.bind.clone(),
+        source,
+    })
+}

@@ -1,0 +1,594 @@
+//! The registry: services and their servers under `/soa/services` of each zkidc's store.
+//! Apart from actix: it takes checked values and answers domain results or [`Error`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde_json::{Map, Value};
+use wire::soa_registry::{Endpoint, Member, ServerEntry, Status, STATUS_UNPARSABLE};
+
+use crate::config::{ApiKey, Config, EMBEDDED};
+use crate::error::Error;
+use crate::store::zookeeper::ZkOptions;
+use crate::store::{CreateMode, EmbeddedStore, Store, StoreError, ZkStore};
+
+/// Where every service lives, in every zkidc (the seed: "所有操作都是在 /soa/services 目录下").
+pub const SERVICES_ROOT: &str = "/soa/services";
+/// ServerSet members are sequential children with this prefix.
+pub const MEMBER_PREFIX: &str = "member_";
+/// Longest service name or server key accepted.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// A request allowed on one zkidc, and who made it (for the logs of writes).
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub zkidc: String,
+    pub owner: String,
+}
+
+pub struct Registry {
+    zkidcs: BTreeMap<String, Arc<dyn Store>>,
+    keys: Vec<ApiKey>,
+    /// One lock per zkidc/service, so two concurrent `addserver` of the same host:port in this
+    /// process cannot both create a member.
+    add_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("zkidc `{zkidc}`: {reason}")]
+pub struct OpenError {
+    pub zkidc: String,
+    pub reason: String,
+}
+
+impl Registry {
+    /// Opens every configured zkidc: embedded snapshots under `store.data_dir`, ZooKeeper
+    /// sessions (kept alive in the background; an ensemble that is down is not fatal).
+    pub async fn open(config: &Config) -> Result<Registry, OpenError> {
+        let options = ZkOptions {
+            session_timeout: Duration::from_millis(config.store.session_timeout_ms),
+            op_timeout: Duration::from_millis(config.store.op_timeout_ms),
+            reconnect_delay: Duration::from_millis(config.store.reconnect_delay_ms),
+        };
+        let mut zkidcs: BTreeMap<String, Arc<dyn Store>> = BTreeMap::new();
+        for (name, target) in &config.zkidcs {
+            let fail = |reason: String| OpenError {
+                zkidc: name.clone(),
+                reason,
+            };
+            let store: Arc<dyn Store> = if target == EMBEDDED {
+                let file = Path::new(&config.store.data_dir).join(format!("{name}.json"));
+                Arc::new(EmbeddedStore::open(&file).map_err(|e| fail(e.to_string()))?)
+            } else {
+                Arc::new(
+                    ZkStore::start(target, options.clone())
+                        .await
+                        .map_err(fail)?,
+                )
+            };
+            tracing::info!(zkidc = %name, store = %store.describe(), "zkidc configured");
+            zkidcs.insert(name.clone(), store);
+        }
+        Ok(Registry {
+            zkidcs,
+            keys: config.keys.clone(),
+            add_locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn zkidc_names(&self) -> Vec<String> {
+        self.zkidcs.keys().cloned().collect()
+    }
+
+    /// Checks the key and the zkidc. The key is checked first, so that an unknown caller learns
+    /// nothing about the configuration.
+    pub fn authorize(&self, key: Option<&str>, zkidc: Option<&str>) -> Result<Access, Error> {
+        let key = key
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                Error::Forbidden(
+                    "missing parameter `key` (the seed's examples also spell it `keys`)".into(),
+                )
+            })?;
+        let api_key = self
+            .keys
+            .iter()
+            .find(|k| k.key == key)
+            .ok_or_else(|| Error::Forbidden("invalid key".into()))?;
+        let zkidc = zkidc
+            .map(str::trim)
+            .filter(|z| !z.is_empty())
+            .ok_or_else(|| Error::BadArgument("missing parameter `zkidc`".into()))?;
+        if !self.zkidcs.contains_key(zkidc) {
+            return Err(Error::BadArgument(format!(
+                "unknown zkidc `{zkidc}` (configured: {})",
+                self.zkidc_names().join(", ")
+            )));
+        }
+        if !api_key.zkidcs.is_empty() && !api_key.zkidcs.iter().any(|z| z == zkidc) {
+            return Err(Error::Forbidden(format!("invalid key for zkidc `{zkidc}`")));
+        }
+        Ok(Access {
+            zkidc: zkidc.to_string(),
+            owner: api_key.owner.clone(),
+        })
+    }
+
+    fn store(&self, access: &Access) -> Result<&Arc<dyn Store>, Error> {
+        self.zkidcs
+            .get(&access.zkidc)
+            .ok_or_else(|| Error::BadArgument(format!("unknown zkidc `{}`", access.zkidc)))
+    }
+
+    /// `/readyz`: every zkidc answers.
+    pub async fn ready(&self) -> Result<(), String> {
+        let checks = self.zkidcs.iter().map(|(name, store)| async move {
+            store
+                .ready()
+                .await
+                .map_err(|e| format!("zkidc {name}: {e}"))
+        });
+        let failures: Vec<String> = join_all(checks)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        }
+    }
+
+    /// The services of a zkidc, sorted. A tree without `/soa/services` has none.
+    pub async fn list_services(&self, access: &Access) -> Result<Vec<String>, Error> {
+        let store = self.store(access)?;
+        let mut names = match store.children(SERVICES_ROOT).await {
+            Ok(names) => names,
+            Err(StoreError::NoNode(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        names.sort();
+        Ok(names)
+    }
+
+    /// Creates the service; true if it was created, false if it was already there (idempotent).
+    pub async fn add_service(&self, access: &Access, service: &str) -> Result<bool, Error> {
+        validate_name("destName", service)?;
+        let store = self.store(access)?;
+        store.ensure_path(SERVICES_ROOT).await?;
+        let created = match store
+            .create(&service_path(service), &[], CreateMode::Persistent)
+            .await
+        {
+            Ok(_) => true,
+            Err(StoreError::NodeExists(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(zkidc = %access.zkidc, owner = %access.owner, service, created, "addservice");
+        Ok(created)
+    }
+
+    /// Deletes the service. With servers (or any child) it is refused unless `force`, which
+    /// deletes them too. Returns how many child nodes were deleted with it.
+    pub async fn del_service(
+        &self,
+        access: &Access,
+        service: &str,
+        force: bool,
+    ) -> Result<usize, Error> {
+        validate_name("destName", service)?;
+        let store = self.store(access)?;
+        let path = service_path(service);
+        let children = match store.children(&path).await {
+            Ok(children) => children,
+            Err(StoreError::NoNode(_)) => return Err(no_such_service(access, service)),
+            Err(e) => return Err(e.into()),
+        };
+        if !children.is_empty() && !force {
+            let servers = children
+                .iter()
+                .filter(|c| c.starts_with(MEMBER_PREFIX))
+                .count();
+            return Err(Error::Conflict(format!(
+                "service `{service}` still has {servers} server(s) ({} child node(s)); \
+                 delete them first or pass force=1",
+                children.len()
+            )));
+        }
+        let mut removed = 0;
+        for child in &children {
+            removed += delete_tree(store.as_ref(), &format!("{path}/{child}")).await?;
+        }
+        match store.delete(&path).await {
+            Ok(()) => {}
+            Err(StoreError::NoNode(_)) => return Err(no_such_service(access, service)),
+            // Another ZooKeeper client registered a member meanwhile.
+            Err(StoreError::NotEmpty(_)) => {
+                return Err(Error::Conflict(format!(
+                    "service `{service}` gained a child while being deleted; try again"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(zkidc = %access.zkidc, owner = %access.owner, service, force, removed, "delservice");
+        Ok(removed)
+    }
+
+    /// The members (`member_*` children) of a service, sorted by key. A member whose data is
+    /// not ServerSet JSON is listed with the `UNPARSABLE` marker rather than failing the list.
+    pub async fn list_servers(
+        &self,
+        access: &Access,
+        service: &str,
+    ) -> Result<Vec<ServerEntry>, Error> {
+        validate_name("destName", service)?;
+        let store = self.store(access)?;
+        let path = service_path(service);
+        let mut keys = match store.children(&path).await {
+            Ok(children) => children,
+            Err(StoreError::NoNode(_)) => return Err(no_such_service(access, service)),
+            Err(e) => return Err(e.into()),
+        };
+        keys.retain(|k| k.starts_with(MEMBER_PREFIX));
+        keys.sort();
+        // Fetched concurrently: ZooKeeper pipelines the reads on one session.
+        let reads = keys.iter().map(|key| {
+            let member_path = format!("{path}/{key}");
+            async move { (key, store.get_data(&member_path).await) }
+        });
+        let mut servers = Vec::with_capacity(keys.len());
+        for (key, data) in join_all(reads).await {
+            match data {
+                Ok(bytes) => servers.push(entry(key, &bytes)),
+                // Deleted (or its session ended) between the listing and the read.
+                Err(StoreError::NoNode(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(servers)
+    }
+
+    /// Registers host:port as a persistent sequential member; if that host:port is already a
+    /// member, returns its key instead (`true` = it existed).
+    pub async fn add_server(
+        &self,
+        access: &Access,
+        service: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<(String, bool), Error> {
+        validate_name("destName", service)?;
+        validate_host(host)?;
+        let store = self.store(access)?;
+        let lock = self.add_lock(access, service)?;
+        let _held = lock.lock().await;
+        let existing = self.list_servers(access, service).await?;
+        if let Some(found) = existing
+            .iter()
+            .find(|s| s.port == port && s.host.eq_ignore_ascii_case(host))
+        {
+            return Ok((found.key.clone(), true));
+        }
+        let member = Member {
+            service_endpoint: Endpoint {
+                host: host.to_string(),
+                port,
+            },
+            additional_endpoints: BTreeMap::new(),
+            status: Status::Alive,
+            shard: None,
+        };
+        let data = serde_json::to_vec(&member)
+            .map_err(|e| Error::Internal(format!("cannot encode the member: {e}")))?;
+        let prefix = format!("{}/{MEMBER_PREFIX}", service_path(service));
+        let key = match store
+            .create(&prefix, &data, CreateMode::PersistentSequential)
+            .await
+        {
+            Ok(key) => key,
+            Err(StoreError::NoNode(_)) => return Err(no_such_service(access, service)),
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(zkidc = %access.zkidc, owner = %access.owner, service, host, port, key = %key, "addserver");
+        Ok((key, false))
+    }
+
+    pub async fn del_server(&self, access: &Access, service: &str, key: &str) -> Result<(), Error> {
+        validate_name("destName", service)?;
+        validate_name("serverKey", key)?;
+        let store = self.store(access)?;
+        let path = service_path(service);
+        if !store.exists(&path).await? {
+            return Err(no_such_service(access, service));
+        }
+        match store.delete(&format!("{path}/{key}")).await {
+            Ok(()) => {}
+            Err(StoreError::NoNode(_)) => {
+                return Err(Error::NotFound(format!(
+                    "no such server `{key}` in service `{service}`"
+                )))
+            }
+            Err(StoreError::NotEmpty(_)) => {
+                return Err(Error::Conflict(format!(
+                    "`{key}` of service `{service}` has child nodes; it is not a server"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(zkidc = %access.zkidc, owner = %access.owner, service, key, "delserver");
+        Ok(())
+    }
+
+    fn add_lock(
+        &self,
+        access: &Access,
+        service: &str,
+    ) -> Result<Arc<tokio::sync::Mutex<()>>, Error> {
+        let mut locks = self
+            .add_locks
+            .lock()
+            .map_err(|_| Error::Internal("lock table poisoned".into()))?;
+        Ok(locks
+            .entry(format!("{}/{service}", access.zkidc))
+            .or_default()
+            .clone())
+    }
+}
+
+fn service_path(service: &str) -> String {
+    format!("{SERVICES_ROOT}/{service}")
+}
+
+fn no_such_service(access: &Access, service: &str) -> Error {
+    Error::NotFound(format!(
+        "no such service `{service}` in zkidc `{}`",
+        access.zkidc
+    ))
+}
+
+/// Deletes a node and everything below it; returns how many nodes went.
+async fn delete_tree(store: &dyn Store, path: &str) -> Result<usize, Error> {
+    // Iterative, deepest first, so a deep tree cannot overflow the stack.
+    let mut pending = vec![(path.to_string(), false)];
+    let mut removed = 0;
+    while let Some((node, expanded)) = pending.pop() {
+        if !expanded {
+            let children = match store.children(&node).await {
+                Ok(children) => children,
+                Err(StoreError::NoNode(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            pending.push((node.clone(), true));
+            for child in children {
+                pending.push((format!("{node}/{child}"), false));
+            }
+            continue;
+        }
+        match store.delete(&node).await {
+            // Gone already (an ephemeral member whose session ended) is fine.
+            Ok(()) | Err(StoreError::NoNode(_)) => removed += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(removed)
+}
+
+/// A service name or a server key: one znode name that cannot leave `/soa/services`.
+pub fn validate_name(param: &str, name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadArgument(format!(
+            "invalid {param} `{}`: 1 to {MAX_NAME_LEN} of letters, digits, `.`, `_`, `-` (not `.` or `..`)",
+            name.escape_debug()
+        )))
+    }
+}
+
+/// An IPv4 or IPv6 address, or a host name (RFC 1123 labels; `_` tolerated).
+pub fn validate_host(host: &str) -> Result<(), Error> {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    let looks_like_ipv4 = host.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if !host.is_empty() && host.len() <= 253 && !looks_like_ipv4 && host.split('.').all(label_ok) {
+        Ok(())
+    } else {
+        Err(Error::BadArgument(format!(
+            "invalid serverHost `{}`: an IP address or a host name",
+            host.escape_debug()
+        )))
+    }
+}
+
+/// One listed member: its ServerSet data, or the unparsable marker with the reason.
+fn entry(key: &str, data: &[u8]) -> ServerEntry {
+    match parse_member(data) {
+        Ok(member) => ServerEntry {
+            host: member.service_endpoint.host,
+            port: member.service_endpoint.port,
+            key: key.to_string(),
+            status: member.status.as_str().to_string(),
+            shard: member.shard,
+            error: None,
+        },
+        Err(reason) => ServerEntry {
+            host: String::new(),
+            port: 0,
+            key: key.to_string(),
+            status: STATUS_UNPARSABLE.to_string(),
+            shard: None,
+            error: Some(reason),
+        },
+    }
+}
+
+/// Reads ServerSet JSON with keys in any letter case (the original admin wrote `"Host"`,
+/// `"Port"`, `"Status"`), a port as a number or a decimal string.
+pub fn parse_member(data: &[u8]) -> Result<Member, String> {
+    let value: Value =
+        serde_json::from_slice(data).map_err(|e| format!("member data is not JSON: {e}"))?;
+    let object = value
+        .as_object()
+        .ok_or("member data is not a JSON object")?;
+    let endpoint = field(object, "serviceEndpoint")
+        .ok_or("member data has no serviceEndpoint")
+        .and_then(|v| parse_endpoint(v).map_err(|_| "serviceEndpoint is not {host, port}"))?;
+    let status = match field(object, "status") {
+        Some(Value::String(text)) => {
+            Status::parse(text).ok_or_else(|| format!("unknown status `{text}`"))?
+        }
+        Some(_) => return Err("status is not text".into()),
+        None => return Err("member data has no status".into()),
+    };
+    let mut additional_endpoints = BTreeMap::new();
+    if let Some(Value::Object(extra)) = field(object, "additionalEndpoints") {
+        for (name, value) in extra {
+            if let Ok(endpoint) = parse_endpoint(value) {
+                additional_endpoints.insert(name.clone(), endpoint);
+            }
+        }
+    }
+    let shard = match field(object, "shard") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(as_integer(v).ok_or("shard is not an integer")?),
+    };
+    Ok(Member {
+        service_endpoint: endpoint,
+        additional_endpoints,
+        status,
+        shard,
+    })
+}
+
+fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.get(name).or_else(|| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+fn as_integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn parse_endpoint(value: &Value) -> Result<Endpoint, ()> {
+    let object = value.as_object().ok_or(())?;
+    let host = match field(object, "host") {
+        Some(Value::String(host)) if !host.is_empty() => host.clone(),
+        _ => return Err(()),
+    };
+    let port = field(object, "port")
+        .and_then(as_integer)
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or(())?;
+    Ok(Endpoint { host, port })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_escape_the_services_tree() {
+        for good in [
+            "ip2city.http",
+            "idserver.thrift.http",
+            "a-b_c",
+            "member_0000000013",
+        ] {
+            assert!(validate_name("destName", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../x",
+            "a b",
+            "zk\u{0}",
+            "中文",
+            &"x".repeat(256),
+        ] {
+            assert!(validate_name("destName", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hosts_are_addresses_or_names() {
+        for good in ["10.0.0.1", "::1", "fe80::1", "db-1.example.com", "host_1"] {
+            assert!(validate_host(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "a/b",
+            "-a",
+            "a..b",
+            "999.1.1.1",
+            "1.2.3",
+            "a b",
+            "[::1]",
+        ] {
+            assert!(validate_host(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn members_are_read_case_insensitively() {
+        let original = br#"{"ServiceEndpoint":{"Host":"10.0.0.2","Port":"8080"},"AdditionalEndpoints":{},"Status":"Alive","Shard":3}"#;
+        let member = parse_member(original).expect("capitalised keys parse");
+        assert_eq!(member.service_endpoint.host, "10.0.0.2");
+        assert_eq!(member.service_endpoint.port, 8080);
+        assert_eq!(member.status, Status::Alive);
+        assert_eq!(member.shard, Some(3));
+    }
+
+    #[test]
+    fn unparsable_members_say_why() {
+        for (data, why) in [
+            (&b"not json"[..], "not JSON"),
+            (br#"[1]"#, "not a JSON object"),
+            (br#"{"status":"ALIVE"}"#, "no serviceEndpoint"),
+            (
+                br#"{"serviceEndpoint":{"host":"h","port":70000},"status":"ALIVE"}"#,
+                "serviceEndpoint",
+            ),
+            (
+                br#"{"serviceEndpoint":{"host":"h","port":1},"status":"UP"}"#,
+                "unknown status",
+            ),
+        ] {
+            let listed = entry("member_0000000001", data);
+            assert_eq!(listed.status, STATUS_UNPARSABLE);
+            let error = listed.error.unwrap_or_default();
+            assert!(error.contains(why), "{error} should say {why}");
+        }
+    }
+}

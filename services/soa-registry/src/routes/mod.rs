@@ -1,0 +1,163 @@
+//! HTTP <-> domain. Each seed route is `/<route>` and `/<route>/`, GET or POST, parameters from
+//! the query string, a form or a JSON body; handlers read parameters, call the registry, and
+//! wrap the answer in the seed's envelope.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use wire::soa_registry::{
+    Done, Failure, ServerList, ServiceEntry, ServiceList, CODE_FAILURE, CODE_SUCCESS,
+};
+
+use crate::error::Error;
+use crate::registry::{Access, Registry};
+
+type Params = kit::Params<Error>;
+
+/// The seed's routes, in its order.
+pub const ROUTES: [&str; 6] = [
+    "servicelist",
+    "addservice",
+    "delservice",
+    "serverlist",
+    "addserver",
+    "delserver",
+];
+
+macro_rules! route {
+    ($cfg:expr, $name:literal, $handler:path) => {
+        $cfg.service(
+            web::resource([concat!("/", $name), concat!("/", $name, "/")])
+                .route(web::get().to($handler))
+                .route(web::post().to($handler))
+                .default_service(web::to(method_not_allowed)),
+        )
+    };
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    route!(cfg, "servicelist", servicelist);
+    route!(cfg, "addservice", addservice);
+    route!(cfg, "delservice", delservice);
+    route!(cfg, "serverlist", serverlist);
+    route!(cfg, "addserver", addserver);
+    route!(cfg, "delserver", delserver);
+    cfg.default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
+    Err(Error::NotFound(format!(
+        "no such route: {} {} (routes: {})",
+        req.method(),
+        req.path(),
+        ROUTES.join("/, ") + "/"
+    )))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed().json(Failure {
+        code: CODE_FAILURE,
+        reason: format!(
+            "method {} not allowed on {}: use GET or POST",
+            req.method(),
+            req.path()
+        ),
+    })
+}
+
+/// `key` (or the seed examples' `keys`; a non-empty `key` wins when both come) and `zkidc`.
+fn access(registry: &Registry, p: &mut Params) -> Result<Access, Error> {
+    let key = p.take_str("key")?.filter(|k| !k.trim().is_empty());
+    let keys = p.take_str("keys")?;
+    let zkidc = p.take_str("zkidc")?;
+    registry.authorize(key.or(keys).as_deref(), zkidc.as_deref())
+}
+
+fn dest_name(p: &mut Params) -> Result<String, Error> {
+    Ok(p.require_str("destName")?.trim().to_string())
+}
+
+fn done() -> HttpResponse {
+    HttpResponse::Ok().json(Done {
+        code: CODE_SUCCESS,
+        key: None,
+        existed: None,
+    })
+}
+
+async fn servicelist(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
+    let access = access(&registry, &mut p)?;
+    // The seed's example sends destName here too; it means nothing for a list of services.
+    let _ignored = p.take_str("destName")?;
+    p.finish()?;
+    let services = registry.list_services(&access).await?;
+    Ok(HttpResponse::Ok().json(ServiceList {
+        code: CODE_SUCCESS,
+        services: services
+            .into_iter()
+            .map(|service| ServiceEntry { service })
+            .collect(),
+    }))
+}
+
+async fn addservice(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
+    let access = access(&registry, &mut p)?;
+    let service = dest_name(&mut p)?;
+    p.finish()?;
+    registry.add_service(&access, &service).await?;
+    Ok(done())
+}
+
+async fn delservice(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
+    let access = access(&registry, &mut p)?;
+    let service = dest_name(&mut p)?;
+    let force = p.take_bool("force")?.unwrap_or(false);
+    p.finish()?;
+    registry.del_service(&access, &service, force).await?;
+    Ok(done())
+}
+
+async fn serverlist(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
+    let access = access(&registry, &mut p)?;
+    let service = dest_name(&mut p)?;
+    p.finish()?;
+    let servers = registry.list_servers(&access, &service).await?;
+    Ok(HttpResponse::Ok().json(ServerList {
+        code: CODE_SUCCESS,
+        servers,
+    }))
+}
+
+async fn addserver(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
+    let access = access(&registry, &mut p)?;
+    let service = dest_name(&mut p)?;
+    let host = p.require_str("serverHost")?.trim().to_string();
+    let port = server_port(&mut p)?;
+    p.finish()?;
+    let (key, existed) = registry.add_server(&access, &service, &host, port).await?;
+    Ok(HttpResponse::Ok().json(Done {
+        code: CODE_SUCCESS,
+        key: Some(key),
+        existed: Some(existed),
+    }))
+}
+
+async fn delserver(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
+    let access = access(&registry, &mut p)?;
+    let service = dest_name(&mut p)?;
+    let key = p.require_str("serverKey")?.trim().to_string();
+    p.finish()?;
+    registry.del_server(&access, &service, &key).await?;
+    Ok(done())
+}
+
+fn server_port(p: &mut Params) -> Result<u16, Error> {
+    let invalid = || Error::BadArgument("invalid serverPort: a port from 1 to 65535".into());
+    let port: i64 = match p.take_int("serverPort") {
+        Ok(Some(port)) => port,
+        Ok(None) => return Err(Error::BadArgument("missing parameter `serverPort`".into())),
+        Err(_) => return Err(invalid()),
+    };
+    u16::try_from(port)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(invalid)
+}

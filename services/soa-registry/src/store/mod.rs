@@ -1,0 +1,125 @@
+//! The tree store behind the registry: ZooKeeper, or the embedded in-process tree that keeps
+//! ZooKeeper's znode semantics (absolute paths, parents before children, persistent and
+//! persistent-sequential nodes named `<prefix><10 digits>`, bytes as data, delete only when
+//! empty). The contract test suite (tests/it/contract.rs) runs against both.
+
+pub mod embedded;
+pub mod zookeeper;
+
+use futures_util::future::BoxFuture;
+
+pub use embedded::EmbeddedStore;
+pub use zookeeper::ZkStore;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("no node {0}")]
+    NoNode(String),
+    #[error("node {0} already exists")]
+    NodeExists(String),
+    #[error("node {0} has children")]
+    NotEmpty(String),
+    #[error("invalid path `{0}`")]
+    BadPath(String),
+    /// The store cannot be reached (ZooKeeper down, session lost, timeout).
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateMode {
+    Persistent,
+    /// The name gets the parent's child-change counter appended as 10 digits.
+    PersistentSequential,
+}
+
+pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
+
+/// A ZooKeeper-like tree. Boxed futures keep it object safe (`Arc<dyn Store>` per zkidc).
+pub trait Store: Send + Sync + 'static {
+    /// What it is, for logs and `/readyz` (`ZooKeeper 127.0.0.1:2181/qa`, `embedded var/qa.json`).
+    fn describe(&self) -> String;
+    /// Ok when the store can serve requests now.
+    fn ready(&self) -> StoreFuture<'_, ()>;
+    /// Creates `path` and its missing ancestors as empty persistent nodes (`mkdir -p`).
+    fn ensure_path<'a>(&'a self, path: &'a str) -> StoreFuture<'a, ()>;
+    fn exists<'a>(&'a self, path: &'a str) -> StoreFuture<'a, bool>;
+    fn get_data<'a>(&'a self, path: &'a str) -> StoreFuture<'a, Vec<u8>>;
+    /// Names (not paths) of the children, in no particular order.
+    fn children<'a>(&'a self, path: &'a str) -> StoreFuture<'a, Vec<String>>;
+    /// Creates a node and returns its name (the last segment, with the sequence if any).
+    fn create<'a>(
+        &'a self,
+        path: &'a str,
+        data: &'a [u8],
+        mode: CreateMode,
+    ) -> StoreFuture<'a, String>;
+    /// Deletes a node without children.
+    fn delete<'a>(&'a self, path: &'a str) -> StoreFuture<'a, ()>;
+}
+
+/// ZooKeeper's path rules: absolute, `/`-separated, no empty, `.` or `..` segment, no trailing
+/// `/` (except the root), no control characters.
+pub fn validate_path(path: &str) -> Result<(), StoreError> {
+    let bad = || StoreError::BadPath(path.to_string());
+    if path == "/" {
+        return Ok(());
+    }
+    let rest = path.strip_prefix('/').ok_or_else(bad)?;
+    for segment in rest.split('/') {
+        if segment.is_empty() || segment == "." || segment == ".." {
+            return Err(bad());
+        }
+        if segment
+            .chars()
+            .any(|c| c.is_control() || c == '\u{fffe}' || c == '\u{ffff}')
+        {
+            return Err(bad());
+        }
+    }
+    Ok(())
+}
+
+/// The parent of a valid non-root path.
+pub fn parent_of(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// The last segment of a valid path.
+pub fn name_of(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_zookeeper_rules() {
+        for good in ["/", "/soa", "/soa/services/ip2city.http/member_0000000001"] {
+            assert!(validate_path(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "soa",
+            "/soa/",
+            "//soa",
+            "/soa/../x",
+            "/soa/./x",
+            "/a\u{0}b",
+        ] {
+            assert!(validate_path(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parent_of("/soa"), "/");
+        assert_eq!(parent_of("/soa/services"), "/soa");
+        assert_eq!(name_of("/soa/services"), "services");
+    }
+}

@@ -1,0 +1,10 @@
+//! soa-registry's integration suite: a real ZooKeeper started by the harness (support.rs), the
+//! embedded store in temp folders, the service in-process on port 0 spoken to only through
+//! `crates/client` (the store contract talks to the stores directly).
+
+mod support;
+
+mod contract;
+mod outage;
+mod routes;
+mod zookeeper;
