@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 DCP_TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306
 export DCP_TEST_MYSQL_URL
 
-.PHONY: run test test-rust test-python lint fmt bench up compose-check deps mariadb
+.PHONY: run test test-rust test-python lint fmt bench up compose-check deps mariadb pydeps
 
 ## run: build and start every service on its default port, SQLite files under ./var; Ctrl-C stops all
 run: deps
@@ -14,7 +14,7 @@ run: deps
 	TARGET_DIR=$(TARGET_DIR) deploy/run-local.sh
 
 ## test: unit tests, integration suites on SQLite and MariaDB, Python client tests
-test: deps mariadb test-rust test-python
+test: deps mariadb pydeps test-rust test-python
 
 test-rust:
 	$(CARGO) build --bins
@@ -49,6 +49,11 @@ compose-check:
 ## deps: system packages the build needs (the MySQL client library), installed if missing
 deps:
 	@deploy/install-deps.sh
+
+## pydeps: the Python packages the tests use (clients/python/requirements-test.txt)
+pydeps:
+	@if [ -s clients/python/requirements-test.txt ]; then \
+		python3 -m pip install -q --disable-pip-version-check -r clients/python/requirements-test.txt; fi
 
 ## mariadb: make sure the MariaDB the tests use answers (start it if installed and down)
 mariadb:

@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(pkg-config default-libmysqlclient-dev)
 if [[ "${1:-}" == "--ci" ]]; then
-    packages+=(mariadb-server mariadb-client zookeeper openssh-server wrk docker-compose python3 curl)
+    packages+=(mariadb-server mariadb-client zookeeper openssh-server wrk docker-compose python3 curl chromium chromium-driver)
 fi
 
 missing=()
