@@ -6,11 +6,13 @@
 //! errors only — never on an answer, and never for writes.
 
 pub mod cloud_portal;
+pub mod cmdb;
 pub mod resource_pool;
 pub mod soa_registry;
 pub mod transport;
 
 pub use cloud_portal::CloudPortalClient;
+pub use cmdb::CmdbClient;
 pub use reqwest::{Method, StatusCode};
 pub use resource_pool::ResourcePoolClient;
 pub use soa_registry::SoaRegistryClient;

@@ -1,6 +1,7 @@
 //! The wire contracts of DCP: serde request and response types of every service. No I/O.
 
 pub mod cloud_portal;
+pub mod cmdb;
 pub mod lenient;
 pub mod resource_pool;
 pub mod soa_registry;

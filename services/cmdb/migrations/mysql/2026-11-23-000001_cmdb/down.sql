@@ -1,0 +1,15 @@
+DROP TABLE history_relations;
+DROP TABLE history_attrs;
+DROP TABLE history_records;
+DROP TABLE ci_relations;
+DROP TABLE ci_type_relations;
+DROP TABLE ci_unique_values;
+DROP TABLE ci_values_datetime;
+DROP TABLE ci_values_text;
+DROP TABLE ci_values_float;
+DROP TABLE ci_values_int;
+DROP TABLE cis;
+DROP TABLE ci_type_attributes;
+DROP TABLE ci_types;
+DROP TABLE attributes;
+DROP TABLE users;

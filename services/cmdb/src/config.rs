@@ -1,0 +1,84 @@
+//! The configuration of cmdb: defaults here < TOML file < `DCP_*` environment.
+
+use kit::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig, Validate};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PORT: u16 = 8004;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+}
+
+/// Api-key signing and the admin user made on first start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthConfig {
+    /// The admin user created on start if missing.
+    pub admin_user: String,
+    /// The admin's api key and secret. Empty: generated once, at creation, and written to
+    /// `credentials_file`. Set: the admin user gets exactly these at every start.
+    pub admin_key: String,
+    pub admin_secret: String,
+    /// Where generated admin credentials are written (JSON, mode 0600).
+    pub credentials_file: String,
+    /// When true, GET requests need no signature (writes always do).
+    pub open_reads: bool,
+    /// `_ts` (unix seconds, signed like any parameter) must lie within this many seconds of
+    /// the server's clock when present.
+    pub ts_window_secs: u64,
+    /// When true, every signed request must carry `_ts` (closes most of the replay window).
+    pub require_ts: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http: HttpConfig::on_port(DEFAULT_PORT),
+            database: DatabaseConfig::sqlite("var/cmdb.db"),
+            log: LogConfig::default(),
+            auth: AuthConfig {
+                admin_user: "admin".into(),
+                admin_key: String::new(),
+                admin_secret: String::new(),
+                credentials_file: "var/cmdb-admin.json".into(),
+                open_reads: false,
+                ts_window_secs: 300,
+                require_ts: false,
+            },
+        }
+    }
+}
+
+impl Validate for Config {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.http.validate()?;
+        self.database.validate()?;
+        self.log.validate()?;
+        let auth = &self.auth;
+        if auth.admin_user.trim().is_empty() {
+            return Err(ConfigError::invalid("auth.admin_user", "must not be empty"));
+        }
+        if auth.admin_key.is_empty() != auth.admin_secret.is_empty() {
+            return Err(ConfigError::invalid(
+                "auth.admin_key",
+                "set both auth.admin_key and auth.admin_secret, or neither",
+            ));
+        }
+        if auth.admin_key.is_empty() && auth.credentials_file.trim().is_empty() {
+            return Err(ConfigError::invalid(
+                "auth.credentials_file",
+                "must name a file when auth.admin_key is not set",
+            ));
+        }
+        if !(1..=86_400).contains(&auth.ts_window_secs) {
+            return Err(ConfigError::invalid(
+                "auth.ts_window_secs",
+                "must be between 1 and 86400",
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,273 @@
+//! The CI model's vocabulary: value types, typed values, and the catalog of attributes and
+//! CI types that every operation resolves names against. No HTTP, no SQL.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::store::{AttrRow, TypeRow};
+
+pub const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+/// Text values are stored in an indexed VARCHAR(512) on MySQL.
+pub const TEXT_MAX_CHARS: usize = 512;
+/// The relation type names of the seed's examples (CI relations and CI type relations alike).
+pub const RELATION_TYPES: [&str; 4] = ["connect", "deploy", "install", "contain"];
+pub const DEFAULT_RELATION_TYPE: &str = "contain";
+
+pub fn format_date(at: &NaiveDateTime) -> String {
+    at.format(DATE_FORMAT).to_string()
+}
+
+/// `YYYY-mm-dd HH:MM:SS`, `YYYY-mm-ddTHH:MM:SS`, or `YYYY-mm-dd` (midnight).
+pub fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
+    let text = text.trim();
+    for format in [DATE_FORMAT, "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(at) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(at);
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// True when `text` is a date without a time of day (search widens it to the whole day).
+pub fn is_date_only(text: &str) -> bool {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").is_ok()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Text,
+    Int,
+    Float,
+    Date,
+}
+
+impl ValueType {
+    pub fn parse(text: &str) -> Option<ValueType> {
+        match text {
+            "text" => Some(ValueType::Text),
+            "int" => Some(ValueType::Int),
+            "float" => Some(ValueType::Float),
+            "date" | "datetime" => Some(ValueType::Date),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueType::Text => "text",
+            ValueType::Int => "int",
+            ValueType::Float => "float",
+            ValueType::Date => "date",
+        }
+    }
+}
+
+/// One stored value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed {
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Date(NaiveDateTime),
+}
+
+impl Typed {
+    pub fn to_json(&self) -> Value {
+        match self {
+            Typed::Int(n) => Value::from(*n),
+            Typed::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            Typed::Text(s) => Value::String(s.clone()),
+            Typed::Date(at) => Value::String(format_date(at)),
+        }
+    }
+
+    /// The value as text: what uniqueness is checked on and what history shows.
+    pub fn canonical(&self) -> String {
+        match self {
+            Typed::Int(n) => n.to_string(),
+            Typed::Float(f) => f.to_string(),
+            Typed::Text(s) => s.clone(),
+            Typed::Date(at) => format_date(at),
+        }
+    }
+
+    /// Parses `raw` for an attribute of type `vt`; the error says why, for the caller to
+    /// prefix with the attribute's name.
+    pub fn parse(vt: ValueType, raw: &str) -> Result<Typed, String> {
+        match vt {
+            ValueType::Text => {
+                if raw.chars().count() > TEXT_MAX_CHARS {
+                    Err(format!("longer than {TEXT_MAX_CHARS} characters"))
+                } else {
+                    Ok(Typed::Text(raw.to_string()))
+                }
+            }
+            ValueType::Int => raw
+                .trim()
+                .parse::<i64>()
+                .map(Typed::Int)
+                .map_err(|_| format!("`{raw}` is not an integer")),
+            ValueType::Float => match raw.trim().parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Typed::Float(f)),
+                _ => Err(format!("`{raw}` is not a number")),
+            },
+            ValueType::Date => parse_datetime(raw).map(Typed::Date).ok_or_else(|| {
+                format!("`{raw}` is not a date (YYYY-mm-dd or YYYY-mm-dd HH:MM:SS)")
+            }),
+        }
+    }
+}
+
+/// A JSON parameter as text: strings as they are, numbers and booleans written out.
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+/// How CIs are keyed on the way out (`ret_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetKey {
+    Name,
+    Id,
+    Alias,
+}
+
+impl RetKey {
+    pub fn parse(text: Option<&str>) -> Result<RetKey, Error> {
+        match text.map(str::trim) {
+            None | Some("") | Some("name") => Ok(RetKey::Name),
+            Some("id") => Ok(RetKey::Id),
+            Some("alias") => Ok(RetKey::Alias),
+            Some(other) => Err(Error::BadArgument(format!(
+                "invalid parameter `ret_key`: `{other}` is not one of name, id, alias"
+            ))),
+        }
+    }
+
+    pub fn key(self, attr: &AttrRow) -> String {
+        match self {
+            RetKey::Name => attr.name.clone(),
+            RetKey::Id => attr.id.to_string(),
+            RetKey::Alias => attr.alias.clone(),
+        }
+    }
+}
+
+/// Every attribute and CI type, read once per operation: there are tens or hundreds of them,
+/// and resolving "name, id or alias" in memory keeps the rules in one place.
+pub struct Catalog {
+    pub attrs: Vec<AttrRow>,
+    pub types: Vec<TypeRow>,
+}
+
+impl Catalog {
+    /// By id (all digits), else by name, else by alias.
+    pub fn attr(&self, key: &str) -> Option<&AttrRow> {
+        let key = key.trim();
+        if let Ok(id) = key.parse::<i64>() {
+            return self.attrs.iter().find(|a| a.id == id);
+        }
+        self.attrs
+            .iter()
+            .find(|a| a.name == key)
+            .or_else(|| self.attrs.iter().find(|a| a.alias == key))
+    }
+
+    pub fn attr_by_id(&self, id: i64) -> Option<&AttrRow> {
+        self.attrs.iter().find(|a| a.id == id)
+    }
+
+    /// By id, else by name, else by alias.
+    pub fn ci_type(&self, key: &str) -> Option<&TypeRow> {
+        let key = key.trim();
+        if let Ok(id) = key.parse::<i64>() {
+            return self.types.iter().find(|t| t.id == id);
+        }
+        self.types
+            .iter()
+            .find(|t| t.name == key)
+            .or_else(|| self.types.iter().find(|t| t.alias == key))
+    }
+
+    pub fn type_by_id(&self, id: i64) -> Option<&TypeRow> {
+        self.types.iter().find(|t| t.id == id)
+    }
+}
+
+/// Attribute names and aliases appear in `q`, so they may not hold its punctuation, may not
+/// look like ids, and may not shadow the reserved keys of a CI (`_id`, `ci_type`, ...).
+pub fn check_attr_name(param: &str, name: &str) -> Result<(), Error> {
+    let bad = |reason: &str| {
+        Err(Error::BadArgument(format!(
+            "invalid parameter `{param}`: `{name}` {reason}"
+        )))
+    };
+    if name.is_empty() {
+        return Err(Error::BadArgument(format!("missing parameter `{param}`")));
+    }
+    if name.chars().count() > 128 {
+        return bad("is longer than 128 characters");
+    }
+    if name.starts_with('_') || name.starts_with('-') || name.starts_with('~') {
+        return bad("may not start with `_`, `-` or `~`");
+    }
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || ":,;()[]*<>=\"'".contains(c))
+    {
+        return bad("may not contain spaces or any of : , ; ( ) [ ] * < > = \" '");
+    }
+    if name.chars().all(|c| c.is_ascii_digit()) {
+        return bad("may not be all digits (it would read as an id)");
+    }
+    if name == "ci_type" || name == "ci_type_alias" {
+        return bad("is a reserved key of a CI");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_with_and_without_time() {
+        assert_eq!(
+            parse_datetime("2024-01-02").map(|d| format_date(&d)),
+            Some("2024-01-02 00:00:00".to_string())
+        );
+        assert_eq!(
+            parse_datetime("2024-01-02 03:04:05").map(|d| format_date(&d)),
+            Some("2024-01-02 03:04:05".to_string())
+        );
+        assert!(parse_datetime("yesterday").is_none());
+    }
+
+    #[test]
+    fn values_parse_by_type() {
+        assert_eq!(Typed::parse(ValueType::Int, " 42 "), Ok(Typed::Int(42)));
+        assert!(Typed::parse(ValueType::Int, "4x").is_err());
+        assert_eq!(Typed::parse(ValueType::Float, "1.5"), Ok(Typed::Float(1.5)));
+        assert!(Typed::parse(ValueType::Float, "NaN").is_err());
+        assert!(Typed::parse(ValueType::Text, &"x".repeat(513)).is_err());
+    }
+
+    #[test]
+    fn attribute_names_keep_clear_of_the_query_grammar() {
+        assert!(check_attr_name("attr_name", "cpu_core_num").is_ok());
+        assert!(check_attr_name("attr_name", "机房").is_ok());
+        for bad in ["", "_id", "a:b", "a,b", "12", "a b", "-x", "ci_type"] {
+            assert!(check_attr_name("attr_name", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,522 @@
+//! HTTP <-> domain: the seed's paths under `/api/v0.1`. Handlers check the signature, read
+//! parameters (query, form or JSON, see `kit::Params`), call `Cmdb`, and answer JSON.
+
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use wire::cmdb as w;
+
+use crate::auth::{Access, Caller};
+use crate::error::Error;
+use crate::model::RetKey;
+use crate::service::{
+    AttrInput, CiWrite, Cmdb, HistoryInput, SearchInput, TypeInput, WriteMode, CI_PAGE_SIZE,
+    HISTORY_PAGE_SIZE, MAX_PAGE_SIZE,
+};
+
+type Params = kit::Params<Error>;
+type Reply = Result<HttpResponse, Error>;
+
+const API: &str = "/api/v0.1";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let route = |path: &str| {
+        web::resource(format!("{API}{path}")).default_service(web::to(method_not_allowed))
+    };
+    cfg.service(
+        route("/attributes")
+            .route(web::get().to(list_attributes))
+            .route(web::post().to(add_attribute)),
+    )
+    .service(
+        route("/attributes/citype/{type_id}")
+            .route(web::get().to(type_attributes))
+            .route(web::post().to(bind_attributes))
+            .route(web::delete().to(unbind_attributes)),
+    )
+    .service(
+        route("/attributes/{key}")
+            .route(web::get().to(get_attribute))
+            .route(web::put().to(update_attribute))
+            .route(web::delete().to(delete_attribute)),
+    )
+    .service(
+        route("/citypes")
+            .route(web::get().to(list_types))
+            .route(web::post().to(add_type)),
+    )
+    .service(route("/citypes/query").route(web::get().to(query_type)))
+    .service(
+        route("/citypes/enable/{type_id}")
+            .route(web::get().to(enable_type))
+            .route(web::post().to(enable_type)),
+    )
+    .service(
+        route("/citypes/{type_id}")
+            .route(web::put().to(update_type))
+            .route(web::delete().to(delete_type)),
+    )
+    .service(route("/cityperelations/types").route(web::get().to(relation_types)))
+    .service(route("/cityperelations/{id}/children").route(web::get().to(type_children)))
+    .service(route("/cityperelations/{id}/parents").route(web::get().to(type_parents)))
+    .service(route("/cityperelations/{parent}/{child}").route(web::post().to(add_type_relation)))
+    .service(route("/cityperelations/{ctr_id}").route(web::delete().to(delete_type_relation)))
+    .service(route("/ci/s").route(web::get().to(search)))
+    .service(route("/ci/type/{type_id}").route(web::get().to(cis_of_type)))
+    .service(
+        route("/ci")
+            .route(web::post().to(add_ci))
+            .route(web::put().to(update_ci)),
+    )
+    .service(
+        route("/ci/{ci_id}")
+            .route(web::get().to(get_ci))
+            .route(web::delete().to(delete_ci)),
+    )
+    .service(route("/cirelations/types").route(web::get().to(relation_types)))
+    .service(route("/cirelations/delete/{cr_id}").route(web::delete().to(delete_ci_relation)))
+    .service(route("/cirelations/{id}/second_cis").route(web::get().to(second_cis)))
+    .service(route("/cirelations/{id}/first_cis").route(web::get().to(first_cis)))
+    .service(route("/cirelations/{first}/{second}").route(web::post().to(add_ci_relation)))
+    .service(route("/history/record").route(web::get().to(history)))
+    .service(route("/history/{record_id}").route(web::get().to(history_record)))
+    .service(route("/users").route(web::post().to(create_user)))
+    .service(route("/users/{username}").route(web::get().to(get_user)));
+    cfg.default_service(web::to(not_found));
+}
+
+fn ok<T: Serialize>(body: T) -> Reply {
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn not_found(req: HttpRequest) -> Reply {
+    Err(Error::NotFound(format!(
+        "no such route: {} {}",
+        req.method(),
+        req.path()
+    )))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed().json(w::ErrorBody {
+        message: format!("method {} not allowed on {}", req.method(), req.path()),
+    })
+}
+
+/// Checks the signature and the right to `access`; returns the caller and the parameters
+/// without `_key` / `_secret` / `_ts`.
+async fn guard(
+    cmdb: &Cmdb,
+    req: &HttpRequest,
+    p: Params,
+    access: Access,
+) -> Result<(Caller, Params), Error> {
+    let mut map: Map<String, Value> = p.into_struct()?;
+    let caller = cmdb
+        .authenticate(req.path(), req.method() == Method::GET, access, &mut map)
+        .await?;
+    Ok((caller, Params::from_map(map)))
+}
+
+/// A numeric path segment; the message names it.
+fn path_id(req: &HttpRequest, name: &str) -> Result<i64, Error> {
+    let text = req.match_info().get(name).unwrap_or_default();
+    text.parse().map_err(|_| {
+        Error::BadArgument(format!(
+            "invalid path parameter `{name}`: `{text}` is not an integer"
+        ))
+    })
+}
+
+fn page(p: &mut Params) -> Result<i64, Error> {
+    let page: i64 = p.take_int("page")?.unwrap_or(1);
+    if page < 1 {
+        return Err(Error::BadArgument(
+            "invalid parameter `page`: pages count from 1".into(),
+        ));
+    }
+    Ok(page)
+}
+
+fn page_size(p: &mut Params, names: &[&str], default: i64) -> Result<i64, Error> {
+    let mut size = None;
+    for name in names {
+        if let Some(n) = p.take_int::<i64>(name)? {
+            if !(1..=MAX_PAGE_SIZE).contains(&n) {
+                return Err(Error::BadArgument(format!(
+                    "invalid parameter `{name}`: must be between 1 and {MAX_PAGE_SIZE}"
+                )));
+            }
+            size = size.or(Some(n));
+        }
+    }
+    Ok(size.unwrap_or(default))
+}
+
+fn ret_key(p: &mut Params) -> Result<RetKey, Error> {
+    RetKey::parse(p.take_str("ret_key")?.as_deref())
+}
+
+/// `attr_id` as `1,2,3` (or a JSON list).
+fn attr_ids(p: &mut Params) -> Result<Vec<i64>, Error> {
+    let text = p.require_str("attr_id")?;
+    text.trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>().map_err(|_| {
+                Error::BadArgument(format!(
+                    "invalid parameter `attr_id`: `{s}` is not an attribute id"
+                ))
+            })
+        })
+        .collect()
+}
+
+// ---- attributes ----
+
+async fn list_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+    let q = p.take_str("q")?;
+    p.finish()?;
+    ok(cmdb.list_attributes(q).await?)
+}
+
+async fn get_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
+    p.finish()?;
+    let key = req.match_info().get("key").unwrap_or_default().to_string();
+    ok(cmdb.attribute(key).await?)
+}
+
+fn attr_input(p: &mut Params) -> Result<AttrInput, Error> {
+    let input = AttrInput {
+        name: p.take_str("attr_name")?,
+        alias: p.take_str("attr_alias")?,
+        value_type: p.take_str("value_type")?,
+        is_choice: p.take_bool("is_choice")?,
+        choice_value: None,
+        is_multivalue: p.take_bool("is_multivalue")?,
+        is_uniq: p.take_bool("is_uniq")?,
+    };
+    Ok(input)
+}
+
+/// `choice_value` may be a JSON list, which `take_str` refuses: read it from the raw map.
+fn with_choices(p: Params) -> Result<(Params, Option<Value>), Error> {
+    let mut map: Map<String, Value> = p.into_struct()?;
+    let choices = map.remove("choice_value").filter(|v| !v.is_null());
+    Ok((Params::from_map(map), choices))
+}
+
+async fn add_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let (mut p, choices) = with_choices(p)?;
+    let mut input = attr_input(&mut p)?;
+    input.choice_value = choices;
+    p.finish()?;
+    ok(cmdb.add_attribute(input).await?)
+}
+
+async fn update_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let id = path_id(&req, "key")?;
+    let (mut p, choices) = with_choices(p)?;
+    let mut input = attr_input(&mut p)?;
+    input.choice_value = choices;
+    p.finish()?;
+    ok(cmdb.update_attribute(id, input).await?)
+}
+
+async fn delete_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    p.finish()?;
+    let id = path_id(&req, "key")?;
+    ok(cmdb.delete_attribute(id).await?)
+}
+
+async fn type_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
+    p.finish()?;
+    ok(cmdb.type_attributes(path_id(&req, "type_id")?).await?)
+}
+
+async fn bind_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let type_id = path_id(&req, "type_id")?;
+    let ids = attr_ids(&mut p)?;
+    let required = p.take_bool("is_required")?.unwrap_or(false);
+    p.finish()?;
+    ok(cmdb.bind_attributes(type_id, ids, required).await?)
+}
+
+async fn unbind_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let type_id = path_id(&req, "type_id")?;
+    let ids = attr_ids(&mut p)?;
+    p.finish()?;
+    ok(cmdb.unbind_attributes(type_id, ids).await?)
+}
+
+// ---- CI types ----
+
+async fn list_types(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+    let name = p.take_str("type_name")?;
+    p.finish()?;
+    ok(cmdb.list_types(name).await?)
+}
+
+async fn query_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+    let key = p.require_str("type")?;
+    p.finish()?;
+    ok(cmdb.query_type(key).await?)
+}
+
+fn type_input(p: &mut Params) -> Result<TypeInput, Error> {
+    Ok(TypeInput {
+        name: p.take_str("type_name")?,
+        alias: p.take_str("type_alias")?,
+        unique_id: p.take_int("_id")?,
+        unique: p.take_str("unique")?.filter(|u| !u.trim().is_empty()),
+        icon_url: p.take_str("icon_url")?,
+        enabled: p.take_bool("enabled")?,
+    })
+}
+
+async fn add_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let input = type_input(&mut p)?;
+    p.finish()?;
+    ok(cmdb.add_type(input).await?)
+}
+
+async fn update_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let id = path_id(&req, "type_id")?;
+    let input = type_input(&mut p)?;
+    p.finish()?;
+    ok(cmdb.update_type(id, input).await?)
+}
+
+async fn enable_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    // GET changes state here too (the seed allows GET/POST): always a signed admin write.
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let id = path_id(&req, "type_id")?;
+    let enabled = p.take_bool("enabled")?.unwrap_or(true);
+    p.finish()?;
+    ok(cmdb.set_type_enabled(id, enabled).await?)
+}
+
+async fn delete_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    p.finish()?;
+    ok(cmdb.delete_type(path_id(&req, "type_id")?).await?)
+}
+
+// ---- relations of types and of CIs ----
+
+async fn relation_types(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
+    p.finish()?;
+    ok(w::RelationTypes {
+        relation_types: crate::model::RELATION_TYPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    })
+}
+
+async fn type_children(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
+    p.finish()?;
+    ok(cmdb.type_children(path_id(&req, "id")?).await?)
+}
+
+async fn type_parents(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
+    p.finish()?;
+    ok(cmdb.type_parents(path_id(&req, "id")?).await?)
+}
+
+async fn add_type_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let (parent, child) = (path_id(&req, "parent")?, path_id(&req, "child")?);
+    let kind = p.take_str("relation_type")?;
+    p.finish()?;
+    ok(cmdb.add_type_relation(parent, child, kind).await?)
+}
+
+async fn delete_type_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    p.finish()?;
+    ok(cmdb.delete_type_relation(path_id(&req, "ctr_id")?).await?)
+}
+
+async fn second_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
+    p.finish()?;
+    let (numfound, second_cis) = cmdb.related_cis(path_id(&req, "id")?, true).await?;
+    ok(w::SecondCis {
+        numfound,
+        second_cis,
+    })
+}
+
+async fn first_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
+    p.finish()?;
+    let (numfound, first_cis) = cmdb.related_cis(path_id(&req, "id")?, false).await?;
+    ok(w::FirstCis {
+        numfound,
+        first_cis,
+    })
+}
+
+async fn add_ci_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (caller, mut p) = guard(&cmdb, &req, p, Access::Write).await?;
+    let (first, second) = (path_id(&req, "first")?, path_id(&req, "second")?);
+    let kind = p.take_str("relation_type")?;
+    let more = p.take_int("more")?;
+    p.finish()?;
+    ok(cmdb
+        .add_ci_relation(caller, first, second, kind, more)
+        .await?)
+}
+
+async fn delete_ci_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (caller, p) = guard(&cmdb, &req, p, Access::Write).await?;
+    p.finish()?;
+    ok(cmdb
+        .delete_ci_relation(caller, path_id(&req, "cr_id")?)
+        .await?)
+}
+
+// ---- CIs ----
+
+async fn cis_of_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+    let type_id = path_id(&req, "type_id")?;
+    let fields = p.take_str("fields")?;
+    let ret = ret_key(&mut p)?;
+    let page = page(&mut p)?;
+    p.finish()?;
+    ok(cmdb.cis_of_type(type_id, fields, ret, page).await?)
+}
+
+async fn get_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+    let ret = ret_key(&mut p)?;
+    p.finish()?;
+    ok(cmdb.ci(path_id(&req, "ci_id")?, ret).await?)
+}
+
+async fn write_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params, mode: WriteMode) -> Reply {
+    let (caller, mut p) = guard(&cmdb, &req, p, Access::Write).await?;
+    let ci_type = p.require_str("ci_type")?;
+    let reject_unknown = match p
+        .take_str("_no_attribute_policy")?
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("") | Some("ignore") => false,
+        Some("reject") => true,
+        Some(other) => {
+            return Err(Error::BadArgument(format!(
+                "invalid parameter `_no_attribute_policy`: `{other}` is not one of ignore, reject"
+            )))
+        }
+    };
+    let ci_id = match mode {
+        WriteMode::Update => match p.take_int("ci_id")? {
+            Some(id) => Some(id),
+            None => p.take_int("_id")?,
+        },
+        WriteMode::Add => None,
+    };
+    let fields: Map<String, Value> = p.into_struct()?;
+    let input = CiWrite {
+        ci_type,
+        reject_unknown,
+        ci_id,
+        fields,
+    };
+    ok(cmdb.write_ci(caller, mode, input).await?)
+}
+
+async fn add_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    write_ci(cmdb, req, p, WriteMode::Add).await
+}
+
+async fn update_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    write_ci(cmdb, req, p, WriteMode::Update).await
+}
+
+async fn delete_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (caller, p) = guard(&cmdb, &req, p, Access::Write).await?;
+    p.finish()?;
+    ok(cmdb.delete_ci(caller, path_id(&req, "ci_id")?).await?)
+}
+
+async fn search(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+    let input = SearchInput {
+        q: p.take_str("q")?.unwrap_or_default(),
+        types: p.take_str("_type")?,
+        ids: p.take_str("_id")?,
+        fl: p.take_str("fl")?,
+        ret_key: ret_key(&mut p)?,
+        count: page_size(&mut p, &["count", "page_size"], CI_PAGE_SIZE)?,
+        page: page(&mut p)?,
+        facet: p.take_str("facet")?,
+        sort: p.take_str("sort")?,
+    };
+    p.finish()?;
+    ok(cmdb.search(input).await?)
+}
+
+// ---- history ----
+
+async fn history(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+    let input = HistoryInput {
+        username: p.take_str("username")?,
+        start: p.take_str("start")?,
+        end: p.take_str("end")?,
+        page: page(&mut p)?,
+        page_size: page_size(&mut p, &["page_size"], HISTORY_PAGE_SIZE)?,
+    };
+    p.finish()?;
+    ok(cmdb.history(input).await?)
+}
+
+async fn history_record(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
+    p.finish()?;
+    ok(cmdb.history_record(path_id(&req, "record_id")?).await?)
+}
+
+// ---- users (beyond the seed: admins create users and read their keys) ----
+
+async fn create_user(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let username = p.require_str("username")?;
+    let is_admin = p.take_bool("is_admin")?.unwrap_or(false);
+    p.finish()?;
+    ok(cmdb.create_user(username, is_admin).await?)
+}
+
+async fn get_user(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    // Reading a user shows its secret: admins only, even when reads are open.
+    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    p.finish()?;
+    let name = req
+        .match_info()
+        .get("username")
+        .unwrap_or_default()
+        .to_string();
+    ok(cmdb.user(name).await?)
+}

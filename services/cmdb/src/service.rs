@@ -1,0 +1,1948 @@
+//! The domain of cmdb: every operation the routes offer, in terms of the model, knowing
+//! nothing of HTTP. Reads run in `Db::read`; each write runs in one `Db::write` transaction
+//! together with the history it leaves.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{Duration, NaiveDateTime, Utc};
+use kit::db::{Db, DbConn};
+use serde_json::{Map, Value};
+use wire::cmdb as w;
+
+use crate::auth::{self, Access, Caller};
+use crate::config::AuthConfig;
+use crate::error::Error;
+use crate::model::{
+    self, check_attr_name, scalar_text, Catalog, RetKey, Typed, ValueType, DEFAULT_RELATION_TYPE,
+    RELATION_TYPES,
+};
+use crate::search::{self, CmpOp, Join, Pred, Term};
+use crate::store::{self, AttrFields, AttrRow, Cond, CrRow, NewAttrChange, TypeFields, TypeRow};
+
+/// CIs per page of `GET /ci/type/<id>` (the seed's 25) and the default of the search.
+pub const CI_PAGE_SIZE: i64 = 25;
+pub const HISTORY_PAGE_SIZE: i64 = 25;
+pub const MAX_PAGE_SIZE: i64 = 1000;
+
+pub struct Cmdb {
+    db: Db,
+    auth: AuthConfig,
+}
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn catalog(conn: &mut DbConn) -> Result<Catalog, Error> {
+    Ok(Catalog {
+        attrs: store::all_attributes(conn)?,
+        types: store::all_types(conn)?,
+    })
+}
+
+fn type_not_found(id: i64) -> Error {
+    Error::NotFound(format!("citype {id} is not found"))
+}
+
+fn attr_not_found(key: &str) -> Error {
+    Error::NotFound(format!("attribute `{key}` is not found"))
+}
+
+/// Attribute fields as given; absent ones keep their current (or default) value.
+#[derive(Debug, Clone, Default)]
+pub struct AttrInput {
+    pub name: Option<String>,
+    pub alias: Option<String>,
+    pub value_type: Option<String>,
+    pub is_choice: Option<bool>,
+    /// A JSON list, or text split on commas.
+    pub choice_value: Option<Value>,
+    pub is_multivalue: Option<bool>,
+    pub is_uniq: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TypeInput {
+    pub name: Option<String>,
+    pub alias: Option<String>,
+    /// `_id`: the unique attribute by id.
+    pub unique_id: Option<i64>,
+    /// `unique`: the unique attribute by name (or alias).
+    pub unique: Option<String>,
+    pub icon_url: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    Add,
+    Update,
+}
+
+#[derive(Debug, Clone)]
+pub struct CiWrite {
+    pub ci_type: String,
+    /// `_no_attribute_policy=reject`: refuse attributes the type does not have.
+    pub reject_unknown: bool,
+    /// Update only: the CI by id rather than by its unique value.
+    pub ci_id: Option<i64>,
+    /// Every other parameter: attribute (name, id or alias) -> value.
+    pub fields: Map<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchInput {
+    pub q: String,
+    pub types: Option<String>,
+    pub ids: Option<String>,
+    pub fl: Option<String>,
+    pub ret_key: RetKey,
+    pub count: i64,
+    pub page: i64,
+    pub facet: Option<String>,
+    pub sort: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryInput {
+    pub username: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+impl Cmdb {
+    pub fn new(db: Db, auth: AuthConfig) -> Self {
+        Cmdb { db, auth }
+    }
+
+    // ---- users and signing ----
+
+    /// Creates the configured admin if missing (writing generated credentials to the
+    /// credentials file), or gives it the configured key and secret.
+    pub async fn ensure_admin(&self) -> Result<(), Error> {
+        let auth = self.auth.clone();
+        self.db
+            .write(move |conn| {
+                let existing = store::user_by_name(conn, &auth.admin_user)?;
+                let configured = !auth.admin_key.is_empty();
+                match existing {
+                    Some(user) => {
+                        if configured
+                            && (user.api_key != auth.admin_key || user.secret != auth.admin_secret)
+                        {
+                            store::set_user_keys(conn, user.id, &auth.admin_key, &auth.admin_secret)?;
+                        }
+                        Ok(())
+                    }
+                    None => {
+                        let (key, secret) = if configured {
+                            (auth.admin_key.clone(), auth.admin_secret.clone())
+                        } else {
+                            (random_hex(16), random_hex(20))
+                        };
+                        store::insert_user(conn, &auth.admin_user, &key, &secret, true, now())?;
+                        if !configured {
+                            // Inside the transaction: if the file cannot be written, no admin
+                            // is created whose secret nobody could read.
+                            write_credentials(&auth.credentials_file, &auth.admin_user, &key, &secret)?;
+                            tracing::info!(file = %auth.credentials_file, user = %auth.admin_user,
+                                "admin user created; its api key and secret are in the credentials file");
+                        }
+                        Ok(())
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Checks the request's signature and the caller's right to `access`; removes `_key`,
+    /// `_secret` and `_ts` from the parameters.
+    pub async fn authenticate(
+        &self,
+        path: &str,
+        is_get: bool,
+        access: Access,
+        params: &mut Map<String, Value>,
+    ) -> Result<Caller, Error> {
+        let key = params.get("_key").map(auth::signed_text);
+        let Some(key) = key.filter(|k| !k.is_empty()) else {
+            if access == Access::Read && is_get && self.auth.open_reads {
+                for name in ["_key", "_secret", "_ts"] {
+                    params.remove(name);
+                }
+                return Ok(Caller::anonymous());
+            }
+            return Err(Error::Unauthenticated(
+                "missing parameter `_key`: this request must be signed with an api key \
+                 (`_key` and `_secret`, see proto-docs/cmdb.md)"
+                    .into(),
+            ));
+        };
+        let Some(given) = params.get("_secret").map(auth::signed_text) else {
+            return Err(Error::Unauthenticated(
+                "missing parameter `_secret`: the request's signature".into(),
+            ));
+        };
+        let lookup = key.clone();
+        let user = self
+            .db
+            .read(move |conn| store::user_by_key(conn, &lookup).map_err(Error::from))
+            .await?
+            .ok_or_else(|| {
+                Error::Unauthenticated(format!("invalid parameter `_key`: unknown api key `{key}`"))
+            })?;
+        let signed_as_sent =
+            auth::same_signature(&auth::signature(path, &user.secret, params), &given);
+        let signed_decoded = || {
+            let decoded = auth::decoded_path(path);
+            decoded != path
+                && auth::same_signature(&auth::signature(&decoded, &user.secret, params), &given)
+        };
+        if !signed_as_sent && !signed_decoded() {
+            return Err(Error::Unauthenticated(
+                "invalid parameter `_secret`: the signature does not match (sha1 hex of path + \
+                 secret + the other parameters' values ordered by name)"
+                    .into(),
+            ));
+        }
+        match params.get("_ts").map(auth::signed_text) {
+            Some(ts) => {
+                let at: i64 = ts.trim().parse().map_err(|_| {
+                    Error::Unauthenticated(format!(
+                        "invalid parameter `_ts`: `{ts}` is not unix seconds"
+                    ))
+                })?;
+                let skew = (Utc::now().timestamp() - at).abs();
+                if skew > self.auth.ts_window_secs as i64 {
+                    return Err(Error::Unauthenticated(format!(
+                        "invalid parameter `_ts`: {skew} s away from the server's clock (window {} s)",
+                        self.auth.ts_window_secs
+                    )));
+                }
+            }
+            None if self.auth.require_ts => {
+                return Err(Error::Unauthenticated(
+                    "missing parameter `_ts`: signed requests must carry unix seconds in `_ts`"
+                        .into(),
+                ))
+            }
+            None => {}
+        }
+        for name in ["_key", "_secret", "_ts"] {
+            params.remove(name);
+        }
+        if access == Access::Admin && !user.is_admin {
+            return Err(Error::Forbidden(format!(
+                "user `{}` is not an admin: changing attributes, CI types, type relations and \
+                 users needs an admin",
+                user.username
+            )));
+        }
+        Ok(Caller {
+            user_id: user.id,
+            username: user.username,
+            is_admin: user.is_admin,
+        })
+    }
+
+    pub async fn create_user(&self, username: String, is_admin: bool) -> Result<w::User, Error> {
+        if username.trim().is_empty() || username.chars().count() > 128 {
+            return Err(Error::BadArgument(
+                "invalid parameter `username`: 1 to 128 characters".into(),
+            ));
+        }
+        self.db
+            .write(move |conn| {
+                if store::user_by_name(conn, &username)?.is_some() {
+                    return Err(Error::Duplicate(format!(
+                        "user `{username}` already exists"
+                    )));
+                }
+                let (key, secret) = (random_hex(16), random_hex(20));
+                store::insert_user(conn, &username, &key, &secret, is_admin, now())?;
+                let user = store::user_by_name(conn, &username)?
+                    .ok_or_else(|| Error::Internal("the new user vanished".into()))?;
+                Ok(user.to_wire())
+            })
+            .await
+    }
+
+    pub async fn user(&self, username: String) -> Result<w::User, Error> {
+        self.db
+            .read(move |conn| {
+                store::user_by_name(conn, &username)?
+                    .map(|u| u.to_wire())
+                    .ok_or_else(|| Error::NotFound(format!("user `{username}` is not found")))
+            })
+            .await
+    }
+
+    // ---- attributes ----
+
+    pub async fn list_attributes(&self, q: Option<String>) -> Result<w::AttributeList, Error> {
+        self.db
+            .read(move |conn| {
+                let attrs: Vec<w::Attribute> = store::all_attributes(conn)?
+                    .iter()
+                    .filter(|a| match &q {
+                        Some(q) if !q.is_empty() => {
+                            a.name.contains(q.as_str()) || a.alias.contains(q.as_str())
+                        }
+                        _ => true,
+                    })
+                    .map(AttrRow::to_wire)
+                    .collect();
+                Ok(w::AttributeList {
+                    numfound: attrs.len() as i64,
+                    attributes: attrs,
+                })
+            })
+            .await
+    }
+
+    pub async fn attribute(&self, key: String) -> Result<w::AttributeOne, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                let attr = cat.attr(&key).ok_or_else(|| attr_not_found(&key))?;
+                Ok(w::AttributeOne {
+                    attribute: attr.to_wire(),
+                })
+            })
+            .await
+    }
+
+    pub async fn add_attribute(&self, input: AttrInput) -> Result<w::AttrId, Error> {
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                let fields = attr_fields(&input, None)?;
+                check_names_free(&cat, &fields, None)?;
+                let id = store::insert_attribute(conn, &fields)?;
+                Ok(w::AttrId { attr_id: id })
+            })
+            .await
+    }
+
+    pub async fn update_attribute(&self, id: i64, input: AttrInput) -> Result<w::AttrId, Error> {
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                let current = cat
+                    .attr_by_id(id)
+                    .ok_or_else(|| attr_not_found(&id.to_string()))?
+                    .clone();
+                let fields = attr_fields(&input, Some(&current))?;
+                check_names_free(&cat, &fields, Some(id))?;
+                let reshaped = fields.value_type != current.vt()
+                    || fields.is_multivalue != current.is_multivalue
+                    || fields.is_uniq != current.is_uniq;
+                if reshaped && store::count_values(conn, &current)? > 0 {
+                    return Err(Error::BadArgument(format!(
+                        "attribute `{}` has values: its value_type, is_multivalue and is_uniq can no longer change",
+                        current.name
+                    )));
+                }
+                if !fields.is_uniq {
+                    if let Some(t) = cat.types.iter().find(|t| t.unique_attr_id == id) {
+                        return Err(Error::BadArgument(format!(
+                            "invalid parameter `is_uniq`: attribute `{}` is the unique key of citype `{}`",
+                            current.name, t.name
+                        )));
+                    }
+                }
+                store::update_attribute(conn, id, &fields)?;
+                Ok(w::AttrId { attr_id: id })
+            })
+            .await
+    }
+
+    pub async fn delete_attribute(&self, id: i64) -> Result<w::Message, Error> {
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                let attr = cat
+                    .attr_by_id(id)
+                    .ok_or_else(|| attr_not_found(&id.to_string()))?;
+                if let Some(t) = cat.types.iter().find(|t| t.unique_attr_id == id) {
+                    return Err(Error::BadArgument(format!(
+                        "attribute `{}` is the unique key of citype `{}`: change or delete the citype first",
+                        attr.name, t.name
+                    )));
+                }
+                store::delete_attribute(conn, id)?;
+                Ok(w::Message {
+                    message: format!("attribute {} deleted", attr.name),
+                })
+            })
+            .await
+    }
+
+    // ---- the attributes of a CI type ----
+
+    pub async fn type_attributes(&self, type_id: i64) -> Result<w::TypeAttributes, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                cat.type_by_id(type_id)
+                    .ok_or_else(|| type_not_found(type_id))?;
+                let attributes = store::type_bindings(conn, type_id)?
+                    .into_iter()
+                    .filter_map(|(attr_id, is_required)| {
+                        cat.attr_by_id(attr_id).map(|a| w::TypeAttribute {
+                            attribute: a.to_wire(),
+                            is_required,
+                        })
+                    })
+                    .collect();
+                Ok(w::TypeAttributes {
+                    type_id,
+                    attributes,
+                })
+            })
+            .await
+    }
+
+    pub async fn bind_attributes(
+        &self,
+        type_id: i64,
+        attr_ids: Vec<i64>,
+        required: bool,
+    ) -> Result<w::AttrIds, Error> {
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                cat.type_by_id(type_id)
+                    .ok_or_else(|| type_not_found(type_id))?;
+                for id in &attr_ids {
+                    cat.attr_by_id(*id)
+                        .ok_or_else(|| attr_not_found(&id.to_string()))?;
+                    store::bind(conn, type_id, *id, required)?;
+                }
+                Ok(w::AttrIds {
+                    attributes: attr_ids,
+                })
+            })
+            .await
+    }
+
+    pub async fn unbind_attributes(
+        &self,
+        type_id: i64,
+        attr_ids: Vec<i64>,
+    ) -> Result<w::AttrIds, Error> {
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                let ty = cat
+                    .type_by_id(type_id)
+                    .ok_or_else(|| type_not_found(type_id))?;
+                for id in &attr_ids {
+                    let attr = cat
+                        .attr_by_id(*id)
+                        .ok_or_else(|| attr_not_found(&id.to_string()))?;
+                    if ty.unique_attr_id == *id {
+                        return Err(Error::BadArgument(format!(
+                            "invalid parameter `attr_id`: `{}` is the unique key of citype `{}`",
+                            attr.name, ty.name
+                        )));
+                    }
+                    if store::unbind(conn, type_id, *id)? == 0 {
+                        return Err(Error::NotFound(format!(
+                            "attribute `{}` is not an attribute of citype `{}`",
+                            attr.name, ty.name
+                        )));
+                    }
+                }
+                Ok(w::AttrIds {
+                    attributes: attr_ids,
+                })
+            })
+            .await
+    }
+
+    // ---- CI types ----
+
+    pub async fn list_types(&self, name: Option<String>) -> Result<w::CiTypeList, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                let citypes: Vec<w::CiType> = cat
+                    .types
+                    .iter()
+                    .filter(|t| match &name {
+                        Some(n) if !n.is_empty() => {
+                            t.name.contains(n.as_str()) || t.alias.contains(n.as_str())
+                        }
+                        _ => true,
+                    })
+                    .map(|t| type_to_wire(&cat, t, true))
+                    .collect();
+                Ok(w::CiTypeList {
+                    numfound: citypes.len() as i64,
+                    citypes,
+                })
+            })
+            .await
+    }
+
+    pub async fn query_type(&self, key: String) -> Result<w::CiTypeOne, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                let t = cat
+                    .ci_type(&key)
+                    .ok_or_else(|| Error::NotFound(format!("citype `{key}` is not found")))?;
+                Ok(w::CiTypeOne {
+                    citype: type_to_wire(&cat, t, false),
+                })
+            })
+            .await
+    }
+
+    pub async fn add_type(&self, input: TypeInput) -> Result<w::TypeId, Error> {
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                let fields = type_fields(&cat, &input, None)?;
+                if cat.types.iter().any(|t| t.name == fields.name) {
+                    return Err(Error::Duplicate(format!(
+                        "citype `{}` already exists",
+                        fields.name
+                    )));
+                }
+                let id = store::insert_type(conn, &fields)?;
+                // The unique attribute is an attribute of the type, and required.
+                store::bind(conn, id, fields.unique_attr_id, true)?;
+                Ok(w::TypeId { type_id: id })
+            })
+            .await
+    }
+
+    pub async fn update_type(&self, id: i64, input: TypeInput) -> Result<w::TypeId, Error> {
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                let current = cat
+                    .type_by_id(id)
+                    .ok_or_else(|| type_not_found(id))?
+                    .clone();
+                let fields = type_fields(&cat, &input, Some(&current))?;
+                if cat
+                    .types
+                    .iter()
+                    .any(|t| t.name == fields.name && t.id != id)
+                {
+                    return Err(Error::Duplicate(format!(
+                        "citype `{}` already exists",
+                        fields.name
+                    )));
+                }
+                store::update_type(conn, id, &fields)?;
+                store::bind(conn, id, fields.unique_attr_id, true)?;
+                Ok(w::TypeId { type_id: id })
+            })
+            .await
+    }
+
+    pub async fn set_type_enabled(&self, id: i64, enabled: bool) -> Result<w::TypeId, Error> {
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                let current = cat.type_by_id(id).ok_or_else(|| type_not_found(id))?;
+                let fields = TypeFields {
+                    name: current.name.clone(),
+                    alias: current.alias.clone(),
+                    unique_attr_id: current.unique_attr_id,
+                    icon_url: current.icon_url.clone(),
+                    enabled,
+                };
+                store::update_type(conn, id, &fields)?;
+                Ok(w::TypeId { type_id: id })
+            })
+            .await
+    }
+
+    pub async fn delete_type(&self, id: i64) -> Result<w::Message, Error> {
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                let t = cat.type_by_id(id).ok_or_else(|| type_not_found(id))?;
+                let count = store::count_cis_of_type(conn, id)?;
+                if count > 0 {
+                    return Err(Error::BadArgument(format!(
+                        "citype `{}` still has {count} CI(s): delete them first",
+                        t.name
+                    )));
+                }
+                store::delete_type(conn, id)?;
+                Ok(w::Message {
+                    message: format!("ci type {} deleted", t.name),
+                })
+            })
+            .await
+    }
+
+    // ---- CI type relations ----
+
+    pub async fn type_children(&self, parent: i64) -> Result<w::Children, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                cat.type_by_id(parent)
+                    .ok_or_else(|| type_not_found(parent))?;
+                let children = store::ctr_children(conn, parent)?
+                    .into_iter()
+                    .filter_map(|r| {
+                        cat.type_by_id(r.child_id).map(|t| w::CiTypeChild {
+                            ctr_id: r.id,
+                            relation_type: r.relation_type.clone(),
+                            citype: type_to_wire(&cat, t, false),
+                        })
+                    })
+                    .collect();
+                Ok(w::Children { children })
+            })
+            .await
+    }
+
+    pub async fn type_parents(&self, child: i64) -> Result<w::Parents, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                cat.type_by_id(child).ok_or_else(|| type_not_found(child))?;
+                let parents = store::ctr_parents(conn, child)?
+                    .into_iter()
+                    .map(|r| w::CiTypeParent {
+                        parent: r.parent_id,
+                        ctr_id: r.id,
+                        relation_type: r.relation_type.clone(),
+                        relaltion_type: r.relation_type,
+                    })
+                    .collect();
+                Ok(w::Parents { parents })
+            })
+            .await
+    }
+
+    pub async fn add_type_relation(
+        &self,
+        parent: i64,
+        child: i64,
+        kind: Option<String>,
+    ) -> Result<w::CtrId, Error> {
+        let kind = relation_type(kind)?;
+        self.db
+            .write(move |conn| {
+                let cat = catalog(conn)?;
+                let p = cat
+                    .type_by_id(parent)
+                    .ok_or_else(|| type_not_found(parent))?;
+                let c = cat.type_by_id(child).ok_or_else(|| type_not_found(child))?;
+                if store::ctr_between(conn, parent, child)?.is_some() {
+                    return Err(Error::Duplicate(format!(
+                        "citype relation `{}` -> `{}` already exists",
+                        p.name, c.name
+                    )));
+                }
+                let id = store::insert_ctr(conn, parent, child, &kind)?;
+                Ok(w::CtrId { ctr_id: id })
+            })
+            .await
+    }
+
+    pub async fn delete_type_relation(&self, id: i64) -> Result<w::Message, Error> {
+        self.db
+            .write(move |conn| {
+                let r = store::ctr(conn, id)?
+                    .ok_or_else(|| Error::NotFound(format!("citype relation {id} is not found")))?;
+                store::delete_ctr(conn, id)?;
+                Ok(w::Message {
+                    message: format!("CIType relation {} deleted", r.relation_type),
+                })
+            })
+            .await
+    }
+
+    // ---- CIs ----
+
+    pub async fn cis_of_type(
+        &self,
+        type_id: i64,
+        fields: Option<String>,
+        ret_key: RetKey,
+        page: i64,
+    ) -> Result<w::CiPage, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                cat.type_by_id(type_id)
+                    .ok_or_else(|| type_not_found(type_id))?;
+                let wanted = attr_list(&cat, fields.as_deref(), "fields")?;
+                let numfound = store::count_cis_of_type(conn, type_id)?;
+                let offset = (page - 1).saturating_mul(CI_PAGE_SIZE);
+                let ids = store::ci_page_of_type(conn, type_id, offset, CI_PAGE_SIZE)?;
+                let cis = render(conn, &cat, &ids, wanted.as_deref(), ret_key)?;
+                Ok(w::CiPage {
+                    numfound,
+                    type_id,
+                    page,
+                    cis,
+                })
+            })
+            .await
+    }
+
+    pub async fn ci(&self, id: i64, ret_key: RetKey) -> Result<w::CiOne, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                let mut cis = render(conn, &cat, &[id], None, ret_key)?;
+                let ci = cis
+                    .pop()
+                    .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?;
+                Ok(w::CiOne { ci_id: id, ci })
+            })
+            .await
+    }
+
+    pub async fn write_ci(
+        &self,
+        caller: Caller,
+        mode: WriteMode,
+        input: CiWrite,
+    ) -> Result<w::CiId, Error> {
+        self.db
+            .write(move |conn| {
+                let ci_id = write_ci(conn, &caller, mode, input)?;
+                Ok(w::CiId { ci_id })
+            })
+            .await
+    }
+
+    pub async fn delete_ci(&self, caller: Caller, id: i64) -> Result<w::Message, Error> {
+        self.db
+            .write(move |conn| {
+                store::ci_type_of(conn, id)?
+                    .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?;
+                let cat = catalog(conn)?;
+                let record = store::insert_record(conn, caller.user_id, &caller.username, now())?;
+                let mut relations = store::crs_from(conn, id)?;
+                relations.extend(store::crs_to(conn, id)?);
+                for r in &relations {
+                    store::delete_cr(conn, r.id)?;
+                    store::insert_rel_change(conn, record, r, "delete")?;
+                }
+                for (attr_id, values) in group_values(store::load_values(conn, &[id])?) {
+                    if let Some(attr) = cat.attr_by_id(attr_id) {
+                        store::insert_attr_change(
+                            conn,
+                            record,
+                            &NewAttrChange {
+                                ci_id: id,
+                                attr,
+                                operate: "delete",
+                                old: Some(history_text(attr, &values)),
+                                new: None,
+                            },
+                        )?;
+                    }
+                }
+                store::delete_ci(conn, id)?;
+                Ok(w::Message {
+                    message: "ok".into(),
+                })
+            })
+            .await
+    }
+
+    // ---- search ----
+
+    pub async fn search(&self, input: SearchInput) -> Result<w::SearchResult, Error> {
+        self.db.read(move |conn| search_cis(conn, &input)).await
+    }
+
+    // ---- CI relations ----
+
+    pub async fn related_cis(&self, id: i64, second: bool) -> Result<(i64, Vec<w::Ci>), Error> {
+        self.db
+            .read(move |conn| {
+                store::ci_type_of(conn, id)?
+                    .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?;
+                let cat = catalog(conn)?;
+                let relations = if second {
+                    store::crs_from(conn, id)?
+                } else {
+                    store::crs_to(conn, id)?
+                };
+                let ids: Vec<i64> = relations
+                    .iter()
+                    .map(|r| {
+                        if second {
+                            r.second_ci_id
+                        } else {
+                            r.first_ci_id
+                        }
+                    })
+                    .collect();
+                let mut cis = render(conn, &cat, &ids, None, RetKey::Name)?;
+                for (ci, r) in cis.iter_mut().zip(&relations) {
+                    ci.insert("_cr_id".into(), Value::from(r.id));
+                    ci.insert(
+                        "_relation_type".into(),
+                        Value::String(r.relation_type.clone()),
+                    );
+                    ci.insert(
+                        "_more".into(),
+                        r.more.map(Value::from).unwrap_or(Value::Null),
+                    );
+                }
+                Ok((cis.len() as i64, cis))
+            })
+            .await
+    }
+
+    pub async fn add_ci_relation(
+        &self,
+        caller: Caller,
+        first: i64,
+        second: i64,
+        kind: Option<String>,
+        more: Option<i64>,
+    ) -> Result<w::CrId, Error> {
+        let kind = relation_type(kind)?;
+        if first == second {
+            return Err(Error::BadArgument(format!(
+                "a CI cannot be related to itself (ci {first})"
+            )));
+        }
+        self.db
+            .write(move |conn| {
+                for id in [first, second] {
+                    store::ci_type_of(conn, id)?
+                        .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?;
+                }
+                if let Some(m) = more {
+                    store::ci_type_of(conn, m)?.ok_or_else(|| {
+                        Error::NotFound(format!("invalid parameter `more`: ci {m} is not found"))
+                    })?;
+                }
+                if store::cr_between(conn, first, second)?.is_some() {
+                    return Err(Error::Duplicate(format!(
+                        "ci relation {first} -> {second} already exists"
+                    )));
+                }
+                let id = store::insert_cr(conn, first, second, &kind, more)?;
+                let record = store::insert_record(conn, caller.user_id, &caller.username, now())?;
+                let row = CrRow {
+                    id,
+                    first_ci_id: first,
+                    second_ci_id: second,
+                    relation_type: kind,
+                    more,
+                };
+                store::insert_rel_change(conn, record, &row, "add")?;
+                Ok(w::CrId { cr_id: id })
+            })
+            .await
+    }
+
+    pub async fn delete_ci_relation(&self, caller: Caller, id: i64) -> Result<w::Message, Error> {
+        self.db
+            .write(move |conn| {
+                let row = store::cr(conn, id)?
+                    .ok_or_else(|| Error::NotFound(format!("ci relation {id} is not found")))?;
+                store::delete_cr(conn, id)?;
+                let record = store::insert_record(conn, caller.user_id, &caller.username, now())?;
+                store::insert_rel_change(conn, record, &row, "delete")?;
+                Ok(w::Message {
+                    message: format!("CI relation {} deleted", row.relation_type),
+                })
+            })
+            .await
+    }
+
+    // ---- history ----
+
+    pub async fn history(&self, input: HistoryInput) -> Result<w::HistoryList, Error> {
+        let filter = store::RecordFilter {
+            username: input.username.clone().filter(|u| !u.is_empty()),
+            start: history_time("start", input.start.as_deref(), false)?,
+            end: history_time("end", input.end.as_deref(), true)?,
+        };
+        self.db
+            .read(move |conn| {
+                let offset = (input.page - 1).saturating_mul(input.page_size);
+                let (numfound, rows) = store::list_records(conn, &filter, offset, input.page_size)?;
+                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                let mut attr_names: HashMap<i64, Vec<String>> = HashMap::new();
+                for change in store::attr_changes(conn, &ids)? {
+                    let names = attr_names.entry(change.record_id).or_default();
+                    if !names.contains(&change.attr_name) {
+                        names.push(change.attr_name);
+                    }
+                }
+                let mut rel_counts: HashMap<i64, BTreeMap<String, i64>> = HashMap::new();
+                for change in store::rel_changes(conn, &ids)? {
+                    *rel_counts
+                        .entry(change.record_id)
+                        .or_default()
+                        .entry(change.operate)
+                        .or_default() += 1;
+                }
+                let records = rows
+                    .into_iter()
+                    .map(|r| w::HistorySummary {
+                        record_id: r.id,
+                        user: r.user_id,
+                        username: r.username,
+                        timestamp: model::format_date(&store::from_seconds(r.created_at)),
+                        origin: None,
+                        reason: None,
+                        ticket_id: None,
+                        attr_history: attr_names.remove(&r.id).unwrap_or_default(),
+                        rel_history: rel_counts.remove(&r.id).unwrap_or_default(),
+                    })
+                    .collect();
+                Ok(w::HistoryList {
+                    username: input.username.unwrap_or_default(),
+                    start: input.start.unwrap_or_default(),
+                    end: input.end.unwrap_or_default(),
+                    page: input.page,
+                    numfound,
+                    records,
+                })
+            })
+            .await
+    }
+
+    pub async fn history_record(&self, id: i64) -> Result<w::HistoryDetail, Error> {
+        self.db
+            .read(move |conn| {
+                let record = store::record(conn, id)?
+                    .ok_or_else(|| Error::NotFound(format!("history record {id} is not found")))?;
+                let mut attr_history: BTreeMap<String, Vec<w::AttrChange>> = BTreeMap::new();
+                for c in store::attr_changes(conn, &[id])? {
+                    attr_history
+                        .entry(c.ci_id.to_string())
+                        .or_default()
+                        .push(w::AttrChange {
+                            ci_id: c.ci_id,
+                            attr_id: c.attr_id,
+                            attr_name: c.attr_name,
+                            operate_type: c.operate,
+                            old: c.old_value,
+                            new: c.new_value,
+                        });
+                }
+                let mut rel_history: BTreeMap<String, Vec<(i64, String, i64)>> = BTreeMap::new();
+                rel_history.insert("add".into(), Vec::new());
+                rel_history.insert("delete".into(), Vec::new());
+                for c in store::rel_changes(conn, &[id])? {
+                    rel_history.entry(c.operate).or_default().push((
+                        c.first_ci_id,
+                        c.relation_type,
+                        c.second_ci_id,
+                    ));
+                }
+                Ok(w::HistoryDetail {
+                    record_id: record.id,
+                    user: record.user_id,
+                    username: record.username,
+                    timestamp: model::format_date(&store::from_seconds(record.created_at)),
+                    attr_history,
+                    rel_history,
+                })
+            })
+            .await
+    }
+}
+
+// ---- helpers of the operations above ----
+
+fn random_hex(bytes: usize) -> String {
+    let raw: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    hex::encode(raw)
+}
+
+fn write_credentials(path: &str, user: &str, key: &str, secret: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let failed = |e: std::io::Error| {
+        Error::Internal(format!("cannot write admin credentials to {path}: {e}"))
+    };
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(failed)?;
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Only the operator running the service may read the secret.
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(failed)?;
+    let body = serde_json::json!({"username": user, "api_key": key, "secret": secret});
+    writeln!(file, "{body}").map_err(failed)
+}
+
+fn relation_type(kind: Option<String>) -> Result<String, Error> {
+    let kind = kind
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| DEFAULT_RELATION_TYPE.to_string());
+    if RELATION_TYPES.contains(&kind.as_str()) {
+        Ok(kind)
+    } else {
+        Err(Error::BadArgument(format!(
+            "invalid parameter `relation_type`: `{kind}` is not one of {}",
+            RELATION_TYPES.join(", ")
+        )))
+    }
+}
+
+fn attr_fields(input: &AttrInput, current: Option<&AttrRow>) -> Result<AttrFields, Error> {
+    let name = match (&input.name, current) {
+        (Some(n), _) => n.trim().to_string(),
+        (None, Some(c)) => c.name.clone(),
+        (None, None) => return Err(Error::BadArgument("missing parameter `attr_name`".into())),
+    };
+    check_attr_name("attr_name", &name)?;
+    let alias = match (&input.alias, current) {
+        (Some(a), _) if !a.trim().is_empty() => a.trim().to_string(),
+        (Some(_), _) => name.clone(),
+        (None, Some(c)) if c.alias != c.name => c.alias.clone(),
+        (None, _) => name.clone(),
+    };
+    check_attr_name("attr_alias", &alias)?;
+    let value_type = match (&input.value_type, current) {
+        (Some(t), _) => ValueType::parse(t.trim()).ok_or_else(|| {
+            Error::BadArgument(format!(
+                "invalid parameter `value_type`: `{t}` is not one of text, int, float, date"
+            ))
+        })?,
+        (None, Some(c)) => c.vt(),
+        (None, None) => ValueType::Text,
+    };
+    let choices: Vec<Value> = match &input.choice_value {
+        Some(v) => {
+            let raws: Vec<String> = match v {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|i| {
+                        scalar_text(i).ok_or_else(|| {
+                            Error::BadArgument(
+                                "invalid parameter `choice_value`: a list of values".into(),
+                            )
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                other => scalar_text(other)
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            };
+            raws.iter()
+                .map(|raw| {
+                    Typed::parse(value_type, raw)
+                        .map(|t| t.to_json())
+                        .map_err(|r| {
+                            Error::BadArgument(format!("invalid parameter `choice_value`: {r}"))
+                        })
+                })
+                .collect::<Result<_, _>>()?
+        }
+        None => current.map(AttrRow::choices).unwrap_or_default(),
+    };
+    let is_choice = input.is_choice.unwrap_or(!choices.is_empty());
+    if is_choice && choices.is_empty() {
+        return Err(Error::BadArgument(
+            "missing parameter `choice_value`: a choice attribute needs its values".into(),
+        ));
+    }
+    Ok(AttrFields {
+        name,
+        alias,
+        value_type,
+        is_choice,
+        choice_value: Value::Array(choices).to_string(),
+        is_multivalue: input
+            .is_multivalue
+            .or(current.map(|c| c.is_multivalue))
+            .unwrap_or(false),
+        is_uniq: input
+            .is_uniq
+            .or(current.map(|c| c.is_uniq))
+            .unwrap_or(false),
+    })
+}
+
+/// Names and aliases must stay unambiguous across all attributes (`q` resolves either).
+fn check_names_free(cat: &Catalog, f: &AttrFields, except: Option<i64>) -> Result<(), Error> {
+    for candidate in [&f.name, &f.alias] {
+        if let Some(other) = cat
+            .attrs
+            .iter()
+            .find(|a| Some(a.id) != except && (&a.name == candidate || &a.alias == candidate))
+        {
+            return Err(Error::Duplicate(format!(
+                "attribute `{candidate}` already exists (attribute {} `{}`)",
+                other.id, other.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn type_fields(
+    cat: &Catalog,
+    input: &TypeInput,
+    current: Option<&TypeRow>,
+) -> Result<TypeFields, Error> {
+    let name = match (&input.name, current) {
+        (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
+        (None, Some(c)) => c.name.clone(),
+        _ => return Err(Error::BadArgument("missing parameter `type_name`".into())),
+    };
+    if name.chars().count() > 128
+        || name
+            .chars()
+            .any(|c| c.is_control() || ",;()[]:".contains(c))
+    {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `type_name`: `{name}` must be at most 128 characters without , ; ( ) [ ] :"
+        )));
+    }
+    let unique_attr =
+        match (&input.unique_id, &input.unique) {
+            (Some(_), Some(_)) => {
+                return Err(Error::BadArgument(
+                    "invalid parameters `_id` and `unique`: give only one of them".into(),
+                ))
+            }
+            (Some(id), None) => Some(cat.attr_by_id(*id).ok_or_else(|| {
+                Error::Refused(format!("unique attribute `{id}` does not exist"))
+            })?),
+            (None, Some(key)) => Some(cat.attr(key).ok_or_else(|| {
+                Error::Refused(format!("unique attribute `{key}` does not exist"))
+            })?),
+            (None, None) => None,
+        };
+    let unique_attr_id = match (unique_attr, current) {
+        (Some(a), _) => {
+            if !a.is_uniq {
+                return Err(Error::Refused(format!(
+                    "unique attribute `{}` is not unique (create it with is_uniq=1)",
+                    a.name
+                )));
+            }
+            a.id
+        }
+        (None, Some(c)) => c.unique_attr_id,
+        (None, None) => {
+            return Err(Error::BadArgument(
+                "missing parameter `_id` or `unique`: the unique attribute".into(),
+            ))
+        }
+    };
+    let alias = input
+        .alias
+        .clone()
+        .or(current.map(|c| c.alias.clone()))
+        .unwrap_or_default();
+    let icon_url = input
+        .icon_url
+        .clone()
+        .or(current.map(|c| c.icon_url.clone()))
+        .unwrap_or_default();
+    // The MySQL columns are VARCHAR(128) and VARCHAR(1024): refuse here rather than fail there.
+    if alias.chars().count() > 128 {
+        return Err(Error::BadArgument(
+            "invalid parameter `type_alias`: at most 128 characters".into(),
+        ));
+    }
+    if icon_url.chars().count() > 1024 {
+        return Err(Error::BadArgument(
+            "invalid parameter `icon_url`: at most 1024 characters".into(),
+        ));
+    }
+    Ok(TypeFields {
+        alias,
+        name,
+        unique_attr_id,
+        icon_url,
+        enabled: input.enabled.or(current.map(|c| c.enabled)).unwrap_or(true),
+    })
+}
+
+/// A CI type as the seed shows it: `uniq_key` is the attribute's name in the list and its
+/// id on the other routes (each as the seed's example for the route has it).
+fn type_to_wire(cat: &Catalog, t: &TypeRow, list_style: bool) -> w::CiType {
+    let unique = cat
+        .attr_by_id(t.unique_attr_id)
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
+    w::CiType {
+        type_id: t.id,
+        type_name: t.name.clone(),
+        type_alias: t.alias.clone(),
+        uniq_key: if list_style {
+            Value::String(unique.clone())
+        } else {
+            Value::from(t.unique_attr_id)
+        },
+        unique_id: t.unique_attr_id,
+        unique,
+        enabled: t.enabled,
+        icon_url: t.icon_url.clone(),
+    }
+}
+
+/// Resolves a comma-separated list of attributes (`fields`, `fl`); none means "all".
+fn attr_list(cat: &Catalog, text: Option<&str>, param: &str) -> Result<Option<Vec<i64>>, Error> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(None);
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            cat.attr(k).map(|a| a.id).ok_or_else(|| {
+                Error::BadArgument(format!(
+                    "invalid parameter `{param}`: unknown attribute `{k}`"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn group_values(rows: Vec<store::ValueRow>) -> BTreeMap<i64, Vec<Typed>> {
+    let mut out: BTreeMap<i64, Vec<Typed>> = BTreeMap::new();
+    for (_, attr, value) in rows {
+        out.entry(attr).or_default().push(value);
+    }
+    out
+}
+
+fn history_text(attr: &AttrRow, values: &[Typed]) -> String {
+    if attr.is_multivalue {
+        Value::Array(values.iter().map(Typed::to_json).collect()).to_string()
+    } else {
+        values.first().map(Typed::canonical).unwrap_or_default()
+    }
+}
+
+/// The seed's CI objects, in the order of `ids` (ids that do not exist are left out).
+fn render(
+    conn: &mut DbConn,
+    cat: &Catalog,
+    ids: &[i64],
+    fields: Option<&[i64]>,
+    ret: RetKey,
+) -> Result<Vec<w::Ci>, Error> {
+    let set: BTreeSet<i64> = ids.iter().copied().collect();
+    let types = store::ci_types_of(conn, &set)?;
+    let bindings = if fields.is_none() {
+        store::all_bindings(conn)?
+    } else {
+        HashMap::new()
+    };
+    let mut values: HashMap<(i64, i64), Vec<Typed>> = HashMap::new();
+    for (ci, attr, value) in store::load_values(conn, ids)? {
+        values.entry((ci, attr)).or_default().push(value);
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(t) = types.get(id).and_then(|t| cat.type_by_id(*t)) else {
+            continue;
+        };
+        let mut ci = Map::new();
+        ci.insert("_id".into(), Value::from(*id));
+        ci.insert("_type".into(), Value::from(t.id));
+        ci.insert("ci_type".into(), Value::String(t.name.clone()));
+        ci.insert("ci_type_alias".into(), Value::String(t.alias.clone()));
+        let unique = values
+            .get(&(*id, t.unique_attr_id))
+            .and_then(|v| v.first())
+            .map(Typed::to_json)
+            .unwrap_or(Value::Null);
+        ci.insert("_unique".into(), unique);
+        let attr_ids: &[i64] = match fields {
+            Some(f) => f,
+            None => bindings.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
+        };
+        for attr_id in attr_ids {
+            let Some(attr) = cat.attr_by_id(*attr_id) else {
+                continue;
+            };
+            let held = values.get(&(*id, *attr_id));
+            let value = if attr.is_multivalue {
+                Value::Array(
+                    held.map(|v| v.iter().map(Typed::to_json).collect())
+                        .unwrap_or_default(),
+                )
+            } else {
+                held.and_then(|v| v.first())
+                    .map(Typed::to_json)
+                    .unwrap_or(Value::Null)
+            };
+            ci.insert(ret.key(attr), value);
+        }
+        out.push(ci);
+    }
+    Ok(out)
+}
+
+/// The values a parameter gives an attribute: a JSON list, or for a multi-valued attribute
+/// text split on commas. Empty means "no value".
+fn raw_values(attr: &AttrRow, key: &str, value: &Value) -> Result<Vec<String>, Error> {
+    let scalar = |v: &Value| {
+        scalar_text(v).ok_or_else(|| {
+            Error::BadArgument(format!(
+                "invalid value for attribute `{key}`: expected a value or a list of values"
+            ))
+        })
+    };
+    match value {
+        Value::Array(items) if attr.is_multivalue => items
+            .iter()
+            .map(scalar)
+            .filter(|r| !matches!(r, Ok(s) if s.trim().is_empty()))
+            .collect(),
+        Value::Array(_) => Err(Error::BadArgument(format!(
+            "invalid value for attribute `{key}`: it takes one value, not a list"
+        ))),
+        other => {
+            let text = scalar(other)?;
+            if text.trim().is_empty() {
+                Ok(Vec::new())
+            } else if attr.is_multivalue {
+                Ok(text
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect())
+            } else {
+                Ok(vec![text])
+            }
+        }
+    }
+}
+
+fn write_ci(
+    conn: &mut DbConn,
+    caller: &Caller,
+    mode: WriteMode,
+    input: CiWrite,
+) -> Result<i64, Error> {
+    let cat = catalog(conn)?;
+    let ty = cat
+        .ci_type(&input.ci_type)
+        .ok_or_else(|| {
+            Error::BadArgument(format!(
+                "invalid parameter `ci_type`: citype `{}` is not found",
+                input.ci_type
+            ))
+        })?
+        .clone();
+    if !ty.enabled {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `ci_type`: citype `{}` is disabled",
+            ty.name
+        )));
+    }
+    let bound = store::type_bindings(conn, ty.id)?;
+    let mut changes: Vec<(AttrRow, Option<Vec<Typed>>)> = Vec::new();
+    let mut seen = HashSet::new();
+    for (key, value) in &input.fields {
+        let attr = match cat.attr(key) {
+            Some(a) if bound.iter().any(|(id, _)| *id == a.id) => a.clone(),
+            _ if input.reject_unknown => {
+                return Err(Error::BadArgument(format!(
+                    "unknown attribute `{key}`: citype `{}` has no such attribute (_no_attribute_policy=reject)",
+                    ty.name
+                )))
+            }
+            _ => continue,
+        };
+        if !seen.insert(attr.id) {
+            return Err(Error::BadArgument(format!(
+                "attribute `{}` is given twice (once as `{key}`)",
+                attr.name
+            )));
+        }
+        let raws = raw_values(&attr, key, value)?;
+        if raws.is_empty() {
+            changes.push((attr, None));
+            continue;
+        }
+        let choices = attr.choices();
+        let mut typed: Vec<Typed> = Vec::with_capacity(raws.len());
+        for raw in &raws {
+            let v = Typed::parse(attr.vt(), raw).map_err(|reason| {
+                Error::BadArgument(format!("invalid value for attribute `{key}`: {reason}"))
+            })?;
+            if attr.is_choice && !choices.contains(&v.to_json()) {
+                return Err(Error::BadArgument(format!(
+                    "invalid value for attribute `{key}`: `{raw}` is not one of {}",
+                    Value::Array(choices.clone())
+                )));
+            }
+            if !typed.contains(&v) {
+                typed.push(v);
+            }
+        }
+        changes.push((attr, Some(typed)));
+    }
+    let unique_attr = cat
+        .attr_by_id(ty.unique_attr_id)
+        .ok_or_else(|| Error::Internal(format!("citype `{}` lost its unique attribute", ty.name)))?
+        .clone();
+    let unique_value = changes
+        .iter()
+        .find(|(a, _)| a.id == unique_attr.id)
+        .map(|(_, v)| v.clone());
+    let missing_unique = || {
+        Error::BadArgument(format!(
+            "missing parameter `{}`: the unique attribute of citype `{}`",
+            unique_attr.name, ty.name
+        ))
+    };
+    let ci_id = match mode {
+        WriteMode::Add => {
+            match &unique_value {
+                Some(Some(_)) => {}
+                _ => return Err(missing_unique()),
+            }
+            for (attr_id, required) in &bound {
+                let given = changes.iter().any(|(a, v)| a.id == *attr_id && v.is_some());
+                if *required && !given {
+                    let name = cat
+                        .attr_by_id(*attr_id)
+                        .map(|a| a.name.clone())
+                        .unwrap_or_default();
+                    return Err(Error::BadArgument(format!(
+                        "missing parameter `{name}`: required by citype `{}`",
+                        ty.name
+                    )));
+                }
+            }
+            store::insert_ci(conn, ty.id)?
+        }
+        WriteMode::Update => {
+            if matches!(unique_value, Some(None)) {
+                return Err(Error::BadArgument(format!(
+                    "invalid parameter `{}`: the unique attribute cannot be cleared",
+                    unique_attr.name
+                )));
+            }
+            for (attr, v) in &changes {
+                let required = bound.iter().any(|(id, r)| *id == attr.id && *r);
+                if required && v.is_none() {
+                    return Err(Error::BadArgument(format!(
+                        "invalid parameter `{}`: required by citype `{}`, it cannot be cleared",
+                        attr.name, ty.name
+                    )));
+                }
+            }
+            let id = match (input.ci_id, &unique_value) {
+                (Some(id), _) => id,
+                (None, Some(Some(values))) => {
+                    let canonical = values.first().map(Typed::canonical).unwrap_or_default();
+                    store::unique_owner(conn, unique_attr.id, &canonical)?.ok_or_else(|| {
+                        Error::NotFound(format!(
+                            "no ci of citype `{}` has {}=`{canonical}`",
+                            ty.name, unique_attr.name
+                        ))
+                    })?
+                }
+                (None, _) => return Err(missing_unique()),
+            };
+            match store::ci_type_of(conn, id)? {
+                Some(t) if t == ty.id => id,
+                _ => {
+                    return Err(Error::NotFound(format!(
+                        "ci {id} of citype `{}` is not found",
+                        ty.name
+                    )))
+                }
+            }
+        }
+    };
+    let current = group_values(store::load_values(conn, &[ci_id])?);
+    let mut record: Option<i64> = None;
+    for (attr, new) in changes {
+        let old = current.get(&attr.id);
+        let operate = match (old, &new) {
+            (None, None) => continue,
+            (Some(o), Some(n)) if o == n => continue,
+            (None, Some(_)) => "add",
+            (Some(_), Some(_)) => "update",
+            (Some(_), None) => "delete",
+        };
+        store::delete_values(conn, ci_id, &attr)?;
+        if let Some(values) = &new {
+            for v in values {
+                if attr.is_uniq {
+                    let canonical = v.canonical();
+                    if let Some(owner) = store::unique_owner(conn, attr.id, &canonical)? {
+                        return Err(Error::Duplicate(format!(
+                            "attribute `{}` is unique and ci {owner} already has `{canonical}`",
+                            attr.name
+                        )));
+                    }
+                    store::claim_unique(conn, attr.id, &canonical, ci_id)?;
+                }
+                store::insert_value(conn, ci_id, attr.id, v)?;
+            }
+        }
+        let record_id = match record {
+            Some(r) => r,
+            None => {
+                let r = store::insert_record(conn, caller.user_id, &caller.username, now())?;
+                record = Some(r);
+                r
+            }
+        };
+        store::insert_attr_change(
+            conn,
+            record_id,
+            &NewAttrChange {
+                ci_id,
+                attr: &attr,
+                operate,
+                old: old.map(|o| history_text(&attr, o)),
+                new: new.as_ref().map(|n| history_text(&attr, n)),
+            },
+        )?;
+    }
+    Ok(ci_id)
+}
+
+fn history_time(
+    param: &str,
+    text: Option<&str>,
+    end: bool,
+) -> Result<Option<NaiveDateTime>, Error> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let at = model::parse_datetime(text).ok_or_else(|| {
+        Error::BadArgument(format!(
+            "invalid parameter `{param}`: `{text}` is not a date (YYYY-mm-dd or YYYY-mm-dd HH:MM:SS)"
+        ))
+    })?;
+    // A bare date as `end` means the end of that day.
+    if end && model::is_date_only(text) {
+        return Ok(Some(at + Duration::seconds(86_399)));
+    }
+    Ok(Some(at))
+}
+
+// ---- search ----
+
+fn q_error(term: &Term, reason: String) -> Error {
+    Error::BadArgument(format!(
+        "invalid parameter `q`: bad term `{}`: {reason}",
+        term.text
+    ))
+}
+
+/// Type ids from `a`, `(a;b)` or `a;b`, by id, name or alias.
+fn resolve_types(cat: &Catalog, items: &[String], param: &str) -> Result<Vec<i64>, Error> {
+    items
+        .iter()
+        .map(|k| {
+            cat.ci_type(k).map(|t| t.id).ok_or_else(|| {
+                Error::BadArgument(format!("invalid parameter `{param}`: unknown citype `{k}`"))
+            })
+        })
+        .collect()
+}
+
+fn list_items(text: &str) -> Vec<String> {
+    let inner = text.trim();
+    let inner = inner
+        .strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or(inner);
+    inner
+        .split([';', ','])
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn parse_ids(items: &[String], param: &str) -> Result<BTreeSet<i64>, Error> {
+    items
+        .iter()
+        .map(|s| {
+            s.parse::<i64>().map_err(|_| {
+                Error::BadArgument(format!("invalid parameter `{param}`: `{s}` is not a CI id"))
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Eq,
+    Ge,
+    Gt,
+    Le,
+    Lt,
+}
+
+fn cond<T>(op: Op, v: T) -> Cond<T> {
+    match op {
+        Op::Eq => Cond::Eq(v),
+        Op::Ge => Cond::Ge(v),
+        Op::Gt => Cond::Gt(v),
+        Op::Le => Cond::Le(v),
+        Op::Lt => Cond::Lt(v),
+    }
+}
+
+/// The CIs whose value of `attr` (or of any text attribute, when `attr` is none) meets every
+/// bound. `*` alone as a bound means "any"; in text, `*` is a wildcard.
+fn match_bounds(
+    conn: &mut DbConn,
+    attr: Option<&AttrRow>,
+    bounds: &[(Op, &str)],
+    term: &Term,
+) -> Result<BTreeSet<i64>, Error> {
+    let bounds: Vec<(Op, &str)> = bounds.iter().copied().filter(|(_, v)| *v != "*").collect();
+    let vt = attr.map(AttrRow::vt).unwrap_or(ValueType::Text);
+    let name = attr.map(|a| a.name.as_str()).unwrap_or("");
+    let bad_value = |reason: String| {
+        q_error(
+            term,
+            format!("attribute `{name}` is {}: {reason}", vt.as_str()),
+        )
+    };
+    let ids: BTreeSet<i64> = match vt {
+        ValueType::Int => {
+            let mut conds = Vec::new();
+            for (op, v) in &bounds {
+                let n: i64 = v
+                    .parse()
+                    .map_err(|_| bad_value(format!("`{v}` is not an integer")))?;
+                conds.push(cond(*op, n));
+            }
+            let attr_id = attr.map(|a| a.id).unwrap_or_default();
+            store::match_int(conn, attr_id, &conds)?
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect()
+        }
+        ValueType::Float => {
+            let mut conds = Vec::new();
+            for (op, v) in &bounds {
+                let n: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|f: &f64| f.is_finite())
+                    .ok_or_else(|| bad_value(format!("`{v}` is not a number")))?;
+                conds.push(cond(*op, n));
+            }
+            let attr_id = attr.map(|a| a.id).unwrap_or_default();
+            store::match_float(conn, attr_id, &conds)?
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect()
+        }
+        ValueType::Date => {
+            let mut conds = Vec::new();
+            for (op, v) in &bounds {
+                let at = model::parse_datetime(v).ok_or_else(|| {
+                    bad_value(format!(
+                        "`{v}` is not a date (YYYY-mm-dd or YYYY-mm-dd HH:MM:SS)"
+                    ))
+                })?;
+                if model::is_date_only(v) {
+                    // A bare date stands for its whole day.
+                    let last = at + Duration::seconds(86_399);
+                    match op {
+                        Op::Eq => {
+                            conds.push(Cond::Ge(at));
+                            conds.push(Cond::Le(last));
+                        }
+                        Op::Ge | Op::Lt => conds.push(cond(*op, at)),
+                        Op::Gt | Op::Le => conds.push(cond(*op, last)),
+                    }
+                } else {
+                    conds.push(cond(*op, at));
+                }
+            }
+            let attr_id = attr.map(|a| a.id).unwrap_or_default();
+            store::match_date(conn, attr_id, &conds)?
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect()
+        }
+        ValueType::Text => {
+            let mut conds = Vec::new();
+            let mut globs = Vec::new();
+            for (op, v) in &bounds {
+                let wild = v.contains('*');
+                match op {
+                    Op::Eq if wild => {
+                        let prefix = search::literal_prefix(v);
+                        if !prefix.is_empty() {
+                            // An index range first; LIKE and the exact glob narrow after.
+                            conds.push(Cond::Ge(prefix.to_string()));
+                            conds.push(Cond::Lt(search::prefix_upper_bound(prefix)));
+                        }
+                        conds.push(Cond::Like(search::like_pattern(v)));
+                        globs.push(v.to_string());
+                    }
+                    // In a bound, `cmdb*` from below is `cmdb`, from above every `cmdb...`.
+                    Op::Ge | Op::Gt if wild => {
+                        conds.push(cond(*op, search::literal_prefix(v).to_string()))
+                    }
+                    Op::Le | Op::Lt if wild => conds.push(cond(
+                        *op,
+                        search::prefix_upper_bound(search::literal_prefix(v)),
+                    )),
+                    _ => conds.push(cond(*op, v.to_string())),
+                }
+            }
+            store::match_text(conn, attr.map(|a| a.id), &conds)?
+                .into_iter()
+                .filter(|(_, value)| globs.iter().all(|g| search::glob_match(g, value)))
+                .map(|(c, _)| c)
+                .collect()
+        }
+    };
+    Ok(ids)
+}
+
+fn term_ids(conn: &mut DbConn, cat: &Catalog, term: &Term) -> Result<BTreeSet<i64>, Error> {
+    let items = |pred: &Pred| -> Result<Vec<String>, Error> {
+        match pred {
+            Pred::Eq(v) => Ok(vec![v.clone()]),
+            Pred::In(list) => Ok(list.clone()),
+            _ => Err(q_error(
+                term,
+                "`_type` and `_id` take a value or an IN list `(a;b)`".into(),
+            )),
+        }
+    };
+    match term.field.as_deref() {
+        Some("_type") => {
+            let types = resolve_types(cat, &items(&term.pred)?, "q")?;
+            Ok(store::all_ci_ids(conn, Some(&types))?)
+        }
+        Some("_id") => {
+            let wanted = parse_ids(&items(&term.pred)?, "q")?;
+            Ok(store::ci_types_of(conn, &wanted)?.into_keys().collect())
+        }
+        Some(key) => {
+            let attr = cat
+                .attr(key)
+                .ok_or_else(|| q_error(term, format!("unknown attribute `{key}`")))?;
+            pred_ids(conn, Some(attr), &term.pred, term)
+        }
+        None => pred_ids(conn, None, &term.pred, term),
+    }
+}
+
+fn pred_ids(
+    conn: &mut DbConn,
+    attr: Option<&AttrRow>,
+    pred: &Pred,
+    term: &Term,
+) -> Result<BTreeSet<i64>, Error> {
+    match pred {
+        Pred::Eq(v) => match_bounds(conn, attr, &[(Op::Eq, v)], term),
+        Pred::In(list) => {
+            let mut all = BTreeSet::new();
+            for v in list {
+                all.extend(match_bounds(conn, attr, &[(Op::Eq, v)], term)?);
+            }
+            Ok(all)
+        }
+        Pred::Range(low, high) => match_bounds(conn, attr, &[(Op::Ge, low), (Op::Le, high)], term),
+        Pred::Cmp(op, v) => {
+            let op = match op {
+                CmpOp::Gt => Op::Gt,
+                CmpOp::Ge => Op::Ge,
+                CmpOp::Lt => Op::Lt,
+                CmpOp::Le => Op::Le,
+            };
+            match_bounds(conn, attr, &[(op, v)], term)
+        }
+    }
+}
+
+fn search_cis(conn: &mut DbConn, input: &SearchInput) -> Result<w::SearchResult, Error> {
+    let cat = catalog(conn)?;
+    let terms = search::parse(&input.q).map_err(|e| Error::BadArgument(e.to_string()))?;
+    let type_filter = match input.types.as_deref().map(list_items) {
+        Some(items) if !items.is_empty() => Some(resolve_types(&cat, &items, "_type")?),
+        _ => None,
+    };
+    let id_filter = match input.ids.as_deref().map(list_items) {
+        Some(items) if !items.is_empty() => Some(parse_ids(&items, "_id")?),
+        _ => None,
+    };
+    let fl = attr_list(&cat, input.fl.as_deref(), "fl")?;
+    let facets: Vec<&AttrRow> = match input.facet.as_deref() {
+        Some(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                cat.attr(k).ok_or_else(|| {
+                    Error::BadArgument(format!(
+                        "invalid parameter `facet`: unknown attribute `{k}`"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    let sort = match input
+        .sort
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(text) => {
+            let (descending, key) = match text.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, text.strip_prefix('+').unwrap_or(text)),
+            };
+            let attr = cat.attr(key.trim()).ok_or_else(|| {
+                Error::BadArgument(format!(
+                    "invalid parameter `sort`: unknown attribute `{key}`"
+                ))
+            })?;
+            Some((attr, descending))
+        }
+        None => None,
+    };
+
+    // Terms combine left to right: plain ANDs, `-` ORs, `~` subtracts.
+    let mut matched: Option<BTreeSet<i64>> = None;
+    for term in &terms {
+        let ids = term_ids(conn, &cat, term)?;
+        matched = Some(match (matched, term.join) {
+            (None, Join::Not) => {
+                let universe = store::all_ci_ids(conn, type_filter.as_deref())?;
+                universe.difference(&ids).copied().collect()
+            }
+            (None, _) => ids,
+            (Some(acc), Join::And) => acc.intersection(&ids).copied().collect(),
+            (Some(mut acc), Join::Or) => {
+                acc.extend(ids);
+                acc
+            }
+            (Some(acc), Join::Not) => acc.difference(&ids).copied().collect(),
+        });
+    }
+    let mut matched = match (matched, &type_filter) {
+        (Some(m), None) => m,
+        (Some(m), Some(types)) => {
+            let of_types = store::all_ci_ids(conn, Some(types))?;
+            m.intersection(&of_types).copied().collect()
+        }
+        (None, types) => store::all_ci_ids(conn, types.as_deref())?,
+    };
+    if let Some(ids) = &id_filter {
+        matched = matched.intersection(ids).copied().collect();
+    }
+
+    let types_of = store::ci_types_of(conn, &matched)?;
+    let mut counter: BTreeMap<String, i64> = BTreeMap::new();
+    for type_id in types_of.values() {
+        if let Some(t) = cat.type_by_id(*type_id) {
+            *counter.entry(t.name.clone()).or_default() += 1;
+        }
+    }
+
+    let mut facet = BTreeMap::new();
+    for attr in facets {
+        let mut counts: HashMap<String, (Value, i64)> = HashMap::new();
+        for (_, value) in store::attr_values(conn, attr, &matched)? {
+            counts
+                .entry(value.canonical())
+                .or_insert_with(|| (value.to_json(), 0))
+                .1 += 1;
+        }
+        let mut entries: Vec<(String, Value, i64)> =
+            counts.into_iter().map(|(k, (v, n))| (k, v, n)).collect();
+        entries.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        let key = input.ret_key.key(attr);
+        facet.insert(
+            key.clone(),
+            entries
+                .into_iter()
+                .map(|(_, v, n)| (v, n, key.clone()))
+                .collect(),
+        );
+    }
+
+    let ordered: Vec<i64> = match sort {
+        Some((attr, descending)) => {
+            let mut first: HashMap<i64, Typed> = HashMap::new();
+            for (ci, value) in store::attr_values(conn, attr, &matched)? {
+                first.entry(ci).or_insert(value);
+            }
+            let mut with: Vec<(i64, Typed)> = Vec::new();
+            let mut without: Vec<i64> = Vec::new();
+            for id in &matched {
+                match first.remove(id) {
+                    Some(v) => with.push((*id, v)),
+                    None => without.push(*id),
+                }
+            }
+            with.sort_by(|a, b| {
+                let order = compare_typed(&a.1, &b.1).then(a.0.cmp(&b.0));
+                if descending {
+                    order.reverse()
+                } else {
+                    order
+                }
+            });
+            // CIs without the attribute come last either way.
+            with.into_iter().map(|(id, _)| id).chain(without).collect()
+        }
+        None => matched.iter().copied().collect(),
+    };
+    let offset =
+        usize::try_from((input.page - 1).saturating_mul(input.count)).unwrap_or(usize::MAX);
+    let page: Vec<i64> = ordered
+        .iter()
+        .skip(offset)
+        .take(usize::try_from(input.count).unwrap_or(0))
+        .copied()
+        .collect();
+    let result = render(conn, &cat, &page, fl.as_deref(), input.ret_key)?;
+    Ok(w::SearchResult {
+        numfound: matched.len() as i64,
+        total: result.len() as i64,
+        page: input.page,
+        counter,
+        facet,
+        result,
+    })
+}
+
+fn compare_typed(a: &Typed, b: &Typed) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Typed::Int(x), Typed::Int(y)) => x.cmp(y),
+        (Typed::Float(x), Typed::Float(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+        (Typed::Text(x), Typed::Text(y)) => x.cmp(y),
+        (Typed::Date(x), Typed::Date(y)) => x.cmp(y),
+        _ => Ordering::Equal,
+    }
+}

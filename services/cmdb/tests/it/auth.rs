@@ -1,0 +1,156 @@
+//! Api-key signing: unsigned and mis-signed requests get 401, users without the right 403.
+
+use client::{ClientConfig, Method};
+use kit::testing::TestBackend;
+use serde_json::json;
+
+use crate::support::{refused, TestApp, ADMIN_KEY};
+
+kit::on_both_backends!(
+    unsigned_and_mis_signed_requests_are_refused,
+    users_write_cis_but_only_admins_change_the_model,
+    timestamps_outside_the_window_are_refused,
+    reads_can_be_opened_by_configuration,
+);
+
+async fn unsigned_and_mis_signed_requests_are_refused(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let (status, message) = refused(
+        app.anonymous
+            .add_ci(json!({"ci_type": "server", "hostname": "x"}))
+            .await,
+    );
+    assert_eq!(status, 401);
+    assert!(message.contains("_key"), "{message}");
+    // Reads are signed too by default.
+    assert_eq!(refused(app.anonymous.attributes(None).await).0, 401);
+
+    let wrong_secret = app.anonymous.with_key(ADMIN_KEY, "not-the-secret");
+    let (status, message) = refused(
+        wrong_secret
+            .add_ci(json!({"ci_type": "server", "hostname": "x"}))
+            .await,
+    );
+    assert_eq!(status, 401);
+    assert!(message.contains("_secret"), "{message}");
+    let unknown_key = app.anonymous.with_key("who", "what");
+    let (status, message) = refused(unknown_key.attributes(None).await);
+    assert_eq!(status, 401);
+    assert!(message.contains("_key"), "{message}");
+
+    // A valid signature over other parameters than those sent fails: tamper after signing.
+    let path = "/api/v0.1/ci";
+    let mut params = serde_json::Map::new();
+    params.insert("ci_type".into(), json!("server"));
+    params.insert("hostname".into(), json!("signed-name"));
+    params.insert("_key".into(), json!(ADMIN_KEY));
+    let signature = client::cmdb::sign(path, crate::support::ADMIN_SECRET, &params);
+    params.insert("_secret".into(), json!(signature));
+    params.insert("hostname".into(), json!("tampered"));
+    let reply = app
+        .anonymous
+        .call_raw(
+            Method::POST,
+            "/ci",
+            &serde_json::Value::Object(params.clone()),
+        )
+        .await
+        .expect("answers");
+    assert_eq!(reply.status.as_u16(), 401);
+    assert!(reply.body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("_secret"));
+    // The untampered request passes.
+    params.insert("hostname".into(), json!("signed-name"));
+    let reply = app
+        .anonymous
+        .call_raw(Method::POST, "/ci", &serde_json::Value::Object(params))
+        .await
+        .expect("answers");
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    assert!(reply.body["ci_id"].as_i64().is_some());
+    // Nothing was written by the refused requests.
+    let found = app
+        .admin
+        .search(json!({"_type": "server"}))
+        .await
+        .expect("search");
+    assert_eq!(found.numfound, 1);
+}
+
+async fn users_write_cis_but_only_admins_change_the_model(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let bob = app.admin.create_user("bob", false).await.expect("bob");
+    assert!(!bob.is_admin);
+    assert_eq!(app.admin.user("bob").await.expect("read back"), bob);
+    let as_bob = app.anonymous.with_key(&bob.api_key, &bob.secret);
+    let ci = as_bob
+        .add_ci(json!({"ci_type": "server", "hostname": "bobs"}))
+        .await
+        .expect("a user writes CIs");
+    let (status, message) = refused(as_bob.add_attribute(json!({"attr_name": "x"})).await);
+    assert_eq!(status, 403);
+    assert!(message.contains("bob"), "{message}");
+    assert_eq!(refused(as_bob.create_user("eve", true).await).0, 403);
+    assert_eq!(refused(as_bob.user("admin").await).0, 403);
+    assert_eq!(refused(app.admin.create_user("bob", false).await).0, 500);
+    // History names the user who wrote.
+    let history = app
+        .admin
+        .history(json!({"username": "bob"}))
+        .await
+        .expect("history");
+    assert_eq!(history.numfound, 1);
+    let detail = app
+        .admin
+        .history_record(history.records[0].record_id)
+        .await
+        .expect("detail");
+    assert_eq!(detail.username, "bob");
+    assert!(detail.attr_history.contains_key(&ci.ci_id.to_string()));
+}
+
+async fn timestamps_outside_the_window_are_refused(backend: TestBackend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.require_ts = true).await;
+    let (status, message) = refused(app.admin.attributes(None).await);
+    assert_eq!(status, 401);
+    assert!(message.contains("_ts"), "{message}");
+    app.admin
+        .with_timestamps()
+        .attributes(None)
+        .await
+        .expect("a fresh _ts passes");
+    let stale = app
+        .admin
+        .call_raw(Method::GET, "/attributes", &json!({"_ts": 1_000_000}))
+        .await
+        .expect("answers");
+    assert_eq!(stale.status.as_u16(), 401);
+    assert!(stale.body["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("_ts"));
+}
+
+async fn reads_can_be_opened_by_configuration(backend: TestBackend) {
+    let app = TestApp::spawn_with(backend, |c| c.auth.open_reads = true).await;
+    app.server_model().await;
+    assert_eq!(
+        app.anonymous
+            .attributes(None)
+            .await
+            .expect("open read")
+            .numfound,
+        8
+    );
+    assert_eq!(
+        refused(app.anonymous.add_attribute(json!({"attr_name": "x"})).await).0,
+        401
+    );
+    // Even with open reads, a user's secret is for admins.
+    assert_eq!(refused(app.anonymous.user("admin").await).0, 401);
+    let _ = ClientConfig::new("http://unused");
+}

@@ -1,0 +1,429 @@
+//! CIs: add, update, get, list by type, delete, and the history they leave.
+
+use kit::testing::TestBackend;
+use serde_json::json;
+
+use crate::support::{refused, TestApp};
+
+kit::on_both_backends!(
+    a_ci_is_added_read_and_listed_with_typed_values,
+    ci_input_is_checked_by_name,
+    a_ci_is_updated_by_its_unique_value_or_id,
+    unique_values_stay_unique,
+    list_by_type_pages_by_25_with_fields_and_ret_key,
+    a_deleted_ci_is_gone_and_its_history_kept,
+    history_lists_and_details_every_change,
+);
+
+async fn a_ci_is_added_read_and_listed_with_typed_values(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let type_id = app.server_model().await;
+    // By name, by alias (IP) and by id; a multi-valued attribute as a JSON list.
+    let cpu_id = app
+        .admin
+        .attribute("cpu_core_num")
+        .await
+        .expect("cpu")
+        .attribute
+        .attr_id;
+    let mut fields = json!({
+        "主机名": "web-01", "IP": "10.0.0.1", "idc": "IDC-A",
+        "ram": 15.5, "online": "2024-03-01",
+        "nic": ["eth0", "eth1"], "not_an_attribute": "ignored"
+    });
+    fields[cpu_id.to_string()] = json!("8");
+    let ci_id = app.add_server(fields).await;
+    let got = app.admin.ci(ci_id).await.expect("read");
+    assert_eq!(got.ci_id, ci_id);
+    let ci = &got.ci;
+    assert_eq!(ci["_id"], json!(ci_id));
+    assert_eq!(ci["_type"], json!(type_id));
+    assert_eq!(ci["ci_type"], json!("server"));
+    assert_eq!(ci["_unique"], json!("web-01"));
+    assert_eq!(ci["hostname"], json!("web-01"));
+    assert_eq!(ci["private_ip"], json!("10.0.0.1"));
+    assert_eq!(ci["cpu_core_num"], json!(8));
+    assert_eq!(ci["ram"], json!(15.5));
+    assert_eq!(ci["online"], json!("2024-03-01 00:00:00"));
+    assert_eq!(ci["nic"], json!(["eth0", "eth1"]));
+    // Attributes of the type without a value are present, empty.
+    assert_eq!(ci["status"], json!(null));
+    assert!(ci.get("not_an_attribute").is_none());
+
+    let page = app
+        .admin
+        .cis_of_type(type_id, json!({}))
+        .await
+        .expect("listed");
+    assert_eq!((page.numfound, page.type_id, page.page), (1, type_id, 1));
+    assert_eq!(page.cis[0]["hostname"], json!("web-01"));
+    assert_eq!(refused(app.admin.ci(ci_id + 100).await).0, 404);
+
+    // Dates past 2038 (where MySQL's TIMESTAMP ends) are stored and compared correctly.
+    let late = app
+        .add_server(json!({"hostname": "web-02", "online": "2040-06-01 08:30:00"}))
+        .await;
+    let found = app
+        .admin
+        .search(json!({"q": "online:>2039-12-31"}))
+        .await
+        .expect("search");
+    assert_eq!(found.numfound, 1);
+    assert_eq!(found.result[0]["_id"], json!(late));
+    assert_eq!(found.result[0]["online"], json!("2040-06-01 08:30:00"));
+}
+
+async fn ci_input_is_checked_by_name(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let a = &app.admin;
+    let cases = [
+        (json!({"private_ip": "10.0.0.1"}), 400, "ci_type"),
+        (json!({"ci_type": "nope", "hostname": "x"}), 400, "nope"),
+        (
+            json!({"ci_type": "server", "private_ip": "1"}),
+            400,
+            "hostname",
+        ),
+        (
+            json!({"ci_type": "server", "hostname": "x", "cpu_core_num": "eight"}),
+            400,
+            "cpu_core_num",
+        ),
+        (
+            json!({"ci_type": "server", "hostname": "x", "ram": "lots"}),
+            400,
+            "ram",
+        ),
+        (
+            json!({"ci_type": "server", "hostname": "x", "online": "soon"}),
+            400,
+            "online",
+        ),
+        (
+            json!({"ci_type": "server", "hostname": "x", "idc": "IDC-Z"}),
+            400,
+            "IDC-Z",
+        ),
+        (
+            json!({"ci_type": "server", "hostname": "x", "private_ip": ["a", "b"]}),
+            400,
+            "private_ip",
+        ),
+        (
+            json!({"ci_type": "server", "hostname": "x", "colour": "red", "_no_attribute_policy": "reject"}),
+            400,
+            "colour",
+        ),
+        (
+            json!({"ci_type": "server", "hostname": "x", "_no_attribute_policy": "maybe"}),
+            400,
+            "_no_attribute_policy",
+        ),
+    ];
+    for (params, status, named) in cases {
+        let (got, message) = refused(a.add_ci(params.clone()).await);
+        assert_eq!(got, status, "{params}: {message}");
+        assert!(message.contains(named), "{params}: {message}");
+    }
+    // Nothing was half-written.
+    let found = a
+        .search(json!({"q": "_type:server"}))
+        .await
+        .expect("search");
+    assert_eq!(found.numfound, 0);
+
+    // A required attribute must be given.
+    let type_id = a.query_citype("server").await.expect("t").citype.type_id;
+    let status_id = a.attribute("status").await.expect("s").attribute.attr_id;
+    a.bind_attributes(type_id, &[status_id], true)
+        .await
+        .expect("required");
+    let (got, message) = refused(
+        a.add_ci(json!({"ci_type": "server", "hostname": "x"}))
+            .await,
+    );
+    assert_eq!(got, 400);
+    assert!(message.contains("status"), "{message}");
+
+    // A disabled type takes no CIs.
+    a.enable_citype(type_id, false).await.expect("disabled");
+    let (got, message) = refused(
+        a.add_ci(json!({"ci_type": "server", "hostname": "x", "status": "ok"}))
+            .await,
+    );
+    assert_eq!(got, 400);
+    assert!(message.contains("disabled"), "{message}");
+}
+
+async fn a_ci_is_updated_by_its_unique_value_or_id(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let a = &app.admin;
+    let id = app
+        .add_server(json!({"hostname": "db-1", "cpu_core_num": 4, "nic": "eth0,eth1"}))
+        .await;
+    assert_eq!(
+        a.ci(id).await.expect("ci").ci["nic"],
+        json!(["eth0", "eth1"])
+    );
+    let updated = a
+        .update_ci(json!({"ci_type": "server", "hostname": "db-1", "cpu_core_num": 16, "status": "online"}))
+        .await
+        .expect("updated by unique");
+    assert_eq!(updated.ci_id, id);
+    let ci = a.ci(id).await.expect("ci").ci;
+    assert_eq!(
+        (ci["cpu_core_num"].clone(), ci["status"].clone()),
+        (json!(16), json!("online"))
+    );
+    // By id, renaming the unique value; an empty value clears an attribute.
+    a.update_ci(json!({"ci_type": "server", "ci_id": id, "hostname": "db-2", "status": ""}))
+        .await
+        .expect("updated by id");
+    let ci = a.ci(id).await.expect("ci").ci;
+    assert_eq!(
+        (ci["hostname"].clone(), ci["status"].clone()),
+        (json!("db-2"), json!(null))
+    );
+    // The old unique value is free again.
+    app.add_server(json!({"hostname": "db-1"})).await;
+
+    let (status, message) = refused(
+        a.update_ci(json!({"ci_type": "server", "hostname": "ghost", "status": "x"}))
+            .await,
+    );
+    assert_eq!(status, 404);
+    assert!(message.contains("ghost"), "{message}");
+    let (status, message) = refused(
+        a.update_ci(json!({"ci_type": "server", "status": "x"}))
+            .await,
+    );
+    assert_eq!(status, 400);
+    assert!(message.contains("hostname"), "{message}");
+    let (status, _) = refused(
+        a.update_ci(json!({"ci_type": "server", "ci_id": id, "hostname": ""}))
+            .await,
+    );
+    assert_eq!(status, 400);
+}
+
+async fn unique_values_stay_unique(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let a = &app.admin;
+    a.update_attribute(
+        a.attribute("private_ip")
+            .await
+            .expect("ip")
+            .attribute
+            .attr_id,
+        json!({"is_uniq": 1}),
+    )
+    .await
+    .expect("ip unique (no values yet)");
+    app.add_server(json!({"hostname": "a", "private_ip": "10.0.0.1"}))
+        .await;
+    // The seed's "add failed" is a 500; the message names the attribute and value.
+    let (status, message) = refused(
+        a.add_ci(json!({"ci_type": "server", "hostname": "a"}))
+            .await,
+    );
+    assert_eq!(status, 500);
+    assert!(
+        message.contains("hostname") && message.contains('a'),
+        "{message}"
+    );
+    let (status, message) = refused(
+        a.add_ci(json!({"ci_type": "server", "hostname": "b", "private_ip": "10.0.0.1"}))
+            .await,
+    );
+    assert_eq!(status, 500);
+    assert!(
+        message.contains("private_ip") && message.contains("10.0.0.1"),
+        "{message}"
+    );
+    // The refused CI left nothing behind: b can be added with another address.
+    app.add_server(json!({"hostname": "b", "private_ip": "10.0.0.2"}))
+        .await;
+    let found = a.search(json!({"q": "hostname:b"})).await.expect("search");
+    assert_eq!(found.numfound, 1);
+    // An attribute with values cannot change shape.
+    let (status, message) = refused(
+        a.update_attribute(
+            a.attribute("private_ip")
+                .await
+                .expect("ip")
+                .attribute
+                .attr_id,
+            json!({"value_type": "int"}),
+        )
+        .await,
+    );
+    assert_eq!(status, 400);
+    assert!(message.contains("private_ip"), "{message}");
+}
+
+async fn list_by_type_pages_by_25_with_fields_and_ret_key(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let type_id = app.server_model().await;
+    for i in 0..30 {
+        app.add_server(json!({"hostname": format!("h{i:02}"), "cpu_core_num": i}))
+            .await;
+    }
+    let a = &app.admin;
+    let first = a.cis_of_type(type_id, json!({})).await.expect("page 1");
+    assert_eq!((first.numfound, first.cis.len()), (30, 25));
+    let second = a
+        .cis_of_type(type_id, json!({"page": 2}))
+        .await
+        .expect("page 2");
+    assert_eq!((second.page, second.cis.len()), (2, 5));
+    assert_eq!(second.cis[0]["hostname"], json!("h25"));
+
+    let cpu_id = a
+        .attribute("cpu_core_num")
+        .await
+        .expect("cpu")
+        .attribute
+        .attr_id;
+    let by_id = a
+        .cis_of_type(
+            type_id,
+            json!({"fields": "hostname,cpu_core_num", "ret_key": "id"}),
+        )
+        .await
+        .expect("ret_key id");
+    let ci = &by_id.cis[1];
+    assert_eq!(ci[&cpu_id.to_string()], json!(1));
+    assert!(ci.get("cpu_core_num").is_none());
+    assert!(ci.get("ram").is_none(), "only the asked fields");
+    let by_alias = a
+        .cis_of_type(type_id, json!({"fields": "hostname", "ret_key": "alias"}))
+        .await
+        .expect("ret_key alias");
+    assert_eq!(by_alias.cis[0]["主机名"], json!("h00"));
+    let (status, message) = refused(a.cis_of_type(type_id, json!({"fields": "ghost"})).await);
+    assert_eq!(status, 400);
+    assert!(message.contains("ghost"), "{message}");
+    let (status, message) = refused(a.cis_of_type(type_id, json!({"ret_key": "uuid"})).await);
+    assert_eq!(status, 400);
+    assert!(message.contains("ret_key"), "{message}");
+    assert_eq!(refused(a.cis_of_type(9999, json!({})).await).0, 404);
+}
+
+async fn a_deleted_ci_is_gone_and_its_history_kept(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let a = &app.admin;
+    let id = app
+        .add_server(json!({"hostname": "gone", "status": "x"}))
+        .await;
+    assert_eq!(a.delete_ci(id).await.expect("deleted").message, "ok");
+    assert_eq!(refused(a.ci(id).await).0, 404);
+    assert_eq!(refused(a.delete_ci(id).await).0, 404);
+    // Its unique value is free again.
+    app.add_server(json!({"hostname": "gone"})).await;
+    let records = a.history(json!({})).await.expect("history").records;
+    let deletion = a
+        .history_record(records[1].record_id)
+        .await
+        .expect("detail");
+    let changes = &deletion.attr_history[&id.to_string()];
+    assert!(changes.iter().any(|c| c.attr_name == "hostname"
+        && c.operate_type == "delete"
+        && c.old.as_deref() == Some("gone")));
+}
+
+async fn history_lists_and_details_every_change(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let a = &app.admin;
+    let id = app
+        .add_server(json!({"hostname": "h1", "status": "new", "nic": ["eth0"]}))
+        .await;
+    a.update_ci(json!({"ci_type": "server", "hostname": "h1", "status": "live", "nic": ["eth0", "eth1"], "cpu_core_num": 2}))
+        .await
+        .expect("updated");
+    // An update that changes nothing leaves no record.
+    a.update_ci(json!({"ci_type": "server", "hostname": "h1", "status": "live"}))
+        .await
+        .expect("no-op update");
+
+    let list = a
+        .history(json!({"username": "admin"}))
+        .await
+        .expect("history");
+    assert_eq!(list.numfound, 2);
+    assert_eq!(list.username, "admin");
+    let newest = &list.records[0];
+    assert_eq!(newest.username, "admin");
+    assert!(newest.user > 0);
+    let mut names = newest.attr_history.clone();
+    names.sort();
+    assert_eq!(names, vec!["cpu_core_num", "nic", "status"]);
+
+    let detail = a.history_record(newest.record_id).await.expect("detail");
+    assert_eq!(detail.username, "admin");
+    let changes = &detail.attr_history[&id.to_string()];
+    let status = changes
+        .iter()
+        .find(|c| c.attr_name == "status")
+        .expect("status change");
+    assert_eq!(status.operate_type, "update");
+    assert_eq!(
+        (status.old.as_deref(), status.new.as_deref()),
+        (Some("new"), Some("live"))
+    );
+    let nic = changes
+        .iter()
+        .find(|c| c.attr_name == "nic")
+        .expect("nic change");
+    assert_eq!(nic.old.as_deref(), Some(r#"["eth0"]"#));
+    assert_eq!(nic.new.as_deref(), Some(r#"["eth0","eth1"]"#));
+    let cpu = changes
+        .iter()
+        .find(|c| c.attr_name == "cpu_core_num")
+        .expect("cpu change");
+    assert_eq!(
+        (
+            cpu.operate_type.as_str(),
+            cpu.old.as_deref(),
+            cpu.new.as_deref()
+        ),
+        ("add", None, Some("2"))
+    );
+    assert_eq!(detail.rel_history["add"], vec![]);
+
+    // Filters: another user, a window that ended long ago, bad dates, paging.
+    assert_eq!(
+        a.history(json!({"username": "bob"}))
+            .await
+            .expect("h")
+            .numfound,
+        0
+    );
+    assert_eq!(
+        a.history(json!({"end": "2000-01-01"}))
+            .await
+            .expect("h")
+            .numfound,
+        0
+    );
+    assert_eq!(
+        a.history(json!({"start": "2000-01-01", "end": "2999-12-31 00:00:00"}))
+            .await
+            .expect("h")
+            .numfound,
+        2
+    );
+    let (code, message) = refused(a.history(json!({"start": "last week"})).await);
+    assert_eq!(code, 400);
+    assert!(message.contains("start"), "{message}");
+    let paged = a
+        .history(json!({"page": 2, "page_size": 1}))
+        .await
+        .expect("paged");
+    assert_eq!((paged.page, paged.records.len()), (2, 1));
+    assert_eq!(refused(a.history_record(999_999).await).0, 404);
+}

@@ -1,0 +1,11 @@
+//! cmdb's integration suite: the service in-process on port 0, a real database, spoken to
+//! only through `crates/client`. Every scenario runs on SQLite and on MariaDB.
+
+mod support;
+
+mod auth;
+mod cis;
+mod envelope;
+mod model;
+mod relations;
+mod search;

@@ -1,0 +1,125 @@
+use actix_web::dev::ServerHandle;
+use client::{ClientConfig, ClientError, CmdbClient};
+use cmdb::Config;
+use kit::config::HttpConfig;
+use kit::testing::{TestBackend, TestDatabase};
+use serde_json::{json, Value};
+
+pub const ADMIN_KEY: &str = "admin-key-for-tests";
+pub const ADMIN_SECRET: &str = "admin-secret-for-tests";
+
+pub struct TestApp {
+    /// Signed with the admin's key.
+    pub admin: CmdbClient,
+    /// Signs nothing.
+    pub anonymous: CmdbClient,
+    handle: ServerHandle,
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: TestBackend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDatabase::create(backend, "cmdb_it");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut config = Config {
+            http: HttpConfig {
+                bind: "127.0.0.1:0".into(),
+                workers: 1,
+                shutdown_timeout_secs: 1,
+            },
+            database: db.config.clone(),
+            ..Config::default()
+        };
+        config.auth.admin_key = ADMIN_KEY.into();
+        config.auth.admin_secret = ADMIN_SECRET.into();
+        config.auth.credentials_file = dir.path().join("admin.json").to_string_lossy().into_owned();
+        adjust(&mut config);
+        let bound = cmdb::start(config).await.expect("cmdb starts");
+        let handle = bound.server.handle();
+        actix_web::rt::spawn(bound.server);
+        let anonymous = CmdbClient::new(ClientConfig::new(&format!("http://{}", bound.addr)))
+            .expect("client builds");
+        TestApp {
+            admin: anonymous.with_key(ADMIN_KEY, ADMIN_SECRET),
+            anonymous,
+            handle,
+            _db: db,
+            _dir: dir,
+        }
+    }
+
+    /// Attributes and a `server` type most scenarios use:
+    /// hostname (text, unique), private_ip (text), idc (text, choice), cpu_core_num (int),
+    /// ram (float), online (date), nic (text, multi-valued). Returns the type id.
+    pub async fn server_model(&self) -> i64 {
+        let a = &self.admin;
+        for params in [
+            json!({"attr_name": "hostname", "attr_alias": "主机名", "is_uniq": 1}),
+            json!({"attr_name": "private_ip", "attr_alias": "IP"}),
+            json!({"attr_name": "idc", "attr_alias": "IDC", "choice_value": ["IDC-A", "IDC-B", "IDC-C"]}),
+            json!({"attr_name": "cpu_core_num", "value_type": "int"}),
+            json!({"attr_name": "ram", "value_type": "float"}),
+            json!({"attr_name": "online", "value_type": "date"}),
+            json!({"attr_name": "nic", "is_multivalue": 1}),
+            json!({"attr_name": "status"}),
+        ] {
+            a.add_attribute(params).await.expect("attribute added");
+        }
+        let type_id = a
+            .add_citype(
+                json!({"type_name": "server", "type_alias": "服务器", "unique": "hostname"}),
+            )
+            .await
+            .expect("type added")
+            .type_id;
+        let mut ids = Vec::new();
+        for name in [
+            "private_ip",
+            "idc",
+            "cpu_core_num",
+            "ram",
+            "online",
+            "nic",
+            "status",
+        ] {
+            ids.push(
+                a.attribute(name)
+                    .await
+                    .expect("attribute")
+                    .attribute
+                    .attr_id,
+            );
+        }
+        a.bind_attributes(type_id, &ids, false)
+            .await
+            .expect("attributes bound");
+        type_id
+    }
+
+    pub async fn add_server(&self, fields: Value) -> i64 {
+        let mut params = json!({"ci_type": "server"});
+        if let (Some(p), Value::Object(f)) = (params.as_object_mut(), fields) {
+            p.extend(f);
+        }
+        self.admin.add_ci(params).await.expect("CI added").ci_id
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+/// The HTTP status and message of a refused call.
+pub fn refused<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (u16, String) {
+    match result {
+        Err(e) => (e.status().unwrap_or(0), e.message()),
+        Ok(v) => panic!("expected a refusal, got {v:?}"),
+    }
+}
