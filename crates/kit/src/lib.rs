@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod db;
+pub mod entry;
 pub mod metrics;
 pub mod params;
 pub mod server;
