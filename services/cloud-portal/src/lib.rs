@@ -17,7 +17,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use kit::db::{Db, Migrations};
 
 pub use config::Config;
-pub use routes::ROUTES;
+pub use routes::{PAGE_PATHS, ROUTES};
 
 pub const SERVICE: &str = "cloud-portal";
 

@@ -32,6 +32,10 @@ pub struct Portal {
     dummy_hash: String,
     /// When expired sessions were last swept (ms since the epoch).
     last_sweep_ms: AtomicI64,
+    /// One argon2 computation per core at a time: each takes ~19 MiB and a core for tens of
+    /// milliseconds, so 64 concurrent logins would otherwise take 1.2 GiB and starve every
+    /// other request of CPU. Logins beyond the cap wait their turn.
+    hashing: tokio::sync::Semaphore,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -273,6 +277,9 @@ impl Portal {
             throttle: LoginThrottle::new(&config.login),
             dummy_hash,
             last_sweep_ms: AtomicI64::new(0),
+            hashing: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         })
     }
 
@@ -297,8 +304,17 @@ impl Portal {
         }
     }
 
+    /// A turn at the argon2 cap (see `hashing`).
+    async fn hashing_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Error> {
+        self.hashing
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+
     async fn hash(&self, password: String) -> Result<String, Error> {
         let cost = self.hash_cost.clone();
+        let _turn = self.hashing_turn().await?;
         tokio::task::spawn_blocking(move || auth::hash_password(&password, &cost))
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
@@ -400,9 +416,11 @@ impl Portal {
         let hash = user
             .as_ref()
             .map_or_else(|| self.dummy_hash.clone(), |u| u.password_hash.clone());
+        let turn = self.hashing_turn().await?;
         let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
+        drop(turn);
         let user = match user {
             Some(user) if matches => user,
             _ => {
@@ -727,6 +745,92 @@ impl Portal {
             .read(|conn| store::list_hosts(conn).map_err(Error::from))
             .await
     }
+
+    /// Removes a user who has no instance left (deleted ones are forgotten with them), and
+    /// their sessions. `caller` may not remove themself: an admin always remains.
+    pub async fn delete_user(&self, caller: UserRow, id: i64) -> Result<UserRow, Error> {
+        if caller.id == id {
+            return Err(Error::Conflict(format!(
+                "User {} can not delete itself",
+                caller.username
+            )));
+        }
+        self.write(move |conn| {
+            let user = store::find_user(conn, id)?
+                .ok_or_else(|| Error::NotFound(format!("Can not find user {id}")))?;
+            let live = store::live_instances_of_user(conn, id)?;
+            if !live.is_empty() {
+                return Err(Error::Conflict(format!(
+                    "User {} still has {}: delete them first",
+                    user.username,
+                    instances_in_use(&live)
+                )));
+            }
+            store::delete_user(conn, id)?;
+            Ok(user)
+        })
+        .await
+    }
+
+    /// Removes an image no instance uses any more (deleted ones are forgotten with it).
+    pub async fn delete_image(&self, id: i64) -> Result<store::ImageRow, Error> {
+        self.write(move |conn| {
+            let image = store::find_image(conn, id)?
+                .ok_or_else(|| Error::NotFound(format!("Can not find image {id}")))?;
+            let live = store::live_instances_of_image(conn, id)?;
+            if !live.is_empty() {
+                return Err(Error::Conflict(format!(
+                    "Image {} is still used by {}: delete them first",
+                    image.name,
+                    instances_in_use(&live)
+                )));
+            }
+            store::delete_image(conn, id)?;
+            Ok(image)
+        })
+        .await
+    }
+
+    /// Removes a host of the pool with no leased slot.
+    pub async fn delete_host(&self, id: i64) -> Result<store::HostRow, Error> {
+        self.write(move |conn| {
+            let host = store::find_host(conn, id)?
+                .ok_or_else(|| Error::NotFound(format!("Can not find host {id}")))?;
+            let placed = store::instances_on_host(conn, id)?;
+            if !placed.is_empty() {
+                return Err(Error::Conflict(format!(
+                    "Host {} still holds {}: delete them first",
+                    host.address,
+                    instances_in_use(&placed)
+                )));
+            }
+            // The DELETE checks `used = 0` itself: a slot leased since the read above, by a
+            // create not yet committed, still keeps the host.
+            if !store::delete_idle_host(conn, id)? {
+                return Err(Error::Conflict(format!(
+                    "Host {} has a slot being leased: try again",
+                    host.address
+                )));
+            }
+            Ok(host)
+        })
+        .await
+    }
+}
+
+/// "2 instances (3, 4)" for a refusal, naming at most 10 of them.
+fn instances_in_use(ids: &[i64]) -> String {
+    const SHOWN: usize = 10;
+    let mut named: Vec<String> = ids.iter().take(SHOWN).map(i64::to_string).collect();
+    if ids.len() > SHOWN {
+        named.push("...".into());
+    }
+    let noun = if ids.len() == 1 {
+        "instance"
+    } else {
+        "instances"
+    };
+    format!("{} {noun} ({})", ids.len(), named.join(", "))
 }
 
 #[cfg(test)]
@@ -765,6 +869,17 @@ mod tests {
         assert_eq!(
             refused.to_string(),
             "Instance 7 can not stop: instance is stopped"
+        );
+    }
+
+    #[test]
+    fn refusals_name_at_most_ten_instances() {
+        assert_eq!(instances_in_use(&[7]), "1 instance (7)");
+        assert_eq!(instances_in_use(&[3, 4]), "2 instances (3, 4)");
+        let many: Vec<i64> = (1..=12).collect();
+        assert_eq!(
+            instances_in_use(&many),
+            "12 instances (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, ...)"
         );
     }
 

@@ -1,11 +1,13 @@
-//! HTTP <-> domain. Every route is a POST of key-value parameters (a form, as the seed's
+//! HTTP <-> domain. Every API route is a POST of key-value parameters (a form, as the seed's
 //! clients send; JSON and the query string work too). Handlers read and check parameters,
 //! call the portal, and wrap the answer in the `{"code","desc",...}` envelope.
 //!
 //! The seed's routes and logout ignore parameters they do not know (the original did, and its
 //! users' scripts may send extras); our own routes refuse them, so that a typo is not lost.
+//! The web page (`GET /`, `/ui/...`), a client of these same routes, is served by `page`.
 
 mod openapi;
+mod page;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -15,10 +17,12 @@ use crate::error::Error;
 use crate::portal::{self, Action, ImageRef, Portal, DEFAULT_SEPA, MAX_BATCH, MAX_SEPA};
 use crate::store::UserRow;
 
+pub use page::PATHS as PAGE_PATHS;
+
 type Params = kit::Params<Error>;
 
 /// Every route, for the docs and the not-found answer.
-pub const ROUTES: [&str; 18] = [
+pub const ROUTES: [&str; 21] = [
     "/api/login",
     "/api/logout",
     "/api/instance/baseinfo",
@@ -37,6 +41,9 @@ pub const ROUTES: [&str; 18] = [
     "/api/admin/image/list",
     "/api/admin/host/add",
     "/api/admin/host/list",
+    "/api/admin/user/delete",
+    "/api/admin/image/delete",
+    "/api/admin/host/delete",
 ];
 
 macro_rules! post {
@@ -68,7 +75,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     post!(cfg, "/api/admin/image/list", list_images);
     post!(cfg, "/api/admin/host/add", add_host);
     post!(cfg, "/api/admin/host/list", list_hosts);
+    post!(cfg, "/api/admin/user/delete", delete_user);
+    post!(cfg, "/api/admin/image/delete", delete_image);
+    post!(cfg, "/api/admin/host/delete", delete_host);
     cfg.route("/openapi.json", web::get().to(openapi::spec));
+    page::configure(cfg);
     cfg.default_service(web::to(not_found));
 }
 
@@ -350,9 +361,11 @@ async fn service_return(portal: web::Data<Portal>, mut p: Params) -> Result<Http
 
 // ---- administration (admins only) ----
 
-async fn admin(portal: &Portal, p: &mut Params) -> Result<(), Error> {
+/// Checks that the caller is an admin; returns them.
+async fn admin(portal: &Portal, p: &mut Params) -> Result<UserRow, Error> {
     let user = session(portal, p).await?;
-    Portal::require_role(&user, &[w::ROLE_ADMIN], "administration")
+    Portal::require_role(&user, &[w::ROLE_ADMIN], "administration")?;
+    Ok(user)
 }
 
 async fn add_user(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
@@ -430,5 +443,44 @@ async fn list_hosts(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResp
     Ok(ok(
         format!("List {} hosts", hosts.len()),
         w::HostList { hosts },
+    ))
+}
+
+async fn delete_user(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    let caller = admin(&portal, &mut p).await?;
+    let id = required_id(&mut p, "user_id")?;
+    p.finish()?;
+    let user = portal.delete_user(caller, id).await?;
+    Ok(ok(
+        format!("User {} deleted", user.username),
+        w::UserReply {
+            user: user.to_wire(),
+        },
+    ))
+}
+
+async fn delete_image(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    admin(&portal, &mut p).await?;
+    let id = required_id(&mut p, "image_id")?;
+    p.finish()?;
+    let image = portal.delete_image(id).await?;
+    Ok(ok(
+        format!("Image {} deleted", image.name),
+        w::ImageReply {
+            image: image.to_wire(),
+        },
+    ))
+}
+
+async fn delete_host(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+    admin(&portal, &mut p).await?;
+    let id = required_id(&mut p, "host_id")?;
+    p.finish()?;
+    let host = portal.delete_host(id).await?;
+    Ok(ok(
+        format!("Host {} deleted", host.address),
+        w::HostReply {
+            host: host.to_wire(),
+        },
     ))
 }

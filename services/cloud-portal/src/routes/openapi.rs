@@ -159,6 +159,24 @@ fn describe(path: &str) -> Option<Doc> {
             answer: "host: {id, address, ssh_port, capacity, used}",
         },
         "/api/admin/host/list" => admin_list("Every host", "hosts: [host]"),
+        "/api/admin/user/delete" => Doc {
+            tag: "administration (role admin)",
+            summary: "Remove a user who has no instance left (not oneself), and their sessions",
+            params: &[SESSION, ("user_id", true, "a positive integer")],
+            answer: "user: {id, username, role}",
+        },
+        "/api/admin/image/delete" => Doc {
+            tag: "administration (role admin)",
+            summary: "Remove an image that no instance uses",
+            params: &[SESSION, ("image_id", true, "a positive integer")],
+            answer: "image: {id, name, summary}",
+        },
+        "/api/admin/host/delete" => Doc {
+            tag: "administration (role admin)",
+            summary: "Remove a host of the pool with no leased slot",
+            params: &[SESSION, ("host_id", true, "a positive integer")],
+            answer: "host: {id, address, ssh_port, capacity, used}",
+        },
         _ => return None,
     })
 }

@@ -392,3 +392,78 @@ pub fn list_user_instances(
         .limit(limit)
         .load(conn)
 }
+
+// ---- removal (administration) ----
+
+/// Ids of the instances that are not deleted and belong to `user_id`, by id.
+pub fn live_instances_of_user(conn: &mut DbConn, user_id: i64) -> QueryResult<Vec<i64>> {
+    instances::table
+        .filter(instances::user_id.eq(user_id))
+        .filter(instances::status.ne(w::STATUS_DELETED))
+        .select(instances::id)
+        .order(instances::id)
+        .load(conn)
+}
+
+/// Ids of the instances that are not deleted and were made from `image_id`, by id.
+pub fn live_instances_of_image(conn: &mut DbConn, image_id: i64) -> QueryResult<Vec<i64>> {
+    instances::table
+        .filter(instances::image_id.eq(image_id))
+        .filter(instances::status.ne(w::STATUS_DELETED))
+        .select(instances::id)
+        .order(instances::id)
+        .load(conn)
+}
+
+/// Ids of the instances placed on `host_id` (deleted ones have no host), by id.
+pub fn instances_on_host(conn: &mut DbConn, host_id: i64) -> QueryResult<Vec<i64>> {
+    instances::table
+        .filter(instances::host_id.eq(host_id))
+        .select(instances::id)
+        .order(instances::id)
+        .load(conn)
+}
+
+pub fn find_host(conn: &mut DbConn, id: i64) -> QueryResult<Option<HostRow>> {
+    hosts::table.find(id).get_result(conn).optional()
+}
+
+/// Removes a user, their sessions and the rows of their deleted instances (the caller made
+/// sure no other instance is theirs). Deleted rows only: should a live one have appeared
+/// since, the foreign key refuses the user's removal and the transaction rolls back.
+pub fn delete_user(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+    diesel::delete(
+        instances::table
+            .filter(instances::user_id.eq(id))
+            .filter(instances::status.eq(w::STATUS_DELETED)),
+    )
+    .execute(conn)?;
+    diesel::delete(users::table.find(id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes an image and the rows of the deleted instances made from it (as for users).
+pub fn delete_image(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    diesel::delete(
+        instances::table
+            .filter(instances::image_id.eq(id))
+            .filter(instances::status.eq(w::STATUS_DELETED)),
+    )
+    .execute(conn)?;
+    diesel::delete(images::table.find(id))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes a host only while no slot of it is leased; false when one is (or it is gone).
+pub fn delete_idle_host(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    let removed = diesel::delete(
+        hosts::table
+            .filter(hosts::id.eq(id))
+            .filter(hosts::used.eq(0)),
+    )
+    .execute(conn)?;
+    Ok(removed == 1)
+}

@@ -5,6 +5,8 @@ mod support;
 
 mod admin;
 mod lifecycle;
+mod removal;
 mod seed;
 mod service;
 mod sessions;
+mod web;

@@ -5,7 +5,7 @@ Loads 10k servers / 30k instances / 100k databases straight into the service's s
 (after the service has run its migrations), then drives the running release binary with wrk
 from a second process: get_instance on random keys and get_all_instance?count=100, at 1 and
 64 connections, on SQLite and on MariaDB. Prints a Markdown table (and writes it to
-var/bench/results.md) for BENCHMARKS.md.
+var/bench/resource-pool.md) for BENCHMARKS.md.
 
 Environment: TARGET_DIR (cargo target dir), DCP_TEST_MYSQL_URL (MariaDB server URL),
 BENCH_SECONDS (per run, default 8), BENCH_BACKENDS (default "sqlite,mysql").
@@ -173,7 +173,7 @@ def main():
     text = "\n".join(table)
     print(text)
     os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
-    with open(os.path.join(ROOT, "var", "bench", "results.md"), "w") as f:
+    with open(os.path.join(ROOT, "var", "bench", "resource-pool.md"), "w") as f:
         f.write(text + "\n")
 
 
