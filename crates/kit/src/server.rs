@@ -19,6 +19,12 @@ pub trait Readiness: Send + Sync + 'static {
     fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
 }
 
+/// More Prometheus text for `/metrics`, appended after the HTTP metrics: a service's own series
+/// (complete `# HELP`/`# TYPE` blocks, each line ending in `\n`).
+pub trait ExtraMetrics: Send + Sync + 'static {
+    fn render(&self) -> Pin<Box<dyn Future<Output = String> + Send + '_>>;
+}
+
 /// A bound, not yet awaited server: `addr` is where it listens (useful with port 0).
 pub struct Bound {
     pub addr: SocketAddr,
@@ -35,12 +41,28 @@ pub fn bind<F>(
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
+    bind_with_metrics(name, http, readiness, None, routes)
+}
+
+/// [`bind`], with `extra` rendered at the end of `/metrics`.
+pub fn bind_with_metrics<F>(
+    name: &'static str,
+    http: &HttpConfig,
+    readiness: Arc<dyn Readiness>,
+    extra: Option<Arc<dyn ExtraMetrics>>,
+    routes: F,
+) -> std::io::Result<Bound>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
     let metrics = web::Data::new(Metrics::new(name));
+    let extra = web::Data::new(ExtraMetricsSource(extra));
     let readiness = web::Data::from(Arc::new(ReadinessCheck(readiness)));
     let service = web::Data::new(ServiceName(name));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(metrics.clone())
+            .app_data(extra.clone())
             .app_data(readiness.clone())
             .app_data(service.clone())
             .wrap(from_fn(crate::telemetry::observe))
@@ -69,6 +91,7 @@ where
 
 struct ReadinessCheck(Arc<dyn Readiness>);
 struct ServiceName(&'static str);
+struct ExtraMetricsSource(Option<Arc<dyn ExtraMetrics>>);
 
 async fn healthz(service: web::Data<ServiceName>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok", "service": service.0}))
@@ -85,8 +108,15 @@ async fn readyz(check: web::Data<ReadinessCheck>, service: web::Data<ServiceName
     }
 }
 
-async fn metrics_text(metrics: web::Data<Metrics>) -> HttpResponse {
+async fn metrics_text(
+    metrics: web::Data<Metrics>,
+    extra: web::Data<ExtraMetricsSource>,
+) -> HttpResponse {
+    let mut text = metrics.render();
+    if let Some(extra) = &extra.0 {
+        text.push_str(&extra.render().await);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(metrics.render())
+        .body(text)
 }

@@ -8,6 +8,9 @@
 //! key = "1122-3434"
 //! owner = "ops"
 //! zkidcs = ["qa"]
+//! [health]                       # the optional TCP check of members (off by default)
+//! enabled = false                # for every zkidc...
+//! zkidcs = { qa = true }         # ...unless named here
 //! ```
 
 use std::collections::BTreeMap;
@@ -29,6 +32,41 @@ pub struct Config {
     /// zkidc name -> `host:port[,host:port...][/chroot]` or `embedded`.
     pub zkidcs: BTreeMap<String, String>,
     pub keys: Vec<ApiKey>,
+    pub health: HealthConfig,
+}
+
+/// The TCP health check of members (see `health.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HealthConfig {
+    /// Whether zkidcs not named in `zkidcs` are checked.
+    pub enabled: bool,
+    /// Per zkidc: checked or not, whatever `enabled` says.
+    #[serde(default)]
+    pub zkidcs: BTreeMap<String, bool>,
+    /// Pause between two rounds of checks of a zkidc.
+    pub interval_ms: u64,
+    /// Longest a TCP connect may take before the member counts as unreachable.
+    pub connect_timeout_ms: u64,
+    /// Members checked at the same time, per zkidc.
+    pub concurrency: usize,
+}
+
+impl HealthConfig {
+    pub fn enabled_for(&self, zkidc: &str) -> bool {
+        self.zkidcs.get(zkidc).copied().unwrap_or(self.enabled)
+    }
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            enabled: false,
+            zkidcs: BTreeMap::new(),
+            interval_ms: 10_000,
+            connect_timeout_ms: 1_000,
+            concurrency: 64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,6 +112,7 @@ impl Default for Config {
                 owner: "demo".into(),
                 zkidcs: Vec::new(),
             }],
+            health: HealthConfig::default(),
         }
     }
 }
@@ -129,6 +168,32 @@ impl Validate for Config {
             if target != EMBEDDED {
                 crate::store::zookeeper::parse_connect(target)
                     .map_err(|reason| ConfigError::invalid(&key, reason))?;
+            }
+        }
+        if !(50..=3_600_000).contains(&self.health.interval_ms) {
+            return Err(ConfigError::invalid(
+                "health.interval_ms",
+                "must be between 50 and 3600000",
+            ));
+        }
+        if !(10..=60_000).contains(&self.health.connect_timeout_ms) {
+            return Err(ConfigError::invalid(
+                "health.connect_timeout_ms",
+                "must be between 10 and 60000",
+            ));
+        }
+        if !(1..=1_024).contains(&self.health.concurrency) {
+            return Err(ConfigError::invalid(
+                "health.concurrency",
+                "must be between 1 and 1024",
+            ));
+        }
+        for zkidc in self.health.zkidcs.keys() {
+            if !self.zkidcs.contains_key(zkidc) {
+                return Err(ConfigError::invalid(
+                    &format!("health.zkidcs.{zkidc}"),
+                    "not a configured zkidc",
+                ));
             }
         }
         if self.keys.is_empty() {
@@ -199,5 +264,23 @@ mod tests {
         config.keys[0].zkidcs = vec!["nowhere".into()];
         let err = config.validate().expect_err("key for an unknown zkidc");
         assert!(err.to_string().contains("keys[0].zkidcs"), "{err}");
+
+        let mut config = Config::default();
+        config.health.zkidcs.insert("nowhere".into(), true);
+        let err = config.validate().expect_err("health for an unknown zkidc");
+        assert!(err.to_string().contains("health.zkidcs.nowhere"), "{err}");
+    }
+
+    #[test]
+    fn health_is_off_by_default_and_set_per_zkidc() {
+        let mut health = Config::default().health;
+        assert!(!health.enabled_for("qa"));
+        health.zkidcs.insert("qa".into(), true);
+        assert!(health.enabled_for("qa"));
+        assert!(!health.enabled_for("yz"));
+        health.enabled = true;
+        health.zkidcs.insert("yz".into(), false);
+        assert!(health.enabled_for("g1"));
+        assert!(!health.enabled_for("yz"));
     }
 }

@@ -4,6 +4,8 @@
 
 pub mod config;
 pub mod error;
+pub mod health;
+mod metrics;
 pub mod registry;
 mod routes;
 pub mod store;
@@ -43,11 +45,17 @@ impl kit::server::Readiness for Ready {
 /// Opens every zkidc's store and binds the HTTP server; await `server` to serve.
 pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     let registry = Arc::new(Registry::open(&config).await?);
+    health::spawn(&registry, &config.health);
     let data = web::Data::from(registry.clone());
-    kit::server::bind(
+    let metrics = Arc::new(metrics::RegistryMetrics {
+        registry: registry.clone(),
+        health: config.health.clone(),
+    });
+    kit::server::bind_with_metrics(
         SERVICE,
         &config.http,
         Arc::new(Ready(registry)),
+        Some(metrics),
         move |cfg| {
             cfg.app_data(data.clone());
             routes::configure(cfg);

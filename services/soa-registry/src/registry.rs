@@ -6,12 +6,16 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use actix_web::web::Bytes;
 use futures_util::future::join_all;
 use serde_json::{Map, Value};
-use wire::soa_registry::{Endpoint, Member, ServerEntry, Status, STATUS_UNPARSABLE};
+use wire::soa_registry::{
+    Endpoint, Member, ServerEntry, ServerList, Status, CODE_SUCCESS, STATUS_UNPARSABLE,
+};
 
 use crate::config::{ApiKey, Config, EMBEDDED};
 use crate::error::Error;
+use crate::health::HealthCounters;
 use crate::store::zookeeper::ZkOptions;
 use crate::store::{CreateMode, EmbeddedStore, Store, StoreError, ZkStore};
 
@@ -31,10 +35,24 @@ pub struct Access {
 
 pub struct Registry {
     zkidcs: BTreeMap<String, Arc<dyn Store>>,
+    /// One per zkidc, whether its health check runs or not (then it stays at zero).
+    health: BTreeMap<String, HealthCounters>,
     keys: Vec<ApiKey>,
     /// One lock per zkidc/service, so two concurrent `addserver` of the same host:port in this
     /// process cannot both create a member.
     add_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The last listing of each `zkidc/service`, kept while its store's generation does not
+    /// move: `serverlist` of an unchanged service is then a lookup, not 1,000 parses and an
+    /// encoding.
+    listings: Mutex<HashMap<String, Arc<Listing>>>,
+}
+
+/// The members of a service as listed, and the `serverlist` answer encoded once.
+pub struct Listing {
+    generation: u64,
+    pub servers: Vec<ServerEntry>,
+    /// `{"code":1,"servers":[...]}`, exactly as the route answers it.
+    pub json: Bytes,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,10 +90,16 @@ impl Registry {
             tracing::info!(zkidc = %name, store = %store.describe(), "zkidc configured");
             zkidcs.insert(name.clone(), store);
         }
+        let health = zkidcs
+            .keys()
+            .map(|name| (name.clone(), HealthCounters::default()))
+            .collect();
         Ok(Registry {
             zkidcs,
+            health,
             keys: config.keys.clone(),
             add_locks: Mutex::new(HashMap::new()),
+            listings: Mutex::new(HashMap::new()),
         })
     }
 
@@ -83,22 +107,46 @@ impl Registry {
         self.zkidcs.keys().cloned().collect()
     }
 
+    /// The store of a zkidc (for the health check and the metrics).
+    pub fn store_of(&self, zkidc: &str) -> Option<Arc<dyn Store>> {
+        self.zkidcs.get(zkidc).cloned()
+    }
+
+    pub fn health_counters(&self, zkidc: &str) -> Option<&HealthCounters> {
+        self.health.get(zkidc)
+    }
+
+    /// Checks the key alone, for the listing across zkidcs: the zkidcs it is valid for (all
+    /// of them, or those it names), each as an [`Access`].
+    pub fn authorize_all(&self, key: Option<&str>) -> Result<Vec<Access>, Error> {
+        let api_key = self.api_key(key)?;
+        Ok(self
+            .zkidcs
+            .keys()
+            .filter(|zkidc| api_key.zkidcs.is_empty() || api_key.zkidcs.contains(zkidc))
+            .map(|zkidc| Access {
+                zkidc: zkidc.clone(),
+                owner: api_key.owner.clone(),
+            })
+            .collect())
+    }
+
+    /// The services of each zkidc, asked concurrently: one zkidc failing (ZooKeeper down)
+    /// is its own answer, not the others'.
+    pub async fn list_services_everywhere(
+        &self,
+        accesses: &[Access],
+    ) -> Vec<(String, Result<Vec<String>, Error>)> {
+        let lists = accesses
+            .iter()
+            .map(|access| async move { (access.zkidc.clone(), self.list_services(access).await) });
+        join_all(lists).await
+    }
+
     /// Checks the key and the zkidc. The key is checked first, so that an unknown caller learns
     /// nothing about the configuration.
     pub fn authorize(&self, key: Option<&str>, zkidc: Option<&str>) -> Result<Access, Error> {
-        let key = key
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                Error::Forbidden(
-                    "missing parameter `key` (the seed's examples also spell it `keys`)".into(),
-                )
-            })?;
-        let api_key = self
-            .keys
-            .iter()
-            .find(|k| k.key == key)
-            .ok_or_else(|| Error::Forbidden("invalid key".into()))?;
+        let api_key = self.api_key(key)?;
         let zkidc = zkidc
             .map(str::trim)
             .filter(|z| !z.is_empty())
@@ -116,6 +164,22 @@ impl Registry {
             zkidc: zkidc.to_string(),
             owner: api_key.owner.clone(),
         })
+    }
+
+    /// The configured key, or why the request is refused.
+    fn api_key(&self, key: Option<&str>) -> Result<&ApiKey, Error> {
+        let key = key
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                Error::Forbidden(
+                    "missing parameter `key` (the seed's examples also spell it `keys`)".into(),
+                )
+            })?;
+        self.keys
+            .iter()
+            .find(|k| k.key == key)
+            .ok_or_else(|| Error::Forbidden("invalid key".into()))
     }
 
     fn store(&self, access: &Access) -> Result<&Arc<dyn Store>, Error> {
@@ -226,8 +290,61 @@ impl Registry {
         access: &Access,
         service: &str,
     ) -> Result<Vec<ServerEntry>, Error> {
+        Ok(self.listing(access, service).await?.servers.clone())
+    }
+
+    /// [`Registry::list_servers`] with its encoded answer, from the cache when the store's
+    /// generation has not moved since it was made (as fresh as the store's own reads: for
+    /// ZooKeeper, the watched view).
+    pub async fn listing(&self, access: &Access, service: &str) -> Result<Arc<Listing>, Error> {
         validate_name("destName", service)?;
         let store = self.store(access)?;
+        let cache_key = format!("{}/{service}", access.zkidc);
+        let generation = store.generation()?;
+        if let Some(hit) = self.lock_listings()?.get(&cache_key) {
+            if hit.generation == generation {
+                return Ok(hit.clone());
+            }
+        }
+        let servers = match self.read_servers(store.as_ref(), access, service).await {
+            Ok(servers) => servers,
+            Err(e) => {
+                // A service that is gone leaves no entry behind.
+                self.lock_listings()?.remove(&cache_key);
+                return Err(e);
+            }
+        };
+        let json = serde_json::to_vec(&ServerList {
+            code: CODE_SUCCESS,
+            servers: servers.clone(),
+        })
+        .map_err(|e| Error::Internal(format!("cannot encode the list: {e}")))?;
+        let listing = Arc::new(Listing {
+            generation,
+            servers,
+            json: Bytes::from(json),
+        });
+        // Kept only if nothing moved while it was made; otherwise the next call makes it again.
+        if store.generation()? == generation {
+            self.lock_listings()?.insert(cache_key, listing.clone());
+        }
+        Ok(listing)
+    }
+
+    fn lock_listings(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, Arc<Listing>>>, Error> {
+        self.listings
+            .lock()
+            .map_err(|_| Error::Internal("listing cache poisoned".into()))
+    }
+
+    async fn read_servers(
+        &self,
+        store: &dyn Store,
+        access: &Access,
+        service: &str,
+    ) -> Result<Vec<ServerEntry>, Error> {
         let path = service_path(service);
         let mut keys = match store.children(&path).await {
             Ok(children) => children,
@@ -267,8 +384,9 @@ impl Registry {
         let store = self.store(access)?;
         let lock = self.add_lock(access, service)?;
         let _held = lock.lock().await;
-        let existing = self.list_servers(access, service).await?;
+        let existing = self.listing(access, service).await?;
         if let Some(found) = existing
+            .servers
             .iter()
             .find(|s| s.port == port && s.host.eq_ignore_ascii_case(host))
         {
@@ -340,7 +458,7 @@ impl Registry {
     }
 }
 
-fn service_path(service: &str) -> String {
+pub fn service_path(service: &str) -> String {
     format!("{SERVICES_ROOT}/{service}")
 }
 
@@ -447,6 +565,18 @@ fn entry(key: &str, data: &[u8]) -> ServerEntry {
 /// Reads ServerSet JSON with keys in any letter case (the original admin wrote `"Host"`,
 /// `"Port"`, `"Status"`), a port as a number or a decimal string.
 pub fn parse_member(data: &[u8]) -> Result<Member, String> {
+    // Fast path for the standard encoding (what this API and ServerSet clients write): typed,
+    // without building a JSON tree; every listing after a change parses every member. Whatever
+    // it does not take (other letter cases, a port as text, ...) goes the lenient way.
+    if let Ok(member) = serde_json::from_slice::<Member>(data) {
+        if !member.service_endpoint.host.is_empty() {
+            return Ok(member);
+        }
+    }
+    parse_member_leniently(data)
+}
+
+fn parse_member_leniently(data: &[u8]) -> Result<Member, String> {
     let value: Value =
         serde_json::from_slice(data).map_err(|e| format!("member data is not JSON: {e}"))?;
     let object = value
@@ -568,6 +698,20 @@ mod tests {
         assert_eq!(member.service_endpoint.port, 8080);
         assert_eq!(member.status, Status::Alive);
         assert_eq!(member.shard, Some(3));
+    }
+
+    #[test]
+    fn the_fast_path_reads_as_the_lenient_one() {
+        for data in [
+            &br#"{"serviceEndpoint":{"host":"10.0.0.1","port":80},"additionalEndpoints":{},"status":"ALIVE"}"#[..],
+            br#"{"serviceEndpoint":{"host":"h","port":1},"additionalEndpoints":{"http":{"host":"h","port":2}},"status":"DEAD","shard":4,"extra":true}"#,
+            br#"{"serviceEndpoint":{"host":"h","port":1},"status":"STOPPING"}"#,
+        ] {
+            assert_eq!(parse_member(data), parse_member_leniently(data));
+        }
+        // An empty host is refused by both ways.
+        let empty = br#"{"serviceEndpoint":{"host":"","port":1},"status":"ALIVE"}"#;
+        assert!(parse_member(empty).is_err());
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! the query string, a form or a JSON body; handlers read parameters, call the registry, and
 //! wrap the answer in the seed's envelope.
 
+mod openapi;
+
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpRequest, HttpResponse};
-use wire::soa_registry::{
-    Done, Failure, ServerList, ServiceEntry, ServiceList, CODE_FAILURE, CODE_SUCCESS,
-};
+use serde::Serialize;
+use wire::soa_registry::{Done, Failure, ServiceEntry, ServiceList, CODE_FAILURE, CODE_SUCCESS};
 
 use crate::error::Error;
 use crate::registry::{Access, Registry};
@@ -21,6 +23,9 @@ pub const ROUTES: [&str; 6] = [
     "addserver",
     "delserver",
 ];
+
+/// Routes beyond the seed, served the same way (both spellings, GET and POST).
+pub const EXTRA_ROUTES: [&str; 1] = ["servicelist_all"];
 
 macro_rules! route {
     ($cfg:expr, $name:literal, $handler:path) => {
@@ -40,6 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     route!(cfg, "serverlist", serverlist);
     route!(cfg, "addserver", addserver);
     route!(cfg, "delserver", delserver);
+    route!(cfg, "servicelist_all", servicelist_all);
+    cfg.route("/openapi.json", web::get().to(openapi::spec));
     cfg.default_service(web::to(not_found));
 }
 
@@ -48,7 +55,13 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
         "no such route: {} {} (routes: {})",
         req.method(),
         req.path(),
-        ROUTES.join("/, ") + "/"
+        ROUTES
+            .iter()
+            .chain(EXTRA_ROUTES.iter())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("/, ")
+            + "/"
     )))
 }
 
@@ -98,6 +111,62 @@ async fn servicelist(registry: web::Data<Registry>, mut p: Params) -> Result<Htt
     }))
 }
 
+/// `servicelist_all/`: one entry per zkidc the key is valid for, each a success with its
+/// services or a failure with its reason.
+#[derive(Debug, Serialize)]
+struct ServiceListAll {
+    code: i32,
+    zkidcs: Vec<ZkidcServices>,
+}
+
+#[derive(Debug, Serialize)]
+struct ZkidcServices {
+    zkidc: String,
+    code: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    services: Option<Vec<ServiceEntry>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+async fn servicelist_all(
+    registry: web::Data<Registry>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let key = p.take_str("key")?.filter(|k| !k.trim().is_empty());
+    let keys = p.take_str("keys")?;
+    p.finish()?;
+    let accesses = registry.authorize_all(key.or(keys).as_deref())?;
+    let zkidcs = registry
+        .list_services_everywhere(&accesses)
+        .await
+        .into_iter()
+        .map(|(zkidc, listed)| match listed {
+            Ok(services) => ZkidcServices {
+                zkidc,
+                code: CODE_SUCCESS,
+                services: Some(
+                    services
+                        .into_iter()
+                        .map(|service| ServiceEntry { service })
+                        .collect(),
+                ),
+                reason: None,
+            },
+            Err(e) => ZkidcServices {
+                zkidc,
+                code: CODE_FAILURE,
+                services: None,
+                reason: Some(e.to_string()),
+            },
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ServiceListAll {
+        code: CODE_SUCCESS,
+        zkidcs,
+    }))
+}
+
 async fn addservice(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
     let access = access(&registry, &mut p)?;
     let service = dest_name(&mut p)?;
@@ -119,11 +188,11 @@ async fn serverlist(registry: web::Data<Registry>, mut p: Params) -> Result<Http
     let access = access(&registry, &mut p)?;
     let service = dest_name(&mut p)?;
     p.finish()?;
-    let servers = registry.list_servers(&access, &service).await?;
-    Ok(HttpResponse::Ok().json(ServerList {
-        code: CODE_SUCCESS,
-        servers,
-    }))
+    // Encoded once per change of the service, not once per request (see Registry::listing).
+    let listing = registry.listing(&access, &service).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(listing.json.clone()))
 }
 
 async fn addserver(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {

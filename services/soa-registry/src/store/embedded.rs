@@ -5,12 +5,15 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 
-use super::{name_of, parent_of, validate_path, CreateMode, Store, StoreError, StoreFuture};
+use super::{
+    name_of, parent_of, validate_path, CreateMode, Store, StoreError, StoreFuture, StoreStats,
+};
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -20,6 +23,20 @@ pub struct EmbeddedStore {
 struct Inner {
     file: PathBuf,
     tree: Mutex<Tree>,
+    operations: AtomicU64,
+    failures: AtomicU64,
+    /// Successful writes so far (see `Store::generation`).
+    generation: AtomicU64,
+}
+
+impl Inner {
+    /// Counts one operation, and its failure if it is one the caller did not expect.
+    fn count<T>(&self, result: &Result<T, StoreError>) {
+        self.operations.fetch_add(1, Ordering::Relaxed);
+        if matches!(result, Err(StoreError::Internal(_))) {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -33,6 +50,9 @@ struct Node {
     data: Data,
     /// Children created so far, as ZooKeeper counts them: the next sequence number.
     cversion: i32,
+    /// Changes of the data so far (ZooKeeper's `dataVersion`); absent in older snapshots.
+    #[serde(default)]
+    version: i32,
 }
 
 /// Node data in the snapshot: text when it is UTF-8 (readable), else the bytes.
@@ -63,6 +83,7 @@ fn empty_node() -> Node {
     Node {
         data: Data::Text(String::new()),
         cversion: 0,
+        version: 0,
     }
 }
 
@@ -102,18 +123,21 @@ impl EmbeddedStore {
             inner: Arc::new(Inner {
                 file: file.to_path_buf(),
                 tree: Mutex::new(tree),
+                operations: AtomicU64::new(0),
+                failures: AtomicU64::new(0),
+                generation: AtomicU64::new(0),
             }),
         })
     }
 
     /// Reads under the lock; memory only, so it runs inline.
     fn read<T>(&self, f: impl FnOnce(&Tree) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let tree = self
-            .inner
-            .tree
-            .lock()
-            .map_err(|_| StoreError::Internal("embedded store lock poisoned".into()))?;
-        f(&tree)
+        let result = match self.inner.tree.lock() {
+            Ok(tree) => f(&tree),
+            Err(_) => Err(StoreError::Internal("embedded store lock poisoned".into())),
+        };
+        self.inner.count(&result);
+        result
     }
 
     /// Applies a change to a copy, writes the copy to disk, then makes it current: a change that
@@ -124,7 +148,8 @@ impl EmbeddedStore {
     ) -> StoreFuture<'static, T> {
         let inner = self.inner.clone();
         async move {
-            tokio::task::spawn_blocking(move || {
+            let counter = inner.clone();
+            let result = tokio::task::spawn_blocking(move || {
                 let mut tree = inner
                     .tree
                     .lock()
@@ -138,10 +163,16 @@ impl EmbeddedStore {
                     ))
                 })?;
                 *tree = next;
+                // After the swap, under the lock: a reader that saw the old number and then the
+                // new tree only recomputes once more; never the reverse.
+                inner.generation.fetch_add(1, Ordering::SeqCst);
                 Ok(value)
             })
             .await
-            .map_err(|e| StoreError::Internal(format!("embedded store task: {e}")))?
+            .map_err(|e| StoreError::Internal(format!("embedded store task: {e}")))
+            .and_then(|result| result);
+            counter.count(&result);
+            result
         }
         .boxed()
     }
@@ -228,6 +259,7 @@ fn create_in(
         Node {
             data: Data::from_bytes(data),
             cversion: 0,
+            version: 0,
         },
     );
     Ok(name_of(&full).to_string())
@@ -316,6 +348,55 @@ impl Store for EmbeddedStore {
             tree.nodes.remove(&path);
             Ok(())
         })
+    }
+
+    fn get_versioned<'a>(&'a self, path: &'a str) -> StoreFuture<'a, (Vec<u8>, i32)> {
+        let result = validate_path(path).and_then(|()| {
+            self.read(|t| {
+                t.nodes
+                    .get(path)
+                    .map(|n| (n.data.to_bytes(), n.version))
+                    .ok_or_else(|| StoreError::NoNode(path.to_string()))
+            })
+        });
+        async move { result }.boxed()
+    }
+
+    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: i32) -> StoreFuture<'a, ()> {
+        let path = path.to_string();
+        let data = data.to_vec();
+        self.write(move |tree| {
+            validate_path(&path)?;
+            let node = tree
+                .nodes
+                .get_mut(&path)
+                .ok_or_else(|| StoreError::NoNode(path.clone()))?;
+            if node.version != version {
+                return Err(StoreError::BadVersion(path));
+            }
+            node.data = Data::from_bytes(&data);
+            node.version = node.version.wrapping_add(1);
+            Ok(())
+        })
+    }
+
+    fn generation(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.generation.load(Ordering::SeqCst))
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            operations: self.inner.operations.load(Ordering::Relaxed),
+            unavailable: 0,
+            failures: self.inner.failures.load(Ordering::Relaxed),
+            view_hits: 0,
+            sessions: 1,
+            connected: self.inner.tree.lock().is_ok(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "embedded"
     }
 }
 

@@ -19,6 +19,9 @@ pub enum StoreError {
     NodeExists(String),
     #[error("node {0} has children")]
     NotEmpty(String),
+    /// `set_data` with a version the node no longer has (someone changed it meanwhile).
+    #[error("node {0} changed meanwhile")]
+    BadVersion(String),
     #[error("invalid path `{0}`")]
     BadPath(String),
     /// The store cannot be reached (ZooKeeper down, session lost, timeout).
@@ -36,6 +39,25 @@ pub enum CreateMode {
 }
 
 pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, StoreError>>;
+
+/// What a store has done so far, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Operations that reached the store itself (for ZooKeeper: round trips; reads answered by
+    /// the watched view are `view_hits` instead).
+    pub operations: u64,
+    /// Operations that failed because the store could not be reached (or timed out).
+    pub unavailable: u64,
+    /// Operations that failed otherwise unexpectedly (not "no node", "exists" and the like,
+    /// which are answers).
+    pub failures: u64,
+    /// Reads served from the watched view (always 0 for the embedded store).
+    pub view_hits: u64,
+    /// Sessions established since start (the embedded store counts its one "session").
+    pub sessions: u64,
+    /// The store can serve requests now (ZooKeeper: the session is connected).
+    pub connected: bool,
+}
 
 /// A ZooKeeper-like tree. Boxed futures keep it object safe (`Arc<dyn Store>` per zkidc).
 pub trait Store: Send + Sync + 'static {
@@ -58,6 +80,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreFuture<'a, String>;
     /// Deletes a node without children.
     fn delete<'a>(&'a self, path: &'a str) -> StoreFuture<'a, ()>;
+    /// The data and its version (ZooKeeper's `dataVersion`), read from the store itself rather
+    /// than a view, for a compare-and-set with [`Store::set_data`].
+    fn get_versioned<'a>(&'a self, path: &'a str) -> StoreFuture<'a, (Vec<u8>, i32)>;
+    /// Replaces the data if the node's version is still `version` (`BadVersion` otherwise), so a
+    /// change made by someone else meanwhile is never overwritten.
+    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: i32) -> StoreFuture<'a, ()>;
+    /// A number that changes whenever anything a read could answer may have changed (a write,
+    /// a watch that fired, a new session), so that callers can keep what they derived from
+    /// reads until it moves. `Unavailable` when the store cannot serve now.
+    fn generation(&self) -> Result<u64, StoreError>;
+    /// Counters and connection state, for `/metrics`.
+    fn stats(&self) -> StoreStats;
+    /// `zookeeper` or `embedded`, a label of the metrics.
+    fn kind(&self) -> &'static str;
 }
 
 /// ZooKeeper's path rules: absolute, `/`-separated, no empty, `.` or `..` segment, no trailing

@@ -14,13 +14,16 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use futures_util::FutureExt;
 use zookeeper_client as zk;
 
-use super::{name_of, parent_of, validate_path, CreateMode, Store, StoreError, StoreFuture};
+use super::{
+    name_of, parent_of, validate_path, CreateMode, Store, StoreError, StoreFuture, StoreStats,
+};
 
 #[derive(Debug, Clone)]
 pub struct ZkOptions {
@@ -47,6 +50,17 @@ struct Inner {
     client: RwLock<Option<zk::Client>>,
     last_error: RwLock<String>,
     view: Mutex<View>,
+    counters: Counters,
+}
+
+/// For `/metrics`: see [`StoreStats`].
+#[derive(Default)]
+struct Counters {
+    operations: AtomicU64,
+    unavailable: AtomicU64,
+    failures: AtomicU64,
+    view_hits: AtomicU64,
+    sessions: AtomicU64,
 }
 
 /// What a cached entry is: the children of a path, or its data.
@@ -61,6 +75,8 @@ enum Kind {
 /// dropped meanwhile (by a watch or a write) is never brought back stale.
 #[derive(Default)]
 struct View {
+    /// Moves whenever an entry is dropped or the view cleared (see `Store::generation`).
+    generation: u64,
     era: u64,
     epochs: HashMap<(Kind, String), u64>,
     children: HashMap<String, Vec<String>>,
@@ -85,10 +101,12 @@ impl View {
             Kind::Data => self.data.remove(path).map(|_| ()),
         };
         *self.epochs.entry((kind, path.to_string())).or_default() += 1;
+        self.generation += 1;
     }
 
     /// Forgets everything (session lost or replaced: watches may be gone).
     fn clear(&mut self) {
+        self.generation += 1;
         self.era += 1;
         self.epochs.clear();
         self.children.clear();
@@ -143,6 +161,7 @@ impl ZkStore {
             client: RwLock::new(None),
             last_error: RwLock::new("not connected yet".into()),
             view: Mutex::new(View::default()),
+            counters: Counters::default(),
         });
         inner.reconnect().await;
         tokio::spawn(maintain(Arc::downgrade(&inner)));
@@ -175,6 +194,20 @@ impl ZkStore {
         }
     }
 
+    /// [`ZkStore::client`] without cloning the client, for the paths that only need to know
+    /// (a cached read, the generation): they run once per member of a listing.
+    fn ensure_usable(&self) -> Result<(), StoreError> {
+        let usable_now = match self.inner.client.read() {
+            Ok(slot) => slot.as_ref().is_some_and(|c| usable(c.state())),
+            Err(_) => false,
+        };
+        if usable_now {
+            return Ok(());
+        }
+        // Says why (and empties the view), as every other operation does.
+        self.client().map(|_| ())
+    }
+
     fn unavailable(&self, reason: &str) -> StoreError {
         StoreError::Unavailable(format!(
             "ZooKeeper unavailable ({}): {reason}",
@@ -189,14 +222,35 @@ impl ZkStore {
         Fut: Future<Output = Result<T, zk::Error>>,
     {
         validate_path(path)?;
-        let client = self.client()?;
-        match tokio::time::timeout(self.inner.options.op_timeout, op(client)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(self.map_error(path, e)),
-            Err(_) => Err(self.unavailable(&format!(
-                "no answer within {} ms",
-                self.inner.options.op_timeout.as_millis()
-            ))),
+        let result = match self.client() {
+            Ok(client) => {
+                match tokio::time::timeout(self.inner.options.op_timeout, op(client)).await {
+                    Ok(Ok(value)) => Ok(value),
+                    Ok(Err(e)) => Err(self.map_error(path, e)),
+                    Err(_) => Err(self.unavailable(&format!(
+                        "no answer within {} ms",
+                        self.inner.options.op_timeout.as_millis()
+                    ))),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        self.count(&result);
+        result
+    }
+
+    /// Counts an operation asked of ZooKeeper (or refused because the session is down).
+    fn count<T>(&self, result: &Result<T, StoreError>) {
+        let counters = &self.inner.counters;
+        counters.operations.fetch_add(1, Ordering::Relaxed);
+        match result {
+            Err(StoreError::Unavailable(_)) => {
+                counters.unavailable.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(StoreError::Internal(_)) => {
+                counters.failures.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
         }
     }
 
@@ -205,6 +259,7 @@ impl ZkStore {
             zk::Error::NoNode => StoreError::NoNode(path.to_string()),
             zk::Error::NodeExists => StoreError::NodeExists(path.to_string()),
             zk::Error::NotEmpty => StoreError::NotEmpty(path.to_string()),
+            zk::Error::BadVersion => StoreError::BadVersion(path.to_string()),
             zk::Error::BadArguments(_) => StoreError::BadPath(path.to_string()),
             zk::Error::ConnectionLoss
             | zk::Error::SessionExpired
@@ -227,10 +282,18 @@ impl ZkStore {
         validate_path(path)?;
         // The session must be usable even for a cached answer: during an outage the view may
         // be behind, and callers are told so.
-        self.client()?;
+        if let Err(e) = self.ensure_usable() {
+            let refused = Err(e);
+            self.count(&refused);
+            return refused;
+        }
         let stamp = {
             let view = self.inner.lock_view()?;
             if let Some(value) = view.get(path) {
+                self.inner
+                    .counters
+                    .view_hits
+                    .fetch_add(1, Ordering::Relaxed);
                 return Ok(value);
             }
             view.stamp(kind, path)
@@ -329,6 +392,7 @@ impl Inner {
                 if let Ok(mut slot) = self.client.write() {
                     *slot = Some(client);
                 }
+                self.counters.sessions.fetch_add(1, Ordering::Relaxed);
                 // The new session has none of the old one's watches.
                 self.with_view(View::clear);
             }
@@ -502,6 +566,52 @@ impl Store for ZkStore {
                 .await
         }
         .boxed()
+    }
+
+    fn get_versioned<'a>(&'a self, path: &'a str) -> StoreFuture<'a, (Vec<u8>, i32)> {
+        async move {
+            self.run(path, |c| async move { c.get_data(path).await })
+                .await
+                .map(|(data, stat)| (data, stat.version))
+        }
+        .boxed()
+    }
+
+    fn set_data<'a>(&'a self, path: &'a str, data: &'a [u8], version: i32) -> StoreFuture<'a, ()> {
+        async move {
+            self.write(path, |c| async move {
+                c.set_data(path, data, Some(version)).await
+            })
+            .await
+            .map(|_stat| ())
+        }
+        .boxed()
+    }
+
+    fn generation(&self) -> Result<u64, StoreError> {
+        // As for a cached read: while the session is down, what was derived may be behind.
+        self.ensure_usable()?;
+        Ok(self.inner.lock_view()?.generation)
+    }
+
+    fn stats(&self) -> StoreStats {
+        let counters = &self.inner.counters;
+        let connected = match self.inner.client.read() {
+            Ok(slot) => slot.as_ref().is_some_and(|c| usable(c.state())),
+            Err(_) => false,
+        };
+        StoreStats {
+            operations: counters.operations.load(Ordering::Relaxed),
+            unavailable: counters.unavailable.load(Ordering::Relaxed),
+            failures: counters.failures.load(Ordering::Relaxed),
+            view_hits: counters.view_hits.load(Ordering::Relaxed),
+            sessions: counters.sessions.load(Ordering::Relaxed),
+            connected,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        "zookeeper"
     }
 }
 

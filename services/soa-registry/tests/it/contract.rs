@@ -30,6 +30,7 @@ contract!(
     bad_paths_are_refused,
     ensure_path_creates_ancestors_once,
     data_is_bytes,
+    set_data_is_a_compare_and_set,
 );
 
 async fn nodes_are_created_read_listed_and_deleted(store: &dyn Store) {
@@ -175,6 +176,39 @@ async fn data_is_bytes(store: &dyn Store) {
         store.get_data("/text").await,
         Ok("中文".as_bytes().to_vec())
     );
+}
+
+async fn set_data_is_a_compare_and_set(store: &dyn Store) {
+    store
+        .create("/cas", b"one", CreateMode::Persistent)
+        .await
+        .expect("create");
+    let (data, version) = store.get_versioned("/cas").await.expect("read");
+    assert_eq!(data, b"one");
+    // Fill the view (ZooKeeper), so the write must be seen through it.
+    assert_eq!(store.get_data("/cas").await, Ok(b"one".to_vec()));
+    store
+        .set_data("/cas", b"two", version)
+        .await
+        .expect("the current version wins");
+    assert_eq!(store.get_data("/cas").await, Ok(b"two".to_vec()));
+    // The version moved on: a writer that read before is refused, the data stays.
+    assert_eq!(
+        store.set_data("/cas", b"three", version).await,
+        Err(StoreError::BadVersion("/cas".into()))
+    );
+    assert_eq!(
+        store.get_versioned("/cas").await,
+        Ok((b"two".to_vec(), version + 1))
+    );
+    assert!(matches!(
+        store.set_data("/missing", b"x", 0).await,
+        Err(StoreError::NoNode(_))
+    ));
+    assert!(matches!(
+        store.get_versioned("/missing").await,
+        Err(StoreError::NoNode(_))
+    ));
 }
 
 /// Embedded only: what was acknowledged is there after a restart, sequence counters included.

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod beyond;
 mod contract;
 mod outage;
 mod routes;

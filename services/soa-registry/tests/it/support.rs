@@ -180,7 +180,7 @@ fn four_letters(port: u16, command: &str) -> String {
     answer
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().expect("local address").port()
 }
@@ -284,6 +284,27 @@ macro_rules! on_both_stores {
     };
 }
 
+/// zkidcs `qa` and `yz`: two chroots of the shared ZooKeeper, or two embedded stores.
+pub fn zkidcs(backend: Backend) -> BTreeMap<String, String> {
+    match backend {
+        Backend::Embedded => [("qa", EMBEDDED.to_string()), ("yz", EMBEDDED.to_string())]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        Backend::ZooKeeper => {
+            let root = unique_chroot("it");
+            let zk = shared();
+            [
+                ("qa", zk.connect(&format!("{root}/qa"))),
+                ("yz", zk.connect(&format!("{root}/yz"))),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+        }
+    }
+}
+
 pub struct TestApp {
     /// Key [`KEY`], zkidc `qa`.
     pub client: SoaRegistryClient,
@@ -294,24 +315,7 @@ pub struct TestApp {
 impl TestApp {
     /// zkidcs `qa` and `yz`: two chroots of the shared ZooKeeper, or two embedded stores.
     pub async fn spawn(backend: Backend) -> TestApp {
-        let zkidcs = match backend {
-            Backend::Embedded => [("qa", EMBEDDED.to_string()), ("yz", EMBEDDED.to_string())]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-            Backend::ZooKeeper => {
-                let root = unique_chroot("it");
-                let zk = shared();
-                [
-                    ("qa", zk.connect(&format!("{root}/qa"))),
-                    ("yz", zk.connect(&format!("{root}/yz"))),
-                ]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect()
-            }
-        };
-        Self::spawn_with(zkidcs, |_| {}).await
+        Self::spawn_with(zkidcs(backend), |_| {}).await
     }
 
     /// Starts the service and waits until it is ready.
