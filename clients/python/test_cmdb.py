@@ -9,6 +9,12 @@ The service binary is `$CMDB_BIN`, else `$CARGO_TARGET_DIR/debug/cmdb`, else
 free port with a fresh SQLite database and no admin key configured, so the service generates
 the admin's key and secret and writes them to its credentials file, which the suite reads as
 an operator would.
+
+When `$DCP_PY_TEST_MYSQL_URL` is set (for example
+`mysql://root@127.0.0.1:3306/dcp_pytest_cmdb`), the same suite runs again against that
+MySQL/MariaDB database, which the service creates; it is dropped afterwards if it did not
+exist before (dropping uses the `mysql` command-line client). Without it, the MySQL run is
+skipped.
 """
 
 import hashlib
@@ -36,6 +42,7 @@ if HERE not in sys.path:
 import cmdb  # noqa: E402
 
 START_TIMEOUT = 30.0
+MYSQL_ENV = "DCP_PY_TEST_MYSQL_URL"
 LISTENING = re.compile(r"cmdb listening on (http://\S+)")
 
 
@@ -127,6 +134,53 @@ class Service:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+class MysqlDatabase:
+    """The database named by DCP_PY_TEST_MYSQL_URL, handled with the `mysql` CLI."""
+
+    def __init__(self, url):
+        self.url = url
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "mysql":
+            raise ValueError("%s must be a mysql:// URL, not %r" % (MYSQL_ENV, url))
+        self.user = urllib.parse.unquote(parts.username or "root")
+        self.password = urllib.parse.unquote(parts.password or "")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 3306
+        self.name = parts.path.lstrip("/")
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", self.name):
+            raise ValueError("%s must name a database of letters, digits and _: %r" % (MYSQL_ENV, url))
+        # None: unknown, so the database is left alone afterwards.
+        self.existed_before = None
+
+    def _mysql(self, sql):
+        env = dict(os.environ)
+        if self.password:
+            env["MYSQL_PWD"] = self.password
+        command = ["mysql", "-u", self.user, "-h", self.host, "-P", str(self.port), "-N", "-B", "-e", sql]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    def check_existence(self):
+        if shutil.which("mysql") is None:
+            return
+        done = self._mysql(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '%s'" % self.name
+        )
+        if done.returncode == 0:
+            self.existed_before = bool(done.stdout.strip())
+
+    def drop(self):
+        # Only a database this run created is dropped: another one may hold someone's data.
+        if self.existed_before is not False:
+            sys.stderr.write(
+                "note: not dropping MySQL database %s (it existed before the run, or the mysql CLI "
+                "could not tell)\n" % self.name
+            )
+            return
+        done = self._mysql("DROP DATABASE IF EXISTS `%s`" % self.name)
+        if done.returncode != 0:
+            sys.stderr.write("warning: could not drop MySQL database %s: %s\n" % (self.name, done.stderr.strip()))
+
+
 def raw_request(url, method, path, params, json_body=False):
     """A request built by hand (no client): returns (status, decoded body)."""
     full = url + urllib.parse.quote(cmdb.API + path, safe="/")
@@ -148,10 +202,16 @@ def raw_request(url, method, path, params, json_body=False):
         return e.code, json.loads(e.read().decode("utf-8"))
 
 
-class SigningTest(unittest.TestCase):
+class _SigningSuite:
+    """Signing, refusals and errors through the client; run once per backend below."""
+
+    @classmethod
+    def service_env(cls):
+        return {}
+
     @classmethod
     def setUpClass(cls):
-        cls.service = Service()
+        cls.service = Service(extra_env=cls.service_env())
         cls.service.start()
         with open(cls.service.credentials, encoding="utf-8") as f:
             cls.admin_credentials = json.load(f)
@@ -264,6 +324,32 @@ class SigningTest(unittest.TestCase):
         message = self.assert_refused(400, self.admin.search, "colour:red")
         self.assertIn("colour", message)
         self.assert_refused(404, self.admin.ci, 999999)
+
+
+class SigningTest(_SigningSuite, unittest.TestCase):
+    """The suite against a fresh SQLite database (the service's default here)."""
+
+
+class MysqlSigningTest(_SigningSuite, unittest.TestCase):
+    """The suite again against the MySQL database of $DCP_PY_TEST_MYSQL_URL (skipped if unset)."""
+
+    @classmethod
+    def setUpClass(cls):
+        url = os.environ.get(MYSQL_ENV, "").strip()
+        if not url:
+            raise unittest.SkipTest("%s is not set" % MYSQL_ENV)
+        cls.mysql = MysqlDatabase(url)
+        cls.mysql.check_existence()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.mysql.drop()
+
+    @classmethod
+    def service_env(cls):
+        return {"DCP_DATABASE__URL": cls.mysql.url}
 
 
 if __name__ == "__main__":

@@ -338,6 +338,12 @@ impl CmdbClient {
         self.call(Method::PUT, "/ci", params).await
     }
 
+    /// Adds or updates many CIs: `params` holds `cis` (a list of attribute objects) and
+    /// optionally `ci_type` and `_no_attribute_policy` for every row.
+    pub async fn batch_cis(&self, params: Value) -> Result<w::BatchResult, ClientError> {
+        self.call(Method::POST, "/ci/batch", params).await
+    }
+
     pub async fn delete_ci(&self, id: i64) -> Result<w::Message, ClientError> {
         self.call(Method::DELETE, &format!("/ci/{id}"), json!({}))
             .await
@@ -369,6 +375,16 @@ impl CmdbClient {
             Method::GET,
             &format!("/cirelations/{second}/first_cis"),
             json!({}),
+        )
+        .await
+    }
+
+    /// The CIs within `depth` hops of `root`, with the relations between them.
+    pub async fn ci_graph(&self, root: i64, depth: i64) -> Result<w::CiGraph, ClientError> {
+        self.call(
+            Method::GET,
+            &format!("/cirelations/{root}/graph"),
+            json!({"depth": depth}),
         )
         .await
     }

@@ -159,6 +159,29 @@ pub struct CiId {
     pub ci_id: i64,
 }
 
+/// The outcome of one row of `POST /ci/batch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchRow {
+    /// The row's position in `cis`, from 0.
+    pub index: i64,
+    /// `add`, `update`, or `error`.
+    pub action: String,
+    /// The CI added or updated (absent on error).
+    pub ci_id: Option<i64>,
+    /// The HTTP status the row alone would have had (200 when written).
+    pub status: u16,
+    /// Why the row was refused (absent when written).
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchResult {
+    pub added: i64,
+    pub updated: i64,
+    pub failed: i64,
+    pub results: Vec<BatchRow>,
+}
+
 /// One facet entry: `[value, count, attr]`.
 pub type FacetEntry = (Value, i64, String);
 
@@ -188,6 +211,29 @@ pub struct User {
 pub struct SecondCis {
     pub numfound: i64,
     pub second_cis: Vec<Ci>,
+}
+
+/// One CI relation, as the relation graph lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CiRelation {
+    pub cr_id: i64,
+    pub first_ci_id: i64,
+    pub second_ci_id: i64,
+    pub relation_type: String,
+    pub more: Option<i64>,
+}
+
+/// `GET /cirelations/<id>/graph`: the CIs within `depth` hops of `root` (following relations
+/// either way), each with `_depth`, and every relation between two of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CiGraph {
+    pub root: i64,
+    pub depth: i64,
+    pub numfound: i64,
+    /// True when the graph was cut at the CI limit before `depth` was reached.
+    pub truncated: bool,
+    pub cis: Vec<Ci>,
+    pub relations: Vec<CiRelation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

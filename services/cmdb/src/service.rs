@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDateTime, Utc};
+use diesel::Connection;
 use kit::db::{Db, DbConn};
 use serde_json::{Map, Value};
 use wire::cmdb as w;
@@ -17,12 +18,19 @@ use crate::model::{
     RELATION_TYPES,
 };
 use crate::search::{self, CmpOp, Join, Pred, Term};
-use crate::store::{self, AttrFields, AttrRow, Cond, CrRow, NewAttrChange, TypeFields, TypeRow};
+use crate::store::search::{Cmp, Filter, Order, Param};
+use crate::store::{self, AttrFields, AttrRow, CrRow, NewAttrChange, TypeFields, TypeRow};
 
 /// CIs per page of `GET /ci/type/<id>` (the seed's 25) and the default of the search.
 pub const CI_PAGE_SIZE: i64 = 25;
 pub const HISTORY_PAGE_SIZE: i64 = 25;
 pub const MAX_PAGE_SIZE: i64 = 1000;
+/// The most rows one `POST /ci/batch` takes.
+pub const MAX_BATCH_ROWS: usize = 1000;
+/// The most hops `GET /cirelations/<id>/graph` follows.
+pub const MAX_GRAPH_DEPTH: i64 = 5;
+/// The most CIs one graph holds: past it the walk stops and says `truncated`.
+pub const MAX_GRAPH_CIS: usize = 1000;
 
 pub struct Cmdb {
     db: Db,
@@ -722,6 +730,75 @@ impl Cmdb {
             .await
     }
 
+    /// Writes every row in one transaction, each row in a savepoint of its own, so a
+    /// refused row leaves no trace and does not undo the others. A row with `_id` / `ci_id`
+    /// updates that CI; otherwise it updates the CI holding its unique value, or adds one.
+    pub async fn batch_cis(
+        &self,
+        caller: Caller,
+        rows: Vec<CiWrite>,
+    ) -> Result<w::BatchResult, Error> {
+        if rows.is_empty() || rows.len() > MAX_BATCH_ROWS {
+            return Err(Error::BadArgument(format!(
+                "invalid parameter `cis`: give between 1 and {MAX_BATCH_ROWS} rows, not {}",
+                rows.len()
+            )));
+        }
+        self.db
+            .write(move |conn| {
+                let mut out = w::BatchResult {
+                    added: 0,
+                    updated: 0,
+                    failed: 0,
+                    results: Vec::with_capacity(rows.len()),
+                };
+                for (index, row) in rows.into_iter().enumerate() {
+                    let written = conn.transaction(|conn| {
+                        let mode = if row.ci_id.is_some() || existing_ci(conn, &row)?.is_some() {
+                            WriteMode::Update
+                        } else {
+                            WriteMode::Add
+                        };
+                        write_ci(conn, &caller, mode, row).map(|id| (mode, id))
+                    });
+                    let index = index as i64;
+                    out.results.push(match written {
+                        Ok((mode, ci_id)) => {
+                            let action = match mode {
+                                WriteMode::Add => {
+                                    out.added += 1;
+                                    "add"
+                                }
+                                WriteMode::Update => {
+                                    out.updated += 1;
+                                    "update"
+                                }
+                            };
+                            w::BatchRow {
+                                index,
+                                action: action.into(),
+                                ci_id: Some(ci_id),
+                                status: 200,
+                                message: None,
+                            }
+                        }
+                        Err(e) => {
+                            out.failed += 1;
+                            w::BatchRow {
+                                index,
+                                action: "error".into(),
+                                ci_id: None,
+                                status: actix_web::ResponseError::status_code(&e).as_u16(),
+                                message: Some(e.to_string()),
+                            }
+                        }
+                    });
+                }
+                Ok(out)
+            })
+            .await
+    }
+
     pub async fn delete_ci(&self, caller: Caller, id: i64) -> Result<w::Message, Error> {
         self.db
             .write(move |conn| {
@@ -800,6 +877,77 @@ impl Cmdb {
                     );
                 }
                 Ok((cis.len() as i64, cis))
+            })
+            .await
+    }
+
+    /// The CIs within `depth` hops of `root`, following relations either way, and every
+    /// relation between two of them. Breadth first, so each CI's `_depth` is its distance.
+    pub async fn ci_graph(&self, root: i64, depth: i64) -> Result<w::CiGraph, Error> {
+        if !(1..=MAX_GRAPH_DEPTH).contains(&depth) {
+            return Err(Error::BadArgument(format!(
+                "invalid parameter `depth`: must be between 1 and {MAX_GRAPH_DEPTH}"
+            )));
+        }
+        self.db
+            .read(move |conn| {
+                store::ci_type_of(conn, root)?
+                    .ok_or_else(|| Error::NotFound(format!("ci {root} is not found")))?;
+                let mut depth_of: HashMap<i64, i64> = HashMap::from([(root, 0)]);
+                let mut order = vec![root];
+                let mut frontier = vec![root];
+                let mut truncated = false;
+                for hop in 1..=depth {
+                    let mut next = Vec::new();
+                    for r in store::crs_touching(conn, &frontier)? {
+                        for other in [r.first_ci_id, r.second_ci_id] {
+                            if depth_of.contains_key(&other) {
+                                continue;
+                            }
+                            if order.len() >= MAX_GRAPH_CIS {
+                                truncated = true;
+                                continue;
+                            }
+                            depth_of.insert(other, hop);
+                            order.push(other);
+                            next.push(other);
+                        }
+                    }
+                    frontier = next;
+                    if frontier.is_empty() {
+                        break;
+                    }
+                }
+                // Relations among the CIs found, those between the farthest ones included.
+                let relations: Vec<w::CiRelation> = store::crs_touching(conn, &order)?
+                    .into_iter()
+                    .filter(|r| {
+                        depth_of.contains_key(&r.first_ci_id)
+                            && depth_of.contains_key(&r.second_ci_id)
+                    })
+                    .map(|r| w::CiRelation {
+                        cr_id: r.id,
+                        first_ci_id: r.first_ci_id,
+                        second_ci_id: r.second_ci_id,
+                        relation_type: r.relation_type,
+                        more: r.more,
+                    })
+                    .collect();
+                let cat = catalog(conn)?;
+                let mut cis = render(conn, &cat, &order, None, RetKey::Name)?;
+                for ci in &mut cis {
+                    let id = ci.get("_id").and_then(Value::as_i64).unwrap_or_default();
+                    let hops = depth_of.get(&id).copied().unwrap_or_default();
+                    ci.insert("_depth".into(), Value::from(hops));
+                }
+                Ok(w::CiGraph {
+                    root,
+                    depth,
+                    numfound: cis.len() as i64,
+                    truncated,
+                    cis,
+                    relations,
+                })
             })
             .await
     }
@@ -1526,6 +1674,36 @@ fn write_ci(
     Ok(ci_id)
 }
 
+/// The CI already holding the row's unique value, if the row names its type and gives
+/// that value. Anything unreadable is left for `write_ci` to refuse with its own message.
+fn existing_ci(conn: &mut DbConn, row: &CiWrite) -> Result<Option<i64>, Error> {
+    let cat = catalog(conn)?;
+    let Some(ty) = cat.ci_type(&row.ci_type) else {
+        return Ok(None);
+    };
+    let Some(unique) = cat.attr_by_id(ty.unique_attr_id) else {
+        return Ok(None);
+    };
+    let given = row.fields.iter().find_map(|(key, value)| {
+        cat.attr(key)
+            .filter(|a| a.id == unique.id)
+            .map(|_| (key, value))
+    });
+    let Some((key, value)) = given else {
+        return Ok(None);
+    };
+    let Ok(raws) = raw_values(unique, key, value) else {
+        return Ok(None);
+    };
+    let Some(typed) = raws
+        .first()
+        .and_then(|raw| Typed::parse(unique.vt(), raw).ok())
+    else {
+        return Ok(None);
+    };
+    Ok(store::unique_owner(conn, unique.id, &typed.canonical())?)
+}
+
 fn history_time(
     param: &str,
     text: Option<&str>,
@@ -1600,24 +1778,23 @@ enum Op {
     Lt,
 }
 
-fn cond<T>(op: Op, v: T) -> Cond<T> {
+fn cmp_of(op: Op) -> Cmp {
     match op {
-        Op::Eq => Cond::Eq(v),
-        Op::Ge => Cond::Ge(v),
-        Op::Gt => Cond::Gt(v),
-        Op::Le => Cond::Le(v),
-        Op::Lt => Cond::Lt(v),
+        Op::Eq => Cmp::Eq,
+        Op::Ge => Cmp::Ge,
+        Op::Gt => Cmp::Gt,
+        Op::Le => Cmp::Le,
+        Op::Lt => Cmp::Lt,
     }
 }
 
-/// The CIs whose value of `attr` (or of any text attribute, when `attr` is none) meets every
-/// bound. `*` alone as a bound means "any"; in text, `*` is a wildcard.
-fn match_bounds(
-    conn: &mut DbConn,
+/// The SQL bounds on a value of `attr` (or of any text attribute, when `attr` is none) that
+/// all together say `bounds`. `*` alone as a bound means "any"; in text, `*` is a wildcard.
+fn sql_bounds(
     attr: Option<&AttrRow>,
     bounds: &[(Op, &str)],
     term: &Term,
-) -> Result<BTreeSet<i64>, Error> {
+) -> Result<Vec<(Cmp, Param)>, Error> {
     let bounds: Vec<(Op, &str)> = bounds.iter().copied().filter(|(_, v)| *v != "*").collect();
     let vt = attr.map(AttrRow::vt).unwrap_or(ValueType::Text);
     let name = attr.map(|a| a.name.as_str()).unwrap_or("");
@@ -1627,104 +1804,76 @@ fn match_bounds(
             format!("attribute `{name}` is {}: {reason}", vt.as_str()),
         )
     };
-    let ids: BTreeSet<i64> = match vt {
-        ValueType::Int => {
-            let mut conds = Vec::new();
-            for (op, v) in &bounds {
+    let mut out = Vec::new();
+    for (op, v) in &bounds {
+        match vt {
+            ValueType::Int => {
                 let n: i64 = v
                     .parse()
                     .map_err(|_| bad_value(format!("`{v}` is not an integer")))?;
-                conds.push(cond(*op, n));
+                out.push((cmp_of(*op), Param::Int(n)));
             }
-            let attr_id = attr.map(|a| a.id).unwrap_or_default();
-            store::match_int(conn, attr_id, &conds)?
-                .into_iter()
-                .map(|(c, _)| c)
-                .collect()
-        }
-        ValueType::Float => {
-            let mut conds = Vec::new();
-            for (op, v) in &bounds {
+            ValueType::Float => {
                 let n: f64 = v
                     .parse()
                     .ok()
                     .filter(|f: &f64| f.is_finite())
                     .ok_or_else(|| bad_value(format!("`{v}` is not a number")))?;
-                conds.push(cond(*op, n));
+                out.push((cmp_of(*op), Param::Float(n)));
             }
-            let attr_id = attr.map(|a| a.id).unwrap_or_default();
-            store::match_float(conn, attr_id, &conds)?
-                .into_iter()
-                .map(|(c, _)| c)
-                .collect()
-        }
-        ValueType::Date => {
-            let mut conds = Vec::new();
-            for (op, v) in &bounds {
+            ValueType::Date => {
                 let at = model::parse_datetime(v).ok_or_else(|| {
                     bad_value(format!(
                         "`{v}` is not a date (YYYY-mm-dd or YYYY-mm-dd HH:MM:SS)"
                     ))
                 })?;
+                let first = store::to_seconds(&at);
                 if model::is_date_only(v) {
                     // A bare date stands for its whole day.
-                    let last = at + Duration::seconds(86_399);
+                    let last = store::to_seconds(&(at + Duration::seconds(86_399)));
                     match op {
                         Op::Eq => {
-                            conds.push(Cond::Ge(at));
-                            conds.push(Cond::Le(last));
+                            out.push((Cmp::Ge, Param::Int(first)));
+                            out.push((Cmp::Le, Param::Int(last)));
                         }
-                        Op::Ge | Op::Lt => conds.push(cond(*op, at)),
-                        Op::Gt | Op::Le => conds.push(cond(*op, last)),
+                        Op::Ge | Op::Lt => out.push((cmp_of(*op), Param::Int(first))),
+                        Op::Gt | Op::Le => out.push((cmp_of(*op), Param::Int(last))),
                     }
                 } else {
-                    conds.push(cond(*op, at));
+                    out.push((cmp_of(*op), Param::Int(first)));
                 }
             }
-            let attr_id = attr.map(|a| a.id).unwrap_or_default();
-            store::match_date(conn, attr_id, &conds)?
-                .into_iter()
-                .map(|(c, _)| c)
-                .collect()
-        }
-        ValueType::Text => {
-            let mut conds = Vec::new();
-            let mut globs = Vec::new();
-            for (op, v) in &bounds {
+            ValueType::Text => {
                 let wild = v.contains('*');
+                let text = |s: String| Param::Text(s);
                 match op {
                     Op::Eq if wild => {
                         let prefix = search::literal_prefix(v);
                         if !prefix.is_empty() {
-                            // An index range first; LIKE and the exact glob narrow after.
-                            conds.push(Cond::Ge(prefix.to_string()));
-                            conds.push(Cond::Lt(search::prefix_upper_bound(prefix)));
+                            // An index range on the literal prefix; the pattern narrows after.
+                            out.push((Cmp::Ge, text(prefix.to_string())));
+                            out.push((Cmp::Lt, text(search::prefix_upper_bound(prefix))));
                         }
-                        conds.push(Cond::Like(search::like_pattern(v)));
-                        globs.push(v.to_string());
+                        out.push((Cmp::Glob, text(v.to_string())));
                     }
                     // In a bound, `cmdb*` from below is `cmdb`, from above every `cmdb...`.
                     Op::Ge | Op::Gt if wild => {
-                        conds.push(cond(*op, search::literal_prefix(v).to_string()))
+                        out.push((cmp_of(*op), text(search::literal_prefix(v).to_string())))
                     }
-                    Op::Le | Op::Lt if wild => conds.push(cond(
-                        *op,
-                        search::prefix_upper_bound(search::literal_prefix(v)),
+                    Op::Le | Op::Lt if wild => out.push((
+                        cmp_of(*op),
+                        text(search::prefix_upper_bound(search::literal_prefix(v))),
                     )),
-                    _ => conds.push(cond(*op, v.to_string())),
+                    _ => out.push((cmp_of(*op), text(v.to_string()))),
                 }
             }
-            store::match_text(conn, attr.map(|a| a.id), &conds)?
-                .into_iter()
-                .filter(|(_, value)| globs.iter().all(|g| search::glob_match(g, value)))
-                .map(|(c, _)| c)
-                .collect()
         }
-    };
-    Ok(ids)
+    }
+    Ok(out)
 }
 
-fn term_ids(conn: &mut DbConn, cat: &Catalog, term: &Term) -> Result<BTreeSet<i64>, Error> {
+/// The CIs one term selects, as SQL over `cis c`.
+fn term_filter(conn: &DbConn, cat: &Catalog, term: &Term) -> Result<Filter, Error> {
     let items = |pred: &Pred| -> Result<Vec<String>, Error> {
         match pred {
             Pred::Eq(v) => Ok(vec![v.clone()]),
@@ -1735,41 +1884,28 @@ fn term_ids(conn: &mut DbConn, cat: &Catalog, term: &Term) -> Result<BTreeSet<i6
             )),
         }
     };
-    match term.field.as_deref() {
+    let attr = match term.field.as_deref() {
         Some("_type") => {
             let types = resolve_types(cat, &items(&term.pred)?, "q")?;
-            Ok(store::all_ci_ids(conn, Some(&types))?)
+            return Ok(Filter::types_in(&types));
         }
         Some("_id") => {
-            let wanted = parse_ids(&items(&term.pred)?, "q")?;
-            Ok(store::ci_types_of(conn, &wanted)?.into_keys().collect())
+            let wanted: Vec<i64> = parse_ids(&items(&term.pred)?, "q")?.into_iter().collect();
+            return Ok(Filter::ids_in(&wanted));
         }
-        Some(key) => {
-            let attr = cat
-                .attr(key)
-                .ok_or_else(|| q_error(term, format!("unknown attribute `{key}`")))?;
-            pred_ids(conn, Some(attr), &term.pred, term)
-        }
-        None => pred_ids(conn, None, &term.pred, term),
-    }
-}
-
-fn pred_ids(
-    conn: &mut DbConn,
-    attr: Option<&AttrRow>,
-    pred: &Pred,
-    term: &Term,
-) -> Result<BTreeSet<i64>, Error> {
-    match pred {
-        Pred::Eq(v) => match_bounds(conn, attr, &[(Op::Eq, v)], term),
-        Pred::In(list) => {
-            let mut all = BTreeSet::new();
-            for v in list {
-                all.extend(match_bounds(conn, attr, &[(Op::Eq, v)], term)?);
-            }
-            Ok(all)
-        }
-        Pred::Range(low, high) => match_bounds(conn, attr, &[(Op::Ge, low), (Op::Le, high)], term),
+        Some(key) => Some(
+            cat.attr(key)
+                .ok_or_else(|| q_error(term, format!("unknown attribute `{key}`")))?,
+        ),
+        None => None,
+    };
+    let alternatives: Vec<Vec<(Cmp, Param)>> = match &term.pred {
+        Pred::Eq(v) => vec![sql_bounds(attr, &[(Op::Eq, v)], term)?],
+        Pred::In(list) => list
+            .iter()
+            .map(|v| sql_bounds(attr, &[(Op::Eq, v)], term))
+            .collect::<Result<_, _>>()?,
+        Pred::Range(low, high) => vec![sql_bounds(attr, &[(Op::Ge, low), (Op::Le, high)], term)?],
         Pred::Cmp(op, v) => {
             let op = match op {
                 CmpOp::Gt => Op::Gt,
@@ -1777,9 +1913,16 @@ fn pred_ids(
                 CmpOp::Lt => Op::Lt,
                 CmpOp::Le => Op::Le,
             };
-            match_bounds(conn, attr, &[(op, v)], term)
+            vec![sql_bounds(attr, &[(op, v)], term)?]
         }
-    }
+    };
+    let vt = attr.map(AttrRow::vt).unwrap_or(ValueType::Text);
+    Ok(store::search::value_filter(
+        conn,
+        vt,
+        attr.map(|a| a.id),
+        &alternatives,
+    ))
 }
 
 fn search_cis(conn: &mut DbConn, input: &SearchInput) -> Result<w::SearchResult, Error> {
@@ -1809,7 +1952,7 @@ fn search_cis(conn: &mut DbConn, input: &SearchInput) -> Result<w::SearchResult,
             .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
-    let sort = match input
+    let order = match input
         .sort
         .as_deref()
         .map(str::trim)
@@ -1825,60 +1968,57 @@ fn search_cis(conn: &mut DbConn, input: &SearchInput) -> Result<w::SearchResult,
                     "invalid parameter `sort`: unknown attribute `{key}`"
                 ))
             })?;
-            Some((attr, descending))
+            Order::Attr {
+                vt: attr.vt(),
+                attr_id: attr.id,
+                descending,
+            }
         }
-        None => None,
+        None => Order::Id,
     };
 
-    // Terms combine left to right: plain ANDs, `-` ORs, `~` subtracts.
-    let mut matched: Option<BTreeSet<i64>> = None;
+    // Terms combine left to right: plain ANDs, `-` ORs, `~` subtracts; a leading `~`
+    // subtracts from every CI (of the `_type`s, which are ANDed below).
+    let mut matched: Option<Filter> = None;
     for term in &terms {
-        let ids = term_ids(conn, &cat, term)?;
+        let next = term_filter(conn, &cat, term)?;
         matched = Some(match (matched, term.join) {
-            (None, Join::Not) => {
-                let universe = store::all_ci_ids(conn, type_filter.as_deref())?;
-                universe.difference(&ids).copied().collect()
-            }
-            (None, _) => ids,
-            (Some(acc), Join::And) => acc.intersection(&ids).copied().collect(),
-            (Some(mut acc), Join::Or) => {
-                acc.extend(ids);
-                acc
-            }
-            (Some(acc), Join::Not) => acc.difference(&ids).copied().collect(),
+            (None, Join::Not) => next.not(),
+            (None, _) => next,
+            (Some(acc), Join::And) => acc.and(next),
+            (Some(acc), Join::Or) => acc.or(next),
+            (Some(acc), Join::Not) => acc.and_not(next),
         });
     }
-    let mut matched = match (matched, &type_filter) {
-        (Some(m), None) => m,
-        (Some(m), Some(types)) => {
-            let of_types = store::all_ci_ids(conn, Some(types))?;
-            m.intersection(&of_types).copied().collect()
-        }
-        (None, types) => store::all_ci_ids(conn, types.as_deref())?,
-    };
+    let mut filter = matched.unwrap_or_else(Filter::all);
+    if let Some(types) = &type_filter {
+        filter = Filter::types_in(types).and(filter);
+    }
     if let Some(ids) = &id_filter {
-        matched = matched.intersection(ids).copied().collect();
+        let ids: Vec<i64> = ids.iter().copied().collect();
+        filter = Filter::ids_in(&ids).and(filter);
     }
 
-    let types_of = store::ci_types_of(conn, &matched)?;
+    let mut numfound = 0;
     let mut counter: BTreeMap<String, i64> = BTreeMap::new();
-    for type_id in types_of.values() {
-        if let Some(t) = cat.type_by_id(*type_id) {
-            *counter.entry(t.name.clone()).or_default() += 1;
+    for (type_id, n) in store::search::count_by_type(conn, &filter)? {
+        numfound += n;
+        if let Some(t) = cat.type_by_id(type_id) {
+            *counter.entry(t.name.clone()).or_default() += n;
         }
     }
 
     let mut facet = BTreeMap::new();
     for attr in facets {
-        let mut counts: HashMap<String, (Value, i64)> = HashMap::new();
-        for (_, value) in store::attr_values(conn, attr, &matched)? {
-            counts
-                .entry(value.canonical())
-                .or_insert_with(|| (value.to_json(), 0))
-                .1 += 1;
-        }
-        let mut entries: Vec<(String, Value, i64)> =
-            counts.into_iter().map(|(k, (v, n))| (k, v, n)).collect();
+        let rows = if numfound == 0 {
+            Vec::new()
+        } else {
+            store::search::facet(conn, &filter, attr.vt(), attr.id)?
+        };
+        let mut entries: Vec<(String, Value, i64)> = rows
+            .into_iter()
+            .map(|(value, n)| (value.canonical(), value.to_json(), n))
+            .collect();
         entries.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
         let key = input.ret_key.key(attr);
         facet.insert(
@@ -1890,59 +2030,19 @@ fn search_cis(conn: &mut DbConn, input: &SearchInput) -> Result<w::SearchResult,
         );
     }
 
-    let ordered: Vec<i64> = match sort {
-        Some((attr, descending)) => {
-            let mut first: HashMap<i64, Typed> = HashMap::new();
-            for (ci, value) in store::attr_values(conn, attr, &matched)? {
-                first.entry(ci).or_insert(value);
-            }
-            let mut with: Vec<(i64, Typed)> = Vec::new();
-            let mut without: Vec<i64> = Vec::new();
-            for id in &matched {
-                match first.remove(id) {
-                    Some(v) => with.push((*id, v)),
-                    None => without.push(*id),
-                }
-            }
-            with.sort_by(|a, b| {
-                let order = compare_typed(&a.1, &b.1).then(a.0.cmp(&b.0));
-                if descending {
-                    order.reverse()
-                } else {
-                    order
-                }
-            });
-            // CIs without the attribute come last either way.
-            with.into_iter().map(|(id, _)| id).chain(without).collect()
-        }
-        None => matched.iter().copied().collect(),
+    let offset = (input.page - 1).saturating_mul(input.count);
+    let page: Vec<i64> = if offset >= numfound {
+        Vec::new()
+    } else {
+        store::search::page(conn, &filter, order, offset, input.count)?
     };
-    let offset =
-        usize::try_from((input.page - 1).saturating_mul(input.count)).unwrap_or(usize::MAX);
-    let page: Vec<i64> = ordered
-        .iter()
-        .skip(offset)
-        .take(usize::try_from(input.count).unwrap_or(0))
-        .copied()
-        .collect();
     let result = render(conn, &cat, &page, fl.as_deref(), input.ret_key)?;
     Ok(w::SearchResult {
-        numfound: matched.len() as i64,
+        numfound,
         total: result.len() as i64,
         page: input.page,
         counter,
         facet,
         result,
     })
-}
-
-fn compare_typed(a: &Typed, b: &Typed) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    match (a, b) {
-        (Typed::Int(x), Typed::Int(y)) => x.cmp(y),
-        (Typed::Float(x), Typed::Float(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
-        (Typed::Text(x), Typed::Text(y)) => x.cmp(y),
-        (Typed::Date(x), Typed::Date(y)) => x.cmp(y),
-        _ => Ordering::Equal,
-    }
 }

@@ -15,6 +15,8 @@ use crate::service::{
     HISTORY_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 
+mod openapi;
+
 type Params = kit::Params<Error>;
 type Reply = Result<HttpResponse, Error>;
 
@@ -64,6 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(route("/cityperelations/{ctr_id}").route(web::delete().to(delete_type_relation)))
     .service(route("/ci/s").route(web::get().to(search)))
     .service(route("/ci/type/{type_id}").route(web::get().to(cis_of_type)))
+    // Before `/ci/{ci_id}`, which would otherwise take `batch` as an id.
+    .service(route("/ci/batch").route(web::post().to(batch_cis)))
     .service(
         route("/ci")
             .route(web::post().to(add_ci))
@@ -78,11 +82,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(route("/cirelations/delete/{cr_id}").route(web::delete().to(delete_ci_relation)))
     .service(route("/cirelations/{id}/second_cis").route(web::get().to(second_cis)))
     .service(route("/cirelations/{id}/first_cis").route(web::get().to(first_cis)))
+    // Before `{first}/{second}`, which would otherwise take `<id>/graph` and refuse GET.
+    .service(route("/cirelations/{id}/graph").route(web::get().to(ci_graph)))
     .service(route("/cirelations/{first}/{second}").route(web::post().to(add_ci_relation)))
     .service(route("/history/record").route(web::get().to(history)))
     .service(route("/history/{record_id}").route(web::get().to(history_record)))
     .service(route("/users").route(web::post().to(create_user)))
     .service(route("/users/{username}").route(web::get().to(get_user)));
+    cfg.route("/openapi.json", web::get().to(openapi::spec));
     cfg.default_service(web::to(not_found));
 }
 
@@ -366,6 +373,13 @@ async fn second_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply
     })
 }
 
+async fn ci_graph(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+    let depth: i64 = p.take_int("depth")?.unwrap_or(1);
+    p.finish()?;
+    ok(cmdb.ci_graph(path_id(&req, "id")?, depth).await?)
+}
+
 async fn first_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
     let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
     p.finish()?;
@@ -414,22 +428,76 @@ async fn get_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
     ok(cmdb.ci(path_id(&req, "ci_id")?, ret).await?)
 }
 
+fn no_attribute_policy(text: Option<&str>) -> Result<bool, Error> {
+    match text.map(str::trim) {
+        None | Some("") | Some("ignore") => Ok(false),
+        Some("reject") => Ok(true),
+        Some(other) => Err(Error::BadArgument(format!(
+            "invalid parameter `_no_attribute_policy`: `{other}` is not one of ignore, reject"
+        ))),
+    }
+}
+
+/// The body of `POST /ci/batch` (JSON: rows are objects, which a form cannot carry).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchBody {
+    ci_type: Option<String>,
+    _no_attribute_policy: Option<String>,
+    cis: Vec<Map<String, Value>>,
+}
+
+async fn batch_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+    let (caller, p) = guard(&cmdb, &req, p, Access::Write).await?;
+    let body: BatchBody = p.into_struct()?;
+    let default_policy = no_attribute_policy(body._no_attribute_policy.as_deref())?;
+    let mut rows = Vec::with_capacity(body.cis.len());
+    for (index, mut fields) in body.cis.into_iter().enumerate() {
+        // A row may name its own type and policy; its id (`_id` or `ci_id`) makes it an update.
+        let text = |v: Option<Value>| v.as_ref().and_then(json_text);
+        let ci_type = text(fields.remove("ci_type"))
+            .or_else(|| body.ci_type.clone())
+            .unwrap_or_default();
+        let policy = match text(fields.remove("_no_attribute_policy")) {
+            Some(p) => no_attribute_policy(Some(&p))?,
+            None => default_policy,
+        };
+        let id = fields.remove("ci_id").or_else(|| fields.remove("_id"));
+        let ci_id = match id {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    .ok_or_else(|| {
+                        Error::BadArgument(format!(
+                            "invalid parameter `cis[{index}]._id`: `{v}` is not a CI id"
+                        ))
+                    })?,
+            ),
+        };
+        rows.push(CiWrite {
+            ci_type,
+            reject_unknown: policy,
+            ci_id,
+            fields,
+        });
+    }
+    ok(cmdb.batch_cis(caller, rows).await?)
+}
+
+/// A JSON scalar as text (a type name given as a number is an id).
+fn json_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 async fn write_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params, mode: WriteMode) -> Reply {
     let (caller, mut p) = guard(&cmdb, &req, p, Access::Write).await?;
     let ci_type = p.require_str("ci_type")?;
-    let reject_unknown = match p
-        .take_str("_no_attribute_policy")?
-        .as_deref()
-        .map(str::trim)
-    {
-        None | Some("") | Some("ignore") => false,
-        Some("reject") => true,
-        Some(other) => {
-            return Err(Error::BadArgument(format!(
-                "invalid parameter `_no_attribute_policy`: `{other}` is not one of ignore, reject"
-            )))
-        }
-    };
+    let reject_unknown = no_attribute_policy(p.take_str("_no_attribute_policy")?.as_deref())?;
     let ci_id = match mode {
         WriteMode::Update => match p.take_int("ci_id")? {
             Some(id) => Some(id),

@@ -5,8 +5,9 @@
 //! `LIMIT ?`, which the multi-backend connection mishandles on SQLite (see resource-pool).
 
 pub mod schema;
+pub mod search;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -422,15 +423,6 @@ pub fn ci_page_of_type(
         .load(conn)
 }
 
-/// Every CI id, or those of the given types.
-pub fn all_ci_ids(conn: &mut DbConn, types: Option<&[i64]>) -> QueryResult<BTreeSet<i64>> {
-    let mut query = cis::table.select(cis::id).into_boxed();
-    if let Some(types) = types {
-        query = query.filter(cis::type_id.eq_any(types.to_vec()));
-    }
-    Ok(query.load::<i64>(conn)?.into_iter().collect())
-}
-
 pub fn delete_ci(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     diesel::delete(ci_unique_values::table.filter(ci_unique_values::ci_id.eq(id))).execute(conn)?;
     diesel::delete(ci_values_int::table.filter(ci_values_int::ci_id.eq(id))).execute(conn)?;
@@ -496,49 +488,6 @@ pub fn load_values(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<ValueRow>>
         );
     }
     Ok(out)
-}
-
-/// `(ci_id, value)` of one attribute over these CIs (facets and sorting).
-pub fn attr_values(
-    conn: &mut DbConn,
-    attr: &AttrRow,
-    ids: &BTreeSet<i64>,
-) -> QueryResult<Vec<(i64, Typed)>> {
-    macro_rules! read {
-        ($table:ident, $wrap:expr) => {{
-            let mut out = Vec::new();
-            if ids.len() > SCAN_THRESHOLD {
-                let rows: Vec<(i64, _)> = $table::table
-                    .filter($table::attr_id.eq(attr.id))
-                    .select(($table::ci_id, $table::value))
-                    .order($table::id)
-                    .load(conn)?;
-                out.extend(
-                    rows.into_iter()
-                        .filter(|(c, _)| ids.contains(c))
-                        .map(|(c, v)| (c, $wrap(v))),
-                );
-            } else {
-                let list: Vec<i64> = ids.iter().copied().collect();
-                for chunk in list.chunks(IN_CHUNK) {
-                    let rows: Vec<(i64, _)> = $table::table
-                        .filter($table::attr_id.eq(attr.id))
-                        .filter($table::ci_id.eq_any(chunk))
-                        .select(($table::ci_id, $table::value))
-                        .order($table::id)
-                        .load(conn)?;
-                    out.extend(rows.into_iter().map(|(c, v)| (c, $wrap(v))));
-                }
-            }
-            Ok(out)
-        }};
-    }
-    match attr.vt() {
-        ValueType::Int => read!(ci_values_int, Typed::Int),
-        ValueType::Float => read!(ci_values_float, Typed::Float),
-        ValueType::Text => read!(ci_values_text, Typed::Text),
-        ValueType::Date => read!(ci_values_datetime, |v| Typed::Date(from_seconds(v))),
-    }
 }
 
 pub fn insert_value(conn: &mut DbConn, ci_id: i64, attr_id: i64, value: &Typed) -> QueryResult<()> {
@@ -631,105 +580,6 @@ pub fn claim_unique(conn: &mut DbConn, attr_id: i64, value: &str, ci_id: i64) ->
         ))
         .execute(conn)?;
     Ok(())
-}
-
-// ---- search ----
-
-/// One bound of a search condition on a typed column.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cond<T> {
-    Eq(T),
-    Ge(T),
-    Gt(T),
-    Le(T),
-    Lt(T),
-    /// A LIKE pattern (text only; `\` escapes).
-    Like(String),
-}
-
-macro_rules! matching {
-    ($conn:expr, $table:ident, $attr:expr, $conds:expr) => {{
-        let mut query = $table::table
-            .select(($table::ci_id, $table::value))
-            .into_boxed();
-        if let Some(attr) = $attr {
-            query = query.filter($table::attr_id.eq(attr));
-        }
-        for cond in $conds {
-            query = match cond {
-                Cond::Eq(v) => query.filter($table::value.eq(v.clone())),
-                Cond::Ge(v) => query.filter($table::value.ge(v.clone())),
-                Cond::Gt(v) => query.filter($table::value.gt(v.clone())),
-                Cond::Le(v) => query.filter($table::value.le(v.clone())),
-                Cond::Lt(v) => query.filter($table::value.lt(v.clone())),
-                Cond::Like(_) => query,
-            };
-        }
-        query.load($conn)
-    }};
-}
-
-/// `(ci_id, value)` of int values of `attr` meeting every condition.
-pub fn match_int(
-    conn: &mut DbConn,
-    attr: i64,
-    conds: &[Cond<i64>],
-) -> QueryResult<Vec<(i64, i64)>> {
-    matching!(conn, ci_values_int, Some(attr), conds)
-}
-
-pub fn match_float(
-    conn: &mut DbConn,
-    attr: i64,
-    conds: &[Cond<f64>],
-) -> QueryResult<Vec<(i64, f64)>> {
-    matching!(conn, ci_values_float, Some(attr), conds)
-}
-
-/// Dates are compared as unix seconds (see the migration).
-pub fn match_date(
-    conn: &mut DbConn,
-    attr: i64,
-    conds: &[Cond<NaiveDateTime>],
-) -> QueryResult<Vec<(i64, i64)>> {
-    let conds: Vec<Cond<i64>> = conds
-        .iter()
-        .map(|c| match c {
-            Cond::Eq(v) => Cond::Eq(to_seconds(v)),
-            Cond::Ge(v) => Cond::Ge(to_seconds(v)),
-            Cond::Gt(v) => Cond::Gt(to_seconds(v)),
-            Cond::Le(v) => Cond::Le(to_seconds(v)),
-            Cond::Lt(v) => Cond::Lt(to_seconds(v)),
-            Cond::Like(p) => Cond::Like(p.clone()),
-        })
-        .collect();
-    matching!(conn, ci_values_datetime, Some(attr), &conds)
-}
-
-/// Text values of `attr` (or of every text attribute) meeting every condition; a `Like`
-/// narrows in SQL, and the caller re-checks case-sensitively (SQLite's LIKE ignores case).
-pub fn match_text(
-    conn: &mut DbConn,
-    attr: Option<i64>,
-    conds: &[Cond<String>],
-) -> QueryResult<Vec<(i64, String)>> {
-    let mut query = ci_values_text::table
-        .select((ci_values_text::ci_id, ci_values_text::value))
-        .into_boxed();
-    if let Some(attr) = attr {
-        query = query.filter(ci_values_text::attr_id.eq(attr));
-    }
-    for cond in conds {
-        query = match cond {
-            Cond::Eq(v) => query.filter(ci_values_text::value.eq(v.clone())),
-            Cond::Ge(v) => query.filter(ci_values_text::value.ge(v.clone())),
-            Cond::Gt(v) => query.filter(ci_values_text::value.gt(v.clone())),
-            Cond::Le(v) => query.filter(ci_values_text::value.le(v.clone())),
-            Cond::Lt(v) => query.filter(ci_values_text::value.lt(v.clone())),
-            Cond::Like(p) => query.filter(ci_values_text::value.like(p.clone()).escape('\\')),
-        };
-    }
-    query.load(conn)
 }
 
 // ---- CI type relations ----
@@ -836,6 +686,24 @@ pub fn crs_from(conn: &mut DbConn, first: i64) -> QueryResult<Vec<CrRow>> {
         .filter(ci_relations::first_ci_id.eq(first))
         .order(ci_relations::id)
         .load(conn)
+}
+
+/// Every relation with an end among `ids`, each once, by id.
+pub fn crs_touching(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<CrRow>> {
+    let mut found: BTreeMap<i64, CrRow> = BTreeMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        // Two statements rather than one OR, so each reads its own index.
+        let from: Vec<CrRow> = ci_relations::table
+            .filter(ci_relations::first_ci_id.eq_any(chunk))
+            .load(conn)?;
+        let to: Vec<CrRow> = ci_relations::table
+            .filter(ci_relations::second_ci_id.eq_any(chunk))
+            .load(conn)?;
+        for row in from.into_iter().chain(to) {
+            found.insert(row.id, row);
+        }
+    }
+    Ok(found.into_values().collect())
 }
 
 pub fn crs_to(conn: &mut DbConn, second: i64) -> QueryResult<Vec<CrRow>> {

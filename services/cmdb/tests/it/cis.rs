@@ -13,6 +13,7 @@ kit::on_both_backends!(
     list_by_type_pages_by_25_with_fields_and_ret_key,
     a_deleted_ci_is_gone_and_its_history_kept,
     history_lists_and_details_every_change,
+    a_batch_adds_and_updates_with_a_result_per_row,
 );
 
 async fn a_ci_is_added_read_and_listed_with_typed_values(backend: TestBackend) {
@@ -426,4 +427,82 @@ async fn history_lists_and_details_every_change(backend: TestBackend) {
         .expect("paged");
     assert_eq!((paged.page, paged.records.len()), (2, 1));
     assert_eq!(refused(a.history_record(999_999).await).0, 404);
+}
+
+/// Rows: a new CI, an update of an existing one by its unique value, one by id, a refused row
+/// (bad int), a duplicate of the first row (now an update), and one of an unknown type.
+async fn a_batch_adds_and_updates_with_a_result_per_row(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let a = &app.admin;
+    let old = app
+        .add_server(json!({"hostname": "old", "cpu_core_num": 2}))
+        .await;
+    let by_id = app.add_server(json!({"hostname": "by-id"})).await;
+    let done = a
+        .batch_cis(json!({
+            "ci_type": "server",
+            "cis": [
+                {"hostname": "new", "cpu_core_num": 4, "nic": ["eth0", "eth1"]},
+                {"hostname": "old", "cpu_core_num": 8},
+                {"_id": by_id, "idc": "IDC-A"},
+                {"hostname": "bad", "cpu_core_num": "many"},
+                {"hostname": "new", "cpu_core_num": 16},
+                {"ci_type": "router", "hostname": "r1"},
+            ],
+        }))
+        .await
+        .expect("batch");
+    let actions: Vec<(&str, u16)> = done
+        .results
+        .iter()
+        .map(|r| (r.action.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("add", 200),
+            ("update", 200),
+            ("update", 200),
+            ("error", 400),
+            ("update", 200),
+            ("error", 400)
+        ]
+    );
+    assert_eq!((done.added, done.updated, done.failed), (1, 3, 2));
+    let indexes: Vec<i64> = done.results.iter().map(|r| r.index).collect();
+    assert_eq!(indexes, vec![0, 1, 2, 3, 4, 5]);
+    assert_eq!(done.results[1].ci_id, Some(old));
+    assert_eq!(done.results[2].ci_id, Some(by_id));
+    assert_eq!(done.results[0].ci_id, done.results[4].ci_id);
+    let bad = done.results[3].message.clone().unwrap_or_default();
+    assert!(bad.contains("cpu_core_num"), "{bad}");
+    let router = done.results[5].message.clone().unwrap_or_default();
+    assert!(router.contains("router"), "{router}");
+
+    // What was written is there; the refused row left nothing behind.
+    let new_id = done.results[0].ci_id.unwrap_or_default();
+    let new = a.ci(new_id).await.expect("new").ci;
+    assert_eq!(new["cpu_core_num"], json!(16));
+    assert_eq!(new["nic"], json!(["eth0", "eth1"]));
+    assert_eq!(a.ci(old).await.expect("old").ci["cpu_core_num"], json!(8));
+    assert_eq!(a.ci(by_id).await.expect("by id").ci["idc"], json!("IDC-A"));
+    let bad = a.search(json!({"q": "hostname:bad"})).await.expect("s");
+    assert_eq!(bad.numfound, 0);
+
+    // The batch as a whole is refused when it has no rows or an unknown field.
+    assert_eq!(refused(a.batch_cis(json!({"cis": []})).await).0, 400);
+    let (status, message) = refused(a.batch_cis(json!({"cis": [{}], "colour": 1})).await);
+    assert_eq!(status, 400);
+    assert!(message.contains("colour"), "{message}");
+    // Writing needs a signature.
+    assert_eq!(
+        refused(
+            app.anonymous
+                .batch_cis(json!({"cis": [{"hostname": "x"}]}))
+                .await
+        )
+        .0,
+        401
+    );
 }

@@ -7,7 +7,8 @@ use crate::support::{refused, TestApp};
 
 kit::on_both_backends!(
     citype_relations_link_types,
-    ci_relations_link_cis_with_history
+    ci_relations_link_cis_with_history,
+    the_graph_holds_cis_within_n_hops_and_their_relations,
 );
 
 async fn citype_relations_link_types(backend: TestBackend) {
@@ -144,4 +145,76 @@ async fn ci_relations_link_cis_with_history(backend: TestBackend) {
     assert_eq!(a.second_cis(web).await.expect("s").numfound, 0);
     let newest = a.history(json!({})).await.expect("h").records[0].clone();
     assert_eq!(newest.rel_history.get("delete"), Some(&1));
+}
+
+/// a -> b -> c -> d, and e -> b: from a, one hop reaches b; two reach c and e (following
+/// relations either way); d is three hops away.
+async fn the_graph_holds_cis_within_n_hops_and_their_relations(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let a = &app.admin;
+    let mut id = std::collections::HashMap::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        id.insert(name, app.add_server(json!({"hostname": name})).await);
+    }
+    let mut cr = std::collections::HashMap::new();
+    for (first, second) in [("a", "b"), ("b", "c"), ("c", "d"), ("e", "b")] {
+        let made = a
+            .add_ci_relation(id[first], id[second], "connect", None)
+            .await
+            .expect("related");
+        cr.insert((first, second), made.cr_id);
+    }
+    let names = |graph: &wire::cmdb::CiGraph| -> Vec<(String, i64)> {
+        let mut out: Vec<(String, i64)> = graph
+            .cis
+            .iter()
+            .map(|ci| {
+                (
+                    ci["hostname"].as_str().unwrap_or_default().to_string(),
+                    ci["_depth"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+
+    let one = a.ci_graph(id["a"], 1).await.expect("one hop");
+    assert_eq!(names(&one), vec![("a".into(), 0), ("b".into(), 1)]);
+    assert_eq!(one.relations.len(), 1);
+    assert_eq!(one.relations[0].cr_id, cr[&("a", "b")]);
+    assert_eq!(
+        (one.relations[0].first_ci_id, one.relations[0].second_ci_id),
+        (id["a"], id["b"])
+    );
+    assert!(!one.truncated);
+
+    let two = a.ci_graph(id["a"], 2).await.expect("two hops");
+    assert_eq!(
+        names(&two),
+        vec![
+            ("a".into(), 0),
+            ("b".into(), 1),
+            ("c".into(), 2),
+            ("e".into(), 2)
+        ]
+    );
+    assert_eq!(two.numfound, 4);
+    let mut rels: Vec<i64> = two.relations.iter().map(|r| r.cr_id).collect();
+    rels.sort();
+    let mut expected = vec![cr[&("a", "b")], cr[&("b", "c")], cr[&("e", "b")]];
+    expected.sort();
+    assert_eq!(rels, expected, "c -> d leaves the graph with d");
+
+    let all = a.ci_graph(id["a"], 5).await.expect("five hops");
+    assert_eq!(all.numfound, 5);
+    assert_eq!(all.relations.len(), 4);
+
+    for depth in [0, 6] {
+        let (status, message) = refused(a.ci_graph(id["a"], depth).await);
+        assert_eq!(status, 400);
+        assert!(message.contains("depth"), "{message}");
+    }
+    assert_eq!(refused(a.ci_graph(99_999, 1).await).0, 404);
 }

@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Benchmark of cmdb's search over loopback (issue 3's figures), modelled on deploy/bench.py.
+
+For each backend (SQLite, then MariaDB): starts the release binary, creates the `server` CI
+type with ten attributes through the signed API, measures CI creation throughput through the
+signed API on BENCH_API_CIS CIs (one client, sequential requests), then loads the rest of
+BENCH_CIS CIs straight into the service's schema with SQL (the API would take minutes), and
+drives three searches with wrk from a second process:
+
+    q=hostname:web-12*
+    q=idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline&count=50
+    the same with facet=idc,os
+
+Reads are benchmarked with `auth.open_reads = true` (unsigned GETs), so the figures are the
+search's, not the signature check's. Prints a Markdown table and writes var/bench/cmdb.md.
+
+Environment: TARGET_DIR (cargo target dir holding release/cmdb), DCP_TEST_MYSQL_URL
+(MariaDB server URL; database dcp_bench_cmdb is dropped and re-created), BENCH_SECONDS (per
+wrk run, default 5), BENCH_CONNECTIONS (default "1,8"), BENCH_BACKENDS (default
+"sqlite,mysql"), BENCH_CIS (default 100000), BENCH_API_CIS (default 2000), BENCH_KEEP_DB=1
+(leave dcp_bench_cmdb in place afterwards, to EXPLAIN the search's statements on it).
+"""
+import os
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+import cmdb  # noqa: E402
+
+TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
+BINARY = os.path.join(TARGET_DIR, "release", "cmdb")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,8").split(",")]
+TOTAL_CIS = int(os.environ.get("BENCH_CIS", "100000"))
+API_CIS = int(os.environ.get("BENCH_API_CIS", "2000"))
+MYSQL_URL = os.environ.get("DCP_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306").rstrip("/")
+MYSQL_DB = "dcp_bench_cmdb"
+KEY, SECRET = "bench-key", "bench-secret"
+
+ATTRIBUTES = [
+    ("hostname", "text", True),
+    ("private_ip", "text", False),
+    ("idc", "text", False),
+    ("cpu_core_num", "int", False),
+    ("ram", "float", False),
+    ("os", "text", False),
+    ("status", "text", False),
+    ("owner", "text", False),
+    ("sn", "text", False),
+    ("env", "text", False),
+]
+IDCS = ["IDC-A", "IDC-B", "IDC-C", "IDC-D", "IDC-E"]
+CPUS = [4, 8, 16, 32, 64]
+RAMS = [8.0, 16.0, 32.0, 64.0, 128.0]
+OSES = ["centos7", "ubuntu22", "debian12", "rhel9"]
+ENVS = ["prod", "test", "dev"]
+
+QUERIES = [
+    ("q=hostname:web-12*", {"q": "hostname:web-12*"}),
+    ("q=idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline&count=50",
+     {"q": "idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline", "count": "50"}),
+    ("same + facet=idc,os",
+     {"q": "idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline", "count": "50", "facet": "idc,os"}),
+]
+
+
+def server(i, rnd):
+    """The attributes of server number i (deterministic: the same on every run)."""
+    return {
+        "hostname": f"web-{i}",
+        "private_ip": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}",
+        "idc": IDCS[i % len(IDCS)],
+        "cpu_core_num": rnd.choice(CPUS),
+        "ram": rnd.choice(RAMS),
+        "os": rnd.choice(OSES),
+        "status": "offline" if i % 10 == 0 else ("maintenance" if i % 10 == 1 else "online"),
+        "owner": f"user{rnd.randrange(50)}",
+        "sn": f"SN{i:08d}",
+        "env": ENVS[i % len(ENVS)],
+    }
+
+
+def start_service(database_url, workdir):
+    env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_DATABASE__URL=database_url,
+               DCP_LOG__LEVEL="warn", DCP_DATABASE__POOL_SIZE="16",
+               DCP_AUTH__ADMIN_KEY=KEY, DCP_AUTH__ADMIN_SECRET=SECRET,
+               DCP_AUTH__CREDENTIALS_FILE=os.path.join(workdir, "admin.json"),
+               DCP_AUTH__OPEN_READS="true")
+    proc = subprocess.Popen([BINARY], stdout=subprocess.PIPE, env=env, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"listening on (http://\S+)", line)
+    if not m:
+        proc.kill()
+        sys.exit(f"bench: the service did not start: {line!r}")
+    return proc, m.group(1)
+
+
+def create_model(client):
+    """The ten attributes and the `server` type; returns {name: (attr_id, value_type)}."""
+    attrs = {}
+    for name, value_type, unique in ATTRIBUTES:
+        made = client.add_attribute(name, value_type=value_type, is_uniq=unique)
+        attrs[name] = (made["attr_id"], value_type)
+    made = client.add_citype("server", unique="hostname")
+    type_id = made["type_id"]
+    client.bind_attributes(type_id, [a for a, _ in attrs.values()])
+    return type_id, attrs
+
+
+def api_throughput(client):
+    """CIs 1..API_CIS through the signed API; returns CIs per second."""
+    rnd = random.Random(1)
+    started = time.time()
+    for i in range(1, API_CIS + 1):
+        client.add_ci("server", **server(i, rnd))
+    return API_CIS / (time.time() - started)
+
+
+def bulk_rows(type_id, attrs, first_ci_id):
+    """Rows for CIs numbered API_CIS+1..TOTAL_CIS, ids from first_ci_id on."""
+    rnd = random.Random(2)
+    cis, texts, ints, floats, uniques = [], [], [], [], []
+    for n, i in enumerate(range(API_CIS + 1, TOTAL_CIS + 1)):
+        ci_id = first_ci_id + n
+        cis.append((ci_id, type_id))
+        for name, value in server(i, rnd).items():
+            attr_id, value_type = attrs[name]
+            if value_type == "int":
+                ints.append((ci_id, attr_id, value))
+            elif value_type == "float":
+                floats.append((ci_id, attr_id, value))
+            else:
+                texts.append((ci_id, attr_id, value))
+            if name == "hostname":
+                uniques.append((attr_id, value, ci_id))
+    return [
+        ("cis", "id, type_id", cis),
+        ("ci_values_text", "ci_id, attr_id, value", texts),
+        ("ci_values_int", "ci_id, attr_id, value", ints),
+        ("ci_values_float", "ci_id, attr_id, value", floats),
+        ("ci_unique_values", "attr_id, value, ci_id", uniques),
+    ]
+
+
+def load_sqlite(path, type_id, attrs):
+    conn = sqlite3.connect(path, timeout=30)
+    (last,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM cis").fetchone()
+    for table, columns, values in bulk_rows(type_id, attrs, last + 1):
+        marks = ",".join("?" * len(values[0]))
+        conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
+    conn.commit()
+    conn.close()
+
+
+def sql_literal(v):
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def mysql_args():
+    m = re.match(r"mysql://([^:@/]+)(?::([^@]*))?@([^:/]+)(?::(\d+))?", MYSQL_URL)
+    if not m:
+        sys.exit(f"bench: cannot read DCP_TEST_MYSQL_URL {MYSQL_URL}")
+    user, password, host, port = m.group(1), m.group(2) or "", m.group(3), m.group(4) or "3306"
+    env = dict(os.environ, MYSQL_PWD=password)
+    return ["mysql", "--protocol=tcp", "-N", "-h", host, "-P", port, "-u", user], env
+
+
+def mysql(sql, database=None):
+    args, env = mysql_args()
+    if database:
+        args.append(database)
+    return subprocess.run(args, input=sql.encode(), env=env, check=True,
+                          capture_output=True).stdout.decode()
+
+
+def load_mysql(type_id, attrs):
+    last = int(mysql("SELECT COALESCE(MAX(id), 0) FROM cis;", MYSQL_DB).strip() or 0)
+    chunks = ["SET autocommit=0;"]
+    for table, columns, values in bulk_rows(type_id, attrs, last + 1):
+        for start in range(0, len(values), 5000):
+            batch = ",".join("(" + ",".join(sql_literal(v) for v in row) + ")"
+                             for row in values[start:start + 5000])
+            chunks.append(f"INSERT INTO {table} ({columns}) VALUES {batch};")
+    chunks.append("COMMIT;")
+    # Fresh statistics, as a long-running database would have.
+    chunks.append("ANALYZE TABLE cis, ci_values_text, ci_values_int, ci_values_float;")
+    mysql("\n".join(chunks), MYSQL_DB)
+
+
+def wrk(url, connections):
+    # A 10 s timeout, so slow answers are measured rather than dropped as socket errors.
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "10s", "--latency", url]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, pct(50), pct(99), int(errors.group(1)) if errors else 0
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk is missing (deploy/install-deps.sh --ci installs it)")
+    if not os.path.exists(BINARY):
+        sys.exit(f"bench: {BINARY} is missing (cargo build --release -p cmdb)")
+    backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
+    results, creation = [], []
+    tmp = tempfile.mkdtemp(prefix="dcp-bench-cmdb-")
+    for backend in backends:
+        if backend == "sqlite":
+            path = os.path.join(tmp, "cmdb.db")
+            url = f"sqlite://{path}"
+        else:
+            mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB}; "
+                  f"CREATE DATABASE {MYSQL_DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
+            url = f"{MYSQL_URL}/{MYSQL_DB}"
+        proc, base = start_service(url, tmp)
+        try:
+            client = cmdb.Client(base, KEY, SECRET, timeout=60)
+            type_id, attrs = create_model(client)
+            rate = api_throughput(client)
+            creation.append((backend, rate))
+            print(f"{backend}: {API_CIS} CIs through the signed API at {rate:,.0f} CIs/s",
+                  file=sys.stderr)
+            started = time.time()
+            load_sqlite(path, type_id, attrs) if backend == "sqlite" else load_mysql(type_id, attrs)
+            print(f"{backend}: loaded up to {TOTAL_CIS} CIs with SQL in {time.time() - started:.1f} s",
+                  file=sys.stderr)
+            check = client.search("hostname:web-12*")
+            assert check["numfound"] > 0, check
+            for name, params in QUERIES:
+                target = f"{base}/api/v0.1/ci/s?{urllib.parse.urlencode(params)}"
+                found = client.search(**params)["numfound"]
+                for connections in CONNECTIONS:
+                    rps, p50, p99, errors = wrk(target, connections)
+                    results.append((backend, name, found, connections, rps, p50, p99, errors))
+                    print(f"{backend}: {name} c={connections}: p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+                          file=sys.stderr)
+        finally:
+            proc.terminate()
+            proc.wait()
+    if "mysql" in backends and os.environ.get("BENCH_KEEP_DB") != "1":
+        mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB};")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    table = [f"{TOTAL_CIS:,} CIs of type `server` (10 attributes); reads unsigned "
+             f"(`auth.open_reads = true`); wrk -t1, {SECONDS} s per run.", "",
+             "| backend | search | numfound | connections | requests/s | p50 ms | p99 ms | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for backend, name, found, connections, rps, p50, p99, errors in results:
+        table.append(f"| {backend} | `{name}` | {found:,} | {connections} | {rps:,.1f} | "
+                     f"{p50:.1f} | {p99:.1f} | {errors} |")
+    table += ["", "| backend | CI creation through the signed API (1 client) |", "|---|---:|"]
+    for backend, rate in creation:
+        table.append(f"| {backend} | {rate:,.0f} CIs/s ({API_CIS} CIs) |")
+    text = "\n".join(table)
+    print(text)
+    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
+    with open(os.path.join(ROOT, "var", "bench", "cmdb.md"), "w") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
