@@ -9,6 +9,7 @@ pub mod cloud_portal;
 pub mod cmdb;
 pub mod resource_pool;
 pub mod soa_registry;
+pub mod task_engine;
 pub mod transport;
 
 pub use cloud_portal::CloudPortalClient;
@@ -16,4 +17,5 @@ pub use cmdb::CmdbClient;
 pub use reqwest::{Method, StatusCode};
 pub use resource_pool::ResourcePoolClient;
 pub use soa_registry::SoaRegistryClient;
+pub use task_engine::TaskEngineClient;
 pub use transport::{ClientConfig, ClientError, Encoding, RawReply, Transport};

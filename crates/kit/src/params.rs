@@ -240,7 +240,8 @@ async fn collect(req: HttpRequest, mut payload: Payload) -> Result<Rc<ParamMap>,
             map.insert(k, Value::String(v));
         }
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
+    // GET bodies are read too: the orchestration seed's own examples send `curl -X GET -d '{...}'`.
+    if req.method() != Method::HEAD {
         let body = web::Bytes::from_request(&req, &mut payload)
             .await
             .map_err(|e| ParamsError::Body(e.to_string()))?;

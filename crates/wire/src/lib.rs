@@ -5,3 +5,4 @@ pub mod cmdb;
 pub mod lenient;
 pub mod resource_pool;
 pub mod soa_registry;
+pub mod task_engine;

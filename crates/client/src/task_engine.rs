@@ -1,0 +1,352 @@
+//! The client of task-engine: one method per route. Lists are read with GET and the page in
+//! the query string; everything else is a POST with a JSON body.
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use wire::task_engine as w;
+
+use crate::transport::{
+    decode, ClientConfig, ClientError, Encoding, Idempotence, RawReply, Transport,
+};
+
+#[derive(Clone)]
+pub struct TaskEngineClient {
+    transport: Transport,
+}
+
+impl TaskEngineClient {
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        Ok(TaskEngineClient {
+            transport: Transport::new(config)?,
+        })
+    }
+
+    pub fn with_request_id(&self, id: &str) -> Self {
+        TaskEngineClient {
+            transport: self.transport.with_request_id(id),
+        }
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Sends anything to `path` and returns the answer as it came (for tests of bad input).
+    /// GETs are retried on connection errors; POSTs are not.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        encoding: Encoding,
+        params: &Value,
+    ) -> Result<RawReply, ClientError> {
+        let idempotence = if method == Method::GET {
+            Idempotence::Idempotent
+        } else {
+            Idempotence::NotIdempotent
+        };
+        match encoding {
+            // Query strings and forms carry only text: JSON values are written out.
+            Encoding::Query | Encoding::Form => {
+                let pairs = as_pairs(params);
+                self.transport
+                    .send(method, path, encoding, &pairs, idempotence)
+                    .await
+            }
+            Encoding::Json => {
+                self.transport
+                    .send(method, path, encoding, params, idempotence)
+                    .await
+            }
+        }
+    }
+
+    /// POSTs `body` as it is with this content type (for tests of unreadable bodies).
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<RawReply, ClientError> {
+        let url = self.url(path);
+        let http = reqwest::Client::new();
+        let response = http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| ClientError::Connect {
+                url: url.clone(),
+                reason: e.to_string(),
+                attempts: 1,
+            })?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| ClientError::Decode {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
+        let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+            url,
+            reason: format!("HTTP {status}, not JSON: {e}"),
+        })?;
+        Ok(RawReply {
+            status,
+            request_id: None,
+            body,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.transport.base_url())
+    }
+
+    fn failed(&self, path: &str, status: u16, body: &Value) -> ClientError {
+        ClientError::Api {
+            url: self.url(path),
+            status,
+            code: body["code"].as_i64().unwrap_or(-1),
+            message: body["msg"].as_str().unwrap_or_default().to_string(),
+        }
+    }
+
+    /// POSTs `params` as JSON and decodes `data` of a successful answer.
+    async fn post<T: DeserializeOwned, P: Serialize>(
+        &self,
+        path: &str,
+        params: &P,
+    ) -> Result<T, ClientError> {
+        let body = serde_json::to_value(params).map_err(|e| ClientError::Decode {
+            url: self.url(path),
+            reason: e.to_string(),
+        })?;
+        let reply = self
+            .call_raw(Method::POST, path, Encoding::Json, &body)
+            .await?;
+        let envelope: w::Reply<Value> = decode(&self.url(path), reply.body.clone())?;
+        if envelope.code != 0 {
+            return Err(self.failed(path, reply.status.as_u16(), &reply.body));
+        }
+        decode(&self.url(path), envelope.data.unwrap_or(Value::Null))
+    }
+
+    async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        page: u64,
+        page_size: u64,
+    ) -> Result<w::Listed<T>, ClientError> {
+        let params = json!({"page": page, "page_size": page_size});
+        let reply = self
+            .call_raw(Method::GET, path, Encoding::Query, &params)
+            .await?;
+        if reply.body["code"].as_i64() != Some(0) {
+            return Err(self.failed(path, reply.status.as_u16(), &reply.body));
+        }
+        let list: w::ListReply<T> = decode(&self.url(path), reply.body)?;
+        Ok(w::Listed {
+            data: list.data,
+            page: list.page,
+            page_size: list.page_size,
+            query_count: list.query_count,
+        })
+    }
+
+    // ---- actions ----
+
+    pub async fn actions(
+        &self,
+        page: u64,
+        page_size: u64,
+    ) -> Result<w::Listed<w::Action>, ClientError> {
+        self.list("/action/list", page, page_size).await
+    }
+
+    pub async fn action(&self, id: i64) -> Result<w::Action, ClientError> {
+        self.post(&format!("/action/{id}"), &json!({})).await
+    }
+
+    pub async fn create_action(&self, action: &w::ActionRequest) -> Result<i64, ClientError> {
+        self.post("/action/create", action).await
+    }
+
+    pub async fn update_action(
+        &self,
+        id: i64,
+        action: &w::ActionRequest,
+    ) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/action/update/{id}"), action)
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_action(&self, id: i64) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/action/delete/{id}"), &json!({}))
+            .await
+            .map(drop)
+    }
+
+    // ---- action implementations (`/actimpl/*`; `/action/impl/*` is the same) ----
+
+    pub async fn action_impls(
+        &self,
+        page: u64,
+        page_size: u64,
+    ) -> Result<w::Listed<w::ActionImpl>, ClientError> {
+        self.list("/actimpl/list", page, page_size).await
+    }
+
+    pub async fn action_impl(&self, id: i64) -> Result<w::ActionImpl, ClientError> {
+        self.post(&format!("/actimpl/{id}"), &json!({})).await
+    }
+
+    pub async fn create_action_impl(&self, imp: &w::ActionImplRequest) -> Result<i64, ClientError> {
+        self.post("/actimpl/create", imp).await
+    }
+
+    pub async fn update_action_impl(
+        &self,
+        id: i64,
+        imp: &w::ActionImplRequest,
+    ) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/actimpl/update/{id}"), imp)
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_action_impl(&self, id: i64) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/actimpl/delete/{id}"), &json!({}))
+            .await
+            .map(drop)
+    }
+
+    // ---- remote steps ----
+
+    pub async fn remote_steps(
+        &self,
+        page: u64,
+        page_size: u64,
+    ) -> Result<w::Listed<w::RemoteStep>, ClientError> {
+        self.list("/remote_step/list", page, page_size).await
+    }
+
+    pub async fn remote_step(&self, id: i64) -> Result<w::RemoteStep, ClientError> {
+        self.post(&format!("/remote_step/{id}"), &json!({})).await
+    }
+
+    pub async fn create_remote_step(
+        &self,
+        step: &w::RemoteStepRequest,
+    ) -> Result<i64, ClientError> {
+        self.post("/remote_step/create", step).await
+    }
+
+    pub async fn update_remote_step(
+        &self,
+        id: i64,
+        step: &w::RemoteStepRequest,
+    ) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/remote_step/update/{id}"), step)
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_remote_step(&self, id: i64) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/remote_step/delete/{id}"), &json!({}))
+            .await
+            .map(drop)
+    }
+
+    // ---- templates (`/task_tpl/*`; `/task/impl/*` is the same) ----
+
+    pub async fn templates(
+        &self,
+        page: u64,
+        page_size: u64,
+    ) -> Result<w::Listed<w::Template>, ClientError> {
+        self.list("/task_tpl/list", page, page_size).await
+    }
+
+    pub async fn template(&self, id: i64) -> Result<w::Template, ClientError> {
+        self.post(&format!("/task_tpl/{id}"), &json!({})).await
+    }
+
+    pub async fn create_template(&self, template: &w::TemplateRequest) -> Result<i64, ClientError> {
+        self.post("/task_tpl/create", template).await
+    }
+
+    pub async fn update_template(
+        &self,
+        id: i64,
+        template: &w::TemplateRequest,
+    ) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/task_tpl/update/{id}"), template)
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_template(&self, id: i64) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/task_tpl/delete/{id}"), &json!({}))
+            .await
+            .map(drop)
+    }
+
+    pub async fn task_steps(
+        &self,
+        page: u64,
+        page_size: u64,
+    ) -> Result<w::Listed<w::TaskStep>, ClientError> {
+        self.list("/task_step/list", page, page_size).await
+    }
+
+    // ---- tasks ----
+
+    pub async fn create_task(&self, task: &w::TaskRequest) -> Result<i64, ClientError> {
+        self.post("/task/create", task).await
+    }
+
+    pub async fn tasks(
+        &self,
+        page: u64,
+        page_size: u64,
+    ) -> Result<w::Listed<w::Task>, ClientError> {
+        self.list("/task/list", page, page_size).await
+    }
+
+    pub async fn task(&self, id: i64) -> Result<w::Task, ClientError> {
+        self.post(&format!("/task/{id}"), &json!({})).await
+    }
+
+    pub async fn task_detail(&self, id: i64) -> Result<Vec<w::TaskNode>, ClientError> {
+        self.post(&format!("/task/{id}/detail"), &json!({})).await
+    }
+
+    pub async fn task_log(&self, id: i64) -> Result<Vec<w::LogRow>, ClientError> {
+        self.post(&format!("/task/{id}/log"), &json!({})).await
+    }
+
+    pub async fn node_log(&self, nsid: i64) -> Result<Vec<w::LogRow>, ClientError> {
+        self.post(&format!("/task/node/{nsid}/log"), &json!({}))
+            .await
+    }
+}
+
+/// A JSON object as text pairs: strings as they are, other values as JSON text.
+fn as_pairs(params: &Value) -> Vec<(String, String)> {
+    match params {
+        Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,258 @@
+//! task-engine: actions, action implementations, remote steps, templates (task impls), task
+//! steps, tasks (flows) and their logs (see `proto-docs/task-engine.md`).
+//!
+//! Every answer is a [`Reply`] (`{"code":0,"msg":"success","data":...}`); lists are a
+//! [`ListReply`] that adds `page`, `page_size` and `query_count`. An error carries its HTTP
+//! status as `code` and says what is wrong in `msg`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The envelope of every answer but lists.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reply<T> {
+    pub code: i64,
+    pub msg: String,
+    pub data: Option<T>,
+}
+
+/// The envelope of lists.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListReply<T> {
+    pub code: i64,
+    pub msg: String,
+    pub data: Vec<T>,
+    pub page: u64,
+    pub page_size: u64,
+    /// Rows matching the query on every page, not only this one.
+    pub query_count: u64,
+}
+
+/// One page of a list, as the client returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listed<T> {
+    pub data: Vec<T>,
+    pub page: u64,
+    pub page_size: u64,
+    pub query_count: u64,
+}
+
+/// State of a task, a batch and a node.
+pub const STATE_INIT: i32 = 0;
+pub const STATE_RUNNING: i32 = 1;
+pub const STATE_SUCCESS: i32 = 2;
+pub const STATE_FAILED: i32 = 3;
+pub const STATE_STOPPED: i32 = 4;
+/// How many states there are: the length of `stat`.
+pub const STATE_COUNT: usize = 5;
+
+/// The built-in steps, in the order `/task_step/list` shows them.
+pub const BUILTIN_STEPS: [&str; 5] = [
+    "create_vm",
+    "return_vm",
+    "register",
+    "unregister",
+    "record_ci",
+];
+
+/// A remote command: `params` is its parameter schema, e.g. `{"host":"string"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub id: i64,
+    pub name: String,
+    pub desc: String,
+    pub params: Map<String, Value>,
+}
+
+/// How an action is carried out: `type` (e.g. `ansible`) and its `template`, e.g.
+/// `{"action":{"module":"shell","args":"echo {{word}}"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionImpl {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub impl_type: String,
+    pub action_id: i64,
+    pub template: Map<String, Value>,
+}
+
+/// An ordered list of action names, usable as a template step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteStep {
+    pub id: i64,
+    pub name: String,
+    pub desc: String,
+    pub actions: Vec<String>,
+    /// The same list under the key the seed's list example uses.
+    #[serde(rename = "action")]
+    pub actions_alias: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Retry {
+    pub retry_times: u32,
+    pub ignore_error: bool,
+}
+
+/// One step of a template: a built-in step or a remote step, by name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateStep {
+    pub name: String,
+    pub param_values: Map<String, Value>,
+    pub retry: Retry,
+}
+
+/// A task template (the seed calls it a task impl too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: i64,
+    pub name: String,
+    pub desc: String,
+    pub steps: Vec<TemplateStep>,
+}
+
+/// A step a template may use (`/task_step/list`). Built-in steps have `id` 0 and `type`
+/// `builtin`; remote steps their own id and `type` `remote`, with the union of their actions'
+/// parameters as `params`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskStep {
+    pub id: i64,
+    pub name: String,
+    pub desc: String,
+    #[serde(rename = "type")]
+    pub step_type: String,
+    pub params: Map<String, Value>,
+}
+
+/// A task (flow). `Stat` and `Created` repeat `stat` and `created` for the original web client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: i64,
+    pub template_id: i64,
+    pub template_name: String,
+    pub task_name: String,
+    pub pool_name: String,
+    /// The task's state (0 INIT .. 4 STOPPED), under the seed's key.
+    #[serde(rename = "Status")]
+    pub status: i32,
+    /// The template's steps as they were when the task was created.
+    pub options: Vec<TemplateStep>,
+    pub step_len: i64,
+    pub opr_user: String,
+    pub params: Map<String, Value>,
+    pub max_num: i64,
+    pub max_ratio: i64,
+    pub timeout: i64,
+    pub auto: bool,
+    pub batch_size: i64,
+    pub batch_count: i64,
+    pub created: String,
+    #[serde(rename = "Created")]
+    pub created_alias: String,
+    pub updated: String,
+    /// Node counts per state, indexed by state: `[init, running, success, failed, stopped]`.
+    pub stat: Vec<i64>,
+    #[serde(rename = "Stat")]
+    pub stat_alias: Vec<i64>,
+}
+
+/// One node of a task (`/task/:id/detail`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskNode {
+    /// The node's id in the task (`nsid` of the node log).
+    pub id: i64,
+    pub fid: i64,
+    pub ip: String,
+    pub state: i32,
+    pub batch_id: i64,
+    /// Index (from 0) of the step the node is at, and its name (empty once past the last).
+    pub step: i64,
+    pub step_name: String,
+    /// Each step the node has reached, by name, with its state (empty until it runs).
+    pub steps: Map<String, Value>,
+    /// The node as the task's creator sent it (its `ip`, `vm_id`, ...).
+    pub vars: Map<String, Value>,
+    pub pool_name: String,
+    pub vm_id: String,
+    pub created: String,
+    #[serde(rename = "Created")]
+    pub created_alias: String,
+    pub updated: String,
+}
+
+/// One log row of a task or a node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRow {
+    pub id: i64,
+    pub fid: i64,
+    pub batch_id: i64,
+    /// `"<fid>-<batch_id>"`.
+    pub correlation_id: String,
+    /// The node the row is about, when it is about one.
+    pub node_id: Option<i64>,
+    pub message: String,
+    /// Unix seconds.
+    pub ctime: i64,
+}
+
+// ---- requests (create and update; on update an absent field keeps its value) ----
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionImplRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action_id: Option<i64>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub impl_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoteStepRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TemplateRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<TemplateStep>>,
+}
+
+/// `/task/create`. `nodes` is a list of node objects (`{"ip": ...}`) or addresses.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskRequest {
+    pub template_id: i64,
+    pub task_name: String,
+    pub opr_user: String,
+    pub nodes: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub params: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_num: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_ratio: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto: Option<bool>,
+}

@@ -1,0 +1,444 @@
+//! The queries of task-engine, written once for SQLite and MySQL over `kit::db::DbConn`.
+//! Functions here run inside `Db::read` / `Db::write`, on the blocking pool. JSON documents
+//! are stored as text and decoded by the domain modules.
+
+pub mod schema;
+
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use kit::db::{last_insert_id, DbConn};
+use kit::Page;
+
+use schema::{
+    te_action_impls, te_actions, te_catalog_lock, te_flow_logs, te_flow_nodes, te_flows,
+    te_remote_steps, te_templates,
+};
+
+/// Takes the catalog lock for the rest of the transaction (see the migration).
+pub fn lock_catalog(conn: &mut DbConn) -> QueryResult<usize> {
+    diesel::update(te_catalog_lock::table.find(1))
+        .set(te_catalog_lock::bumps.eq(te_catalog_lock::bumps + 1))
+        .execute(conn)
+}
+
+// ---- actions ----
+
+#[derive(Debug, Clone, Queryable)]
+pub struct ActionRow {
+    pub id: i64,
+    pub name: String,
+    pub descr: String,
+    pub params: String,
+}
+
+pub fn action(conn: &mut DbConn, id: i64) -> QueryResult<Option<ActionRow>> {
+    te_actions::table.find(id).get_result(conn).optional()
+}
+
+pub fn action_by_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<ActionRow>> {
+    te_actions::table
+        .filter(te_actions::name.eq(name))
+        .get_result(conn)
+        .optional()
+}
+
+pub fn actions_page(conn: &mut DbConn, page: Page) -> QueryResult<(Vec<ActionRow>, i64)> {
+    let total = te_actions::table.select(count_star()).get_result(conn)?;
+    let rows = te_actions::table
+        .order(te_actions::id)
+        .offset(page.offset())
+        .limit(page.limit())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+pub fn all_actions(conn: &mut DbConn) -> QueryResult<Vec<ActionRow>> {
+    te_actions::table.order(te_actions::id).load(conn)
+}
+
+pub fn insert_action(conn: &mut DbConn, name: &str, descr: &str, params: &str) -> QueryResult<i64> {
+    diesel::insert_into(te_actions::table)
+        .values((
+            te_actions::name.eq(name),
+            te_actions::descr.eq(descr),
+            te_actions::params.eq(params),
+        ))
+        .execute(conn)?;
+    last_insert_id(conn)
+}
+
+pub fn update_action(conn: &mut DbConn, row: &ActionRow) -> QueryResult<usize> {
+    diesel::update(te_actions::table.find(row.id))
+        .set((
+            te_actions::name.eq(&row.name),
+            te_actions::descr.eq(&row.descr),
+            te_actions::params.eq(&row.params),
+        ))
+        .execute(conn)
+}
+
+pub fn delete_action(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    diesel::delete(te_actions::table.find(id)).execute(conn)
+}
+
+// ---- action implementations ----
+
+#[derive(Debug, Clone, Queryable)]
+pub struct ActionImplRow {
+    pub id: i64,
+    pub action_id: i64,
+    pub impl_type: String,
+    pub template: String,
+}
+
+pub fn action_impl(conn: &mut DbConn, id: i64) -> QueryResult<Option<ActionImplRow>> {
+    te_action_impls::table.find(id).get_result(conn).optional()
+}
+
+pub fn action_impls_page(conn: &mut DbConn, page: Page) -> QueryResult<(Vec<ActionImplRow>, i64)> {
+    let total = te_action_impls::table
+        .select(count_star())
+        .get_result(conn)?;
+    let rows = te_action_impls::table
+        .order(te_action_impls::id)
+        .offset(page.offset())
+        .limit(page.limit())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+pub fn impls_of_action(conn: &mut DbConn, action_id: i64) -> QueryResult<i64> {
+    te_action_impls::table
+        .filter(te_action_impls::action_id.eq(action_id))
+        .select(count_star())
+        .get_result(conn)
+}
+
+pub fn insert_action_impl(
+    conn: &mut DbConn,
+    action_id: i64,
+    impl_type: &str,
+    template: &str,
+) -> QueryResult<i64> {
+    diesel::insert_into(te_action_impls::table)
+        .values((
+            te_action_impls::action_id.eq(action_id),
+            te_action_impls::impl_type.eq(impl_type),
+            te_action_impls::template.eq(template),
+        ))
+        .execute(conn)?;
+    last_insert_id(conn)
+}
+
+pub fn update_action_impl(conn: &mut DbConn, row: &ActionImplRow) -> QueryResult<usize> {
+    diesel::update(te_action_impls::table.find(row.id))
+        .set((
+            te_action_impls::action_id.eq(row.action_id),
+            te_action_impls::impl_type.eq(&row.impl_type),
+            te_action_impls::template.eq(&row.template),
+        ))
+        .execute(conn)
+}
+
+pub fn delete_action_impl(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    diesel::delete(te_action_impls::table.find(id)).execute(conn)
+}
+
+// ---- remote steps ----
+
+#[derive(Debug, Clone, Queryable)]
+pub struct RemoteStepRow {
+    pub id: i64,
+    pub name: String,
+    pub descr: String,
+    pub actions: String,
+}
+
+pub fn remote_step(conn: &mut DbConn, id: i64) -> QueryResult<Option<RemoteStepRow>> {
+    te_remote_steps::table.find(id).get_result(conn).optional()
+}
+
+pub fn remote_step_by_name(conn: &mut DbConn, name: &str) -> QueryResult<Option<RemoteStepRow>> {
+    te_remote_steps::table
+        .filter(te_remote_steps::name.eq(name))
+        .get_result(conn)
+        .optional()
+}
+
+pub fn remote_steps_page(conn: &mut DbConn, page: Page) -> QueryResult<(Vec<RemoteStepRow>, i64)> {
+    let total = te_remote_steps::table
+        .select(count_star())
+        .get_result(conn)?;
+    let rows = te_remote_steps::table
+        .order(te_remote_steps::id)
+        .offset(page.offset())
+        .limit(page.limit())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+pub fn all_remote_steps(conn: &mut DbConn) -> QueryResult<Vec<RemoteStepRow>> {
+    te_remote_steps::table.order(te_remote_steps::id).load(conn)
+}
+
+pub fn insert_remote_step(
+    conn: &mut DbConn,
+    name: &str,
+    descr: &str,
+    actions: &str,
+) -> QueryResult<i64> {
+    diesel::insert_into(te_remote_steps::table)
+        .values((
+            te_remote_steps::name.eq(name),
+            te_remote_steps::descr.eq(descr),
+            te_remote_steps::actions.eq(actions),
+        ))
+        .execute(conn)?;
+    last_insert_id(conn)
+}
+
+pub fn update_remote_step(conn: &mut DbConn, row: &RemoteStepRow) -> QueryResult<usize> {
+    diesel::update(te_remote_steps::table.find(row.id))
+        .set((
+            te_remote_steps::name.eq(&row.name),
+            te_remote_steps::descr.eq(&row.descr),
+            te_remote_steps::actions.eq(&row.actions),
+        ))
+        .execute(conn)
+}
+
+pub fn delete_remote_step(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    diesel::delete(te_remote_steps::table.find(id)).execute(conn)
+}
+
+// ---- templates ----
+
+#[derive(Debug, Clone, Queryable)]
+pub struct TemplateRow {
+    pub id: i64,
+    pub name: String,
+    pub descr: String,
+    pub steps: String,
+}
+
+pub fn template(conn: &mut DbConn, id: i64) -> QueryResult<Option<TemplateRow>> {
+    te_templates::table.find(id).get_result(conn).optional()
+}
+
+pub fn templates_page(conn: &mut DbConn, page: Page) -> QueryResult<(Vec<TemplateRow>, i64)> {
+    let total = te_templates::table.select(count_star()).get_result(conn)?;
+    let rows = te_templates::table
+        .order(te_templates::id)
+        .offset(page.offset())
+        .limit(page.limit())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+pub fn all_templates(conn: &mut DbConn) -> QueryResult<Vec<TemplateRow>> {
+    te_templates::table.order(te_templates::id).load(conn)
+}
+
+pub fn insert_template(
+    conn: &mut DbConn,
+    name: &str,
+    descr: &str,
+    steps: &str,
+) -> QueryResult<i64> {
+    diesel::insert_into(te_templates::table)
+        .values((
+            te_templates::name.eq(name),
+            te_templates::descr.eq(descr),
+            te_templates::steps.eq(steps),
+        ))
+        .execute(conn)?;
+    last_insert_id(conn)
+}
+
+pub fn update_template(conn: &mut DbConn, row: &TemplateRow) -> QueryResult<usize> {
+    diesel::update(te_templates::table.find(row.id))
+        .set((
+            te_templates::name.eq(&row.name),
+            te_templates::descr.eq(&row.descr),
+            te_templates::steps.eq(&row.steps),
+        ))
+        .execute(conn)
+}
+
+pub fn delete_template(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+    diesel::delete(te_templates::table.find(id)).execute(conn)
+}
+
+// ---- flows ----
+
+#[derive(Debug, Clone, Queryable)]
+pub struct FlowRow {
+    pub id: i64,
+    pub template_id: i64,
+    pub template_name: String,
+    pub task_name: String,
+    pub pool_name: String,
+    pub state: i32,
+    pub steps: String,
+    pub params: String,
+    pub max_num: i64,
+    pub max_ratio: i64,
+    pub timeout_secs: i64,
+    pub auto_start: bool,
+    pub batch_size: i64,
+    pub batch_count: i64,
+    pub opr_user: String,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// A flow to insert (`id` is ignored).
+pub fn insert_flow(conn: &mut DbConn, f: &FlowRow) -> QueryResult<i64> {
+    diesel::insert_into(te_flows::table)
+        .values((
+            te_flows::template_id.eq(f.template_id),
+            te_flows::template_name.eq(&f.template_name),
+            te_flows::task_name.eq(&f.task_name),
+            te_flows::pool_name.eq(&f.pool_name),
+            te_flows::state.eq(f.state),
+            te_flows::steps.eq(&f.steps),
+            te_flows::params.eq(&f.params),
+            te_flows::max_num.eq(f.max_num),
+            te_flows::max_ratio.eq(f.max_ratio),
+            te_flows::timeout_secs.eq(f.timeout_secs),
+            te_flows::auto_start.eq(f.auto_start),
+            te_flows::batch_size.eq(f.batch_size),
+            te_flows::batch_count.eq(f.batch_count),
+            te_flows::opr_user.eq(&f.opr_user),
+            te_flows::created.eq(f.created),
+            te_flows::updated.eq(f.updated),
+        ))
+        .execute(conn)?;
+    last_insert_id(conn)
+}
+
+pub fn flow(conn: &mut DbConn, id: i64) -> QueryResult<Option<FlowRow>> {
+    te_flows::table.find(id).get_result(conn).optional()
+}
+
+pub fn flows_page(conn: &mut DbConn, page: Page) -> QueryResult<(Vec<FlowRow>, i64)> {
+    let total = te_flows::table.select(count_star()).get_result(conn)?;
+    // Newest first: an operator looks for the task just started.
+    let rows = te_flows::table
+        .order(te_flows::id.desc())
+        .offset(page.offset())
+        .limit(page.limit())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Tasks of the template in one of `states`.
+pub fn flows_of_template_in(
+    conn: &mut DbConn,
+    template_id: i64,
+    states: &[i32],
+) -> QueryResult<Vec<i64>> {
+    te_flows::table
+        .filter(te_flows::template_id.eq(template_id))
+        .filter(te_flows::state.eq_any(states))
+        .select(te_flows::id)
+        .order(te_flows::id)
+        .load(conn)
+}
+
+/// `(fid, state, count)` of the nodes of these flows.
+pub fn node_counts(conn: &mut DbConn, fids: &[i64]) -> QueryResult<Vec<(i64, i32, i64)>> {
+    te_flow_nodes::table
+        .filter(te_flow_nodes::fid.eq_any(fids))
+        .group_by((te_flow_nodes::fid, te_flow_nodes::state))
+        .select((te_flow_nodes::fid, te_flow_nodes::state, count_star()))
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct NodeRow {
+    pub id: i64,
+    pub fid: i64,
+    pub ip: String,
+    pub vars: String,
+    pub state: i32,
+    pub step_index: i64,
+    pub step_states: String,
+    pub batch_id: i64,
+    pub vm_id: String,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// A node to insert (`id` is ignored).
+pub fn insert_node(conn: &mut DbConn, n: &NodeRow) -> QueryResult<i64> {
+    diesel::insert_into(te_flow_nodes::table)
+        .values((
+            te_flow_nodes::fid.eq(n.fid),
+            te_flow_nodes::ip.eq(&n.ip),
+            te_flow_nodes::vars.eq(&n.vars),
+            te_flow_nodes::state.eq(n.state),
+            te_flow_nodes::step_index.eq(n.step_index),
+            te_flow_nodes::step_states.eq(&n.step_states),
+            te_flow_nodes::batch_id.eq(n.batch_id),
+            te_flow_nodes::vm_id.eq(&n.vm_id),
+            te_flow_nodes::created.eq(n.created),
+            te_flow_nodes::updated.eq(n.updated),
+        ))
+        .execute(conn)?;
+    last_insert_id(conn)
+}
+
+pub fn nodes_of_flow(conn: &mut DbConn, fid: i64) -> QueryResult<Vec<NodeRow>> {
+    te_flow_nodes::table
+        .filter(te_flow_nodes::fid.eq(fid))
+        .order(te_flow_nodes::id)
+        .load(conn)
+}
+
+pub fn node(conn: &mut DbConn, id: i64) -> QueryResult<Option<NodeRow>> {
+    te_flow_nodes::table.find(id).get_result(conn).optional()
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct LogRow {
+    pub id: i64,
+    pub fid: i64,
+    pub batch_id: i64,
+    pub node_id: Option<i64>,
+    pub message: String,
+    pub ctime: i64,
+}
+
+pub fn insert_log(
+    conn: &mut DbConn,
+    fid: i64,
+    batch_id: i64,
+    node_id: Option<i64>,
+    message: &str,
+    ctime: i64,
+) -> QueryResult<usize> {
+    diesel::insert_into(te_flow_logs::table)
+        .values((
+            te_flow_logs::fid.eq(fid),
+            te_flow_logs::batch_id.eq(batch_id),
+            te_flow_logs::node_id.eq(node_id),
+            te_flow_logs::message.eq(message),
+            te_flow_logs::ctime.eq(ctime),
+        ))
+        .execute(conn)
+}
+
+pub fn logs_of_flow(conn: &mut DbConn, fid: i64) -> QueryResult<Vec<LogRow>> {
+    te_flow_logs::table
+        .filter(te_flow_logs::fid.eq(fid))
+        .order(te_flow_logs::id)
+        .load(conn)
+}
+
+pub fn logs_of_node(conn: &mut DbConn, node_id: i64) -> QueryResult<Vec<LogRow>> {
+    te_flow_logs::table
+        .filter(te_flow_logs::node_id.eq(node_id))
+        .order(te_flow_logs::id)
+        .load(conn)
+}

@@ -1,0 +1,149 @@
+use actix_web::dev::ServerHandle;
+use client::{ClientConfig, ClientError, Encoding, Method, RawReply, TaskEngineClient};
+use kit::config::HttpConfig;
+use kit::testing::{TestBackend, TestDatabase};
+use serde_json::{json, Map, Value};
+use task_engine::Config;
+use wire::task_engine as w;
+
+pub struct TestApp {
+    pub client: TaskEngineClient,
+    handle: ServerHandle,
+    _db: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: TestBackend) -> TestApp {
+        let db = TestDatabase::create(backend, "te_it");
+        let config = Config {
+            http: HttpConfig {
+                bind: "127.0.0.1:0".into(),
+                workers: 1,
+                shutdown_timeout_secs: 1,
+            },
+            database: db.config.clone(),
+            ..Config::default()
+        };
+        let bound = task_engine::start(config)
+            .await
+            .expect("task-engine starts");
+        let handle = bound.server.handle();
+        actix_web::rt::spawn(bound.server);
+        let client = TaskEngineClient::new(ClientConfig::new(&format!("http://{}", bound.addr)))
+            .expect("client builds");
+        TestApp {
+            client,
+            handle,
+            _db: db,
+        }
+    }
+
+    /// POSTs a JSON body to `path` and returns the answer as it came.
+    pub async fn post(&self, path: &str, body: Value) -> RawReply {
+        self.client
+            .call_raw(Method::POST, path, Encoding::Json, &body)
+            .await
+            .expect("the service answers")
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        encoding: Encoding,
+        body: Value,
+    ) -> RawReply {
+        self.client
+            .call_raw(method, path, encoding, &body)
+            .await
+            .expect("the service answers")
+    }
+
+    /// An action `name` with these parameters; returns its id.
+    pub async fn action(&self, name: &str, params: Value) -> i64 {
+        self.client
+            .create_action(&w::ActionRequest {
+                name: Some(name.into()),
+                desc: Some(format!("{name} desc")),
+                params: Some(object(params)),
+            })
+            .await
+            .expect("action created")
+    }
+
+    pub async fn remote_step(&self, name: &str, actions: &[&str]) -> i64 {
+        self.client
+            .create_remote_step(&w::RemoteStepRequest {
+                name: Some(name.into()),
+                desc: Some(format!("{name} desc")),
+                actions: Some(actions.iter().map(|a| a.to_string()).collect()),
+            })
+            .await
+            .expect("remote step created")
+    }
+
+    pub async fn template(&self, name: &str, steps: &[&str]) -> i64 {
+        self.client
+            .create_template(&w::TemplateRequest {
+                name: Some(name.into()),
+                desc: Some(format!("{name} desc")),
+                steps: Some(steps.iter().map(|s| step(s)).collect()),
+            })
+            .await
+            .expect("template created")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the workers wind down on their own threads.
+        drop(self.handle.stop(false));
+    }
+}
+
+pub fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+pub fn step(name: &str) -> w::TemplateStep {
+    w::TemplateStep {
+        name: name.into(),
+        param_values: object(json!({"k": "v"})),
+        retry: w::Retry {
+            retry_times: 2,
+            ignore_error: false,
+        },
+    }
+}
+
+/// The HTTP status, envelope code and message of a raw reply.
+pub fn status_code_msg(reply: &RawReply) -> (u16, i64, String) {
+    (
+        reply.status.as_u16(),
+        reply.body["code"].as_i64().unwrap_or(-1),
+        reply.body["msg"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Asserts an error answer: the HTTP status, the same `code` in the envelope, and a message
+/// containing `needle`.
+pub fn assert_error(reply: &RawReply, status: u16, needle: &str) {
+    let (s, code, msg) = status_code_msg(reply);
+    assert_eq!(s, status, "HTTP status of {}", reply.body);
+    assert_eq!(code, i64::from(status), "envelope code of {}", reply.body);
+    assert!(msg.contains(needle), "`{msg}` should mention `{needle}`");
+}
+
+/// Asserts a client error: HTTP status and envelope code, and a message containing `needle`.
+pub fn assert_api_error(error: &ClientError, status: u16, needle: &str) {
+    assert_eq!(error.status(), Some(status), "{error}");
+    assert_eq!(error.code(), Some(i64::from(status)), "{error}");
+    assert!(
+        error.message().contains(needle),
+        "`{}` should mention `{needle}`",
+        error.message()
+    );
+}
