@@ -78,6 +78,61 @@ pub enum DbError {
     Task(String),
 }
 
+/// What a diesel error means to a service, so each service maps kinds (not backend codes and
+/// messages) to its own error type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// A unique key refused the row: two writers raced past an existence check.
+    Duplicate(String),
+    /// A foreign key refused the change: the row is still referenced.
+    StillReferenced(String),
+    /// The connection to the database is gone.
+    ConnectionLost(String),
+    /// The database gave the transaction up for another (deadlock, lock wait, serialization,
+    /// SQLite busy): trying again may succeed.
+    Busy(String),
+    /// A query for one row found none.
+    NotFound,
+    /// Anything else: a bug or a broken database; logged here.
+    Other(String),
+}
+
+pub fn classify(error: &diesel::result::Error) -> Failure {
+    use diesel::result::{DatabaseErrorKind as Kind, Error as D};
+    match error {
+        D::DatabaseError(Kind::UniqueViolation, info) => {
+            Failure::Duplicate(info.message().to_string())
+        }
+        D::DatabaseError(Kind::ForeignKeyViolation, info) => {
+            Failure::StillReferenced(info.message().to_string())
+        }
+        D::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, info) => {
+            Failure::ConnectionLost(info.message().to_string())
+        }
+        D::DatabaseError(Kind::SerializationFailure, info) => {
+            Failure::Busy(info.message().to_string())
+        }
+        D::DatabaseError(_, info) if is_busy(info.message()) => {
+            Failure::Busy(info.message().to_string())
+        }
+        D::NotFound => Failure::NotFound,
+        other => {
+            tracing::error!(error = %other, "database error");
+            Failure::Other(other.to_string())
+        }
+    }
+}
+
+/// MySQL's deadlock and lock-wait messages and SQLite's busy/locked ones, which diesel does
+/// not give a kind of their own.
+fn is_busy(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("deadlock")
+        || message.contains("lock wait timeout")
+        || message.contains("database is locked")
+        || message.contains("database is busy")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     #[error("{0}")]
@@ -201,6 +256,8 @@ pub enum OpenError {
     Connect { url: String, reason: String },
     #[error("migrations failed on {url}: {reason}")]
     Migrate { url: String, reason: String },
+    #[error("database start-up task failed: {0}")]
+    Task(String),
 }
 
 impl Db {
@@ -248,6 +305,17 @@ impl Db {
         })?;
         tracing::info!(database = %shown, applied, "database ready");
         Ok(db)
+    }
+
+    /// [`Db::open`] on the blocking pool, for async start-up code.
+    pub async fn open_async(
+        config: &DatabaseConfig,
+        migrations: Migrations,
+    ) -> Result<Db, OpenError> {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || Db::open(&config, migrations))
+            .await
+            .map_err(|e| OpenError::Task(e.to_string()))?
     }
 
     pub fn backend(&self) -> Backend {
@@ -389,6 +457,38 @@ pub fn split_mysql_database(url: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_are_classified_by_kind_and_busy_messages() {
+        use diesel::result::{DatabaseErrorKind as Kind, Error as D};
+        let db = |kind, message: &str| D::DatabaseError(kind, Box::new(message.to_string()));
+        assert_eq!(
+            classify(&db(Kind::UniqueViolation, "dup")),
+            Failure::Duplicate("dup".into())
+        );
+        assert_eq!(
+            classify(&db(Kind::ForeignKeyViolation, "fk")),
+            Failure::StillReferenced("fk".into())
+        );
+        assert_eq!(
+            classify(&db(Kind::ClosedConnection, "gone")),
+            Failure::ConnectionLost("gone".into())
+        );
+        let deadlock = "Deadlock found when trying to get lock; try restarting transaction";
+        assert_eq!(
+            classify(&db(Kind::Unknown, deadlock)),
+            Failure::Busy(deadlock.into())
+        );
+        assert_eq!(
+            classify(&db(Kind::Unknown, "database is locked")),
+            Failure::Busy("database is locked".into())
+        );
+        assert_eq!(classify(&D::NotFound), Failure::NotFound);
+        assert!(matches!(
+            classify(&db(Kind::Unknown, "syntax")),
+            Failure::Other(_)
+        ));
+    }
 
     #[test]
     fn backend_follows_the_scheme() {

@@ -25,6 +25,37 @@ pub trait ExtraMetrics: Send + Sync + 'static {
     fn render(&self) -> Pin<Box<dyn Future<Output = String> + Send + '_>>;
 }
 
+/// Why a service could not start, for its `start()` (printed by `kit::entry::run`).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] crate::db::OpenError),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
+    /// A service's own start-up step (creating its admin user, demo data, ...).
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// [`bind`] for a service's `start()`: the error says which address could not be bound.
+pub fn start<F>(
+    name: &'static str,
+    http: &HttpConfig,
+    readiness: Arc<dyn Readiness>,
+    routes: F,
+) -> Result<Bound, StartError>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    bind(name, http, readiness, routes).map_err(|source| StartError::Bind {
+        bind: http.bind.clone(),
+        source,
+    })
+}
+
 /// A bound, not yet awaited server: `addr` is where it listens (useful with port 0).
 pub struct Bound {
     pub addr: SocketAddr,

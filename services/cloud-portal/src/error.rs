@@ -3,6 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use kit::db::DbError;
+use kit::db::Failure;
 use kit::ParamsError;
 use wire::cloud_portal::{Code, Empty, Envelope};
 
@@ -76,41 +77,17 @@ impl From<DbError> for Error {
 
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error as D};
-        match e {
-            // Two writers raced past the existence check; the constraint caught the second.
-            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                Error::Conflict(format!("already exists ({})", info.message()))
+        match kit::db::classify(&e) {
+            Failure::Duplicate(m) => Error::Conflict(format!("already exists ({m})")),
+            Failure::StillReferenced(m) => Error::Conflict(format!("still referenced ({m})")),
+            Failure::ConnectionLost(m) => {
+                Error::Unavailable(format!("portal database unavailable: {m}"))
             }
-            D::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
-                Error::Conflict(format!("still referenced ({})", info.message()))
-            }
-            D::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                info,
-            ) => Error::Unavailable(format!("portal database unavailable: {}", info.message())),
-            D::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => Error::Busy(
-                format!("portal database busy, try again: {}", info.message()),
-            ),
-            D::DatabaseError(_, info) if is_busy(info.message()) => Error::Busy(format!(
-                "portal database busy, try again: {}",
-                info.message()
-            )),
-            D::NotFound => Error::NotFound("not found".into()),
-            other => {
-                tracing::error!(error = %other, "database error");
-                Error::Internal(format!("database error: {other}"))
-            }
+            Failure::Busy(m) => Error::Busy(format!("portal database busy, try again: {m}")),
+            Failure::NotFound => Error::NotFound("not found".into()),
+            Failure::Other(m) => Error::Internal(format!("database error: {m}")),
         }
     }
-}
-
-/// MySQL's "Deadlock found ..." (1213) and "Lock wait timeout exceeded ..." (1205), SQLite's
-/// "database is locked": the backends' words for a transaction that lost to another.
-fn is_busy(message: &str) -> bool {
-    message.contains("Deadlock found")
-        || message.contains("Lock wait timeout")
-        || message.contains("database is locked")
 }
 
 impl ResponseError for Error {

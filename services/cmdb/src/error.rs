@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use kit::db::DbError;
+use kit::db::Failure;
 use kit::ParamsError;
 use wire::cmdb::ErrorBody;
 
@@ -48,19 +49,12 @@ impl From<DbError> for Error {
 
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error as D};
-        match e {
-            // Two writers raced past the existence check; the constraint caught the second.
-            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                Error::Duplicate(format!("already exists ({})", info.message()))
-            }
-            D::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
-                Error::BadArgument(format!("still referenced ({})", info.message()))
-            }
-            D::NotFound => Error::NotFound("not found".into()),
-            other => {
-                tracing::error!(error = %other, "database error");
-                Error::Internal(format!("database error: {other}"))
+        match kit::db::classify(&e) {
+            Failure::Duplicate(m) => Error::Duplicate(format!("already exists ({m})")),
+            Failure::StillReferenced(m) => Error::BadArgument(format!("still referenced ({m})")),
+            Failure::NotFound => Error::NotFound("not found".into()),
+            Failure::ConnectionLost(m) | Failure::Busy(m) | Failure::Other(m) => {
+                Error::Internal(format!("database error: {m}"))
             }
         }
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use actix_web::web;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use kit::db::{Db, Migrations};
+use kit::server::StartError;
 
 pub use config::Config;
 pub use routes::FUNCTIONS;
@@ -21,40 +22,16 @@ pub const SERVICE: &str = "resource-pool";
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Database(#[from] kit::db::OpenError),
-    #[error("cannot listen on {bind}: {source}")]
-    Bind {
-        bind: String,
-        source: std::io::Error,
-    },
-    #[error("start-up task failed: {0}")]
-    Task(String),
-}
-
 /// Opens the database (running migrations) and binds the HTTP server; await `server` to serve.
 pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
-    let database = config.database.clone();
-    let db = tokio::task::spawn_blocking(move || {
-        Db::open(
-            &database,
-            Migrations {
-                sqlite: SQLITE_MIGRATIONS,
-                mysql: MYSQL_MIGRATIONS,
-            },
-        )
-    })
-    .await
-    .map_err(|e| StartError::Task(e.to_string()))??;
+    let migrations = Migrations {
+        sqlite: SQLITE_MIGRATIONS,
+        mysql: MYSQL_MIGRATIONS,
+    };
+    let db = Db::open_async(&config.database, migrations).await?;
     let inventory = web::Data::new(inventory::Inventory::new(db.clone(), config.probe.clone()));
-    kit::server::bind(SERVICE, &config.http, Arc::new(db), move |cfg| {
+    kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
         cfg.app_data(inventory.clone());
         routes::configure(cfg);
-    })
-    .map_err(|source| StartError::Bind {
-        bind: config.http.bind.clone(),
-        source,
     })
 }
