@@ -18,15 +18,9 @@ Standard library only.
 
 import json
 import os
-import queue
 import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 import unittest
 import uuid
 import urllib.error
@@ -36,84 +30,28 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 EXAMPLES = os.path.join(HERE, "cloud_portal_examples")
-START_TIMEOUT = 30.0
-LISTENING = re.compile(r"cloud-portal listening on http://(\S+)")
+from dcp_testing import ServiceProcess  # noqa: E402
+
 SESSION_KEY = re.compile(r"^[0-9a-f]{40}$")
 
 
-def service_binary():
-    explicit = os.environ.get("CLOUD_PORTAL_BIN", "").strip()
-    if explicit:
-        return os.path.abspath(explicit)
-    target = os.environ.get("CARGO_TARGET_DIR", "").strip()
-    if target:
-        return os.path.abspath(os.path.join(target, "debug", "cloud-portal"))
-    return os.path.join(REPO, "target", "debug", "cloud-portal")
-
-
-class Service:
+class Service(ServiceProcess):
     """cloud-portal on a free port, with a fresh SQLite database in a temporary folder."""
 
     def __init__(self, database_url=None):
-        self.workdir = tempfile.mkdtemp(prefix="cp-pytest-")
+        super().__init__("cloud-portal", "CLOUD_PORTAL_BIN")
         self.database_url = database_url or "sqlite://" + os.path.join(self.workdir, "cloud-portal.db")
-        self.process = None
-        self.address = None
-        self._lines = queue.Queue()
-        self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
-
-    def stderr_text(self):
-        with open(os.path.join(self.workdir, "stderr.log"), "r", encoding="utf-8", errors="replace") as f:
-            return f.read()
+        self.env["DCP_DATABASE__URL"] = self.database_url
+        # Cheaper password hashes keep a debug build quick; everything else is the default.
+        self.env["DCP_PASSWORD_HASH__MEMORY_KIB"] = "1024"
 
     def start(self):
-        binary = service_binary()
-        if not os.path.isfile(binary):
-            raise RuntimeError(
-                "cloud-portal binary not found at %s: build it with `cargo build -p cloud-portal` "
-                "or point CLOUD_PORTAL_BIN at it" % binary
-            )
-        env = dict(os.environ)
-        env["DCP_HTTP__BIND"] = "127.0.0.1:0"
-        env["DCP_DATABASE__URL"] = self.database_url
-        # Cheaper password hashes keep a debug build quick; everything else is the default.
-        env["DCP_PASSWORD_HASH__MEMORY_KIB"] = "1024"
-        self.process = subprocess.Popen(
-            [binary], cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=self._stderr,
-        )
-        reader = threading.Thread(target=self._read_stdout, daemon=True)
-        reader.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while self.address is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or (self.process.poll() is not None and self._lines.empty()):
-                self.stop()
-                raise RuntimeError("cloud-portal did not start; its stderr:\n%s" % self.stderr_text())
-            try:
-                line = self._lines.get(timeout=min(remaining, 0.2))
-            except queue.Empty:
-                continue
-            found = LISTENING.search(line)
-            if found:
-                self.address = found.group(1).rstrip("/")
+        super().start()
         return self.address
 
-    def _read_stdout(self):
-        # Drains stdout for the life of the process so that it never blocks on a full pipe.
-        for raw in iter(self.process.stdout.readline, b""):
-            self._lines.put(raw.decode("utf-8", "replace"))
-
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._stderr.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        super().stop()
+        self.cleanup()
 
 
 class _SeedExamples:

@@ -20,16 +20,8 @@ skipped.
 import hashlib
 import json
 import os
-import queue
-import re
-import shutil
-import signal
 import stat
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 import unittest
 import urllib.parse
 import urllib.request
@@ -40,145 +32,23 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import cmdb  # noqa: E402
-
-START_TIMEOUT = 30.0
-MYSQL_ENV = "DCP_PY_TEST_MYSQL_URL"
-LISTENING = re.compile(r"cmdb listening on (http://\S+)")
+from dcp_testing import MysqlDatabase, ServiceProcess  # noqa: E402
 
 
-def service_binary():
-    explicit = os.environ.get("CMDB_BIN", "").strip()
-    if explicit:
-        return os.path.abspath(explicit)
-    target = os.environ.get("CARGO_TARGET_DIR", "").strip()
-    if target:
-        return os.path.abspath(os.path.join(target, "debug", "cmdb"))
-    return os.path.join(REPO, "target", "debug", "cmdb")
-
-
-class Service:
+class Service(ServiceProcess):
     """The cmdb binary on 127.0.0.1:0 with a fresh SQLite database in a temporary folder."""
 
     def __init__(self, extra_env=None):
-        self.workdir = tempfile.mkdtemp(prefix="cmdb-service-")
+        super().__init__("cmdb", "CMDB_BIN", clean_env=True)
         self.credentials = os.path.join(self.workdir, "admin.json")
-        self.extra_env = extra_env or {}
-        self.process = None
-        self.url = None
-        self._lines = queue.Queue()
-        self._stderr = None
-
-    def start(self):
-        binary = service_binary()
-        if not os.path.isfile(binary):
-            raise RuntimeError(
-                "cmdb binary not found at %s: build it with `cargo build -p cmdb` or set CMDB_BIN" % binary
-            )
-        env = dict(os.environ)
-        for name in list(env):
-            if name.startswith("DCP_"):
-                del env[name]
-        env.update({
-            "DCP_HTTP__BIND": "127.0.0.1:0",
+        self.env.update({
             "DCP_DATABASE__URL": "sqlite://" + os.path.join(self.workdir, "cmdb.db"),
             "DCP_AUTH__CREDENTIALS_FILE": self.credentials,
         })
-        env.update(self.extra_env)
-        self._stderr = open(os.path.join(self.workdir, "stderr.log"), "wb")
-        self.process = subprocess.Popen(
-            [binary], cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=self._stderr,
-        )
-        reader = threading.Thread(target=self._read_stdout, daemon=True)
-        reader.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while self.url is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or (self.process.poll() is not None and self._lines.empty()):
-                self.stop()
-                raise RuntimeError("cmdb did not start; its stderr:\n" + self.stderr_text())
-            try:
-                line = self._lines.get(timeout=min(remaining, 0.2))
-            except queue.Empty:
-                continue
-            found = LISTENING.search(line)
-            if found:
-                self.url = found.group(1).rstrip("/")
-        return self.url
-
-    def _read_stdout(self):
-        for raw in iter(self.process.stdout.readline, b""):
-            self._lines.put(raw.decode("utf-8", "replace"))
-        self.process.stdout.close()
-
-    def stderr_text(self):
-        try:
-            with open(os.path.join(self.workdir, "stderr.log"), encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
-
-    def cleanup(self):
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.env.update(extra_env or {})
 
 
-class MysqlDatabase:
-    """The database named by DCP_PY_TEST_MYSQL_URL, handled with the `mysql` CLI."""
-
-    def __init__(self, url):
-        self.url = url
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "mysql":
-            raise ValueError("%s must be a mysql:// URL, not %r" % (MYSQL_ENV, url))
-        self.user = urllib.parse.unquote(parts.username or "root")
-        self.password = urllib.parse.unquote(parts.password or "")
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 3306
-        self.name = parts.path.lstrip("/")
-        if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", self.name):
-            raise ValueError("%s must name a database of letters, digits and _: %r" % (MYSQL_ENV, url))
-        # None: unknown, so the database is left alone afterwards.
-        self.existed_before = None
-
-    def _mysql(self, sql):
-        env = dict(os.environ)
-        if self.password:
-            env["MYSQL_PWD"] = self.password
-        command = ["mysql", "-u", self.user, "-h", self.host, "-P", str(self.port), "-N", "-B", "-e", sql]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-
-    def check_existence(self):
-        if shutil.which("mysql") is None:
-            return
-        done = self._mysql(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '%s'" % self.name
-        )
-        if done.returncode == 0:
-            self.existed_before = bool(done.stdout.strip())
-
-    def drop(self):
-        # Only a database this run created is dropped: another one may hold someone's data.
-        if self.existed_before is not False:
-            sys.stderr.write(
-                "note: not dropping MySQL database %s (it existed before the run, or the mysql CLI "
-                "could not tell)\n" % self.name
-            )
-            return
-        done = self._mysql("DROP DATABASE IF EXISTS `%s`" % self.name)
-        if done.returncode != 0:
-            sys.stderr.write("warning: could not drop MySQL database %s: %s\n" % (self.name, done.stderr.strip()))
+MYSQL_ENV = "DCP_PY_TEST_MYSQL_URL"
 
 
 def raw_request(url, method, path, params, json_body=False):

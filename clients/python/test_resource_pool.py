@@ -17,7 +17,6 @@ import http.server
 import itertools
 import json
 import os
-import queue
 import random
 import re
 import shutil
@@ -40,9 +39,23 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import resource_pool as rp  # noqa: E402
+from dcp_testing import MysqlDatabase, ServiceProcess, service_binary  # noqa: E402
 
-START_TIMEOUT = 30.0
-LISTENING = re.compile(r"resource-pool listening on (http://\S+)")
+
+def resource_pool_binary():
+    return service_binary("resource-pool", "RESOURCE_POOL_BIN")
+
+
+class Service(ServiceProcess):
+    """The resource-pool binary, run on 127.0.0.1:0 with the given database URL."""
+
+    def __init__(self, database_url, extra_env=None):
+        env = {"DCP_DATABASE__URL": database_url}
+        env.update(extra_env or {})
+        super().__init__("resource-pool", "RESOURCE_POOL_BIN", env=env)
+        self.database_url = database_url
+
+
 DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 MYSQL_ENV = "DCP_PY_TEST_MYSQL_URL"
 
@@ -66,158 +79,11 @@ AUDIT_ENTRY_KEYS = {"id", "at", "model", "action", "entity", "target", "old_valu
 PROBE_KEYS = {"ip", "port", "reachable", "version", "uptime_seconds", "error", "elapsed_ms"}
 
 
-def service_binary():
-    explicit = os.environ.get("RESOURCE_POOL_BIN", "").strip()
-    if explicit:
-        return os.path.abspath(explicit)
-    target = os.environ.get("CARGO_TARGET_DIR", "").strip()
-    if target:
-        return os.path.abspath(os.path.join(target, "debug", "resource-pool"))
-    return os.path.join(REPO, "target", "debug", "resource-pool")
-
-
 def closed_port():
     """A TCP port on 127.0.0.1 where nothing listens (bound, then released)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Service:
-    """The resource-pool binary, run on 127.0.0.1:0 with the given database URL."""
-
-    def __init__(self, database_url, extra_env=None):
-        self.database_url = database_url
-        self.extra_env = extra_env or {}
-        self.process = None
-        self.url = None
-        self.workdir = tempfile.mkdtemp(prefix="rp-service-")
-        self.stderr_path = os.path.join(self.workdir, "stderr.log")
-        self._stderr = None
-        self._lines = queue.Queue()
-        self._reader = None
-
-    def stderr_text(self):
-        try:
-            with open(self.stderr_path, "r", encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def start(self):
-        binary = service_binary()
-        if not os.path.isfile(binary):
-            raise RuntimeError(
-                "resource-pool binary not found at %s: build it with `cargo build -p resource-pool` "
-                "or point RESOURCE_POOL_BIN at it" % binary
-            )
-        env = dict(os.environ)
-        env["DCP_HTTP__BIND"] = "127.0.0.1:0"
-        env["DCP_DATABASE__URL"] = self.database_url
-        env.update(self.extra_env)
-        self._stderr = open(self.stderr_path, "wb")
-        self.process = subprocess.Popen(
-            [binary],
-            cwd=self.workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-        )
-        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
-        self._reader.start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while self.url is None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.stop()
-                raise RuntimeError(
-                    "resource-pool did not print `resource-pool listening on http://HOST:PORT` within "
-                    "%d s (database %s); its stderr:\n%s" % (START_TIMEOUT, self.database_url, self.stderr_text())
-                )
-            try:
-                line = self._lines.get(timeout=min(remaining, 0.2))
-            except queue.Empty:
-                if self.process.poll() is not None and not self._reader.is_alive():
-                    code = self.process.returncode
-                    self.stop()
-                    raise RuntimeError(
-                        "resource-pool exited with status %s before listening (database %s); its stderr:\n%s"
-                        % (code, self.database_url, self.stderr_text())
-                    )
-                continue
-            found = LISTENING.search(line)
-            if found:
-                self.url = found.group(1).rstrip("/")
-        return self.url
-
-    def _read_stdout(self):
-        # Keeps draining stdout for the life of the process so that it never blocks on a full pipe.
-        for raw in iter(self.process.stdout.readline, b""):
-            self._lines.put(raw.decode("utf-8", "replace"))
-        self.process.stdout.close()
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
-
-    def cleanup(self):
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-class MysqlDatabase:
-    """The database named by DCP_PY_TEST_MYSQL_URL, handled with the `mysql` CLI."""
-
-    def __init__(self, url):
-        self.url = url
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme != "mysql":
-            raise ValueError("%s must be a mysql:// URL, not %r" % (MYSQL_ENV, url))
-        self.user = urllib.parse.unquote(parts.username or "root")
-        self.password = urllib.parse.unquote(parts.password or "")
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 3306
-        self.name = parts.path.lstrip("/")
-        if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", self.name):
-            raise ValueError("%s must name a database of letters, digits and _: %r" % (MYSQL_ENV, url))
-        self.existed_before = None
-
-    def _mysql(self, sql):
-        env = dict(os.environ)
-        if self.password:
-            env["MYSQL_PWD"] = self.password
-        command = ["mysql", "-u", self.user, "-h", self.host, "-P", str(self.port), "-N", "-B", "-e", sql]
-        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-
-    def check_existence(self):
-        if shutil.which("mysql") is None:
-            return
-        done = self._mysql(
-            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '%s'" % self.name
-        )
-        if done.returncode == 0:
-            self.existed_before = bool(done.stdout.strip())
-
-    def drop(self):
-        if self.existed_before is not False:
-            sys.stderr.write(
-                "note: not dropping MySQL database %s (it existed before the run, or the mysql CLI "
-                "could not tell)\n" % self.name
-            )
-            return
-        done = self._mysql("DROP DATABASE IF EXISTS `%s`" % self.name)
-        if done.returncode != 0:
-            sys.stderr.write("warning: could not drop MySQL database %s: %s\n" % (self.name, done.stderr.strip()))
 
 
 def raw_request(url, data=None, headers=None, method=None):
@@ -909,7 +775,7 @@ class ProcessLifecycleTests(unittest.TestCase):
         env.update(env_overrides)
         workdir = tempfile.mkdtemp(prefix="rp-config-")
         self.addCleanup(shutil.rmtree, workdir, True)
-        return subprocess.run([service_binary()], cwd=workdir, env=env, capture_output=True, timeout=30)
+        return subprocess.run([resource_pool_binary()], cwd=workdir, env=env, capture_output=True, timeout=30)
 
     def test_a_bad_setting_stops_the_start_and_names_the_key(self):
         for key, value, named in [

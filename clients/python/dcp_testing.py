@@ -1,0 +1,183 @@
+"""What the Python test suites share: a DCP service binary run as a real process, and a
+MariaDB database made for (and dropped after) one run. Standard library only.
+
+A service is started on 127.0.0.1:0 and its address read from the line every DCP binary
+prints on stdout: ``<service> listening on http://HOST:PORT``.
+"""
+
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+START_TIMEOUT = 30.0
+MYSQL_ENV = "DCP_PY_TEST_MYSQL_URL"
+
+
+def service_binary(name, binary_env):
+    """The debug binary of `name`: `$<binary_env>`, else `$CARGO_TARGET_DIR/debug/<name>`,
+    else `<repo>/target/debug/<name>`."""
+    explicit = os.environ.get(binary_env, "").strip()
+    if explicit:
+        return os.path.abspath(explicit)
+    target = os.environ.get("CARGO_TARGET_DIR", "").strip()
+    if target:
+        return os.path.abspath(os.path.join(target, "debug", name))
+    return os.path.join(REPO, "target", "debug", name)
+
+
+class ServiceProcess:
+    """One DCP service binary, run in its own temporary working folder.
+
+    ``env`` is added to the environment (after ``DCP_*`` variables of the caller are dropped
+    when ``clean_env`` is set). After :meth:`start`, ``url`` is ``http://HOST:PORT`` and
+    ``address`` is ``HOST:PORT``. :meth:`stop` ends the process (SIGTERM, then SIGKILL after
+    20 s); :meth:`cleanup` removes the working folder.
+    """
+
+    def __init__(self, name, binary_env, env=None, clean_env=False, workdir=None):
+        self.name = name
+        self.binary_env = binary_env
+        self.env = dict(env or {})
+        self.clean_env = clean_env
+        self.workdir = workdir or tempfile.mkdtemp(prefix=name + "-test-")
+        self.stderr_path = os.path.join(self.workdir, "stderr.log")
+        self.process = None
+        self.url = None
+        self.address = None
+        self._stderr = None
+        self._lines = queue.Queue()
+        self._reader = None
+        self._listening = re.compile(re.escape(name) + r" listening on (http://\S+)")
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "r", encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def start(self):
+        binary = service_binary(self.name, self.binary_env)
+        if not os.path.isfile(binary):
+            raise RuntimeError(
+                "%s binary not found at %s: build it with `cargo build -p %s` or point %s at it"
+                % (self.name, binary, self.name, self.binary_env)
+            )
+        env = dict(os.environ)
+        if self.clean_env:
+            for key in [k for k in env if k.startswith("DCP_")]:
+                del env[key]
+        env["DCP_HTTP__BIND"] = "127.0.0.1:0"
+        env.update(self.env)
+        self._stderr = open(self.stderr_path, "wb")
+        self.process = subprocess.Popen(
+            [binary], cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=self._stderr,
+        )
+        self._reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while self.url is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.stop()
+                raise RuntimeError(
+                    "%s did not print `%s listening on http://HOST:PORT` within %d s; its stderr:\n%s"
+                    % (self.name, self.name, START_TIMEOUT, self.stderr_text())
+                )
+            try:
+                line = self._lines.get(timeout=min(remaining, 0.2))
+            except queue.Empty:
+                if self.process.poll() is not None and not self._reader.is_alive():
+                    code = self.process.returncode
+                    self.stop()
+                    raise RuntimeError(
+                        "%s exited with status %s before listening; its stderr:\n%s"
+                        % (self.name, code, self.stderr_text())
+                    )
+                continue
+            found = self._listening.search(line)
+            if found:
+                self.url = found.group(1).rstrip("/")
+                self.address = self.url[len("http://"):]
+        return self.url
+
+    def _read_stdout(self):
+        # Drains stdout for the life of the process so that it never blocks on a full pipe.
+        for raw in iter(self.process.stdout.readline, b""):
+            self._lines.put(raw.decode("utf-8", "replace"))
+        self.process.stdout.close()
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def cleanup(self):
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class MysqlDatabase:
+    """The database named by DCP_PY_TEST_MYSQL_URL, handled with the `mysql` CLI."""
+
+    def __init__(self, url):
+        self.url = url
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "mysql":
+            raise ValueError("%s must be a mysql:// URL, not %r" % (MYSQL_ENV, url))
+        self.user = urllib.parse.unquote(parts.username or "root")
+        self.password = urllib.parse.unquote(parts.password or "")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 3306
+        self.name = parts.path.lstrip("/")
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", self.name):
+            raise ValueError("%s must name a database of letters, digits and _: %r" % (MYSQL_ENV, url))
+        # None: unknown, so the database is left alone afterwards.
+        self.existed_before = None
+
+    def _mysql(self, sql):
+        env = dict(os.environ)
+        if self.password:
+            env["MYSQL_PWD"] = self.password
+        command = ["mysql", "-u", self.user, "-h", self.host, "-P", str(self.port), "-N", "-B", "-e", sql]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    def check_existence(self):
+        if shutil.which("mysql") is None:
+            return
+        done = self._mysql(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '%s'" % self.name
+        )
+        if done.returncode == 0:
+            self.existed_before = bool(done.stdout.strip())
+
+    def drop(self):
+        # Only a database this run created is dropped: another one may hold someone's data.
+        if self.existed_before is not False:
+            sys.stderr.write(
+                "note: not dropping MySQL database %s (it existed before the run, or the mysql CLI "
+                "could not tell)\n" % self.name
+            )
+            return
+        done = self._mysql("DROP DATABASE IF EXISTS `%s`" % self.name)
+        if done.returncode != 0:
+            sys.stderr.write("warning: could not drop MySQL database %s: %s\n" % (self.name, done.stderr.strip()))
