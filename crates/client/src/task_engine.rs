@@ -307,6 +307,20 @@ impl TaskEngineClient {
         self.post("/task/create", task).await
     }
 
+    /// Starts an INIT task, or resumes a FAILED one (`/task/start` with `{"id": id}`).
+    pub async fn start_task(&self, id: i64) -> Result<(), ClientError> {
+        self.post::<Value, _>("/task/start", &json!({ "id": id }))
+            .await
+            .map(drop)
+    }
+
+    /// Stops a task for good (`/task/stop` with `{"id": id}`).
+    pub async fn stop_task(&self, id: i64) -> Result<(), ClientError> {
+        self.post::<Value, _>("/task/stop", &json!({ "id": id }))
+            .await
+            .map(drop)
+    }
+
     pub async fn tasks(
         &self,
         page: u64,

@@ -1,6 +1,6 @@
 //! Tasks (flows): creation from a template, reads of a task, its nodes and its logs.
 //! A task copies its template's steps when it is created, so editing or deleting the template
-//! later never changes a task. Nothing executes yet: a task stays INIT (see proto-docs).
+//! later never changes a task. Running a task is `crate::engine`'s (see proto-docs).
 
 use std::collections::HashMap;
 
@@ -211,6 +211,8 @@ pub async fn create_task(db: &Db, input: NewTask) -> Result<i64, Error> {
                 opr_user: opr_user.clone(),
                 created: at,
                 updated: at,
+                owner: String::new(),
+                lease_until: 0,
             },
         )?;
         let message = format!(

@@ -1,10 +1,12 @@
 //! task-engine: actions, action implementations, remote steps, templates and tasks (flows).
 //! `start` builds the whole service so that tests can run it in-process on port 0.
-//! This milestone stores and serves the model; nothing executes yet (see proto-docs).
+//! Tasks run over SSH (`exec`) in batches (`engine`); see proto-docs for what is not built.
 
 pub mod catalog;
 pub mod config;
+pub mod engine;
 pub mod error;
+pub mod exec;
 pub mod flows;
 pub mod plan;
 mod routes;
@@ -51,8 +53,17 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     .await
     .map_err(|e| StartError::Task(e.to_string()))??;
     let shared = web::Data::new(db.clone());
+    let executor = Arc::new(exec::SshExecutor::new(config.ssh.clone()));
+    let engine = web::Data::new(engine::Engine::new(
+        db.clone(),
+        executor,
+        config.run.clone(),
+    ));
+    // Renews this engine's task leases and takes over the tasks of dead engines.
+    engine.keep_leases();
     kit::server::bind(SERVICE, &config.http, Arc::new(db), move |cfg| {
         cfg.app_data(shared.clone());
+        cfg.app_data(engine.clone());
         routes::configure(cfg);
     })
     .map_err(|source| StartError::Bind {

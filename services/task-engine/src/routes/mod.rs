@@ -16,6 +16,7 @@ use crate::flows::{self, NewTask};
 
 type Params = kit::Params<Error>;
 type Data = web::Data<Db>;
+type Engine = web::Data<crate::engine::Engine>;
 
 macro_rules! route {
     ($cfg:expr, $path:expr, $handler:path) => {
@@ -67,10 +68,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     route!(cfg, "/task_step/list", task_step_list);
 
     // Seed routes this service does not serve (yet): said plainly rather than read as ids.
-    for path in ["/task/start", "/task/pause", "/task/stop"] {
-        route!(cfg, path, not_built);
-        route!(cfg, &format!("{path}/{{id}}"), not_built);
-    }
+    route!(cfg, "/task/start", task_start);
+    route!(cfg, "/task/start/{id}", task_start_path);
+    route!(cfg, "/task/stop", task_stop);
+    route!(cfg, "/task/stop/{id}", task_stop_path);
+    route!(cfg, "/task/pause", not_built);
+    route!(cfg, "/task/pause/{id}", not_built);
     for path in [
         "/task/saveTask",
         "/task/expandList/{id}",
@@ -121,7 +124,7 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
 
 async fn not_built(req: HttpRequest) -> Result<HttpResponse, Error> {
     Err(Error::NotFound(format!(
-        "{} is not available yet: this task-engine stores tasks but does not execute them",
+        "{} is not available yet: this task-engine cannot pause a task (stop and start can)",
         req.path()
     )))
 }
@@ -444,7 +447,7 @@ struct TaskJson {
     params: Option<Value>,
 }
 
-async fn task_create(db: Data, mut p: Params) -> Result<HttpResponse, Error> {
+async fn task_create(db: Data, engine: Engine, mut p: Params) -> Result<HttpResponse, Error> {
     ignore_id(&mut p)?;
     let template_id = p.take_int::<i64>("template_id")?;
     let task_name = p.take_str("task_name")?;
@@ -467,7 +470,42 @@ async fn task_create(db: Data, mut p: Params) -> Result<HttpResponse, Error> {
         timeout,
         auto,
     };
-    Ok(success(flows::create_task(&db, input).await?))
+    let id = flows::create_task(&db, input).await?;
+    // `auto` (the seed's 自动, "automatic"): the task starts as soon as it is created.
+    if auto == Some(true) {
+        engine.start(id, "auto at creation").await?;
+    }
+    Ok(success(id))
+}
+
+/// `/task/start` with the seed's `{"id": 1}` in the body (or the query string).
+async fn task_start(engine: Engine, mut p: Params) -> Result<HttpResponse, Error> {
+    let id = p
+        .take_str("id")?
+        .ok_or_else(|| Error::BadArgument("missing parameter `id`".into()))?;
+    p.finish()?;
+    engine.start(parse_id(&id)?, "a start request").await?;
+    Ok(done())
+}
+
+/// `/task/stop` with `{"id": 1}` in the body (or the query string).
+async fn task_stop(engine: Engine, mut p: Params) -> Result<HttpResponse, Error> {
+    let id = p
+        .take_str("id")?
+        .ok_or_else(|| Error::BadArgument("missing parameter `id`".into()))?;
+    p.finish()?;
+    engine.stop(parse_id(&id)?, "a stop request").await?;
+    Ok(done())
+}
+
+async fn task_stop_path(engine: Engine, id: web::Path<String>) -> Result<HttpResponse, Error> {
+    engine.stop(parse_id(&id)?, "a stop request").await?;
+    Ok(done())
+}
+
+async fn task_start_path(engine: Engine, id: web::Path<String>) -> Result<HttpResponse, Error> {
+    engine.start(parse_id(&id)?, "a start request").await?;
+    Ok(done())
 }
 
 async fn task_list(db: Data, p: Params) -> Result<HttpResponse, Error> {

@@ -290,9 +290,12 @@ pub struct FlowRow {
     pub opr_user: String,
     pub created: i64,
     pub updated: i64,
+    /// The engine running it (empty: none yet) and until when its lease holds.
+    pub owner: String,
+    pub lease_until: i64,
 }
 
-/// A flow to insert (`id` is ignored).
+/// A flow to insert (`id`, `owner`, `lease_until` are ignored).
 pub fn insert_flow(conn: &mut DbConn, f: &FlowRow) -> QueryResult<i64> {
     diesel::insert_into(te_flows::table)
         .values((
@@ -441,4 +444,132 @@ pub fn logs_of_node(conn: &mut DbConn, node_id: i64) -> QueryResult<Vec<LogRow>>
         .filter(te_flow_logs::node_id.eq(node_id))
         .order(te_flow_logs::id)
         .load(conn)
+}
+
+// ---- execution ----
+
+pub fn set_flow_state(conn: &mut DbConn, id: i64, state: i32, at: i64) -> QueryResult<usize> {
+    diesel::update(te_flows::table.find(id))
+        .set((te_flows::state.eq(state), te_flows::updated.eq(at)))
+        .execute(conn)
+}
+
+/// Moves the flow from one of `from` to `to`; 0 rows when it was in another state.
+pub fn move_flow_state(
+    conn: &mut DbConn,
+    id: i64,
+    from: &[i32],
+    to: i32,
+    at: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        te_flows::table
+            .find(id)
+            .filter(te_flows::state.eq_any(from)),
+    )
+    .set((te_flows::state.eq(to), te_flows::updated.eq(at)))
+    .execute(conn)
+}
+
+/// The nodes of one batch of a flow that are in one of `states`, in creation order.
+pub fn nodes_of_batch(
+    conn: &mut DbConn,
+    fid: i64,
+    batch_id: i64,
+    states: &[i32],
+) -> QueryResult<Vec<NodeRow>> {
+    te_flow_nodes::table
+        .filter(te_flow_nodes::fid.eq(fid))
+        .filter(te_flow_nodes::batch_id.eq(batch_id))
+        .filter(te_flow_nodes::state.eq_any(states))
+        .order(te_flow_nodes::id)
+        .load(conn)
+}
+
+/// Sets the nodes of a flow in state `from` to `to` (a restart puts failed nodes back).
+pub fn reset_nodes(conn: &mut DbConn, fid: i64, from: i32, to: i32, at: i64) -> QueryResult<usize> {
+    diesel::update(
+        te_flow_nodes::table
+            .filter(te_flow_nodes::fid.eq(fid))
+            .filter(te_flow_nodes::state.eq(from)),
+    )
+    .set((te_flow_nodes::state.eq(to), te_flow_nodes::updated.eq(at)))
+    .execute(conn)
+}
+
+pub fn set_node_progress(
+    conn: &mut DbConn,
+    id: i64,
+    state: i32,
+    step_index: i64,
+    step_states: &str,
+    at: i64,
+) -> QueryResult<usize> {
+    diesel::update(te_flow_nodes::table.find(id))
+        .set((
+            te_flow_nodes::state.eq(state),
+            te_flow_nodes::step_index.eq(step_index),
+            te_flow_nodes::step_states.eq(step_states),
+            te_flow_nodes::updated.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// The implementations of an action, oldest first.
+pub fn impls_of(conn: &mut DbConn, action_id: i64) -> QueryResult<Vec<ActionImplRow>> {
+    te_action_impls::table
+        .filter(te_action_impls::action_id.eq(action_id))
+        .order(te_action_impls::id)
+        .load(conn)
+}
+
+/// Claims the flow for `owner` until `until`.
+pub fn claim_flow(conn: &mut DbConn, id: i64, owner: &str, until: i64) -> QueryResult<usize> {
+    diesel::update(te_flows::table.find(id))
+        .set((te_flows::owner.eq(owner), te_flows::lease_until.eq(until)))
+        .execute(conn)
+}
+
+/// Renews the leases of the RUNNING flows `owner` holds; returns how many.
+pub fn renew_leases(conn: &mut DbConn, owner: &str, until: i64) -> QueryResult<usize> {
+    diesel::update(
+        te_flows::table
+            .filter(te_flows::owner.eq(owner))
+            .filter(te_flows::state.eq(w_running())),
+    )
+    .set(te_flows::lease_until.eq(until))
+    .execute(conn)
+}
+
+/// RUNNING flows whose lease ended before `now`.
+pub fn expired_flows(conn: &mut DbConn, now: i64) -> QueryResult<Vec<i64>> {
+    te_flows::table
+        .filter(te_flows::state.eq(w_running()))
+        .filter(te_flows::lease_until.lt(now))
+        .select(te_flows::id)
+        .order(te_flows::id)
+        .load(conn)
+}
+
+/// Takes over a RUNNING flow whose lease ended before `now`; 0 rows when another engine was
+/// quicker or the lease was renewed.
+pub fn take_over_flow(
+    conn: &mut DbConn,
+    id: i64,
+    owner: &str,
+    now: i64,
+    until: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        te_flows::table
+            .find(id)
+            .filter(te_flows::state.eq(w_running()))
+            .filter(te_flows::lease_until.lt(now)),
+    )
+    .set((te_flows::owner.eq(owner), te_flows::lease_until.eq(until)))
+    .execute(conn)
+}
+
+fn w_running() -> i32 {
+    wire::task_engine::STATE_RUNNING
 }

@@ -55,6 +55,8 @@ diesel::table! {
         opr_user -> Text,
         created -> BigInt,
         updated -> BigInt,
+        owner -> Text,
+        lease_until -> BigInt,
     }
 }
 

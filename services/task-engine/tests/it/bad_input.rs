@@ -275,7 +275,7 @@ async fn unknown_and_unbuilt_routes_and_wrong_methods_answer_in_the_envelope(bac
         404,
         "no such route",
     );
-    for path in ["/task/start", "/task/pause/1", "/task/stop"] {
+    for path in ["/task/pause", "/task/pause/1"] {
         assert_error(
             &app.post(path, json!({"id": 1})).await,
             404,

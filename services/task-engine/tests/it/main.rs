@@ -1,8 +1,13 @@
 //! task-engine's integration suite: the service in-process on port 0, a real database,
-//! spoken to only through `crates/client`. Every scenario runs on SQLite and on MariaDB.
+//! spoken to only through `crates/client`, and a real sshd (see `sshd.rs`) whose loopback
+//! addresses 127.0.0.x are the nodes. Every service scenario runs on SQLite and on MariaDB.
 
+mod sshd;
 mod support;
 
 mod bad_input;
 mod catalog;
+mod recovery;
+mod run;
+mod ssh_exec;
 mod tasks;

@@ -3,18 +3,30 @@ use client::{ClientConfig, ClientError, Encoding, Method, RawReply, TaskEngineCl
 use kit::config::HttpConfig;
 use kit::testing::{TestBackend, TestDatabase};
 use serde_json::{json, Map, Value};
+use task_engine::config::RunConfig;
 use task_engine::Config;
+
+use crate::sshd;
 use wire::task_engine as w;
 
 pub struct TestApp {
     pub client: TaskEngineClient,
     handle: ServerHandle,
     _db: TestDatabase,
+    /// Known hosts and ControlMaster sockets of this app's ssh.
+    _ssh_dir: tempfile::TempDir,
 }
 
 impl TestApp {
     pub async fn spawn(backend: TestBackend) -> TestApp {
+        TestApp::spawn_with(backend, 20).await
+    }
+
+    /// The service with at most `concurrency` nodes of a batch at a time; its nodes are the
+    /// 127.0.0.x of the shared sshd, retries pause 50 ms.
+    pub async fn spawn_with(backend: TestBackend, concurrency: usize) -> TestApp {
         let db = TestDatabase::create(backend, "te_it");
+        let ssh_dir = tempfile::tempdir().expect("a temp folder for ssh");
         let config = Config {
             http: HttpConfig {
                 bind: "127.0.0.1:0".into(),
@@ -22,6 +34,12 @@ impl TestApp {
                 shutdown_timeout_secs: 1,
             },
             database: db.config.clone(),
+            ssh: sshd::shared().ssh_config(ssh_dir.path()),
+            run: RunConfig {
+                concurrency,
+                retry_pause_ms: 50,
+                lease_secs: 30,
+            },
             ..Config::default()
         };
         let bound = task_engine::start(config)
@@ -35,6 +53,25 @@ impl TestApp {
             client,
             handle,
             _db: db,
+            _ssh_dir: ssh_dir,
+        }
+    }
+
+    /// Waits (up to 60 s) until the task is neither INIT nor RUNNING; returns it.
+    pub async fn wait_finished(&self, id: i64) -> w::Task {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let task = self.client.task(id).await.expect("task read");
+            if task.status != w::STATE_INIT && task.status != w::STATE_RUNNING {
+                return task;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "task {id} still {} after 60 s: {:?}",
+                task.status,
+                task.stat
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
 

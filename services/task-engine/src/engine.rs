@@ -1,0 +1,696 @@
+//! The run loop: `/task/start` (or `auto` at creation) runs a task's nodes batch after batch
+//! (batch N+1 once batch N is done and none of its nodes failed), up to `run.concurrency`
+//! nodes at a time inside a batch, each node step after step through the task's copy of its
+//! template. Every event is a log row and every node-step result is committed as it happens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kit::db::Db;
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use wire::task_engine::{self as w, TemplateStep};
+
+use crate::config::RunConfig;
+use crate::error::Error;
+use crate::exec::{prepare, StepExecutor, Vars};
+use crate::store::{self, FlowRow, NodeRow};
+
+/// Starts tasks and owns their run loops.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// This engine's name in the tasks' `owner` column.
+    id: String,
+    db: Db,
+    executor: Arc<dyn StepExecutor>,
+    config: RunConfig,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn state_name(state: i32) -> &'static str {
+    match state {
+        w::STATE_INIT => "INIT",
+        w::STATE_RUNNING => "RUNNING",
+        w::STATE_SUCCESS => "SUCCESS",
+        w::STATE_FAILED => "FAILED",
+        w::STATE_STOPPED => "STOPPED",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Whether a run goes on: a stopped task ends its nodes at the next step boundary; a task
+/// another engine has taken over is left to it without a further write.
+#[derive(PartialEq, Eq)]
+enum Halt {
+    Go,
+    Stopped,
+    Lost,
+}
+
+/// How one step ended on one node.
+enum StepEnd {
+    Succeeded,
+    Ignored,
+    Failed,
+}
+
+impl Engine {
+    pub fn new(db: Db, executor: Arc<dyn StepExecutor>, config: RunConfig) -> Self {
+        Engine {
+            inner: Arc::new(Inner {
+                id: format!(
+                    "te-{}-{}",
+                    std::process::id(),
+                    &uuid::Uuid::new_v4().simple().to_string()[..12]
+                ),
+                db,
+                executor,
+                config,
+            }),
+        }
+    }
+
+    /// Marks the task RUNNING and starts its loop. INIT tasks start from the beginning;
+    /// FAILED tasks resume: their failed nodes go back to INIT and run again from the step
+    /// where each stopped. RUNNING, SUCCESS and STOPPED tasks are refused (409).
+    pub async fn start(&self, fid: i64, who: &str) -> Result<(), Error> {
+        let who = who.to_string();
+        let (me, lease) = (self.inner.id.clone(), self.inner.lease());
+        self.inner
+            .db
+            .write(move |c| -> Result<(), Error> {
+                let flow = store::flow(c, fid)?
+                    .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
+                match flow.state {
+                    w::STATE_INIT | w::STATE_FAILED => {}
+                    other => {
+                        return Err(Error::Conflict(format!(
+                            "task {fid} is {}; only an INIT or FAILED task can be started",
+                            state_name(other)
+                        )))
+                    }
+                }
+                let at = now();
+                // Guards against a concurrent start: only one moves it out of INIT/FAILED.
+                if store::move_flow_state(
+                    c,
+                    fid,
+                    &[w::STATE_INIT, w::STATE_FAILED],
+                    w::STATE_RUNNING,
+                    at,
+                )? != 1
+                {
+                    return Err(Error::Conflict(format!("task {fid} is already starting")));
+                }
+                store::claim_flow(c, fid, &me, at + lease)?;
+                let reset = store::reset_nodes(c, fid, w::STATE_FAILED, w::STATE_INIT, at)?;
+                let message = if flow.state == w::STATE_FAILED {
+                    format!("task started again by {who}: {reset} failed node(s) resume")
+                } else {
+                    format!("task started by {who}")
+                };
+                store::insert_log(c, fid, 0, None, &message, at)?;
+                Ok(())
+            })
+            .await?;
+        self.inner.clone().spawn(fid);
+        Ok(())
+    }
+
+    /// Starts the lease keeper: every third of `run.lease_secs` it renews the leases of the
+    /// tasks this engine runs and takes over RUNNING tasks whose lease has expired (their
+    /// engine died), continuing each from where its nodes were.
+    pub fn keep_leases(&self) {
+        let inner = self.inner.clone();
+        tracing::info!(
+            engine = %inner.id,
+            lease_secs = inner.config.lease_secs,
+            "task lease keeper started"
+        );
+        tokio::spawn(async move {
+            let period = Duration::from_millis(inner.config.lease_secs * 1000 / 3);
+            loop {
+                if let Err(e) = inner.clone().lease_round().await {
+                    tracing::warn!(error = %e, "lease round failed");
+                }
+                tokio::time::sleep(period).await;
+            }
+        });
+    }
+
+    /// Stops a task for good: INIT, RUNNING and FAILED tasks become STOPPED at once, their
+    /// INIT nodes too; a node in the middle of a step finishes that step and stops before the
+    /// next one. SUCCESS and STOPPED tasks are refused (409); a stopped task cannot be started.
+    pub async fn stop(&self, fid: i64, who: &str) -> Result<(), Error> {
+        let who = who.to_string();
+        self.inner
+            .db
+            .write(move |c| -> Result<(), Error> {
+                let flow = store::flow(c, fid)?
+                    .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
+                let at = now();
+                let from = [w::STATE_INIT, w::STATE_RUNNING, w::STATE_FAILED];
+                if store::move_flow_state(c, fid, &from, w::STATE_STOPPED, at)? != 1 {
+                    return Err(Error::Conflict(format!(
+                        "task {fid} is {}; only an INIT, RUNNING or FAILED task can be stopped",
+                        state_name(flow.state)
+                    )));
+                }
+                let parked = store::reset_nodes(c, fid, w::STATE_INIT, w::STATE_STOPPED, at)?;
+                let message = format!(
+                    "task stopped by {who}: {parked} node(s) not started are STOPPED; running nodes stop after their current step"
+                );
+                store::insert_log(c, fid, 0, None, &message, at)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+impl Inner {
+    fn lease(&self) -> i64 {
+        i64::try_from(self.config.lease_secs).unwrap_or(i64::MAX / 2)
+    }
+
+    async fn lease_round(self: Arc<Self>) -> Result<(), Error> {
+        let (me, lease) = (self.id.clone(), self.lease());
+        let taken = self
+            .db
+            .write(move |c| -> Result<Vec<i64>, Error> {
+                let at = now();
+                store::renew_leases(c, &me, at + lease)?;
+                let mut taken = Vec::new();
+                for fid in store::expired_flows(c, at)? {
+                    let (before, until) = store::flow(c, fid)?
+                        .map(|f| (f.owner, f.lease_until))
+                        .unwrap_or_default();
+                    if store::take_over_flow(c, fid, &me, at, at + lease)? == 1 {
+                        let message = format!(
+                            "task taken over by engine `{me}`: the lease of engine `{before}` expired {} s ago; steps that were running are run again",
+                            at - until
+                        );
+                        store::insert_log(c, fid, 0, None, &message, at)?;
+                        taken.push(fid);
+                    }
+                }
+                Ok(taken)
+            })
+            .await?;
+        for fid in taken {
+            tracing::info!(task = fid, "task taken over");
+            self.clone().spawn(fid);
+        }
+        Ok(())
+    }
+
+    fn spawn(self: Arc<Self>, fid: i64) {
+        let inner = self;
+        tokio::spawn(async move {
+            if let Err(e) = inner.clone().run_flow(fid).await {
+                tracing::error!(task = fid, error = %e, "task loop failed");
+                // Best effort: say so in the task's log and leave it FAILED.
+                let message = format!("task loop failed: {e}");
+                let _ = inner
+                    .db
+                    .write(move |c| -> Result<(), Error> {
+                        let at = now();
+                        store::move_flow_state(c, fid, &[w::STATE_RUNNING], w::STATE_FAILED, at)?;
+                        store::insert_log(c, fid, 0, None, &message, at)?;
+                        Ok(())
+                    })
+                    .await;
+            }
+        });
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T, Error> {
+    serde_json::from_str(text)
+        .map_err(|e| Error::Internal(format!("stored {what} is not valid: {e}")))
+}
+
+impl Inner {
+    async fn log(
+        &self,
+        fid: i64,
+        batch: i64,
+        node: Option<i64>,
+        message: String,
+    ) -> Result<(), Error> {
+        self.db
+            .write(move |c| -> Result<(), Error> {
+                store::insert_log(c, fid, batch, node, &message, now())?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn halt(&self, fid: i64) -> Result<Halt, Error> {
+        let flow = self
+            .db
+            .read(move |c| -> Result<_, Error> { Ok(store::flow(c, fid)?) })
+            .await?;
+        Ok(match flow {
+            Some(f) if f.owner != self.id => Halt::Lost,
+            Some(f) if f.state == w::STATE_STOPPED => Halt::Stopped,
+            Some(f) if f.state == w::STATE_RUNNING => Halt::Go,
+            _ => Halt::Lost,
+        })
+    }
+
+    async fn run_flow(self: Arc<Self>, fid: i64) -> Result<(), Error> {
+        let flow = self
+            .db
+            .read(move |c| -> Result<_, Error> {
+                store::flow(c, fid)?.ok_or_else(|| Error::NotFound(format!("task {fid} not found")))
+            })
+            .await?;
+        let steps: Arc<Vec<TemplateStep>> = Arc::new(decode("task steps", &flow.steps)?);
+        let params: Arc<Map<String, Value>> = Arc::new(decode("task params", &flow.params)?);
+        let flow = Arc::new(flow);
+        // The task timeout counts from this start (a resumed task gets its full time again).
+        let deadline = u64::try_from(flow.timeout_secs)
+            .ok()
+            .filter(|&secs| secs > 0)
+            .map(|secs| Instant::now() + Duration::from_secs(secs));
+        let expired = move || deadline.is_some_and(|d| Instant::now() >= d);
+        let mut stopped_at = None;
+        for batch in 1..=flow.batch_count {
+            match self.halt(fid).await? {
+                Halt::Go if !expired() => {}
+                Halt::Lost => return Ok(()),
+                _ => break,
+            }
+            let nodes = self
+                .db
+                .read(move |c| -> Result<_, Error> {
+                    Ok(store::nodes_of_batch(
+                        c,
+                        fid,
+                        batch,
+                        &[w::STATE_INIT, w::STATE_RUNNING],
+                    )?)
+                })
+                .await?;
+            if nodes.is_empty() {
+                continue;
+            }
+            self.log(
+                fid,
+                batch,
+                None,
+                format!("batch {batch} started: {} node(s)", nodes.len()),
+            )
+            .await?;
+            let limit = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+            let mut set = JoinSet::new();
+            for node in nodes {
+                let inner = self.clone();
+                let limit = limit.clone();
+                let (flow, steps, params) = (flow.clone(), steps.clone(), params.clone());
+                set.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    inner.run_node(&flow, &steps, &params, node, deadline).await
+                });
+            }
+            let (mut ok, mut failed) = (0, 0);
+            let mut first_error = None;
+            while let Some(joined) = set.join_next().await {
+                match joined {
+                    Ok(Ok(true)) => ok += 1,
+                    Ok(Ok(false)) => failed += 1,
+                    Ok(Err(e)) => {
+                        failed += 1;
+                        first_error.get_or_insert(e);
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        first_error.get_or_insert(Error::Internal(format!("node run: {e}")));
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+            self.log(
+                fid,
+                batch,
+                None,
+                format!("batch {batch} done: {ok} node(s) succeeded, {failed} failed"),
+            )
+            .await?;
+            if failed > 0 && batch < flow.batch_count {
+                stopped_at = Some(batch);
+                break;
+            }
+        }
+        let timeout = expired().then_some(flow.timeout_secs);
+        self.finish(fid, stopped_at, timeout).await
+    }
+
+    /// The task's end state from its nodes: SUCCESS when every node succeeded, otherwise
+    /// FAILED (partial success included; the message says how many succeeded).
+    async fn finish(
+        &self,
+        fid: i64,
+        stopped_at: Option<i64>,
+        timeout: Option<i64>,
+    ) -> Result<(), Error> {
+        let me = self.id.clone();
+        self.db
+            .write(move |c| -> Result<(), Error> {
+                let nodes = store::nodes_of_flow(c, fid)?;
+                let total = nodes.len();
+                let at = now();
+                let flow = store::flow(c, fid)?;
+                if flow.as_ref().is_none_or(|f| f.owner != me) {
+                    return Ok(());
+                }
+                if flow.is_none_or(|f| f.state == w::STATE_STOPPED) {
+                    let ok = nodes.iter().filter(|n| n.state == w::STATE_SUCCESS).count();
+                    let message =
+                        format!("task run ended STOPPED: {ok} of {total} node(s) succeeded");
+                    store::insert_log(c, fid, 0, None, &message, at)?;
+                    return Ok(());
+                }
+                let ok = nodes.iter().filter(|n| n.state == w::STATE_SUCCESS).count();
+                let state = if ok == total {
+                    w::STATE_SUCCESS
+                } else {
+                    w::STATE_FAILED
+                };
+                let mut message = format!(
+                    "task finished {}: {ok} of {total} node(s) succeeded",
+                    state_name(state)
+                );
+                if ok > 0 && ok < total {
+                    message.push_str(" (partial success)");
+                }
+                if let Some(secs) = timeout {
+                    message.push_str(&format!("; the task timeout of {secs} s was reached"));
+                } else if let Some(batch) = stopped_at {
+                    message.push_str(&format!(
+                        "; batch {batch} had failed node(s), so the later batches did not start"
+                    ));
+                }
+                store::set_flow_state(c, fid, state, at)?;
+                store::insert_log(c, fid, 0, None, &message, at)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Runs one node from its current step; true when it ends SUCCESS.
+    async fn run_node(
+        &self,
+        flow: &FlowRow,
+        steps: &[TemplateStep],
+        params: &Map<String, Value>,
+        node: NodeRow,
+        deadline: Option<Instant>,
+    ) -> Result<bool, Error> {
+        let (fid, nid, batch) = (flow.id, node.id, node.batch_id);
+        let mut vars: Map<String, Value> = decode("node", &node.vars)?;
+        vars.entry("ip")
+            .or_insert_with(|| Value::String(node.ip.clone()));
+        let mut step_states: Map<String, Value> = decode("node step states", &node.step_states)?;
+        let start = usize::try_from(node.step_index).unwrap_or(0);
+        self.progress(
+            fid,
+            nid,
+            batch,
+            w::STATE_RUNNING,
+            node.step_index,
+            &step_states,
+            format!(
+                "node {nid} `{}` running from step {} of {}",
+                node.ip,
+                start + 1,
+                steps.len()
+            ),
+        )
+        .await?;
+        for (index, step) in steps.iter().enumerate().skip(start) {
+            let halt = self.halt(fid).await?;
+            if halt == Halt::Lost {
+                return Ok(false);
+            }
+            if halt == Halt::Stopped {
+                self.progress(
+                    fid,
+                    nid,
+                    batch,
+                    w::STATE_STOPPED,
+                    index as i64,
+                    &step_states,
+                    format!(
+                        "node {nid} `{}` stopped before step `{}`",
+                        node.ip, step.name
+                    ),
+                )
+                .await?;
+                return Ok(false);
+            }
+            let timed_out = format!(
+                "node {nid} `{}` failed at step `{}`: the task timeout of {} s was reached",
+                node.ip, step.name, flow.timeout_secs
+            );
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.progress(
+                    fid,
+                    nid,
+                    batch,
+                    w::STATE_FAILED,
+                    index as i64,
+                    &step_states,
+                    timed_out,
+                )
+                .await?;
+                return Ok(false);
+            }
+            let run = self.run_step(fid, &node, index, steps.len(), step, params, &vars);
+            let end = match deadline {
+                None => run.await?,
+                // Dropping the step kills its ssh (kill_on_drop).
+                Some(d) => match tokio::time::timeout_at(d, run).await {
+                    Ok(end) => end?,
+                    Err(_) => {
+                        step_states.insert(step.name.clone(), Value::String("failed".into()));
+                        self.progress(
+                            fid,
+                            nid,
+                            batch,
+                            w::STATE_FAILED,
+                            index as i64,
+                            &step_states,
+                            format!("{timed_out}; its command was killed"),
+                        )
+                        .await?;
+                        return Ok(false);
+                    }
+                },
+            };
+            let (label, message) = match end {
+                StepEnd::Succeeded => ("success", format!("step `{}` succeeded", step.name)),
+                StepEnd::Ignored => (
+                    "ignored",
+                    format!("step `{}` failed; error ignored (ignore_error)", step.name),
+                ),
+                StepEnd::Failed => ("failed", format!("step `{}` failed; node stops", step.name)),
+            };
+            step_states.insert(step.name.clone(), Value::String(label.into()));
+            if let StepEnd::Failed = end {
+                self.progress(
+                    fid,
+                    nid,
+                    batch,
+                    w::STATE_FAILED,
+                    index as i64,
+                    &step_states,
+                    message,
+                )
+                .await?;
+                return Ok(false);
+            }
+            self.progress(
+                fid,
+                nid,
+                batch,
+                w::STATE_RUNNING,
+                index as i64 + 1,
+                &step_states,
+                message,
+            )
+            .await?;
+        }
+        self.progress(
+            fid,
+            nid,
+            batch,
+            w::STATE_SUCCESS,
+            steps.len() as i64,
+            &step_states,
+            format!("node {nid} `{}` succeeded", node.ip),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Commits a node's state, step and step states together with a log row.
+    #[allow(clippy::too_many_arguments)]
+    async fn progress(
+        &self,
+        fid: i64,
+        nid: i64,
+        batch: i64,
+        state: i32,
+        step_index: i64,
+        step_states: &Map<String, Value>,
+        message: String,
+    ) -> Result<(), Error> {
+        let states = serde_json::to_string(step_states)
+            .map_err(|e| Error::Internal(format!("cannot encode JSON: {e}")))?;
+        let me = self.id.clone();
+        self.db
+            .write(move |c| -> Result<(), Error> {
+                // A task another engine has taken over is left to it.
+                if store::flow(c, fid)?.is_none_or(|f| f.owner != me) {
+                    return Ok(());
+                }
+                let at = now();
+                store::set_node_progress(c, nid, state, step_index, &states, at)?;
+                store::insert_log(c, fid, batch, Some(nid), &message, at)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// One step on one node, with its retries; each attempt is a log row.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_step(
+        &self,
+        fid: i64,
+        node: &NodeRow,
+        index: usize,
+        count: usize,
+        step: &TemplateStep,
+        params: &Map<String, Value>,
+        vars: &Map<String, Value>,
+    ) -> Result<StepEnd, Error> {
+        let attempts = step.retry.retry_times + 1;
+        for attempt in 1..=attempts {
+            let (ok, output) = self.attempt(node, step, params, vars).await?;
+            let message = format!(
+                "step {}/{count} `{}` attempt {attempt}/{attempts} on `{}`: {}\n{output}",
+                index + 1,
+                step.name,
+                node.ip,
+                if ok { "ok" } else { "failed" }
+            );
+            self.log(fid, node.batch_id, Some(node.id), message).await?;
+            if ok {
+                return Ok(StepEnd::Succeeded);
+            }
+            if attempt < attempts {
+                tokio::time::sleep(Duration::from_millis(self.config.retry_pause_ms)).await;
+            }
+        }
+        Ok(if step.retry.ignore_error {
+            StepEnd::Ignored
+        } else {
+            StepEnd::Failed
+        })
+    }
+
+    /// One attempt of a step: (succeeded, log text).
+    async fn attempt(
+        &self,
+        node: &NodeRow,
+        step: &TemplateStep,
+        params: &Map<String, Value>,
+        vars: &Map<String, Value>,
+    ) -> Result<(bool, String), Error> {
+        if let Some(service) = builtin_service(&step.name) {
+            return Ok((
+                false,
+                format!(
+                    "built-in step `{}` needs {service}, which this task-engine is not configured to call yet",
+                    step.name
+                ),
+            ));
+        }
+        if node.ip.trim().is_empty() {
+            return Ok((false, "the node has no `ip` to connect to".into()));
+        }
+        let name = step.name.clone();
+        // The remote step and its actions are read when the step runs.
+        let actions = self
+            .db
+            .read(move |c| -> Result<_, Error> {
+                let Some(remote) = store::remote_step_by_name(c, &name)? else {
+                    return Ok(Err(format!("remote step `{name}` no longer exists")));
+                };
+                let names: Vec<String> = decode("remote step actions", &remote.actions)?;
+                let mut actions = Vec::new();
+                for action in names {
+                    let Some(row) = store::action_by_name(c, &action)? else {
+                        return Ok(Err(format!("action `{action}` no longer exists")));
+                    };
+                    let Some(first) = store::impls_of(c, row.id)?.into_iter().next() else {
+                        return Ok(Err(format!("action `{action}` has no implementation")));
+                    };
+                    let template: Value = decode("action implementation", &first.template)?;
+                    actions.push((action, template));
+                }
+                Ok(Ok(actions))
+            })
+            .await?;
+        let actions = match actions {
+            Ok(actions) => actions,
+            Err(reason) => return Ok((false, reason)),
+        };
+        let lookup = Vars::new(&step.param_values, params, vars);
+        let mut text = String::new();
+        for (action, template) in actions {
+            let command = match prepare(&template, &lookup) {
+                Ok(command) => command,
+                Err(e) => {
+                    text.push_str(&format!("action `{action}`: {e}\n"));
+                    return Ok((false, text));
+                }
+            };
+            match self.executor.execute(&node.ip, &command).await {
+                Ok(out) => {
+                    text.push_str(&format!("action `{action}`: {}\n", out.log_text()));
+                    if !out.success() {
+                        return Ok((false, text));
+                    }
+                }
+                Err(e) => {
+                    text.push_str(&format!("action `{action}`: {e}\n"));
+                    return Ok((false, text));
+                }
+            }
+        }
+        Ok((true, text))
+    }
+}
+
+/// The peer service a built-in step would call.
+fn builtin_service(step: &str) -> Option<&'static str> {
+    match step {
+        "create_vm" | "return_vm" => Some("cloud-portal"),
+        "register" | "unregister" => Some("soa-registry"),
+        "record_ci" => Some("cmdb"),
+        _ => None,
+    }
+}

@@ -1,0 +1,386 @@
+//! Remote execution: what an action implementation asks a node to do ([`RemoteCommand`], built
+//! by [`prepare`] with `{{var}}` filling) and who does it ([`StepExecutor`]; the one
+//! implementation, [`SshExecutor`], runs the system `ssh` client with connection reuse).
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+use crate::config::SshConfig;
+use crate::plan::{fill, FillError};
+
+/// What one action does on a node, placeholders already filled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteCommand {
+    /// `shell` / `command`: a command line run by the remote user's shell.
+    Run(String),
+    /// `longscript`: the content is uploaded (over the session's stdin) to a temp file on the
+    /// node, run, and removed.
+    Script(String),
+}
+
+/// Why an action implementation could not be turned into a command.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrepareError {
+    #[error("{0}")]
+    Fill(#[from] FillError),
+    #[error("action implementation has no `action.module`")]
+    NoModule,
+    #[error("module `{0}` needs a string `{1}`")]
+    MissingField(String, &'static str),
+    #[error("module `{0}` is not supported (supported: shell, command, longscript)")]
+    Unsupported(String),
+}
+
+/// The variables a step sees, looked up in this order: the step's `param_values`, the task's
+/// `params`, then the node's own variables (`ip`, `vm_id`, ...).
+pub struct Vars<'a> {
+    pub layers: Vec<&'a Map<String, Value>>,
+}
+
+impl<'a> Vars<'a> {
+    pub fn new(
+        step: &'a Map<String, Value>,
+        task: &'a Map<String, Value>,
+        node: &'a Map<String, Value>,
+    ) -> Self {
+        Vars {
+            layers: vec![step, task, node],
+        }
+    }
+
+    /// A value as text: strings as they are, anything else (not null) as JSON.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.layers
+            .iter()
+            .find_map(|layer| layer.get(name))
+            .and_then(|value| match value {
+                Value::Null => None,
+                Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            })
+    }
+}
+
+/// An action implementation's template (`{"action": {"module": "shell", "args": "..."}}`) as a
+/// command for one node; an unfilled placeholder fails, naming it.
+pub fn prepare(template: &Value, vars: &Vars<'_>) -> Result<RemoteCommand, PrepareError> {
+    let action = template.get("action").unwrap_or(template);
+    let module = action
+        .get("module")
+        .and_then(Value::as_str)
+        .ok_or(PrepareError::NoModule)?;
+    let text = |field: &'static str| {
+        action
+            .get(field)
+            .and_then(Value::as_str)
+            .ok_or_else(|| PrepareError::MissingField(module.to_string(), field))
+    };
+    let lookup = |name: &str| vars.get(name);
+    match module {
+        "shell" | "command" => Ok(RemoteCommand::Run(fill(text("args")?, lookup)?)),
+        "longscript" => Ok(RemoteCommand::Script(fill(text("content")?, lookup)?)),
+        other => Err(PrepareError::Unsupported(other.to_string())),
+    }
+}
+
+/// What a command did: its exit status and its output, each stream bounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepOutput {
+    /// None when it was killed (signal or timeout).
+    pub exit_code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    pub timed_out: bool,
+}
+
+impl StepOutput {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0)
+    }
+
+    /// The log text of the command: status, then each stream.
+    pub fn log_text(&self) -> String {
+        let status = match (self.exit_code, self.timed_out) {
+            (_, true) => "timed out, killed".to_string(),
+            (Some(code), _) => format!("exit {code}"),
+            (None, _) => "killed by a signal".to_string(),
+        };
+        let cut = |t: bool| if t { " (truncated)" } else { "" };
+        format!(
+            "{status}\nstdout{}:\n{}\nstderr{}:\n{}",
+            cut(self.stdout_truncated),
+            self.stdout,
+            cut(self.stderr_truncated),
+            self.stderr
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("i/o with `{program}`: {source}")]
+    Io {
+        program: String,
+        source: std::io::Error,
+    },
+}
+
+pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<StepOutput, ExecError>> + Send + 'a>>;
+
+/// Runs one command on one host. A command that ran and failed is an `Ok` with a non-zero
+/// status; `Err` means it could not be run at all (the executor itself is broken).
+pub trait StepExecutor: Send + Sync {
+    fn execute<'a>(&'a self, host: &'a str, command: &'a RemoteCommand) -> ExecFuture<'a>;
+}
+
+/// The shell line that receives a script on stdin, runs it and removes it, keeping its status.
+const SCRIPT_RUNNER: &str = "f=$(mktemp \"${TMPDIR:-/tmp}/task-engine.XXXXXX\") && cat > \"$f\" \
+     && chmod 700 \"$f\" && \"$f\" </dev/null; rc=$?; rm -f \"$f\"; exit $rc";
+
+/// The system `ssh` client: `BatchMode`, the configured user, key, port and host-key policy,
+/// and a ControlMaster socket per host so the steps of a node reuse one connection.
+pub struct SshExecutor {
+    config: SshConfig,
+}
+
+impl SshExecutor {
+    pub fn new(config: SshConfig) -> Self {
+        SshExecutor { config }
+    }
+
+    /// The arguments of `ssh` for `host`, up to and including `--` (the command follows).
+    pub fn args(&self, host: &str) -> Vec<String> {
+        let c = &self.config;
+        let mut args: Vec<String> = vec![
+            // No user or system ssh_config: only what is configured here applies.
+            "-F".into(),
+            "/dev/null".into(),
+            "-T".into(),
+            "-p".into(),
+            c.port.to_string(),
+            "-l".into(),
+            c.user.clone(),
+        ];
+        if !c.key.is_empty() {
+            args.extend(["-i".into(), c.key.clone()]);
+            args.extend(["-o".into(), "IdentitiesOnly=yes".into()]);
+        }
+        let mut options = vec![
+            "BatchMode=yes".to_string(),
+            format!("StrictHostKeyChecking={}", c.host_key_policy),
+            format!("UserKnownHostsFile={}", c.known_hosts),
+            format!("ConnectTimeout={}", c.connect_timeout_secs),
+            "LogLevel=ERROR".to_string(),
+        ];
+        if c.control_persist_secs > 0 {
+            let dir = if c.control_dir.is_empty() {
+                std::env::temp_dir()
+            } else {
+                PathBuf::from(&c.control_dir)
+            };
+            options.push("ControlMaster=auto".into());
+            // %C: a hash of host, port and user, short enough for a socket path.
+            options.push(format!("ControlPath={}/te-%C", dir.display()));
+            options.push(format!("ControlPersist={}s", c.control_persist_secs));
+        }
+        for option in options {
+            args.extend(["-o".into(), option]);
+        }
+        args.extend([host.to_string(), "--".into()]);
+        args
+    }
+
+    async fn run(&self, host: &str, command: &RemoteCommand) -> Result<StepOutput, ExecError> {
+        let program = self.config.program.clone();
+        let (line, input) = match command {
+            RemoteCommand::Run(line) => (line.as_str(), None),
+            RemoteCommand::Script(content) => (SCRIPT_RUNNER, Some(content.as_bytes())),
+        };
+        let mut child = Command::new(&program)
+            .args(self.args(host))
+            .arg(line)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ExecError::Spawn {
+                program: program.clone(),
+                source,
+            })?;
+        let io = |source| ExecError::Io {
+            program: program.clone(),
+            source,
+        };
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let limit = self.config.max_output_bytes;
+        let work = async {
+            let feed = async {
+                if let (Some(mut pipe), Some(bytes)) = (stdin, input) {
+                    // The remote side may exit early; a broken pipe then is not our error.
+                    let _ = pipe.write_all(bytes).await;
+                    let _ = pipe.shutdown().await;
+                }
+            };
+            let (_, out, err, status) = tokio::join!(
+                feed,
+                read_bounded(stdout, limit),
+                read_bounded(stderr, limit),
+                child.wait()
+            );
+            Ok::<_, std::io::Error>((out?, err?, status?))
+        };
+        let timeout = Duration::from_secs(self.config.command_timeout_secs);
+        match tokio::time::timeout(timeout, work).await {
+            Ok(result) => {
+                let ((stdout, stdout_truncated), (stderr, stderr_truncated), status) =
+                    result.map_err(io)?;
+                Ok(StepOutput {
+                    exit_code: status.code(),
+                    stdout,
+                    stderr,
+                    stdout_truncated,
+                    stderr_truncated,
+                    timed_out: false,
+                })
+            }
+            Err(_) => {
+                // `work` (and with it the child, kill_on_drop) is gone.
+                Ok(StepOutput {
+                    exit_code: None,
+                    timed_out: true,
+                    ..StepOutput::default()
+                })
+            }
+        }
+    }
+}
+
+impl StepExecutor for SshExecutor {
+    fn execute<'a>(&'a self, host: &'a str, command: &'a RemoteCommand) -> ExecFuture<'a> {
+        Box::pin(self.run(host, command))
+    }
+}
+
+/// Reads a stream to its end, keeping the first `limit` bytes; says whether it cut.
+async fn read_bounded<R: AsyncRead + Unpin>(
+    pipe: Option<R>,
+    limit: usize,
+) -> std::io::Result<(String, bool)> {
+    let Some(mut pipe) = pipe else {
+        return Ok((String::new(), false));
+    };
+    let mut kept = Vec::new();
+    let mut truncated = false;
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = pipe.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        let room = limit.saturating_sub(kept.len());
+        if n > room {
+            truncated = true;
+        }
+        kept.extend_from_slice(&buf[..n.min(room)]);
+    }
+    Ok((String::from_utf8_lossy(&kept).into_owned(), truncated))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().expect("object")
+    }
+
+    #[test]
+    fn variables_come_from_the_step_then_the_task_then_the_node() {
+        let step = map(json!({"word": "step"}));
+        let task = map(json!({"word": "task", "n": 3}));
+        let node = map(json!({"ip": "10.0.0.1", "n": 4}));
+        let vars = Vars::new(&step, &task, &node);
+        assert_eq!(vars.get("word").as_deref(), Some("step"));
+        assert_eq!(vars.get("n").as_deref(), Some("3"));
+        assert_eq!(vars.get("ip").as_deref(), Some("10.0.0.1"));
+        assert_eq!(vars.get("nope"), None);
+    }
+
+    #[test]
+    fn modules_become_commands() {
+        let empty = Map::new();
+        let node = map(json!({"ip": "10.0.0.1"}));
+        let vars = Vars::new(&empty, &empty, &node);
+        let shell = json!({"action": {"module": "shell", "args": "echo {{ip}}"}});
+        assert_eq!(
+            prepare(&shell, &vars),
+            Ok(RemoteCommand::Run("echo 10.0.0.1".into()))
+        );
+        let script =
+            json!({"action": {"module": "longscript", "content": "#!/bin/sh\necho {{ip}}"}});
+        assert_eq!(
+            prepare(&script, &vars),
+            Ok(RemoteCommand::Script("#!/bin/sh\necho 10.0.0.1".into()))
+        );
+        let unfilled = json!({"action": {"module": "command", "args": "echo {{port}}"}});
+        assert_eq!(
+            prepare(&unfilled, &vars).map_err(|e| e.to_string()),
+            Err("placeholder `{{port}}` has no value".to_string())
+        );
+        let other = json!({"action": {"module": "copy", "src": "x"}});
+        assert_eq!(
+            prepare(&other, &vars),
+            Err(PrepareError::Unsupported("copy".into()))
+        );
+        assert_eq!(
+            prepare(&json!({"action": {"module": "shell"}}), &vars),
+            Err(PrepareError::MissingField("shell".into(), "args"))
+        );
+    }
+
+    #[test]
+    fn ssh_arguments_carry_the_configuration() {
+        let exec = SshExecutor::new(SshConfig {
+            key: "/k/id".into(),
+            port: 2222,
+            user: "ops".into(),
+            control_dir: "/run/te".into(),
+            ..SshConfig::default()
+        });
+        let args = exec.args("10.0.0.9").join(" ");
+        for part in [
+            "-p 2222",
+            "-l ops",
+            "-i /k/id",
+            "-o BatchMode=yes",
+            "-o StrictHostKeyChecking=accept-new",
+            "-o ControlPath=/run/te/te-%C",
+            "-o ControlPersist=60s",
+            "10.0.0.9 --",
+        ] {
+            assert!(args.contains(part), "`{args}` lacks `{part}`");
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Crash recovery with real processes: the task-engine binary is killed with SIGKILL in the
+//! middle of a task, a second one on the same database takes the task over when the first
+//! one's lease expires, and finishes it without running a finished step twice.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use client::{ClientConfig, TaskEngineClient};
+use kit::testing::{TestBackend, TestDatabase};
+use serde_json::{json, Value};
+use wire::task_engine as w;
+
+use crate::sshd;
+use crate::support::object;
+
+kit::on_both_backends!(a_task_survives_the_sigkill_of_its_engine);
+
+/// The service binary as a child process.
+struct Engine {
+    child: Child,
+    client: TaskEngineClient,
+}
+
+impl Engine {
+    async fn launch(db: &TestDatabase, dir: &Path, name: &str) -> Engine {
+        let ssh = sshd::shared().ssh_config(dir);
+        let port = sshd::free_port();
+        let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("engine log");
+        let child = Command::new(env!("CARGO_BIN_EXE_task-engine"))
+            .env("DCP_HTTP__BIND", format!("127.0.0.1:{port}"))
+            .env("DCP_DATABASE__URL", &db.config.url)
+            .env("DCP_SSH__USER", &ssh.user)
+            .env("DCP_SSH__KEY", &ssh.key)
+            .env("DCP_SSH__PORT", ssh.port.to_string())
+            .env("DCP_SSH__KNOWN_HOSTS", &ssh.known_hosts)
+            .env("DCP_SSH__CONTROL_DIR", &ssh.control_dir)
+            .env("DCP_RUN__LEASE_SECS", "2")
+            .env("DCP_RUN__RETRY_PAUSE_MS", "50")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("engine log"))
+            .stderr(log)
+            .spawn()
+            .expect("the task-engine binary starts");
+        let client = TaskEngineClient::new(ClientConfig::new(&format!("http://127.0.0.1:{port}")))
+            .expect("client builds");
+        let mut engine = Engine { child, client };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while engine.client.tasks(1, 1).await.is_err() {
+            if let Ok(Some(status)) = engine.child.try_wait() {
+                panic!(
+                    "task-engine `{name}` exited ({status}): {}",
+                    std::fs::read_to_string(dir.join(format!("{name}.log"))).unwrap_or_default()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "task-engine `{name}` does not answer"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        engine
+    }
+
+    fn kill(&mut self) {
+        // std's kill is SIGKILL.
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn remote(client: &TaskEngineClient, name: &str, args: String) {
+    let id = client
+        .create_action(&w::ActionRequest {
+            name: Some(name.into()),
+            desc: None,
+            params: None,
+        })
+        .await
+        .expect("action");
+    client
+        .create_action_impl(&w::ActionImplRequest {
+            action_id: Some(id),
+            impl_type: Some("ansible".into()),
+            template: Some(object(json!({"action": {"module": "shell", "args": args}}))),
+        })
+        .await
+        .expect("implementation");
+    client
+        .create_remote_step(&w::RemoteStepRequest {
+            name: Some(name.into()),
+            desc: None,
+            actions: Some(vec![name.into()]),
+        })
+        .await
+        .expect("remote step");
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+async fn a_task_survives_the_sigkill_of_its_engine(backend: TestBackend) {
+    let db = TestDatabase::create(backend, "te_crash");
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let files = dir.path();
+    let mut first = Engine::launch(&db, files, "first").await;
+    let c = &first.client;
+    let (counter, done) = (files.join("first-runs"), files.join("last-runs"));
+    remote(
+        c,
+        "first",
+        format!("echo {{{{ip}}}} >> {}", counter.display()),
+    )
+    .await;
+    remote(c, "slow", "sleep 4".into()).await;
+    remote(c, "last", format!("echo {{{{ip}}}} >> {}", done.display())).await;
+    let steps = ["first", "slow", "last"]
+        .iter()
+        .map(|name| w::TemplateStep {
+            name: name.to_string(),
+            param_values: Default::default(),
+            retry: w::Retry::default(),
+        })
+        .collect();
+    let tpl = c
+        .create_template(&w::TemplateRequest {
+            name: Some("crash".into()),
+            desc: None,
+            steps: Some(steps),
+        })
+        .await
+        .expect("template");
+    let id = c
+        .create_task(&w::TaskRequest {
+            template_id: tpl,
+            task_name: "crash".into(),
+            opr_user: "tester".into(),
+            nodes: vec![json!({"ip": "127.0.0.2"}), json!({"ip": "127.0.0.3"})],
+            params: None,
+            pool_name: None,
+            max_num: None,
+            max_ratio: None,
+            timeout: None,
+            auto: Some(true),
+        })
+        .await
+        .expect("task");
+
+    // Wait until both nodes are past `first` (so inside `slow`), then SIGKILL the engine.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let nodes = c.task_detail(id).await.expect("detail");
+        if nodes.iter().all(|n| n.step == 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "nodes never reached `slow`");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.kill();
+
+    let second = Engine::launch(&db, files, "second").await;
+    let c = &second.client;
+    assert_eq!(c.task(id).await.expect("task").status, w::STATE_RUNNING);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let task = loop {
+        let task = c.task(id).await.expect("task");
+        if task.status != w::STATE_RUNNING {
+            break task;
+        }
+        if Instant::now() > deadline {
+            let log = c.task_log(id).await.expect("log");
+            let text: Vec<&str> = log.iter().map(|r| r.message.as_str()).collect();
+            panic!(
+                "the task was not finished after the crash: {text:#?}\n{}",
+                std::fs::read_to_string(files.join("second.log"))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter(|l| !l.contains("\"served\""))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(task.status, w::STATE_SUCCESS, "{:?}", task.stat);
+    assert_eq!(lines(&counter), 2, "`first` is not run again");
+    assert_eq!(lines(&done), 2);
+    let log = c.task_log(id).await.expect("log");
+    let text: Vec<&str> = log.iter().map(|r| r.message.as_str()).collect();
+    assert!(
+        text.iter()
+            .any(|m| m.starts_with("task taken over by engine")),
+        "{text:?}"
+    );
+    for node in c.task_detail(id).await.expect("detail") {
+        assert_eq!(
+            Value::Object(node.steps),
+            json!({"first": "success", "slow": "success", "last": "success"})
+        );
+        let rows = c.node_log(node.id).await.expect("node log");
+        let first_runs = rows
+            .iter()
+            .filter(|r| r.message.contains("`first` attempt"))
+            .count();
+        assert_eq!(first_runs, 1);
+    }
+}
