@@ -7,6 +7,7 @@
 
 pub mod cloud_portal;
 pub mod cmdb;
+pub mod orchestrator;
 pub mod resource_pool;
 pub mod soa_registry;
 pub mod task_engine;
@@ -14,6 +15,7 @@ pub mod transport;
 
 pub use cloud_portal::CloudPortalClient;
 pub use cmdb::CmdbClient;
+pub use orchestrator::OrchestratorClient;
 pub use reqwest::{Method, StatusCode};
 pub use resource_pool::ResourcePoolClient;
 pub use soa_registry::SoaRegistryClient;

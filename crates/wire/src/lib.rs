@@ -3,6 +3,7 @@
 pub mod cloud_portal;
 pub mod cmdb;
 pub mod lenient;
+pub mod orchestrator;
 pub mod resource_pool;
 pub mod soa_registry;
 pub mod task_engine;
