@@ -314,6 +314,14 @@ impl TaskEngineClient {
             .map(drop)
     }
 
+    /// Pauses a RUNNING task at the next step boundary (`/task/pause` with `{"id": id}`);
+    /// `start_task` resumes it.
+    pub async fn pause_task(&self, id: i64) -> Result<(), ClientError> {
+        self.post::<Value, _>("/task/pause", &json!({ "id": id }))
+            .await
+            .map(drop)
+    }
+
     /// Stops a task for good (`/task/stop` with `{"id": id}`).
     pub async fn stop_task(&self, id: i64) -> Result<(), ClientError> {
         self.post::<Value, _>("/task/stop", &json!({ "id": id }))

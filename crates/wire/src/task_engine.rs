@@ -43,7 +43,11 @@ pub const STATE_RUNNING: i32 = 1;
 pub const STATE_SUCCESS: i32 = 2;
 pub const STATE_FAILED: i32 = 3;
 pub const STATE_STOPPED: i32 = 4;
-/// How many states there are: the length of `stat`.
+/// A task (never a node) paused by `/task/pause`: its nodes wait at a step boundary as INIT
+/// with their `step`, and `/task/start` resumes them. Not counted in `stat`, which counts
+/// node states only.
+pub const STATE_PAUSED: i32 = 5;
+/// How many node states there are (0–4): the length of `stat`.
 pub const STATE_COUNT: usize = 5;
 
 /// The built-in steps, in the order `/task_step/list` shows them.

@@ -43,17 +43,27 @@ fn state_name(state: i32) -> &'static str {
         w::STATE_SUCCESS => "SUCCESS",
         w::STATE_FAILED => "FAILED",
         w::STATE_STOPPED => "STOPPED",
+        w::STATE_PAUSED => "PAUSED",
         _ => "UNKNOWN",
     }
 }
 
-/// Whether a run goes on: a stopped task ends its nodes at the next step boundary; a task
-/// another engine has taken over is left to it without a further write.
+/// Whether a run goes on: a stopped or paused task ends its nodes at the next step
+/// boundary; a task another engine has taken over is left to it without a further write.
 #[derive(PartialEq, Eq)]
 enum Halt {
     Go,
     Stopped,
+    Paused,
     Lost,
+}
+
+/// How one node's run ended.
+enum NodeEnd {
+    Succeeded,
+    Failed,
+    /// Paused or stopped before a step, or left to another engine.
+    Halted,
 }
 
 /// How one step ended on one node.
@@ -81,7 +91,9 @@ impl Engine {
 
     /// Marks the task RUNNING and starts its loop. INIT tasks start from the beginning;
     /// FAILED tasks resume: their failed nodes go back to INIT and run again from the step
-    /// where each stopped. RUNNING, SUCCESS and STOPPED tasks are refused (409).
+    /// where each stopped. PAUSED tasks resume every waiting node from its step, once the
+    /// paused run has ended (its nodes finished their current step) or its engine died.
+    /// RUNNING, SUCCESS and STOPPED tasks are refused (409).
     pub async fn start(&self, fid: i64, who: &str) -> Result<(), Error> {
         let who = who.to_string();
         let (me, lease) = (self.inner.id.clone(), self.inner.lease());
@@ -90,21 +102,28 @@ impl Engine {
             .write(move |c| -> Result<(), Error> {
                 let flow = store::flow(c, fid)?
                     .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
+                let at = now();
                 match flow.state {
                     w::STATE_INIT | w::STATE_FAILED => {}
+                    // The paused run still holds the task while its nodes finish their step.
+                    w::STATE_PAUSED if !flow.owner.is_empty() && flow.lease_until >= at => {
+                        return Err(Error::Conflict(format!(
+                            "task {fid} is still pausing: its running nodes are finishing their current step; start it again when they have"
+                        )))
+                    }
+                    w::STATE_PAUSED => {}
                     other => {
                         return Err(Error::Conflict(format!(
-                            "task {fid} is {}; only an INIT or FAILED task can be started",
+                            "task {fid} is {}; only an INIT, FAILED or PAUSED task can be started",
                             state_name(other)
                         )))
                     }
                 }
-                let at = now();
                 // Guards against a concurrent start: only one moves it out of INIT/FAILED.
                 if store::move_flow_state(
                     c,
                     fid,
-                    &[w::STATE_INIT, w::STATE_FAILED],
+                    &[w::STATE_INIT, w::STATE_FAILED, w::STATE_PAUSED],
                     w::STATE_RUNNING,
                     at,
                 )? != 1
@@ -115,6 +134,8 @@ impl Engine {
                 let reset = store::reset_nodes(c, fid, w::STATE_FAILED, w::STATE_INIT, at)?;
                 let message = if flow.state == w::STATE_FAILED {
                     format!("task started again by {who}: {reset} failed node(s) resume")
+                } else if flow.state == w::STATE_PAUSED {
+                    format!("task resumed by {who}: its nodes go on from the step where each waits")
                 } else {
                     format!("task started by {who}")
                 };
@@ -147,7 +168,32 @@ impl Engine {
         });
     }
 
-    /// Stops a task for good: INIT, RUNNING and FAILED tasks become STOPPED at once, their
+    /// Pauses a RUNNING task: it becomes PAUSED at once; a node in the middle of a step
+    /// finishes that step and waits (INIT, at its next step) instead of going on, and no
+    /// further node or batch starts. `start` resumes it. Other states are refused (409).
+    pub async fn pause(&self, fid: i64, who: &str) -> Result<(), Error> {
+        let who = who.to_string();
+        self.inner
+            .db
+            .write(move |c| -> Result<(), Error> {
+                let flow = store::flow(c, fid)?
+                    .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
+                let at = now();
+                if store::move_flow_state(c, fid, &[w::STATE_RUNNING], w::STATE_PAUSED, at)? != 1 {
+                    return Err(Error::Conflict(format!(
+                        "task {fid} is {}; only a RUNNING task can be paused",
+                        state_name(flow.state)
+                    )));
+                }
+                let message =
+                    format!("task paused by {who}: running nodes wait after their current step");
+                store::insert_log(c, fid, 0, None, &message, at)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Stops a task for good: INIT, RUNNING, PAUSED and FAILED tasks become STOPPED at once, their
     /// INIT nodes too; a node in the middle of a step finishes that step and stops before the
     /// next one. SUCCESS and STOPPED tasks are refused (409); a stopped task cannot be started.
     pub async fn stop(&self, fid: i64, who: &str) -> Result<(), Error> {
@@ -158,10 +204,15 @@ impl Engine {
                 let flow = store::flow(c, fid)?
                     .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
                 let at = now();
-                let from = [w::STATE_INIT, w::STATE_RUNNING, w::STATE_FAILED];
+                let from = [
+                    w::STATE_INIT,
+                    w::STATE_RUNNING,
+                    w::STATE_PAUSED,
+                    w::STATE_FAILED,
+                ];
                 if store::move_flow_state(c, fid, &from, w::STATE_STOPPED, at)? != 1 {
                     return Err(Error::Conflict(format!(
-                        "task {fid} is {}; only an INIT, RUNNING or FAILED task can be stopped",
+                        "task {fid} is {}; only an INIT, RUNNING, PAUSED or FAILED task can be stopped",
                         state_name(flow.state)
                     )));
                 }
@@ -262,6 +313,7 @@ impl Inner {
         Ok(match flow {
             Some(f) if f.owner != self.id => Halt::Lost,
             Some(f) if f.state == w::STATE_STOPPED => Halt::Stopped,
+            Some(f) if f.state == w::STATE_PAUSED => Halt::Paused,
             Some(f) if f.state == w::STATE_RUNNING => Halt::Go,
             _ => Halt::Lost,
         })
@@ -322,12 +374,13 @@ impl Inner {
                     inner.run_node(&flow, &steps, &params, node, deadline).await
                 });
             }
-            let (mut ok, mut failed) = (0, 0);
+            let (mut ok, mut failed, mut halted) = (0, 0, 0);
             let mut first_error = None;
             while let Some(joined) = set.join_next().await {
                 match joined {
-                    Ok(Ok(true)) => ok += 1,
-                    Ok(Ok(false)) => failed += 1,
+                    Ok(Ok(NodeEnd::Succeeded)) => ok += 1,
+                    Ok(Ok(NodeEnd::Failed)) => failed += 1,
+                    Ok(Ok(NodeEnd::Halted)) => halted += 1,
                     Ok(Err(e)) => {
                         failed += 1;
                         first_error.get_or_insert(e);
@@ -345,7 +398,11 @@ impl Inner {
                 fid,
                 batch,
                 None,
-                format!("batch {batch} done: {ok} node(s) succeeded, {failed} failed"),
+                if halted > 0 {
+                    format!("batch {batch} halted: {ok} node(s) succeeded, {failed} failed, {halted} paused or stopped")
+                } else {
+                    format!("batch {batch} done: {ok} node(s) succeeded, {failed} failed")
+                },
             )
             .await?;
             if failed > 0 && batch < flow.batch_count {
@@ -373,6 +430,23 @@ impl Inner {
                 let at = now();
                 let flow = store::flow(c, fid)?;
                 if flow.as_ref().is_none_or(|f| f.owner != me) {
+                    return Ok(());
+                }
+                let waiting = nodes
+                    .iter()
+                    .filter(|n| n.state == w::STATE_INIT || n.state == w::STATE_RUNNING)
+                    .count();
+                // A paused run that left nodes waiting stays PAUSED; one with nothing left to
+                // run, or whose batch failed (later batches would not start), ends as usual.
+                let paused = flow.as_ref().is_some_and(|f| f.state == w::STATE_PAUSED);
+                if paused && waiting > 0 && stopped_at.is_none() {
+                    let ok = nodes.iter().filter(|n| n.state == w::STATE_SUCCESS).count();
+                    let message = format!(
+                        "task run paused: {ok} of {total} node(s) succeeded, {waiting} wait for /task/start"
+                    );
+                    // The run is over: a start may now resume the task (on any engine).
+                    store::release_flow(c, fid, &me)?;
+                    store::insert_log(c, fid, 0, None, &message, at)?;
                     return Ok(());
                 }
                 if flow.is_none_or(|f| f.state == w::STATE_STOPPED) {
@@ -409,7 +483,7 @@ impl Inner {
             .await
     }
 
-    /// Runs one node from its current step; true when it ends SUCCESS.
+    /// Runs one node from its current step.
     async fn run_node(
         &self,
         flow: &FlowRow,
@@ -417,7 +491,7 @@ impl Inner {
         params: &Map<String, Value>,
         node: NodeRow,
         deadline: Option<Instant>,
-    ) -> Result<bool, Error> {
+    ) -> Result<NodeEnd, Error> {
         let (fid, nid, batch) = (flow.id, node.id, node.batch_id);
         let mut vars: Map<String, Value> = decode("node", &node.vars)?;
         vars.entry("ip")
@@ -442,7 +516,24 @@ impl Inner {
         for (index, step) in steps.iter().enumerate().skip(start) {
             let halt = self.halt(fid).await?;
             if halt == Halt::Lost {
-                return Ok(false);
+                return Ok(NodeEnd::Halted);
+            }
+            if halt == Halt::Paused {
+                // Waits as INIT at this step: a resumed run picks it up here.
+                self.progress(
+                    fid,
+                    nid,
+                    batch,
+                    w::STATE_INIT,
+                    index as i64,
+                    &step_states,
+                    format!(
+                        "node {nid} `{}` paused before step `{}`",
+                        node.ip, step.name
+                    ),
+                )
+                .await?;
+                return Ok(NodeEnd::Halted);
             }
             if halt == Halt::Stopped {
                 self.progress(
@@ -458,7 +549,7 @@ impl Inner {
                     ),
                 )
                 .await?;
-                return Ok(false);
+                return Ok(NodeEnd::Halted);
             }
             let timed_out = format!(
                 "node {nid} `{}` failed at step `{}`: the task timeout of {} s was reached",
@@ -475,7 +566,7 @@ impl Inner {
                     timed_out,
                 )
                 .await?;
-                return Ok(false);
+                return Ok(NodeEnd::Failed);
             }
             let run = self.run_step(fid, &node, index, steps.len(), step, params, &vars);
             let end = match deadline {
@@ -495,7 +586,7 @@ impl Inner {
                             format!("{timed_out}; its command was killed"),
                         )
                         .await?;
-                        return Ok(false);
+                        return Ok(NodeEnd::Failed);
                     }
                 },
             };
@@ -519,7 +610,7 @@ impl Inner {
                     message,
                 )
                 .await?;
-                return Ok(false);
+                return Ok(NodeEnd::Failed);
             }
             self.progress(
                 fid,
@@ -542,7 +633,7 @@ impl Inner {
             format!("node {nid} `{}` succeeded", node.ip),
         )
         .await?;
-        Ok(true)
+        Ok(NodeEnd::Succeeded)
     }
 
     /// Commits a node's state, step and step states together with a log row.

@@ -15,8 +15,8 @@ use crate::error::Error;
 use crate::plan;
 use crate::store::{self, FlowRow, NodeRow};
 
-/// States in which a task still needs its template's world (INIT, RUNNING).
-pub const UNFINISHED: [i32; 2] = [w::STATE_INIT, w::STATE_RUNNING];
+/// States in which a task still needs its template's world (INIT, RUNNING, PAUSED).
+pub const UNFINISHED: [i32; 3] = [w::STATE_INIT, w::STATE_RUNNING, w::STATE_PAUSED];
 /// Most nodes one task may have: bounds the work of one request.
 pub const MAX_NODES: usize = 10_000;
 /// Longest task timeout, in seconds (30 days).

@@ -67,13 +67,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
     route!(cfg, "/task_step/list", task_step_list);
 
-    // Seed routes this service does not serve (yet): said plainly rather than read as ids.
+    // Running tasks; then the seed routes the orchestrator serves, said plainly rather than
+    // read as ids.
     route!(cfg, "/task/start", task_start);
     route!(cfg, "/task/start/{id}", task_start_path);
     route!(cfg, "/task/stop", task_stop);
     route!(cfg, "/task/stop/{id}", task_stop_path);
-    route!(cfg, "/task/pause", not_built);
-    route!(cfg, "/task/pause/{id}", not_built);
+    route!(cfg, "/task/pause", task_pause);
+    route!(cfg, "/task/pause/{id}", task_pause_path);
     for path in [
         "/task/saveTask",
         "/task/expandList/{id}",
@@ -118,13 +119,6 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
     Err(Error::NotFound(format!(
         "no such route: {} {}",
         req.method(),
-        req.path()
-    )))
-}
-
-async fn not_built(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::NotFound(format!(
-        "{} is not available yet: this task-engine cannot pause a task (stop and start can)",
         req.path()
     )))
 }
@@ -495,6 +489,21 @@ async fn task_stop(engine: Engine, mut p: Params) -> Result<HttpResponse, Error>
         .ok_or_else(|| Error::BadArgument("missing parameter `id`".into()))?;
     p.finish()?;
     engine.stop(parse_id(&id)?, "a stop request").await?;
+    Ok(done())
+}
+
+/// `/task/pause` with `{"id": 1}` in the body (or the query string).
+async fn task_pause(engine: Engine, mut p: Params) -> Result<HttpResponse, Error> {
+    let id = p
+        .take_str("id")?
+        .ok_or_else(|| Error::BadArgument("missing parameter `id`".into()))?;
+    p.finish()?;
+    engine.pause(parse_id(&id)?, "a pause request").await?;
+    Ok(done())
+}
+
+async fn task_pause_path(engine: Engine, id: web::Path<String>) -> Result<HttpResponse, Error> {
+    engine.pause(parse_id(&id)?, "a pause request").await?;
     Ok(done())
 }
 

@@ -530,12 +530,20 @@ pub fn claim_flow(conn: &mut DbConn, id: i64, owner: &str, until: i64) -> QueryR
         .execute(conn)
 }
 
-/// Renews the leases of the RUNNING flows `owner` holds; returns how many.
+/// Gives up `owner`'s claim on a flow (its run has ended); 0 rows when another holds it.
+pub fn release_flow(conn: &mut DbConn, id: i64, owner: &str) -> QueryResult<usize> {
+    diesel::update(te_flows::table.find(id).filter(te_flows::owner.eq(owner)))
+        .set((te_flows::owner.eq(""), te_flows::lease_until.eq(0)))
+        .execute(conn)
+}
+
+/// Renews the leases of the RUNNING flows `owner` holds, and of the PAUSED ones whose run
+/// it has not yet released (nodes still finishing their step); returns how many.
 pub fn renew_leases(conn: &mut DbConn, owner: &str, until: i64) -> QueryResult<usize> {
     diesel::update(
         te_flows::table
             .filter(te_flows::owner.eq(owner))
-            .filter(te_flows::state.eq(w_running())),
+            .filter(te_flows::state.eq_any([w_running(), wire::task_engine::STATE_PAUSED])),
     )
     .set(te_flows::lease_until.eq(until))
     .execute(conn)

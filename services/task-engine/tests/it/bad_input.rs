@@ -12,7 +12,7 @@ kit::on_both_backends!(
     unknown_ids_are_not_found,
     huge_and_out_of_range_values_are_bad_requests,
     malformed_bodies_are_bad_requests,
-    unknown_and_unbuilt_routes_and_wrong_methods_answer_in_the_envelope,
+    unknown_and_orchestrator_routes_and_wrong_methods_answer_in_the_envelope,
     forms_and_query_strings_are_accepted,
 );
 
@@ -268,7 +268,9 @@ async fn malformed_bodies_are_bad_requests(backend: TestBackend) {
     assert_error(&app.post("/task/create", body).await, 400, "`params`");
 }
 
-async fn unknown_and_unbuilt_routes_and_wrong_methods_answer_in_the_envelope(backend: TestBackend) {
+async fn unknown_and_orchestrator_routes_and_wrong_methods_answer_in_the_envelope(
+    backend: TestBackend,
+) {
     let app = TestApp::spawn(backend).await;
     assert_error(
         &app.post("/no/such/route", json!({})).await,
@@ -279,7 +281,7 @@ async fn unknown_and_unbuilt_routes_and_wrong_methods_answer_in_the_envelope(bac
         assert_error(
             &app.post(path, json!({"id": 1})).await,
             404,
-            "not available yet",
+            "task 1 not found",
         );
     }
     assert_error(

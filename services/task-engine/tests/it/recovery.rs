@@ -16,6 +16,13 @@ use crate::support::object;
 
 kit::on_both_backends!(a_task_survives_the_sigkill_of_its_engine);
 
+/// MariaDB only: SQLite is one process's file (its single writer and the engine's in-process
+/// write queue), so two engines on one database are a MySQL/MariaDB setup.
+#[actix_web::test]
+async fn two_engines_on_one_mariadb_run_each_task_once_and_one_takes_over_the_other() {
+    two_engines_share_one_database(TestBackend::Mysql).await
+}
+
 /// The service binary as a child process.
 struct Engine {
     child: Child,
@@ -215,5 +222,139 @@ async fn a_task_survives_the_sigkill_of_its_engine(backend: TestBackend) {
             .filter(|r| r.message.contains("`first` attempt"))
             .count();
         assert_eq!(first_runs, 1);
+    }
+}
+
+/// The lines of a per-node side-effect file that equal `word`.
+fn lines_of(path: &Path, word: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| *l == word)
+        .count()
+}
+
+async fn two_engines_share_one_database(backend: TestBackend) {
+    let db = TestDatabase::create(backend, "te_two");
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let files = dir.path();
+    let mut a = Engine::launch(&db, files, "a").await;
+    let b = Engine::launch(&db, files, "b").await;
+    // Each step appends its name to a file per task and node, through ssh.
+    let file = format!("{}/{{{{tag}}}}-{{{{ip}}}}", files.display());
+    remote(&a.client, "one", format!("echo one >> {file}")).await;
+    remote(&a.client, "two", format!("echo two >> {file}; sleep 4")).await;
+    remote(&a.client, "three", format!("echo three >> {file}")).await;
+    let steps = ["one", "two", "three"]
+        .iter()
+        .map(|name| w::TemplateStep {
+            name: name.to_string(),
+            param_values: Default::default(),
+            retry: w::Retry::default(),
+        })
+        .collect();
+    let tpl = b
+        .client
+        .create_template(&w::TemplateRequest {
+            name: Some("two".into()),
+            desc: None,
+            steps: Some(steps),
+        })
+        .await
+        .expect("template");
+    let hosts = ["127.0.0.2", "127.0.0.3"];
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let id = a
+            .client
+            .create_task(&w::TaskRequest {
+                template_id: tpl,
+                task_name: format!("t{i}"),
+                opr_user: "tester".into(),
+                nodes: hosts.iter().map(|ip| json!({ "ip": ip })).collect(),
+                params: Some(object(json!({ "tag": format!("t{i}") }))),
+                pool_name: None,
+                max_num: None,
+                max_ratio: None,
+                timeout: None,
+                auto: Some(false),
+            })
+            .await
+            .expect("task");
+        ids.push(id);
+    }
+    // Tasks 0, 2, 4 are started on `a`, 1, 3, 5 on `b`; the other engine's start is refused.
+    for (i, &id) in ids[..6].iter().enumerate() {
+        let (first, second) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        first.client.start_task(id).await.expect("started");
+        let err = second.client.start_task(id).await.expect_err("one runner");
+        assert!(err.to_string().contains("is RUNNING"), "{err}");
+    }
+    // Task 6 is started on both at the same moment: exactly one start wins.
+    let (ra, rb) = tokio::join!(a.client.start_task(ids[6]), b.client.start_task(ids[6]));
+    assert!(ra.is_ok() != rb.is_ok(), "{ra:?} {rb:?}");
+    let a_owns_6 = ra.is_ok();
+
+    // Every node inside `two` (its `echo` done, 4 s of sleep left): SIGKILL `a`; `b` takes
+    // its tasks over.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for i in 0..ids.len() {
+        for ip in hosts {
+            let path = files.join(format!("t{i}-{ip}"));
+            while lines_of(&path, "two") == 0 {
+                assert!(
+                    Instant::now() < deadline,
+                    "task {i} node {ip} never reached `two`"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    a.kill();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    for &id in &ids {
+        loop {
+            let task = b.client.task(id).await.expect("task");
+            if task.status != w::STATE_RUNNING {
+                assert_eq!(task.status, w::STATE_SUCCESS, "task {id}: {:?}", task.stat);
+                break;
+            }
+            assert!(Instant::now() < deadline, "task {id} never finished");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        let ran_on_a = if i == 6 { a_owns_6 } else { i % 2 == 0 };
+        let log = b.client.task_log(id).await.expect("log");
+        let text: Vec<&str> = log.iter().map(|r| r.message.as_str()).collect();
+        let taken = text
+            .iter()
+            .filter(|m| m.starts_with("task taken over by engine"))
+            .count();
+        assert_eq!(taken, usize::from(ran_on_a), "task {i}: {text:#?}");
+        assert_eq!(
+            text.iter()
+                .filter(|m| m.starts_with("task started"))
+                .count(),
+            1,
+            "task {i}: {text:#?}"
+        );
+        for ip in hosts {
+            let path = files.join(format!("t{i}-{ip}"));
+            // Finished steps ran exactly once, whichever engine ran them.
+            assert_eq!(lines_of(&path, "one"), 1, "task {i} node {ip}");
+            assert_eq!(lines_of(&path, "three"), 1, "task {i} node {ip}");
+            // The step the SIGKILL interrupted runs again on the engine that took over;
+            // on `b`'s own tasks it ran once.
+            let twice = if ran_on_a { 2 } else { 1 };
+            assert_eq!(lines_of(&path, "two"), twice, "task {i} node {ip}");
+            for step in ["one", "three"] {
+                let ok = text
+                    .iter()
+                    .filter(|m| m.contains(&format!("`{step}` attempt 1/1 on `{ip}`: ok")))
+                    .count();
+                assert_eq!(ok, 1, "task {i} node {ip} step {step}");
+            }
+        }
     }
 }

@@ -18,6 +18,9 @@ kit::on_both_backends!(
     a_stopped_task_stops_after_the_running_step_and_cannot_start_again,
     the_task_timeout_kills_the_running_step_and_fails_the_task,
     start_and_stop_refuse_bad_ids,
+    a_paused_task_waits_at_the_step_boundary_and_resumes_where_each_node_stopped,
+    a_paused_task_can_be_stopped_and_pause_refuses_other_states,
+    a_pause_during_the_last_step_lets_the_task_finish,
 );
 
 /// An action `name` whose one implementation is `action` (`{"module": ..., ...}`), and a
@@ -332,7 +335,11 @@ async fn a_failed_task_resumes_from_the_failed_step_and_a_finished_one_is_refuse
     assert_eq!(runs.lines().count(), 2, "`first` ran once per node");
 
     let err = app.client.start_task(id).await.expect_err("finished");
-    assert_api_error(&err, 409, "only an INIT or FAILED task can be started");
+    assert_api_error(
+        &err,
+        409,
+        "only an INIT, FAILED or PAUSED task can be started",
+    );
     let err = app.client.start_task(999_999).await.expect_err("unknown");
     assert_api_error(&err, 404, "task 999999 not found");
 }
@@ -444,7 +451,7 @@ async fn a_stopped_task_stops_after_the_running_step_and_cannot_start_again(back
     assert_api_error(
         &err,
         409,
-        "only an INIT, RUNNING or FAILED task can be stopped",
+        "only an INIT, RUNNING, PAUSED or FAILED task can be stopped",
     );
 }
 
@@ -517,4 +524,230 @@ async fn start_and_stop_refuse_bad_ids(backend: TestBackend) {
             "unknown parameter `x`",
         );
     }
+}
+
+/// Waits (up to 30 s) until a task-log row starts with `prefix`; returns the log's messages.
+async fn wait_log(app: &TestApp, id: i64, prefix: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let log = app.client.task_log(id).await.expect("log");
+        if log.iter().any(|r| r.message.starts_with(prefix)) {
+            return log.into_iter().map(|r| r.message).collect();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `{prefix}` in {log:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits (up to 20 s) until the first node of the task is RUNNING.
+async fn wait_first_node_running(app: &TestApp, id: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let nodes = app.client.task_detail(id).await.expect("detail");
+        if nodes[0].state == w::STATE_RUNNING {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "node 1 never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A three-step template: `slow` (2 s), then `say` twice (as `say` and `again`).
+async fn pausable(app: &TestApp) -> i64 {
+    remote(
+        app,
+        "slow",
+        json!({"module": "shell", "args": "sleep 2; echo slept {{word}}"}),
+    )
+    .await;
+    remote(app, "say", say()).await;
+    remote(app, "again", say()).await;
+    template(
+        app,
+        vec![
+            step("slow", json!({}), 0, false),
+            step("say", json!({}), 0, false),
+            step("again", json!({}), 0, false),
+        ],
+    )
+    .await
+}
+
+fn count(log: &[String], needle: &str) -> usize {
+    log.iter().filter(|m| m.contains(needle)).count()
+}
+
+async fn a_paused_task_waits_at_the_step_boundary_and_resumes_where_each_node_stopped(
+    backend: TestBackend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let tpl = pausable(&app).await;
+    // Batch 1: nodes 1 and 2 together; batch 2: node 3.
+    let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+    let id = app
+        .client
+        .create_task(&task(tpl, &hosts, 2, false))
+        .await
+        .expect("created");
+    app.client.start_task(id).await.expect("started");
+    wait_first_node_running(&app, id).await;
+    app.client.pause_task(id).await.expect("paused");
+    assert_eq!(
+        app.client.task(id).await.expect("task").status,
+        w::STATE_PAUSED
+    );
+    let err = app.client.pause_task(id).await.expect_err("paused twice");
+    assert_api_error(&err, 409, "is PAUSED; only a RUNNING task can be paused");
+    // Nodes 1 and 2 are inside `slow` (2 s): the paused run has not ended yet.
+    let err = app.client.start_task(id).await.expect_err("still pausing");
+    assert_api_error(&err, 409, "is still pausing");
+
+    let log = wait_log(&app, id, "task run paused").await;
+    assert!(
+        log.iter()
+            .any(|m| m == "task run paused: 0 of 3 node(s) succeeded, 3 wait for /task/start"),
+        "{log:?}"
+    );
+    assert_eq!(
+        count(&log, "`slow` attempt 1/1 on `127.0.0.2`: ok"),
+        1,
+        "{log:?}"
+    );
+    assert_eq!(
+        count(&log, "`slow` attempt 1/1 on `127.0.0.3`: ok"),
+        1,
+        "{log:?}"
+    );
+    assert_eq!(count(&log, "`say` attempt"), 0, "{log:?}");
+    assert_eq!(count(&log, "batch 2 started"), 0, "{log:?}");
+    assert_eq!(count(&log, "paused before step `say`"), 2, "{log:?}");
+    let nodes = app.client.task_detail(id).await.expect("detail");
+    let states: Vec<(i32, i64)> = nodes.iter().map(|n| (n.state, n.step)).collect();
+    assert_eq!(
+        states,
+        vec![(w::STATE_INIT, 1), (w::STATE_INIT, 1), (w::STATE_INIT, 0)]
+    );
+    let task = app.client.task(id).await.expect("task");
+    assert_eq!(
+        (task.status, task.stat.clone()),
+        (w::STATE_PAUSED, vec![3, 0, 0, 0, 0])
+    );
+    // Stays paused: nothing runs while it waits.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        app.client.task(id).await.expect("task").status,
+        w::STATE_PAUSED
+    );
+
+    // Resumed: each node goes on from its step, with the task's parameters and node vars.
+    app.client.start_task(id).await.expect("resumed");
+    let done = app.wait_finished(id).await;
+    assert_eq!(
+        (done.status, done.stat.clone()),
+        (w::STATE_SUCCESS, vec![0, 0, 3, 0, 0])
+    );
+    let log: Vec<String> = app
+        .client
+        .task_log(id)
+        .await
+        .expect("log")
+        .into_iter()
+        .map(|r| r.message)
+        .collect();
+    assert_eq!(count(&log, "task resumed by a start request"), 1, "{log:?}");
+    for (i, ip) in hosts.iter().enumerate() {
+        // No step ran twice on any node.
+        assert_eq!(count(&log, &format!("`slow` attempt 1/1 on `{ip}`: ok")), 1);
+        assert_eq!(count(&log, &format!("`say` attempt 1/1 on `{ip}`: ok")), 1);
+        assert_eq!(
+            count(&log, &format!("`again` attempt 1/1 on `{ip}`: ok")),
+            1
+        );
+        let text = node_log_text(&app, nodes[i].id).await;
+        assert!(
+            text.contains(&format!("task-word on {ip} as vm{i}")),
+            "{text}"
+        );
+    }
+    assert!(log.iter().any(|m| m.contains("slept task-word")), "{log:?}");
+    let nodes = app.client.task_detail(id).await.expect("detail");
+    assert!(nodes
+        .iter()
+        .all(|n| (n.state, n.step) == (w::STATE_SUCCESS, 3)));
+    let last = log.last().expect("rows");
+    assert!(
+        last.starts_with("task finished SUCCESS: 3 of 3 node(s) succeeded"),
+        "{last}"
+    );
+}
+
+async fn a_paused_task_can_be_stopped_and_pause_refuses_other_states(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let tpl = pausable(&app).await;
+    let hosts = ["127.0.0.2", "127.0.0.3"];
+    let id = app
+        .client
+        .create_task(&task(tpl, &hosts, 1, false))
+        .await
+        .expect("created");
+    let err = app.client.pause_task(id).await.expect_err("INIT");
+    assert_api_error(&err, 409, "is INIT; only a RUNNING task can be paused");
+    app.client.start_task(id).await.expect("started");
+    wait_first_node_running(&app, id).await;
+    app.client.pause_task(id).await.expect("paused");
+    wait_log(&app, id, "task run paused").await;
+    app.client.stop_task(id).await.expect("stopped");
+    let task = app.client.task(id).await.expect("task");
+    assert_eq!(
+        (task.status, task.stat.clone()),
+        (w::STATE_STOPPED, vec![0, 0, 0, 0, 2])
+    );
+    let nodes = app.client.task_detail(id).await.expect("detail");
+    let states: Vec<(i32, i64)> = nodes.iter().map(|n| (n.state, n.step)).collect();
+    assert_eq!(states, vec![(w::STATE_STOPPED, 1), (w::STATE_STOPPED, 0)]);
+    let err = app.client.start_task(id).await.expect_err("stopped");
+    assert_api_error(&err, 409, "is STOPPED");
+    let err = app.client.pause_task(id).await.expect_err("stopped");
+    assert_api_error(&err, 409, "is STOPPED; only a RUNNING task can be paused");
+    for path in ["/task/pause", "/task/pause/77"] {
+        let body = if path == "/task/pause" {
+            json!({"id": 77})
+        } else {
+            json!({})
+        };
+        assert_error(&app.post(path, body).await, 404, "task 77 not found");
+    }
+    assert_error(
+        &app.post("/task/pause", json!({})).await,
+        400,
+        "missing parameter `id`",
+    );
+}
+
+async fn a_pause_during_the_last_step_lets_the_task_finish(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    remote(
+        &app,
+        "slow",
+        json!({"module": "shell", "args": "sleep 2; echo slept"}),
+    )
+    .await;
+    let tpl = template(&app, vec![step("slow", json!({}), 0, false)]).await;
+    let id = app
+        .client
+        .create_task(&task(tpl, &["127.0.0.2"], 1, false))
+        .await
+        .expect("created");
+    app.client.start_task(id).await.expect("started");
+    wait_first_node_running(&app, id).await;
+    app.client.pause_task(id).await.expect("paused");
+    // Nothing is left to wait: the task ends as if it had not been paused.
+    let done = app.wait_finished_after_pause(id).await;
+    assert_eq!(
+        (done.status, done.stat.clone()),
+        (w::STATE_SUCCESS, vec![0, 0, 1, 0, 0])
+    );
 }

@@ -75,6 +75,23 @@ impl TestApp {
         }
     }
 
+    /// Waits (up to 60 s) until the task is neither INIT, RUNNING nor PAUSED; returns it.
+    pub async fn wait_finished_after_pause(&self, id: i64) -> w::Task {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let task = self.client.task(id).await.expect("task read");
+            if ![w::STATE_INIT, w::STATE_RUNNING, w::STATE_PAUSED].contains(&task.status) {
+                return task;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "task {id} still {} after 60 s",
+                task.status
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// POSTs a JSON body to `path` and returns the answer as it came.
     pub async fn post(&self, path: &str, body: Value) -> RawReply {
         self.client
