@@ -9,7 +9,7 @@ use serde_json::Value;
 use wire::cloud_portal as w;
 
 use crate::transport::{
-    decode, ClientConfig, ClientError, Encoding, Idempotence, RawReply, Transport,
+    as_pairs, decode, ClientConfig, ClientError, Encoding, Idempotence, RawReply, Transport,
 };
 
 #[derive(Clone)]
@@ -329,18 +329,4 @@ impl CloudPortalClient {
         let list: w::HostList = self.read("/api/admin/host/list", &[]).await?;
         Ok(list.hosts)
     }
-}
-
-/// A JSON object as form pairs: strings as they are, other scalars written out, null skipped.
-fn as_pairs(params: &Value) -> Vec<(String, String)> {
-    let Some(map) = params.as_object() else {
-        return Vec::new();
-    };
-    map.iter()
-        .filter_map(|(k, v)| match v {
-            Value::Null => None,
-            Value::String(s) => Some((k.clone(), s.clone())),
-            other => Some((k.clone(), other.to_string())),
-        })
-        .collect()
 }

@@ -7,6 +7,7 @@
 
 pub mod cloud_portal;
 pub mod cmdb;
+mod orchestration;
 pub mod orchestrator;
 pub mod resource_pool;
 pub mod soa_registry;

@@ -7,9 +7,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use wire::orchestrator as w;
 
-use crate::transport::{
-    decode, ClientConfig, ClientError, Encoding, Idempotence, RawReply, Transport,
-};
+use crate::orchestration;
+use crate::transport::{ClientConfig, ClientError, Encoding, RawReply, Transport};
 
 #[derive(Clone)]
 pub struct OrchestratorClient {
@@ -34,7 +33,7 @@ impl OrchestratorClient {
     }
 
     /// Sends anything to `path` and returns the answer as it came (for tests of bad input).
-    /// GETs are retried on connection errors; other methods are not.
+    /// GETs are retried on connection errors; POSTs are not.
     pub async fn call_raw(
         &self,
         method: Method,
@@ -42,25 +41,9 @@ impl OrchestratorClient {
         encoding: Encoding,
         params: &Value,
     ) -> Result<RawReply, ClientError> {
-        let idempotence = if method == Method::GET {
-            Idempotence::Idempotent
-        } else {
-            Idempotence::NotIdempotent
-        };
-        match encoding {
-            // Query strings and forms carry only text: JSON values are written out.
-            Encoding::Query | Encoding::Form => {
-                let pairs = as_pairs(params);
-                self.transport
-                    .send(method, path, encoding, &pairs, idempotence)
-                    .await
-            }
-            Encoding::Json => {
-                self.transport
-                    .send(method, path, encoding, params, idempotence)
-                    .await
-            }
-        }
+        self.transport
+            .send_value(method, path, encoding, params)
+            .await
     }
 
     /// POSTs `body` as it is with this content type (for tests of unreadable bodies).
@@ -70,65 +53,15 @@ impl OrchestratorClient {
         content_type: &str,
         body: Vec<u8>,
     ) -> Result<RawReply, ClientError> {
-        let url = self.url(path);
-        let response = reqwest::Client::new()
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| ClientError::Connect {
-                url: url.clone(),
-                reason: e.to_string(),
-                attempts: 1,
-            })?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| ClientError::Decode {
-            url: url.clone(),
-            reason: e.to_string(),
-        })?;
-        let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
-            url,
-            reason: format!("HTTP {status}, not JSON: {e}"),
-        })?;
-        Ok(RawReply {
-            status,
-            request_id: None,
-            body,
-        })
+        self.transport.post_bytes(path, content_type, body).await
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.transport.base_url())
-    }
-
-    fn failed(&self, path: &str, status: u16, body: &Value) -> ClientError {
-        ClientError::Api {
-            url: self.url(path),
-            status,
-            code: body["code"].as_i64().unwrap_or(-1),
-            message: body["msg"].as_str().unwrap_or_default().to_string(),
-        }
-    }
-
-    /// POSTs `params` as JSON and decodes `data` of a successful answer.
     async fn post<T: DeserializeOwned, P: Serialize>(
         &self,
         path: &str,
         params: &P,
     ) -> Result<T, ClientError> {
-        let body = serde_json::to_value(params).map_err(|e| ClientError::Decode {
-            url: self.url(path),
-            reason: e.to_string(),
-        })?;
-        let reply = self
-            .call_raw(Method::POST, path, Encoding::Json, &body)
-            .await?;
-        let envelope: w::Reply<Value> = decode(&self.url(path), reply.body.clone())?;
-        if envelope.code != 0 {
-            return Err(self.failed(path, reply.status.as_u16(), &reply.body));
-        }
-        decode(&self.url(path), envelope.data.unwrap_or(Value::Null))
+        orchestration::post(&self.transport, path, params).await
     }
 
     async fn list<T: DeserializeOwned>(
@@ -137,20 +70,7 @@ impl OrchestratorClient {
         page: u64,
         page_size: u64,
     ) -> Result<w::Listed<T>, ClientError> {
-        let params = json!({"page": page, "page_size": page_size});
-        let reply = self
-            .call_raw(Method::GET, path, Encoding::Query, &params)
-            .await?;
-        if reply.body["code"].as_i64() != Some(0) {
-            return Err(self.failed(path, reply.status.as_u16(), &reply.body));
-        }
-        let list: w::ListReply<T> = decode(&self.url(path), reply.body)?;
-        Ok(w::Listed {
-            data: list.data,
-            page: list.page,
-            page_size: list.page_size,
-            query_count: list.query_count,
-        })
+        orchestration::list(&self.transport, path, page, page_size).await
     }
 
     // ---- clusters ----
@@ -285,22 +205,5 @@ impl OrchestratorClient {
     pub async fn search_by_ip(&self, ips: &[&str]) -> Result<Map<String, Value>, ClientError> {
         self.post(&format!("/pool/search_by_ip/{}", ips.join(",")), &json!({}))
             .await
-    }
-}
-
-fn as_pairs(params: &Value) -> Vec<(String, String)> {
-    match params {
-        Value::Object(map) => map
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            })
-            .collect(),
-        _ => Vec::new(),
     }
 }

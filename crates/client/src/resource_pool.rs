@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use wire::resource_pool as w;
 
 use crate::transport::{
-    decode, ClientConfig, ClientError, Encoding, Idempotence, RawReply, Transport,
+    as_pairs, decode, ClientConfig, ClientError, Encoding, Idempotence, RawReply, Transport,
 };
 
 #[derive(Clone)]
@@ -285,22 +285,4 @@ fn with<T: serde::Serialize>(base: Value, fields: &T) -> Value {
         map.extend(extra);
     }
     Value::Object(map)
-}
-
-/// Flattens a JSON object into text pairs for a query string or a form.
-fn as_pairs(params: &Value) -> Vec<(String, String)> {
-    match params {
-        Value::Object(map) => map
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
 }

@@ -194,6 +194,59 @@ impl Transport {
         }
     }
 
+    /// Sends a JSON object's fields as `encoding` says (query and form values written out as
+    /// text); GETs are retried on connection errors, other methods are not.
+    pub async fn send_value(
+        &self,
+        method: Method,
+        path: &str,
+        encoding: Encoding,
+        params: &serde_json::Value,
+    ) -> Result<RawReply, ClientError> {
+        let idempotence = if method == Method::GET {
+            Idempotence::Idempotent
+        } else {
+            Idempotence::NotIdempotent
+        };
+        match encoding {
+            Encoding::Query | Encoding::Form => {
+                let pairs = as_pairs(params);
+                self.send(method, path, encoding, &pairs, idempotence).await
+            }
+            Encoding::Json => self.send(method, path, encoding, params, idempotence).await,
+        }
+    }
+
+    /// POSTs `body` as it is with this content type (for tests of unreadable bodies).
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<RawReply, ClientError> {
+        let url = format!("{}{}", self.config.base_url, path);
+        let mut request = self
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        if let Some(id) = &self.request_id {
+            request = request.header(REQUEST_ID_HEADER, id);
+        }
+        match request.send().await {
+            Ok(response) => read(url, response).await,
+            Err(e) if e.is_timeout() => Err(ClientError::Timeout {
+                url,
+                seconds: self.config.timeout.as_secs(),
+            }),
+            Err(e) => Err(ClientError::Connect {
+                url,
+                reason: e.to_string(),
+                attempts: 1,
+            }),
+        }
+    }
+
     /// A plain GET of a path that answers text (e.g. `/metrics`).
     pub async fn get_text(&self, path: &str) -> Result<(StatusCode, String), ClientError> {
         let url = format!("{}{}", self.config.base_url, path);
@@ -247,4 +300,22 @@ pub fn decode<T: DeserializeOwned>(url: &str, value: serde_json::Value) -> Resul
         url: url.to_string(),
         reason: e.to_string(),
     })
+}
+
+/// Flattens a JSON object into text pairs for a query string or a form.
+pub fn as_pairs(params: &serde_json::Value) -> Vec<(String, String)> {
+    match params {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let text = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
