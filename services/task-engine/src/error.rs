@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use kit::db::DbError;
+use kit::db::{classify, DbError, Failure};
 use kit::ParamsError;
 use serde_json::Value;
 use wire::task_engine::Reply;
@@ -44,21 +44,15 @@ impl From<DbError> for Error {
 
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error as D};
-        match e {
-            // Two writers raced past the existence check; the constraint caught the second.
-            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                Error::Conflict(format!("name already taken ({})", info.message()))
+        match classify(&e) {
+            Failure::Duplicate(m) => Error::Conflict(format!("name already taken ({m})")),
+            Failure::StillReferenced(m) => Error::Conflict(format!("still referenced ({m})")),
+            Failure::ConnectionLost(m) => {
+                Error::Unavailable(format!("task database unavailable: {m}"))
             }
-            D::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                info,
-            ) => Error::Unavailable(format!("task database unavailable: {}", info.message())),
-            D::NotFound => Error::NotFound("not found".into()),
-            other => {
-                tracing::error!(error = %other, "database error");
-                Error::Internal(format!("database error: {other}"))
-            }
+            Failure::Busy(m) => Error::Unavailable(format!("database busy, try again: {m}")),
+            Failure::NotFound => Error::NotFound("not found".into()),
+            Failure::Other(m) => Error::Internal(format!("database error: {m}")),
         }
     }
 }
