@@ -4,8 +4,11 @@
 For each backend (SQLite, then MariaDB): starts the release binary, creates the `server` CI
 type with ten attributes through the signed API, measures CI creation throughput through the
 signed API on BENCH_API_CIS CIs (one client, sequential requests), then loads the rest of
-BENCH_CIS CIs straight into the service's schema with SQL (the API would take minutes), and
-drives three searches with wrk from a second process:
+BENCH_CIS CIs straight into the service's schema with SQL (the API would take minutes) and
+writes a rebuild entry into the change log (`ci_changes` with ci_id 0, as any writer outside
+the API must: the service keeps its search index in memory), lets the first search rebuild
+the index (timed, with the process's resident memory before and after), and drives three
+searches with wrk from a second process:
 
     q=hostname:web-12*
     q=idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline&count=50
@@ -124,6 +127,26 @@ def api_throughput(client):
     return API_CIS / (time.time() - started)
 
 
+# Tells every cmdb process on the database to rebuild its search index (see
+# proto-docs/cmdb.md, "Search"): what a writer outside the API must do.
+REBUILD_SQL = [
+    "UPDATE ci_change_seq SET value = value + 1 WHERE id = 1",
+    "INSERT INTO ci_changes (seq, ci_id) SELECT value, 0 FROM ci_change_seq WHERE id = 1",
+]
+
+
+def rss_mb(proc):
+    """The resident memory of a process, in MB (None where /proc is not there)."""
+    try:
+        with open(f"/proc/{proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def bulk_rows(type_id, attrs, first_ci_id):
     """Rows for CIs numbered API_CIS+1..TOTAL_CIS, ids from first_ci_id on."""
     rnd = random.Random(2)
@@ -156,6 +179,8 @@ def load_sqlite(path, type_id, attrs):
     for table, columns, values in bulk_rows(type_id, attrs, last + 1):
         marks = ",".join("?" * len(values[0]))
         conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", values)
+    for statement in REBUILD_SQL:
+        conn.execute(statement)
     conn.commit()
     conn.close()
 
@@ -191,6 +216,7 @@ def load_mysql(type_id, attrs):
             batch = ",".join("(" + ",".join(sql_literal(v) for v in row) + ")"
                              for row in values[start:start + 5000])
             chunks.append(f"INSERT INTO {table} ({columns}) VALUES {batch};")
+    chunks += [statement + ";" for statement in REBUILD_SQL]
     chunks.append("COMMIT;")
     # Fresh statistics, as a long-running database would have.
     chunks.append("ANALYZE TABLE cis, ci_values_text, ci_values_int, ci_values_float;")
@@ -218,7 +244,7 @@ def main():
     if not os.path.exists(BINARY):
         sys.exit(f"bench: {BINARY} is missing (cargo build --release -p cmdb)")
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
-    results, creation = [], []
+    results, creation, memory = [], [], []
     tmp = tempfile.mkdtemp(prefix="dcp-bench-cmdb-")
     for backend in backends:
         if backend == "sqlite":
@@ -240,8 +266,14 @@ def main():
             load_sqlite(path, type_id, attrs) if backend == "sqlite" else load_mysql(type_id, attrs)
             print(f"{backend}: loaded up to {TOTAL_CIS} CIs with SQL in {time.time() - started:.1f} s",
                   file=sys.stderr)
+            before = rss_mb(proc)
+            started = time.time()
             check = client.search("hostname:web-12*")
             assert check["numfound"] > 0, check
+            after = rss_mb(proc)
+            memory.append((backend, time.time() - started, before, after))
+            print(f"{backend}: first search (index rebuild) {time.time() - started:.1f} s, "
+                  f"RSS {before} -> {after} MB", file=sys.stderr)
             for name, params in QUERIES:
                 target = f"{base}/api/v0.1/ci/s?{urllib.parse.urlencode(params)}"
                 found = client.search(**params)["numfound"]
@@ -267,6 +299,11 @@ def main():
     table += ["", "| backend | CI creation through the signed API (1 client) |", "|---|---:|"]
     for backend, rate in creation:
         table.append(f"| {backend} | {rate:,.0f} CIs/s ({API_CIS} CIs) |")
+    table += ["", "| backend | first search after the load (index rebuild) | RSS before -> after |",
+              "|---|---:|---:|"]
+    for backend, seconds, before, after in memory:
+        shown = f"{before:.0f} -> {after:.0f} MB" if before and after else "n/a"
+        table.append(f"| {backend} | {seconds:.1f} s | {shown} |")
     text = "\n".join(table)
     print(text)
     os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)

@@ -10,6 +10,38 @@ profile=${PROFILE:-release}
 services=("resource-pool 8001" "cmdb 8004" "soa-registry 8006" "cloud-portal 8005" "task-engine 8003" "orchestrator 8002")
 
 mkdir -p var/log
+
+# The credentials the task-engine's built-in steps use to reach cloud-portal, soa-registry and
+# cmdb. Made once per ./var (they live as long as the SQLite files that hold the accounts):
+# cloud-portal's embedded default is the demo (admin/admin), soa-registry's the demo key, and
+# cmdb's admin gets a generated key and secret.
+secrets=var/platform.env
+if [[ ! -s $secrets ]]; then
+    random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+    umask 077
+    {
+        echo "CMDB_KEY=$(random_hex 16)"
+        echo "CMDB_SECRET=$(random_hex 20)"
+    } >"$secrets"
+    umask 022
+fi
+# shellcheck disable=SC1090
+source "$secrets"
+# Each service gets only its own settings.
+service_env() {
+    case $1 in
+    cmdb) echo "DCP_AUTH__ADMIN_KEY=$CMDB_KEY DCP_AUTH__ADMIN_SECRET=$CMDB_SECRET" ;;
+    task-engine)
+        echo "DCP_PEERS__CLOUD_PORTAL__URL=http://127.0.0.1:8005" \
+            "DCP_PEERS__CLOUD_PORTAL__USERNAME=admin DCP_PEERS__CLOUD_PORTAL__PASSWORD=admin" \
+            "DCP_PEERS__SOA_REGISTRY__URL=http://127.0.0.1:8006" \
+            "DCP_PEERS__SOA_REGISTRY__KEY=demo-key DCP_PEERS__SOA_REGISTRY__ZKIDC=qa" \
+            "DCP_PEERS__CMDB__URL=http://127.0.0.1:8004" \
+            "DCP_PEERS__CMDB__KEY=$CMDB_KEY DCP_PEERS__CMDB__SECRET=$CMDB_SECRET"
+        ;;
+    esac
+}
+
 pids=()
 stop() {
     trap - INT TERM
@@ -29,7 +61,8 @@ for entry in "${services[@]}"; do
         echo "run-local: $binary is missing; build with: cargo build --release --bins" >&2
         stop
     fi
-    DCP_LOG__FORMAT=${DCP_LOG__FORMAT:-pretty} "$binary" >"var/log/$name.out" 2>"var/log/$name.log" &
+    # shellcheck disable=SC2046
+    env $(service_env "$name") DCP_LOG__FORMAT="${DCP_LOG__FORMAT:-pretty}" "$binary" >"var/log/$name.out" 2>"var/log/$name.log" &
     pids+=($!)
     for _ in $(seq 1 100); do
         grep -q "listening on" "var/log/$name.out" 2>/dev/null && break

@@ -250,6 +250,26 @@ impl CloudPortalClient {
         Ok(reply.instances)
     }
 
+    /// Creates `count` running instances of the image with id `image_id` (the pool's
+    /// `vm_type` as the platform flow names it) and returns them with their addresses; all or
+    /// none.
+    pub async fn create_vms_of_image(
+        &self,
+        image_id: i64,
+        count: u32,
+        name: Option<&str>,
+    ) -> Result<Vec<w::Instance>, ClientError> {
+        let mut params = vec![
+            ("image_id", image_id.to_string()),
+            ("count", count.to_string()),
+        ];
+        if let Some(name) = name {
+            params.push(("name", name.into()));
+        }
+        let reply: w::InstancesReply = self.write("/api/service/instance/create", &params).await?;
+        Ok(reply.instances)
+    }
+
     /// Gives instances back (deleted, hosts released); already given back ones count as done.
     pub async fn return_vms(&self, instance_ids: &[i64]) -> Result<Vec<i64>, ClientError> {
         let ids: Vec<String> = instance_ids.iter().map(i64::to_string).collect();

@@ -206,4 +206,92 @@ impl OrchestratorClient {
         self.post(&format!("/pool/search_by_ip/{}", ips.join(",")), &json!({}))
             .await
     }
+
+    // ---- expand, shrink, deploy: each answers the task-engine task it started ----
+
+    /// Expands pool `id` by `num` nodes; returns the task id.
+    pub async fn expand(&self, id: i64, num: i64) -> Result<i64, ClientError> {
+        self.post::<w::Started, _>(&format!("/pool/expand/{id}"), &json!({"num": num}))
+            .await
+            .map(|s| s.task_id)
+    }
+
+    /// Shrinks pool `id` by the nodes of `ips`; returns the task id.
+    pub async fn shrink(&self, id: i64, ips: &[&str]) -> Result<i64, ClientError> {
+        self.post::<w::Started, _>(&format!("/pool/shrink/{id}"), &json!({"nodes": ips}))
+            .await
+            .map(|s| s.task_id)
+    }
+
+    /// Deploys `tag` on every node of pool `id`, `max_num` per batch; returns the task id.
+    pub async fn deploy(&self, id: i64, max_num: i64, tag: &str) -> Result<i64, ClientError> {
+        self.post::<w::Started, _>(
+            &format!("/pool/deploy/{id}"),
+            &json!({"max_num": max_num, "tag": tag}),
+        )
+        .await
+        .map(|s| s.task_id)
+    }
+
+    // ---- registry targets ----
+
+    pub async fn sd_targets(
+        &self,
+        page: u64,
+        page_size: u64,
+    ) -> Result<w::Listed<w::SdTarget>, ClientError> {
+        self.list("/sd/list", page, page_size).await
+    }
+
+    pub async fn create_sd_target(
+        &self,
+        zkidc: &str,
+        service: &str,
+        port: u16,
+    ) -> Result<i64, ClientError> {
+        self.post::<w::Created, _>(
+            "/sd/create",
+            &json!({"zkidc": zkidc, "service": service, "port": port}),
+        )
+        .await
+        .map(|c| c.id)
+    }
+
+    /// Changes the given fields (`zkidc`, `service`, `port`) of target `id`.
+    pub async fn update_sd_target(&self, id: i64, fields: &Value) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/sd/update/{id}"), fields)
+            .await
+            .map(drop)
+    }
+
+    pub async fn delete_sd_target(&self, id: i64) -> Result<(), ClientError> {
+        self.post::<Value, _>(&format!("/sd/delete/{id}"), &json!({}))
+            .await
+            .map(drop)
+    }
+
+    // ---- schedules ----
+
+    /// Saves a schedule (`id` 0 = new): `pool_id`, `type`, `exec_type`, `cron_items`,
+    /// `depend_items`, as `/task/saveTask` takes them.
+    pub async fn save_schedule(&self, fields: &Value) -> Result<(), ClientError> {
+        self.post::<Value, _>("/task/saveTask", fields)
+            .await
+            .map(drop)
+    }
+
+    pub async fn expand_schedules(&self, pool_id: i64) -> Result<Vec<w::Schedule>, ClientError> {
+        self.post(&format!("/task/expandList/{pool_id}"), &json!({}))
+            .await
+    }
+
+    pub async fn upload_schedules(&self, pool_id: i64) -> Result<Vec<w::Schedule>, ClientError> {
+        self.post(&format!("/task/uploadList/{pool_id}"), &json!({}))
+            .await
+    }
+
+    /// Whether this replica leads the scheduler.
+    pub async fn scheduler_status(&self) -> Result<w::SchedulerStatus, ClientError> {
+        self.post("/internal/scheduler", &json!({})).await
+    }
 }

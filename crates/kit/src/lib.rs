@@ -6,13 +6,16 @@
 //! - [`db`]: one diesel connection type over SQLite and MySQL/MariaDB, its pool, migrations,
 //!   and the bridge that keeps blocking diesel work off the async reactor.
 //! - [`params`]: request parameters from the query string, a form body or a JSON body, and pagination.
+//! - [`openapi`]: the frame and operations routes every service's OpenAPI document shares.
 //! - [`server`]: the HTTP server with `/healthz`, `/readyz`, `/metrics` and graceful shutdown.
-//! - [`testing`]: fresh SQLite files and MariaDB databases for integration tests.
+//! - [`testing`]: fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
+//!   for integration tests.
 
 pub mod config;
 pub mod db;
 pub mod entry;
 pub mod metrics;
+pub mod openapi;
 pub mod params;
 pub mod server;
 pub mod telemetry;

@@ -8,6 +8,9 @@ use diesel::Connection;
 
 use crate::config::DatabaseConfig;
 
+pub mod sshd;
+pub mod zookeeper;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestBackend {
     Sqlite,

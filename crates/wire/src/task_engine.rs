@@ -51,13 +51,23 @@ pub const STATE_PAUSED: i32 = 5;
 pub const STATE_COUNT: usize = 5;
 
 /// The built-in steps, in the order `/task_step/list` shows them.
-pub const BUILTIN_STEPS: [&str; 5] = [
+pub const BUILTIN_STEPS: [&str; 6] = [
     "create_vm",
     "return_vm",
     "register",
     "unregister",
     "record_ci",
+    "remove_ci",
 ];
+
+/// The body the engine POSTs to a task's `notify_url`: the task's state, and the node that
+/// changed (null for an event of the task itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskEvent {
+    pub fid: i64,
+    pub state: i32,
+    pub node_id: Option<i64>,
+}
 
 /// A remote command: `params` is its parameter schema, e.g. `{"host":"string"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -259,4 +269,8 @@ pub struct TaskRequest {
     pub timeout: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto: Option<bool>,
+    /// Where the engine POSTs `{"fid", "state", "node_id"}` after each node state change and
+    /// at the task's end (http or https; best effort).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
 }

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+mod index;
 pub mod model;
 mod routes;
 pub mod search;
@@ -25,18 +26,24 @@ pub const SERVICE: &str = "cmdb";
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
-/// Opens the database (running migrations), makes sure the admin user exists, and binds the
-/// HTTP server; await `server` to serve.
-pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
-    let migrations = Migrations {
+fn migrations() -> Migrations {
+    Migrations {
         sqlite: SQLITE_MIGRATIONS,
         mysql: MYSQL_MIGRATIONS,
-    };
-    let db = Db::open_async(&config.database, migrations).await?;
+    }
+}
+
+/// Opens the database (running migrations), makes sure the admin user exists, builds the
+/// search index, and binds the HTTP server; await `server` to serve.
+pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
+    let db = Db::open_async(&config.database, migrations()).await?;
     let cmdb = service::Cmdb::new(db.clone(), config.auth.clone());
     cmdb.ensure_admin()
         .await
         .map_err(|e| StartError::Setup(format!("cannot create the admin user: {e}")))?;
+    cmdb.sync_index()
+        .await
+        .map_err(|e| StartError::Setup(format!("cannot build the search index: {e}")))?;
     let cmdb = web::Data::new(cmdb);
     kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
         cfg.app_data(cmdb.clone());

@@ -190,16 +190,18 @@ fn parse_value(text: &str, value: &str) -> Result<Pred, ParseError> {
 
 /// Case-sensitive match of `value` against `pattern`, where `*` matches any run of characters.
 pub fn glob_match(pattern: &str, value: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let v: Vec<char> = value.chars().collect();
+    // Bytes, not chars: `*` is one byte and UTF-8 never hides one inside another character,
+    // so the answers are the same without decoding (this runs once per indexed value).
+    let p = pattern.as_bytes();
+    let v = value.as_bytes();
     // Classic two-pointer wildcard match with backtracking to the last `*`.
     let (mut pi, mut vi) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while vi < v.len() {
-        if pi < p.len() && p[pi] != '*' && p[pi] == v[vi] {
+        if pi < p.len() && p[pi] != b'*' && p[pi] == v[vi] {
             pi += 1;
             vi += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == b'*' {
             star = Some((pi, vi));
             pi += 1;
         } else if let Some((sp, sv)) = star {
@@ -210,7 +212,7 @@ pub fn glob_match(pattern: &str, value: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == b'*')
 }
 
 /// The SQL LIKE pattern of a `*` pattern, with `%`, `_` and `\` escaped by `\`.
@@ -339,6 +341,8 @@ mod tests {
         assert!(!glob_match("Web*", "web-1"));
         assert!(!glob_match("web", "web-1"));
         assert!(glob_match("*", ""));
+        assert!(glob_match("机*器", "机房服务器"));
+        assert!(!glob_match("机*器?", "机房服务器"));
     }
 
     #[test]

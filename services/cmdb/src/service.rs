@@ -3,6 +3,7 @@
 //! together with the history it leaves.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{Duration, NaiveDateTime, Utc};
 use diesel::Connection;
@@ -13,6 +14,7 @@ use wire::cmdb as w;
 use crate::auth::{self, Access, Caller};
 use crate::config::AuthConfig;
 use crate::error::Error;
+use crate::index::{PageValues, Selector, SharedIndex};
 use crate::model::{
     self, check_attr_name, scalar_text, Catalog, RetKey, Typed, ValueType, DEFAULT_RELATION_TYPE,
     RELATION_TYPES,
@@ -35,6 +37,8 @@ pub const MAX_GRAPH_CIS: usize = 1000;
 pub struct Cmdb {
     db: Db,
     auth: AuthConfig,
+    /// The search index of this process (see `index`).
+    index: Arc<SharedIndex>,
 }
 
 fn now() -> NaiveDateTime {
@@ -122,7 +126,20 @@ pub struct HistoryInput {
 
 impl Cmdb {
     pub fn new(db: Db, auth: AuthConfig) -> Self {
-        Cmdb { db, auth }
+        Cmdb {
+            db,
+            auth,
+            index: Arc::new(SharedIndex::new()),
+        }
+    }
+
+    /// Builds (or brings up to date) the search index; start-up calls it so that the first
+    /// search does not pay for the build.
+    pub async fn sync_index(&self) -> Result<(), Error> {
+        let index = self.index.clone();
+        self.db
+            .read(move |conn| index.sync(conn).map_err(Error::from))
+            .await
     }
 
     // ---- users and signing ----
@@ -381,6 +398,8 @@ impl Cmdb {
                     )));
                 }
                 store::delete_attribute(conn, id)?;
+                // Every CI may have lost values: searches rebuild rather than reload them all.
+                store::log_changes(conn, &[store::REBUILD])?;
                 Ok(w::Message {
                     message: format!("attribute {} deleted", attr.name),
                 })
@@ -725,6 +744,7 @@ impl Cmdb {
         self.db
             .write(move |conn| {
                 let ci_id = write_ci(conn, &caller, mode, input)?;
+                store::log_changes(conn, &[ci_id])?;
                 Ok(w::CiId { ci_id })
             })
             .await
@@ -752,6 +772,7 @@ impl Cmdb {
                     failed: 0,
                     results: Vec::with_capacity(rows.len()),
                 };
+                let mut written_ids = Vec::new();
                 for (index, row) in rows.into_iter().enumerate() {
                     let written = conn.transaction(|conn| {
                         let mode = if row.ci_id.is_some() || existing_ci(conn, &row)?.is_some() {
@@ -764,6 +785,7 @@ impl Cmdb {
                     let index = index as i64;
                     out.results.push(match written {
                         Ok((mode, ci_id)) => {
+                            written_ids.push(ci_id);
                             let action = match mode {
                                 WriteMode::Add => {
                                     out.added += 1;
@@ -794,6 +816,7 @@ impl Cmdb {
                         }
                     });
                 }
+                store::log_changes(conn, &written_ids)?;
                 Ok(out)
             })
             .await
@@ -828,6 +851,7 @@ impl Cmdb {
                     }
                 }
                 store::delete_ci(conn, id)?;
+                store::log_changes(conn, &[id])?;
                 Ok(w::Message {
                     message: "ok".into(),
                 })
@@ -838,7 +862,10 @@ impl Cmdb {
     // ---- search ----
 
     pub async fn search(&self, input: SearchInput) -> Result<w::SearchResult, Error> {
-        self.db.read(move |conn| search_cis(conn, &input)).await
+        let index = self.index.clone();
+        self.db
+            .read(move |conn| search_cis(conn, &index, &input))
+            .await
     }
 
     // ---- CI relations ----
@@ -1397,15 +1424,29 @@ fn render(
 ) -> Result<Vec<w::Ci>, Error> {
     let set: BTreeSet<i64> = ids.iter().copied().collect();
     let types = store::ci_types_of(conn, &set)?;
+    let mut values: HashMap<(i64, i64), Vec<Typed>> = HashMap::new();
+    for (ci, attr, value) in store::load_values(conn, ids)? {
+        values.entry((ci, attr)).or_default().push(value);
+    }
+    render_loaded(conn, cat, ids, &types, &values, fields, ret)
+}
+
+/// [`render`] of CIs whose types (by CI id) and values (by CI and attribute id, in
+/// insertion order) are at hand.
+fn render_loaded(
+    conn: &mut DbConn,
+    cat: &Catalog,
+    ids: &[i64],
+    types: &HashMap<i64, i64>,
+    values: &HashMap<(i64, i64), Vec<Typed>>,
+    fields: Option<&[i64]>,
+    ret: RetKey,
+) -> Result<Vec<w::Ci>, Error> {
     let bindings = if fields.is_none() {
         store::all_bindings(conn)?
     } else {
         HashMap::new()
     };
-    let mut values: HashMap<(i64, i64), Vec<Typed>> = HashMap::new();
-    for (ci, attr, value) in store::load_values(conn, ids)? {
-        values.entry((ci, attr)).or_default().push(value);
-    }
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let Some(t) = types.get(id).and_then(|t| cat.type_by_id(*t)) else {
@@ -1635,7 +1676,12 @@ fn write_ci(
             (Some(_), Some(_)) => "update",
             (Some(_), None) => "delete",
         };
-        store::delete_values(conn, ci_id, &attr)?;
+        // Only when there is something to delete: on MariaDB a DELETE that finds no row
+        // still gap-locks the end of the `ci_id` index, and two processes adding CIs at once
+        // then deadlocked on their inserts into `ci_unique_values`.
+        if old.is_some() {
+            store::delete_values(conn, ci_id, &attr)?;
+        }
         if let Some(values) = &new {
             for v in values {
                 if attr.is_uniq {
@@ -1872,8 +1918,8 @@ fn sql_bounds(
     Ok(out)
 }
 
-/// The CIs one term selects, as SQL over `cis c`.
-fn term_filter(conn: &DbConn, cat: &Catalog, term: &Term) -> Result<Filter, Error> {
+/// What one term selects, checked against the catalog.
+fn term_selector(cat: &Catalog, term: &Term) -> Result<Selector, Error> {
     let items = |pred: &Pred| -> Result<Vec<String>, Error> {
         match pred {
             Pred::Eq(v) => Ok(vec![v.clone()]),
@@ -1886,12 +1932,15 @@ fn term_filter(conn: &DbConn, cat: &Catalog, term: &Term) -> Result<Filter, Erro
     };
     let attr = match term.field.as_deref() {
         Some("_type") => {
-            let types = resolve_types(cat, &items(&term.pred)?, "q")?;
-            return Ok(Filter::types_in(&types));
+            return Ok(Selector::Types(resolve_types(
+                cat,
+                &items(&term.pred)?,
+                "q",
+            )?));
         }
         Some("_id") => {
             let wanted: Vec<i64> = parse_ids(&items(&term.pred)?, "q")?.into_iter().collect();
-            return Ok(Filter::ids_in(&wanted));
+            return Ok(Selector::Ids(wanted));
         }
         Some(key) => Some(
             cat.attr(key)
@@ -1916,27 +1965,47 @@ fn term_filter(conn: &DbConn, cat: &Catalog, term: &Term) -> Result<Filter, Erro
             vec![sql_bounds(attr, &[(op, v)], term)?]
         }
     };
-    let vt = attr.map(AttrRow::vt).unwrap_or(ValueType::Text);
-    Ok(store::search::value_filter(
-        conn,
-        vt,
-        attr.map(|a| a.id),
-        &alternatives,
-    ))
+    Ok(Selector::Values {
+        vt: attr.map(AttrRow::vt).unwrap_or(ValueType::Text),
+        attr: attr.map(|a| a.id),
+        alternatives,
+    })
 }
 
-fn search_cis(conn: &mut DbConn, input: &SearchInput) -> Result<w::SearchResult, Error> {
-    let cat = catalog(conn)?;
-    let terms = search::parse(&input.q).map_err(|e| Error::BadArgument(e.to_string()))?;
-    let type_filter = match input.types.as_deref().map(list_items) {
-        Some(items) if !items.is_empty() => Some(resolve_types(&cat, &items, "_type")?),
+/// A selector as SQL over `cis c`.
+fn selector_filter(conn: &DbConn, selector: &Selector) -> Filter {
+    match selector {
+        Selector::Types(types) => Filter::types_in(types),
+        Selector::Ids(ids) => Filter::ids_in(ids),
+        Selector::Values {
+            vt,
+            attr,
+            alternatives,
+        } => store::search::value_filter(conn, *vt, *attr, alternatives),
+    }
+}
+
+/// A search, read and checked against the catalog.
+struct Plan<'c> {
+    terms: Vec<(Join, Selector)>,
+    types: Option<Vec<i64>>,
+    ids: Option<Vec<i64>>,
+    fl: Option<Vec<i64>>,
+    facets: Vec<&'c AttrRow>,
+    order: Order,
+}
+
+fn plan<'c>(cat: &'c Catalog, input: &SearchInput) -> Result<Plan<'c>, Error> {
+    let parsed = search::parse(&input.q).map_err(|e| Error::BadArgument(e.to_string()))?;
+    let types = match input.types.as_deref().map(list_items) {
+        Some(items) if !items.is_empty() => Some(resolve_types(cat, &items, "_type")?),
         _ => None,
     };
-    let id_filter = match input.ids.as_deref().map(list_items) {
-        Some(items) if !items.is_empty() => Some(parse_ids(&items, "_id")?),
+    let ids = match input.ids.as_deref().map(list_items) {
+        Some(items) if !items.is_empty() => Some(parse_ids(&items, "_id")?.into_iter().collect()),
         _ => None,
     };
-    let fl = attr_list(&cat, input.fl.as_deref(), "fl")?;
+    let fl = attr_list(cat, input.fl.as_deref(), "fl")?;
     let facets: Vec<&AttrRow> = match input.facet.as_deref() {
         Some(text) => text
             .split(',')
@@ -1976,13 +2045,69 @@ fn search_cis(conn: &mut DbConn, input: &SearchInput) -> Result<w::SearchResult,
         }
         None => Order::Id,
     };
+    let terms = parsed
+        .iter()
+        .map(|term| Ok((term.join, term_selector(cat, term)?)))
+        .collect::<Result<_, Error>>()?;
+    Ok(Plan {
+        terms,
+        types,
+        ids,
+        fl,
+        facets,
+        order,
+    })
+}
 
+/// What a search found.
+struct Found {
+    numfound: i64,
+    by_type: Vec<(i64, i64)>,
+    facets: Vec<Vec<(Typed, i64)>>,
+    page: Vec<i64>,
+    /// The page's types and values when the index gave them (else they are read).
+    loaded: Option<PageValues>,
+}
+
+/// The search on the in-memory index; `None` when it is not usable (then SQL answers).
+fn find_in_index(index: &SharedIndex, plan: &Plan<'_>, offset: i64, count: i64) -> Option<Found> {
+    index.with(|idx| {
+        let matched = idx.matches(&plan.terms, plan.types.as_deref(), plan.ids.as_deref());
+        let numfound = i64::try_from(matched.len()).unwrap_or(i64::MAX);
+        let facets = plan
+            .facets
+            .iter()
+            .map(|attr| idx.facet(&matched, attr.vt(), attr.id))
+            .collect();
+        let page = if offset >= numfound {
+            Vec::new()
+        } else {
+            idx.page(&matched, plan.order, offset, count)
+        };
+        let loaded = Some(idx.cis(&page));
+        Found {
+            numfound,
+            by_type: idx.count_by_type(&matched),
+            facets,
+            page,
+            loaded,
+        }
+    })
+}
+
+/// The search in SQL: each term an `IN (SELECT ...)` (see `store::search`).
+fn find_in_sql(
+    conn: &mut DbConn,
+    plan: &Plan<'_>,
+    offset: i64,
+    count: i64,
+) -> Result<Found, Error> {
     // Terms combine left to right: plain ANDs, `-` ORs, `~` subtracts; a leading `~`
     // subtracts from every CI (of the `_type`s, which are ANDed below).
     let mut matched: Option<Filter> = None;
-    for term in &terms {
-        let next = term_filter(conn, &cat, term)?;
-        matched = Some(match (matched, term.join) {
+    for (join, selector) in &plan.terms {
+        let next = selector_filter(conn, selector);
+        matched = Some(match (matched, join) {
             (None, Join::Not) => next.not(),
             (None, _) => next,
             (Some(acc), Join::And) => acc.and(next),
@@ -1991,30 +2116,67 @@ fn search_cis(conn: &mut DbConn, input: &SearchInput) -> Result<w::SearchResult,
         });
     }
     let mut filter = matched.unwrap_or_else(Filter::all);
-    if let Some(types) = &type_filter {
+    if let Some(types) = &plan.types {
         filter = Filter::types_in(types).and(filter);
     }
-    if let Some(ids) = &id_filter {
-        let ids: Vec<i64> = ids.iter().copied().collect();
-        filter = Filter::ids_in(&ids).and(filter);
+    if let Some(ids) = &plan.ids {
+        filter = Filter::ids_in(ids).and(filter);
     }
+    let by_type = store::search::count_by_type(conn, &filter)?;
+    let numfound = by_type.iter().map(|(_, n)| n).sum();
+    let mut facets = Vec::with_capacity(plan.facets.len());
+    for attr in &plan.facets {
+        facets.push(if numfound == 0 {
+            Vec::new()
+        } else {
+            store::search::facet(conn, &filter, attr.vt(), attr.id)?
+        });
+    }
+    let page = if offset >= numfound {
+        Vec::new()
+    } else {
+        store::search::page(conn, &filter, plan.order, offset, count)?
+    };
+    Ok(Found {
+        numfound,
+        by_type,
+        facets,
+        page,
+        loaded: None,
+    })
+}
 
-    let mut numfound = 0;
+fn search_cis(
+    conn: &mut DbConn,
+    index: &SharedIndex,
+    input: &SearchInput,
+) -> Result<w::SearchResult, Error> {
+    let cat = catalog(conn)?;
+    let plan = plan(&cat, input)?;
+    let offset = (input.page - 1).saturating_mul(input.count);
+    index.sync(conn)?;
+    let found = match find_in_index(index, &plan, offset, input.count) {
+        Some(found) => found,
+        None => find_in_sql(conn, &plan, offset, input.count)?,
+    };
+    search_result(conn, &cat, &plan, input, found)
+}
+
+fn search_result(
+    conn: &mut DbConn,
+    cat: &Catalog,
+    plan: &Plan<'_>,
+    input: &SearchInput,
+    found: Found,
+) -> Result<w::SearchResult, Error> {
     let mut counter: BTreeMap<String, i64> = BTreeMap::new();
-    for (type_id, n) in store::search::count_by_type(conn, &filter)? {
-        numfound += n;
+    for (type_id, n) in found.by_type {
         if let Some(t) = cat.type_by_id(type_id) {
             *counter.entry(t.name.clone()).or_default() += n;
         }
     }
-
     let mut facet = BTreeMap::new();
-    for attr in facets {
-        let rows = if numfound == 0 {
-            Vec::new()
-        } else {
-            store::search::facet(conn, &filter, attr.vt(), attr.id)?
-        };
+    for (attr, rows) in plan.facets.iter().zip(found.facets) {
         let mut entries: Vec<(String, Value, i64)> = rows
             .into_iter()
             .map(|(value, n)| (value.canonical(), value.to_json(), n))
@@ -2029,20 +2191,266 @@ fn search_cis(conn: &mut DbConn, input: &SearchInput) -> Result<w::SearchResult,
                 .collect(),
         );
     }
-
-    let offset = (input.page - 1).saturating_mul(input.count);
-    let page: Vec<i64> = if offset >= numfound {
-        Vec::new()
-    } else {
-        store::search::page(conn, &filter, order, offset, input.count)?
+    let fl = plan.fl.as_deref();
+    let result = match &found.loaded {
+        Some((types, values)) => {
+            render_loaded(conn, cat, &found.page, types, values, fl, input.ret_key)?
+        }
+        None => render(conn, cat, &found.page, fl, input.ret_key)?,
     };
-    let result = render(conn, &cat, &page, fl.as_deref(), input.ret_key)?;
     Ok(w::SearchResult {
-        numfound,
+        numfound: found.numfound,
         total: result.len() as i64,
         page: input.page,
         counter,
         facet,
         result,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The index and the SQL search answer alike: the same searches run both ways on one
+    //! database and must agree on every count, facet and page.
+
+    use super::*;
+    use kit::testing::{TestBackend, TestDatabase};
+
+    kit::on_both_backends!(
+        index_and_sql_agree,
+        writers_outside_the_api_are_seen_once_logged
+    );
+
+    fn input(q: &str, facet: Option<&str>, sort: Option<&str>, page: i64) -> SearchInput {
+        SearchInput {
+            q: q.into(),
+            types: None,
+            ids: None,
+            fl: None,
+            ret_key: RetKey::Name,
+            count: 7,
+            page,
+            facet: facet.map(str::to_string),
+            sort: sort.map(str::to_string),
+        }
+    }
+
+    async fn index_and_sql_agree(backend: TestBackend) {
+        let test_db = TestDatabase::create(backend, "cmdb_unit");
+        let db = Db::open_async(&test_db.config, crate::migrations())
+            .await
+            .expect("database opens");
+        let cmdb = Cmdb::new(db.clone(), crate::Config::default().auth);
+        let caller = Caller {
+            user_id: 1,
+            username: "test".into(),
+            is_admin: true,
+        };
+        let mut attr_ids = Vec::new();
+        for (name, vt, multi) in [
+            ("hostname", "text", false),
+            ("idc", "text", false),
+            ("cpu", "int", false),
+            ("ram", "float", false),
+            ("online", "date", false),
+            ("nic", "text", true),
+        ] {
+            let made = cmdb
+                .add_attribute(AttrInput {
+                    name: Some(name.into()),
+                    value_type: Some(vt.into()),
+                    is_multivalue: Some(multi),
+                    is_uniq: Some(name == "hostname"),
+                    ..AttrInput::default()
+                })
+                .await
+                .expect("attribute added");
+            attr_ids.push(made.attr_id);
+        }
+        for type_name in ["server", "switch"] {
+            let made = cmdb
+                .add_type(TypeInput {
+                    name: Some(type_name.into()),
+                    unique: Some("hostname".into()),
+                    ..TypeInput::default()
+                })
+                .await
+                .expect("type added");
+            cmdb.bind_attributes(made.type_id, attr_ids.clone(), false)
+                .await
+                .expect("attributes bound");
+        }
+        for i in 0..60_i64 {
+            let mut fields = Map::new();
+            fields.insert("hostname".into(), Value::from(format!("web-{i}")));
+            fields.insert("idc".into(), Value::from(["A", "B", "C"][(i % 3) as usize]));
+            if i % 4 != 0 {
+                fields.insert(
+                    "cpu".into(),
+                    Value::from([4, 8, 16, 32][(i % 5 % 4) as usize]),
+                );
+            }
+            fields.insert("ram".into(), Value::from(0.5 * (i % 7) as f64));
+            fields.insert(
+                "online".into(),
+                Value::from(format!("2024-01-{:02} 1{}:00:00", 1 + i % 20, i % 10)),
+            );
+            // Some CIs hold the same NIC twice: facets count values, not CIs.
+            fields.insert(
+                "nic".into(),
+                Value::from(vec![format!("eth{}", i % 2), format!("eth{}", i % 3)]),
+            );
+            cmdb.write_ci(
+                caller.clone(),
+                WriteMode::Add,
+                CiWrite {
+                    ci_type: if i % 5 == 0 { "switch" } else { "server" }.into(),
+                    reject_unknown: false,
+                    ci_id: None,
+                    fields,
+                },
+            )
+            .await
+            .expect("CI added");
+        }
+        let first = cmdb
+            .search(input("hostname:web-7", None, None, 1))
+            .await
+            .expect("search");
+        let seventh = first.result[0]["_id"].as_i64().expect("an id");
+        cmdb.delete_ci(caller.clone(), seventh)
+            .await
+            .expect("CI deleted");
+
+        let queries = [
+            "",
+            "hostname:web-1*",
+            "web-2*",
+            "*eb-3*",
+            "idc:(A;C),cpu:>=16,~hostname:web-1*",
+            "~idc:A",
+            "idc:A,-idc:B",
+            "cpu:[8 _TO_ 16]",
+            "cpu:[* _TO_ 8]",
+            "cpu:<8",
+            "cpu:>4,cpu:<=16",
+            "ram:>1.0",
+            "ram:[0.5 _TO_ 1.5]",
+            "online:2024-01-03",
+            "online:>=2024-01-10 12:00:00",
+            "online:[2024-01-02 _TO_ 2024-01-04]",
+            "hostname:[web-2 _TO_ web-4*]",
+            "hostname:>web-5",
+            "_type:switch",
+            "_type:(server;switch),idc:B",
+            "_id:(1;2;3;7;999)",
+            "nic:eth1",
+            "nic:*",
+            "idc:*",
+        ];
+        // Agreeing on empty answers would prove little: count the pages that hold CIs.
+        let mut non_empty_pages = 0;
+        for q in queries {
+            for (facet, sort, page) in [
+                (Some("idc,cpu,ram,online,nic,hostname"), None, 1),
+                (None, Some("cpu"), 1),
+                (None, Some("-cpu"), 2),
+                (None, Some("hostname"), 1),
+                (None, Some("-ram"), 1),
+                (None, Some("online"), 3),
+                (None, Some("-nic"), 1),
+                (None, None, 2),
+            ] {
+                let search = input(q, facet, sort, page);
+                let index = cmdb.index.clone();
+                let (from_index, from_sql) = db
+                    .read(move |conn| -> Result<_, Error> {
+                        let cat = catalog(conn)?;
+                        let plan = plan(&cat, &search)?;
+                        let offset = (search.page - 1).saturating_mul(search.count);
+                        index.sync(conn)?;
+                        let from_index = find_in_index(&index, &plan, offset, search.count)
+                            .expect("the index is usable");
+                        let from_sql = find_in_sql(conn, &plan, offset, search.count)?;
+                        Ok((
+                            search_result(conn, &cat, &plan, &search, from_index)?,
+                            search_result(conn, &cat, &plan, &search, from_sql)?,
+                        ))
+                    })
+                    .await
+                    .expect("both searches run");
+                let context = format!("q={q:?} facet={facet:?} sort={sort:?} page={page}");
+                if !from_index.result.is_empty() {
+                    non_empty_pages += 1;
+                }
+                assert_eq!(
+                    serde_json::to_value(&from_index).expect("json"),
+                    serde_json::to_value(&from_sql).expect("json"),
+                    "{context}"
+                );
+            }
+        }
+        assert!(non_empty_pages > 100, "{non_empty_pages} pages held CIs");
+    }
+
+    async fn hostnames(cmdb: &Cmdb, q: &str) -> Vec<String> {
+        let found = cmdb.search(input(q, None, None, 1)).await.expect("search");
+        found
+            .result
+            .iter()
+            .map(|ci| ci["hostname"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// A bulk load in SQL is invisible to the index until it writes to the change log, and
+    /// then found, whether it names its CIs or asks for a rebuild.
+    async fn writers_outside_the_api_are_seen_once_logged(backend: TestBackend) {
+        let test_db = TestDatabase::create(backend, "cmdb_unit");
+        let db = Db::open_async(&test_db.config, crate::migrations())
+            .await
+            .expect("database opens");
+        let cmdb = Cmdb::new(db.clone(), crate::Config::default().auth);
+        let hostname = cmdb
+            .add_attribute(AttrInput {
+                name: Some("hostname".into()),
+                is_uniq: Some(true),
+                ..AttrInput::default()
+            })
+            .await
+            .expect("attribute added")
+            .attr_id;
+        let server = cmdb
+            .add_type(TypeInput {
+                name: Some("server".into()),
+                unique: Some("hostname".into()),
+                ..TypeInput::default()
+            })
+            .await
+            .expect("type added")
+            .type_id;
+        cmdb.sync_index().await.expect("index built");
+        let load = |name: &'static str| {
+            db.write(move |conn| -> Result<i64, Error> {
+                let id = store::insert_ci(conn, server)?;
+                store::insert_value(conn, id, hostname, &Typed::Text(name.into()))?;
+                Ok(id)
+            })
+        };
+
+        let named = load("bulk-1").await.expect("loaded");
+        assert!(hostnames(&cmdb, "hostname:bulk-*").await.is_empty());
+        db.write(move |conn| -> Result<(), Error> { Ok(store::log_changes(conn, &[named])?) })
+            .await
+            .expect("logged");
+        assert_eq!(hostnames(&cmdb, "hostname:bulk-*").await, vec!["bulk-1"]);
+
+        load("bulk-2").await.expect("loaded");
+        db.write(|conn| -> Result<(), Error> { Ok(store::log_changes(conn, &[store::REBUILD])?) })
+            .await
+            .expect("logged");
+        assert_eq!(
+            hostnames(&cmdb, "hostname:bulk-*").await,
+            vec!["bulk-1", "bulk-2"]
+        );
+    }
 }

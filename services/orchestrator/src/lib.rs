@@ -1,27 +1,70 @@
-//! orchestrator: clusters, services, pools and their nodes (see `proto-docs/orchestrator.md`).
-//! `start` builds the whole service so that tests can run it in-process on port 0.
+//! orchestrator: clusters, services, pools and their nodes; expand, shrink and deploy through
+//! the task-engine; schedules (see `proto-docs/orchestrator.md`). `start` builds the whole
+//! service so that tests can run it in-process on port 0.
 
 pub mod config;
 pub mod domain;
+pub mod election;
 pub mod error;
+pub mod flows;
 mod routes;
+pub mod schedules;
 mod store;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use kit::db::{Db, Migrations};
 use kit::server::StartError;
+use tokio::sync::watch;
 
 pub use config::Config;
+use schedules::{Clock, Leadership, SystemClock};
 
 pub const SERVICE: &str = "orchestrator";
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
-/// Opens the database (running migrations) and binds the HTTP server; await `server` to serve.
+/// The background loops of one orchestrator (reconciliation, election, scheduler). They stop
+/// when this is stopped or dropped.
+pub struct Background {
+    stop: watch::Sender<bool>,
+}
+
+impl Background {
+    /// Stops the loops; a leader gives up its lead at once.
+    pub fn stop(self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Keeps the loops running for the life of the process (the binary).
+    pub fn detach(self) {
+        std::mem::forget(self.stop);
+    }
+}
+
+/// A started orchestrator: its server, its background loops and its leadership.
+pub struct Started {
+    pub bound: kit::server::Bound,
+    pub background: Background,
+    pub leadership: Arc<Leadership>,
+}
+
+/// Opens the database (running migrations), binds the HTTP server and starts the background
+/// loops for the life of the process; await `server` to serve.
 pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
+    let started = start_with_clock(config, Arc::new(SystemClock)).await?;
+    started.background.detach();
+    Ok(started.bound)
+}
+
+/// [`start`] with the scheduler reading `clock`, and the background loops in the caller's hands.
+pub async fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Started, StartError> {
     let migrations = Migrations {
         sqlite: SQLITE_MIGRATIONS,
         mysql: MYSQL_MIGRATIONS,
@@ -32,9 +75,90 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         routes::forward::TaskEngine::new(&config.task_engine)
             .map_err(|e| StartError::Setup(format!("task-engine client: {e}")))?,
     );
-    kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
+    let notify_url = Arc::new(OnceLock::new());
+    let flows = flows::Flows::new(db.clone(), &config.task_engine, notify_url.clone())
+        .map_err(|e| StartError::Setup(format!("task-engine client: {e}")))?;
+    let flows_data = actix_web::web::Data::new(flows.clone());
+    let leadership = Arc::new(Leadership::default());
+    let leadership_data = actix_web::web::Data::new(leadership.clone());
+    let bound = kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
         cfg.app_data(shared.clone());
         cfg.app_data(front_door.clone());
+        cfg.app_data(flows_data.clone());
+        cfg.app_data(leadership_data.clone());
         routes::configure(cfg);
+    })?;
+    let _ = notify_url.set(event_url(&config.events.public_url, bound.addr));
+
+    let (stop, stopped) = watch::channel(false);
+    let reconcile_every = Duration::from_millis(config.events.reconcile_interval_ms);
+    actix_web::rt::spawn(reconcile(flows.clone(), reconcile_every, stopped.clone()));
+    actix_web::rt::spawn(election::run(
+        config.scheduler.clone(),
+        leadership.clone(),
+        stopped.clone(),
+    ));
+    actix_web::rt::spawn(schedules::run(
+        flows,
+        leadership.clone(),
+        clock,
+        Duration::from_millis(config.scheduler.tick_ms),
+        stopped,
+    ));
+    Ok(Started {
+        bound,
+        background: Background { stop },
+        leadership,
     })
+}
+
+/// `notify_url`: the configured public URL, else the bound address (0.0.0.0 as 127.0.0.1).
+fn event_url(public_url: &str, addr: std::net::SocketAddr) -> String {
+    let base = public_url.trim().trim_end_matches('/');
+    if !base.is_empty() {
+        return format!("{base}/internal/task_event");
+    }
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_string(),
+        ip if ip.is_unspecified() => "[::1]".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}/internal/task_event", addr.port())
+}
+
+/// Reads every unfinished task again every `every`, until stopped: a lost event or a restart
+/// costs only this delay.
+async fn reconcile(flows: flows::Flows, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => flows.reconcile().await,
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_url;
+
+    #[test]
+    fn the_event_url_comes_from_the_public_url_or_the_bound_address() {
+        let any = "0.0.0.0:8002".parse().expect("an address");
+        assert_eq!(
+            event_url("", any),
+            "http://127.0.0.1:8002/internal/task_event"
+        );
+        assert_eq!(
+            event_url("http://oc:8002/", any),
+            "http://oc:8002/internal/task_event"
+        );
+        let local = "127.0.0.1:4000".parse().expect("an address");
+        assert_eq!(
+            event_url(" ", local),
+            "http://127.0.0.1:4000/internal/task_event"
+        );
+    }
 }

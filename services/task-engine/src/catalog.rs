@@ -655,26 +655,39 @@ pub async fn delete_template(db: &Db, id: i64) -> Result<(), Error> {
 
 // ---- task steps ----
 
-/// The built-in steps' parameters. Provisional: they are fixed when the steps are built.
+/// The built-in steps' parameters (see proto-docs/platform-flow.md). Each is looked up like a
+/// remote step's placeholder: the step's `param_values`, the task's `params`, the node.
 fn builtin_step(name: &str) -> TaskStep {
     let (desc, params): (&str, &[(&str, &str)]) = match name {
         "create_vm" => (
-            "create VM instances in cloud-portal",
+            "create the node's instance in cloud-portal (reuses the node's vm_id while its instance exists); sets ip, vm_id, instance_id",
             &[("vm_type_id", "integer")],
         ),
         "return_vm" => (
-            "give VM instances back to cloud-portal",
-            &[("vm_type_id", "integer")],
+            "give the node's instance (vm_id) back to cloud-portal; sets returned",
+            &[],
         ),
         "register" => (
-            "register the node in soa-registry",
-            &[("service", "string"), ("port", "integer")],
+            "register the node (ip:port) in soa-registry, creating the service if missing; sets soa_key",
+            &[("service", "string"), ("port", "integer"), ("zkidc", "string")],
         ),
         "unregister" => (
-            "remove the node from soa-registry",
-            &[("service", "string"), ("port", "integer")],
+            "remove the node from soa-registry (by soa_key, else by ip:port)",
+            &[("service", "string"), ("port", "integer"), ("zkidc", "string")],
         ),
-        _ => ("record the node as a CI in cmdb", &[("ci_type", "string")]),
+        "record_ci" => (
+            "record the node as a CI in cmdb, under its pool and service CIs; sets ci_id",
+            &[
+                ("service_name", "string"),
+                ("pool", "string"),
+                ("cluster", "string"),
+                ("ci_type", "string"),
+            ],
+        ),
+        _ => (
+            "delete the node's CI from cmdb (by ci_id, else by ip)",
+            &[("ci_type", "string")],
+        ),
     };
     TaskStep {
         id: 0,

@@ -14,6 +14,10 @@ pub struct Config {
     pub ssh: SshConfig,
     #[serde(default)]
     pub run: RunConfig,
+    #[serde(default)]
+    pub peers: PeersConfig,
+    #[serde(default)]
+    pub ansible: AnsibleConfig,
 }
 
 impl Default for Config {
@@ -24,6 +28,8 @@ impl Default for Config {
             log: LogConfig::default(),
             ssh: SshConfig::default(),
             run: RunConfig::default(),
+            peers: PeersConfig::default(),
+            ansible: AnsibleConfig::default(),
         }
     }
 }
@@ -34,6 +40,8 @@ impl Validate for Config {
         self.database.validate()?;
         self.log.validate()?;
         self.ssh.validate()?;
+        self.peers.validate()?;
+        self.ansible.validate()?;
         self.run.validate()
     }
 }
@@ -63,6 +71,9 @@ pub struct SshConfig {
     pub control_persist_secs: u64,
     /// stdout and stderr are each kept up to this many bytes in the node's log.
     pub max_output_bytes: usize,
+    /// `KexAlgorithms` (comma-separated); empty = ssh's defaults. `curve25519-sha256` costs
+    /// far less CPU per connection than OpenSSH 9's default post-quantum hybrid.
+    pub kex_algorithms: String,
 }
 
 impl Default for SshConfig {
@@ -79,6 +90,7 @@ impl Default for SshConfig {
             control_dir: String::new(),
             control_persist_secs: 60,
             max_output_bytes: 64 * 1024,
+            kex_algorithms: String::new(),
         }
     }
 }
@@ -113,6 +125,12 @@ impl SshConfig {
             return Err(ConfigError::invalid(
                 "ssh.connect_timeout_secs / ssh.command_timeout_secs",
                 "must be at least 1",
+            ));
+        }
+        if self.kex_algorithms.chars().any(char::is_whitespace) {
+            return Err(ConfigError::invalid(
+                "ssh.kex_algorithms",
+                "must be names separated by commas, without spaces",
             ));
         }
         if self.max_output_bytes == 0 {
@@ -163,5 +181,202 @@ impl RunConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// The services the built-in steps call. A peer whose `url` is empty is not configured: the
+/// steps that need it fail, naming the key to set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PeersConfig {
+    pub cloud_portal: CloudPortalPeer,
+    pub soa_registry: SoaRegistryPeer,
+    pub cmdb: CmdbPeer,
+    /// Longest wait for one call to a peer, in seconds.
+    pub timeout_secs: u64,
+    /// Longest wait for a peer's connection, in seconds.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for PeersConfig {
+    fn default() -> Self {
+        PeersConfig {
+            cloud_portal: CloudPortalPeer::default(),
+            soa_registry: SoaRegistryPeer::default(),
+            cmdb: CmdbPeer::default(),
+            timeout_secs: 30,
+            connect_timeout_secs: 5,
+        }
+    }
+}
+
+/// cloud-portal, as a user with the role `service` (`create_vm`, `return_vm`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CloudPortalPeer {
+    pub url: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// soa-registry (`register`, `unregister`): an API key and the zkidc used when a task names none.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SoaRegistryPeer {
+    pub url: String,
+    pub key: String,
+    pub zkidc: String,
+}
+
+/// cmdb (`record_ci`, `remove_ci`): an admin's api key and secret (the steps create the CI
+/// types and attributes they need).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CmdbPeer {
+    pub url: String,
+    pub key: String,
+    pub secret: String,
+}
+
+fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    if url.is_empty() {
+        return Ok(());
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be an http:// or https:// URL (or empty: not configured), not `{url}`"),
+        ));
+    }
+    Ok(())
+}
+
+fn require(key: &str, value: &str, peer: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be set when {peer} is configured"),
+        ));
+    }
+    Ok(())
+}
+
+impl PeersConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let cp = &self.cloud_portal;
+        check_url("peers.cloud_portal.url", &cp.url)?;
+        if !cp.url.is_empty() {
+            require(
+                "peers.cloud_portal.username",
+                &cp.username,
+                "peers.cloud_portal.url",
+            )?;
+            require(
+                "peers.cloud_portal.password",
+                &cp.password,
+                "peers.cloud_portal.url",
+            )?;
+        }
+        let soa = &self.soa_registry;
+        check_url("peers.soa_registry.url", &soa.url)?;
+        if !soa.url.is_empty() {
+            require("peers.soa_registry.key", &soa.key, "peers.soa_registry.url")?;
+        }
+        let cmdb = &self.cmdb;
+        check_url("peers.cmdb.url", &cmdb.url)?;
+        if !cmdb.url.is_empty() {
+            require("peers.cmdb.key", &cmdb.key, "peers.cmdb.url")?;
+            require("peers.cmdb.secret", &cmdb.secret, "peers.cmdb.url")?;
+        }
+        if self.timeout_secs == 0 || self.connect_timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                "peers.timeout_secs / peers.connect_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Action implementations whose module is not shell / command / longscript run with
+/// `ansible` (ad hoc, one host), with the ssh user, key and port of `[ssh]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnsibleConfig {
+    /// The `ansible` program: a name looked up in `PATH`, or a path.
+    pub program: String,
+}
+
+impl Default for AnsibleConfig {
+    fn default() -> Self {
+        AnsibleConfig {
+            program: "ansible".into(),
+        }
+    }
+}
+
+impl AnsibleConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.program.trim().is_empty() {
+            return Err(ConfigError::invalid("ansible.program", "must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_are_optional_but_need_their_credentials_when_set() {
+        let mut peers = PeersConfig::default();
+        assert!(peers.validate().is_ok(), "no peer configured is valid");
+        peers.cloud_portal.url = "http://cp:8005".into();
+        let error = peers.validate().map_err(|e| e.to_string());
+        assert!(
+            error
+                .as_ref()
+                .is_err_and(|e| e.contains("peers.cloud_portal.username")),
+            "{error:?}"
+        );
+        peers.cloud_portal.username = "svc".into();
+        peers.cloud_portal.password = "pw".into();
+        assert!(peers.validate().is_ok());
+        peers.cmdb.url = "cmdb:8004".into();
+        let error = peers.validate().map_err(|e| e.to_string());
+        assert!(
+            error.as_ref().is_err_and(|e| e.contains("peers.cmdb.url")),
+            "{error:?}"
+        );
+        peers.cmdb.url = "http://cmdb:8004".into();
+        peers.cmdb.key = "k".into();
+        let error = peers.validate().map_err(|e| e.to_string());
+        assert!(
+            error
+                .as_ref()
+                .is_err_and(|e| e.contains("peers.cmdb.secret")),
+            "{error:?}"
+        );
+        peers.soa_registry.url = "http://soa:8006".into();
+        peers.cmdb.secret = "s".into();
+        let error = peers.validate().map_err(|e| e.to_string());
+        assert!(
+            error
+                .as_ref()
+                .is_err_and(|e| e.contains("peers.soa_registry.key")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn kex_algorithms_are_one_word() {
+        let mut ssh = SshConfig {
+            kex_algorithms: "curve25519-sha256,sntrup761x25519-sha512@openssh.com".into(),
+            ..SshConfig::default()
+        };
+        assert!(ssh.validate().is_ok());
+        ssh.kex_algorithms = "curve25519-sha256 -oProxyCommand=x".into();
+        assert!(ssh.validate().is_err());
     }
 }

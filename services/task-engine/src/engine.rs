@@ -13,9 +13,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use wire::task_engine::{self as w, TemplateStep};
 
+use crate::builtin::{self, Facts, NodeRef, Peers};
 use crate::config::RunConfig;
 use crate::error::Error;
 use crate::exec::{prepare, StepExecutor, Vars};
+use crate::notify::Notifier;
 use crate::store::{self, FlowRow, NodeRow};
 
 /// Starts tasks and owns their run loops.
@@ -30,6 +32,34 @@ struct Inner {
     db: Db,
     executor: Arc<dyn StepExecutor>,
     config: RunConfig,
+    /// The services the built-in steps call.
+    peers: Arc<Peers>,
+    notifier: Notifier,
+}
+
+/// A node's address, instance and variables as a run knows them: what it was created with,
+/// plus what built-in steps learnt.
+struct NodeNow {
+    ip: String,
+    vm_id: String,
+    vars: Map<String, Value>,
+    /// The steps that had a result on this node before this run.
+    tried: Vec<String>,
+}
+
+/// What a node-step write says, besides the node's progress.
+#[derive(Default)]
+struct Extra {
+    /// The node's learnt facts, written in the same transaction.
+    facts: Option<(String, String, String)>,
+    /// Whether the task's `notify_url` hears of it.
+    notify: bool,
+    /// A log row written just before the progress row (the step's last attempt), so that a
+    /// node-step costs one transaction.
+    attempt_log: Option<String>,
+    /// The step the node runs next: the same transaction says whether the run goes on and
+    /// reads that step's actions from the catalog.
+    next_step: Option<String>,
 }
 
 fn now() -> i64 {
@@ -50,7 +80,7 @@ fn state_name(state: i32) -> &'static str {
 
 /// Whether a run goes on: a stopped or paused task ends its nodes at the next step
 /// boundary; a task another engine has taken over is left to it without a further write.
-#[derive(PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Halt {
     Go,
     Stopped,
@@ -74,7 +104,13 @@ enum StepEnd {
 }
 
 impl Engine {
-    pub fn new(db: Db, executor: Arc<dyn StepExecutor>, config: RunConfig) -> Self {
+    pub fn new(
+        db: Db,
+        executor: Arc<dyn StepExecutor>,
+        config: RunConfig,
+        peers: Arc<Peers>,
+        notifier: Notifier,
+    ) -> Self {
         Engine {
             inner: Arc::new(Inner {
                 id: format!(
@@ -85,6 +121,8 @@ impl Engine {
                 db,
                 executor,
                 config,
+                peers,
+                notifier,
             }),
         }
     }
@@ -306,17 +344,10 @@ impl Inner {
     }
 
     async fn halt(&self, fid: i64) -> Result<Halt, Error> {
-        let flow = self
-            .db
-            .read(move |c| -> Result<_, Error> { Ok(store::flow(c, fid)?) })
-            .await?;
-        Ok(match flow {
-            Some(f) if f.owner != self.id => Halt::Lost,
-            Some(f) if f.state == w::STATE_STOPPED => Halt::Stopped,
-            Some(f) if f.state == w::STATE_PAUSED => Halt::Paused,
-            Some(f) if f.state == w::STATE_RUNNING => Halt::Go,
-            _ => Halt::Lost,
-        })
+        let me = self.id.clone();
+        self.db
+            .read(move |c| -> Result<_, Error> { Ok(halt_of(store::flow(c, fid)?, &me)) })
+            .await
     }
 
     async fn run_flow(self: Arc<Self>, fid: i64) -> Result<(), Error> {
@@ -423,22 +454,24 @@ impl Inner {
         timeout: Option<i64>,
     ) -> Result<(), Error> {
         let me = self.id.clone();
-        self.db
-            .write(move |c| -> Result<(), Error> {
+        let ended = self
+            .db
+            .write(move |c| -> Result<Option<(i32, String)>, Error> {
                 let nodes = store::nodes_of_flow(c, fid)?;
                 let total = nodes.len();
                 let at = now();
                 let flow = store::flow(c, fid)?;
-                if flow.as_ref().is_none_or(|f| f.owner != me) {
-                    return Ok(());
-                }
+                let Some(flow) = flow.filter(|f| f.owner == me) else {
+                    return Ok(None);
+                };
+                let url = flow.notify_url.clone();
                 let waiting = nodes
                     .iter()
                     .filter(|n| n.state == w::STATE_INIT || n.state == w::STATE_RUNNING)
                     .count();
                 // A paused run that left nodes waiting stays PAUSED; one with nothing left to
                 // run, or whose batch failed (later batches would not start), ends as usual.
-                let paused = flow.as_ref().is_some_and(|f| f.state == w::STATE_PAUSED);
+                let paused = flow.state == w::STATE_PAUSED;
                 if paused && waiting > 0 && stopped_at.is_none() {
                     let ok = nodes.iter().filter(|n| n.state == w::STATE_SUCCESS).count();
                     let message = format!(
@@ -447,14 +480,14 @@ impl Inner {
                     // The run is over: a start may now resume the task (on any engine).
                     store::release_flow(c, fid, &me)?;
                     store::insert_log(c, fid, 0, None, &message, at)?;
-                    return Ok(());
+                    return Ok(Some((w::STATE_PAUSED, url)));
                 }
-                if flow.is_none_or(|f| f.state == w::STATE_STOPPED) {
+                if flow.state == w::STATE_STOPPED {
                     let ok = nodes.iter().filter(|n| n.state == w::STATE_SUCCESS).count();
                     let message =
                         format!("task run ended STOPPED: {ok} of {total} node(s) succeeded");
                     store::insert_log(c, fid, 0, None, &message, at)?;
-                    return Ok(());
+                    return Ok(Some((w::STATE_STOPPED, url)));
                 }
                 let ok = nodes.iter().filter(|n| n.state == w::STATE_SUCCESS).count();
                 let state = if ok == total {
@@ -478,9 +511,20 @@ impl Inner {
                 }
                 store::set_flow_state(c, fid, state, at)?;
                 store::insert_log(c, fid, 0, None, &message, at)?;
-                Ok(())
+                Ok(Some((state, url)))
             })
-            .await
+            .await?;
+        if let Some((state, url)) = ended {
+            self.notifier.send(
+                &url,
+                w::TaskEvent {
+                    fid,
+                    state,
+                    node_id: None,
+                },
+            );
+        }
+        Ok(())
     }
 
     /// Runs one node from its current step.
@@ -493,83 +537,102 @@ impl Inner {
         deadline: Option<Instant>,
     ) -> Result<NodeEnd, Error> {
         let (fid, nid, batch) = (flow.id, node.id, node.batch_id);
-        let mut vars: Map<String, Value> = decode("node", &node.vars)?;
-        vars.entry("ip")
-            .or_insert_with(|| Value::String(node.ip.clone()));
+        let mut now = NodeNow {
+            ip: node.ip.clone(),
+            vm_id: node.vm_id.clone(),
+            vars: decode("node", &node.vars)?,
+            tried: Vec::new(),
+        };
+        if !now.ip.is_empty() {
+            now.vars
+                .entry("ip")
+                .or_insert_with(|| Value::String(now.ip.clone()));
+        }
         let mut step_states: Map<String, Value> = decode("node step states", &node.step_states)?;
+        now.tried = step_states.keys().cloned().collect();
         let start = usize::try_from(node.step_index).unwrap_or(0);
-        self.progress(
-            fid,
-            nid,
-            batch,
-            w::STATE_RUNNING,
-            node.step_index,
-            &step_states,
-            format!(
-                "node {nid} `{}` running from step {} of {}",
-                node.ip,
-                start + 1,
-                steps.len()
-            ),
-        )
-        .await?;
+        let changed = Extra {
+            notify: true,
+            next_step: steps.get(start).map(|s| s.name.clone()),
+            ..Extra::default()
+        };
+        let mut next = self
+            .progress(
+                flow,
+                nid,
+                batch,
+                w::STATE_RUNNING,
+                node.step_index,
+                &step_states,
+                format!(
+                    "node {nid} `{}` running from step {} of {}",
+                    now.ip,
+                    start + 1,
+                    steps.len()
+                ),
+                changed,
+            )
+            .await?;
         for (index, step) in steps.iter().enumerate().skip(start) {
-            let halt = self.halt(fid).await?;
+            let halt = next.halt;
             if halt == Halt::Lost {
                 return Ok(NodeEnd::Halted);
             }
-            if halt == Halt::Paused {
-                // Waits as INIT at this step: a resumed run picks it up here.
+            if halt == Halt::Paused || halt == Halt::Stopped {
+                // A paused node waits as INIT at this step: a resumed run picks it up here.
+                let (state, verb) = if halt == Halt::Paused {
+                    (w::STATE_INIT, "paused")
+                } else {
+                    (w::STATE_STOPPED, "stopped")
+                };
                 self.progress(
-                    fid,
+                    flow,
                     nid,
                     batch,
-                    w::STATE_INIT,
+                    state,
                     index as i64,
                     &step_states,
-                    format!(
-                        "node {nid} `{}` paused before step `{}`",
-                        node.ip, step.name
-                    ),
-                )
-                .await?;
-                return Ok(NodeEnd::Halted);
-            }
-            if halt == Halt::Stopped {
-                self.progress(
-                    fid,
-                    nid,
-                    batch,
-                    w::STATE_STOPPED,
-                    index as i64,
-                    &step_states,
-                    format!(
-                        "node {nid} `{}` stopped before step `{}`",
-                        node.ip, step.name
-                    ),
+                    format!("node {nid} `{}` {verb} before step `{}`", now.ip, step.name),
+                    Extra {
+                        notify: true,
+                        ..Extra::default()
+                    },
                 )
                 .await?;
                 return Ok(NodeEnd::Halted);
             }
             let timed_out = format!(
                 "node {nid} `{}` failed at step `{}`: the task timeout of {} s was reached",
-                node.ip, step.name, flow.timeout_secs
+                now.ip, step.name, flow.timeout_secs
             );
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 self.progress(
-                    fid,
+                    flow,
                     nid,
                     batch,
                     w::STATE_FAILED,
                     index as i64,
                     &step_states,
                     timed_out,
+                    Extra {
+                        notify: true,
+                        ..Extra::default()
+                    },
                 )
                 .await?;
                 return Ok(NodeEnd::Failed);
             }
-            let run = self.run_step(fid, &node, index, steps.len(), step, params, &vars);
-            let end = match deadline {
+            let run = self.run_step(
+                fid,
+                &node,
+                &now,
+                index,
+                steps.len(),
+                step,
+                params,
+                &next.actions,
+            );
+            let (end, facts, attempt_log) = match deadline {
                 None => run.await?,
                 // Dropping the step kills its ssh (kill_on_drop).
                 Some(d) => match tokio::time::timeout_at(d, run).await {
@@ -577,13 +640,17 @@ impl Inner {
                     Err(_) => {
                         step_states.insert(step.name.clone(), Value::String("failed".into()));
                         self.progress(
-                            fid,
+                            flow,
                             nid,
                             batch,
                             w::STATE_FAILED,
                             index as i64,
                             &step_states,
                             format!("{timed_out}; its command was killed"),
+                            Extra {
+                                notify: true,
+                                ..Extra::default()
+                            },
                         )
                         .await?;
                         return Ok(NodeEnd::Failed);
@@ -599,189 +666,290 @@ impl Inner {
                 StepEnd::Failed => ("failed", format!("step `{}` failed; node stops", step.name)),
             };
             step_states.insert(step.name.clone(), Value::String(label.into()));
+            // What the step learnt goes into the same write as its result.
+            let mut extra = Extra {
+                attempt_log: Some(attempt_log),
+                next_step: steps.get(index + 1).map(|s| s.name.clone()),
+                ..Extra::default()
+            };
+            if !facts.is_empty() {
+                now.apply(facts);
+                extra.facts = Some((now.ip.clone(), now.vm_id.clone(), encode(&now.vars)?));
+                extra.notify = true;
+            }
             if let StepEnd::Failed = end {
+                extra.notify = true;
                 self.progress(
-                    fid,
+                    flow,
                     nid,
                     batch,
                     w::STATE_FAILED,
                     index as i64,
                     &step_states,
                     message,
+                    extra,
                 )
                 .await?;
                 return Ok(NodeEnd::Failed);
             }
-            self.progress(
-                fid,
-                nid,
-                batch,
-                w::STATE_RUNNING,
-                index as i64 + 1,
-                &step_states,
-                message,
-            )
-            .await?;
+            next = self
+                .progress(
+                    flow,
+                    nid,
+                    batch,
+                    w::STATE_RUNNING,
+                    index as i64 + 1,
+                    &step_states,
+                    message,
+                    extra,
+                )
+                .await?;
         }
         self.progress(
-            fid,
+            flow,
             nid,
             batch,
             w::STATE_SUCCESS,
             steps.len() as i64,
             &step_states,
-            format!("node {nid} `{}` succeeded", node.ip),
+            format!("node {nid} `{}` succeeded", now.ip),
+            Extra {
+                notify: true,
+                ..Extra::default()
+            },
         )
         .await?;
         Ok(NodeEnd::Succeeded)
     }
 
-    /// Commits a node's state, step and step states together with a log row.
+    /// Commits a node's state, step and step states (and what its step learnt) together with
+    /// a log row; then tells the task's `notify_url` when `extra.notify`. Answers, from the
+    /// same transaction, whether the run goes on and the actions of `extra.next_step`.
     #[allow(clippy::too_many_arguments)]
     async fn progress(
         &self,
-        fid: i64,
+        flow: &FlowRow,
         nid: i64,
         batch: i64,
         state: i32,
         step_index: i64,
         step_states: &Map<String, Value>,
         message: String,
-    ) -> Result<(), Error> {
-        let states = serde_json::to_string(step_states)
-            .map_err(|e| Error::Internal(format!("cannot encode JSON: {e}")))?;
+        extra: Extra,
+    ) -> Result<Next, Error> {
+        let states = encode(step_states)?;
         let me = self.id.clone();
-        self.db
-            .write(move |c| -> Result<(), Error> {
+        let fid = flow.id;
+        let facts = extra.facts;
+        let attempt_log = extra.attempt_log;
+        let next_step = extra.next_step;
+        let (halt, actions, task_state) = self
+            .db
+            .write(move |c| -> Result<(Halt, Actions, Option<i32>), Error> {
                 // A task another engine has taken over is left to it.
-                if store::flow(c, fid)?.is_none_or(|f| f.owner != me) {
-                    return Ok(());
-                }
+                let Some(flow) = store::flow(c, fid)?.filter(|f| f.owner == me) else {
+                    return Ok((Halt::Lost, Ok(Vec::new()), None));
+                };
                 let at = now();
                 store::set_node_progress(c, nid, state, step_index, &states, at)?;
+                if let Some((ip, vm_id, vars)) = &facts {
+                    store::set_node_facts(c, nid, ip, vm_id, vars)?;
+                }
+                if let Some(text) = &attempt_log {
+                    store::insert_log(c, fid, batch, Some(nid), text, at)?;
+                }
                 store::insert_log(c, fid, batch, Some(nid), &message, at)?;
-                Ok(())
+                let task_state = flow.state;
+                let halt = halt_of(Some(flow), &me);
+                let actions = match &next_step {
+                    Some(name) if halt == Halt::Go && !builtin::is_builtin(name) => {
+                        load_actions(c, name)?
+                    }
+                    _ => Ok(Vec::new()),
+                };
+                Ok((halt, actions, Some(task_state)))
             })
-            .await
+            .await?;
+        if let (true, Some(task_state)) = (extra.notify, task_state) {
+            self.notifier.send(
+                &flow.notify_url,
+                w::TaskEvent {
+                    fid,
+                    state: task_state,
+                    node_id: Some(nid),
+                },
+            );
+        }
+        Ok(Next { halt, actions })
     }
 
-    /// One step on one node, with its retries; each attempt is a log row.
+    /// One step on one node, with its retries; each attempt is a log row. Answers how it
+    /// ended, what the step learnt (built-in steps only), and the log row of its last attempt
+    /// (written by the caller with the step's result).
     #[allow(clippy::too_many_arguments)]
     async fn run_step(
         &self,
         fid: i64,
         node: &NodeRow,
+        now: &NodeNow,
         index: usize,
         count: usize,
         step: &TemplateStep,
         params: &Map<String, Value>,
-        vars: &Map<String, Value>,
-    ) -> Result<StepEnd, Error> {
+        actions: &Actions,
+    ) -> Result<(StepEnd, Facts, String), Error> {
         let attempts = step.retry.retry_times + 1;
+        // Whether the step may have run on this node before (see `NodeRef::fresh`).
+        let first_time = node.state == w::STATE_INIT && !now.tried.contains(&step.name);
         for attempt in 1..=attempts {
-            let (ok, output) = self.attempt(node, step, params, vars).await?;
+            let fresh = first_time && attempt == 1;
+            let (ok, output, learnt) = self
+                .attempt(node, now, step, params, actions, fresh)
+                .await?;
             let message = format!(
                 "step {}/{count} `{}` attempt {attempt}/{attempts} on `{}`: {}\n{output}",
                 index + 1,
                 step.name,
-                node.ip,
+                now.ip,
                 if ok { "ok" } else { "failed" }
             );
-            self.log(fid, node.batch_id, Some(node.id), message).await?;
             if ok {
-                return Ok(StepEnd::Succeeded);
+                return Ok((StepEnd::Succeeded, learnt, message));
             }
-            if attempt < attempts {
-                tokio::time::sleep(Duration::from_millis(self.config.retry_pause_ms)).await;
+            if attempt == attempts {
+                let end = if step.retry.ignore_error {
+                    StepEnd::Ignored
+                } else {
+                    StepEnd::Failed
+                };
+                return Ok((end, learnt, message));
             }
+            self.log(fid, node.batch_id, Some(node.id), message).await?;
+            tokio::time::sleep(Duration::from_millis(self.config.retry_pause_ms)).await;
         }
-        Ok(if step.retry.ignore_error {
-            StepEnd::Ignored
-        } else {
-            StepEnd::Failed
-        })
+        Err(Error::Internal(format!(
+            "step `{}` ran no attempt",
+            step.name
+        )))
     }
 
-    /// One attempt of a step: (succeeded, log text).
+    /// One attempt of a step: (succeeded, log text, what it learnt).
     async fn attempt(
         &self,
         node: &NodeRow,
+        now: &NodeNow,
         step: &TemplateStep,
         params: &Map<String, Value>,
-        vars: &Map<String, Value>,
-    ) -> Result<(bool, String), Error> {
-        if let Some(service) = builtin_service(&step.name) {
+        actions: &Actions,
+        fresh: bool,
+    ) -> Result<(bool, String, Facts), Error> {
+        let lookup = Vars::new(&step.param_values, params, &now.vars);
+        if builtin::is_builtin(&step.name) {
+            let target = NodeRef {
+                fid: node.fid,
+                nid: node.id,
+                ip: &now.ip,
+                vm_id: &now.vm_id,
+                fresh,
+            };
+            return Ok(match self.peers.run(&step.name, &target, &lookup).await {
+                Ok(done) => (true, done.text, done.facts),
+                Err(e) => (false, e.to_string(), Facts::default()),
+            });
+        }
+        if now.ip.trim().is_empty() {
             return Ok((
                 false,
-                format!(
-                    "built-in step `{}` needs {service}, which this task-engine is not configured to call yet",
-                    step.name
-                ),
+                "the node has no `ip` to connect to".into(),
+                Facts::default(),
             ));
         }
-        if node.ip.trim().is_empty() {
-            return Ok((false, "the node has no `ip` to connect to".into()));
-        }
-        let name = step.name.clone();
-        // The remote step and its actions are read when the step runs.
-        let actions = self
-            .db
-            .read(move |c| -> Result<_, Error> {
-                let Some(remote) = store::remote_step_by_name(c, &name)? else {
-                    return Ok(Err(format!("remote step `{name}` no longer exists")));
-                };
-                let names: Vec<String> = decode("remote step actions", &remote.actions)?;
-                let mut actions = Vec::new();
-                for action in names {
-                    let Some(row) = store::action_by_name(c, &action)? else {
-                        return Ok(Err(format!("action `{action}` no longer exists")));
-                    };
-                    let Some(first) = store::impls_of(c, row.id)?.into_iter().next() else {
-                        return Ok(Err(format!("action `{action}` has no implementation")));
-                    };
-                    let template: Value = decode("action implementation", &first.template)?;
-                    actions.push((action, template));
-                }
-                Ok(Ok(actions))
-            })
-            .await?;
         let actions = match actions {
             Ok(actions) => actions,
-            Err(reason) => return Ok((false, reason)),
+            Err(reason) => return Ok((false, reason.clone(), Facts::default())),
         };
-        let lookup = Vars::new(&step.param_values, params, vars);
         let mut text = String::new();
         for (action, template) in actions {
-            let command = match prepare(&template, &lookup) {
+            let command = match prepare(template, &lookup) {
                 Ok(command) => command,
                 Err(e) => {
                     text.push_str(&format!("action `{action}`: {e}\n"));
-                    return Ok((false, text));
+                    return Ok((false, text, Facts::default()));
                 }
             };
-            match self.executor.execute(&node.ip, &command).await {
+            match self.executor.execute(&now.ip, &command).await {
                 Ok(out) => {
                     text.push_str(&format!("action `{action}`: {}\n", out.log_text()));
                     if !out.success() {
-                        return Ok((false, text));
+                        return Ok((false, text, Facts::default()));
                     }
                 }
                 Err(e) => {
                     text.push_str(&format!("action `{action}`: {e}\n"));
-                    return Ok((false, text));
+                    return Ok((false, text, Facts::default()));
                 }
             }
         }
-        Ok((true, text))
+        Ok((true, text, Facts::default()))
     }
 }
 
-/// The peer service a built-in step would call.
-fn builtin_service(step: &str) -> Option<&'static str> {
-    match step {
-        "create_vm" | "return_vm" => Some("cloud-portal"),
-        "register" | "unregister" => Some("soa-registry"),
-        "record_ci" => Some("cmdb"),
-        _ => None,
+/// A remote step's actions with their first implementation's template, or why it cannot run.
+type Actions = Result<Vec<(String, Value)>, String>;
+
+/// What a node's last write said about its next step.
+struct Next {
+    halt: Halt,
+    actions: Actions,
+}
+
+/// Whether a run goes on, from its task's row.
+fn halt_of(flow: Option<FlowRow>, me: &str) -> Halt {
+    match flow {
+        Some(f) if f.owner != me => Halt::Lost,
+        Some(f) if f.state == w::STATE_STOPPED => Halt::Stopped,
+        Some(f) if f.state == w::STATE_PAUSED => Halt::Paused,
+        Some(f) if f.state == w::STATE_RUNNING => Halt::Go,
+        _ => Halt::Lost,
     }
+}
+
+/// The remote step `name` and its actions, read from the catalog when the step runs.
+fn load_actions(c: &mut kit::db::DbConn, name: &str) -> Result<Actions, Error> {
+    let Some(remote) = store::remote_step_by_name(c, name)? else {
+        return Ok(Err(format!("remote step `{name}` no longer exists")));
+    };
+    let names: Vec<String> = decode("remote step actions", &remote.actions)?;
+    let mut actions = Vec::new();
+    for action in names {
+        let Some(row) = store::action_by_name(c, &action)? else {
+            return Ok(Err(format!("action `{action}` no longer exists")));
+        };
+        let Some(first) = store::impls_of(c, row.id)?.into_iter().next() else {
+            return Ok(Err(format!("action `{action}` has no implementation")));
+        };
+        let template: Value = decode("action implementation", &first.template)?;
+        actions.push((action, template));
+    }
+    Ok(Ok(actions))
+}
+
+impl NodeNow {
+    /// Takes in what a built-in step learnt.
+    fn apply(&mut self, facts: Facts) {
+        if let Some(ip) = facts.ip {
+            self.ip = ip;
+        }
+        if let Some(vm_id) = facts.vm_id {
+            self.vm_id = vm_id;
+        }
+        for key in facts.removed {
+            self.vars.remove(&key);
+        }
+        self.vars.extend(facts.vars);
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot encode JSON: {e}")))
 }

@@ -1,6 +1,7 @@
 //! Remote execution: what an action implementation asks a node to do ([`RemoteCommand`], built
 //! by [`prepare`] with `{{var}}` filling) and who does it ([`StepExecutor`]; the one
-//! implementation, [`SshExecutor`], runs the system `ssh` client with connection reuse).
+//! implementation, [`SshExecutor`], runs the system `ssh` client with connection reuse, and
+//! `ansible` for modules other than shell / command / longscript).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -12,7 +13,7 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
-use crate::config::SshConfig;
+use crate::config::{AnsibleConfig, SshConfig};
 use crate::plan::{fill, FillError};
 
 /// What one action does on a node, placeholders already filled.
@@ -23,6 +24,8 @@ pub enum RemoteCommand {
     /// `longscript`: the content is uploaded (over the session's stdin) to a temp file on the
     /// node, run, and removed.
     Script(String),
+    /// Any other module: `ansible all -i '<ip>,' -m <module> -a <args>`.
+    Ansible { module: String, args: String },
 }
 
 /// Why an action implementation could not be turned into a command.
@@ -34,8 +37,8 @@ pub enum PrepareError {
     NoModule,
     #[error("module `{0}` needs a string `{1}`")]
     MissingField(String, &'static str),
-    #[error("module `{0}` is not supported (supported: shell, command, longscript)")]
-    Unsupported(String),
+    #[error("module name `{0}` is not valid (letters, digits, `_`, `.` only)")]
+    BadModule(String),
 }
 
 /// The variables a step sees, looked up in this order: the step's `param_values`, the task's
@@ -86,8 +89,45 @@ pub fn prepare(template: &Value, vars: &Vars<'_>) -> Result<RemoteCommand, Prepa
     match module {
         "shell" | "command" => Ok(RemoteCommand::Run(fill(text("args")?, lookup)?)),
         "longscript" => Ok(RemoteCommand::Script(fill(text("content")?, lookup)?)),
-        other => Err(PrepareError::Unsupported(other.to_string())),
+        other => {
+            // Passed to ansible as one argument; a plain name keeps it from being an option.
+            let plain = !other.is_empty()
+                && other
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            if !plain {
+                return Err(PrepareError::BadModule(other.to_string()));
+            }
+            Ok(RemoteCommand::Ansible {
+                module: other.to_string(),
+                args: ansible_args(action, lookup)?,
+            })
+        }
     }
+}
+
+/// The `-a` of an ansible module: its `args` text, else its other fields as `key=value`
+/// (sorted by key), placeholders filled.
+fn ansible_args(
+    action: &Value,
+    lookup: impl Fn(&str) -> Option<String> + Copy,
+) -> Result<String, PrepareError> {
+    if let Some(args) = action.get("args").and_then(Value::as_str) {
+        return Ok(fill(args, lookup)?);
+    }
+    let mut parts = Vec::new();
+    if let Some(fields) = action.as_object() {
+        let mut keys: Vec<&String> = fields.keys().filter(|k| k.as_str() != "module").collect();
+        keys.sort();
+        for key in keys {
+            let value = match &fields[key] {
+                Value::String(s) => fill(s, lookup)?,
+                other => other.to_string(),
+            };
+            parts.push(format!("{key}={value}"));
+        }
+    }
+    Ok(parts.join(" "))
 }
 
 /// What a command did: its exit status and its output, each stream bounded.
@@ -137,6 +177,8 @@ pub enum ExecError {
         program: String,
         source: std::io::Error,
     },
+    #[error("ansible is not installed (`{program}` not found; set `ansible.program`): module `{module}` needs it")]
+    AnsibleMissing { program: String, module: String },
 }
 
 pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<StepOutput, ExecError>> + Send + 'a>>;
@@ -155,11 +197,68 @@ const SCRIPT_RUNNER: &str = "f=$(mktemp \"${TMPDIR:-/tmp}/task-engine.XXXXXX\") 
 /// and a ControlMaster socket per host so the steps of a node reuse one connection.
 pub struct SshExecutor {
     config: SshConfig,
+    ansible: AnsibleConfig,
+}
+
+/// Whether `program` can be run: a path that is a file, or a name found in `PATH`.
+pub fn installed(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
 }
 
 impl SshExecutor {
     pub fn new(config: SshConfig) -> Self {
-        SshExecutor { config }
+        SshExecutor {
+            config,
+            ansible: AnsibleConfig::default(),
+        }
+    }
+
+    /// The same executor, running other modules with this `ansible`.
+    pub fn with_ansible(self, ansible: AnsibleConfig) -> Self {
+        SshExecutor { ansible, ..self }
+    }
+
+    /// The arguments of `ansible` for `host`: the ssh user, key, port and host-key settings
+    /// of `[ssh]`, one host, one module.
+    pub fn ansible_args(&self, host: &str, module: &str, args: &str) -> Vec<String> {
+        let c = &self.config;
+        let mut out: Vec<String> = vec![
+            "all".into(),
+            "-i".into(),
+            format!("{host},"),
+            "-m".into(),
+            module.into(),
+            "-a".into(),
+            args.into(),
+            "-u".into(),
+            c.user.clone(),
+            "-e".into(),
+            format!("ansible_port={}", c.port),
+            "-T".into(),
+            c.connect_timeout_secs.to_string(),
+        ];
+        if !c.key.is_empty() {
+            out.extend(["--private-key".into(), c.key.clone()]);
+        }
+        out.extend([
+            "--ssh-common-args".into(),
+            format!(
+                "-F /dev/null -o StrictHostKeyChecking={} -o UserKnownHostsFile={}{}",
+                c.host_key_policy,
+                c.known_hosts,
+                if c.kex_algorithms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" -o KexAlgorithms={}", c.kex_algorithms)
+                }
+            ),
+        ]);
+        out
     }
 
     /// The arguments of `ssh` for `host`, up to and including `--` (the command follows).
@@ -186,6 +285,9 @@ impl SshExecutor {
             format!("ConnectTimeout={}", c.connect_timeout_secs),
             "LogLevel=ERROR".to_string(),
         ];
+        if !c.kex_algorithms.is_empty() {
+            options.push(format!("KexAlgorithms={}", c.kex_algorithms));
+        }
         if c.control_persist_secs > 0 {
             let dir = if c.control_dir.is_empty() {
                 std::env::temp_dir()
@@ -205,14 +307,41 @@ impl SshExecutor {
     }
 
     async fn run(&self, host: &str, command: &RemoteCommand) -> Result<StepOutput, ExecError> {
-        let program = self.config.program.clone();
-        let (line, input) = match command {
-            RemoteCommand::Run(line) => (line.as_str(), None),
-            RemoteCommand::Script(content) => (SCRIPT_RUNNER, Some(content.as_bytes())),
+        let (program, line, input) = match command {
+            RemoteCommand::Run(line) => (&self.config.program, line.as_str(), None),
+            RemoteCommand::Script(content) => (
+                &self.config.program,
+                SCRIPT_RUNNER,
+                Some(content.as_bytes()),
+            ),
+            RemoteCommand::Ansible { module, args } => {
+                let program = &self.ansible.program;
+                if !installed(program) {
+                    return Err(ExecError::AnsibleMissing {
+                        program: program.clone(),
+                        module: module.clone(),
+                    });
+                }
+                let mut command = Command::new(program);
+                command.args(self.ansible_args(host, module, args));
+                return self.collect(program, command, None).await;
+            }
         };
-        let mut child = Command::new(&program)
-            .args(self.args(host))
-            .arg(line)
+        let mut command = Command::new(program);
+        command.args(self.args(host)).arg(line);
+        self.collect(program, command, input).await
+    }
+
+    /// Runs `command`, feeding it `input`, and collects its status and bounded output; killed
+    /// after `ssh.command_timeout_secs`.
+    async fn collect(
+        &self,
+        program: &str,
+        mut command: Command,
+        input: Option<&[u8]>,
+    ) -> Result<StepOutput, ExecError> {
+        let program = program.to_string();
+        let mut child = command
             .stdin(if input.is_some() {
                 Stdio::piped()
             } else {
@@ -349,10 +478,25 @@ mod tests {
             prepare(&unfilled, &vars).map_err(|e| e.to_string()),
             Err("placeholder `{{port}}` has no value".to_string())
         );
-        let other = json!({"action": {"module": "copy", "src": "x"}});
+        let other = json!({"action": {"module": "copy", "src": "/a/{{ip}}", "dest": "/b"}});
         assert_eq!(
             prepare(&other, &vars),
-            Err(PrepareError::Unsupported("copy".into()))
+            Ok(RemoteCommand::Ansible {
+                module: "copy".into(),
+                args: "dest=/b src=/a/10.0.0.1".into()
+            })
+        );
+        let with_args = json!({"action": {"module": "ping", "args": "data={{ip}}"}});
+        assert_eq!(
+            prepare(&with_args, &vars),
+            Ok(RemoteCommand::Ansible {
+                module: "ping".into(),
+                args: "data=10.0.0.1".into()
+            })
+        );
+        assert_eq!(
+            prepare(&json!({"action": {"module": "-x"}}), &vars),
+            Err(PrepareError::BadModule("-x".into()))
         );
         assert_eq!(
             prepare(&json!({"action": {"module": "shell"}}), &vars),

@@ -38,6 +38,36 @@ pub struct NewTask {
     pub max_ratio: Option<i64>,
     pub timeout: Option<i64>,
     pub auto: Option<bool>,
+    /// Where the engine POSTs the task's events (http or https).
+    pub notify_url: Option<String>,
+}
+
+/// Longest `notify_url`.
+pub const MAX_NOTIFY_URL_CHARS: usize = 2048;
+
+/// A `notify_url`: empty is none; otherwise an absolute http or https URL with a host.
+pub fn check_notify_url(text: &str) -> Result<String, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    if text.chars().count() > MAX_NOTIFY_URL_CHARS {
+        return Err(Error::BadArgument(format!(
+            "`notify_url` is longer than {MAX_NOTIFY_URL_CHARS} characters"
+        )));
+    }
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| Error::BadArgument(format!("`notify_url` is not a URL: {e}")))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(Error::BadArgument(format!(
+            "`notify_url` must be an http or https URL, not `{}`",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::BadArgument("`notify_url` has no host".into()));
+    }
+    Ok(text.to_string())
 }
 
 fn now() -> i64 {
@@ -184,6 +214,7 @@ pub async fn create_task(db: &Db, input: NewTask) -> Result<i64, Error> {
     let count_nodes = nodes.len() as u64;
     let size = plan::batch_size(count_nodes, max_ratio as u64, max_num as u64);
     let batches = plan::batch_count(count_nodes, size);
+    let notify_url = check_notify_url(input.notify_url.as_deref().unwrap_or_default())?;
     let params_text = encode(&params)?;
     catalog_write(db, move |c| {
         let template = store::template(c, template_id)?
@@ -213,6 +244,7 @@ pub async fn create_task(db: &Db, input: NewTask) -> Result<i64, Error> {
                 updated: at,
                 owner: String::new(),
                 lease_until: 0,
+                notify_url: notify_url.clone(),
             },
         )?;
         let message = format!(

@@ -2,12 +2,14 @@
 //! `start` builds the whole service so that tests can run it in-process on port 0.
 //! Tasks run over SSH (`exec`) in batches (`engine`); see proto-docs for what is not built.
 
+pub mod builtin;
 pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod exec;
 pub mod flows;
+pub mod notify;
 pub mod plan;
 mod routes;
 mod store;
@@ -19,55 +21,44 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use kit::db::{Db, Migrations};
 
 pub use config::Config;
+/// Why the service could not start (the kit's, as for every service).
+pub use kit::server::StartError;
 
 pub const SERVICE: &str = "task-engine";
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Database(#[from] kit::db::OpenError),
-    #[error("cannot listen on {bind}: {source}")]
-    Bind {
-        bind: String,
-        source: std::io::Error,
-    },
-    #[error("start-up task failed: {0}")]
-    Task(String),
-}
-
 /// Opens the database (running migrations) and binds the HTTP server; await `server` to serve.
 pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
-    let database = config.database.clone();
-    let db = tokio::task::spawn_blocking(move || {
-        Db::open(
-            &database,
-            Migrations {
-                sqlite: SQLITE_MIGRATIONS,
-                mysql: MYSQL_MIGRATIONS,
-            },
-        )
-    })
-    .await
-    .map_err(|e| StartError::Task(e.to_string()))??;
+    let db = Db::open_async(
+        &config.database,
+        Migrations {
+            sqlite: SQLITE_MIGRATIONS,
+            mysql: MYSQL_MIGRATIONS,
+        },
+    )
+    .await?;
     let shared = web::Data::new(db.clone());
-    let executor = Arc::new(exec::SshExecutor::new(config.ssh.clone()));
+    let executor =
+        Arc::new(exec::SshExecutor::new(config.ssh.clone()).with_ansible(config.ansible.clone()));
+    let peers = builtin::Peers::new(&config.peers)
+        .map_err(|e| StartError::Setup(format!("cannot build the peers' clients: {e}")))?;
+    let peers = Arc::new(peers);
+    let notifier = notify::Notifier::new()
+        .map_err(|e| StartError::Setup(format!("cannot build the event client: {e}")))?;
     let engine = web::Data::new(engine::Engine::new(
         db.clone(),
         executor,
         config.run.clone(),
+        peers,
+        notifier,
     ));
     // Renews this engine's task leases and takes over the tasks of dead engines.
     engine.keep_leases();
-    kit::server::bind(SERVICE, &config.http, Arc::new(db), move |cfg| {
+    kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
         cfg.app_data(shared.clone());
         cfg.app_data(engine.clone());
         routes::configure(cfg);
-    })
-    .map_err(|source| StartError::Bind {
-        bind: config.http.bind.clone(),
-        source,
     })
 }

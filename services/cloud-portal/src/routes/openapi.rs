@@ -7,12 +7,13 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
+use kit::openapi;
 use serde_json::{json, Map, Value};
 
 use super::ROUTES;
 
 pub async fn spec() -> HttpResponse {
-    HttpResponse::Ok().json(document())
+    openapi::respond(document())
 }
 
 fn document() -> &'static Value {
@@ -197,12 +198,7 @@ fn operation(doc: &Doc) -> Value {
     json!({
         "tags": [doc.tag],
         "summary": doc.summary,
-        "requestBody": {
-            "content": {
-                "application/x-www-form-urlencoded": {"schema": schema},
-                "application/json": {"schema": schema},
-            }
-        },
+        "requestBody": openapi::form_or_json(schema),
         "responses": {
             "200": {
                 "description": format!(
@@ -226,42 +222,37 @@ fn build() -> Value {
             paths.insert(path.to_string(), json!({"post": operation(&doc)}));
         }
     }
-    for (path, summary) in [
-        ("/healthz", "The process is alive"),
-        ("/readyz", "The database answers (503 when not)"),
-        ("/metrics", "Prometheus text"),
-        ("/openapi.json", "This document"),
-    ] {
-        paths.insert(
-            path.to_string(),
-            json!({"get": {"tags": ["operations"], "summary": summary,
-                           "responses": {"200": {"description": "OK"}}}}),
-        );
-    }
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "DCP cloud-portal",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Users, sessions, images, a host pool and VM instances \
-                            (LuoYunCloud's API). Every route is a POST of key-value parameters \
-                            answered {\"code\", \"desc\", ...}; see proto-docs/cloud-portal.md.",
-        },
-        "paths": paths,
-        "components": {
-            "schemas": {
-                "Envelope": {
-                    "type": "object",
-                    "required": ["code", "desc"],
-                    "properties": {
-                        "code": {"type": "integer", "description": "0 success; 1 refused; 2 requires authentication; 3 bad argument; 4 not found; 5 login failed; 6 login throttled; 7 conflict; 8 no capacity; 9 unavailable; 10 internal"},
-                        "desc": {"type": "string"},
-                    },
-                    "additionalProperties": true,
-                }
-            }
-        },
-    })
+    let info = openapi::Info {
+        service: crate::SERVICE,
+        version: env!("CARGO_PKG_VERSION"),
+        description: "Users, sessions, images, a host pool and VM instances (LuoYunCloud's \
+                      API). Every route is a POST of key-value parameters answered \
+                      {\"code\", \"desc\", ...}; see proto-docs/cloud-portal.md.",
+        tags: &[
+            ("seed", "The routes of the seed document."),
+            ("lifecycle", "Instance lifecycle beyond the seed."),
+            (
+                "service API (role service or admin)",
+                "What the task-engine's create_vm and return_vm call.",
+            ),
+            ("administration (role admin)", "Users, images and hosts."),
+        ],
+        readiness: "the database answers",
+    };
+    let mut schemas = Map::new();
+    schemas.insert(
+        "Envelope".into(),
+        json!({
+            "type": "object",
+            "required": ["code", "desc"],
+            "properties": {
+                "code": {"type": "integer", "description": "0 success; 1 refused; 2 requires authentication; 3 bad argument; 4 not found; 5 login failed; 6 login throttled; 7 conflict; 8 no capacity; 9 unavailable; 10 internal"},
+                "desc": {"type": "string"},
+            },
+            "additionalProperties": true,
+        }),
+    );
+    openapi::document(&info, paths, schemas)
 }
 
 #[cfg(test)]

@@ -11,14 +11,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use kit::db::{last_insert_id, DbConn};
 use wire::cmdb as w;
 
 use crate::model::{Typed, ValueType};
 use schema::{
-    attributes, ci_relations, ci_type_attributes, ci_type_relations, ci_types, ci_unique_values,
-    ci_values_datetime, ci_values_float, ci_values_int, ci_values_text, cis, history_attrs,
-    history_records, history_relations, users,
+    attributes, ci_change_seq, ci_changes, ci_relations, ci_type_attributes, ci_type_relations,
+    ci_types, ci_unique_values, ci_values_datetime, ci_values_float, ci_values_int, ci_values_text,
+    cis, history_attrs, history_records, history_relations, users,
 };
 
 pub fn to_seconds(at: &NaiveDateTime) -> i64 {
@@ -873,4 +874,135 @@ pub fn rel_changes(conn: &mut DbConn, records: &[i64]) -> QueryResult<Vec<RelCha
         ))
         .order(history_relations::id)
         .load(conn)
+}
+
+// ---- the change log the search index follows ----
+
+/// The `ci_changes` entry that asks every process to rebuild its search index.
+pub const REBUILD: i64 = 0;
+
+/// Records that `ci_ids` changed, under a new change sequence. Call it last in the
+/// transaction that changed them: the bump locks the counter row until commit (which makes
+/// these transactions commit in sequence order), and taking that lock last keeps it short.
+pub fn log_changes(conn: &mut DbConn, ci_ids: &[i64]) -> QueryResult<()> {
+    if ci_ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(ci_change_seq::table.find(1))
+        .set(ci_change_seq::value.eq(ci_change_seq::value + 1))
+        .execute(conn)?;
+    let distinct: BTreeSet<i64> = ci_ids.iter().copied().collect();
+    for id in distinct {
+        // The new sequence is read by the INSERT itself: one round trip less per write.
+        diesel::insert_into(ci_changes::table)
+            .values(
+                ci_change_seq::table
+                    .find(1)
+                    .select((ci_change_seq::value, id.into_sql::<BigInt>())),
+            )
+            .into_columns((ci_changes::seq, ci_changes::ci_id))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The last committed change sequence (0 before any change).
+pub fn change_seq(conn: &mut DbConn) -> QueryResult<i64> {
+    Ok(ci_change_seq::table
+        .find(1)
+        .select(ci_change_seq::value)
+        .get_result(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The CIs changed after sequence `after` up to `upto`, each once.
+pub fn changes_between(conn: &mut DbConn, after: i64, upto: i64) -> QueryResult<BTreeSet<i64>> {
+    let ids: Vec<i64> = ci_changes::table
+        .filter(ci_changes::seq.gt(after))
+        .filter(ci_changes::seq.le(upto))
+        .select(ci_changes::ci_id)
+        .load(conn)?;
+    Ok(ids.into_iter().collect())
+}
+
+/// `(id, type_id)` of the CIs after `after`, by id, at most `limit`.
+pub fn cis_after(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<(i64, i64)>> {
+    cis::table
+        .filter(cis::id.gt(after))
+        .select((cis::id, cis::type_id))
+        .order(cis::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// A stored value with its row id: `(row_id, ci_id, attr_id, value)`.
+pub type ValueRowWithId = (i64, i64, i64, Typed);
+
+/// The value rows of one table after row `after`, by row id (so each CI's values of an
+/// attribute come in insertion order), at most `limit`.
+pub fn values_after(
+    conn: &mut DbConn,
+    vt: ValueType,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<ValueRowWithId>> {
+    Ok(match vt {
+        ValueType::Int => ci_values_int::table
+            .filter(ci_values_int::id.gt(after))
+            .select((
+                ci_values_int::id,
+                ci_values_int::ci_id,
+                ci_values_int::attr_id,
+                ci_values_int::value,
+            ))
+            .order(ci_values_int::id)
+            .limit(limit)
+            .load::<(i64, i64, i64, i64)>(conn)?
+            .into_iter()
+            .map(|(r, c, a, v)| (r, c, a, Typed::Int(v)))
+            .collect(),
+        ValueType::Float => ci_values_float::table
+            .filter(ci_values_float::id.gt(after))
+            .select((
+                ci_values_float::id,
+                ci_values_float::ci_id,
+                ci_values_float::attr_id,
+                ci_values_float::value,
+            ))
+            .order(ci_values_float::id)
+            .limit(limit)
+            .load::<(i64, i64, i64, f64)>(conn)?
+            .into_iter()
+            .map(|(r, c, a, v)| (r, c, a, Typed::Float(v)))
+            .collect(),
+        ValueType::Text => ci_values_text::table
+            .filter(ci_values_text::id.gt(after))
+            .select((
+                ci_values_text::id,
+                ci_values_text::ci_id,
+                ci_values_text::attr_id,
+                ci_values_text::value,
+            ))
+            .order(ci_values_text::id)
+            .limit(limit)
+            .load::<(i64, i64, i64, String)>(conn)?
+            .into_iter()
+            .map(|(r, c, a, v)| (r, c, a, Typed::Text(v)))
+            .collect(),
+        ValueType::Date => ci_values_datetime::table
+            .filter(ci_values_datetime::id.gt(after))
+            .select((
+                ci_values_datetime::id,
+                ci_values_datetime::ci_id,
+                ci_values_datetime::attr_id,
+                ci_values_datetime::value,
+            ))
+            .order(ci_values_datetime::id)
+            .limit(limit)
+            .load::<(i64, i64, i64, i64)>(conn)?
+            .into_iter()
+            .map(|(r, c, a, v)| (r, c, a, Typed::Date(from_seconds(v))))
+            .collect(),
+    })
 }

@@ -147,3 +147,18 @@ diesel::table! {
         operate -> Text,
     }
 }
+
+diesel::table! {
+    ci_change_seq (id) {
+        id -> BigInt,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    ci_changes (id) {
+        id -> BigInt,
+        seq -> BigInt,
+        ci_id -> BigInt,
+    }
+}

@@ -1,6 +1,8 @@
-//! The search of `GET /ci/s` as SQL: the service turns `q` into one boolean [`Filter`] over
-//! the `cis c` row, and these functions run it as a page, a count per type and one GROUP BY
-//! per facet, so no id set of the matches is ever loaded into the service.
+//! The search of `GET /ci/s` as SQL. Searches run on the in-memory index (`crate::index`);
+//! this is what answers when the index cannot (a CI id beyond `u32`), and what a unit test
+//! checks the index against. The service turns `q` into one boolean [`Filter`] over the
+//! `cis c` row, and these functions run it as a page, a count per type and one GROUP BY per
+//! facet, so no id set of the matches is ever loaded into the service.
 //!
 //! Each term is an uncorrelated `c.id IN (SELECT v.ci_id FROM <typed table> v WHERE
 //! v.attr_id = ? AND ...)`: both backends read it from the `(attr_id, value, ci_id)` index

@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod cis;
 mod envelope;
+mod index;
 mod model;
 mod relations;
 mod search;

@@ -14,7 +14,10 @@ pub struct TestApp {
     /// Signs nothing.
     pub anonymous: CmdbClient,
     handle: ServerHandle,
-    _db: TestDatabase,
+    /// How this instance was started, so that `another` can start one more on its database.
+    config: Config,
+    /// The first instance owns the database; the ones `another` starts borrow it.
+    _db: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
 
@@ -25,21 +28,45 @@ impl TestApp {
 
     pub async fn spawn_with(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDatabase::create(backend, "cmdb_it");
-        let dir = tempfile::tempdir().expect("a temporary folder");
+        let config = Self::config_for(&db.config, adjust);
+        Self::start(config, Some(db)).await
+    }
+
+    /// One more cmdb process (as far as the database can tell) on this instance's database,
+    /// with the same admin: what two replicas behind a load balancer are.
+    pub async fn another(&self) -> TestApp {
+        Self::start(self.config.clone(), None).await
+    }
+
+    /// Stops serving (the database stays for the instances `another` started).
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    fn config_for(
+        database: &kit::config::DatabaseConfig,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Config {
         let mut config = Config {
             http: HttpConfig {
                 bind: "127.0.0.1:0".into(),
                 workers: 1,
                 shutdown_timeout_secs: 1,
             },
-            database: db.config.clone(),
+            database: database.clone(),
             ..Config::default()
         };
         config.auth.admin_key = ADMIN_KEY.into();
         config.auth.admin_secret = ADMIN_SECRET.into();
-        config.auth.credentials_file = dir.path().join("admin.json").to_string_lossy().into_owned();
         adjust(&mut config);
-        let bound = cmdb::start(config).await.expect("cmdb starts");
+        config
+    }
+
+    async fn start(config: Config, db: Option<TestDatabase>) -> TestApp {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut config = config;
+        config.auth.credentials_file = dir.path().join("admin.json").to_string_lossy().into_owned();
+        let bound = cmdb::start(config.clone()).await.expect("cmdb starts");
         let handle = bound.server.handle();
         actix_web::rt::spawn(bound.server);
         let anonymous = CmdbClient::new(ClientConfig::new(&format!("http://{}", bound.addr)))
@@ -48,6 +75,7 @@ impl TestApp {
             admin: anonymous.with_key(ADMIN_KEY, ADMIN_SECRET),
             anonymous,
             handle,
+            config,
             _db: db,
             _dir: dir,
         }

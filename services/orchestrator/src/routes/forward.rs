@@ -40,27 +40,11 @@ impl TaskEngine {
 const PREFIXES: [&str; 5] = ["/task", "/task_tpl", "/remote_step", "/action", "/actimpl"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // The schedules are the orchestrator's own and not built yet: said plainly, not forwarded
-    // (the task-engine would only answer that the orchestrator serves them).
-    for path in [
-        "/task/saveTask",
-        "/task/expandList/{id}",
-        "/task/uploadList/{id}",
-    ] {
-        cfg.service(web::resource(path).to(schedules_not_built));
-    }
     cfg.service(web::resource("/task_step/list").to(forward));
     for prefix in PREFIXES {
         cfg.service(web::resource(prefix).to(forward));
         cfg.service(web::resource(format!("{prefix}/{{tail:.*}}")).to(forward));
     }
-}
-
-async fn schedules_not_built(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::NotFound(format!(
-        "{} (scheduled expand / upload items) is not built yet in the orchestrator",
-        req.path()
-    )))
 }
 
 async fn forward(

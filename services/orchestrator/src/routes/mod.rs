@@ -8,13 +8,14 @@ use kit::params::DEFAULT_PAGE_SIZE;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use wire::orchestrator::{
-    Cluster, Created, ListReply, Pool, Reply, Service, NODE_MANUAL, NODE_SUCCESS,
+    Cluster, Created, ListReply, Pool, Reply, Service, NODE_FAILED, NODE_MANUAL, NODE_SUCCESS,
 };
 
 use crate::domain::{self, MAX_DESC, MAX_TEXT};
 use crate::error::Error;
 use crate::store;
 
+mod flows;
 pub mod forward;
 
 type Params = kit::Params<Error>;
@@ -46,6 +47,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     route!(cfg, "/service/{id}/list_pools", service_pools);
     route!(cfg, "/service/{id}", service_get);
 
+    route!(cfg, "/sd/list", flows::sd_list);
+    route!(cfg, "/sd/create", flows::sd_create);
+    route!(cfg, "/sd/update/{id}", flows::sd_update);
+    route!(cfg, "/sd/delete/{id}", flows::sd_delete);
+
+    route!(cfg, "/pool/expand/{id}", flows::expand);
+    route!(cfg, "/pool/shrink/{id}", flows::shrink);
+    route!(cfg, "/pool/deploy/{id}", flows::deploy);
     route!(cfg, "/pool/create", pool_create);
     route!(cfg, "/pool/delete/{id}", pool_delete);
     route!(cfg, "/pool/update/{id}", pool_update);
@@ -54,6 +63,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     route!(cfg, "/pool/{id}/add_nodes", add_nodes);
     route!(cfg, "/pool/{id}/remove_nodes", remove_nodes);
     route!(cfg, "/pool/{id}", pool_get);
+
+    route!(cfg, "/internal/task_event", flows::task_event);
+    route!(cfg, "/internal/scheduler", flows::scheduler_status);
+    // The schedules are the orchestrator's own: before the forwarded `/task/*`.
+    route!(cfg, "/task/saveTask", flows::save_task);
+    route!(cfg, "/task/expandList/{id}", flows::expand_list);
+    route!(cfg, "/task/uploadList/{id}", flows::upload_list);
     forward::configure(cfg);
     cfg.default_service(web::to(not_found));
 }
@@ -454,6 +470,12 @@ async fn pool_delete(
                 "pool {id} still has {nodes} node(s): remove them first"
             )));
         }
+        let schedules = store::schedules::count_schedules(c, id)?;
+        if schedules > 0 {
+            return Err(Error::Conflict(format!(
+                "pool {id} still has {schedules} schedule(s)"
+            )));
+        }
         store::delete_pool(c, id)?;
         Ok(())
     })
@@ -537,6 +559,16 @@ async fn remove_nodes(req: HttpRequest, db: Data, params: Params) -> Result<Http
         if let Some(absent) = ips.iter().find(|ip| !here.contains(ip)) {
             return Err(Error::NotFound(format!(
                 "IP {absent} is not in pool {id}; nothing was removed"
+            )));
+        }
+        // A node a task is acting on leaves through that task (or after it), not by hand.
+        let busy = store::flows::pool_nodes(c, id)?
+            .into_iter()
+            .find(|n| ips.contains(&n.ip) && n.status != NODE_SUCCESS && n.status != NODE_FAILED);
+        if let Some(n) = busy {
+            return Err(Error::Conflict(format!(
+                "node {} ({}) is {} with task {}: nothing was removed",
+                n.ip, n.id, n.state, n.task_id
             )));
         }
         store::delete_nodes(c, id, &ips)?;

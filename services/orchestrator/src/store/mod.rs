@@ -1,13 +1,15 @@
 //! The queries of orchestrator, written once for SQLite and MySQL over `kit::db::DbConn`.
 //! Functions here run inside `Db::read` / `Db::write`, on the blocking pool.
 
+pub mod flows;
+pub mod schedules;
 pub mod schema;
 
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use kit::db::{last_insert_id, DbConn};
 use kit::Page;
-use wire::orchestrator::{Cluster, Node, Pool, Service};
+use wire::orchestrator::{node_state_name, Cluster, Node, Pool, Service};
 
 use schema::{oc_clusters, oc_nodes, oc_pools, oc_services};
 
@@ -262,13 +264,16 @@ pub fn delete_pool(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
 // ---- nodes ----
 
 #[derive(Debug, Clone, Queryable)]
-struct NodeRow {
+pub(crate) struct NodeRow {
     id: i64,
     pool_id: i64,
-    ip: String,
+    ip: Option<String>,
     vm_id: String,
     status: i32,
     node_type: String,
+    step: String,
+    tag: String,
+    task_id: i64,
 }
 
 impl From<NodeRow> for Node {
@@ -276,10 +281,14 @@ impl From<NodeRow> for Node {
         Node {
             id: r.id,
             pool_id: r.pool_id,
-            ip: r.ip,
+            ip: r.ip.unwrap_or_default(),
             vm_id: r.vm_id,
             status: r.status,
             node_type: r.node_type,
+            state: node_state_name(r.status).to_string(),
+            step: r.step,
+            tag: r.tag,
+            task_id: r.task_id,
         }
     }
 }
@@ -304,10 +313,14 @@ pub fn nodes_page(conn: &mut DbConn, pool_id: i64, page: Page) -> QueryResult<(V
 
 /// `(ip, pool_id)` of those of `ips` that are in a pool.
 pub fn pools_of_ips(conn: &mut DbConn, ips: &[String]) -> QueryResult<Vec<(String, i64)>> {
-    oc_nodes::table
+    let found: Vec<(Option<String>, i64)> = oc_nodes::table
         .filter(oc_nodes::ip.eq_any(ips))
         .select((oc_nodes::ip, oc_nodes::pool_id))
-        .load(conn)
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .filter_map(|(ip, pool)| ip.map(|ip| (ip, pool)))
+        .collect())
 }
 
 pub fn insert_node(

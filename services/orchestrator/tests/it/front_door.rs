@@ -82,9 +82,9 @@ async fn forwards_task_engine_routes(backend: TestBackend) {
 
     // The orchestrator's own routes still answer from here, with the same client.
     assert_eq!(c.clusters(1, 10).await.unwrap().query_count, 0);
-    // Schedules are the orchestrator's and not built yet.
+    // Schedules are the orchestrator's own: answered here, not forwarded.
     let reply = app.call(Method::POST, "/task/saveTask", json!({})).await;
-    assert_error(&reply, 404, "not built yet");
+    assert_error(&reply, 400, "pool_id");
 
     // A task-engine gone away: a clear 503 in the envelope.
     engine.stop(true).await;

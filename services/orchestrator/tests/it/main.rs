@@ -1,8 +1,14 @@
 //! Integration suite of orchestrator: the service in-process on port 0, over its client, on
-//! SQLite and on MariaDB.
+//! SQLite and on MariaDB; the flows against a real task-engine over a real sshd, the election
+//! on a real ZooKeeper.
 
 mod bad_input;
 mod clusters;
+mod engine;
+mod flows;
+mod flows_input;
 mod front_door;
 mod nodes;
+mod platform;
+mod schedules;
 mod support;

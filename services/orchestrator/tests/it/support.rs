@@ -1,14 +1,45 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use actix_web::dev::ServerHandle;
 use client::{ClientConfig, Encoding, Method, OrchestratorClient, RawReply};
 use kit::config::HttpConfig;
 use kit::testing::{TestBackend, TestDatabase};
-use orchestrator::Config;
+use orchestrator::schedules::{Clock, ManualClock};
+use orchestrator::{Background, Config};
 use serde_json::{json, Value};
+use wire::orchestrator::{Node, SchedulerStatus};
 
 pub struct TestApp {
     pub client: OrchestratorClient,
     handle: ServerHandle,
-    _db: TestDatabase,
+    background: Option<Background>,
+    _db: Option<TestDatabase>,
+}
+
+/// A configuration for tests: port 0, one worker, this database and task-engine; events and
+/// reconciliation as the test says.
+pub fn test_config(database: &kit::config::DatabaseConfig, task_engine_url: &str) -> Config {
+    Config {
+        http: HttpConfig {
+            bind: "127.0.0.1:0".into(),
+            workers: 1,
+            shutdown_timeout_secs: 1,
+        },
+        database: database.clone(),
+        task_engine: orchestrator::config::TaskEngineConfig {
+            url: task_engine_url.to_string(),
+            timeout_secs: 10,
+        },
+        ..Config::default()
+    }
+}
+
+/// A clock at Monday 2026-11-23 `hh:mm`.
+pub fn at(hh: u32, mm: u32) -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+        .and_then(|d| d.and_hms_opt(hh, mm, 0))
+        .expect("a valid test time")
 }
 
 impl TestApp {
@@ -19,22 +50,16 @@ impl TestApp {
     /// The service forwarding task-engine routes to `task_engine_url` (empty = none).
     pub async fn spawn_with(backend: TestBackend, task_engine_url: &str) -> TestApp {
         let db = TestDatabase::create(backend, "oc_it");
-        let config = Config {
-            http: HttpConfig {
-                bind: "127.0.0.1:0".into(),
-                workers: 1,
-                shutdown_timeout_secs: 1,
-            },
-            database: db.config.clone(),
-            task_engine: orchestrator::config::TaskEngineConfig {
-                url: task_engine_url.to_string(),
-                timeout_secs: 10,
-            },
-            ..Config::default()
-        };
-        let bound = orchestrator::start(config)
+        let config = test_config(&db.config, task_engine_url);
+        TestApp::start(config, Some(db), Arc::new(ManualClock::new(at(0, 0)))).await
+    }
+
+    /// Starts the service with this configuration and scheduler clock; `db` lives as long.
+    pub async fn start(config: Config, db: Option<TestDatabase>, clock: Arc<dyn Clock>) -> TestApp {
+        let started = orchestrator::start_with_clock(config, clock)
             .await
             .expect("orchestrator starts");
+        let bound = started.bound;
         let handle = bound.server.handle();
         actix_web::rt::spawn(bound.server);
         let client = OrchestratorClient::new(ClientConfig::new(&format!("http://{}", bound.addr)))
@@ -42,8 +67,54 @@ impl TestApp {
         TestApp {
             client,
             handle,
+            background: Some(started.background),
             _db: db,
         }
+    }
+
+    /// Every node of pool `id`.
+    pub async fn nodes(&self, id: i64) -> Vec<Node> {
+        self.client
+            .pool_nodes(id, 1, 1000)
+            .await
+            .expect("nodes listed")
+            .data
+    }
+
+    /// Waits (up to 60 s) until the nodes of pool `id` satisfy `done`; returns them.
+    pub async fn wait_nodes(
+        &self,
+        id: i64,
+        what: &str,
+        done: impl Fn(&[Node]) -> bool,
+    ) -> Vec<Node> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let nodes = self.nodes(id).await;
+            if done(&nodes) {
+                return nodes;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pool {id}: still not {what} after 60 s: {nodes:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn scheduler(&self) -> SchedulerStatus {
+        let reply = self
+            .call(Method::GET, "/internal/scheduler", json!({}))
+            .await;
+        serde_json::from_value(reply.body["data"].clone()).expect("a scheduler status")
+    }
+
+    /// The data of a successful answer.
+    pub async fn ok(&self, path: &str, params: Value) -> Value {
+        let reply = self.call(Method::POST, path, params).await;
+        assert_eq!(reply.status.as_u16(), 200, "{path}: {}", reply.body);
+        assert_eq!(reply.body["code"], 0, "{path}: {}", reply.body);
+        reply.body["data"].clone()
     }
 
     pub async fn call(&self, method: Method, path: &str, params: Value) -> RawReply {
@@ -79,7 +150,11 @@ impl TestApp {
         (cluster, service, pool)
     }
 
-    pub async fn stop(self) {
+    /// Stops the server and the background loops (a leader gives up its lead).
+    pub async fn stop(mut self) {
+        if let Some(background) = self.background.take() {
+            background.stop();
+        }
         self.handle.stop(true).await;
     }
 }

@@ -10,6 +10,7 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
+use kit::openapi::{self, array_of, object, reference};
 use kit::params::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use serde_json::{json, Map, Value};
 use wire::resource_pool::{ErrorCode, STAT_OFFLINE, STAT_ONLINE};
@@ -27,10 +28,9 @@ const REQUEST_ID_PATTERN: &str = r"^[A-Za-z0-9._:/-]{1,128}$";
 const TAG_READS: &str = "seed: reads";
 const TAG_WRITES: &str = "seed: writes";
 const TAG_BEYOND: &str = "beyond the seed";
-const TAG_OPS: &str = "operations";
 
 pub async fn spec() -> HttpResponse {
-    HttpResponse::Ok().json(document())
+    openapi::respond(document())
 }
 
 /// The document, computed on first use.
@@ -46,26 +46,22 @@ fn build() -> Value {
             paths.insert(format!("/api/{name}"), path_item(name, &function));
         }
     }
-    paths.insert("/healthz".into(), healthz());
-    paths.insert("/readyz".into(), readyz());
-    paths.insert("/metrics".into(), metrics());
-    paths.insert("/openapi.json".into(), openapi());
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "DCP resource-pool",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": INFO,
-        },
-        "tags": [
-            {"name": TAG_READS, "description": "The seed's read functions."},
-            {"name": TAG_WRITES, "description": "The seed's write functions; every change is kept in the audit log."},
-            {"name": TAG_BEYOND, "description": "Functions the seed does not have."},
-            {"name": TAG_OPS, "description": "Health, readiness, metrics and this document."},
+    let info = openapi::Info {
+        service: crate::SERVICE,
+        version: env!("CARGO_PKG_VERSION"),
+        description: INFO,
+        tags: &[
+            (TAG_READS, "The seed's read functions."),
+            (
+                TAG_WRITES,
+                "The seed's write functions; every change is kept in the audit log.",
+            ),
+            (TAG_BEYOND, "Functions the seed does not have."),
         ],
-        "paths": paths,
-        "components": {"schemas": schemas()},
-    })
+        readiness: "the inventory database answers",
+    };
+    let schemas = schemas().as_object().cloned().unwrap_or_default();
+    openapi::document(&info, paths, schemas)
 }
 
 const INFO: &str = "The DBA inventory of servers, MySQL instances and databases.\n\n\
@@ -755,84 +751,7 @@ fn meaning(code: ErrorCode) -> &'static str {
     }
 }
 
-// ---- health, readiness, metrics, this document ----
-
-fn healthz() -> Value {
-    json!({"get": {
-        "operationId": "healthz",
-        "tags": [TAG_OPS],
-        "summary": "Liveness: the process answers",
-        "responses": {"200": health_response("Alive: `status` is `ok`.")},
-    }})
-}
-
-fn readyz() -> Value {
-    json!({"get": {
-        "operationId": "readyz",
-        "tags": [TAG_OPS],
-        "summary": "Readiness: the inventory database answers",
-        "responses": {
-            "200": health_response("Ready: `status` is `ready`."),
-            "503": health_response("Not ready: `status` is `unavailable`, `reason` says why."),
-        },
-    }})
-}
-
-fn health_response(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": {"application/json": {"schema": reference("Health")}},
-    })
-}
-
-fn metrics() -> Value {
-    json!({"get": {
-        "operationId": "metrics",
-        "tags": [TAG_OPS],
-        "summary": "Prometheus metrics (text exposition format 0.0.4)",
-        "responses": {"200": {
-            "description": "The metrics.",
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-        }},
-    }})
-}
-
-fn openapi() -> Value {
-    json!({"get": {
-        "operationId": "openapi",
-        "tags": [TAG_OPS],
-        "summary": "This document (OpenAPI 3.0.3)",
-        "responses": {"200": {
-            "description": "The OpenAPI document.",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }},
-    }})
-}
-
 // ---- component schemas (the wire types of `wire::resource_pool`) ----
-
-fn reference(name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{name}")})
-}
-
-fn array_of(name: &str) -> Value {
-    json!({"type": "array", "items": reference(name)})
-}
-
-/// An object whose every property is always present (the wire types skip none).
-fn object(description: &str, properties: Vec<(&str, Value)>) -> Value {
-    let required: Vec<&str> = properties.iter().map(|(name, _)| *name).collect();
-    let properties: Map<String, Value> = properties
-        .into_iter()
-        .map(|(name, schema)| (name.to_string(), schema))
-        .collect();
-    json!({
-        "type": "object",
-        "description": description,
-        "required": required,
-        "properties": properties,
-    })
-}
 
 fn id() -> Value {
     json!({"type": "integer", "format": "int64"})
@@ -903,15 +822,6 @@ fn schemas() -> Value {
             ("entries", array_of("AuditEntry")),
         ]),
         "ProbeReport": probe_report(),
-        "Health": {
-            "type": "object",
-            "required": ["status", "service"],
-            "properties": {
-                "status": {"type": "string", "enum": ["ok", "ready", "unavailable"]},
-                "service": {"type": "string", "example": crate::SERVICE},
-                "reason": {"type": "string", "description": "Why it is not ready (503 only)."},
-            },
-        },
     })
 }
 

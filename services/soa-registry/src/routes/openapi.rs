@@ -9,6 +9,7 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
+use kit::openapi::{self, reference};
 use serde_json::{json, Map, Value};
 use wire::soa_registry::{Status, CODE_FAILURE, CODE_SUCCESS, STATUS_UNPARSABLE};
 
@@ -18,12 +19,11 @@ use crate::registry::MAX_NAME_LEN;
 const TAG_READS: &str = "seed: reads";
 const TAG_WRITES: &str = "seed: writes";
 const TAG_BEYOND: &str = "beyond the seed";
-const TAG_OPS: &str = "operations";
 /// What `validate_name` accepts (`.` and `..` are refused besides).
 const NAME_PATTERN: &str = r"^[A-Za-z0-9._-]+$";
 
 pub async fn spec() -> HttpResponse {
-    HttpResponse::Ok().json(document())
+    openapi::respond(document())
 }
 
 /// The document, computed on first use.
@@ -39,26 +39,22 @@ fn build() -> Value {
             paths.insert(format!("/{name}/"), path_item(name, &route));
         }
     }
-    paths.insert("/healthz".into(), healthz());
-    paths.insert("/readyz".into(), readyz());
-    paths.insert("/metrics".into(), metrics());
-    paths.insert("/openapi.json".into(), openapi());
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "DCP soa-registry",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": INFO,
-        },
-        "tags": [
-            {"name": TAG_READS, "description": "The seed's reads."},
-            {"name": TAG_WRITES, "description": "The seed's writes; each is logged with the key's owner."},
-            {"name": TAG_BEYOND, "description": "Routes the seed does not have."},
-            {"name": TAG_OPS, "description": "Health, readiness, metrics and this document."},
+    let info = openapi::Info {
+        service: crate::SERVICE,
+        version: env!("CARGO_PKG_VERSION"),
+        description: INFO,
+        tags: &[
+            (TAG_READS, "The seed's reads."),
+            (
+                TAG_WRITES,
+                "The seed's writes; each is logged with the key's owner.",
+            ),
+            (TAG_BEYOND, "Routes the seed does not have."),
         ],
-        "paths": paths,
-        "components": {"schemas": schemas()},
-    })
+        readiness: "every zkidc's store answers (`reason` names those that do not)",
+    };
+    let schemas = schemas().as_object().cloned().unwrap_or_default();
+    openapi::document(&info, paths, schemas)
 }
 
 const INFO: &str = "The service registry: services and their servers, kept as ServerSet znodes \
@@ -375,65 +371,7 @@ fn failure(description: &str) -> Value {
     })
 }
 
-// ---- health, readiness, metrics, this document ----
-
-fn healthz() -> Value {
-    json!({"get": {
-        "operationId": "healthz",
-        "tags": [TAG_OPS],
-        "summary": "Liveness: the process answers",
-        "responses": {"200": health_response("Alive: `status` is `ok`.")},
-    }})
-}
-
-fn readyz() -> Value {
-    json!({"get": {
-        "operationId": "readyz",
-        "tags": [TAG_OPS],
-        "summary": "Readiness: every zkidc's store answers",
-        "responses": {
-            "200": health_response("Ready: `status` is `ready`."),
-            "503": health_response("Not ready: `status` is `unavailable`, `reason` names the zkidcs."),
-        },
-    }})
-}
-
-fn health_response(description: &str) -> Value {
-    json!({
-        "description": description,
-        "content": {"application/json": {"schema": reference("Health")}},
-    })
-}
-
-fn metrics() -> Value {
-    json!({"get": {
-        "operationId": "metrics",
-        "tags": [TAG_OPS],
-        "summary": "Prometheus metrics (text exposition format 0.0.4): HTTP, and per zkidc",
-        "responses": {"200": {
-            "description": "The metrics.",
-            "content": {"text/plain": {"schema": {"type": "string"}}},
-        }},
-    }})
-}
-
-fn openapi() -> Value {
-    json!({"get": {
-        "operationId": "openapi",
-        "tags": [TAG_OPS],
-        "summary": "This document (OpenAPI 3.0.3)",
-        "responses": {"200": {
-            "description": "The OpenAPI document.",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }},
-    }})
-}
-
 // ---- component schemas (the wire types of `wire::soa_registry`, and the listing's) ----
-
-fn reference(name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{name}")})
-}
 
 fn success_code() -> Value {
     json!({"type": "integer", "enum": [CODE_SUCCESS]})
@@ -517,15 +455,6 @@ fn schemas() -> Value {
             "properties": {
                 "code": success_code(),
                 "zkidcs": {"type": "array", "items": reference("ZkidcServices")},
-            },
-        },
-        "Health": {
-            "type": "object",
-            "required": ["status", "service"],
-            "properties": {
-                "status": {"type": "string", "enum": ["ok", "ready", "unavailable"]},
-                "service": {"type": "string"},
-                "reason": {"type": "string"},
             },
         },
     })

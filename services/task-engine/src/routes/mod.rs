@@ -14,6 +14,8 @@ use crate::catalog::{self, ActionImplInput, ActionInput, Paged, RemoteStepInput,
 use crate::error::Error;
 use crate::flows::{self, NewTask};
 
+mod openapi;
+
 type Params = kit::Params<Error>;
 type Data = web::Data<Db>;
 type Engine = web::Data<crate::engine::Engine>;
@@ -89,6 +91,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     route!(cfg, "/task/{id}/log", task_log);
     route!(cfg, "/task/{id}/detail", task_detail);
     route!(cfg, "/task/{id}", task_get);
+    cfg.route("/openapi.json", web::get().to(openapi::spec));
     cfg.default_service(web::to(not_found));
 }
 
@@ -451,6 +454,7 @@ async fn task_create(db: Data, engine: Engine, mut p: Params) -> Result<HttpResp
     let max_ratio = p.take_int::<i64>("max_ratio")?;
     let timeout = p.take_int::<i64>("timeout")?;
     let auto = p.take_bool("auto")?;
+    let notify_url = p.take_str("notify_url")?;
     let rest: TaskJson = p.into_struct()?;
     let input = NewTask {
         template_id,
@@ -463,6 +467,7 @@ async fn task_create(db: Data, engine: Engine, mut p: Params) -> Result<HttpResp
         max_ratio,
         timeout,
         auto,
+        notify_url,
     };
     let id = flows::create_task(&db, input).await?;
     // `auto` (the seed's 自动, "automatic"): the task starts as soon as it is created.

@@ -293,6 +293,8 @@ pub struct FlowRow {
     /// The engine running it (empty: none yet) and until when its lease holds.
     pub owner: String,
     pub lease_until: i64,
+    /// Where the task's events are POSTed; empty: nowhere.
+    pub notify_url: String,
 }
 
 /// A flow to insert (`id`, `owner`, `lease_until` are ignored).
@@ -315,6 +317,7 @@ pub fn insert_flow(conn: &mut DbConn, f: &FlowRow) -> QueryResult<i64> {
             te_flows::opr_user.eq(&f.opr_user),
             te_flows::created.eq(f.created),
             te_flows::updated.eq(f.updated),
+            te_flows::notify_url.eq(&f.notify_url),
         ))
         .execute(conn)?;
     last_insert_id(conn)
@@ -511,6 +514,24 @@ pub fn set_node_progress(
             te_flow_nodes::step_index.eq(step_index),
             te_flow_nodes::step_states.eq(step_states),
             te_flow_nodes::updated.eq(at),
+        ))
+        .execute(conn)
+}
+
+/// What a built-in step learnt about a node: its address, instance and variables, written
+/// together with the step's progress.
+pub fn set_node_facts(
+    conn: &mut DbConn,
+    id: i64,
+    ip: &str,
+    vm_id: &str,
+    vars: &str,
+) -> QueryResult<usize> {
+    diesel::update(te_flow_nodes::table.find(id))
+        .set((
+            te_flow_nodes::ip.eq(ip),
+            te_flow_nodes::vm_id.eq(vm_id),
+            te_flow_nodes::vars.eq(vars),
         ))
         .execute(conn)
 }

@@ -57,6 +57,7 @@ diesel::table! {
         updated -> BigInt,
         owner -> Text,
         lease_until -> BigInt,
+        notify_url -> Text,
     }
 }
 

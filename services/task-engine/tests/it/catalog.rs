@@ -15,6 +15,7 @@ kit::on_both_backends!(
     templates_are_served_under_task_tpl_and_task_impl,
     task_steps_list_built_ins_then_remote_steps_with_their_parameters,
     names_are_unique_and_built_in_step_names_are_reserved,
+    the_openapi_description_lists_every_route,
 );
 
 async fn actions_are_created_read_listed_updated_and_deleted(backend: TestBackend) {
@@ -318,7 +319,7 @@ async fn task_steps_list_built_ins_then_remote_steps_with_their_parameters(backe
     let sid = app.remote_step("deploy", &["a1", "a2"]).await;
 
     let all = app.client.task_steps(1, 100).await.expect("listed");
-    assert_eq!(all.query_count, 6);
+    assert_eq!(all.query_count, 7);
     let names: Vec<&str> = all.data.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
@@ -328,13 +329,30 @@ async fn task_steps_list_built_ins_then_remote_steps_with_their_parameters(backe
             "register",
             "unregister",
             "record_ci",
+            "remove_ci",
             "deploy"
         ]
     );
-    assert!(all.data[..5]
+    assert!(all.data[..6]
         .iter()
         .all(|s| s.step_type == "builtin" && s.id == 0));
-    let deploy = &all.data[5];
+    // The built-ins list the parameters they read.
+    let params = |name: &str| {
+        let step = all.data.iter().find(|s| s.name == name).expect("listed");
+        let mut keys: Vec<String> = step.params.keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(params("create_vm"), vec!["vm_type_id"]);
+    assert!(params("return_vm").is_empty());
+    assert_eq!(params("register"), vec!["port", "service", "zkidc"]);
+    assert_eq!(params("unregister"), vec!["port", "service", "zkidc"]);
+    assert_eq!(
+        params("record_ci"),
+        vec!["ci_type", "cluster", "pool", "service_name"]
+    );
+    assert_eq!(params("remove_ci"), vec!["ci_type"]);
+    let deploy = &all.data[6];
     assert_eq!((deploy.id, deploy.step_type.as_str()), (sid, "remote"));
     assert_eq!(
         deploy.params,
@@ -342,9 +360,9 @@ async fn task_steps_list_built_ins_then_remote_steps_with_their_parameters(backe
     );
 
     let page = app.client.task_steps(2, 4).await.expect("second page");
-    assert_eq!((page.page, page.page_size, page.query_count), (2, 4, 6));
+    assert_eq!((page.page, page.page_size, page.query_count), (2, 4, 7));
     let names: Vec<&str> = page.data.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, vec!["record_ci", "deploy"]);
+    assert_eq!(names, vec!["record_ci", "remove_ci", "deploy"]);
 
     // The seed's example asks with POST and a JSON body.
     let raw = app
@@ -356,7 +374,7 @@ async fn task_steps_list_built_ins_then_remote_steps_with_their_parameters(backe
         )
         .await;
     assert_eq!(raw.body["data"].as_array().map(Vec::len), Some(2));
-    assert_eq!(raw.body["query_count"], 6);
+    assert_eq!(raw.body["query_count"], 7);
 }
 
 async fn names_are_unique_and_built_in_step_names_are_reserved(backend: TestBackend) {
@@ -380,4 +398,33 @@ async fn names_are_unique_and_built_in_step_names_are_reserved(backend: TestBack
         )
         .await;
     assert_error(&builtin, 409, "built-in step");
+}
+
+async fn the_openapi_description_lists_every_route(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let raw = app
+        .send(Method::GET, "/openapi.json", Encoding::Query, json!({}))
+        .await;
+    assert_eq!(raw.status.as_u16(), 200);
+    assert_eq!(raw.body["openapi"], "3.0.3");
+    let paths = raw.body["paths"].as_object().expect("paths");
+    for path in [
+        "/action/create",
+        "/actimpl/create",
+        "/remote_step/create",
+        "/task_tpl/create",
+        "/task_step/list",
+        "/task/create",
+        "/task/start",
+        "/task/pause",
+        "/task/stop",
+        "/task/{id}/detail",
+        "/task/node/{id}/log",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    let create =
+        &paths["/task/create"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(create["properties"]["notify_url"].is_object(), "{create}");
+    assert_eq!(create["required"][0], "template_id");
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod bad_input;
 mod catalog;
+mod platform;
 mod recovery;
 mod run;
 mod ssh_exec;

@@ -31,7 +31,7 @@ struct Engine {
 
 impl Engine {
     async fn launch(db: &TestDatabase, dir: &Path, name: &str) -> Engine {
-        let ssh = sshd::shared().ssh_config(dir);
+        let ssh = sshd::ssh_config(sshd::shared(), dir);
         let port = sshd::free_port();
         let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("engine log");
         let child = Command::new(env!("CARGO_BIN_EXE_task-engine"))
@@ -160,6 +160,7 @@ async fn a_task_survives_the_sigkill_of_its_engine(backend: TestBackend) {
             max_ratio: None,
             timeout: None,
             auto: Some(true),
+            notify_url: None,
         })
         .await
         .expect("task");
@@ -278,6 +279,7 @@ async fn two_engines_share_one_database(backend: TestBackend) {
                 max_ratio: None,
                 timeout: None,
                 auto: Some(false),
+                notify_url: None,
             })
             .await
             .expect("task");

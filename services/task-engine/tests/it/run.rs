@@ -21,6 +21,7 @@ kit::on_both_backends!(
     a_paused_task_waits_at_the_step_boundary_and_resumes_where_each_node_stopped,
     a_paused_task_can_be_stopped_and_pause_refuses_other_states,
     a_pause_during_the_last_step_lets_the_task_finish,
+    other_modules_run_with_ansible_or_fail_saying_it_is_not_installed,
 );
 
 /// An action `name` whose one implementation is `action` (`{"module": ..., ...}`), and a
@@ -76,6 +77,7 @@ fn task(template_id: i64, hosts: &[&str], max_num: i64, auto: bool) -> w::TaskRe
         max_ratio: Some(100),
         timeout: None,
         auto: Some(auto),
+        notify_url: None,
     }
 }
 
@@ -290,7 +292,9 @@ async fn an_unfilled_placeholder_and_a_built_in_step_fail_clearly(backend: TestB
     let node = &app.client.task_detail(id).await.expect("detail")[0];
     let log = node_log_text(&app, node.id).await;
     assert!(
-        log.contains("needs cloud-portal, which this task-engine is not configured to call"),
+        log.contains(
+            "built-in step `create_vm` needs cloud-portal, which is not configured (`peers.cloud_portal.url`)"
+        ),
         "{log}"
     );
 }
@@ -750,4 +754,32 @@ async fn a_pause_during_the_last_step_lets_the_task_finish(backend: TestBackend)
         (done.status, done.stat.clone()),
         (w::STATE_SUCCESS, vec![0, 0, 1, 0, 0])
     );
+}
+
+async fn other_modules_run_with_ansible_or_fail_saying_it_is_not_installed(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let dest = dir.path().join("copied.txt");
+    remote(
+        &app,
+        "put",
+        json!({"module": "copy", "content": "from {{ip}}", "dest": dest.display().to_string()}),
+    )
+    .await;
+    let tpl = template(&app, vec![step("put", json!({}), 0, false)]).await;
+    let (id, done) = run(&app, &task(tpl, &["127.0.0.2"], 0, false)).await;
+    let node = &app.client.task_detail(id).await.expect("detail")[0];
+    let log = node_log_text(&app, node.id).await;
+    if task_engine::exec::installed("ansible") {
+        assert_eq!(done.status, w::STATE_SUCCESS, "{log}");
+        let text = std::fs::read_to_string(&dest).expect("the copied file");
+        assert_eq!(text, "from 127.0.0.2");
+    } else {
+        assert_eq!(done.status, w::STATE_FAILED);
+        assert!(
+            log.contains("ansible is not installed (`ansible` not found; set `ansible.program`): module `copy` needs it"),
+            "{log}"
+        );
+        assert!(!dest.exists());
+    }
 }

@@ -18,7 +18,7 @@ fn fixture() -> Fixture {
     let server = sshd::shared();
     let dir = tempfile::tempdir().expect("a temp folder");
     Fixture {
-        exec: SshExecutor::new(server.ssh_config(dir.path())),
+        exec: SshExecutor::new(sshd::ssh_config(server, dir.path())),
         _dir: dir,
     }
 }
@@ -112,7 +112,7 @@ async fn a_longscript_is_uploaded_and_run() {
 async fn output_is_bounded() {
     let server = sshd::shared();
     let dir = tempfile::tempdir().expect("a temp folder");
-    let mut config = server.ssh_config(dir.path());
+    let mut config = sshd::ssh_config(server, dir.path());
     config.max_output_bytes = 1000;
     let exec = SshExecutor::new(config);
     let out = exec
@@ -131,7 +131,7 @@ async fn output_is_bounded() {
 async fn an_unreachable_host_fails_with_ssh_status_255() {
     let server = sshd::shared();
     let dir = tempfile::tempdir().expect("a temp folder");
-    let mut config = server.ssh_config(dir.path());
+    let mut config = sshd::ssh_config(server, dir.path());
     config.port = sshd::free_port();
     let exec = SshExecutor::new(config);
     let out = exec

@@ -12,7 +12,7 @@ use wire::task_engine as w;
 pub struct TestApp {
     pub client: TaskEngineClient,
     handle: ServerHandle,
-    _db: TestDatabase,
+    pub db: TestDatabase,
     /// Known hosts and ControlMaster sockets of this app's ssh.
     _ssh_dir: tempfile::TempDir,
 }
@@ -25,16 +25,25 @@ impl TestApp {
     /// The service with at most `concurrency` nodes of a batch at a time; its nodes are the
     /// 127.0.0.x of the shared sshd, retries pause 50 ms.
     pub async fn spawn_with(backend: TestBackend, concurrency: usize) -> TestApp {
+        TestApp::spawn_config(backend, concurrency, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn_with`], with the configuration adjusted by `adjust` (peers, ...).
+    pub async fn spawn_config(
+        backend: TestBackend,
+        concurrency: usize,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let db = TestDatabase::create(backend, "te_it");
         let ssh_dir = tempfile::tempdir().expect("a temp folder for ssh");
-        let config = Config {
+        let mut config = Config {
             http: HttpConfig {
                 bind: "127.0.0.1:0".into(),
                 workers: 1,
                 shutdown_timeout_secs: 1,
             },
             database: db.config.clone(),
-            ssh: sshd::shared().ssh_config(ssh_dir.path()),
+            ssh: sshd::ssh_config(sshd::shared(), ssh_dir.path()),
             run: RunConfig {
                 concurrency,
                 retry_pause_ms: 50,
@@ -42,6 +51,7 @@ impl TestApp {
             },
             ..Config::default()
         };
+        adjust(&mut config);
         let bound = task_engine::start(config)
             .await
             .expect("task-engine starts");
@@ -52,7 +62,7 @@ impl TestApp {
         TestApp {
             client,
             handle,
-            _db: db,
+            db,
             _ssh_dir: ssh_dir,
         }
     }

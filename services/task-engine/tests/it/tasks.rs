@@ -54,6 +54,7 @@ fn request(template_id: i64, nodes: usize) -> w::TaskRequest {
         timeout: Some(600),
         // Not started: these tests read a task as created (`run.rs` runs them).
         auto: Some(false),
+        notify_url: None,
     }
 }
 

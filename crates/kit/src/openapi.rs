@@ -1,0 +1,201 @@
+//! What every service's OpenAPI 3.0.3 document shares: its frame (version, info, tags), the
+//! operations routes the kit serves (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) with
+//! their `Health` schema, and small schema builders. Each service describes its own routes.
+
+use actix_web::HttpResponse;
+use serde_json::{json, Map, Value};
+
+/// The tag of the operations routes.
+pub const TAG_OPS: &str = "operations";
+
+/// What a service says about itself in its document.
+pub struct Info<'a> {
+    /// e.g. `cmdb`; the title is `DCP <service>`.
+    pub service: &'a str,
+    pub version: &'a str,
+    pub description: &'a str,
+    /// The service's own tags, name and description, in display order.
+    pub tags: &'a [(&'a str, &'a str)],
+    /// What `/readyz` checks, e.g. "the inventory database answers".
+    pub readiness: &'a str,
+}
+
+/// The whole document: the service's `paths` and `schemas`, plus the operations routes and
+/// the `Health` schema they answer with.
+pub fn document(
+    info: &Info,
+    mut paths: Map<String, Value>,
+    mut schemas: Map<String, Value>,
+) -> Value {
+    for (path, item) in operations(info) {
+        paths.insert(path.to_string(), item);
+    }
+    schemas.insert("Health".into(), health_schema(info.service));
+    let mut tags: Vec<Value> = info
+        .tags
+        .iter()
+        .map(|(name, description)| json!({"name": name, "description": description}))
+        .collect();
+    tags.push(
+        json!({"name": TAG_OPS, "description": "Health, readiness, metrics and this document."}),
+    );
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": format!("DCP {}", info.service),
+            "version": info.version,
+            "description": info.description,
+        },
+        "tags": tags,
+        "paths": paths,
+        "components": {"schemas": schemas},
+    })
+}
+
+/// `GET /openapi.json`.
+pub fn respond(document: &Value) -> HttpResponse {
+    HttpResponse::Ok().json(document)
+}
+
+fn operations(info: &Info) -> [(&'static str, Value); 4] {
+    let health = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/json": {"schema": reference("Health")}},
+        })
+    };
+    [
+        (
+            "/healthz",
+            json!({"get": {
+                "operationId": "healthz",
+                "tags": [TAG_OPS],
+                "summary": "Liveness: the process answers",
+                "responses": {"200": health("Alive: `status` is `ok`.")},
+            }}),
+        ),
+        (
+            "/readyz",
+            json!({"get": {
+                "operationId": "readyz",
+                "tags": [TAG_OPS],
+                "summary": format!("Readiness: {}", info.readiness),
+                "responses": {
+                    "200": health("Ready: `status` is `ready`."),
+                    "503": health("Not ready: `status` is `unavailable`, `reason` says why."),
+                },
+            }}),
+        ),
+        (
+            "/metrics",
+            json!({"get": {
+                "operationId": "metrics",
+                "tags": [TAG_OPS],
+                "summary": "Prometheus metrics (text exposition format 0.0.4)",
+                "responses": {"200": {
+                    "description": "The metrics.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }},
+            }}),
+        ),
+        (
+            "/openapi.json",
+            json!({"get": {
+                "operationId": "openapi",
+                "tags": [TAG_OPS],
+                "summary": "This document (OpenAPI 3.0.3)",
+                "responses": {"200": {
+                    "description": "The OpenAPI document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }},
+            }}),
+        ),
+    ]
+}
+
+fn health_schema(service: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["status", "service"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "ready", "unavailable"]},
+            "service": {"type": "string", "example": service},
+            "reason": {"type": "string", "description": "Why it is not ready (503 only)."},
+        },
+    })
+}
+
+/// `{"$ref": "#/components/schemas/<name>"}`.
+pub fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+pub fn array_of(name: &str) -> Value {
+    json!({"type": "array", "items": reference(name)})
+}
+
+/// An object whose every property is always present.
+pub fn object(description: &str, properties: Vec<(&str, Value)>) -> Value {
+    let required: Vec<&str> = properties.iter().map(|(name, _)| *name).collect();
+    let properties: Map<String, Value> = properties
+        .into_iter()
+        .map(|(name, schema)| (name.to_string(), schema))
+        .collect();
+    json!({
+        "type": "object",
+        "description": description,
+        "required": required,
+        "properties": properties,
+    })
+}
+
+/// A request body given as a form or as JSON, with one schema.
+pub fn form_or_json(schema: Value) -> Value {
+    json!({
+        "content": {
+            "application/x-www-form-urlencoded": {"schema": schema},
+            "application/json": {"schema": schema},
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_has_the_service_routes_and_the_operations_routes() {
+        let mut paths = Map::new();
+        paths.insert("/api/thing".into(), json!({"post": {}}));
+        let mut schemas = Map::new();
+        schemas.insert(
+            "Thing".into(),
+            object("a thing", vec![("id", json!({"type": "integer"}))]),
+        );
+        let info = Info {
+            service: "sample",
+            version: "1.2.3",
+            description: "a sample",
+            tags: &[("seed", "the seed's routes")],
+            readiness: "its database answers",
+        };
+        let doc = document(&info, paths, schemas);
+        assert_eq!(doc["openapi"], "3.0.3");
+        assert_eq!(doc["info"]["title"], "DCP sample");
+        assert!(doc["paths"]["/api/thing"]["post"].is_object());
+        for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+            assert!(doc["paths"][path]["get"].is_object(), "{path}");
+        }
+        assert_eq!(
+            doc["paths"]["/readyz"]["get"]["summary"],
+            "Readiness: its database answers"
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["Thing"]["required"],
+            json!(["id"])
+        );
+        assert!(doc["components"]["schemas"]["Health"].is_object());
+        assert_eq!(doc["tags"][0]["name"], "seed");
+        assert_eq!(doc["tags"][1]["name"], TAG_OPS);
+    }
+}

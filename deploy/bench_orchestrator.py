@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Benchmark of the orchestrator's read paths over loopback, modelled on deploy/bench_cmdb.py.
+
+For each backend (SQLite, then MariaDB): starts the release binary (no task-engine), creates
+BENCH_CLUSTERS clusters, one service and one pool holding BENCH_NODES manual nodes (one
+`add_nodes` request per 1,000 IPs), and drives with wrk from a second process:
+
+    GET /cluster/list                          (the default page of 10)
+    GET /pool/:id/list_nodes?page_size=1000    (every node of the pool in one page)
+    GET /pool/search_by_ip/<100 IPs>           (100 comma-separated IPs, all in the pool)
+
+Prints a Markdown table and writes var/bench/orchestrator.md. `make bench BENCH_ONLY=orchestrator`
+runs it alone.
+
+Environment: TARGET_DIR (cargo target dir holding release/orchestrator), DCP_TEST_MYSQL_URL
+(MariaDB server URL; database dcp_bench_orchestrator is dropped and re-created),
+BENCH_SECONDS (per wrk run, default 5), BENCH_CONNECTIONS (default "1,16"), BENCH_BACKENDS
+(default "sqlite,mysql"), BENCH_NODES (default 1000), BENCH_CLUSTERS (default 50).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
+BINARY = os.path.join(TARGET_DIR, "release", "orchestrator")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,16").split(",")]
+NODES = int(os.environ.get("BENCH_NODES", "1000"))
+CLUSTERS = int(os.environ.get("BENCH_CLUSTERS", "50"))
+MYSQL_URL = os.environ.get("DCP_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306").rstrip("/")
+MYSQL_DB = "dcp_bench_orchestrator"
+
+
+def start_service(database_url):
+    env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_DATABASE__URL=database_url,
+               DCP_LOG__LEVEL="warn", DCP_DATABASE__POOL_SIZE="16", DCP_TASK_ENGINE__URL="")
+    proc = subprocess.Popen([BINARY], stdout=subprocess.PIPE, env=env, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"listening on (http://\S+)", line)
+    if not m:
+        proc.kill()
+        sys.exit(f"bench: the service did not start: {line!r}")
+    return proc, m.group(1)
+
+
+def call(base, path, params):
+    """POSTs JSON and returns `data` of a successful answer."""
+    request = urllib.request.Request(base + path, data=json.dumps(params).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        body = json.loads(response.read())
+    if body.get("code") != 0:
+        sys.exit(f"bench: {path} answered {body}")
+    return body["data"]
+
+
+def ip(i):
+    return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+
+def load(base):
+    """Clusters, a service, a pool of NODES nodes; returns the pool id."""
+    for i in range(CLUSTERS):
+        cluster = call(base, "/cluster/create", {"name": f"cluster-{i}", "desc": "bench", "biz": "1"})
+    service = call(base, "/service/create", {"name": "web", "docker_image": "web:1",
+                                             "cluster_id": cluster})["id"]
+    pool = call(base, "/pool/create", {"name": "web_pool", "vm_type": 1, "sd_id": 0,
+                                       "service_id": service})["id"]
+    for start in range(0, NODES, 1000):
+        ips = [ip(i) for i in range(start + 1, min(start + 1000, NODES) + 1)]
+        call(base, f"/pool/{pool}/add_nodes", {"nodes": ips})
+    return pool
+
+
+def mysql_args():
+    m = re.match(r"mysql://([^:@/]+)(?::([^@]*))?@([^:/]+)(?::(\d+))?", MYSQL_URL)
+    if not m:
+        sys.exit(f"bench: cannot read DCP_TEST_MYSQL_URL {MYSQL_URL}")
+    user, password, host, port = m.group(1), m.group(2) or "", m.group(3), m.group(4) or "3306"
+    env = dict(os.environ, MYSQL_PWD=password)
+    return ["mysql", "--protocol=tcp", "-N", "-h", host, "-P", port, "-u", user], env
+
+
+def mysql(sql):
+    args, env = mysql_args()
+    subprocess.run(args, input=sql.encode(), env=env, check=True, capture_output=True)
+
+
+def wrk(url, connections):
+    # A 10 s timeout, so slow answers are measured rather than dropped as socket errors.
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "10s", "--latency", url]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, pct(50), pct(99), int(errors.group(1)) if errors else 0
+
+
+def main():
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk is missing (deploy/install-deps.sh --ci installs it)")
+    if not os.path.exists(BINARY):
+        sys.exit(f"bench: {BINARY} is missing (cargo build --release -p orchestrator)")
+    backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
+    results = []
+    tmp = tempfile.mkdtemp(prefix="dcp-bench-orchestrator-")
+    for backend in backends:
+        if backend == "sqlite":
+            url = f"sqlite://{os.path.join(tmp, 'orchestrator.db')}"
+        else:
+            mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB}; "
+                  f"CREATE DATABASE {MYSQL_DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
+            url = f"{MYSQL_URL}/{MYSQL_DB}"
+        proc, base = start_service(url)
+        try:
+            pool = load(base)
+            hundred = ",".join([ip(i) for i in range(1, NODES + 1, max(1, NODES // 100))][:100])
+            found = call(base, f"/pool/search_by_ip/{hundred}", {})
+            assert len(found) == min(100, NODES), len(found)
+            listed = call(base, f"/pool/{pool}/list_nodes?page_size=1000", {})
+            assert len(listed) == min(1000, NODES), len(listed)
+            targets = [
+                ("GET /cluster/list", f"{base}/cluster/list"),
+                (f"GET /pool/:id/list_nodes?page_size=1000 ({NODES} nodes)",
+                 f"{base}/pool/{pool}/list_nodes?page_size=1000"),
+                ("GET /pool/search_by_ip/<100 IPs>", f"{base}/pool/search_by_ip/{hundred}"),
+            ]
+            for name, target in targets:
+                for connections in CONNECTIONS:
+                    rps, p50, p99, errors = wrk(target, connections)
+                    results.append((backend, name, connections, rps, p50, p99, errors))
+                    print(f"{backend}: {name} c={connections}: {rps:,.0f} req/s, "
+                          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms", file=sys.stderr)
+        finally:
+            proc.terminate()
+            proc.wait()
+    if "mysql" in backends:
+        mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB};")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    table = [f"{CLUSTERS} clusters, one pool of {NODES:,} manual nodes; wrk -t1, {SECONDS} s per run, "
+             "over loopback on the same cores.", "",
+             "| backend | request | connections | requests/s | p50 ms | p99 ms | errors |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for backend, name, connections, rps, p50, p99, errors in results:
+        table.append(f"| {backend} | `{name}` | {connections} | {rps:,.1f} | "
+                     f"{p50:.2f} | {p99:.2f} | {errors} |")
+    text = "\n".join(table)
+    print(text)
+    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
+    with open(os.path.join(ROOT, "var", "bench", "orchestrator.md"), "w") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+DROP TABLE ci_changes;
+DROP TABLE ci_change_seq;

@@ -1,0 +1,10 @@
+DROP TABLE oc_cron_items;
+DROP TABLE oc_schedules;
+DROP TABLE oc_tasks;
+DROP TABLE oc_sd;
+DROP INDEX oc_nodes_task ON oc_nodes;
+ALTER TABLE oc_nodes DROP COLUMN task_id;
+ALTER TABLE oc_nodes DROP COLUMN tag;
+ALTER TABLE oc_nodes DROP COLUMN step;
+DELETE FROM oc_nodes WHERE ip IS NULL;
+ALTER TABLE oc_nodes MODIFY ip VARCHAR(64) NOT NULL;

@@ -1,0 +1,1 @@
+ALTER TABLE te_flows DROP COLUMN notify_url;

@@ -1,0 +1,875 @@
+//! The built-in steps: `create_vm` / `return_vm` (cloud-portal), `register` / `unregister`
+//! (soa-registry), `record_ci` / `remove_ci` (cmdb), called through `crates/client`.
+//!
+//! Each step reads its parameters like a remote step's placeholders (the step's
+//! `param_values`, then the task's `params`, then the node's variables) and answers what it
+//! learnt about the node ([`Facts`]); the engine writes those in the same transaction as the
+//! step's progress. Every step is safe to run again after a crash: it checks what already
+//! exists before it creates anything, and treats "already gone" as done.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
+
+use client::{ClientConfig, ClientError, CloudPortalClient, CmdbClient, SoaRegistryClient};
+use serde_json::{json, Map, Value};
+use tokio::sync::Mutex;
+use wire::cloud_portal as cp;
+
+use crate::config::PeersConfig;
+use crate::exec::Vars;
+
+/// cloud-portal's code for "no session, an unknown or expired one".
+const CP_NEEDS_LOGIN: i64 = 2;
+/// cloud-portal's code for "no such instance / image".
+const CP_NOT_FOUND: i64 = 4;
+
+/// What a built-in step learnt about its node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    /// The node's new address (its `ip` column and variable).
+    pub ip: Option<String>,
+    /// The node's new instance id (its `vm_id` column and variable).
+    pub vm_id: Option<String>,
+    /// Variables to set.
+    pub vars: Map<String, Value>,
+    /// Variables to remove.
+    pub removed: Vec<String>,
+}
+
+impl Facts {
+    pub fn is_empty(&self) -> bool {
+        self.ip.is_none() && self.vm_id.is_none() && self.vars.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// Why a built-in step failed; its text goes to the node's log.
+#[derive(Debug, thiserror::Error)]
+pub enum BuiltinError {
+    #[error("built-in step `{step}` needs {service}, which is not configured (`{key}`)")]
+    NotConfigured {
+        step: String,
+        service: &'static str,
+        key: &'static str,
+    },
+    #[error("built-in step `{step}` needs the parameter `{name}` (step param_values, task params or node variables)")]
+    MissingParam { step: String, name: &'static str },
+    #[error("built-in step `{step}`: {reason}")]
+    BadParam { step: String, reason: String },
+    #[error("built-in step `{step}`: {what}: {source}")]
+    Peer {
+        step: String,
+        what: String,
+        source: ClientError,
+    },
+    #[error("built-in step `{step}`: {reason}")]
+    Unexpected { step: String, reason: String },
+}
+
+/// The node a built-in step works on.
+pub struct NodeRef<'a> {
+    pub fid: i64,
+    pub nid: i64,
+    pub ip: &'a str,
+    pub vm_id: &'a str,
+    /// False when this step may have run on this node before (a retry, a resumed failure,
+    /// a run interrupted by a crash): `create_vm` then looks for the instance it may have
+    /// created without recording it.
+    pub fresh: bool,
+}
+
+/// A successful built-in step: its log text and what it learnt.
+pub struct Done {
+    pub text: String,
+    pub facts: Facts,
+}
+
+/// The peers of the built-in steps, each `None` when not configured.
+pub struct Peers {
+    cloud_portal: Option<CloudPortal>,
+    soa_registry: Option<(SoaRegistryClient, String)>,
+    cmdb: Option<Cmdb>,
+}
+
+/// Whether `step` is a built-in step.
+pub fn is_builtin(step: &str) -> bool {
+    wire::task_engine::BUILTIN_STEPS.contains(&step)
+}
+
+fn client_config(url: &str, peers: &PeersConfig) -> ClientConfig {
+    let mut config = ClientConfig::new(url);
+    config.timeout = Duration::from_secs(peers.timeout_secs);
+    config.connect_timeout = Duration::from_secs(peers.connect_timeout_secs);
+    config
+}
+
+impl Peers {
+    /// Clients for the configured peers (an empty `url` leaves a peer out).
+    pub fn new(config: &PeersConfig) -> Result<Peers, ClientError> {
+        let cloud_portal = if config.cloud_portal.url.is_empty() {
+            None
+        } else {
+            Some(CloudPortal {
+                client: CloudPortalClient::new(client_config(&config.cloud_portal.url, config))?,
+                username: config.cloud_portal.username.clone(),
+                password: config.cloud_portal.password.clone(),
+                session: Mutex::new(None),
+            })
+        };
+        let soa = &config.soa_registry;
+        let soa_registry = if soa.url.is_empty() {
+            None
+        } else {
+            let client =
+                SoaRegistryClient::new(client_config(&soa.url, config), &soa.key, &soa.zkidc)?;
+            Some((client, soa.zkidc.clone()))
+        };
+        let cmdb = if config.cmdb.url.is_empty() {
+            None
+        } else {
+            Some(Cmdb {
+                client: CmdbClient::new(client_config(&config.cmdb.url, config))?
+                    .with_key(&config.cmdb.key, &config.cmdb.secret),
+                ensured: Mutex::new(HashSet::new()),
+                setup: Mutex::new(()),
+            })
+        };
+        Ok(Peers {
+            cloud_portal,
+            soa_registry,
+            cmdb,
+        })
+    }
+
+    /// Runs built-in step `step` on `node`.
+    pub async fn run(
+        &self,
+        step: &str,
+        node: &NodeRef<'_>,
+        vars: &Vars<'_>,
+    ) -> Result<Done, BuiltinError> {
+        let ctx = Ctx { step, node, vars };
+        match step {
+            "create_vm" => self.cloud_portal(step)?.create_vm(&ctx).await,
+            "return_vm" => self.cloud_portal(step)?.return_vm(&ctx).await,
+            "register" => {
+                let (client, zkidc) = self.soa_registry(step)?;
+                register(client, zkidc, &ctx).await
+            }
+            "unregister" => {
+                let (client, zkidc) = self.soa_registry(step)?;
+                unregister(client, zkidc, &ctx).await
+            }
+            "record_ci" => self.cmdb(step)?.record_ci(&ctx).await,
+            "remove_ci" => self.cmdb(step)?.remove_ci(&ctx).await,
+            other => Err(BuiltinError::Unexpected {
+                step: other.to_string(),
+                reason: "not a built-in step".into(),
+            }),
+        }
+    }
+
+    fn cloud_portal(&self, step: &str) -> Result<&CloudPortal, BuiltinError> {
+        self.cloud_portal
+            .as_ref()
+            .ok_or_else(|| BuiltinError::NotConfigured {
+                step: step.to_string(),
+                service: "cloud-portal",
+                key: "peers.cloud_portal.url",
+            })
+    }
+
+    fn soa_registry(&self, step: &str) -> Result<(&SoaRegistryClient, &str), BuiltinError> {
+        self.soa_registry
+            .as_ref()
+            .map(|(c, z)| (c, z.as_str()))
+            .ok_or_else(|| BuiltinError::NotConfigured {
+                step: step.to_string(),
+                service: "soa-registry",
+                key: "peers.soa_registry.url",
+            })
+    }
+
+    fn cmdb(&self, step: &str) -> Result<&Cmdb, BuiltinError> {
+        self.cmdb
+            .as_ref()
+            .ok_or_else(|| BuiltinError::NotConfigured {
+                step: step.to_string(),
+                service: "cmdb",
+                key: "peers.cmdb.url",
+            })
+    }
+}
+
+/// One run of one built-in step.
+struct Ctx<'a> {
+    step: &'a str,
+    node: &'a NodeRef<'a>,
+    vars: &'a Vars<'a>,
+}
+
+impl Ctx<'_> {
+    fn text(&self, name: &'static str) -> Result<String, BuiltinError> {
+        self.vars
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| BuiltinError::MissingParam {
+                step: self.step.to_string(),
+                name,
+            })
+    }
+
+    fn optional(&self, name: &str) -> String {
+        self.vars
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    fn bad(&self, reason: String) -> BuiltinError {
+        BuiltinError::BadParam {
+            step: self.step.to_string(),
+            reason,
+        }
+    }
+
+    fn peer(&self, what: impl Into<String>) -> impl FnOnce(ClientError) -> BuiltinError + '_ {
+        let what = what.into();
+        move |source| BuiltinError::Peer {
+            step: self.step.to_string(),
+            what,
+            source,
+        }
+    }
+
+    fn unexpected(&self, reason: String) -> BuiltinError {
+        BuiltinError::Unexpected {
+            step: self.step.to_string(),
+            reason,
+        }
+    }
+
+    fn port(&self) -> Result<u16, BuiltinError> {
+        let text = self.text("port")?;
+        text.parse::<u16>()
+            .ok()
+            .filter(|&p| p > 0)
+            .ok_or_else(|| self.bad(format!("`port` must be from 1 to 65535, not `{text}`")))
+    }
+
+    /// The node's address; the steps that name the node need one.
+    fn ip(&self) -> Result<String, BuiltinError> {
+        let ip = self.node.ip.trim();
+        if ip.is_empty() {
+            return Err(self.bad("the node has no `ip`".into()));
+        }
+        Ok(ip.to_string())
+    }
+}
+
+// ---- cloud-portal ----
+
+/// A logged-in service account: one session, reused by every call, renewed when it expires.
+struct CloudPortal {
+    client: CloudPortalClient,
+    username: String,
+    password: String,
+    session: Mutex<Option<String>>,
+}
+
+impl CloudPortal {
+    /// The session key, logging in when there is none yet (one login for all nodes).
+    async fn session(&self) -> Result<String, ClientError> {
+        let mut session = self.session.lock().await;
+        if let Some(key) = session.as_ref() {
+            return Ok(key.clone());
+        }
+        let key = self.client.login(&self.username, &self.password).await?;
+        *session = Some(key.clone());
+        Ok(key)
+    }
+
+    /// Calls `f` with a logged-in client; an expired session is renewed once.
+    async fn call<T, F, Fut>(&self, f: F) -> Result<T, ClientError>
+    where
+        F: Fn(CloudPortalClient) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
+        let key = self.session().await?;
+        match f(self.client.with_session(&key)).await {
+            Err(e) if e.code() == Some(CP_NEEDS_LOGIN) => {
+                {
+                    // Forget it unless another call has already replaced it.
+                    let mut session = self.session.lock().await;
+                    if session.as_deref() == Some(key.as_str()) {
+                        *session = None;
+                    }
+                }
+                let key = self.session().await?;
+                f(self.client.with_session(&key)).await
+            }
+            other => other,
+        }
+    }
+
+    async fn create_vm(&self, ctx: &Ctx<'_>) -> Result<Done, BuiltinError> {
+        let image = match ctx
+            .vars
+            .get("vm_type_id")
+            .or_else(|| ctx.vars.get("vm_type"))
+        {
+            Some(text) => text,
+            None => {
+                return Err(BuiltinError::MissingParam {
+                    step: ctx.step.to_string(),
+                    name: "vm_type_id",
+                })
+            }
+        };
+        let image_id = image
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|&id| id > 0)
+            .ok_or_else(|| {
+                ctx.bad(format!(
+                    "`vm_type_id` must be a cloud-portal image id (a positive integer), not `{image}`"
+                ))
+            })?;
+        // A re-run (after a crash, or a retry) reuses the instance the node already has.
+        let vm_id = ctx.node.vm_id.trim();
+        if !vm_id.is_empty() {
+            let id = vm_id.parse::<i64>().map_err(|_| {
+                ctx.bad(format!(
+                    "the node's `vm_id` `{vm_id}` is not a cloud-portal instance id"
+                ))
+            })?;
+            match self
+                .call(|c| async move { c.query_instance(id).await })
+                .await
+            {
+                Ok(instance) if instance.status != cp::STATUS_DELETED => {
+                    return instance_facts(ctx, &instance, true);
+                }
+                Ok(_) => {}
+                Err(e) if e.code() == Some(CP_NOT_FOUND) => {}
+                Err(e) => return Err(ctx.peer(format!("querying instance {id}"))(e)),
+            }
+        }
+        let name = format!("f{}-n{}", ctx.node.fid, ctx.node.nid);
+        if !ctx.node.fresh {
+            // An engine killed after cloud-portal answered but before the node's row was
+            // written left an instance by this name behind.
+            if let Some(id) = self.find_by_name(ctx, &name).await? {
+                let instance = self
+                    .call(|c| async move { c.query_instance(id).await })
+                    .await
+                    .map_err(ctx.peer(format!("querying instance {id}")))?;
+                return instance_facts(ctx, &instance, true);
+            }
+        }
+        let created = self
+            .call(|c| {
+                let name = name.clone();
+                async move { c.create_vms_of_image(image_id, 1, Some(&name)).await }
+            })
+            .await
+            .map_err(ctx.peer(format!("creating an instance of image {image_id}")))?;
+        let instance = created
+            .first()
+            .ok_or_else(|| ctx.unexpected("cloud-portal created no instance".into()))?;
+        instance_facts(ctx, instance, false)
+    }
+
+    /// The service account's live instance named `name`, if any (deleted ones are not listed).
+    async fn find_by_name(&self, ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, BuiltinError> {
+        const PAGE: u32 = 1000;
+        for p in 1.. {
+            let list = self
+                .call(|c| async move { c.my_instances(PAGE, p).await })
+                .await
+                .map_err(ctx.peer("listing the service account's instances"))?;
+            if let Some(found) = list.iter().find(|i| i.name == name) {
+                return Ok(Some(found.id));
+            }
+            if list.len() < PAGE as usize {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn return_vm(&self, ctx: &Ctx<'_>) -> Result<Done, BuiltinError> {
+        let vm_id = ctx.node.vm_id.trim();
+        let mut facts = Facts::default();
+        facts.vars.insert("returned".into(), Value::Bool(true));
+        if vm_id.is_empty() {
+            return Ok(Done {
+                text: "the node has no `vm_id`: nothing to return".into(),
+                facts,
+            });
+        }
+        let id = vm_id.parse::<i64>().map_err(|_| {
+            ctx.bad(format!(
+                "the node's `vm_id` `{vm_id}` is not a cloud-portal instance id"
+            ))
+        })?;
+        let text = match self
+            .call(|c| async move { c.return_vms(&[id]).await })
+            .await
+        {
+            Ok(_) => format!("instance {id} returned to cloud-portal"),
+            // Gone already: what the step wants.
+            Err(e) if e.code() == Some(CP_NOT_FOUND) => {
+                format!("instance {id} does not exist in cloud-portal: nothing to return")
+            }
+            Err(e) => return Err(ctx.peer(format!("returning instance {id}"))(e)),
+        };
+        Ok(Done { text, facts })
+    }
+}
+
+fn instance_facts(
+    ctx: &Ctx<'_>,
+    instance: &cp::Instance,
+    reused: bool,
+) -> Result<Done, BuiltinError> {
+    let ip = instance
+        .host
+        .clone()
+        .filter(|h| !h.trim().is_empty())
+        .ok_or_else(|| {
+            ctx.unexpected(format!(
+                "cloud-portal instance {} has no address",
+                instance.id
+            ))
+        })?;
+    let vm_id = instance.id.to_string();
+    let mut facts = Facts {
+        ip: Some(ip.clone()),
+        vm_id: Some(vm_id.clone()),
+        ..Facts::default()
+    };
+    facts.vars.insert("ip".into(), Value::String(ip.clone()));
+    facts.vars.insert("vm_id".into(), Value::String(vm_id));
+    facts
+        .vars
+        .insert("instance_id".into(), Value::from(instance.id));
+    let text = if reused {
+        format!(
+            "instance {} `{}` still exists: reused, ip {ip}",
+            instance.id, instance.name
+        )
+    } else {
+        format!(
+            "instance {} `{}` created, ip {ip}",
+            instance.id, instance.name
+        )
+    };
+    Ok(Done { text, facts })
+}
+
+// ---- soa-registry ----
+
+/// soa-registry's answer for a missing service or server.
+const SOA_NOT_FOUND: u16 = 404;
+
+fn zkidc_of(ctx: &Ctx<'_>, default: &str) -> Result<String, BuiltinError> {
+    let zkidc = ctx.optional("zkidc");
+    if !zkidc.is_empty() {
+        return Ok(zkidc);
+    }
+    if !default.is_empty() {
+        return Ok(default.to_string());
+    }
+    Err(ctx.bad(
+        "no `zkidc`: give one in the task or step, or configure `peers.soa_registry.zkidc`".into(),
+    ))
+}
+
+async fn register(
+    client: &SoaRegistryClient,
+    default_zkidc: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Done, BuiltinError> {
+    let service = ctx.text("service")?;
+    let port = ctx.port()?;
+    let zkidc = zkidc_of(ctx, default_zkidc)?;
+    let ip = ctx.ip()?;
+    let client = client.with_zkidc(&zkidc);
+    // Adding a service that exists is a success: this makes sure it does.
+    client
+        .add_service(&service)
+        .await
+        .map_err(ctx.peer(format!("adding service `{service}` in zkidc `{zkidc}`")))?;
+    let (key, existed) = client
+        .add_server(&service, &ip, port)
+        .await
+        .map_err(ctx.peer(format!("adding server {ip}:{port} to `{service}`")))?;
+    let mut facts = Facts::default();
+    facts
+        .vars
+        .insert("soa_key".into(), Value::String(key.clone()));
+    let how = if existed { "was already" } else { "is now" };
+    Ok(Done {
+        text: format!("{ip}:{port} {how} registered in `{service}` (zkidc `{zkidc}`) as `{key}`"),
+        facts,
+    })
+}
+
+async fn unregister(
+    client: &SoaRegistryClient,
+    default_zkidc: &str,
+    ctx: &Ctx<'_>,
+) -> Result<Done, BuiltinError> {
+    let service = ctx.text("service")?;
+    let port = ctx.port()?;
+    let zkidc = zkidc_of(ctx, default_zkidc)?;
+    let client = client.with_zkidc(&zkidc);
+    let mut facts = Facts::default();
+    facts.removed.push("soa_key".into());
+    let key = ctx.optional("soa_key");
+    if !key.is_empty() {
+        match client.del_server(&service, &key).await {
+            Ok(()) => {
+                return Ok(Done {
+                    text: format!("server `{key}` removed from `{service}` (zkidc `{zkidc}`)"),
+                    facts,
+                })
+            }
+            // Gone: look for the node by address below, in case it was registered again.
+            Err(e) if e.status() == Some(SOA_NOT_FOUND) => {}
+            Err(e) => {
+                return Err(ctx
+                    .peer(format!("removing server `{key}` from `{service}`"))(
+                    e
+                ))
+            }
+        }
+    }
+    let ip = ctx.ip()?;
+    let servers = match client.server_list(&service).await {
+        Ok(servers) => servers,
+        Err(e) if e.status() == Some(SOA_NOT_FOUND) => {
+            return Ok(Done {
+                text: format!(
+                    "service `{service}` does not exist (zkidc `{zkidc}`): nothing to remove"
+                ),
+                facts,
+            })
+        }
+        Err(e) => return Err(ctx.peer(format!("listing the servers of `{service}`"))(e)),
+    };
+    let mut removed = Vec::new();
+    for server in servers.iter().filter(|s| s.host == ip && s.port == port) {
+        match client.del_server(&service, &server.key).await {
+            Ok(()) => removed.push(server.key.clone()),
+            Err(e) if e.status() == Some(SOA_NOT_FOUND) => {}
+            Err(e) => {
+                return Err(ctx
+                    .peer(format!("removing server `{}` from `{service}`", server.key))(
+                    e,
+                ))
+            }
+        }
+    }
+    let text = if removed.is_empty() {
+        format!("{ip}:{port} is not registered in `{service}` (zkidc `{zkidc}`): nothing to remove")
+    } else {
+        format!(
+            "{ip}:{port} removed from `{service}` (zkidc `{zkidc}`): {}",
+            removed.join(", ")
+        )
+    };
+    Ok(Done { text, facts })
+}
+
+// ---- cmdb ----
+
+/// cmdb's answers for "not found" and for "already exists" (the seed's 500).
+const CMDB_NOT_FOUND: u16 = 404;
+
+/// The CI types the steps keep, each with its unique attribute and the others.
+const SERVICE_TYPE: &str = "dcp_service";
+const POOL_TYPE: &str = "dcp_pool";
+const NODE_TYPE: &str = "dcp_node";
+const SERVICE_KEY: &str = "dcp_service_key";
+const POOL_KEY: &str = "dcp_pool_key";
+const NODE_KEY: &str = "dcp_node_key";
+const SERVICE_ATTRS: [&str; 2] = ["service", "cluster"];
+const POOL_ATTRS: [&str; 3] = ["pool", "service", "cluster"];
+const NODE_ATTRS: [&str; 5] = ["ip", "instance_id", "pool", "service", "cluster"];
+const CONTAIN: &str = "contain";
+
+struct Cmdb {
+    client: CmdbClient,
+    /// CI types known to exist with their attributes and relations (in this process).
+    ensured: Mutex<HashSet<String>>,
+    /// Serialises the writes shared by every node (types, service and pool CIs), so that
+    /// concurrent nodes do not race to create the same thing.
+    setup: Mutex<()>,
+}
+
+fn ci_id(ci: &Map<String, Value>) -> Option<i64> {
+    ci.get("_id").and_then(Value::as_i64)
+}
+
+impl Cmdb {
+    async fn attribute(
+        &self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        unique: bool,
+    ) -> Result<i64, BuiltinError> {
+        match self.client.attribute(name).await {
+            Ok(found) => return Ok(found.attribute.attr_id),
+            Err(e) if e.status() == Some(CMDB_NOT_FOUND) => {}
+            Err(e) => return Err(ctx.peer(format!("reading attribute `{name}`"))(e)),
+        }
+        let added = self
+            .client
+            .add_attribute(json!({
+                "attr_name": name,
+                "value_type": "text",
+                "is_uniq": u8::from(unique),
+            }))
+            .await
+            .map_err(ctx.peer(format!("adding attribute `{name}`")))?;
+        Ok(added.attr_id)
+    }
+
+    /// The CI type `name` with unique attribute `key` and attributes `attrs`; its id.
+    async fn citype(
+        &self,
+        ctx: &Ctx<'_>,
+        name: &str,
+        key: &str,
+        attrs: &[&str],
+    ) -> Result<i64, BuiltinError> {
+        let key_id = self.attribute(ctx, key, true).await?;
+        let type_id = match self.client.query_citype(name).await {
+            Ok(found) => found.citype.type_id,
+            Err(e) if e.status() == Some(CMDB_NOT_FOUND) => {
+                self.client
+                    .add_citype(json!({"type_name": name, "_id": key_id}))
+                    .await
+                    .map_err(ctx.peer(format!("adding CI type `{name}`")))?
+                    .type_id
+            }
+            Err(e) => return Err(ctx.peer(format!("reading CI type `{name}`"))(e)),
+        };
+        let mut ids = Vec::new();
+        for attr in attrs {
+            ids.push(self.attribute(ctx, attr, false).await?);
+        }
+        self.client
+            .bind_attributes(type_id, &ids, false)
+            .await
+            .map_err(ctx.peer(format!("binding attributes to CI type `{name}`")))?;
+        Ok(type_id)
+    }
+
+    async fn type_relation(
+        &self,
+        ctx: &Ctx<'_>,
+        parent: i64,
+        child: i64,
+    ) -> Result<(), BuiltinError> {
+        let children = self
+            .client
+            .citype_children(parent)
+            .await
+            .map_err(ctx.peer("reading CI type relations"))?;
+        if children.children.iter().any(|c| c.citype.type_id == child) {
+            return Ok(());
+        }
+        self.client
+            .add_citype_relation(parent, child, CONTAIN)
+            .await
+            .map_err(ctx.peer("adding a CI type relation"))?;
+        Ok(())
+    }
+
+    /// Makes sure the three types, their attributes and relations exist (once per process
+    /// and node type).
+    async fn schema(&self, ctx: &Ctx<'_>, node_type: &str) -> Result<(), BuiltinError> {
+        let mut ensured = self.ensured.lock().await;
+        if ensured.contains(node_type) {
+            return Ok(());
+        }
+        let service = self
+            .citype(ctx, SERVICE_TYPE, SERVICE_KEY, &SERVICE_ATTRS)
+            .await?;
+        let pool = self.citype(ctx, POOL_TYPE, POOL_KEY, &POOL_ATTRS).await?;
+        let node = self.citype(ctx, node_type, NODE_KEY, &NODE_ATTRS).await?;
+        self.type_relation(ctx, service, pool).await?;
+        self.type_relation(ctx, pool, node).await?;
+        ensured.insert(node_type.to_string());
+        Ok(())
+    }
+
+    /// Adds the CI of `ci_type` holding its unique value, or updates it; its id.
+    async fn upsert(&self, ctx: &Ctx<'_>, ci_type: &str, row: Value) -> Result<i64, BuiltinError> {
+        let result = self
+            .client
+            .batch_cis(json!({"ci_type": ci_type, "cis": [row]}))
+            .await
+            .map_err(ctx.peer(format!("writing a `{ci_type}` CI")))?;
+        let first = result
+            .results
+            .first()
+            .ok_or_else(|| ctx.unexpected("cmdb answered no row".into()))?;
+        first.ci_id.ok_or_else(|| {
+            ctx.unexpected(format!(
+                "cmdb refused the `{ci_type}` CI (HTTP {}): {}",
+                first.status,
+                first.message.clone().unwrap_or_default()
+            ))
+        })
+    }
+
+    /// The relation `first` → `second` (`contain`), unless it exists.
+    async fn relation(&self, ctx: &Ctx<'_>, first: i64, second: i64) -> Result<(), BuiltinError> {
+        let parents = self
+            .client
+            .first_cis(second)
+            .await
+            .map_err(ctx.peer(format!("reading the relations of CI {second}")))?;
+        if parents.first_cis.iter().any(|ci| ci_id(ci) == Some(first)) {
+            return Ok(());
+        }
+        self.client
+            .add_ci_relation(first, second, CONTAIN, None)
+            .await
+            .map_err(ctx.peer(format!("relating CI {first} to CI {second}")))?;
+        Ok(())
+    }
+
+    async fn record_ci(&self, ctx: &Ctx<'_>) -> Result<Done, BuiltinError> {
+        let recorded = self.record(ctx).await;
+        if recorded.is_err() {
+            // The model may have changed under us (a type deleted): check it again next time.
+            self.ensured.lock().await.clear();
+        }
+        recorded
+    }
+
+    async fn record(&self, ctx: &Ctx<'_>) -> Result<Done, BuiltinError> {
+        let service = ctx.text("service_name")?;
+        let pool = ctx.text("pool")?;
+        let cluster = ctx.optional("cluster");
+        let node_type = {
+            let t = ctx.optional("ci_type");
+            if t.is_empty() {
+                NODE_TYPE.to_string()
+            } else {
+                t
+            }
+        };
+        let ip = ctx.ip()?;
+        let instance_id = ctx.optional("instance_id");
+        let service_key = format!("{cluster}/{service}");
+        let pool_key = format!("{cluster}/{service}/{pool}");
+        let pool_ci = {
+            let _setup = self.setup.lock().await;
+            self.schema(ctx, &node_type).await?;
+            let service_ci = self
+                .upsert(
+                    ctx,
+                    SERVICE_TYPE,
+                    json!({SERVICE_KEY: service_key, "service": service, "cluster": cluster}),
+                )
+                .await?;
+            let pool_ci = self
+                .upsert(
+                    ctx,
+                    POOL_TYPE,
+                    json!({POOL_KEY: pool_key, "pool": pool, "service": service, "cluster": cluster}),
+                )
+                .await?;
+            self.relation(ctx, service_ci, pool_ci).await?;
+            pool_ci
+        };
+        let node_ci = self
+            .upsert(
+                ctx,
+                &node_type,
+                json!({
+                    NODE_KEY: ip,
+                    "ip": ip,
+                    "instance_id": instance_id,
+                    "pool": pool,
+                    "service": service,
+                    "cluster": cluster,
+                }),
+            )
+            .await?;
+        self.relation(ctx, pool_ci, node_ci).await?;
+        let mut facts = Facts::default();
+        facts.vars.insert("ci_id".into(), Value::from(node_ci));
+        Ok(Done {
+            text: format!(
+                "CI {node_ci} (`{node_type}` {ip}) recorded in pool CI {pool_ci} `{pool_key}`"
+            ),
+            facts,
+        })
+    }
+
+    async fn remove_ci(&self, ctx: &Ctx<'_>) -> Result<Done, BuiltinError> {
+        let mut facts = Facts::default();
+        facts.removed.push("ci_id".into());
+        let known = ctx.optional("ci_id");
+        if !known.is_empty() {
+            let id = known
+                .parse::<i64>()
+                .map_err(|_| ctx.bad(format!("`ci_id` `{known}` is not a CI id")))?;
+            let text = match self.client.delete_ci(id).await {
+                Ok(_) => format!("CI {id} deleted"),
+                Err(e) if e.status() == Some(CMDB_NOT_FOUND) => {
+                    format!("CI {id} does not exist: nothing to delete")
+                }
+                Err(e) => return Err(ctx.peer(format!("deleting CI {id}"))(e)),
+            };
+            return Ok(Done { text, facts });
+        }
+        let ip = ctx.ip()?;
+        let node_type = {
+            let t = ctx.optional("ci_type");
+            if t.is_empty() {
+                NODE_TYPE.to_string()
+            } else {
+                t
+            }
+        };
+        match self.client.query_citype(&node_type).await {
+            Ok(_) => {}
+            Err(e) if e.status() == Some(CMDB_NOT_FOUND) => {
+                return Ok(Done {
+                    text: format!("CI type `{node_type}` does not exist: nothing to delete"),
+                    facts,
+                })
+            }
+            Err(e) => return Err(ctx.peer(format!("reading CI type `{node_type}`"))(e)),
+        }
+        let found = self
+            .client
+            .search(json!({"q": format!("{NODE_KEY}:{ip}"), "_type": node_type, "count": 100}))
+            .await
+            .map_err(ctx.peer(format!("searching the CI of {ip}")))?;
+        let mut deleted = Vec::new();
+        for id in found.result.iter().filter_map(ci_id) {
+            match self.client.delete_ci(id).await {
+                Ok(_) => deleted.push(id.to_string()),
+                Err(e) if e.status() == Some(CMDB_NOT_FOUND) => {}
+                Err(e) => return Err(ctx.peer(format!("deleting CI {id}"))(e)),
+            }
+        }
+        let text = if deleted.is_empty() {
+            format!("no `{node_type}` CI for {ip}: nothing to delete")
+        } else {
+            format!("`{node_type}` CI of {ip} deleted: {}", deleted.join(", "))
+        };
+        Ok(Done { text, facts })
+    }
+}

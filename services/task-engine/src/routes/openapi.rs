@@ -1,0 +1,290 @@
+//! `/openapi.json`: the OpenAPI 3.0.3 description of task-engine, built once. One table entry
+//! per route says what it does and its parameters; proto-docs/task-engine.md is the reference
+//! in prose, this is the machine-readable index of the same routes.
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use serde_json::{json, Map, Value};
+
+pub async fn spec() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}
+
+fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+/// A parameter: name, required, description.
+type Param = (&'static str, bool, &'static str);
+
+const PAGE: [Param; 2] = [
+    ("page", false, "from 1, default 1"),
+    ("page_size", false, "1 to 1000, default 10"),
+];
+const ID: [Param; 1] = [("id", true, "the task id (body or query string)")];
+const NONE: [Param; 0] = [];
+
+/// Path, tag, summary, parameters.
+const ROUTES: &[(&str, &str, &str, &[Param])] = &[
+    ("/action/list", "actions", "List actions", &PAGE),
+    (
+        "/action/create",
+        "actions",
+        "Create an action; answers its id",
+        &[
+            ("name", true, "unique, at most 191 characters"),
+            ("desc", false, "text"),
+            (
+                "params",
+                false,
+                "the parameter schema, an object (name -> type)",
+            ),
+        ],
+    ),
+    (
+        "/action/update/{id}",
+        "actions",
+        "Update an action (absent fields are kept)",
+        &[
+            ("name", false, ""),
+            ("desc", false, ""),
+            ("params", false, ""),
+        ],
+    ),
+    ("/action/delete/{id}", "actions", "Delete an action", &NONE),
+    ("/action/{id}", "actions", "Read an action", &NONE),
+    (
+        "/actimpl/list",
+        "action implementations",
+        "List action implementations",
+        &PAGE,
+    ),
+    (
+        "/actimpl/create",
+        "action implementations",
+        "Create an action implementation (also /action/impl/create); answers its id",
+        &[
+            ("action_id", true, "an existing action"),
+            ("type", true, "e.g. ansible"),
+            (
+                "template",
+                true,
+                "{\"action\": {\"module\": ..., \"args\": ...}}",
+            ),
+        ],
+    ),
+    (
+        "/actimpl/update/{id}",
+        "action implementations",
+        "Update an action implementation",
+        &[
+            ("action_id", false, ""),
+            ("type", false, ""),
+            ("template", false, ""),
+        ],
+    ),
+    (
+        "/actimpl/delete/{id}",
+        "action implementations",
+        "Delete an action implementation",
+        &NONE,
+    ),
+    (
+        "/actimpl/{id}",
+        "action implementations",
+        "Read an action implementation",
+        &NONE,
+    ),
+    (
+        "/remote_step/list",
+        "remote steps",
+        "List remote steps",
+        &PAGE,
+    ),
+    (
+        "/remote_step/create",
+        "remote steps",
+        "Create a remote step; answers its id",
+        &[
+            ("name", true, "unique, not a built-in step name"),
+            ("desc", false, ""),
+            ("actions", true, "a list of existing action names"),
+        ],
+    ),
+    (
+        "/remote_step/update/{id}",
+        "remote steps",
+        "Update a remote step",
+        &[
+            ("name", false, ""),
+            ("desc", false, ""),
+            ("actions", false, ""),
+        ],
+    ),
+    (
+        "/remote_step/delete/{id}",
+        "remote steps",
+        "Delete a remote step",
+        &NONE,
+    ),
+    (
+        "/remote_step/{id}",
+        "remote steps",
+        "Read a remote step",
+        &NONE,
+    ),
+    (
+        "/task_tpl/list",
+        "templates",
+        "List templates (also /task/impl/list)",
+        &PAGE,
+    ),
+    (
+        "/task_tpl/create",
+        "templates",
+        "Create a template (also /task/impl/create); answers its id",
+        &[
+            ("name", true, ""),
+            ("desc", false, ""),
+            (
+                "steps",
+                true,
+                "[{name, param_values, retry: {retry_times, ignore_error}}]",
+            ),
+        ],
+    ),
+    (
+        "/task_tpl/update/{id}",
+        "templates",
+        "Update a template",
+        &[
+            ("name", false, ""),
+            ("desc", false, ""),
+            ("steps", false, ""),
+        ],
+    ),
+    (
+        "/task_tpl/delete/{id}",
+        "templates",
+        "Delete a template (also /task/impl/delete/{id})",
+        &NONE,
+    ),
+    ("/task_tpl/{id}", "templates", "Read a template", &NONE),
+    (
+        "/task_step/list",
+        "templates",
+        "The built-in steps, then the remote steps, with their parameters",
+        &PAGE,
+    ),
+    (
+        "/task/create",
+        "tasks",
+        "Create a task from a template; answers its id",
+        &[
+            ("template_id", true, "an existing template"),
+            ("task_name", true, ""),
+            ("opr_user", true, "who asks"),
+            (
+                "nodes",
+                true,
+                "a list of node objects ({\"ip\", \"vm_id\", ...}) or addresses",
+            ),
+            ("params", false, "the task's variables, an object"),
+            ("pool_name", false, ""),
+            ("max_ratio", false, "1 to 100, default 100"),
+            ("max_num", false, "0 (no cap) or more"),
+            ("timeout", false, "seconds, 0 = none"),
+            ("auto", false, "true starts the task at once"),
+            (
+                "notify_url",
+                false,
+                "http(s) URL receiving {fid, state, node_id} events",
+            ),
+        ],
+    ),
+    ("/task/list", "tasks", "List tasks, newest first", &PAGE),
+    ("/task/start", "tasks", "Start or resume a task", &ID),
+    (
+        "/task/pause",
+        "tasks",
+        "Pause a running task at the next step boundary",
+        &ID,
+    ),
+    ("/task/stop", "tasks", "Stop a task for good", &ID),
+    ("/task/{id}", "tasks", "Read a task", &NONE),
+    ("/task/{id}/detail", "tasks", "The task's nodes", &NONE),
+    (
+        "/task/{id}/log",
+        "tasks",
+        "The task's log (also /task/flow/{id}/log)",
+        &NONE,
+    ),
+    ("/task/node/{id}/log", "tasks", "One node's log", &NONE),
+];
+
+fn build() -> Value {
+    let mut paths = Map::new();
+    for (path, tag, summary, params) in ROUTES {
+        let mut parameters: Vec<Value> = Vec::new();
+        if path.contains("{id}") {
+            parameters.push(json!({
+                "name": "id", "in": "path", "required": true,
+                "schema": {"type": "integer", "minimum": 1}
+            }));
+        }
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for (name, needed, description) in params.iter() {
+            parameters.push(json!({
+                "name": name, "in": "query", "required": false,
+                "description": description, "schema": {"type": "string"}
+            }));
+            properties.insert(name.to_string(), json!({"description": description}));
+            if *needed {
+                required.push(Value::String(name.to_string()));
+            }
+        }
+        let operation = |method: &str| {
+            let mut op = json!({
+                "tags": [tag],
+                "summary": summary,
+                "operationId": format!("{method}{}", path.replace(['/', '{', '}'], "_")),
+                "parameters": parameters,
+                "responses": {
+                    "200": {"description": "`{\"code\": 0, \"msg\": \"success\", \"data\": ...}`"},
+                    "400": {"description": "a bad parameter; `code` 400"},
+                    "404": {"description": "no such id; `code` 404"},
+                    "409": {"description": "a conflict (name taken, state); `code` 409"}
+                }
+            });
+            if method == "post" && !properties.is_empty() {
+                let mut schema = json!({"type": "object", "properties": properties});
+                // OpenAPI 3.0 wants a non-empty `required`, or none.
+                if !required.is_empty() {
+                    schema["required"] = Value::Array(required.clone());
+                }
+                op["requestBody"] = json!({
+                    "description": "the same parameters as a JSON object or a form",
+                    "content": {"application/json": {"schema": schema}}
+                });
+            }
+            op
+        };
+        paths.insert(
+            path.to_string(),
+            json!({"get": operation("get"), "post": operation("post")}),
+        );
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "task-engine",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Actions, action implementations, remote steps, templates and tasks \
+                            of the orchestration seed; see proto-docs/task-engine.md"
+        },
+        "paths": paths
+    })
+}

@@ -1,0 +1,739 @@
+//! The built-in steps against the real peers, started in-process on port 0 from their library
+//! crates: cloud-portal (its host pool is 127.0.0.2.., which all reach the shared sshd),
+//! soa-registry (embedded store) and cmdb. Task events go to a tiny actix server of the test.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use kit::config::HttpConfig;
+use kit::testing::{TestBackend, TestDatabase};
+use serde_json::{json, Map, Value};
+use task_engine::config::{CloudPortalPeer, CmdbPeer, SoaRegistryPeer};
+use wire::cloud_portal::STATUS_DELETED;
+use wire::task_engine as w;
+
+use crate::support::{object, TestApp};
+
+kit::on_both_backends!(
+    deploy_and_teardown_across_cloud_portal_soa_registry_and_cmdb,
+    built_in_steps_without_their_peer_fail_naming_the_config_key,
+    create_vm_run_again_reuses_the_instance_it_created,
+    events_reach_the_notify_url_and_a_bad_one_is_refused,
+    an_expired_cloud_portal_session_is_renewed,
+);
+
+const CP_ADMIN: &str = "cp-admin";
+const CP_ADMIN_PASSWORD: &str = "cp-admin-password";
+const CP_SERVICE: &str = "te-service";
+const CP_SERVICE_PASSWORD: &str = "te-service-password";
+const SOA_KEY: &str = "te-it-key";
+const CMDB_KEY: &str = "te-it-cmdb-key";
+const CMDB_SECRET: &str = "te-it-cmdb-secret";
+const SERVICE: &str = "dcp.it.web";
+const PORT: u16 = 8080;
+
+struct Server {
+    handle: ServerHandle,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+fn serve(bound: kit::server::Bound) -> Server {
+    let handle = bound.server.handle();
+    actix_web::rt::spawn(bound.server);
+    Server {
+        handle,
+        url: format!("http://{}", bound.addr),
+    }
+}
+
+fn test_http() -> HttpConfig {
+    HttpConfig {
+        bind: "127.0.0.1:0".into(),
+        workers: 1,
+        shutdown_timeout_secs: 1,
+    }
+}
+
+/// The three peers and a task-engine configured to call them.
+struct Platform {
+    app: TestApp,
+    /// cloud-portal as the engine's service account.
+    cp_service: CloudPortalClient,
+    soa: SoaRegistryClient,
+    cmdb: CmdbClient,
+    /// A cloud-portal image (the pools' `vm_type`).
+    image_id: i64,
+    cp_url: String,
+    _servers: Vec<Server>,
+    _dbs: Vec<TestDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+impl Platform {
+    /// The peers with `hosts` cloud-portal hosts 127.0.0.2.. of one slot each.
+    async fn start(backend: TestBackend, hosts: u8) -> Platform {
+        Platform::start_with(backend, hosts, |_| {}).await
+    }
+
+    /// As [`Platform::start`], with cloud-portal's configuration adjusted by `adjust`.
+    async fn start_with(
+        backend: TestBackend,
+        hosts: u8,
+        adjust: impl FnOnce(&mut cloud_portal::Config),
+    ) -> Platform {
+        let dir = tempfile::tempdir().expect("a temp folder");
+
+        // cloud-portal: no demo data, cheap password hashes, an admin.
+        let cp_db = TestDatabase::create(backend, "te_cp");
+        let mut cp_config = cloud_portal::Config {
+            http: test_http(),
+            database: cp_db.config.clone(),
+            ..cloud_portal::Config::default()
+        };
+        cp_config.demo.enabled = false;
+        cp_config.admin.username = CP_ADMIN.into();
+        cp_config.admin.password = CP_ADMIN_PASSWORD.into();
+        cp_config.password_hash.memory_kib = 64;
+        cp_config.password_hash.iterations = 1;
+        adjust(&mut cp_config);
+        let cp = serve(
+            cloud_portal::start(cp_config)
+                .await
+                .expect("cloud-portal starts"),
+        );
+        let cp_client = CloudPortalClient::new(ClientConfig::new(&cp.url)).expect("client");
+        let key = cp_client
+            .login(CP_ADMIN, CP_ADMIN_PASSWORD)
+            .await
+            .expect("the admin logs in");
+        let cp_admin = cp_client.with_session(&key);
+        cp_admin
+            .add_user(CP_SERVICE, CP_SERVICE_PASSWORD, "service")
+            .await
+            .expect("a service account");
+        for n in 0..hosts {
+            cp_admin
+                .add_host(&format!("127.0.0.{}", n + 2), 22, 1)
+                .await
+                .expect("a host");
+        }
+        let image_id = cp_admin
+            .add_image("dcp-it-image", None)
+            .await
+            .expect("an image")
+            .id;
+        let key = cp_client
+            .login(CP_SERVICE, CP_SERVICE_PASSWORD)
+            .await
+            .expect("the service account logs in");
+        let cp_service = cp_client.with_session(&key);
+
+        // soa-registry on its embedded store, zkidc `qa`.
+        let soa_config = soa_registry::config::Config {
+            http: test_http(),
+            store: soa_registry::config::StoreConfig {
+                data_dir: dir.path().join("soa").display().to_string(),
+                ..soa_registry::config::Config::default().store
+            },
+            zkidcs: [("qa".to_string(), soa_registry::config::EMBEDDED.to_string())]
+                .into_iter()
+                .collect(),
+            keys: vec![soa_registry::config::ApiKey {
+                key: SOA_KEY.into(),
+                owner: "task-engine-it".into(),
+                zkidcs: Vec::new(),
+            }],
+            ..soa_registry::config::Config::default()
+        };
+        let soa_server = serve(
+            soa_registry::start(soa_config)
+                .await
+                .expect("soa-registry starts"),
+        );
+        let soa = SoaRegistryClient::new(ClientConfig::new(&soa_server.url), SOA_KEY, "qa")
+            .expect("client");
+
+        // cmdb with a known admin key.
+        let cmdb_db = TestDatabase::create(backend, "te_cmdb");
+        let mut cmdb_config = cmdb::Config {
+            http: test_http(),
+            database: cmdb_db.config.clone(),
+            ..cmdb::Config::default()
+        };
+        cmdb_config.auth.admin_key = CMDB_KEY.into();
+        cmdb_config.auth.admin_secret = CMDB_SECRET.into();
+        cmdb_config.auth.credentials_file =
+            dir.path().join("cmdb-admin.json").display().to_string();
+        let cmdb_server = serve(cmdb::start(cmdb_config).await.expect("cmdb starts"));
+        let cmdb = CmdbClient::new(ClientConfig::new(&cmdb_server.url))
+            .expect("client")
+            .with_key(CMDB_KEY, CMDB_SECRET);
+
+        let (cp_url, soa_url, cmdb_url) = (
+            cp.url.clone(),
+            soa_server.url.clone(),
+            cmdb_server.url.clone(),
+        );
+        let app = TestApp::spawn_config(backend, 20, |config| {
+            config.peers.cloud_portal = CloudPortalPeer {
+                url: cp_url,
+                username: CP_SERVICE.into(),
+                password: CP_SERVICE_PASSWORD.into(),
+            };
+            config.peers.soa_registry = SoaRegistryPeer {
+                url: soa_url,
+                key: SOA_KEY.into(),
+                zkidc: "qa".into(),
+            };
+            config.peers.cmdb = CmdbPeer {
+                url: cmdb_url,
+                key: CMDB_KEY.into(),
+                secret: CMDB_SECRET.into(),
+            };
+        })
+        .await;
+        Platform {
+            app,
+            cp_service,
+            cp_url: cp.url.clone(),
+            soa,
+            cmdb,
+            image_id,
+            _servers: vec![cp, soa_server, cmdb_server],
+            _dbs: vec![cp_db, cmdb_db],
+            _dir: dir,
+        }
+    }
+
+    /// The service account's live instances.
+    async fn instances(&self) -> Vec<wire::cloud_portal::ListedInstance> {
+        self.cp_service
+            .my_instances(1000, 1)
+            .await
+            .expect("instances listed")
+    }
+}
+
+/// A remote step `name` running one shell action.
+async fn remote(app: &TestApp, name: &str, args: &str) {
+    let id = app.action(name, json!({})).await;
+    app.client
+        .create_action_impl(&w::ActionImplRequest {
+            action_id: Some(id),
+            impl_type: Some("ansible".into()),
+            template: Some(object(json!({"action": {"module": "shell", "args": args}}))),
+        })
+        .await
+        .expect("implementation created");
+    app.remote_step(name, &[name]).await;
+}
+
+fn step(name: &str) -> w::TemplateStep {
+    w::TemplateStep {
+        name: name.into(),
+        param_values: Map::new(),
+        retry: w::Retry::default(),
+    }
+}
+
+async fn template(app: &TestApp, name: &str, steps: &[&str]) -> i64 {
+    app.client
+        .create_template(&w::TemplateRequest {
+            name: Some(name.into()),
+            desc: None,
+            steps: Some(steps.iter().map(|s| step(s)).collect()),
+        })
+        .await
+        .expect("template created")
+}
+
+fn request(template_id: i64, nodes: Vec<Value>, params: Value) -> w::TaskRequest {
+    w::TaskRequest {
+        template_id,
+        task_name: "platform".into(),
+        opr_user: "it".into(),
+        nodes,
+        params: Some(object(params)),
+        pool_name: Some("web-pool".into()),
+        ..w::TaskRequest::default()
+    }
+}
+
+/// Creates and starts a task; waits for its end.
+async fn run(app: &TestApp, req: &w::TaskRequest) -> (i64, w::Task) {
+    let id = app.client.create_task(req).await.expect("task created");
+    app.client.start_task(id).await.expect("task started");
+    (id, app.wait_finished(id).await)
+}
+
+async fn node_log_text(app: &TestApp, nsid: i64) -> String {
+    let rows = app.client.node_log(nsid).await.expect("node log");
+    rows.iter()
+        .map(|r| r.message.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn task_log_text(app: &TestApp, id: i64) -> String {
+    let mut text = String::new();
+    for node in app.client.task_detail(id).await.expect("detail") {
+        text.push_str(&node_log_text(app, node.id).await);
+        text.push('\n');
+    }
+    text
+}
+
+fn var_text(node: &w::TaskNode, key: &str) -> String {
+    match node.vars.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+async fn deploy_and_teardown_across_cloud_portal_soa_registry_and_cmdb(backend: TestBackend) {
+    let p = Platform::start(backend, 3).await;
+    let app = &p.app;
+    let files = tempfile::tempdir().expect("a folder for the nodes' files");
+    // Runs over ssh on the node's new address; the file says which address was dialled.
+    remote(
+        app,
+        "mark",
+        "echo \"{{tag}} $(echo $SSH_CONNECTION | cut -d' ' -f3)\" > {{dir}}/{{ip}}.txt",
+    )
+    .await;
+    let deploy = template(
+        app,
+        "expand",
+        &["create_vm", "mark", "register", "record_ci"],
+    )
+    .await;
+    let params = json!({
+        "vm_type_id": p.image_id, "service": SERVICE, "port": PORT, "zkidc": "qa",
+        "tag": "v1.2", "cluster": "c1", "service_name": "web", "pool": "web-pool",
+        "dir": files.path().display().to_string(),
+    });
+    let nodes: Vec<Value> = (1..=3)
+        .map(|n| json!({"ip": "", "node_id": 40 + n, "vm_id": ""}))
+        .collect();
+    let (id, task) = run(app, &request(deploy, nodes, params.clone())).await;
+    assert_eq!(
+        task.status,
+        w::STATE_SUCCESS,
+        "{}",
+        task_log_text(app, id).await
+    );
+
+    // Each node learnt its instance and address, kept its own keys, and has its ids.
+    let detail = app.client.task_detail(id).await.expect("detail");
+    let ips: BTreeSet<String> = detail.iter().map(|n| n.ip.clone()).collect();
+    let want: BTreeSet<String> = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+        .map(String::from)
+        .into();
+    assert_eq!(ips, want);
+    let instances = p.instances().await;
+    assert_eq!(instances.len(), 3, "{instances:?}");
+    for node in &detail {
+        assert_eq!(node.state, w::STATE_SUCCESS);
+        assert_eq!(var_text(node, "ip"), node.ip);
+        assert_eq!(var_text(node, "vm_id"), node.vm_id);
+        assert_eq!(var_text(node, "instance_id"), node.vm_id);
+        assert!(!var_text(node, "soa_key").is_empty(), "{:?}", node.vars);
+        assert!(!var_text(node, "ci_id").is_empty(), "{:?}", node.vars);
+        assert!(node.vars.contains_key("node_id"));
+        let vm_id: i64 = node.vm_id.parse().expect("an instance id");
+        let instance = p.cp_service.query_instance(vm_id).await.expect("instance");
+        assert_eq!(instance.host.as_deref(), Some(node.ip.as_str()));
+        assert_eq!(instance.name, format!("f{id}-n{}", node.id));
+        // The remote step ran on the new address, with the task's tag.
+        let file = files.path().join(format!("{}.txt", node.ip));
+        let text = std::fs::read_to_string(&file).expect("the node's file");
+        assert_eq!(text.trim(), format!("v1.2 {}", node.ip));
+    }
+
+    // soa-registry: three servers, the nodes' keys.
+    let servers = p.soa.server_list(SERVICE).await.expect("servers");
+    let registered: BTreeSet<(String, u16, String)> = servers
+        .iter()
+        .map(|s| (s.host.clone(), s.port, s.key.clone()))
+        .collect();
+    let expected: BTreeSet<(String, u16, String)> = detail
+        .iter()
+        .map(|n| (n.ip.clone(), PORT, var_text(n, "soa_key")))
+        .collect();
+    assert_eq!(registered, expected);
+
+    // cmdb: three node CIs, each in the pool CI, which is in the service CI.
+    let found = p
+        .cmdb
+        .search(json!({"_type": "dcp_node", "count": 100}))
+        .await
+        .expect("search");
+    assert_eq!(found.numfound, 3);
+    let mut pools = BTreeSet::new();
+    for node in &detail {
+        let ci_id: i64 = var_text(node, "ci_id").parse().expect("a CI id");
+        let ci = p.cmdb.ci(ci_id).await.expect("the node's CI").ci;
+        assert_eq!(ci["ip"], json!(node.ip));
+        assert_eq!(ci["instance_id"], json!(node.vm_id));
+        assert_eq!(
+            (ci["pool"].clone(), ci["service"].clone()),
+            (json!("web-pool"), json!("web"))
+        );
+        let parents = p.cmdb.first_cis(ci_id).await.expect("parents");
+        assert_eq!(parents.numfound, 1);
+        assert_eq!(parents.first_cis[0]["ci_type"], json!("dcp_pool"));
+        pools.insert(parents.first_cis[0]["_id"].as_i64().expect("an id"));
+    }
+    assert_eq!(pools.len(), 1, "one pool CI for the three nodes");
+    let pool_ci = pools.into_iter().next().unwrap_or_default();
+    let service = p.cmdb.first_cis(pool_ci).await.expect("the pool's parents");
+    assert_eq!(service.numfound, 1);
+    assert_eq!(service.first_cis[0]["ci_type"], json!("dcp_service"));
+    assert_eq!(service.first_cis[0]["service"], json!("web"));
+    let types = p
+        .cmdb
+        .citype_children(
+            service.first_cis[0]["_type"]
+                .as_i64()
+                .expect("the service type"),
+        )
+        .await
+        .expect("type relations");
+    assert!(types
+        .children
+        .iter()
+        .any(|c| c.citype.type_name == "dcp_pool"));
+
+    // The way back: a task over the nodes as detail shows them (what an orchestrator sends).
+    let teardown = template(app, "shrink", &["unregister", "return_vm", "remove_ci"]).await;
+    let nodes: Vec<Value> = detail
+        .iter()
+        .map(|n| Value::Object(n.vars.clone()))
+        .collect();
+    let (back, task) = run(app, &request(teardown, nodes, params)).await;
+    assert_eq!(
+        task.status,
+        w::STATE_SUCCESS,
+        "{}",
+        task_log_text(app, back).await
+    );
+    assert!(p
+        .soa
+        .server_list(SERVICE)
+        .await
+        .expect("servers")
+        .is_empty());
+    assert!(p.instances().await.is_empty());
+    for node in &detail {
+        let vm_id: i64 = node.vm_id.parse().expect("an instance id");
+        let instance = p.cp_service.query_instance(vm_id).await.expect("instance");
+        assert_eq!(instance.status, STATUS_DELETED);
+    }
+    let found = p
+        .cmdb
+        .search(json!({"_type": "dcp_node", "count": 100}))
+        .await
+        .expect("search");
+    assert_eq!(found.numfound, 0);
+    for node in app.client.task_detail(back).await.expect("detail") {
+        assert_eq!(node.vars.get("returned"), Some(&Value::Bool(true)));
+        assert!(!node.vars.contains_key("soa_key"));
+        assert!(!node.vars.contains_key("ci_id"));
+    }
+
+    // Run again, the way back finds nothing left to do and still succeeds.
+    let nodes: Vec<Value> = detail
+        .iter()
+        .map(|n| Value::Object(n.vars.clone()))
+        .collect();
+    let (again, task) = run(
+        app,
+        &request(
+            teardown,
+            nodes,
+            json!({"service": SERVICE, "port": PORT, "zkidc": "qa"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        task.status,
+        w::STATE_SUCCESS,
+        "{}",
+        task_log_text(app, again).await
+    );
+}
+
+async fn built_in_steps_without_their_peer_fail_naming_the_config_key(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    for (name, service, key) in [
+        ("create_vm", "cloud-portal", "peers.cloud_portal.url"),
+        ("return_vm", "cloud-portal", "peers.cloud_portal.url"),
+        ("register", "soa-registry", "peers.soa_registry.url"),
+        ("unregister", "soa-registry", "peers.soa_registry.url"),
+        ("record_ci", "cmdb", "peers.cmdb.url"),
+        ("remove_ci", "cmdb", "peers.cmdb.url"),
+    ] {
+        let tpl = template(&app, name, &[name]).await;
+        let (id, task) = run(
+            &app,
+            &request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({})),
+        )
+        .await;
+        assert_eq!(task.status, w::STATE_FAILED, "{name}");
+        let log = task_log_text(&app, id).await;
+        let want =
+            format!("built-in step `{name}` needs {service}, which is not configured (`{key}`)");
+        assert!(log.contains(&want), "{log}");
+    }
+}
+
+async fn create_vm_run_again_reuses_the_instance_it_created(backend: TestBackend) {
+    let p = Platform::start(backend, 2).await;
+    let app = &p.app;
+    let tpl = template(app, "vm", &["create_vm"]).await;
+    let params = json!({"vm_type": p.image_id});
+
+    // A node sent with the vm_id of a live instance keeps it.
+    let (id, task) = run(app, &request(tpl, vec![json!({"ip": ""})], params.clone())).await;
+    assert_eq!(
+        task.status,
+        w::STATE_SUCCESS,
+        "{}",
+        task_log_text(app, id).await
+    );
+    let first = app.client.task_detail(id).await.expect("detail").remove(0);
+    let (id, task) = run(
+        app,
+        &request(
+            tpl,
+            vec![json!({"ip": "", "vm_id": first.vm_id.clone()})],
+            params.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(
+        task.status,
+        w::STATE_SUCCESS,
+        "{}",
+        task_log_text(app, id).await
+    );
+    let again = app.client.task_detail(id).await.expect("detail").remove(0);
+    assert_eq!(
+        (again.vm_id.clone(), again.ip.clone()),
+        (first.vm_id.clone(), first.ip.clone())
+    );
+    assert!(node_log_text(app, again.id)
+        .await
+        .contains("still exists: reused"));
+    assert_eq!(p.instances().await.len(), 1);
+
+    // An engine killed after cloud-portal created the instance, before the node's row said
+    // so: the instance exists under the node's name, the node is RUNNING at create_vm with no
+    // vm_id, and its task's lease has expired. The engine that takes it over finds the
+    // instance by name instead of creating a second one.
+    let id = app
+        .client
+        .create_task(&request(tpl, vec![json!({"ip": ""})], params))
+        .await
+        .expect("task created");
+    let node = app.client.task_detail(id).await.expect("detail").remove(0);
+    let orphan = p
+        .cp_service
+        .create_vms_of_image(p.image_id, 1, Some(&format!("f{id}-n{}", node.id)))
+        .await
+        .expect("the instance the killed engine created")
+        .remove(0);
+    execute_sql(
+        &app.db,
+        &format!(
+            "UPDATE te_flow_nodes SET state = 1 WHERE id = {nid};
+             UPDATE te_flows SET state = 1, owner = 'te-killed', lease_until = 0 WHERE id = {id};",
+            nid = node.id
+        ),
+    );
+    let task = app.wait_finished(id).await;
+    assert_eq!(
+        task.status,
+        w::STATE_SUCCESS,
+        "{}",
+        task_log_text(app, id).await
+    );
+    let node = app.client.task_detail(id).await.expect("detail").remove(0);
+    assert_eq!(node.vm_id, orphan.id.to_string());
+    assert_eq!(Some(node.ip.clone()), orphan.host);
+    assert_eq!(p.instances().await.len(), 2, "no third instance");
+}
+
+/// Runs SQL on the engine's database, as a killed engine would have left it.
+fn execute_sql(db: &TestDatabase, sql: &str) {
+    let url = &db.config.url;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let mut conn = diesel::SqliteConnection::establish(path).expect("the SQLite file opens");
+        conn.batch_execute(sql).expect("SQL runs");
+    } else {
+        let mut conn = diesel::MysqlConnection::establish(url).expect("MariaDB connects");
+        conn.batch_execute(sql).expect("SQL runs");
+    }
+}
+
+/// Collects what is POSTed to `/events`.
+async fn event_sink() -> (Server, Arc<Mutex<Vec<w::TaskEvent>>>) {
+    let seen: Arc<Mutex<Vec<w::TaskEvent>>> = Arc::new(Mutex::new(Vec::new()));
+    let data = web::Data::from(seen.clone());
+    let server = HttpServer::new(move || {
+        App::new().app_data(data.clone()).route(
+            "/events",
+            web::post().to(
+                |seen: web::Data<Mutex<Vec<w::TaskEvent>>>, event: web::Json<w::TaskEvent>| async move {
+                    if let Ok(mut list) = seen.lock() {
+                        list.push(event.into_inner());
+                    }
+                    HttpResponse::Ok().finish()
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .expect("the event sink binds");
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    (
+        Server {
+            handle,
+            url: format!("http://{addr}/events"),
+        },
+        seen,
+    )
+}
+
+async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let (sink, seen) = event_sink().await;
+    remote(&app, "hello", "echo hello").await;
+    let tpl = template(&app, "events", &["hello"]).await;
+    let mut req = request(
+        tpl,
+        vec![json!({"ip": "127.0.0.2"}), json!({"ip": "127.0.0.3"})],
+        json!({}),
+    );
+    req.notify_url = Some(sink.url.clone());
+    let (id, task) = run(&app, &req).await;
+    assert_eq!(task.status, w::STATE_SUCCESS);
+    let nodes: Vec<i64> = app
+        .client
+        .task_detail(id)
+        .await
+        .expect("detail")
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    // Delivery is in the background: wait until the task's end has arrived.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let events = loop {
+        let events = seen.lock().map(|l| l.clone()).unwrap_or_default();
+        if events.iter().any(|e| e.node_id.is_none()) && events.len() >= 5 {
+            break events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events so far: {events:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(events.iter().all(|e| e.fid == id));
+    // Each node: started (RUNNING) and succeeded; the task: its end, SUCCESS.
+    for nid in &nodes {
+        let of_node = events.iter().filter(|e| e.node_id == Some(*nid)).count();
+        assert_eq!(of_node, 2, "{events:?}");
+    }
+    let end: Vec<&w::TaskEvent> = events.iter().filter(|e| e.node_id.is_none()).collect();
+    assert_eq!(end.len(), 1);
+    assert_eq!(end[0].state, w::STATE_SUCCESS);
+
+    // An unreachable notify_url does not hold the task up.
+    let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
+    req.notify_url = Some(format!(
+        "http://127.0.0.1:{}/nobody",
+        kit::testing::sshd::free_port()
+    ));
+    let (_, task) = run(&app, &req).await;
+    assert_eq!(task.status, w::STATE_SUCCESS);
+
+    // Not http(s), or not a URL: refused.
+    for bad in ["ftp://example.com/x", "not a url", "http://"] {
+        let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
+        req.notify_url = Some(bad.into());
+        let error = app.client.create_task(&req).await.expect_err(bad);
+        assert_eq!(error.status(), Some(400), "{bad}: {error}");
+        assert!(error.message().contains("notify_url"), "{error}");
+    }
+}
+
+async fn an_expired_cloud_portal_session_is_renewed(backend: TestBackend) {
+    // Sessions expire one second after their last use.
+    let p = Platform::start_with(backend, 1, |config| {
+        config.session.idle_timeout_secs = 1;
+    })
+    .await;
+    let app = &p.app;
+    let create = template(app, "vm", &["create_vm"]).await;
+    let (id, task) = run(
+        app,
+        &request(
+            create,
+            vec![json!({"ip": ""})],
+            json!({"vm_type_id": p.image_id}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        task.status,
+        w::STATE_SUCCESS,
+        "{}",
+        task_log_text(app, id).await
+    );
+    let node = app.client.task_detail(id).await.expect("detail").remove(0);
+    // The engine's session has now expired; its next call is refused with code 2 first.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let back = template(app, "back", &["return_vm"]).await;
+    let (id, task) = run(
+        app,
+        &request(back, vec![Value::Object(node.vars.clone())], json!({})),
+    )
+    .await;
+    assert_eq!(
+        task.status,
+        w::STATE_SUCCESS,
+        "{}",
+        task_log_text(app, id).await
+    );
+    let vm_id: i64 = node.vm_id.parse().expect("an instance id");
+    // The test's own session has expired too.
+    let key = CloudPortalClient::new(ClientConfig::new(&p.cp_url))
+        .expect("client")
+        .login(CP_SERVICE, CP_SERVICE_PASSWORD)
+        .await
+        .expect("login");
+    let instance = p
+        .cp_service
+        .with_session(&key)
+        .query_instance(vm_id)
+        .await
+        .expect("instance");
+    assert_eq!(instance.status, STATUS_DELETED);
+}

@@ -1,0 +1,509 @@
+//! The whole platform on one machine, for the end-to-end suite: orchestrator, task-engine,
+//! cloud-portal, soa-registry and cmdb each run as their own process from the workspace's
+//! binaries, on fresh MariaDB databases, with soa-registry on a real ZooKeeper and an sshd on
+//! loopback standing in for every host cloud-portal hands out (127.0.0.x all reach it).
+//!
+//! Each [`Platform`] has its own databases, ZooKeeper chroot, temp folder and ports (every
+//! service binds port 0 and the harness reads the address it prints), so tests run side by
+//! side and beside `make run`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use std::future::Future;
+
+use client::{
+    ClientConfig, CloudPortalClient, CmdbClient, Encoding, Method, OrchestratorClient, RawReply,
+    SoaRegistryClient, TaskEngineClient,
+};
+use kit::testing::{sshd, zookeeper, TestBackend, TestDatabase};
+use serde_json::{json, Map, Value};
+use wire::task_engine as te;
+
+pub const ZKIDC: &str = "e2e";
+pub const SOA_KEY: &str = "e2e-soa-key";
+pub const CMDB_KEY: &str = "e2e-cmdb-key";
+pub const CMDB_SECRET: &str = "e2e-cmdb-secret";
+pub const PORTAL_ADMIN: &str = "admin";
+pub const PORTAL_PASSWORD: &str = "e2e-Portal-Password-1";
+
+/// One running service process; killed when dropped.
+pub struct Service {
+    pub name: &'static str,
+    pub url: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Service {
+    /// The service's log (stderr), for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Where `cargo build --bins` put the service binaries: `DCP_E2E_BIN_DIR`, else the folder
+/// above this test's own `deps/` folder (target/debug).
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("DCP_E2E_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("the test binary lives in target/<profile>/deps")
+}
+
+/// Starts `name` with `config` (TOML) and waits until it prints where it listens.
+pub fn start_service(dir: &Path, name: &'static str, config: &str) -> Service {
+    let binary = bin_dir().join(name);
+    assert!(
+        binary.exists(),
+        "{} is missing: build the services first with `cargo build --bins` (make test does)",
+        binary.display()
+    );
+    let config_path = dir.join(format!("{name}.toml"));
+    std::fs::write(&config_path, config).expect("write the service's config");
+    let out_path = dir.join(format!("{name}.out"));
+    let log_path = dir.join(format!("{name}.log"));
+    let out = File::create(&out_path).expect("the service's stdout file");
+    let log = File::create(&log_path).expect("the service's log file");
+    let child = Command::new(&binary)
+        .arg("--config")
+        .arg(&config_path)
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
+    let mut service = Service {
+        name,
+        url: String::new(),
+        child,
+        log: log_path,
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let printed = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if let Some(url) = printed
+            .lines()
+            .find_map(|line| line.split(" listening on ").nth(1))
+        {
+            service.url = url.trim().to_string();
+            return service;
+        }
+        if let Ok(Some(status)) = service.child.try_wait() {
+            panic!(
+                "{name} exited ({status}) before listening; its log:\n{}",
+                service.log()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} does not listen after 90 s; its log:\n{}",
+            service.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The whole platform. Fields drop in order: the processes go before their databases.
+pub struct Platform {
+    pub orchestrator: Service,
+    pub task_engine: Service,
+    pub cloud_portal: Service,
+    pub soa_registry: Service,
+    pub cmdb: Service,
+    /// `host:port/chroot` of the ZooKeeper soa-registry's zkidc [`ZKIDC`] lives in.
+    pub zk_connect: String,
+    pub dir: tempfile::TempDir,
+    _databases: Vec<TestDatabase>,
+}
+
+fn database(prefix: &str) -> TestDatabase {
+    TestDatabase::create(TestBackend::Mysql, prefix)
+}
+
+fn common(url: &str) -> String {
+    format!(
+        "[http]\nbind = \"127.0.0.1:0\"\nworkers = 2\nshutdown_timeout_secs = 2\n\n\
+         [log]\nformat = \"json\"\nlevel = \"info\"\n\n\
+         [database]\nurl = \"{url}\"\npool_size = 4\nconnect_timeout_secs = 5\ncreate_database = true\n\n"
+    )
+}
+
+impl Platform {
+    /// Starts every service but resource-pool (not part of the flow), in the order they
+    /// depend on each other.
+    pub fn start() -> Platform {
+        let dir = tempfile::tempdir().expect("a temp folder for the platform");
+        let zk = zookeeper::shared();
+        let zk_connect = format!("127.0.0.1:{}{}", zk.port, zookeeper::unique_chroot("e2e"));
+        let ssh = sshd::shared();
+
+        let cmdb_db = database("e2e_cmdb");
+        let cmdb = start_service(
+            dir.path(),
+            "cmdb",
+            &format!(
+                "{}[auth]\nadmin_user = \"admin\"\nadmin_key = \"{CMDB_KEY}\"\n\
+                 admin_secret = \"{CMDB_SECRET}\"\ncredentials_file = \"{}\"\n",
+                common(&cmdb_db.config.url),
+                dir.path().join("cmdb-admin.json").display()
+            ),
+        );
+
+        let soa_registry = start_service(
+            dir.path(),
+            "soa-registry",
+            &format!(
+                "[http]\nbind = \"127.0.0.1:0\"\nworkers = 2\n\n\
+                 [log]\nformat = \"json\"\nlevel = \"info\"\n\n\
+                 [store]\ndata_dir = \"{}\"\n\n\
+                 [zkidcs]\n{ZKIDC} = \"{zk_connect}\"\n\n\
+                 [[keys]]\nkey = \"{SOA_KEY}\"\nowner = \"e2e\"\n",
+                dir.path().join("soa-data").display()
+            ),
+        );
+
+        let portal_db = database("e2e_portal");
+        let cloud_portal = start_service(
+            dir.path(),
+            "cloud-portal",
+            &format!(
+                "{}[admin]\nusername = \"{PORTAL_ADMIN}\"\npassword = \"{PORTAL_PASSWORD}\"\n\n[demo]\nenabled = false\n",
+                common(&portal_db.config.url)
+            ),
+        );
+
+        let engine_db = database("e2e_engine");
+        // Strict host-key checking, as production runs: the hosts' key is known in advance.
+        let known_hosts = ssh.known_hosts(dir.path());
+        let host_key = std::fs::read_to_string(ssh.host_public_key()).expect("the sshd host key");
+        let key_fields: Vec<&str> = host_key.split_whitespace().take(2).collect();
+        let entries: String = (2..=254)
+            .map(|last| format!("[127.0.0.{last}]:{} {}\n", ssh.port, key_fields.join(" ")))
+            .collect();
+        std::fs::write(&known_hosts, entries).expect("write known_hosts");
+        let task_engine = start_service(
+            dir.path(),
+            "task-engine",
+            &format!(
+                "{}[ssh]\nuser = \"{}\"\nkey = \"{}\"\nport = {}\nhost_key_policy = \"yes\"\n\
+                 known_hosts = \"{}\"\ncontrol_dir = \"{}\"\ncommand_timeout_secs = 60\n\n\
+                 [run]\nretry_pause_ms = 200\n\n\
+                 [peers.cloud_portal]\nurl = \"{}\"\nusername = \"{PORTAL_ADMIN}\"\npassword = \"{PORTAL_PASSWORD}\"\n\n\
+                 [peers.soa_registry]\nurl = \"{}\"\nkey = \"{SOA_KEY}\"\nzkidc = \"{ZKIDC}\"\n\n\
+                 [peers.cmdb]\nurl = \"{}\"\nkey = \"{CMDB_KEY}\"\nsecret = \"{CMDB_SECRET}\"\n",
+                common(&engine_db.config.url),
+                ssh.user,
+                ssh.client_key().display(),
+                ssh.port,
+                known_hosts.display(),
+                dir.path().display(),
+                cloud_portal.url,
+                soa_registry.url,
+                cmdb.url,
+            ),
+        );
+
+        let orchestrator_db = database("e2e_orch");
+        let orchestrator = start_service(
+            dir.path(),
+            "orchestrator",
+            &format!(
+                "{}[task_engine]\nurl = \"{}\"\n\n[events]\nreconcile_interval_ms = 2000\n",
+                common(&orchestrator_db.config.url),
+                task_engine.url,
+            ),
+        );
+
+        Platform {
+            orchestrator,
+            task_engine,
+            cloud_portal,
+            soa_registry,
+            cmdb,
+            zk_connect,
+            dir,
+            _databases: vec![cmdb_db, portal_db, engine_db, orchestrator_db],
+        }
+    }
+
+    fn config(url: &str) -> ClientConfig {
+        let mut config = ClientConfig::new(url);
+        config.timeout = Duration::from_secs(30);
+        config
+    }
+
+    pub fn orchestrator(&self) -> OrchestratorClient {
+        OrchestratorClient::new(Self::config(&self.orchestrator.url)).expect("a client")
+    }
+
+    /// The task routes, through the orchestrator's front door (as the seed's scripts do).
+    pub fn tasks(&self) -> TaskEngineClient {
+        TaskEngineClient::new(Self::config(&self.orchestrator.url)).expect("a client")
+    }
+
+    pub fn cmdb(&self) -> CmdbClient {
+        CmdbClient::new(Self::config(&self.cmdb.url))
+            .expect("a client")
+            .with_key(CMDB_KEY, CMDB_SECRET)
+    }
+
+    pub fn soa_registry(&self) -> SoaRegistryClient {
+        SoaRegistryClient::new(Self::config(&self.soa_registry.url), SOA_KEY, ZKIDC)
+            .expect("a client")
+    }
+
+    /// A cloud-portal client logged in as the admin.
+    pub async fn cloud_portal(&self) -> CloudPortalClient {
+        let anonymous =
+            CloudPortalClient::new(Self::config(&self.cloud_portal.url)).expect("a client");
+        let key = anonymous
+            .login(PORTAL_ADMIN, PORTAL_PASSWORD)
+            .await
+            .expect("the admin logs in to cloud-portal");
+        anonymous.with_session(&key)
+    }
+
+    /// Every task with its nodes and log, for a failing assertion's message.
+    pub async fn tasks_report(&self) -> String {
+        let tasks = self.tasks();
+        let listed = match tasks.tasks(1, 50).await {
+            Ok(listed) => listed,
+            Err(e) => return format!("tasks cannot be listed: {e}"),
+        };
+        let mut report = String::new();
+        for task in listed.data {
+            report.push_str(&format!(
+                "---- task {} `{}` state {} stat {:?}\n",
+                task.id, task.task_name, task.status, task.stat
+            ));
+            if let Ok(nodes) = tasks.task_detail(task.id).await {
+                for node in nodes {
+                    report.push_str(&format!(
+                        "  node {} ip `{}` state {} step {} `{}`\n",
+                        node.id, node.ip, node.state, node.step, node.step_name
+                    ));
+                }
+            }
+            if let Ok(rows) = tasks.task_log(task.id).await {
+                for row in rows.iter().rev().take(12).rev() {
+                    report.push_str(&format!("  log: {}\n", row.message));
+                }
+            }
+        }
+        report
+    }
+
+    /// Every service's log, for a failing assertion's message.
+    pub fn logs(&self) -> String {
+        [
+            &self.orchestrator,
+            &self.task_engine,
+            &self.cloud_portal,
+            &self.soa_registry,
+            &self.cmdb,
+        ]
+        .iter()
+        .map(|s| {
+            let log = s.log();
+            // Request lines say little here; warnings and errors say what went wrong.
+            let tail: Vec<&str> = log
+                .lines()
+                .rev()
+                .filter(|line| !line.contains("\"message\":\"served\""))
+                .take(40)
+                .collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            format!("---- {} ----\n{}\n", s.name, tail.join("\n"))
+        })
+        .collect()
+    }
+}
+
+// ---- what tests do with the platform ----
+
+/// Polls `check` until it returns `Some`, for up to `secs`; the panic says what was awaited.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, platform: &Platform, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "{what}: not reached within {secs} s\n{}\n{}",
+                platform.tasks_report().await,
+                platform.logs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+pub async fn post(orch: &OrchestratorClient, path: &str, body: Value) -> RawReply {
+    orch.call_raw(Method::POST, path, Encoding::Json, &body)
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+}
+
+pub fn assert_ok(reply: &RawReply, what: &str) {
+    assert!(
+        reply.status.is_success() && reply.body["code"] == json!(0),
+        "{what}: {} {}",
+        reply.status,
+        reply.body
+    );
+}
+
+/// The pool's nodes as the orchestrator lists them.
+pub async fn nodes(orch: &OrchestratorClient, pool: i64) -> Vec<Value> {
+    let reply = orch
+        .call_raw(
+            Method::GET,
+            &format!("/pool/{pool}/list_nodes"),
+            Encoding::Query,
+            &json!({"page": 1, "page_size": 100}),
+        )
+        .await
+        .expect("list_nodes answers");
+    assert_ok(&reply, "list_nodes");
+    reply.body["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// The new id a create call answers: `data` itself (clusters) or `data.id` (the others).
+pub fn new_id(reply: &RawReply, what: &str) -> i64 {
+    let data = &reply.body["data"];
+    data.as_i64()
+        .or_else(|| data["id"].as_i64())
+        .unwrap_or_else(|| panic!("{what}: no id in {}", reply.body))
+}
+
+pub fn text(node: &Value, key: &str) -> String {
+    node[key].as_str().unwrap_or_default().to_string()
+}
+
+/// Nodes whose state name is `state` (`ok`, `failed`, ...).
+pub fn in_state<'a>(nodes: &'a [Value], state: &str) -> Vec<&'a Value> {
+    nodes.iter().filter(|n| text(n, "state") == state).collect()
+}
+
+pub async fn action(platform: &Platform, name: &str, args: &str) {
+    let tasks = platform.tasks();
+    let id = tasks
+        .create_action(&te::ActionRequest {
+            name: Some(name.into()),
+            desc: Some(format!("e2e {name}")),
+            params: Some(Map::new()),
+        })
+        .await
+        .expect("create an action through the front door");
+    let mut template = Map::new();
+    template.insert("action".into(), json!({"module": "shell", "args": args}));
+    tasks
+        .create_action_impl(&te::ActionImplRequest {
+            action_id: Some(id),
+            impl_type: Some("ansible".into()),
+            template: Some(template),
+        })
+        .await
+        .expect("create its implementation");
+    tasks
+        .create_remote_step(&te::RemoteStepRequest {
+            name: Some(name.into()),
+            desc: Some(format!("e2e {name}")),
+            actions: Some(vec![name.into()]),
+        })
+        .await
+        .expect("create a remote step of it");
+}
+
+pub fn step(name: &str, params: Value) -> te::TemplateStep {
+    te::TemplateStep {
+        name: name.into(),
+        param_values: params.as_object().cloned().unwrap_or_default(),
+        retry: te::Retry::default(),
+    }
+}
+
+pub async fn template(platform: &Platform, name: &str, steps: Vec<te::TemplateStep>) -> i64 {
+    platform
+        .tasks()
+        .create_template(&te::TemplateRequest {
+            name: Some(name.into()),
+            desc: Some(format!("e2e {name}")),
+            steps: Some(steps),
+        })
+        .await
+        .expect("create a template through the front door")
+}
+
+/// cluster → service (image `registry.local/web:1.0`) → registry target → pool `web-pool`
+/// with `templates` = [expand, shrink, deploy]; answers the pool's id.
+pub async fn web_pool(
+    orch: &OrchestratorClient,
+    image_id: i64,
+    soa_service: &str,
+    soa_port: u16,
+    templates: [i64; 3],
+) -> i64 {
+    let cluster = post(
+        orch,
+        "/cluster/create",
+        json!({"name": "e2e", "desc": "e2e", "biz": "e2e"}),
+    )
+    .await;
+    assert_ok(&cluster, "create the cluster");
+    let cluster_id = new_id(&cluster, "cluster id");
+    let service = post(
+        orch,
+        "/service/create",
+        json!({"name": "web", "desc": "web", "service_type": "Java",
+               "docker_image": "registry.local/web:1.0", "cluster_id": cluster_id}),
+    )
+    .await;
+    assert_ok(&service, "create the service");
+    let service_id = new_id(&service, "service id");
+    let target = post(
+        orch,
+        "/sd/create",
+        json!({"zkidc": ZKIDC, "service": soa_service, "port": soa_port}),
+    )
+    .await;
+    assert_ok(&target, "create the registry target");
+    let sd_id = new_id(&target, "registry target id");
+    let [expand_tpl, shrink_tpl, deploy_tpl] = templates;
+    let pool = post(
+        orch,
+        "/pool/create",
+        json!({"name": "web-pool", "desc": "web", "vm_type": image_id, "sd_id": sd_id,
+               "service_id": service_id, "expand_tpl": expand_tpl,
+               "shrink_tpl": shrink_tpl, "deploy_tpl": deploy_tpl}),
+    )
+    .await;
+    assert_ok(&pool, "create the pool");
+    new_id(&pool, "pool id")
+}

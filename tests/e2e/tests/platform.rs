@@ -1,0 +1,308 @@
+//! The platform's central flow, end to end, with every service a process of its own on
+//! MariaDB, soa-registry on a real ZooKeeper and an sshd on loopback as the hosts:
+//! expand → deploy → a failing deploy resumed after the fault is fixed → shrink.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use dcp_e2e::{
+    action, assert_ok, eventually, in_state, nodes, post, step, template, text, web_pool, Platform,
+};
+use serde_json::json;
+
+const SOA_SERVICE: &str = "com.dcp.e2e.web";
+const SOA_PORT: u16 = 8080;
+/// Loopback addresses cloud-portal hands out; all reach the test sshd.
+const HOSTS: [&str; 4] = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"];
+
+/// The members of the soa service straight from ZooKeeper (not through soa-registry).
+async fn zookeeper_members(platform: &Platform) -> Vec<String> {
+    let zk = zookeeper_client::Client::connect(&platform.zk_connect)
+        .await
+        .expect("connect to ZooKeeper");
+    match zk
+        .list_children(&format!("/soa/services/{SOA_SERVICE}"))
+        .await
+    {
+        Ok(children) => children,
+        Err(zookeeper_client::Error::NoNode) => Vec::new(),
+        Err(e) => panic!("list the service's members in ZooKeeper: {e}"),
+    }
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
+    let platform = tokio::task::spawn_blocking(Platform::start)
+        .await
+        .expect("the platform starts");
+    let work = platform.dir.path().join("hosts");
+    std::fs::create_dir_all(&work).expect("the hosts' shared folder");
+    let dir = work.display().to_string();
+    let orch = platform.orchestrator();
+
+    // cloud-portal: one image (the pool's vm_type) and four loopback hosts of one slot each.
+    let portal = platform.cloud_portal().await;
+    let image = portal
+        .add_image("e2e-image", Some("an image for the e2e suite"))
+        .await
+        .expect("add an image");
+    let ssh = kit::testing::sshd::shared();
+    for host in HOSTS {
+        portal
+            .add_host(host, ssh.port, 1)
+            .await
+            .expect("add a loopback host");
+    }
+
+    // Remote steps and templates, made through the orchestrator's front door.
+    action(
+        &platform,
+        "e2e_prepare",
+        "echo {{tag}} > {{dir}}/{{ip}}.prepared",
+    )
+    .await;
+    action(
+        &platform,
+        "e2e_deploy",
+        "test ! -e {{dir}}/{{ip}}.broken && echo {{tag}} > {{dir}}/{{ip}}.deployed",
+    )
+    .await;
+    action(&platform, "e2e_clean", "rm -f {{dir}}/{{ip}}.prepared").await;
+    let with_dir = json!({ "dir": dir });
+    let expand_tpl = template(
+        &platform,
+        "e2e-expand",
+        vec![
+            step("create_vm", json!({})),
+            step("e2e_prepare", with_dir.clone()),
+            step("register", json!({})),
+            step("record_ci", json!({})),
+        ],
+    )
+    .await;
+    let deploy_tpl = template(
+        &platform,
+        "e2e-deploy",
+        vec![step("e2e_deploy", with_dir.clone())],
+    )
+    .await;
+    let shrink_tpl = template(
+        &platform,
+        "e2e-shrink",
+        vec![
+            step("unregister", json!({})),
+            step("e2e_clean", with_dir.clone()),
+            step("return_vm", json!({})),
+            step("remove_ci", json!({})),
+        ],
+    )
+    .await;
+
+    let pool_id = web_pool(
+        &orch,
+        image.id,
+        SOA_SERVICE,
+        SOA_PORT,
+        [expand_tpl, shrink_tpl, deploy_tpl],
+    )
+    .await;
+
+    // ---- expand by 3 ----
+    let expand = post(&orch, &format!("/pool/expand/{pool_id}"), json!({"num": 3})).await;
+    assert_ok(&expand, "expand");
+    let expanded = eventually(120, "three nodes ok after expand", &platform, || async {
+        let all = nodes(&orch, pool_id).await;
+        (all.len() == 3 && in_state(&all, "ok").len() == 3).then_some(all)
+    })
+    .await;
+    let ips: BTreeSet<String> = expanded.iter().map(|n| text(n, "ip")).collect();
+    assert_eq!(ips.len(), 3, "three distinct IPs: {expanded:?}");
+    for ip in &ips {
+        assert!(
+            HOSTS.contains(&ip.as_str()),
+            "{ip} is a host cloud-portal handed out"
+        );
+        assert_eq!(
+            read(&work, &format!("{ip}.prepared")).trim(),
+            "registry.local/web:1.0",
+            "the prepare step ran on {ip} with the service's image as tag"
+        );
+    }
+    for node in &expanded {
+        assert!(
+            !text(node, "vm_id").is_empty(),
+            "a node knows its instance: {node}"
+        );
+    }
+    let members = zookeeper_members(&platform).await;
+    assert_eq!(members.len(), 3, "three servers in ZooKeeper: {members:?}");
+    let listed = platform
+        .soa_registry()
+        .server_list(SOA_SERVICE)
+        .await
+        .expect("soa-registry lists the service");
+    let registered: BTreeSet<String> = listed.iter().map(|s| s.host.clone()).collect();
+    assert_eq!(registered, ips, "soa-registry lists the nodes' IPs");
+    let cmdb = platform.cmdb();
+    let found = cmdb
+        .search(json!({"_type": "dcp_node", "q": "pool:web-pool", "count": 10}))
+        .await
+        .expect("search the node CIs");
+    assert_eq!(found.numfound, 3, "three node CIs in cmdb: {found:?}");
+    let pools = cmdb
+        .search(json!({"_type": "dcp_pool", "count": 10}))
+        .await
+        .expect("search the pool CI");
+    assert_eq!(pools.numfound, 1, "one pool CI: {pools:?}");
+    let pool_ci = pools.result[0]["_id"].as_i64().expect("the pool CI's _id");
+    let children = cmdb
+        .second_cis(pool_ci)
+        .await
+        .expect("the pool CI's children");
+    assert_eq!(children.numfound, 3, "pool → node relations: {children:?}");
+    let services = cmdb
+        .search(json!({"_type": "dcp_service", "count": 10}))
+        .await
+        .expect("search the service CI");
+    assert_eq!(services.numfound, 1, "one service CI: {services:?}");
+    let service_children = cmdb
+        .second_cis(
+            services.result[0]["_id"]
+                .as_i64()
+                .expect("the service CI's _id"),
+        )
+        .await
+        .expect("the service CI's children");
+    assert_eq!(service_children.numfound, 1, "service → pool relation");
+    let used: i32 = portal
+        .hosts()
+        .await
+        .expect("hosts")
+        .iter()
+        .map(|h| h.used)
+        .sum();
+    assert_eq!(used, 3, "three hosts in use in cloud-portal");
+
+    // ---- deploy a new tag over every node ----
+    let deploy = post(
+        &orch,
+        &format!("/pool/deploy/{pool_id}"),
+        json!({"max_num": 2, "tag": "registry.local/web:2.0"}),
+    )
+    .await;
+    assert_ok(&deploy, "deploy");
+    eventually(90, "every node deployed 2.0 and ok", &platform, || async {
+        let all = nodes(&orch, pool_id).await;
+        let files = ips
+            .iter()
+            .all(|ip| read(&work, &format!("{ip}.deployed")).trim() == "registry.local/web:2.0");
+        let tagged = all
+            .iter()
+            .all(|n| text(n, "state") == "ok" && text(n, "tag") == "registry.local/web:2.0");
+        (files && tagged && all.len() == 3).then_some(())
+    })
+    .await;
+
+    // ---- a failing remote step: one node breaks, the others go on; fixed, then resumed ----
+    let broken = ips.iter().next().cloned().expect("a node");
+    std::fs::write(work.join(format!("{broken}.broken")), "fault").expect("break a node");
+    let deploy = post(
+        &orch,
+        &format!("/pool/deploy/{pool_id}"),
+        json!({"max_num": 3, "tag": "registry.local/web:3.0"}),
+    )
+    .await;
+    assert_ok(&deploy, "the second deploy");
+    let after = eventually(90, "one node failed at e2e_deploy", &platform, || async {
+        let all = nodes(&orch, pool_id).await;
+        (in_state(&all, "failed").len() == 1 && in_state(&all, "ok").len() == 2).then_some(all)
+    })
+    .await;
+    let failed = in_state(&after, "failed")[0].clone();
+    assert_eq!(
+        text(&failed, "ip"),
+        broken,
+        "the broken node failed: {after:?}"
+    );
+    assert_eq!(
+        text(&failed, "step"),
+        "e2e_deploy",
+        "it failed at the deploy step"
+    );
+    for ip in ips.iter().filter(|ip| **ip != broken) {
+        assert_eq!(
+            read(&work, &format!("{ip}.deployed")).trim(),
+            "registry.local/web:3.0"
+        );
+    }
+    assert_eq!(
+        read(&work, &format!("{broken}.deployed")).trim(),
+        "registry.local/web:2.0"
+    );
+    std::fs::remove_file(work.join(format!("{broken}.broken"))).expect("fix the node");
+    let task_id = failed["task_id"]
+        .as_i64()
+        .expect("a failed node names its task");
+    platform
+        .tasks()
+        .start_task(task_id)
+        .await
+        .expect("resume the task through the front door");
+    eventually(
+        90,
+        "the fixed node deployed 3.0 and is ok",
+        &platform,
+        || async {
+            let all = nodes(&orch, pool_id).await;
+            let done =
+                read(&work, &format!("{broken}.deployed")).trim() == "registry.local/web:3.0";
+            (done && in_state(&all, "ok").len() == 3).then_some(())
+        },
+    )
+    .await;
+
+    // ---- shrink by 2 ----
+    let leaving: Vec<String> = ips.iter().take(2).cloned().collect();
+    let shrink = post(
+        &orch,
+        &format!("/pool/shrink/{pool_id}"),
+        json!({"nodes": leaving}),
+    )
+    .await;
+    assert_ok(&shrink, "shrink");
+    let left = eventually(120, "two nodes gone after shrink", &platform, || async {
+        let all = nodes(&orch, pool_id).await;
+        (all.len() == 1).then_some(all)
+    })
+    .await;
+    let staying = ips.iter().nth(2).cloned().expect("the third node");
+    assert_eq!(text(&left[0], "ip"), staying, "the node not shrunk stays");
+    assert_eq!(
+        zookeeper_members(&platform).await.len(),
+        1,
+        "one server left in ZooKeeper"
+    );
+    let used: i32 = portal
+        .hosts()
+        .await
+        .expect("hosts")
+        .iter()
+        .map(|h| h.used)
+        .sum();
+    assert_eq!(used, 1, "two instances given back to cloud-portal");
+    for ip in &leaving {
+        assert!(
+            read(&work, &format!("{ip}.prepared")).is_empty(),
+            "the clean-up step ran on {ip}"
+        );
+    }
+    let found = cmdb
+        .search(json!({"_type": "dcp_node", "q": "pool:web-pool", "count": 10}))
+        .await
+        .expect("search the node CIs");
+    assert_eq!(found.numfound, 1, "the shrunk nodes left cmdb: {found:?}");
+}
