@@ -7,6 +7,7 @@
 //!   and the bridge that keeps blocking diesel work off the async reactor.
 //! - [`params`]: request parameters from the query string, a form body or a JSON body, and pagination.
 //! - [`openapi`]: the frame and operations routes every service's OpenAPI document shares.
+//! - [`status_error`]: the error of the services whose envelope carries the HTTP status as `code`.
 //! - [`server`]: the HTTP server with `/healthz`, `/readyz`, `/metrics` and graceful shutdown.
 //! - [`testing`]: fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
 //!   for integration tests.
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod server;
+pub mod status_error;
 pub mod telemetry;
 pub mod testing;
 

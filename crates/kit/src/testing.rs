@@ -100,3 +100,27 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// A TCP port free on 127.0.0.1 at the time of the call.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Kills process `pid` once this (test) process has ended: a shared server kept in a static
+/// is never dropped, so a watchdog shell stops it instead.
+pub fn stop_when_this_process_ends(pid: u32, what: &str) {
+    let script = format!(
+        "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {pid} 2>/dev/null",
+        me = std::process::id()
+    );
+    let mut watchdog = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("the {what} watchdog does not start: {e}"));
+    // Reaped by a thread of its own; the process outlives it by design.
+    std::thread::spawn(move || watchdog.wait());
+}

@@ -17,7 +17,7 @@ use wire::task_engine as te;
 use crate::config::TaskEngineConfig;
 use crate::error::Error;
 use crate::store;
-use crate::store::flows::{self as fstore, TaskRow};
+use crate::store::flows::{self as fstore, Mark, TaskRow};
 
 /// `node_type` of a node created by an expand request.
 pub const NODE_EXPANDED: &str = "expand";
@@ -100,10 +100,8 @@ struct Prepared {
     pool_id: i64,
     task: te::TaskRequest,
     tag: String,
-    /// New nodes (expand): deleted on failure.
-    created: Vec<i64>,
-    /// Existing nodes and their status and step before: restored on failure.
-    previous: Vec<(i64, i32, String)>,
+    /// What was done to each node (also journalled in `oc_marks`): undone on failure.
+    marks: Vec<Mark>,
 }
 
 /// The flows of one orchestrator: its database and its task-engine.
@@ -114,6 +112,9 @@ pub struct Flows {
     notify_url: Arc<OnceLock<String>>,
     /// Tasks being synced on an event, and whether another event came meanwhile.
     following: Arc<Mutex<HashMap<i64, bool>>>,
+    /// How long a preparation may stay unrecorded before reconciliation undoes it: well past
+    /// the longest a task creation may take.
+    stale_after_secs: i64,
 }
 
 impl Flows {
@@ -123,14 +124,15 @@ impl Flows {
         notify_url: Arc<OnceLock<String>>,
     ) -> Result<Flows, ClientError> {
         let url = config.url.trim();
+        let timeout_secs = match config.timeout_secs {
+            0 => 30,
+            n => n,
+        };
         let engine = if url.is_empty() {
             None
         } else {
             let mut client = ClientConfig::new(url);
-            client.timeout = Duration::from_secs(match config.timeout_secs {
-                0 => 30,
-                n => n,
-            });
+            client.timeout = Duration::from_secs(timeout_secs);
             Some(TaskEngineClient::new(client)?)
         };
         Ok(Flows {
@@ -138,6 +140,7 @@ impl Flows {
             engine,
             notify_url,
             following: Arc::default(),
+            stale_after_secs: i64::try_from(timeout_secs).unwrap_or(3600) * 4 + 60,
         })
     }
 
@@ -178,12 +181,7 @@ impl Flows {
             }
         };
         let pool_id = prepared.pool_id;
-        let nodes: Vec<i64> = prepared
-            .created
-            .iter()
-            .copied()
-            .chain(prepared.previous.iter().map(|(id, _, _)| *id))
-            .collect();
+        let nodes: Vec<i64> = prepared.marks.iter().map(|m| m.node_id).collect();
         let tag = prepared.tag.clone();
         let now = chrono::Utc::now().timestamp();
         let recorded = self
@@ -195,6 +193,8 @@ impl Flows {
                         fstore::set_node_state(c, *id, node.status, &node.step, fid)?;
                     }
                 }
+                // Recorded: the journal of the preparation is no longer needed.
+                fstore::delete_marks(c, &nodes)?;
                 Ok::<_, Error>(())
             })
             .await;
@@ -216,22 +216,31 @@ impl Flows {
 
     /// Undoes a preparation whose task could not be created: nothing is left half-made.
     async fn undo(&self, prepared: Prepared) {
+        let undone = self.db.write(move |c| undo_marks(c, &prepared.marks)).await;
+        if let Err(e) = undone {
+            tracing::error!(error = %e, "could not undo the nodes of a task never created");
+        }
+    }
+
+    /// Undoes the preparations an orchestrator stopped in the middle of: marks older than
+    /// four task-engine timeouts (and a minute) whose task was never recorded.
+    pub async fn undo_stale_marks(&self) {
+        let cutoff = chrono::Utc::now().timestamp() - self.stale_after_secs;
         let undone = self
             .db
             .write(move |c| {
-                for id in &prepared.created {
-                    fstore::delete_node(c, *id)?;
-                }
-                for (id, status, step) in &prepared.previous {
-                    if let Some(node) = fstore::node(c, *id)? {
-                        fstore::set_node_state(c, *id, *status, step, node.task_id)?;
-                    }
-                }
-                Ok::<_, Error>(())
+                let marks = fstore::stale_marks(c, cutoff)?;
+                undo_marks(c, &marks)?;
+                Ok::<_, Error>(marks.len())
             })
             .await;
-        if let Err(e) = undone {
-            tracing::error!(error = %e, "could not undo the nodes of a task never created");
+        match undone {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                nodes = n,
+                "undid the nodes of flows whose task was never recorded (an orchestrator stopped while starting them)"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not undo stale marks"),
         }
     }
 
@@ -310,6 +319,7 @@ impl Flows {
     /// Syncs every task not yet seen finished, and every finished one that still owns failed
     /// nodes (it may have been resumed); errors are logged, not returned.
     pub async fn reconcile(&self) {
+        self.undo_stale_marks().await;
         let fids = match self
             .db
             .read(|c| {
@@ -463,14 +473,21 @@ fn prepare(c: &mut DbConn, request: &Request, notify_url: &str) -> Result<Prepar
         .clone()
         .unwrap_or_else(|| service.docker_image.clone());
 
-    let mut created = Vec::new();
-    let mut previous = Vec::new();
+    let now = chrono::Utc::now().timestamp();
+    let mut marks = Vec::new();
     let mut nodes = Vec::new();
     match &request.targets {
         Targets::New { count, node_type } => {
             for _ in 0..*count {
                 let id = fstore::insert_pending_node(c, pool_id, NODE_PENDING, node_type, &tag)?;
-                created.push(id);
+                let mark = Mark {
+                    node_id: id,
+                    created: true,
+                    status: NODE_PENDING,
+                    step: String::new(),
+                };
+                fstore::insert_mark(c, &mark, now)?;
+                marks.push(mark);
                 nodes.push(json!({"ip": "", "node_id": id, "vm_id": ""}));
             }
         }
@@ -517,7 +534,14 @@ fn prepare(c: &mut DbConn, request: &Request, notify_url: &str) -> Result<Prepar
                 NODE_RUNNING
             };
             for node in &chosen {
-                previous.push((node.id, node.status, node.step.clone()));
+                let mark = Mark {
+                    node_id: node.id,
+                    created: false,
+                    status: node.status,
+                    step: node.step.clone(),
+                };
+                fstore::insert_mark(c, &mark, now)?;
+                marks.push(mark);
                 fstore::set_node_state(c, node.id, status, "", node.task_id)?;
                 nodes.push(json!({"ip": node.ip, "node_id": node.id, "vm_id": node.vm_id}));
             }
@@ -565,9 +589,23 @@ fn prepare(c: &mut DbConn, request: &Request, notify_url: &str) -> Result<Prepar
         pool_id,
         task,
         tag,
-        created,
-        previous,
+        marks,
     })
+}
+
+/// Deletes the nodes a preparation created and gives the others back their status and step;
+/// clears the marks.
+fn undo_marks(c: &mut DbConn, marks: &[Mark]) -> Result<(), Error> {
+    for mark in marks {
+        if mark.created {
+            fstore::delete_node(c, mark.node_id)?;
+        } else if let Some(node) = fstore::node(c, mark.node_id)? {
+            fstore::set_node_state(c, mark.node_id, mark.status, &mark.step, node.task_id)?;
+        }
+    }
+    let ids: Vec<i64> = marks.iter().map(|m| m.node_id).collect();
+    fstore::delete_marks(c, &ids)?;
+    Ok(())
 }
 
 /// Applies what the task-engine says of task `row.fid` to the nodes it acts on.

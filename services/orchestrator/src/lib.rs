@@ -60,16 +60,20 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     Ok(started.bound)
 }
 
+/// The orchestrator's schema, per backend (for tools and tests that open its database).
+pub fn migrations() -> Migrations {
+    Migrations {
+        sqlite: SQLITE_MIGRATIONS,
+        mysql: MYSQL_MIGRATIONS,
+    }
+}
+
 /// [`start`] with the scheduler reading `clock`, and the background loops in the caller's hands.
 pub async fn start_with_clock(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> Result<Started, StartError> {
-    let migrations = Migrations {
-        sqlite: SQLITE_MIGRATIONS,
-        mysql: MYSQL_MIGRATIONS,
-    };
-    let db = Db::open_async(&config.database, migrations).await?;
+    let db = Db::open_async(&config.database, migrations()).await?;
     let shared = actix_web::web::Data::new(db.clone());
     let front_door = actix_web::web::Data::new(
         routes::forward::TaskEngine::new(&config.task_engine)

@@ -305,12 +305,16 @@ impl PeersConfig {
 pub struct AnsibleConfig {
     /// The `ansible` program: a name looked up in `PATH`, or a path.
     pub program: String,
+    /// `ansible_python_interpreter` on the nodes; empty = ansible's own discovery (which can
+    /// pick a shim of a version manager such as pyenv that a non-interactive shell cannot run).
+    pub python_interpreter: String,
 }
 
 impl Default for AnsibleConfig {
     fn default() -> Self {
         AnsibleConfig {
             program: "ansible".into(),
+            python_interpreter: String::new(),
         }
     }
 }

@@ -106,8 +106,9 @@ pub fn prepare(template: &Value, vars: &Vars<'_>) -> Result<RemoteCommand, Prepa
     }
 }
 
-/// The `-a` of an ansible module: its `args` text, else its other fields as `key=value`
-/// (sorted by key), placeholders filled.
+/// The `-a` of an ansible module: its `args` text, else its other fields as one JSON object
+/// (ansible reads `-a '{...}'` as the module's arguments; no quoting of values with spaces
+/// to get wrong), placeholders filled in every string.
 fn ansible_args(
     action: &Value,
     lookup: impl Fn(&str) -> Option<String> + Copy,
@@ -115,19 +116,17 @@ fn ansible_args(
     if let Some(args) = action.get("args").and_then(Value::as_str) {
         return Ok(fill(args, lookup)?);
     }
-    let mut parts = Vec::new();
-    if let Some(fields) = action.as_object() {
-        let mut keys: Vec<&String> = fields.keys().filter(|k| k.as_str() != "module").collect();
-        keys.sort();
-        for key in keys {
-            let value = match &fields[key] {
-                Value::String(s) => fill(s, lookup)?,
-                other => other.to_string(),
+    let mut fields = serde_json::Map::new();
+    if let Some(all) = action.as_object() {
+        for (key, value) in all.iter().filter(|(k, _)| k.as_str() != "module") {
+            let value = match value {
+                Value::String(s) => Value::String(fill(s, lookup)?),
+                other => other.clone(),
             };
-            parts.push(format!("{key}={value}"));
+            fields.insert(key.clone(), value);
         }
     }
-    Ok(parts.join(" "))
+    Ok(Value::Object(fields).to_string())
 }
 
 /// What a command did: its exit status and its output, each stream bounded.
@@ -244,6 +243,13 @@ impl SshExecutor {
         ];
         if !c.key.is_empty() {
             out.extend(["--private-key".into(), c.key.clone()]);
+        }
+        let interpreter = self.ansible.python_interpreter.trim();
+        if !interpreter.is_empty() {
+            out.extend([
+                "-e".into(),
+                format!("ansible_python_interpreter={interpreter}"),
+            ]);
         }
         out.extend([
             "--ssh-common-args".into(),
@@ -478,14 +484,14 @@ mod tests {
             prepare(&unfilled, &vars).map_err(|e| e.to_string()),
             Err("placeholder `{{port}}` has no value".to_string())
         );
-        let other = json!({"action": {"module": "copy", "src": "/a/{{ip}}", "dest": "/b"}});
-        assert_eq!(
-            prepare(&other, &vars),
-            Ok(RemoteCommand::Ansible {
-                module: "copy".into(),
-                args: "dest=/b src=/a/10.0.0.1".into()
-            })
-        );
+        let other = json!({"action": {"module": "copy", "src": "/a/{{ip}}", "dest": "/b c"}});
+        let Ok(RemoteCommand::Ansible { module, args }) = prepare(&other, &vars) else {
+            panic!("copy becomes an ansible module");
+        };
+        assert_eq!(module, "copy");
+        // One JSON object: a value with a space needs no quoting.
+        let args: Value = serde_json::from_str(&args).expect("the arguments are JSON");
+        assert_eq!(args, json!({"src": "/a/10.0.0.1", "dest": "/b c"}));
         let with_args = json!({"action": {"module": "ping", "args": "data={{ip}}"}});
         assert_eq!(
             prepare(&with_args, &vars),

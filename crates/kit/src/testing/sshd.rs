@@ -7,7 +7,7 @@
 //! This module knows nothing of any service: it exposes the port, the user, the client key
 //! and a known-hosts path; each service's tests map them into their own ssh settings.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -149,32 +149,14 @@ fn keygen(path: &Path) {
     );
 }
 
-/// A TCP port free on 127.0.0.1 at the time of the call.
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("local address").port()
-}
+pub use super::free_port;
 
-/// One sshd for the whole test binary. Statics are never dropped, so a watchdog shell kills
-/// the server when this process ends.
+/// One sshd for the whole test binary, stopped when the test process ends.
 pub fn shared() -> &'static Sshd {
     static SHARED: OnceLock<Sshd> = OnceLock::new();
     SHARED.get_or_init(|| {
         let sshd = Sshd::start();
-        let script = format!(
-            "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {pid} 2>/dev/null",
-            me = std::process::id(),
-            pid = sshd.child.id()
-        );
-        let mut watchdog = Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the sshd watchdog starts");
-        // Reaped by a thread of its own; the process outlives it by design.
-        std::thread::spawn(move || watchdog.wait());
+        super::stop_when_this_process_ends(sshd.child.id(), "sshd");
         sshd
     })
 }

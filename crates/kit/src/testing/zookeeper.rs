@@ -3,7 +3,7 @@
 //! the test fails and says why.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -166,31 +166,16 @@ fn four_letters(port: u16, command: &str) -> String {
     answer
 }
 
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("local address").port()
-}
+pub use super::free_port;
 
-/// One ZooKeeper for the whole test binary; tests keep apart by using their own chroot.
-/// Statics are never dropped, so a watchdog shell kills the server when this process ends.
+/// One ZooKeeper for the whole test binary; tests keep apart by using their own chroot. It is
+/// stopped when the test process ends.
 pub fn shared() -> &'static ZooKeeper {
     static SHARED: OnceLock<ZooKeeper> = OnceLock::new();
     SHARED.get_or_init(|| {
         let zk = ZooKeeper::start();
         if let Some(pid) = zk.pid() {
-            let script = format!(
-                "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {pid} 2>/dev/null",
-                me = std::process::id()
-            );
-            let mut watchdog = Command::new("sh")
-                .args(["-c", &script])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("the ZooKeeper watchdog starts");
-            // Reaped by a thread of its own; the process outlives it by design.
-            std::thread::spawn(move || watchdog.wait());
+            super::stop_when_this_process_ends(pid, "ZooKeeper");
         }
         zk
     })

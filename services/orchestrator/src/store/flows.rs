@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use kit::db::{last_insert_id, DbConn};
 use wire::orchestrator::{Node, SdTarget};
 
-use super::schema::{oc_nodes, oc_pools, oc_sd, oc_tasks};
+use super::schema::{oc_marks, oc_nodes, oc_pools, oc_sd, oc_tasks};
 use super::NodeRow;
 
 // ---- registry targets ----
@@ -255,4 +255,55 @@ pub fn node_with_ip(conn: &mut DbConn, ip: &str) -> QueryResult<Option<i64>> {
         .select(oc_nodes::id)
         .first(conn)
         .optional()
+}
+
+// ---- the journal of flows being started ----
+
+/// What a flow being started did to one node: created it (`created`), or marked it, with its
+/// status and step before.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Mark {
+    pub node_id: i64,
+    pub created: bool,
+    pub status: i32,
+    pub step: String,
+}
+
+pub fn insert_mark(conn: &mut DbConn, mark: &Mark, now: i64) -> QueryResult<usize> {
+    diesel::insert_into(oc_marks::table)
+        .values((
+            oc_marks::node_id.eq(mark.node_id),
+            oc_marks::created.eq(i32::from(mark.created)),
+            oc_marks::status.eq(mark.status),
+            oc_marks::step.eq(&mark.step),
+            oc_marks::marked_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+pub fn delete_marks(conn: &mut DbConn, node_ids: &[i64]) -> QueryResult<usize> {
+    diesel::delete(oc_marks::table.filter(oc_marks::node_id.eq_any(node_ids))).execute(conn)
+}
+
+/// Marks written before `cutoff` (unix seconds) and never cleared: their flow never started.
+pub fn stale_marks(conn: &mut DbConn, cutoff: i64) -> QueryResult<Vec<Mark>> {
+    let rows: Vec<(i64, i32, i32, String)> = oc_marks::table
+        .filter(oc_marks::marked_at.lt(cutoff))
+        .select((
+            oc_marks::node_id,
+            oc_marks::created,
+            oc_marks::status,
+            oc_marks::step,
+        ))
+        .order(oc_marks::node_id)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(node_id, created, status, step)| Mark {
+            node_id,
+            created: created != 0,
+            status,
+            step,
+        })
+        .collect())
 }

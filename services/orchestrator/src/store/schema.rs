@@ -93,6 +93,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oc_marks (node_id) {
+        node_id -> BigInt,
+        created -> Integer,
+        status -> Integer,
+        step -> Text,
+        marked_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     oc_clusters,
     oc_services,
@@ -101,5 +111,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     oc_sd,
     oc_tasks,
     oc_schedules,
-    oc_cron_items
+    oc_cron_items,
+    oc_marks
 );

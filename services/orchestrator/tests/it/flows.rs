@@ -22,6 +22,7 @@ kit::on_both_backends!(
     expand_creates_pending_nodes_and_sends_the_contract_to_the_task_engine,
     nothing_is_left_half_made_when_the_task_engine_is_missing,
     a_task_the_task_engine_refuses_is_a_400_and_leaves_nothing,
+    a_flow_whose_orchestrator_stopped_before_recording_its_task_is_undone,
 );
 
 /// How the orchestrator learns of task changes in a test.
@@ -476,4 +477,77 @@ async fn a_task_the_task_engine_refuses_is_a_400_and_leaves_nothing(backend: Tes
     assert_eq!(engine.task_count().await, 0);
     app.stop().await;
     engine.stop().await;
+}
+
+async fn a_flow_whose_orchestrator_stopped_before_recording_its_task_is_undone(
+    backend: TestBackend,
+) {
+    let db = TestDatabase::create(backend, "oc_it");
+    let db_config = db.config.clone();
+    let mut config = test_config(&db.config, "");
+    config.events.reconcile_interval_ms = 100;
+    let app = TestApp::start(config, Some(db), Arc::new(ManualClock::new(at(0, 0)))).await;
+    let id = pool(&app, json!({})).await;
+    app.client
+        .add_nodes(id, &["127.0.0.11", "127.0.0.12"])
+        .await
+        .expect("manual nodes");
+    let manual = app.nodes(id).await;
+    let (stale, fresh) = (manual[0].clone(), manual[1].clone());
+
+    // What an orchestrator killed between preparing a flow and recording its task leaves: a
+    // pending node it created and a node it marked running, with their journal, written long
+    // ago; and the journal of a flow another replica is starting right now.
+    let db = kit::db::Db::open(&db_config, orchestrator::migrations()).expect("the database");
+    let now = chrono::Utc::now().timestamp();
+    let long_ago = now - 86_400;
+    let pending = db
+        .write(move |c| -> Result<i64, orchestrator::error::Error> {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!(
+                "INSERT INTO oc_nodes (pool_id, ip, vm_id, status, node_type, step, tag, task_id) \
+                 VALUES ({id}, NULL, '', 0, 'expand', '', '', 0)"
+            ))
+            .execute(c)?;
+            let pending = kit::db::last_insert_id(c)?;
+            for sql in [
+                format!("INSERT INTO oc_marks VALUES ({pending}, 1, 0, '', {long_ago})"),
+                format!(
+                    "UPDATE oc_nodes SET status = 2 WHERE id IN ({}, {})",
+                    stale.id, fresh.id
+                ),
+                format!(
+                    "INSERT INTO oc_marks VALUES ({}, 0, {}, '', {long_ago})",
+                    stale.id, stale.status
+                ),
+                format!(
+                    "INSERT INTO oc_marks VALUES ({}, 0, {}, '', {now})",
+                    fresh.id, fresh.status
+                ),
+            ] {
+                diesel::sql_query(sql).execute(c)?;
+            }
+            Ok(pending)
+        })
+        .await
+        .expect("simulate the stopped orchestrator");
+
+    let nodes = app
+        .wait_nodes(id, "the stale preparation undone", |n| {
+            n.iter().all(|n| n.id != pending)
+                && n.iter()
+                    .any(|n| n.id == stale.id && n.status == stale.status)
+        })
+        .await;
+    assert_eq!(nodes.len(), 2, "the pending node is gone: {nodes:?}");
+    let fresh_now = nodes
+        .iter()
+        .find(|n| n.id == fresh.id)
+        .expect("the fresh node");
+    assert_eq!(
+        fresh_now.status,
+        wire::orchestrator::NODE_RUNNING,
+        "a flow still being started is left alone"
+    );
+    app.stop().await;
 }

@@ -1,0 +1,1 @@
+DROP TABLE oc_marks;
