@@ -349,7 +349,8 @@ impl Portal {
     }
 
     /// The demo of the embedded default: user `luoyun`/`luoyun` (the seed's example), an
-    /// image, three hosts on 127.0.0.2-4, and two instances like the seed's example list.
+    /// image, ten hosts on 127.0.0.2-11 of one slot each (one address per instance, as the
+    /// orchestrator's nodes need), and two instances like the seed's example list.
     async fn create_demo(&self) -> Result<(), Error> {
         let exists = self
             .db
@@ -368,10 +369,10 @@ impl Portal {
                 Some(image) => image,
                 None => store::insert_image(conn, "ubuntu 12.04 64位版", Some("demo image"), now)?,
             };
-            for last in 2..=4 {
+            for last in 2..=11 {
                 let address = format!("127.0.0.{last}");
                 if store::find_host_by_address(conn, &address)?.is_none() {
-                    store::insert_host(conn, &address, 22, 4, now)?;
+                    store::insert_host(conn, &address, 22, 1, now)?;
                 }
             }
             let d = driver.as_ref();
