@@ -64,3 +64,79 @@ pub(crate) async fn list<T: DeserializeOwned>(
         query_count: list.query_count,
     })
 }
+
+/// A client of a service of the orchestration seed: the struct over one [`Transport`], its
+/// constructor, request id, raw calls for tests of bad input, and the envelope helpers `post`
+/// and `list` its route methods use.
+macro_rules! seed_client {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $name {
+            transport: $crate::transport::Transport,
+        }
+
+        impl $name {
+            pub fn new(
+                config: $crate::transport::ClientConfig,
+            ) -> Result<Self, $crate::transport::ClientError> {
+                Ok($name {
+                    transport: $crate::transport::Transport::new(config)?,
+                })
+            }
+
+            pub fn with_request_id(&self, id: &str) -> Self {
+                $name {
+                    transport: self.transport.with_request_id(id),
+                }
+            }
+
+            pub fn transport(&self) -> &$crate::transport::Transport {
+                &self.transport
+            }
+
+            /// Sends anything to `path` and returns the answer as it came (for tests of bad
+            /// input). GETs are retried on connection errors; POSTs are not.
+            pub async fn call_raw(
+                &self,
+                method: reqwest::Method,
+                path: &str,
+                encoding: $crate::transport::Encoding,
+                params: &serde_json::Value,
+            ) -> Result<$crate::transport::RawReply, $crate::transport::ClientError> {
+                self.transport
+                    .send_value(method, path, encoding, params)
+                    .await
+            }
+
+            /// POSTs `body` as it is with this content type (for tests of unreadable bodies).
+            pub async fn post_bytes(
+                &self,
+                path: &str,
+                content_type: &str,
+                body: Vec<u8>,
+            ) -> Result<$crate::transport::RawReply, $crate::transport::ClientError> {
+                self.transport.post_bytes(path, content_type, body).await
+            }
+
+            async fn post<T: serde::de::DeserializeOwned, P: serde::Serialize>(
+                &self,
+                path: &str,
+                params: &P,
+            ) -> Result<T, $crate::transport::ClientError> {
+                $crate::orchestration::post(&self.transport, path, params).await
+            }
+
+            async fn list<T: serde::de::DeserializeOwned>(
+                &self,
+                path: &str,
+                page: u64,
+                page_size: u64,
+            ) -> Result<wire::task_engine::Listed<T>, $crate::transport::ClientError> {
+                $crate::orchestration::list(&self.transport, path, page, page_size).await
+            }
+        }
+    };
+}
+
+pub(crate) use seed_client;

@@ -1,78 +1,18 @@
 //! The client of orchestrator: one method per route. Lists are read with GET and the page in
 //! the query string; everything else is a POST with a JSON body.
 
-use reqwest::Method;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use wire::orchestrator as w;
 
 use crate::orchestration;
-use crate::transport::{ClientConfig, ClientError, Encoding, RawReply, Transport};
+use crate::transport::ClientError;
 
-#[derive(Clone)]
-pub struct OrchestratorClient {
-    transport: Transport,
-}
+orchestration::seed_client!(
+    /// The orchestrator's routes (and, through its front door, the task-engine's).
+    OrchestratorClient
+);
 
 impl OrchestratorClient {
-    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
-        Ok(OrchestratorClient {
-            transport: Transport::new(config)?,
-        })
-    }
-
-    pub fn with_request_id(&self, id: &str) -> Self {
-        OrchestratorClient {
-            transport: self.transport.with_request_id(id),
-        }
-    }
-
-    pub fn transport(&self) -> &Transport {
-        &self.transport
-    }
-
-    /// Sends anything to `path` and returns the answer as it came (for tests of bad input).
-    /// GETs are retried on connection errors; POSTs are not.
-    pub async fn call_raw(
-        &self,
-        method: Method,
-        path: &str,
-        encoding: Encoding,
-        params: &Value,
-    ) -> Result<RawReply, ClientError> {
-        self.transport
-            .send_value(method, path, encoding, params)
-            .await
-    }
-
-    /// POSTs `body` as it is with this content type (for tests of unreadable bodies).
-    pub async fn post_bytes(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
-    ) -> Result<RawReply, ClientError> {
-        self.transport.post_bytes(path, content_type, body).await
-    }
-
-    async fn post<T: DeserializeOwned, P: Serialize>(
-        &self,
-        path: &str,
-        params: &P,
-    ) -> Result<T, ClientError> {
-        orchestration::post(&self.transport, path, params).await
-    }
-
-    async fn list<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        page: u64,
-        page_size: u64,
-    ) -> Result<w::Listed<T>, ClientError> {
-        orchestration::list(&self.transport, path, page, page_size).await
-    }
-
     // ---- clusters ----
 
     pub async fn clusters(

@@ -5,15 +5,14 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use kit::config::HttpConfig;
 use kit::testing::{TestBackend, TestDatabase};
 use serde_json::{json, Map, Value};
-use task_engine::config::{CloudPortalPeer, CmdbPeer, SoaRegistryPeer};
+
+use testpeers::{CloudPortalConfig, Peers, Server, CP_SERVICE, CP_SERVICE_PASSWORD};
 use wire::cloud_portal::STATUS_DELETED;
 use wire::task_engine as w;
 
@@ -27,43 +26,8 @@ kit::on_both_backends!(
     an_expired_cloud_portal_session_is_renewed,
 );
 
-const CP_ADMIN: &str = "cp-admin";
-const CP_ADMIN_PASSWORD: &str = "cp-admin-password";
-const CP_SERVICE: &str = "te-service";
-const CP_SERVICE_PASSWORD: &str = "te-service-password";
-const SOA_KEY: &str = "te-it-key";
-const CMDB_KEY: &str = "te-it-cmdb-key";
-const CMDB_SECRET: &str = "te-it-cmdb-secret";
 const SERVICE: &str = "dcp.it.web";
 const PORT: u16 = 8080;
-
-struct Server {
-    handle: ServerHandle,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
-
-fn serve(bound: kit::server::Bound) -> Server {
-    let handle = bound.server.handle();
-    actix_web::rt::spawn(bound.server);
-    Server {
-        handle,
-        url: format!("http://{}", bound.addr),
-    }
-}
-
-fn test_http() -> HttpConfig {
-    HttpConfig {
-        bind: "127.0.0.1:0".into(),
-        workers: 1,
-        shutdown_timeout_secs: 1,
-    }
-}
 
 /// The three peers and a task-engine configured to call them.
 struct Platform {
@@ -75,9 +39,7 @@ struct Platform {
     /// A cloud-portal image (the pools' `vm_type`).
     image_id: i64,
     cp_url: String,
-    _servers: Vec<Server>,
-    _dbs: Vec<TestDatabase>,
-    _dir: tempfile::TempDir,
+    _peers: Peers,
 }
 
 impl Platform {
@@ -90,129 +52,18 @@ impl Platform {
     async fn start_with(
         backend: TestBackend,
         hosts: u8,
-        adjust: impl FnOnce(&mut cloud_portal::Config),
+        adjust: impl FnOnce(&mut CloudPortalConfig),
     ) -> Platform {
-        let dir = tempfile::tempdir().expect("a temp folder");
-
-        // cloud-portal: no demo data, cheap password hashes, an admin.
-        let cp_db = TestDatabase::create(backend, "te_cp");
-        let mut cp_config = cloud_portal::Config {
-            http: test_http(),
-            database: cp_db.config.clone(),
-            ..cloud_portal::Config::default()
-        };
-        cp_config.demo.enabled = false;
-        cp_config.admin.username = CP_ADMIN.into();
-        cp_config.admin.password = CP_ADMIN_PASSWORD.into();
-        cp_config.password_hash.memory_kib = 64;
-        cp_config.password_hash.iterations = 1;
-        adjust(&mut cp_config);
-        let cp = serve(
-            cloud_portal::start(cp_config)
-                .await
-                .expect("cloud-portal starts"),
-        );
-        let cp_client = CloudPortalClient::new(ClientConfig::new(&cp.url)).expect("client");
-        let key = cp_client
-            .login(CP_ADMIN, CP_ADMIN_PASSWORD)
-            .await
-            .expect("the admin logs in");
-        let cp_admin = cp_client.with_session(&key);
-        cp_admin
-            .add_user(CP_SERVICE, CP_SERVICE_PASSWORD, "service")
-            .await
-            .expect("a service account");
-        for n in 0..hosts {
-            cp_admin
-                .add_host(&format!("127.0.0.{}", n + 2), 22, 1)
-                .await
-                .expect("a host");
-        }
-        let image_id = cp_admin
-            .add_image("dcp-it-image", None)
-            .await
-            .expect("an image")
-            .id;
-        let key = cp_client
-            .login(CP_SERVICE, CP_SERVICE_PASSWORD)
-            .await
-            .expect("the service account logs in");
-        let cp_service = cp_client.with_session(&key);
-
-        // soa-registry on its embedded store, zkidc `qa`.
-        let soa_config = soa_registry::config::Config {
-            http: test_http(),
-            store: soa_registry::config::StoreConfig {
-                data_dir: dir.path().join("soa").display().to_string(),
-                ..soa_registry::config::Config::default().store
-            },
-            zkidcs: [("qa".to_string(), soa_registry::config::EMBEDDED.to_string())]
-                .into_iter()
-                .collect(),
-            keys: vec![soa_registry::config::ApiKey {
-                key: SOA_KEY.into(),
-                owner: "task-engine-it".into(),
-                zkidcs: Vec::new(),
-            }],
-            ..soa_registry::config::Config::default()
-        };
-        let soa_server = serve(
-            soa_registry::start(soa_config)
-                .await
-                .expect("soa-registry starts"),
-        );
-        let soa = SoaRegistryClient::new(ClientConfig::new(&soa_server.url), SOA_KEY, "qa")
-            .expect("client");
-
-        // cmdb with a known admin key.
-        let cmdb_db = TestDatabase::create(backend, "te_cmdb");
-        let mut cmdb_config = cmdb::Config {
-            http: test_http(),
-            database: cmdb_db.config.clone(),
-            ..cmdb::Config::default()
-        };
-        cmdb_config.auth.admin_key = CMDB_KEY.into();
-        cmdb_config.auth.admin_secret = CMDB_SECRET.into();
-        cmdb_config.auth.credentials_file =
-            dir.path().join("cmdb-admin.json").display().to_string();
-        let cmdb_server = serve(cmdb::start(cmdb_config).await.expect("cmdb starts"));
-        let cmdb = CmdbClient::new(ClientConfig::new(&cmdb_server.url))
-            .expect("client")
-            .with_key(CMDB_KEY, CMDB_SECRET);
-
-        let (cp_url, soa_url, cmdb_url) = (
-            cp.url.clone(),
-            soa_server.url.clone(),
-            cmdb_server.url.clone(),
-        );
-        let app = TestApp::spawn_config(backend, 20, |config| {
-            config.peers.cloud_portal = CloudPortalPeer {
-                url: cp_url,
-                username: CP_SERVICE.into(),
-                password: CP_SERVICE_PASSWORD.into(),
-            };
-            config.peers.soa_registry = SoaRegistryPeer {
-                url: soa_url,
-                key: SOA_KEY.into(),
-                zkidc: "qa".into(),
-            };
-            config.peers.cmdb = CmdbPeer {
-                url: cmdb_url,
-                key: CMDB_KEY.into(),
-                secret: CMDB_SECRET.into(),
-            };
-        })
-        .await;
+        let peers = Peers::start_with(backend, hosts, adjust).await;
+        let app = TestApp::spawn_config(backend, 20, |config| peers.configure(config)).await;
         Platform {
             app,
-            cp_service,
-            cp_url: cp.url.clone(),
-            soa,
-            cmdb,
-            image_id,
-            _servers: vec![cp, soa_server, cmdb_server],
-            _dbs: vec![cp_db, cmdb_db],
-            _dir: dir,
+            cp_service: peers.cloud_portal_service().await,
+            soa: peers.soa_registry_client(),
+            cmdb: peers.cmdb_client(),
+            image_id: peers.image_id,
+            cp_url: peers.cloud_portal.url.clone(),
+            _peers: peers,
         }
     }
 
@@ -612,13 +463,7 @@ async fn event_sink() -> (Server, Arc<Mutex<Vec<w::TaskEvent>>>) {
     let server = server.run();
     let handle = server.handle();
     actix_web::rt::spawn(server);
-    (
-        Server {
-            handle,
-            url: format!("http://{addr}/events"),
-        },
-        seen,
-    )
+    (Server::new(handle, format!("http://{addr}/events")), seen)
 }
 
 async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBackend) {

@@ -1,0 +1,217 @@
+//! The peers of the task-engine's built-in steps — cloud-portal, soa-registry (embedded store,
+//! zkidc [`ZKIDC`]) and cmdb — started in-process on port 0 from their library crates, for the
+//! integration suites of the services that call them (task-engine, orchestrator). The
+//! end-to-end suite (`tests/e2e`) runs them as processes instead.
+
+use actix_web::dev::ServerHandle;
+use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient};
+use kit::config::HttpConfig;
+use kit::testing::{TestBackend, TestDatabase};
+
+/// cloud-portal's configuration, for [`Peers::start_with`].
+pub use cloud_portal::Config as CloudPortalConfig;
+
+pub const CP_ADMIN: &str = "cp-admin";
+pub const CP_ADMIN_PASSWORD: &str = "cp-admin-password";
+/// The cloud-portal account with role `service` the built-in steps use.
+pub const CP_SERVICE: &str = "dcp-service";
+pub const CP_SERVICE_PASSWORD: &str = "dcp-service-password";
+pub const SOA_KEY: &str = "dcp-it-soa-key";
+pub const ZKIDC: &str = "qa";
+pub const CMDB_KEY: &str = "dcp-it-cmdb-key";
+pub const CMDB_SECRET: &str = "dcp-it-cmdb-secret";
+
+/// A server started in-process; stopped when dropped.
+pub struct Server {
+    handle: ServerHandle,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+impl Server {
+    /// A server already running on the current actix runtime, reached at `url`.
+    pub fn new(handle: ServerHandle, url: String) -> Server {
+        Server { handle, url }
+    }
+}
+
+/// Runs a started service on the current actix runtime.
+pub fn serve(bound: kit::server::Bound) -> Server {
+    let handle = bound.server.handle();
+    actix_web::rt::spawn(bound.server);
+    Server {
+        handle,
+        url: format!("http://{}", bound.addr),
+    }
+}
+
+/// Port 0 on loopback, one worker.
+pub fn test_http() -> HttpConfig {
+    HttpConfig {
+        bind: "127.0.0.1:0".into(),
+        workers: 1,
+        shutdown_timeout_secs: 1,
+    }
+}
+
+/// The three peers, each on its own fresh database (cmdb, cloud-portal) or folder.
+pub struct Peers {
+    pub cloud_portal: Server,
+    pub soa_registry: Server,
+    pub cmdb: Server,
+    /// A cloud-portal image: the pools' `vm_type`, `create_vm`'s `vm_type_id`.
+    pub image_id: i64,
+    _dbs: Vec<TestDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+impl Peers {
+    /// The peers, with `hosts` cloud-portal hosts 127.0.0.2.. of one slot each (SSH port 22).
+    pub async fn start(backend: TestBackend, hosts: u8) -> Peers {
+        Peers::start_with(backend, hosts, |_| {}).await
+    }
+
+    /// As [`Peers::start`], with cloud-portal's configuration adjusted by `adjust`.
+    pub async fn start_with(
+        backend: TestBackend,
+        hosts: u8,
+        adjust: impl FnOnce(&mut cloud_portal::Config),
+    ) -> Peers {
+        let dir = tempfile::tempdir().expect("a temp folder");
+
+        // cloud-portal: no demo data, cheap password hashes, an admin, a service account.
+        let cp_db = TestDatabase::create(backend, "peer_cp");
+        let mut cp_config = cloud_portal::Config {
+            http: test_http(),
+            database: cp_db.config.clone(),
+            ..cloud_portal::Config::default()
+        };
+        cp_config.demo.enabled = false;
+        cp_config.admin.username = CP_ADMIN.into();
+        cp_config.admin.password = CP_ADMIN_PASSWORD.into();
+        cp_config.password_hash.memory_kib = 64;
+        cp_config.password_hash.iterations = 1;
+        adjust(&mut cp_config);
+        let cloud_portal = serve(
+            cloud_portal::start(cp_config)
+                .await
+                .expect("cloud-portal starts"),
+        );
+        let cp = CloudPortalClient::new(ClientConfig::new(&cloud_portal.url)).expect("client");
+        let key = cp
+            .login(CP_ADMIN, CP_ADMIN_PASSWORD)
+            .await
+            .expect("the admin logs in");
+        let admin = cp.with_session(&key);
+        admin
+            .add_user(CP_SERVICE, CP_SERVICE_PASSWORD, "service")
+            .await
+            .expect("a service account");
+        for n in 0..hosts {
+            admin
+                .add_host(&format!("127.0.0.{}", n + 2), 22, 1)
+                .await
+                .expect("a host");
+        }
+        let image_id = admin
+            .add_image("dcp-it-image", None)
+            .await
+            .expect("an image")
+            .id;
+
+        // soa-registry on its embedded store.
+        let soa_config = soa_registry::config::Config {
+            http: test_http(),
+            store: soa_registry::config::StoreConfig {
+                data_dir: dir.path().join("soa").display().to_string(),
+                ..soa_registry::config::Config::default().store
+            },
+            zkidcs: [(
+                ZKIDC.to_string(),
+                soa_registry::config::EMBEDDED.to_string(),
+            )]
+            .into_iter()
+            .collect(),
+            keys: vec![soa_registry::config::ApiKey {
+                key: SOA_KEY.into(),
+                owner: "dcp-it".into(),
+                zkidcs: Vec::new(),
+            }],
+            ..soa_registry::config::Config::default()
+        };
+        let soa_registry = serve(
+            soa_registry::start(soa_config)
+                .await
+                .expect("soa-registry starts"),
+        );
+
+        // cmdb with a known admin key.
+        let cmdb_db = TestDatabase::create(backend, "peer_cmdb");
+        let mut cmdb_config = cmdb::Config {
+            http: test_http(),
+            database: cmdb_db.config.clone(),
+            ..cmdb::Config::default()
+        };
+        cmdb_config.auth.admin_key = CMDB_KEY.into();
+        cmdb_config.auth.admin_secret = CMDB_SECRET.into();
+        cmdb_config.auth.credentials_file =
+            dir.path().join("cmdb-admin.json").display().to_string();
+        let cmdb = serve(cmdb::start(cmdb_config).await.expect("cmdb starts"));
+
+        Peers {
+            cloud_portal,
+            soa_registry,
+            cmdb,
+            image_id,
+            _dbs: vec![cp_db, cmdb_db],
+            _dir: dir,
+        }
+    }
+
+    /// Points a task-engine's `[peers]` at these peers.
+    pub fn configure(&self, config: &mut task_engine::Config) {
+        use task_engine::config::{CloudPortalPeer, CmdbPeer, SoaRegistryPeer};
+        config.peers.cloud_portal = CloudPortalPeer {
+            url: self.cloud_portal.url.clone(),
+            username: CP_SERVICE.into(),
+            password: CP_SERVICE_PASSWORD.into(),
+        };
+        config.peers.soa_registry = SoaRegistryPeer {
+            url: self.soa_registry.url.clone(),
+            key: SOA_KEY.into(),
+            zkidc: ZKIDC.into(),
+        };
+        config.peers.cmdb = CmdbPeer {
+            url: self.cmdb.url.clone(),
+            key: CMDB_KEY.into(),
+            secret: CMDB_SECRET.into(),
+        };
+    }
+
+    /// cloud-portal, logged in as the service account.
+    pub async fn cloud_portal_service(&self) -> CloudPortalClient {
+        let cp = CloudPortalClient::new(ClientConfig::new(&self.cloud_portal.url)).expect("client");
+        let key = cp
+            .login(CP_SERVICE, CP_SERVICE_PASSWORD)
+            .await
+            .expect("the service account logs in");
+        cp.with_session(&key)
+    }
+
+    pub fn soa_registry_client(&self) -> SoaRegistryClient {
+        SoaRegistryClient::new(ClientConfig::new(&self.soa_registry.url), SOA_KEY, ZKIDC)
+            .expect("client")
+    }
+
+    /// cmdb, signing as the admin.
+    pub fn cmdb_client(&self) -> CmdbClient {
+        CmdbClient::new(ClientConfig::new(&self.cmdb.url))
+            .expect("client")
+            .with_key(CMDB_KEY, CMDB_SECRET)
+    }
+}
