@@ -31,7 +31,7 @@ use crate::store::{self, from_seconds, to_seconds};
 /// Rows read per statement while building.
 const BUILD_PAGE: i64 = 50_000;
 /// Past this many changed CIs, rebuilding is cheaper than reloading them one chunk at a time.
-const REBUILD_ABOVE: usize = 20_000;
+const REBUILD_ABOVE: usize = store::KEEP_CHANGES as usize;
 
 /// Some CIs' types (by CI id) and values (by CI and attribute id, in insertion order).
 pub type PageValues = (HashMap<i64, i64>, HashMap<(i64, i64), Vec<Typed>>);
@@ -814,6 +814,8 @@ impl SharedIndex {
                 index.seq = seq;
                 false
             }
+            // The log no longer reaches back to this index: it cannot catch up.
+            Some(index) if index.seq < store::trimmed_upto(conn)? => true,
             Some(index) => {
                 let changed = store::changes_between(conn, index.seq, seq)?;
                 if changed.contains(&store::REBUILD) || changed.len() > REBUILD_ABOVE {

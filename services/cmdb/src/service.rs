@@ -2218,7 +2218,8 @@ mod tests {
 
     kit::on_both_backends!(
         index_and_sql_agree,
-        writers_outside_the_api_are_seen_once_logged
+        writers_outside_the_api_are_seen_once_logged,
+        an_index_behind_the_trimmed_change_log_rebuilds
     );
 
     fn input(q: &str, facet: Option<&str>, sort: Option<&str>, page: i64) -> SearchInput {
@@ -2451,6 +2452,67 @@ mod tests {
         assert_eq!(
             hostnames(&cmdb, "hostname:bulk-*").await,
             vec!["bulk-1", "bulk-2"]
+        );
+    }
+
+    /// A process whose index is older than the start of the trimmed log cannot catch up from
+    /// it, so it rebuilds; the trimmed rows are gone.
+    async fn an_index_behind_the_trimmed_change_log_rebuilds(backend: TestBackend) {
+        let test_db = TestDatabase::create(backend, "cmdb_unit");
+        let db = Db::open_async(&test_db.config, crate::migrations())
+            .await
+            .expect("database opens");
+        let cmdb = Cmdb::new(db.clone(), crate::Config::default().auth);
+        let hostname = cmdb
+            .add_attribute(AttrInput {
+                name: Some("hostname".into()),
+                is_uniq: Some(true),
+                ..AttrInput::default()
+            })
+            .await
+            .expect("attribute added")
+            .attr_id;
+        let server = cmdb
+            .add_type(TypeInput {
+                name: Some("server".into()),
+                unique: Some("hostname".into()),
+                ..TypeInput::default()
+            })
+            .await
+            .expect("type added")
+            .type_id;
+        cmdb.sync_index().await.expect("index built");
+
+        // A CI loaded behind the index's back, then log entries naming other CIs only, then
+        // the log trimmed past where this index stands.
+        let upto = db
+            .write(move |conn| -> Result<i64, Error> {
+                let id = store::insert_ci(conn, server)?;
+                store::insert_value(conn, id, hostname, &Typed::Text("hidden-1".into()))?;
+                for other in [id + 1000, id + 1001, id + 1002] {
+                    store::log_changes(conn, &[other])?;
+                }
+                let seq = store::change_seq(conn)?;
+                store::trim_changes(conn, seq, 1, 1)?;
+                Ok(seq - 1)
+            })
+            .await
+            .expect("loaded, logged and trimmed");
+        let (trimmed, left) = db
+            .read(move |conn| -> Result<_, Error> {
+                Ok((
+                    store::trimmed_upto(conn)?,
+                    store::changes_between(conn, 0, upto)?,
+                ))
+            })
+            .await
+            .expect("read the log");
+        assert_eq!(trimmed, upto, "the log records where it now starts");
+        assert!(left.is_empty(), "rows up to {upto} are deleted: {left:?}");
+        // Catching up from the log alone would miss `hidden-1`; the rebuild finds it.
+        assert_eq!(
+            hostnames(&cmdb, "hostname:hidden-*").await,
+            vec!["hidden-1"]
         );
     }
 }

@@ -1,0 +1,1 @@
+DELETE FROM ci_change_seq WHERE id = 2;
