@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: layered configuration (defaults < TOML file < `DCP_*` environment), validated at start.
 //! - [`telemetry`]: tracing setup and the per-request middleware (request id, span, metrics).
+//! - [`election`] (feature `zookeeper`): one leader among replicas, through ZooKeeper.
 //! - [`metrics`]: a small Prometheus registry of requests and latency per route and status.
 //! - [`db`]: one diesel connection type over SQLite and MySQL/MariaDB, its pool, migrations,
 //!   and the bridge that keeps blocking diesel work off the async reactor.
@@ -14,6 +15,8 @@
 
 pub mod config;
 pub mod db;
+#[cfg(feature = "zookeeper")]
+pub mod election;
 pub mod entry;
 pub mod metrics;
 pub mod openapi;

@@ -4,7 +4,6 @@
 
 pub mod config;
 pub mod domain;
-pub mod election;
 pub mod error;
 pub mod flows;
 mod routes;
@@ -95,13 +94,24 @@ pub async fn start_with_clock(
     let _ = notify_url.set(event_url(&config.events.public_url, bound.addr));
 
     let (stop, stopped) = watch::channel(false);
+    let stopped_election = stopped.clone();
     let reconcile_every = Duration::from_millis(config.events.reconcile_interval_ms);
     actix_web::rt::spawn(reconcile(flows.clone(), reconcile_every, stopped.clone()));
-    actix_web::rt::spawn(election::run(
-        config.scheduler.clone(),
-        leadership.clone(),
-        stopped.clone(),
-    ));
+    let election = kit::election::Election {
+        connect: config.scheduler.zookeeper.clone(),
+        path: config.scheduler.election_path.clone(),
+        session_timeout: Duration::from_millis(config.scheduler.session_timeout_ms),
+        what: "scheduler".into(),
+    };
+    let leader = leadership.clone();
+    actix_web::rt::spawn(async move {
+        kit::election::run(
+            election,
+            move |lead| leader.set_leader(lead),
+            stopped_election,
+        )
+        .await
+    });
     actix_web::rt::spawn(schedules::run(
         flows,
         leadership.clone(),

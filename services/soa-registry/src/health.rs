@@ -6,20 +6,20 @@
 //!
 //! A flip is a compare-and-set on the znode's version: a member changed by someone else between
 //! our read and our write is left alone until the next round, so the checker never overwrites
-//! another writer's change. Nothing stops two soa-registry processes from checking the same
-//! zkidc: both then probe every member, and as long as they see the same reachability they
-//! agree (the second write loses its compare-and-set or finds nothing to change); if they
-//! disagree (a network split between them), the member may flip back and forth each round.
+//! another writer's change. Several soa-registry processes on one ZooKeeper zkidc elect one
+//! checker (`kit::election`, a lock under [`ELECTION_PATH`] in the zkidc's chroot); the others
+//! skip their rounds until they lead. An embedded zkidc belongs to one process: it checks.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use serde_json::Value;
+use tokio::sync::watch;
 use wire::soa_registry::{Member, Status};
 
-use crate::config::HealthConfig;
+use crate::config::{Config, HealthConfig, EMBEDDED};
 use crate::registry::{parse_member, service_path, Registry, MEMBER_PREFIX, SERVICES_ROOT};
 use crate::store::{Store, StoreError};
 
@@ -33,7 +33,13 @@ pub struct HealthCounters {
     pub to_dead: AtomicU64,
     /// Rounds that stopped early because the store failed (ZooKeeper unavailable, ...).
     pub failed_rounds: AtomicU64,
+    /// Whether this process is the zkidc's elected checker.
+    pub leader: AtomicBool,
 }
+
+/// The election's lock folder inside a ZooKeeper zkidc (beside `/soa/services`, which holds
+/// only services, so ServerSet readers never see it).
+pub const ELECTION_PATH: &str = "/soa/health-checker";
 
 /// The status a member should get after a probe, if it should change: only `ALIVE` and `DEAD`
 /// are the checker's to flip.
@@ -45,19 +51,60 @@ pub fn next_status(current: Status, reachable: bool) -> Option<Status> {
     }
 }
 
-/// Starts one checker task per zkidc the configuration enables; each ends when the registry
-/// is dropped (the service stopped).
-pub fn spawn(registry: &Arc<Registry>, config: &HealthConfig) {
+/// Starts one checker task per zkidc the configuration enables, each with its election on a
+/// ZooKeeper zkidc; they end when the registry is dropped (the service stopped).
+pub fn spawn(registry: &Arc<Registry>, config: &Config) {
     for zkidc in registry.zkidc_names() {
-        if !config.enabled_for(&zkidc) {
+        if !config.health.enabled_for(&zkidc) {
             continue;
         }
-        tracing::info!(%zkidc, interval_ms = config.interval_ms, "health check enabled");
-        tokio::spawn(run(Arc::downgrade(registry), zkidc, config.clone()));
+        tracing::info!(%zkidc, interval_ms = config.health.interval_ms, "health check enabled");
+        let connect = config
+            .zkidcs
+            .get(&zkidc)
+            .filter(|target| target.as_str() != EMBEDDED)
+            .cloned()
+            .unwrap_or_default();
+        let election = kit::election::Election {
+            connect,
+            path: ELECTION_PATH.into(),
+            session_timeout: Duration::from_millis(config.store.session_timeout_ms),
+            what: format!("health check of zkidc {zkidc}"),
+        };
+        // Dropped with the checker task, which ends the election.
+        let (stop, stopped) = watch::channel(false);
+        let weak = Arc::downgrade(registry);
+        let name = zkidc.clone();
+        tokio::spawn(async move {
+            let on_change = move |lead: bool| {
+                if let Some(counters) = weak
+                    .upgrade()
+                    .as_ref()
+                    .and_then(|r| r.health_counters(&name))
+                {
+                    let was = counters.leader.swap(lead, Ordering::Relaxed);
+                    if was != lead {
+                        tracing::info!(zkidc = %name, leader = lead, "health check leadership changed");
+                    }
+                }
+            };
+            kit::election::run(election, on_change, stopped).await
+        });
+        tokio::spawn(run(
+            Arc::downgrade(registry),
+            zkidc,
+            config.health.clone(),
+            stop,
+        ));
     }
 }
 
-async fn run(registry: Weak<Registry>, zkidc: String, config: HealthConfig) {
+async fn run(
+    registry: Weak<Registry>,
+    zkidc: String,
+    config: HealthConfig,
+    _election: watch::Sender<bool>,
+) {
     let interval = Duration::from_millis(config.interval_ms);
     loop {
         // Holding the registry only for one round lets the service stop between rounds.
@@ -68,6 +115,12 @@ async fn run(registry: Weak<Registry>, zkidc: String, config: HealthConfig) {
         else {
             return;
         };
+        if !counters.leader.load(Ordering::Relaxed) {
+            // Another process checks this zkidc (or the election has not decided yet).
+            drop(held);
+            tokio::time::sleep(interval).await;
+            continue;
+        }
         if let Err(e) = round(store.as_ref(), &zkidc, &config, counters).await {
             counters.failed_rounds.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(%zkidc, error = %e, "health check round stopped");

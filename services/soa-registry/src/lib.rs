@@ -45,7 +45,7 @@ impl kit::server::Readiness for Ready {
 /// Opens every zkidc's store and binds the HTTP server; await `server` to serve.
 pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     let registry = Arc::new(Registry::open(&config).await?);
-    health::spawn(&registry, &config.health);
+    health::spawn(&registry, &config);
     let data = web::Data::from(registry.clone());
     let metrics = Arc::new(metrics::RegistryMetrics {
         registry: registry.clone(),

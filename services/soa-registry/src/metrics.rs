@@ -35,6 +35,7 @@ struct Sample {
     /// gauges are then left out rather than reported as zero.
     tree: Option<(u64, u64)>,
     health_enabled: bool,
+    health_leader: bool,
     checks: u64,
     to_alive: u64,
     to_dead: u64,
@@ -48,7 +49,7 @@ struct Family {
     help: &'static str,
 }
 
-const FAMILIES: [Family; 11] = [
+const FAMILIES: [Family; 12] = [
     Family {
         name: "dcp_soa_store_operations_total",
         kind: "counter",
@@ -90,6 +91,11 @@ const FAMILIES: [Family; 11] = [
         help: "1 when the TCP health check runs for the zkidc.",
     },
     Family {
+        name: "dcp_soa_health_leader",
+        kind: "gauge",
+        help: "1 when this process is the zkidc's elected health checker.",
+    },
+    Family {
         name: "dcp_soa_health_checks_total",
         kind: "counter",
         help: "Members probed by the health check.",
@@ -129,6 +135,7 @@ impl RegistryMetrics {
             stats,
             tree,
             health_enabled: self.health.enabled_for(&zkidc),
+            health_leader: counters.leader.load(Ordering::Relaxed),
             checks: counters.checks.load(Ordering::Relaxed),
             to_alive: counters.to_alive.load(Ordering::Relaxed),
             to_dead: counters.to_dead.load(Ordering::Relaxed),
@@ -197,6 +204,7 @@ fn render(samples: &[Sample]) -> String {
                     }
                 }
                 "dcp_soa_health_enabled" => line("", u64::from(s.health_enabled)),
+                "dcp_soa_health_leader" => line("", u64::from(s.health_leader)),
                 "dcp_soa_health_checks_total" => line("", s.checks),
                 "dcp_soa_health_flips_total" => {
                     line(",to=\"ALIVE\"", s.to_alive);

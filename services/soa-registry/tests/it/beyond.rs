@@ -23,6 +23,74 @@ on_both_stores!(
     writes_are_logged_with_the_keys_owner,
 );
 
+/// Health check on `qa` every 100 ms, connects given up after 300 ms.
+fn check_qa(config: &mut soa_registry::config::Config) {
+    config.health.zkidcs.insert("qa".into(), true);
+    config.health.interval_ms = 100;
+    config.health.connect_timeout_ms = 300;
+}
+
+/// `dcp_soa_health_leader` of `qa` in `app` (ZooKeeper store).
+async fn leads_qa(app: &TestApp) -> bool {
+    let series = format!(
+        "dcp_soa_health_leader{{{}}}",
+        labels("qa", Backend::ZooKeeper)
+    );
+    metric(&metrics_text(app).await, &series) == Some(1)
+}
+
+/// Two processes on one ZooKeeper zkidc elect one health checker: the other probes nothing
+/// while the first leads, and takes over when it stops.
+#[actix_web::test]
+async fn two_processes_on_one_zkidc_elect_one_health_checker() {
+    let zkidcs = zkidcs(Backend::ZooKeeper);
+    let first = TestApp::spawn_with(zkidcs.clone(), check_qa).await;
+    let second = TestApp::spawn_with(zkidcs, check_qa).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (leader, follower) = loop {
+        match (leads_qa(&first).await, leads_qa(&second).await) {
+            (true, false) => break (first, second),
+            (false, true) => break (second, first),
+            (both, _) => assert!(
+                Instant::now() < deadline,
+                "no single leader after 15 s (both lead: {both})"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    leader.client.add_service("web").await.expect("add service");
+    let closed = free_port();
+    let (key, _) = leader
+        .client
+        .add_server("web", "127.0.0.1", closed)
+        .await
+        .expect("add");
+    wait_for_status(&leader, "qa", "web", &key, "DEAD").await;
+    let checks = format!(
+        "dcp_soa_health_checks_total{{{}}}",
+        labels("qa", Backend::ZooKeeper)
+    );
+    assert!(metric(&metrics_text(&leader).await, &checks) >= Some(1));
+    assert_eq!(
+        metric(&metrics_text(&follower).await, &checks),
+        Some(0),
+        "the follower probes nothing while the leader checks"
+    );
+
+    drop(leader);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !leads_qa(&follower).await {
+        assert!(
+            Instant::now() < deadline,
+            "the follower did not take over within 15 s of the leader stopping"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let revived = TcpListener::bind(("127.0.0.1", closed)).expect("listen on the closed port");
+    wait_for_status(&follower, "qa", "web", &key, "ALIVE").await;
+    drop(revived);
+}
+
 /// The `status` of member `key` in `service` of `zkidc`, as `serverlist` shows it.
 async fn status_of(app: &TestApp, zkidc: &str, service: &str, key: &str) -> String {
     let reply = app

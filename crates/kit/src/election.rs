@@ -1,34 +1,43 @@
-//! Leader election through ZooKeeper, so that exactly one replica runs the scheduler: a
-//! Curator-compatible lock under `scheduler.election_path`. The holder leads while its session
-//! is connected; on a disconnection it steps down at once (another replica may take over when
-//! the session expires) and contends again with a new session.
+//! One leader among replicas, through ZooKeeper: a Curator-compatible lock under a path. The
+//! holder leads while its session is connected; on a disconnection it steps down at once
+//! (another replica may take over when the session expires) and contends again with a new
+//! session. With no ZooKeeper configured the process is alone and leads.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use zookeeper_client as zk;
 
-use crate::config::SchedulerConfig;
-use crate::schedules::Leadership;
+/// Where and how to contend.
+#[derive(Debug, Clone)]
+pub struct Election {
+    /// ZooKeeper connect string `host:port[,host:port][/chroot]`; empty = no election, lead.
+    pub connect: String,
+    /// The lock's znode folder (below the chroot; created with its ancestors when missing).
+    pub path: String,
+    /// The session timeout asked for: how long a dead leader keeps the lead.
+    pub session_timeout: Duration,
+    /// Said in logs: what the leader does ("scheduler", "health check of zkidc qa").
+    pub what: String,
+}
 
-/// Runs until `stop` says so (or its sender is dropped). With no ZooKeeper configured this
-/// replica is alone and leads.
+/// Contends until `stop` says so or its sender is dropped, calling `on_change(true)` when this
+/// process becomes the leader and `on_change(false)` when it stops being one.
 pub async fn run(
-    config: SchedulerConfig,
-    leadership: Arc<Leadership>,
+    election: Election,
+    on_change: impl Fn(bool) + Send + Sync,
     mut stop: watch::Receiver<bool>,
 ) {
-    let connect = config.zookeeper.trim().to_string();
+    let connect = election.connect.trim().to_string();
     if connect.is_empty() {
-        leadership.set_leader(true);
+        on_change(true);
         return;
     }
     loop {
-        if let Err(e) = contend(&config, &connect, &leadership, &mut stop).await {
-            tracing::warn!(error = %e, "scheduler election: contending again");
+        if let Err(e) = contend(&election, &connect, &on_change, &mut stop).await {
+            tracing::warn!(what = %election.what, error = %e, "election: contending again");
         }
-        leadership.set_leader(false);
+        on_change(false);
         if stopped(&stop) {
             return;
         }
@@ -45,9 +54,9 @@ fn stopped(stop: &watch::Receiver<bool>) -> bool {
 
 /// One session: waits for the lock, leads while connected, releases on stop.
 async fn contend(
-    config: &SchedulerConfig,
+    election: &Election,
     connect: &str,
-    leadership: &Leadership,
+    on_change: &(impl Fn(bool) + Send + Sync),
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), zk::Error> {
     // A chroot in the connect string becomes part of the path, so that it need not exist:
@@ -56,9 +65,9 @@ async fn contend(
         Some(at) => (&connect[..at], connect[at..].trim_end_matches('/')),
         None => (connect, ""),
     };
-    let path = format!("{chroot}{}", config.election_path);
+    let path = format!("{chroot}{}", election.path);
     let client = zk::Client::connector()
-        .with_session_timeout(Duration::from_millis(config.session_timeout_ms))
+        .with_session_timeout(election.session_timeout)
         .connect(hosts)
         .await?;
     let options = zk::LockOptions::new(zk::Acls::anyone_all())
@@ -68,20 +77,20 @@ async fn contend(
         lock = client.lock(prefix, b"", options) => lock?,
         _ = stop.changed() => return Ok(()),
     };
-    leadership.set_leader(true);
+    on_change(true);
     let mut states = client.state_watcher();
     loop {
         tokio::select! {
             state = states.changed() => {
                 if state != zk::SessionState::SyncConnected {
-                    tracing::warn!(?state, "scheduler election: session not connected, stepping down");
+                    tracing::warn!(what = %election.what, ?state, "election: session not connected, stepping down");
                     break;
                 }
             }
             _ = stop.changed() => break,
         }
     }
-    leadership.set_leader(false);
+    on_change(false);
     // Delete the lock now rather than at session expiry, so another replica takes over at once.
     let path = lock.lock_path().to_string();
     let _ = tokio::time::timeout(Duration::from_secs(2), client.delete(&path, None)).await;
