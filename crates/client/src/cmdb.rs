@@ -5,7 +5,6 @@
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
-use sha1::{Digest, Sha1};
 use wire::cmdb as w;
 
 use crate::transport::{
@@ -27,34 +26,7 @@ pub struct CmdbClient {
     timestamps: bool,
 }
 
-/// A parameter's value as it enters the signature (the service's rule).
-pub fn signed_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// The `_secret` of a request to `path` (as sent, with `/api/v0.1`) with these parameters.
-pub fn sign(path: &str, secret: &str, params: &Map<String, Value>) -> String {
-    let mut names: Vec<&String> = params
-        .keys()
-        .filter(|k| k.as_str() != "_key" && k.as_str() != "_secret")
-        .collect();
-    names.sort();
-    let mut hasher = Sha1::new();
-    hasher.update(path.as_bytes());
-    hasher.update(secret.as_bytes());
-    for name in names {
-        if let Some(value) = params.get(name) {
-            hasher.update(signed_text(value).as_bytes());
-        }
-    }
-    hex::encode(hasher.finalize())
-}
+pub use wire::cmdb::{signature as sign, signed_text};
 
 impl CmdbClient {
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {

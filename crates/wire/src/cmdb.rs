@@ -5,6 +5,42 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sha1::{Digest, Sha1};
+
+// ---- the api-key signature (the same computation on both ends of the wire) ----
+
+/// A parameter's value as it enters the signature: strings as they are, numbers as JSON
+/// writes them, booleans `true`/`false`, null as empty, lists and objects as compact JSON.
+pub fn signed_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The `_secret` of a request to `path` (with its `/api/v0.1` prefix, no query string): the
+/// lower-case hex SHA-1 of the path, the user's secret and the values of every other
+/// parameter (`_key` and `_secret` skipped) in the order of their names.
+pub fn signature(path: &str, secret: &str, params: &Map<String, Value>) -> String {
+    let mut names: Vec<&String> = params
+        .keys()
+        .filter(|k| k.as_str() != "_key" && k.as_str() != "_secret")
+        .collect();
+    // Byte order of UTF-8 is code-point order: what Python's sorted() gives for str.
+    names.sort();
+    let mut hasher = Sha1::new();
+    hasher.update(path.as_bytes());
+    hasher.update(secret.as_bytes());
+    for name in names {
+        if let Some(value) = params.get(name) {
+            hasher.update(signed_text(value).as_bytes());
+        }
+    }
+    hex::encode(hasher.finalize())
+}
 
 /// Every error answer: `{"message": "..."}` naming the offending argument.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

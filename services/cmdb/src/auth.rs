@@ -2,9 +2,6 @@
 //! `_secret = hex(sha1(path + secret + values of every other parameter, by name))`.
 //! `_key` and `_secret` themselves are left out; values are concatenated with no separator.
 
-use serde_json::{Map, Value};
-use sha1::{Digest, Sha1};
-
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -35,36 +32,7 @@ pub enum Access {
     Admin,
 }
 
-/// A parameter's value as it enters the signature: strings as they are, numbers as JSON
-/// writes them, booleans `true`/`false`, null as empty, lists and objects as compact JSON.
-pub fn signed_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// The signature of a request with these parameters (`_key` / `_secret` are skipped).
-pub fn signature(path: &str, secret: &str, params: &Map<String, Value>) -> String {
-    let mut names: Vec<&String> = params
-        .keys()
-        .filter(|k| k.as_str() != "_key" && k.as_str() != "_secret")
-        .collect();
-    // Byte order of UTF-8 is code-point order: what Python's sorted() gives for str.
-    names.sort();
-    let mut hasher = Sha1::new();
-    hasher.update(path.as_bytes());
-    hasher.update(secret.as_bytes());
-    for name in names {
-        if let Some(value) = params.get(name) {
-            hasher.update(signed_text(value).as_bytes());
-        }
-    }
-    hex::encode(hasher.finalize())
-}
+pub use wire::cmdb::{signature, signed_text};
 
 /// The path with its `%XX` escapes decoded (invalid escapes and non-UTF-8 are kept as is).
 /// Clients sign either the path as sent or its decoded form; both are accepted.
@@ -103,7 +71,8 @@ pub fn same_signature(expected: &str, given: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
+    use sha1::{Digest, Sha1};
 
     #[test]
     fn signature_covers_path_secret_and_sorted_values() {
