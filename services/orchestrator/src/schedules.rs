@@ -199,12 +199,24 @@ fn check_keys(
     }
 }
 
-/// "HH:MM" with 00 <= HH <= 23 and 00 <= MM <= 59, written back with two digits each.
+/// "HH:MM" with 00 <= HH <= 23 and 00 <= MM <= 59, written back with two digits each. The
+/// original system stored "HH:MM:SS" ("14:09:08"): seconds are accepted and dropped, since
+/// items fire once per minute.
 pub fn time_of_day(text: &str) -> Option<String> {
-    let (h, m) = text.trim().split_once(':')?;
-    let h: u32 = h.parse().ok()?;
-    let m: u32 = m.parse().ok()?;
-    (h < 24 && m < 60).then(|| format!("{h:02}:{m:02}"))
+    let mut parts = text.trim().split(':');
+    let h: u32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let seconds_ok = match parts.next() {
+        None => true,
+        Some(s) => s.parse::<u32>().is_ok_and(|s| s < 60),
+    };
+    (seconds_ok && parts.next().is_none() && h < 24 && m < 60).then(|| format!("{h:02}:{m:02}"))
+}
+
+/// The size a dependent pool follows at when its pool is scaled to `n`: ceil(n × ratio), plus
+/// its spare nodes (`elastic_count`, "冗余机器数量" in the original system's model).
+pub fn dependent_target(n: i64, ratio: f64, elastic_count: i64) -> i64 {
+    (n as f64 * ratio).ceil() as i64 + elastic_count
 }
 
 pub fn cron_items(value: Option<Value>) -> Result<Vec<CronItem>, Error> {
@@ -233,7 +245,7 @@ pub fn cron_items(value: Option<Value>) -> Result<Vec<CronItem>, Error> {
             .get("time")
             .and_then(Value::as_str)
             .and_then(time_of_day)
-            .ok_or_else(|| item_error(LIST, i, "`time` must be \"HH:MM\""))?;
+            .ok_or_else(|| item_error(LIST, i, "`time` must be \"HH:MM\" (or \"HH:MM:SS\")"))?;
         let instance_num = int(item.get("instance_num"))
             .filter(|n| (0..=i64::from(MAX_INSTANCES)).contains(n))
             .ok_or_else(|| {
@@ -461,7 +473,7 @@ async fn fire(flows: &Flows, item: &sstore::CronRow) -> Result<(), Error> {
     }
     flows.scale(schedule.pool_id, n, max_num, max_ratio).await?;
     for dep in schedule.depend_items().iter().filter(|d| !d.ignore) {
-        let target = (n as f64 * dep.ratio).ceil() as i64;
+        let target = dependent_target(n, dep.ratio, dep.elastic_count);
         if let Err(e) = flows.scale(dep.pool_id, target, max_num, max_ratio).await {
             tracing::warn!(pool = dep.pool_id, error = %e, "a dependent pool failed to follow");
         }
@@ -499,6 +511,18 @@ mod tests {
         assert_eq!(time_of_day("24:00"), None);
         assert_eq!(time_of_day("12:60"), None);
         assert_eq!(time_of_day("noon"), None);
+        // The original system's "HH:MM:SS": seconds dropped.
+        assert_eq!(time_of_day("14:09:08").as_deref(), Some("14:09"));
+        assert_eq!(time_of_day("14:09:60"), None);
+        assert_eq!(time_of_day("14:09:08:01"), None);
+    }
+
+    #[test]
+    fn dependent_pools_follow_at_the_ratio_plus_their_spares() {
+        assert_eq!(dependent_target(3, 0.5, 0), 2);
+        assert_eq!(dependent_target(3, 0.5, 2), 4);
+        assert_eq!(dependent_target(0, 1.0, 1), 1);
+        assert_eq!(dependent_target(10, 0.0, 0), 0);
     }
 
     #[test]
