@@ -159,6 +159,105 @@ pub fn form_or_json(schema: Value) -> Value {
     })
 }
 
+/// A parameter of a seed-style route: name, required, description.
+pub type Param = (&'static str, bool, &'static str);
+
+/// A route of the orchestration seed's style: path (`{id}` for a numeric path id), tag,
+/// summary, parameters.
+pub type SeedRoute = (&'static str, &'static str, &'static str, &'static [Param]);
+
+/// The paths of seed-style routes (orchestrator, task-engine): each served for GET and POST,
+/// its parameters in the query string or as a JSON (or form) body, answered with the envelope
+/// `{"code": 0, "msg": "success", "data": ...}` or the HTTP status as `code`.
+pub fn seed_paths(routes: &[SeedRoute]) -> Map<String, Value> {
+    let mut paths = Map::new();
+    for (path, tag, summary, params) in routes {
+        let mut parameters: Vec<Value> = Vec::new();
+        if path.contains("{id}") {
+            parameters.push(json!({
+                "name": "id", "in": "path", "required": true,
+                "schema": {"type": "integer", "minimum": 1}
+            }));
+        }
+        let mut properties = Map::new();
+        let mut required = Vec::new();
+        for (name, needed, description) in params.iter() {
+            parameters.push(json!({
+                "name": name, "in": "query", "required": false,
+                "description": description, "schema": {"type": "string"}
+            }));
+            properties.insert(name.to_string(), json!({"description": description}));
+            if *needed {
+                required.push(Value::String(name.to_string()));
+            }
+        }
+        let operation = |method: &str| {
+            let mut op = json!({
+                "tags": [tag],
+                "summary": summary,
+                "operationId": format!("{method}{}", path.replace(['/', '{', '}'], "_")),
+                "parameters": parameters,
+                "responses": {
+                    "200": {"description": "`{\"code\": 0, \"msg\": \"success\", \"data\": ...}`"},
+                    "400": {"description": "a bad parameter; `code` 400"},
+                    "404": {"description": "no such id; `code` 404"},
+                    "409": {"description": "a conflict (name taken, state); `code` 409"}
+                }
+            });
+            if method == "post" && !properties.is_empty() {
+                let mut schema = json!({"type": "object", "properties": properties});
+                // OpenAPI 3.0 wants a non-empty `required`, or none.
+                if !required.is_empty() {
+                    schema["required"] = Value::Array(required.clone());
+                }
+                op["requestBody"] = json!({
+                    "description": "the same parameters as a JSON object or a form",
+                    "content": {"application/json": {"schema": schema}}
+                });
+            }
+            op
+        };
+        paths.insert(
+            path.to_string(),
+            json!({"get": operation("get"), "post": operation("post")}),
+        );
+    }
+    paths
+}
+
+/// Every `$ref` of `document` that does not name one of its component schemas (a document
+/// whose tests assert this is empty cannot point a client at a missing type), and how many
+/// `$ref`s it has in all.
+pub fn unresolved_references(document: &Value) -> (Vec<String>, usize) {
+    fn walk<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    match (key.as_str(), child) {
+                        ("$ref", Value::String(target)) => found.push(target),
+                        _ => walk(child, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| walk(item, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(document, &mut found);
+    let schemas = &document["components"]["schemas"];
+    let unresolved = found
+        .iter()
+        .filter(|target| {
+            target
+                .strip_prefix("#/components/schemas/")
+                .is_none_or(|name| schemas.get(name).is_none())
+        })
+        .map(|target| target.to_string())
+        .collect();
+    (unresolved, found.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +296,12 @@ mod tests {
         assert!(doc["components"]["schemas"]["Health"].is_object());
         assert_eq!(doc["tags"][0]["name"], "seed");
         assert_eq!(doc["tags"][1]["name"], TAG_OPS);
+        // /healthz once, /readyz twice (200 and 503): the Health schema.
+        assert_eq!(unresolved_references(&doc), (Vec::new(), 3));
+        let broken = json!({"paths": {"/x": {"$ref": "#/components/schemas/Missing"}}});
+        assert_eq!(
+            unresolved_references(&broken),
+            (vec!["#/components/schemas/Missing".to_string()], 1)
+        );
     }
 }

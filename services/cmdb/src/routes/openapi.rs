@@ -433,16 +433,16 @@ fn build() -> Value {
             json!({"type": "object", "properties": props, "additionalProperties": true}),
         );
     }
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "DCP cmdb",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "The configuration-management database under /api/v0.1: attributes, CI types, CIs, relations, search, history, signed api keys. See proto-docs/cmdb.md.",
-        },
-        "paths": paths,
-        "components": {"schemas": schemas},
-    })
+    let info = kit::openapi::Info {
+        service: crate::SERVICE,
+        version: env!("CARGO_PKG_VERSION"),
+        description: "The configuration-management database under /api/v0.1: attributes, CI \
+                      types, CIs, relations, search, history, signed api keys. See \
+                      proto-docs/cmdb.md.",
+        tags: &[],
+        readiness: "the database answers",
+    };
+    kit::openapi::document(&info, paths, schemas)
 }
 
 #[cfg(test)]
@@ -501,36 +501,11 @@ mod tests {
         }
     }
 
-    fn refs(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                for (k, v) in map {
-                    match (k.as_str(), v) {
-                        ("$ref", Value::String(r)) => out.push(r.clone()),
-                        _ => refs(v, out),
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
-            _ => {}
-        }
-    }
-
     #[test]
     fn every_ref_resolves() {
-        let doc = document();
-        let mut found = Vec::new();
-        refs(doc, &mut found);
-        assert!(!found.is_empty());
-        for r in found {
-            let name = r
-                .strip_prefix("#/components/schemas/")
-                .unwrap_or_else(|| panic!("a local schema ref: {r}"));
-            assert!(
-                doc["components"]["schemas"][name].is_object(),
-                "{r} resolves"
-            );
-        }
+        let (unresolved, all) = kit::openapi::unresolved_references(document());
+        assert!(all > 0, "the document has references");
+        assert!(unresolved.is_empty(), "{unresolved:?} do not exist");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::store;
 
 mod flows;
 pub mod forward;
+mod openapi;
 
 type Params = kit::Params<Error>;
 type Data = web::Data<Db>;
@@ -70,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     route!(cfg, "/task/saveTask", flows::save_task);
     route!(cfg, "/task/expandList/{id}", flows::expand_list);
     route!(cfg, "/task/uploadList/{id}", flows::upload_list);
+    cfg.route("/openapi.json", web::get().to(openapi::spec));
     forward::configure(cfg);
     cfg.default_service(web::to(not_found));
 }

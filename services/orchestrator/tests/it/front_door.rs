@@ -107,7 +107,27 @@ async fn not_configured(backend: TestBackend) {
     app.stop().await;
 }
 
-kit::on_both_backends!(forwards_task_engine_routes, not_configured);
+kit::on_both_backends!(
+    forwards_task_engine_routes,
+    not_configured,
+    the_orchestrators_own_document_is_served_not_forwarded
+);
+
+async fn the_orchestrators_own_document_is_served_not_forwarded(backend: TestBackend) {
+    let (url, engine, _engine_db) = task_engine(backend).await;
+    let app = TestApp::spawn_with(backend, &url).await;
+    let (status, text) = app
+        .client
+        .transport()
+        .get_text("/openapi.json")
+        .await
+        .expect("/openapi.json answers");
+    assert_eq!(status.as_u16(), 200);
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(doc["info"]["title"], "DCP orchestrator");
+    assert!(doc["paths"]["/pool/expand/{id}"]["post"].is_object());
+    drop(engine.stop(false));
+}
 
 /// A stand-in task-engine that answers with what it received.
 async fn echo(req: actix_web::HttpRequest, body: actix_web::web::Bytes) -> actix_web::HttpResponse {

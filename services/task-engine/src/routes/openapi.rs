@@ -5,19 +5,17 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
-use serde_json::{json, Map, Value};
+use kit::openapi::{Param, SeedRoute};
+use serde_json::{Map, Value};
 
 pub async fn spec() -> HttpResponse {
-    HttpResponse::Ok().json(document())
+    kit::openapi::respond(document())
 }
 
 fn document() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
     DOCUMENT.get_or_init(build)
 }
-
-/// A parameter: name, required, description.
-type Param = (&'static str, bool, &'static str);
 
 const PAGE: [Param; 2] = [
     ("page", false, "from 1, default 1"),
@@ -27,7 +25,7 @@ const ID: [Param; 1] = [("id", true, "the task id (body or query string)")];
 const NONE: [Param; 0] = [];
 
 /// Path, tag, summary, parameters.
-const ROUTES: &[(&str, &str, &str, &[Param])] = &[
+const ROUTES: &[SeedRoute] = &[
     ("/action/list", "actions", "List actions", &PAGE),
     (
         "/action/create",
@@ -225,66 +223,14 @@ const ROUTES: &[(&str, &str, &str, &[Param])] = &[
 ];
 
 fn build() -> Value {
-    let mut paths = Map::new();
-    for (path, tag, summary, params) in ROUTES {
-        let mut parameters: Vec<Value> = Vec::new();
-        if path.contains("{id}") {
-            parameters.push(json!({
-                "name": "id", "in": "path", "required": true,
-                "schema": {"type": "integer", "minimum": 1}
-            }));
-        }
-        let mut properties = Map::new();
-        let mut required = Vec::new();
-        for (name, needed, description) in params.iter() {
-            parameters.push(json!({
-                "name": name, "in": "query", "required": false,
-                "description": description, "schema": {"type": "string"}
-            }));
-            properties.insert(name.to_string(), json!({"description": description}));
-            if *needed {
-                required.push(Value::String(name.to_string()));
-            }
-        }
-        let operation = |method: &str| {
-            let mut op = json!({
-                "tags": [tag],
-                "summary": summary,
-                "operationId": format!("{method}{}", path.replace(['/', '{', '}'], "_")),
-                "parameters": parameters,
-                "responses": {
-                    "200": {"description": "`{\"code\": 0, \"msg\": \"success\", \"data\": ...}`"},
-                    "400": {"description": "a bad parameter; `code` 400"},
-                    "404": {"description": "no such id; `code` 404"},
-                    "409": {"description": "a conflict (name taken, state); `code` 409"}
-                }
-            });
-            if method == "post" && !properties.is_empty() {
-                let mut schema = json!({"type": "object", "properties": properties});
-                // OpenAPI 3.0 wants a non-empty `required`, or none.
-                if !required.is_empty() {
-                    schema["required"] = Value::Array(required.clone());
-                }
-                op["requestBody"] = json!({
-                    "description": "the same parameters as a JSON object or a form",
-                    "content": {"application/json": {"schema": schema}}
-                });
-            }
-            op
-        };
-        paths.insert(
-            path.to_string(),
-            json!({"get": operation("get"), "post": operation("post")}),
-        );
-    }
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "task-engine",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "Actions, action implementations, remote steps, templates and tasks \
-                            of the orchestration seed; see proto-docs/task-engine.md"
-        },
-        "paths": paths
-    })
+    let paths = kit::openapi::seed_paths(ROUTES);
+    let info = kit::openapi::Info {
+        service: crate::SERVICE,
+        version: env!("CARGO_PKG_VERSION"),
+        description: "Actions, action implementations, remote steps, templates and tasks of \
+                      the orchestration seed; see proto-docs/task-engine.md",
+        tags: &[],
+        readiness: "the database answers",
+    };
+    kit::openapi::document(&info, paths, Map::new())
 }

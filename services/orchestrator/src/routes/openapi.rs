@@ -1,0 +1,285 @@
+//! `/openapi.json`: the OpenAPI 3.0.3 description of the orchestrator's own routes, built once.
+//! The task-engine's routes it forwards (the one front door) are in the task-engine's own
+//! document; proto-docs/orchestrator.md is the reference in prose.
+
+use std::sync::OnceLock;
+
+use actix_web::HttpResponse;
+use kit::openapi::{Param, SeedRoute};
+use serde_json::{Map, Value};
+
+pub async fn spec() -> HttpResponse {
+    kit::openapi::respond(document())
+}
+
+fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+const PAGE: [Param; 2] = [
+    ("page", false, "from 1, default 1"),
+    ("page_size", false, "1 to 1000, default 10"),
+];
+const NONE: [Param; 0] = [];
+const IPS: [Param; 1] = [(
+    "nodes",
+    true,
+    "IPs: a JSON array, a string holding one, or comma-separated",
+)];
+
+/// Path, tag, summary, parameters; in the order `configure` registers them.
+const ROUTES: &[SeedRoute] = &[
+    ("/cluster/list", "clusters", "List clusters", &PAGE),
+    (
+        "/cluster/create",
+        "clusters",
+        "Create a cluster; answers its id",
+        &[("name", true, ""), ("desc", false, ""), ("biz", false, "")],
+    ),
+    (
+        "/cluster/update/{id}",
+        "clusters",
+        "Update a cluster (absent fields kept)",
+        &[("name", false, ""), ("desc", false, ""), ("biz", false, "")],
+    ),
+    (
+        "/cluster/delete/{id}",
+        "clusters",
+        "Delete a cluster without services",
+        &NONE,
+    ),
+    (
+        "/cluster/{id}/list_services",
+        "clusters",
+        "A cluster's services",
+        &PAGE,
+    ),
+    ("/cluster/{id}", "clusters", "Read a cluster", &NONE),
+    (
+        "/service/create",
+        "services",
+        "Create a service; answers {id}",
+        &[
+            ("name", true, ""),
+            ("desc", false, ""),
+            ("service_type", false, ""),
+            ("docker_image", false, "the image expands use as tag"),
+            ("cluster_id", true, ""),
+        ],
+    ),
+    (
+        "/service/delete/{id}",
+        "services",
+        "Delete a service without pools",
+        &NONE,
+    ),
+    (
+        "/service/{id}/list_pools",
+        "services",
+        "A service's pools",
+        &PAGE,
+    ),
+    ("/service/{id}", "services", "Read a service", &NONE),
+    (
+        "/sd/list",
+        "registry targets",
+        "List registry targets",
+        &PAGE,
+    ),
+    (
+        "/sd/create",
+        "registry targets",
+        "Create a registry target (a pool's sd_id); answers {id}",
+        &[
+            ("zkidc", true, "soa-registry zkidc"),
+            ("service", true, "service name under /soa/services"),
+            ("port", true, "the port the nodes serve on"),
+        ],
+    ),
+    (
+        "/sd/update/{id}",
+        "registry targets",
+        "Update a registry target",
+        &[
+            ("zkidc", false, ""),
+            ("service", false, ""),
+            ("port", false, ""),
+        ],
+    ),
+    (
+        "/sd/delete/{id}",
+        "registry targets",
+        "Delete a registry target no pool uses",
+        &NONE,
+    ),
+    (
+        "/pool/expand/{id}",
+        "flows",
+        "Expand a pool by num nodes; answers {task_id}",
+        &[
+            ("num", true, "1 to 1000"),
+            ("max_num", false, "nodes per batch"),
+            ("params", false, "extra task parameters (object)"),
+        ],
+    ),
+    (
+        "/pool/shrink/{id}",
+        "flows",
+        "Shrink a pool by these nodes; answers {task_id}",
+        &IPS,
+    ),
+    (
+        "/pool/deploy/{id}",
+        "flows",
+        "Deploy tag over every node of the pool; answers {task_id}",
+        &[
+            ("max_num", true, "nodes per batch, 1 to 1000"),
+            ("tag", true, "the image"),
+        ],
+    ),
+    (
+        "/pool/create",
+        "pools",
+        "Create a pool; answers {id}",
+        &[
+            ("name", true, ""),
+            ("desc", false, ""),
+            ("vm_type", true, "cloud-portal image id"),
+            ("sd_id", true, "registry target id, 0 = none"),
+            ("service_id", true, ""),
+            ("expand_tpl", false, "task-engine template id"),
+            ("shrink_tpl", false, "task-engine template id"),
+            ("deploy_tpl", false, "task-engine template id"),
+        ],
+    ),
+    (
+        "/pool/delete/{id}",
+        "pools",
+        "Delete a pool without nodes",
+        &NONE,
+    ),
+    (
+        "/pool/update/{id}",
+        "pools",
+        "Update a pool (absent fields kept)",
+        &[
+            ("name", false, ""),
+            ("desc", false, ""),
+            ("vm_type", false, ""),
+            ("sd_id", false, ""),
+            ("expand_tpl", false, ""),
+            ("shrink_tpl", false, ""),
+            ("deploy_tpl", false, ""),
+        ],
+    ),
+    (
+        "/pool/search_by_ip/{iplist}",
+        "pools",
+        "{ip: pool_id} of those of the comma-separated IPs in a pool",
+        &NONE,
+    ),
+    (
+        "/pool/{id}/list_nodes",
+        "pools",
+        "A pool's nodes with their states",
+        &PAGE,
+    ),
+    (
+        "/pool/{id}/add_nodes",
+        "pools",
+        "Add manual nodes by IP",
+        &IPS,
+    ),
+    (
+        "/pool/{id}/remove_nodes",
+        "pools",
+        "Remove nodes by IP (no task runs)",
+        &IPS,
+    ),
+    ("/pool/{id}", "pools", "Read a pool", &NONE),
+    (
+        "/internal/task_event",
+        "internal",
+        "A task-engine event: the orchestrator reads the task again",
+        &[("fid", true, "the task id")],
+    ),
+    (
+        "/internal/scheduler",
+        "internal",
+        "{leader, ticks} of this replica's scheduler",
+        &NONE,
+    ),
+    (
+        "/task/saveTask",
+        "schedules",
+        "Save a pool's schedule (cron and depend items)",
+        &[
+            ("id", false, "0 = new"),
+            ("pool_id", true, ""),
+            ("cron_items", false, "also cron_itmes"),
+            ("depend_items", false, "also depend_itmes"),
+            ("type", true, "expand or upload"),
+            ("exec_type", false, "crontab or depend"),
+        ],
+    ),
+    (
+        "/task/expandList/{id}",
+        "schedules",
+        "A pool's expand schedules",
+        &NONE,
+    ),
+    (
+        "/task/uploadList/{id}",
+        "schedules",
+        "A pool's upload (deploy) schedules",
+        &NONE,
+    ),
+];
+
+fn build() -> Value {
+    let info = kit::openapi::Info {
+        service: crate::SERVICE,
+        version: env!("CARGO_PKG_VERSION"),
+        description: "Clusters, services, pools and nodes; expand, shrink and deploy through \
+                      the task-engine; schedules. The task-engine's routes of the seed are \
+                      forwarded (see the task-engine's /openapi.json). See \
+                      proto-docs/orchestrator.md.",
+        tags: &[],
+        readiness: "the database answers",
+    };
+    kit::openapi::document(&info, kit::openapi::seed_paths(ROUTES), Map::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The paths `configure` registers, read from its source (actix cannot list an app's
+    /// routes): every `route!(cfg, "<path>", ...)` line.
+    fn served() -> BTreeSet<String> {
+        include_str!("mod.rs")
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("route!(cfg, \""))
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn every_route_is_described_and_nothing_else() {
+        let served = served();
+        assert!(served.len() > 25, "the source was read: {served:?}");
+        let described: BTreeSet<String> = ROUTES.iter().map(|r| r.0.to_string()).collect();
+        assert_eq!(described, served);
+        let doc = document();
+        for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+            assert!(doc["paths"][path]["get"].is_object(), "{path}");
+        }
+        let expand = &doc["paths"]["/pool/expand/{id}"]["post"]["requestBody"]["content"]
+            ["application/json"]["schema"];
+        assert_eq!(expand["required"][0], "num");
+    }
+}
