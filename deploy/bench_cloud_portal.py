@@ -29,6 +29,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
@@ -63,19 +65,10 @@ def expect_ok(answer, what):
     return answer
 
 
-def mysql_args():
-    m = re.match(r"mysql://([^:@/]+)(?::([^@]*))?@([^:/]+)(?::(\d+))?", MYSQL_URL)
-    if not m:
-        sys.exit(f"bench: cannot read DCP_TEST_MYSQL_URL {MYSQL_URL}")
-    user, password, host, port = m.group(1), m.group(2) or "", m.group(3), m.group(4) or "3306"
-    env = dict(os.environ, MYSQL_PWD=urllib.parse.unquote(password))
-    return ["mysql", "--protocol=tcp", "-h", host, "-P", port, "-u", urllib.parse.unquote(user)], env
 
 
 def mysql(sql):
-    args, env = mysql_args()
-    return subprocess.run(args, input=sql.encode(), env=env, capture_output=True, timeout=60)
-
+    return benchlib.mysql(MYSQL_URL, sql, check=False, timeout=60)
 
 def mysql_answers():
     if not shutil.which("mysql"):
@@ -153,23 +146,8 @@ def settle(base):
 def wrk(url, connections, script):
     # A login takes tens of ms of argon2 work; at 64 connections a request waits for many
     # others, so the timeout is well above wrk's default 2 s (a timeout would count as an error).
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "30s", "--latency",
-            "-s", script, url]
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def pct(p):
-        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    count = int(errors.group(1)) if errors else 0
-    if socket_errors:
-        count += sum(int(g) for g in socket_errors.groups())
-    return rps, pct(50), pct(99), count
-
+    run = benchlib.wrk(url, connections, SECONDS, script, timeout="30s")
+    return run.rps, run.p50_ms, run.p99_ms, run.non_2xx + run.unanswered
 
 def main():
     if not shutil.which("wrk"):

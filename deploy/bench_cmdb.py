@@ -37,6 +37,8 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 import cmdb  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
 BINARY = os.path.join(TARGET_DIR, "release", "cmdb")
@@ -191,22 +193,10 @@ def sql_literal(v):
     return "'" + str(v).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def mysql_args():
-    m = re.match(r"mysql://([^:@/]+)(?::([^@]*))?@([^:/]+)(?::(\d+))?", MYSQL_URL)
-    if not m:
-        sys.exit(f"bench: cannot read DCP_TEST_MYSQL_URL {MYSQL_URL}")
-    user, password, host, port = m.group(1), m.group(2) or "", m.group(3), m.group(4) or "3306"
-    env = dict(os.environ, MYSQL_PWD=password)
-    return ["mysql", "--protocol=tcp", "-N", "-h", host, "-P", port, "-u", user], env
 
 
 def mysql(sql, database=None):
-    args, env = mysql_args()
-    if database:
-        args.append(database)
-    return subprocess.run(args, input=sql.encode(), env=env, check=True,
-                          capture_output=True).stdout.decode()
-
+    return benchlib.mysql(MYSQL_URL, sql, database, skip_column_names=True).stdout.decode()
 
 def load_mysql(type_id, attrs):
     last = int(mysql("SELECT COALESCE(MAX(id), 0) FROM cis;", MYSQL_DB).strip() or 0)
@@ -225,18 +215,8 @@ def load_mysql(type_id, attrs):
 
 def wrk(url, connections):
     # A 10 s timeout, so slow answers are measured rather than dropped as socket errors.
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "10s", "--latency", url]
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def pct(p):
-        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, pct(50), pct(99), int(errors.group(1)) if errors else 0
-
+    run = benchlib.wrk(url, connections, SECONDS, timeout="10s")
+    return run.rps, run.p50_ms, run.p99_ms, run.non_2xx
 
 def main():
     if not shutil.which("wrk"):

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
@@ -78,34 +80,15 @@ def load(base):
     return pool
 
 
-def mysql_args():
-    m = re.match(r"mysql://([^:@/]+)(?::([^@]*))?@([^:/]+)(?::(\d+))?", MYSQL_URL)
-    if not m:
-        sys.exit(f"bench: cannot read DCP_TEST_MYSQL_URL {MYSQL_URL}")
-    user, password, host, port = m.group(1), m.group(2) or "", m.group(3), m.group(4) or "3306"
-    env = dict(os.environ, MYSQL_PWD=password)
-    return ["mysql", "--protocol=tcp", "-N", "-h", host, "-P", port, "-u", user], env
 
 
 def mysql(sql):
-    args, env = mysql_args()
-    subprocess.run(args, input=sql.encode(), env=env, check=True, capture_output=True)
-
+    benchlib.mysql(MYSQL_URL, sql, skip_column_names=True)
 
 def wrk(url, connections):
     # A 10 s timeout, so slow answers are measured rather than dropped as socket errors.
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{SECONDS}s", "--timeout", "10s", "--latency", url]
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def pct(p):
-        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, pct(50), pct(99), int(errors.group(1)) if errors else 0
-
+    run = benchlib.wrk(url, connections, SECONDS, timeout="10s")
+    return run.rps, run.p50_ms, run.p99_ms, run.non_2xx
 
 def main():
     if not shutil.which("wrk"):

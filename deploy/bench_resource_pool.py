@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 SERVERS, INSTANCES_PER_SERVER, DATABASES = 10_000, 3, 100_000
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,21 +69,10 @@ def load_sqlite(path):
     conn.close()
 
 
-def mysql_args():
-    m = re.match(r"mysql://([^:@/]+)(?::([^@]*))?@([^:/]+)(?::(\d+))?", MYSQL_URL)
-    if not m:
-        sys.exit(f"bench: cannot read DCP_TEST_MYSQL_URL {MYSQL_URL}")
-    user, password, host, port = m.group(1), m.group(2) or "", m.group(3), m.group(4) or "3306"
-    env = dict(os.environ, MYSQL_PWD=password)
-    return ["mysql", "--protocol=tcp", "-h", host, "-P", port, "-u", user], env
 
 
 def mysql(sql, database=None):
-    args, env = mysql_args()
-    if database:
-        args.append(database)
-    subprocess.run(args, input=sql.encode(), env=env, check=True)
-
+    benchlib.mysql(MYSQL_URL, sql, database)
 
 def load_mysql(database):
     chunks = ["SET autocommit=0;"]
@@ -117,18 +108,8 @@ end
 
 
 def wrk(url, connections, script=None):
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{SECONDS}s", "--latency"]
-    if script:
-        args += ["-s", script]
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    def pct(p):
-        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return rps, pct(50), pct(99), int(errors.group(1)) if errors else 0
-
+    run = benchlib.wrk(url, connections, SECONDS, script)
+    return run.rps, run.p50_ms, run.p99_ms, run.non_2xx
 
 def main():
     if not shutil.which("wrk"):

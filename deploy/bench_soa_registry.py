@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 import urllib.parse
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
@@ -42,10 +44,7 @@ ADD_SERVICES = 16
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+    return benchlib.free_port()
 
 def four_letters(port, command):
     try:
@@ -143,24 +142,9 @@ end
 
 
 def wrk(url, connections, script=None):
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{SECONDS}s", "--latency"]
-    if script:
-        args += ["-s", script]
-    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-
-    def pct(p):
-        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
+    run = benchlib.wrk(url, connections, SECONDS, script)
     # Answers that were not 2xx, and requests that got no answer (wrk gives up after 2 s).
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    non_2xx = int(errors.group(1)) if errors else 0
-    unanswered = sum(int(g) for g in socket_errors.groups()) if socket_errors else 0
-    return rps, pct(50), pct(99), f"{non_2xx} / {unanswered}"
-
+    return run.rps, run.p50_ms, run.p99_ms, f"{run.non_2xx} / {run.unanswered}"
 
 def bench_store(store, tmp, qa, results):
     proc, base = start_service(tmp, qa)

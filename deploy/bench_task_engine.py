@@ -35,6 +35,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
@@ -48,10 +50,7 @@ STEPS = 3
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+    return benchlib.free_port()
 
 def start_sshd(workdir):
     """sshd on a free port for every loopback address; returns (proc, port, user, key)."""
@@ -184,15 +183,7 @@ def run_task(base, template_id, pid):
 
 
 def mysql(sql):
-    # DCP_TEST_MYSQL_URL is mysql://user[:password]@host:port
-    m = re.match(r"mysql://([^:@/]+)(?::([^@/]*))?@([^:/]+)(?::(\d+))?", MYSQL_URL)
-    if not m:
-        sys.exit(f"bench: cannot read {MYSQL_URL}")
-    user, password, host, port = m.group(1), m.group(2) or "", m.group(3), m.group(4) or "3306"
-    env = dict(os.environ, MYSQL_PWD=password)
-    subprocess.run(["mysql", "-u", user, "-h", host, "-P", port, "--protocol=tcp"],
-                   input=sql.encode(), env=env, check=True)
-
+    benchlib.mysql(MYSQL_URL, sql)
 
 def main():
     if not os.path.exists(BINARY):
