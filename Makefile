@@ -6,15 +6,16 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 DCP_TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306
 export DCP_TEST_MYSQL_URL
 
-.PHONY: run test test-rust test-python lint fmt bench up compose-check deps mariadb pydeps
+.PHONY: run test test-rust test-python lint fmt bench up compose-check deps testdeps mariadb pydeps
 
 ## run: build and start every service on its default port, SQLite files under ./var; Ctrl-C stops all
 run: deps
 	$(CARGO) build --release --bins
 	TARGET_DIR=$(TARGET_DIR) deploy/run-local.sh
 
-## test: unit tests, integration suites on SQLite and MariaDB, Python client tests
-test: deps mariadb pydeps test-rust test-python
+## test: unit tests, integration suites on SQLite and MariaDB, the end-to-end suite, Python
+## client tests; installs what they need first (MariaDB, ZooKeeper, sshd, ...) if missing
+test: testdeps mariadb pydeps test-rust test-python
 
 test-rust:
 	$(CARGO) build --bins
@@ -50,10 +51,17 @@ compose-check:
 deps:
 	@deploy/install-deps.sh
 
-## pydeps: the Python packages the tests use (clients/python/requirements-test.txt)
+## testdeps: deps, plus what the tests start (MariaDB, ZooKeeper, sshd, pip, Chromium)
+testdeps:
+	@deploy/install-deps.sh --ci
+
+## pydeps: the Python packages the tests use (clients/python/requirements-test.txt); on a
+## Debian Python that refuses pip installs (PEP 668), installed with --break-system-packages
 pydeps:
 	@if [ -s clients/python/requirements-test.txt ]; then \
-		python3 -m pip install -q --disable-pip-version-check -r clients/python/requirements-test.txt; fi
+		python3 -m pip install -q --disable-pip-version-check -r clients/python/requirements-test.txt \
+		|| python3 -m pip install -q --disable-pip-version-check --break-system-packages \
+			-r clients/python/requirements-test.txt; fi
 
 ## mariadb: make sure the MariaDB the tests use answers (start it if installed and down)
 mariadb:

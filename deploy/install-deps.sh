@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages DCP needs on Debian, only those missing.
 #   deploy/install-deps.sh        what building and running needs (MySQL client library, pkg-config)
-#   deploy/install-deps.sh --ci   plus what the tests and CI need (MariaDB, ZooKeeper, sshd, wrk, docker-compose)
+#   deploy/install-deps.sh --ci   plus what the tests and CI need (MariaDB, ZooKeeper, sshd, wrk,
+#                                 docker-compose, pip, Chromium); `make test` runs it too
 set -euo pipefail
 
 packages=(pkg-config default-libmysqlclient-dev)
 if [[ "${1:-}" == "--ci" ]]; then
-    packages+=(mariadb-server mariadb-client zookeeper openssh-server wrk docker-compose python3 curl chromium chromium-driver)
+    packages+=(mariadb-server mariadb-client zookeeper openssh-server wrk docker-compose python3 python3-pip curl chromium chromium-driver)
 fi
 
 missing=()
