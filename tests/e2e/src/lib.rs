@@ -35,9 +35,25 @@ pub struct Service {
     pub url: String,
     child: Child,
     log: PathBuf,
+    dir: PathBuf,
+    config: String,
 }
 
 impl Service {
+    /// SIGKILL, then the same binary and configuration again on the same address (peers keep
+    /// their URL of it), as a crashed service restarted by its supervisor.
+    pub fn crash_and_restart(&mut self) {
+        self.kill();
+        let address = self.url.trim_start_matches("http://").to_string();
+        let config = self.config.replacen(
+            "bind = \"127.0.0.1:0\"",
+            &format!("bind = \"{address}\""),
+            1,
+        );
+        // The old child is reaped: dropping it signals nothing.
+        *self = start_service(&self.dir, self.name, &config);
+    }
+
     /// The service's log (stderr), for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -98,6 +114,8 @@ pub fn start_service(dir: &Path, name: &'static str, config: &str) -> Service {
         url: String::new(),
         child,
         log: log_path,
+        dir: dir.to_path_buf(),
+        config: config.to_string(),
     };
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
@@ -208,7 +226,7 @@ impl Platform {
             &format!(
                 "{}[ssh]\nuser = \"{}\"\nkey = \"{}\"\nport = {}\nhost_key_policy = \"yes\"\n\
                  known_hosts = \"{}\"\ncontrol_dir = \"{}\"\ncommand_timeout_secs = 60\n\n\
-                 [run]\nretry_pause_ms = 200\n\n\
+                 [run]\nretry_pause_ms = 200\n# A crashed engine's tasks are taken over within seconds.\nlease_secs = 3\n\n\
                  [peers.cloud_portal]\nurl = \"{}\"\nusername = \"{PORTAL_ADMIN}\"\npassword = \"{PORTAL_PASSWORD}\"\n\n\
                  [peers.soa_registry]\nurl = \"{}\"\nkey = \"{SOA_KEY}\"\nzkidc = \"{ZKIDC}\"\n\n\
                  [peers.cmdb]\nurl = \"{}\"\nkey = \"{CMDB_KEY}\"\nsecret = \"{CMDB_SECRET}\"\n",

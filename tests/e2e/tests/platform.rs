@@ -306,3 +306,108 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
         .expect("search the node CIs");
     assert_eq!(found.numfound, 1, "the shrunk nodes left cmdb: {found:?}");
 }
+
+/// The orchestrator and the task-engine both crash (SIGKILL) in the middle of an expand and
+/// come back on their addresses: the task goes on where each node was, and the orchestrator's
+/// node table ends true although every event sent meanwhile was lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expand_survives_crashes_of_the_orchestrator_and_the_task_engine() {
+    let mut platform = tokio::task::spawn_blocking(Platform::start)
+        .await
+        .expect("the platform starts");
+    let work = platform.dir.path().join("hosts");
+    std::fs::create_dir_all(&work).expect("the hosts' shared folder");
+    let dir = work.display().to_string();
+    let portal = platform.cloud_portal().await;
+    let image = portal
+        .add_image("e2e-slow-image", Some("an image for the e2e suite"))
+        .await
+        .expect("add an image");
+    let ssh = kit::testing::sshd::shared();
+    for host in HOSTS {
+        portal
+            .add_host(host, ssh.port, 1)
+            .await
+            .expect("add a loopback host");
+    }
+    // A slow remote step, so that the crash comes while nodes are in it.
+    action(
+        &platform,
+        "e2e_slow_prepare",
+        "sleep 3 && echo {{tag}} > {{dir}}/{{ip}}.prepared",
+    )
+    .await;
+    let expand_tpl = template(
+        &platform,
+        "e2e-slow-expand",
+        vec![
+            step("create_vm", json!({})),
+            step("e2e_slow_prepare", json!({ "dir": dir })),
+            step("register", json!({})),
+        ],
+    )
+    .await;
+    let orch = platform.orchestrator();
+    let pool_id = web_pool(&orch, image.id, SOA_SERVICE, SOA_PORT, [expand_tpl, 0, 0]).await;
+    let expand = post(&orch, &format!("/pool/expand/{pool_id}"), json!({"num": 2})).await;
+    assert_ok(&expand, "expand");
+
+    // Both crash once the nodes have their instances (they are in the slow step).
+    eventually(60, "two nodes with IPs", &platform, || async {
+        let all = nodes(&orch, pool_id).await;
+        (all.len() == 2 && all.iter().all(|n| !text(n, "ip").is_empty())).then_some(())
+    })
+    .await;
+    tokio::task::block_in_place(|| {
+        platform.task_engine.crash_and_restart();
+        platform.orchestrator.crash_and_restart();
+    });
+
+    let orch = platform.orchestrator();
+    let done = eventually(
+        120,
+        "both nodes ok after the crashes",
+        &platform,
+        || async {
+            let all = nodes(&orch, pool_id).await;
+            (all.len() == 2 && in_state(&all, "ok").len() == 2).then_some(all)
+        },
+    )
+    .await;
+    for node in &done {
+        let ip = text(node, "ip");
+        assert_eq!(
+            read(&work, &format!("{ip}.prepared")).trim(),
+            "registry.local/web:1.0",
+            "the prepare step's effect is on {ip}"
+        );
+    }
+    // The restarted engine took the task over from the crashed one.
+    let task_id = done[0]["task_id"]
+        .as_i64()
+        .expect("the nodes name their task");
+    let log = platform
+        .tasks()
+        .task_log(task_id)
+        .await
+        .expect("the task's log through the front door");
+    assert!(
+        log.iter()
+            .any(|row| row.message.contains("task taken over by engine")),
+        "the log tells of the takeover: {:?}",
+        log.iter().map(|r| r.message.as_str()).collect::<Vec<_>>()
+    );
+    let used: i32 = portal
+        .hosts()
+        .await
+        .expect("hosts")
+        .iter()
+        .map(|h| h.used)
+        .sum();
+    assert_eq!(used, 2, "no second instance was created for a node");
+    assert_eq!(
+        zookeeper_members(&platform).await.len(),
+        2,
+        "both registered"
+    );
+}
