@@ -162,6 +162,14 @@ pub fn form_or_json(schema: Value) -> Value {
 /// A parameter of a seed-style route: name, required, description.
 pub type Param = (&'static str, bool, &'static str);
 
+/// The page parameters of a seed-style list.
+pub const SEED_PAGE: [Param; 2] = [
+    ("page", false, "from 1, default 1"),
+    ("page_size", false, "1 to 1000, default 10"),
+];
+/// A seed-style route without parameters (beyond a path id).
+pub const NO_PARAMS: [Param; 0] = [];
+
 /// A route of the orchestration seed's style: path (`{id}` for a numeric path id), tag,
 /// summary, parameters.
 pub type SeedRoute = (&'static str, &'static str, &'static str, &'static [Param]);

@@ -2403,9 +2403,9 @@ mod tests {
             .collect()
     }
 
-    /// A bulk load in SQL is invisible to the index until it writes to the change log, and
-    /// then found, whether it names its CIs or asks for a rebuild.
-    async fn writers_outside_the_api_are_seen_once_logged(backend: TestBackend) {
+    /// A cmdb on a fresh database with a `server` type keyed by `hostname`, its index built:
+    /// (the database's guard, the handle, the service, hostname's id, server's id).
+    async fn indexed_servers(backend: TestBackend) -> (TestDatabase, Db, Cmdb, i64, i64) {
         let test_db = TestDatabase::create(backend, "cmdb_unit");
         let db = Db::open_async(&test_db.config, crate::migrations())
             .await
@@ -2430,6 +2430,13 @@ mod tests {
             .expect("type added")
             .type_id;
         cmdb.sync_index().await.expect("index built");
+        (test_db, db, cmdb, hostname, server)
+    }
+
+    /// A bulk load in SQL is invisible to the index until it writes to the change log, and
+    /// then found, whether it names its CIs or asks for a rebuild.
+    async fn writers_outside_the_api_are_seen_once_logged(backend: TestBackend) {
+        let (_test_db, db, cmdb, hostname, server) = indexed_servers(backend).await;
         let load = |name: &'static str| {
             db.write(move |conn| -> Result<i64, Error> {
                 let id = store::insert_ci(conn, server)?;
@@ -2458,30 +2465,7 @@ mod tests {
     /// A process whose index is older than the start of the trimmed log cannot catch up from
     /// it, so it rebuilds; the trimmed rows are gone.
     async fn an_index_behind_the_trimmed_change_log_rebuilds(backend: TestBackend) {
-        let test_db = TestDatabase::create(backend, "cmdb_unit");
-        let db = Db::open_async(&test_db.config, crate::migrations())
-            .await
-            .expect("database opens");
-        let cmdb = Cmdb::new(db.clone(), crate::Config::default().auth);
-        let hostname = cmdb
-            .add_attribute(AttrInput {
-                name: Some("hostname".into()),
-                is_uniq: Some(true),
-                ..AttrInput::default()
-            })
-            .await
-            .expect("attribute added")
-            .attr_id;
-        let server = cmdb
-            .add_type(TypeInput {
-                name: Some("server".into()),
-                unique: Some("hostname".into()),
-                ..TypeInput::default()
-            })
-            .await
-            .expect("type added")
-            .type_id;
-        cmdb.sync_index().await.expect("index built");
+        let (_test_db, db, cmdb, hostname, server) = indexed_servers(backend).await;
 
         // A CI loaded behind the index's back, then log entries naming other CIs only, then
         // the log trimmed past where this index stands.

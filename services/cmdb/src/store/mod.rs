@@ -983,62 +983,24 @@ pub fn values_after(
     after: i64,
     limit: i64,
 ) -> QueryResult<Vec<ValueRowWithId>> {
+    // The same query over each typed value table; `$typed` wraps the column's value.
+    macro_rules! page_of {
+        ($table:ident, $value:ty, $typed:expr) => {
+            $table::table
+                .filter($table::id.gt(after))
+                .select(($table::id, $table::ci_id, $table::attr_id, $table::value))
+                .order($table::id)
+                .limit(limit)
+                .load::<(i64, i64, i64, $value)>(conn)?
+                .into_iter()
+                .map(|(r, c, a, v)| (r, c, a, $typed(v)))
+                .collect()
+        };
+    }
     Ok(match vt {
-        ValueType::Int => ci_values_int::table
-            .filter(ci_values_int::id.gt(after))
-            .select((
-                ci_values_int::id,
-                ci_values_int::ci_id,
-                ci_values_int::attr_id,
-                ci_values_int::value,
-            ))
-            .order(ci_values_int::id)
-            .limit(limit)
-            .load::<(i64, i64, i64, i64)>(conn)?
-            .into_iter()
-            .map(|(r, c, a, v)| (r, c, a, Typed::Int(v)))
-            .collect(),
-        ValueType::Float => ci_values_float::table
-            .filter(ci_values_float::id.gt(after))
-            .select((
-                ci_values_float::id,
-                ci_values_float::ci_id,
-                ci_values_float::attr_id,
-                ci_values_float::value,
-            ))
-            .order(ci_values_float::id)
-            .limit(limit)
-            .load::<(i64, i64, i64, f64)>(conn)?
-            .into_iter()
-            .map(|(r, c, a, v)| (r, c, a, Typed::Float(v)))
-            .collect(),
-        ValueType::Text => ci_values_text::table
-            .filter(ci_values_text::id.gt(after))
-            .select((
-                ci_values_text::id,
-                ci_values_text::ci_id,
-                ci_values_text::attr_id,
-                ci_values_text::value,
-            ))
-            .order(ci_values_text::id)
-            .limit(limit)
-            .load::<(i64, i64, i64, String)>(conn)?
-            .into_iter()
-            .map(|(r, c, a, v)| (r, c, a, Typed::Text(v)))
-            .collect(),
-        ValueType::Date => ci_values_datetime::table
-            .filter(ci_values_datetime::id.gt(after))
-            .select((
-                ci_values_datetime::id,
-                ci_values_datetime::ci_id,
-                ci_values_datetime::attr_id,
-                ci_values_datetime::value,
-            ))
-            .order(ci_values_datetime::id)
-            .limit(limit)
-            .load::<(i64, i64, i64, i64)>(conn)?
-            .into_iter()
-            .map(|(r, c, a, v)| (r, c, a, Typed::Date(from_seconds(v))))
-            .collect(),
+        ValueType::Int => page_of!(ci_values_int, i64, Typed::Int),
+        ValueType::Float => page_of!(ci_values_float, f64, Typed::Float),
+        ValueType::Text => page_of!(ci_values_text, String, Typed::Text),
+        ValueType::Date => page_of!(ci_values_datetime, i64, |v| Typed::Date(from_seconds(v))),
     })
 }

@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
-use kit::openapi::{Param, SeedRoute};
+use kit::openapi::{Param, SeedRoute, NO_PARAMS, SEED_PAGE};
 use serde_json::{Map, Value};
 
 pub async fn spec() -> HttpResponse {
@@ -17,11 +17,6 @@ fn document() -> &'static Value {
     DOCUMENT.get_or_init(build)
 }
 
-const PAGE: [Param; 2] = [
-    ("page", false, "from 1, default 1"),
-    ("page_size", false, "1 to 1000, default 10"),
-];
-const NONE: [Param; 0] = [];
 const IPS: [Param; 1] = [(
     "nodes",
     true,
@@ -30,7 +25,7 @@ const IPS: [Param; 1] = [(
 
 /// Path, tag, summary, parameters; in the order `configure` registers them.
 const ROUTES: &[SeedRoute] = &[
-    ("/cluster/list", "clusters", "List clusters", &PAGE),
+    ("/cluster/list", "clusters", "List clusters", &SEED_PAGE),
     (
         "/cluster/create",
         "clusters",
@@ -47,15 +42,15 @@ const ROUTES: &[SeedRoute] = &[
         "/cluster/delete/{id}",
         "clusters",
         "Delete a cluster without services",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/cluster/{id}/list_services",
         "clusters",
         "A cluster's services",
-        &PAGE,
+        &SEED_PAGE,
     ),
-    ("/cluster/{id}", "clusters", "Read a cluster", &NONE),
+    ("/cluster/{id}", "clusters", "Read a cluster", &NO_PARAMS),
     (
         "/service/create",
         "services",
@@ -72,20 +67,20 @@ const ROUTES: &[SeedRoute] = &[
         "/service/delete/{id}",
         "services",
         "Delete a service without pools",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/service/{id}/list_pools",
         "services",
         "A service's pools",
-        &PAGE,
+        &SEED_PAGE,
     ),
-    ("/service/{id}", "services", "Read a service", &NONE),
+    ("/service/{id}", "services", "Read a service", &NO_PARAMS),
     (
         "/sd/list",
         "registry targets",
         "List registry targets",
-        &PAGE,
+        &SEED_PAGE,
     ),
     (
         "/sd/create",
@@ -111,7 +106,7 @@ const ROUTES: &[SeedRoute] = &[
         "/sd/delete/{id}",
         "registry targets",
         "Delete a registry target no pool uses",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/pool/expand/{id}",
@@ -157,7 +152,7 @@ const ROUTES: &[SeedRoute] = &[
         "/pool/delete/{id}",
         "pools",
         "Delete a pool without nodes",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/pool/update/{id}",
@@ -177,13 +172,13 @@ const ROUTES: &[SeedRoute] = &[
         "/pool/search_by_ip/{iplist}",
         "pools",
         "{ip: pool_id} of those of the comma-separated IPs in a pool",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/pool/{id}/list_nodes",
         "pools",
         "A pool's nodes with their states",
-        &PAGE,
+        &SEED_PAGE,
     ),
     (
         "/pool/{id}/add_nodes",
@@ -197,7 +192,7 @@ const ROUTES: &[SeedRoute] = &[
         "Remove nodes by IP (no task runs)",
         &IPS,
     ),
-    ("/pool/{id}", "pools", "Read a pool", &NONE),
+    ("/pool/{id}", "pools", "Read a pool", &NO_PARAMS),
     (
         "/internal/task_event",
         "internal",
@@ -208,7 +203,7 @@ const ROUTES: &[SeedRoute] = &[
         "/internal/scheduler",
         "internal",
         "{leader, ticks} of this replica's scheduler",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/task/saveTask",
@@ -227,13 +222,13 @@ const ROUTES: &[SeedRoute] = &[
         "/task/expandList/{id}",
         "schedules",
         "A pool's expand schedules",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/task/uploadList/{id}",
         "schedules",
         "A pool's upload (deploy) schedules",
-        &NONE,
+        &NO_PARAMS,
     ),
 ];
 

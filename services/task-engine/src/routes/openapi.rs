@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
-use kit::openapi::{Param, SeedRoute};
+use kit::openapi::{Param, SeedRoute, NO_PARAMS, SEED_PAGE};
 use serde_json::{Map, Value};
 
 pub async fn spec() -> HttpResponse {
@@ -17,16 +17,11 @@ fn document() -> &'static Value {
     DOCUMENT.get_or_init(build)
 }
 
-const PAGE: [Param; 2] = [
-    ("page", false, "from 1, default 1"),
-    ("page_size", false, "1 to 1000, default 10"),
-];
 const ID: [Param; 1] = [("id", true, "the task id (body or query string)")];
-const NONE: [Param; 0] = [];
 
 /// Path, tag, summary, parameters.
 const ROUTES: &[SeedRoute] = &[
-    ("/action/list", "actions", "List actions", &PAGE),
+    ("/action/list", "actions", "List actions", &SEED_PAGE),
     (
         "/action/create",
         "actions",
@@ -51,13 +46,18 @@ const ROUTES: &[SeedRoute] = &[
             ("params", false, ""),
         ],
     ),
-    ("/action/delete/{id}", "actions", "Delete an action", &NONE),
-    ("/action/{id}", "actions", "Read an action", &NONE),
+    (
+        "/action/delete/{id}",
+        "actions",
+        "Delete an action",
+        &NO_PARAMS,
+    ),
+    ("/action/{id}", "actions", "Read an action", &NO_PARAMS),
     (
         "/actimpl/list",
         "action implementations",
         "List action implementations",
-        &PAGE,
+        &SEED_PAGE,
     ),
     (
         "/actimpl/create",
@@ -87,19 +87,19 @@ const ROUTES: &[SeedRoute] = &[
         "/actimpl/delete/{id}",
         "action implementations",
         "Delete an action implementation",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/actimpl/{id}",
         "action implementations",
         "Read an action implementation",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/remote_step/list",
         "remote steps",
         "List remote steps",
-        &PAGE,
+        &SEED_PAGE,
     ),
     (
         "/remote_step/create",
@@ -125,19 +125,19 @@ const ROUTES: &[SeedRoute] = &[
         "/remote_step/delete/{id}",
         "remote steps",
         "Delete a remote step",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/remote_step/{id}",
         "remote steps",
         "Read a remote step",
-        &NONE,
+        &NO_PARAMS,
     ),
     (
         "/task_tpl/list",
         "templates",
         "List templates (also /task/impl/list)",
-        &PAGE,
+        &SEED_PAGE,
     ),
     (
         "/task_tpl/create",
@@ -167,14 +167,14 @@ const ROUTES: &[SeedRoute] = &[
         "/task_tpl/delete/{id}",
         "templates",
         "Delete a template (also /task/impl/delete/{id})",
-        &NONE,
+        &NO_PARAMS,
     ),
-    ("/task_tpl/{id}", "templates", "Read a template", &NONE),
+    ("/task_tpl/{id}", "templates", "Read a template", &NO_PARAMS),
     (
         "/task_step/list",
         "templates",
         "The built-in steps, then the remote steps, with their parameters",
-        &PAGE,
+        &SEED_PAGE,
     ),
     (
         "/task/create",
@@ -202,7 +202,12 @@ const ROUTES: &[SeedRoute] = &[
             ),
         ],
     ),
-    ("/task/list", "tasks", "List tasks, newest first", &PAGE),
+    (
+        "/task/list",
+        "tasks",
+        "List tasks, newest first",
+        &SEED_PAGE,
+    ),
     ("/task/start", "tasks", "Start or resume a task", &ID),
     (
         "/task/pause",
@@ -211,15 +216,15 @@ const ROUTES: &[SeedRoute] = &[
         &ID,
     ),
     ("/task/stop", "tasks", "Stop a task for good", &ID),
-    ("/task/{id}", "tasks", "Read a task", &NONE),
-    ("/task/{id}/detail", "tasks", "The task's nodes", &NONE),
+    ("/task/{id}", "tasks", "Read a task", &NO_PARAMS),
+    ("/task/{id}/detail", "tasks", "The task's nodes", &NO_PARAMS),
     (
         "/task/{id}/log",
         "tasks",
         "The task's log (also /task/flow/{id}/log)",
-        &NONE,
+        &NO_PARAMS,
     ),
-    ("/task/node/{id}/log", "tasks", "One node's log", &NONE),
+    ("/task/node/{id}/log", "tasks", "One node's log", &NO_PARAMS),
 ];
 
 fn build() -> Value {
