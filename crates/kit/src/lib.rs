@@ -9,6 +9,7 @@
 //! - [`params`]: request parameters from the query string, a form body or a JSON body, and pagination.
 //! - [`openapi`]: the frame and operations routes every service's OpenAPI document shares.
 //! - [`status_error`]: the error of the services whose envelope carries the HTTP status as `code`.
+//! - [`text`]: the control-character check every name and free-text value passes.
 //! - [`server`]: the HTTP server with `/healthz`, `/readyz`, `/metrics` and graceful shutdown.
 //! - [`testing`]: fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
 //!   for integration tests.
@@ -25,6 +26,7 @@ pub mod server;
 pub mod status_error;
 pub mod telemetry;
 pub mod testing;
+pub mod text;
 
 pub use params::{Page, Params, ParamsError};
 pub use telemetry::RequestId;
