@@ -105,6 +105,8 @@ pub enum Idempotence {
 pub struct RawReply {
     pub status: StatusCode,
     pub request_id: Option<String>,
+    /// The `Allow` header of a 405, for a front door to pass on.
+    pub allow: Option<String>,
     pub body: serde_json::Value,
 }
 
@@ -276,6 +278,11 @@ async fn read(url: String, response: reqwest::Response) -> Result<RawReply, Clie
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let allow = response
+        .headers()
+        .get(reqwest::header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let bytes = response.bytes().await.map_err(|e| ClientError::Decode {
         url: url.clone(),
         reason: e.to_string(),
@@ -290,6 +297,7 @@ async fn read(url: String, response: reqwest::Response) -> Result<RawReply, Clie
     Ok(RawReply {
         status,
         request_id,
+        allow,
         body,
     })
 }

@@ -30,7 +30,7 @@ pub trait Validate {
     fn validate(&self) -> Result<(), ConfigError>;
 }
 
-/// The HTTP listener.
+/// The HTTP listener and the limits every request meets before a handler sees it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HttpConfig {
     /// `host:port`; port 0 picks a free port (tests).
@@ -39,6 +39,43 @@ pub struct HttpConfig {
     pub workers: usize,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
+    /// The largest request body, unless a route declares a larger one of its own.
+    #[serde(default = "defaults::max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// The longest request target (path and query string): longer ones get 414.
+    #[serde(default = "defaults::max_uri_bytes")]
+    pub max_uri_bytes: usize,
+    /// Seconds a client has to send the request line and headers; the connection is closed after.
+    #[serde(default = "defaults::header_timeout_secs")]
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send the whole body once the headers are in: 408, then closed.
+    #[serde(default = "defaults::body_timeout_secs")]
+    pub body_timeout_secs: u64,
+    /// Seconds an idle kept-alive connection stays open.
+    #[serde(default = "defaults::keep_alive_secs")]
+    pub keep_alive_secs: u64,
+    /// Origins (`https://console.example.com`) allowed to call besides the service's own, for
+    /// a console served from another origin; comma-separated.
+    #[serde(default)]
+    pub allowed_origins: String,
+}
+
+mod defaults {
+    pub fn max_body_bytes() -> usize {
+        1024 * 1024
+    }
+    pub fn max_uri_bytes() -> usize {
+        8 * 1024
+    }
+    pub fn header_timeout_secs() -> u64 {
+        10
+    }
+    pub fn body_timeout_secs() -> u64 {
+        30
+    }
+    pub fn keep_alive_secs() -> u64 {
+        15
+    }
 }
 
 impl HttpConfig {
@@ -47,19 +84,50 @@ impl HttpConfig {
             bind: format!("127.0.0.1:{port}"),
             workers: 0,
             shutdown_timeout_secs: 10,
+            max_body_bytes: defaults::max_body_bytes(),
+            max_uri_bytes: defaults::max_uri_bytes(),
+            header_timeout_secs: defaults::header_timeout_secs(),
+            body_timeout_secs: defaults::body_timeout_secs(),
+            keep_alive_secs: defaults::keep_alive_secs(),
+            allowed_origins: String::new(),
         }
     }
 
+    /// The extra allowed origins, lower-cased, without a trailing `/`.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.allowed_origins
+            .split(',')
+            .map(|origin| origin.trim().trim_end_matches('/').to_ascii_lowercase())
+            .filter(|origin| !origin.is_empty())
+            .collect()
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.bind
-            .parse::<std::net::SocketAddr>()
-            .map(|_| ())
-            .map_err(|e| {
-                ConfigError::invalid(
-                    "http.bind",
-                    format!("`{}` is not host:port ({e})", self.bind),
-                )
-            })
+        self.bind.parse::<std::net::SocketAddr>().map_err(|e| {
+            ConfigError::invalid(
+                "http.bind",
+                format!("`{}` is not host:port ({e})", self.bind),
+            )
+        })?;
+        for (key, value) in [
+            ("http.max_body_bytes", self.max_body_bytes as u64),
+            ("http.max_uri_bytes", self.max_uri_bytes as u64),
+            ("http.header_timeout_secs", self.header_timeout_secs),
+            ("http.body_timeout_secs", self.body_timeout_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "must be greater than 0"));
+            }
+        }
+        for origin in self.allowed_origins() {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(ConfigError::invalid(
+                    "http.allowed_origins",
+                    format!("`{origin}` is not an origin such as https://console.example.com"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -10,6 +10,8 @@
 //! - [`openapi`]: the frame and operations routes every service's OpenAPI document shares.
 //! - [`status_error`]: the error of the services whose envelope carries the HTTP status as `code`.
 //! - [`text`]: the control-character check every name and free-text value passes.
+//! - [`routes`]: the route table every service declares its routes in (path, methods, effect, handler).
+//! - [`guard`]: what every request meets before routing: target length, cross-site rule, body size and time.
 //! - [`server`]: the HTTP server with `/healthz`, `/readyz`, `/metrics` and graceful shutdown.
 //! - [`testing`]: fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
 //!   for integration tests.
@@ -19,9 +21,11 @@ pub mod db;
 #[cfg(feature = "zookeeper")]
 pub mod election;
 pub mod entry;
+pub mod guard;
 pub mod metrics;
 pub mod openapi;
 pub mod params;
+pub mod routes;
 pub mod server;
 pub mod status_error;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 //! operations routes the kit serves (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) with
 //! their `Health` schema, and small schema builders. Each service describes its own routes.
 
+use crate::routes::{Effect, RouteTable};
 use actix_web::HttpResponse;
 use serde_json::{json, Map, Value};
 
@@ -174,12 +175,23 @@ pub const NO_PARAMS: [Param; 0] = [];
 /// summary, parameters.
 pub type SeedRoute = (&'static str, &'static str, &'static str, &'static [Param]);
 
-/// The paths of seed-style routes (orchestrator, task-engine): each served for GET and POST,
-/// its parameters in the query string or as a JSON (or form) body, answered with the envelope
-/// `{"code": 0, "msg": "success", "data": ...}` or the HTTP status as `code`.
-pub fn seed_paths(routes: &[SeedRoute]) -> Map<String, Value> {
+/// The paths of seed-style routes (orchestrator, task-engine): each served for the methods its
+/// entry in `table` answers, its parameters in the query string or as a JSON (or form) body,
+/// answered with the envelope `{"code": 0, "msg": "success", "data": ...}` or the HTTP status
+/// as `code`.
+pub fn seed_paths(routes: &[SeedRoute], table: &RouteTable) -> Map<String, Value> {
     let mut paths = Map::new();
     for (path, tag, summary, params) in routes {
+        let methods: Vec<String> = table
+            .specs()
+            .find(|spec| spec.path == *path)
+            .map(|spec| {
+                spec.methods
+                    .iter()
+                    .map(|m| m.as_str().to_ascii_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut parameters: Vec<Value> = Vec::new();
         if path.contains("{id}") {
             parameters.push(json!({
@@ -212,7 +224,7 @@ pub fn seed_paths(routes: &[SeedRoute]) -> Map<String, Value> {
                     "409": {"description": "a conflict (name taken, state); `code` 409"}
                 }
             });
-            if method == "post" && !properties.is_empty() {
+            if method != "get" && !properties.is_empty() {
                 let mut schema = json!({"type": "object", "properties": properties});
                 // OpenAPI 3.0 wants a non-empty `required`, or none.
                 if !required.is_empty() {
@@ -225,13 +237,53 @@ pub fn seed_paths(routes: &[SeedRoute]) -> Map<String, Value> {
             }
             op
         };
-        paths.insert(
-            path.to_string(),
-            json!({"get": operation("get"), "post": operation("post")}),
-        );
+        let operations: Map<String, Value> = methods
+            .iter()
+            .map(|method| (method.clone(), operation(method)))
+            .collect();
+        paths.insert(path.to_string(), Value::Object(operations));
     }
     paths
 }
+
+/// Where `document` and `table` disagree on the methods of a path both have (an operation
+/// the route does not answer, a method the document leaves out); forwarded routes are
+/// another service's to describe.
+pub fn method_mismatches(document: &Value, table: &RouteTable) -> Vec<String> {
+    let mut found = Vec::new();
+    for spec in table.specs().filter(|s| s.effect != Effect::Forward) {
+        let Some(operations) = document["paths"][&spec.path].as_object() else {
+            continue;
+        };
+        let documented: Vec<String> = Some(operations)
+            .map(|ops| {
+                ops.keys()
+                    .filter(|k| HTTP_METHODS.contains(&k.as_str()))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut served: Vec<String> = spec
+            .methods
+            .iter()
+            .map(|m| m.as_str().to_ascii_lowercase())
+            .collect();
+        let mut documented = documented;
+        served.sort();
+        documented.sort();
+        if served != documented {
+            found.push(format!(
+                "{}: served {served:?}, documented {documented:?}",
+                spec.path
+            ));
+        }
+    }
+    found
+}
+
+const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// Every `$ref` of `document` that does not name one of its component schemas (a document
 /// whose tests assert this is empty cannot point a client at a missing type), and how many

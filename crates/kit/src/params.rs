@@ -13,8 +13,6 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-/// Bodies larger than this are refused.
-pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_PAGE_SIZE: u64 = 10;
 pub const MAX_PAGE_SIZE: u64 = 1000;
 
@@ -236,19 +234,18 @@ async fn collect(req: HttpRequest, mut payload: Payload) -> Result<Rc<ParamMap>,
     if !req.query_string().is_empty() {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string())
             .map_err(|e| ParamsError::Body(format!("query string: {e}")))?;
-        for (k, v) in pairs {
-            map.insert(k, Value::String(v));
-        }
+        insert_pairs(pairs, &mut map)?;
     }
     // GET bodies are read too: the orchestration seed's own examples send `curl -X GET -d '{...}'`.
+    // Its size and arrival time were bounded by `kit::guard` before routing.
     if req.method() != Method::HEAD {
         let body = web::Bytes::from_request(&req, &mut payload)
             .await
             .map_err(|e| ParamsError::Body(e.to_string()))?;
-        if body.len() > BODY_LIMIT {
-            return Err(ParamsError::Body(format!("larger than {BODY_LIMIT} bytes")));
-        }
         merge_body(&req, &body, &mut map)?;
+    }
+    for (name, value) in &map {
+        check_controls(name, value)?;
     }
     let shared = Rc::new(ParamMap(map));
     req.extensions_mut().insert(shared.clone());
@@ -275,15 +272,44 @@ fn merge_body(
     } else if content_type.is_empty() || content_type == "application/x-www-form-urlencoded" {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
             .map_err(|e| ParamsError::Body(format!("invalid form: {e}")))?;
-        for (k, v) in pairs {
-            map.insert(k, Value::String(v));
-        }
+        let mut form = Map::new();
+        insert_pairs(pairs, &mut form)?;
+        map.extend(form);
     } else {
         return Err(ParamsError::Body(format!(
             "unsupported content type `{content_type}`: send JSON or a form"
         )));
     }
     Ok(())
+}
+
+/// Adds `name=value` pairs; a name given twice is refused rather than resolved to one of them.
+fn insert_pairs(
+    pairs: Vec<(String, String)>,
+    map: &mut Map<String, Value>,
+) -> Result<(), ParamsError> {
+    for (name, value) in pairs {
+        if map.contains_key(&name) {
+            return Err(ParamsError::invalid(&name, "given more than once"));
+        }
+        map.insert(name, Value::String(value));
+    }
+    Ok(())
+}
+
+/// No parameter name or text value, at any depth, holds a control character other than tab
+/// and line breaks; fields that must be one line check that themselves
+/// ([`crate::text::check_line`]).
+fn check_controls(name: &str, value: &Value) -> Result<(), ParamsError> {
+    crate::text::check_line(name, name)?;
+    match value {
+        Value::String(text) => crate::text::check_multiline(name, text),
+        Value::Array(items) => items.iter().try_for_each(|item| check_controls(name, item)),
+        Value::Object(fields) => fields
+            .iter()
+            .try_for_each(|(key, item)| check_controls(&format!("{name}.{key}"), item)),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -439,6 +465,50 @@ mod tests {
         let bad_page = TestRequest::get().uri("/x?page=zero");
         assert!(
             matches!(extract(bad_page).await, Err(ParamsError::Invalid { name, .. }) if name == "page")
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_parameter_given_twice_is_refused() {
+        use actix_web::test::TestRequest;
+        let query = TestRequest::post().uri("/task/stop?id=1&id=2");
+        assert!(
+            matches!(extract(query).await, Err(ParamsError::Invalid { name, reason }) if name == "id" && reason.contains("more than once"))
+        );
+        let form = TestRequest::post()
+            .uri("/x")
+            .insert_header(("content-type", "application/x-www-form-urlencoded"))
+            .set_payload("a=1&a=2");
+        assert!(
+            matches!(extract(form).await, Err(ParamsError::Invalid { name, .. }) if name == "a")
+        );
+    }
+
+    #[actix_web::test]
+    async fn control_characters_are_refused_wherever_they_come_from() {
+        use actix_web::test::TestRequest;
+        let query = TestRequest::get().uri("/x?name=a%1Bb");
+        assert!(
+            matches!(extract(query).await, Err(ParamsError::Invalid { name, .. }) if name == "name")
+        );
+        let json = TestRequest::post()
+            .uri("/x")
+            .insert_header(("content-type", "application/json"))
+            .set_payload(r#"{"params": {"deep": ["ok", "nul\u0000"]}}"#);
+        assert!(
+            matches!(extract(json).await, Err(ParamsError::Invalid { name, .. }) if name == "params.deep")
+        );
+        let key = TestRequest::get().uri("/x?a%00=1");
+        assert!(extract(key).await.is_err());
+        // Line breaks and tabs are text, not controls, in free-text values.
+        let script = TestRequest::post()
+            .uri("/x")
+            .insert_header(("content-type", "application/json"))
+            .set_payload(r##"{"content": "#!/bin/sh\n\techo hi\n"}"##);
+        let (mut p, _) = extract(script).await.expect("multi-line text");
+        assert_eq!(
+            p.take_str("content"),
+            Ok(Some("#!/bin/sh\n\techo hi\n".into()))
         );
     }
 

@@ -12,7 +12,9 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use crate::config::HttpConfig;
+use crate::guard::{Guard, OriginPolicy};
 use crate::metrics::Metrics;
+use crate::routes::RouteTable;
 
 /// What `/readyz` asks: the database, ZooKeeper, or whatever the service cannot work without.
 pub trait Readiness: Send + Sync + 'static {
@@ -45,12 +47,13 @@ pub fn start<F>(
     name: &'static str,
     http: &HttpConfig,
     readiness: Arc<dyn Readiness>,
-    routes: F,
+    table: RouteTable,
+    app_data: F,
 ) -> Result<Bound, StartError>
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
-    bind(name, http, readiness, routes).map_err(|source| StartError::Bind {
+    bind(name, http, readiness, table, app_data).map_err(|source| StartError::Bind {
         bind: http.bind.clone(),
         source,
     })
@@ -62,17 +65,19 @@ pub struct Bound {
     pub server: Server,
 }
 
-/// Binds the service. `routes` adds the service's own routes and its default (404) service.
+/// Binds the service: its route table (with the 404 and 405 answers), behind the request
+/// guard ([`crate::guard`]); `app_data` adds the state its handlers extract.
 pub fn bind<F>(
     name: &'static str,
     http: &HttpConfig,
     readiness: Arc<dyn Readiness>,
-    routes: F,
+    table: RouteTable,
+    app_data: F,
 ) -> std::io::Result<Bound>
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
-    bind_with_metrics(name, http, readiness, None, routes)
+    bind_with_metrics(name, http, readiness, None, table, app_data)
 }
 
 /// [`bind`], with `extra` rendered at the end of `/metrics`.
@@ -81,7 +86,8 @@ pub fn bind_with_metrics<F>(
     http: &HttpConfig,
     readiness: Arc<dyn Readiness>,
     extra: Option<Arc<dyn ExtraMetrics>>,
-    routes: F,
+    table: RouteTable,
+    app_data: F,
 ) -> std::io::Result<Bound>
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
@@ -90,20 +96,38 @@ where
     let extra = web::Data::new(ExtraMetricsSource(extra));
     let readiness = web::Data::from(Arc::new(ReadinessCheck(readiness)));
     let service = web::Data::new(ServiceName(name));
+    let guard = Arc::new(Guard::new(http, &table));
+    let origins = web::Data::new(OriginPolicy {
+        envelope: table.envelope(),
+        allowed_origins: http.allowed_origins(),
+    });
     let mut server = HttpServer::new(move || {
+        let guard = guard.clone();
+        let app_data = app_data.clone();
+        let table = table.clone();
         App::new()
             .app_data(metrics.clone())
             .app_data(extra.clone())
             .app_data(readiness.clone())
             .app_data(service.clone())
+            .app_data(origins.clone())
+            // The guard has read the body already and bounded it; extractors take what it let in.
+            .app_data(web::PayloadConfig::new(guard.largest_body()))
+            .wrap(from_fn(move |req, next| {
+                crate::guard::check(guard.clone(), req, next)
+            }))
             .wrap(from_fn(crate::telemetry::observe))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics_text))
-            .configure(routes.clone())
+            .configure(move |cfg| {
+                app_data(cfg);
+                table.configure(cfg);
+            })
     })
     .shutdown_timeout(http.shutdown_timeout_secs)
-    .client_request_timeout(Duration::from_secs(30));
+    .client_request_timeout(Duration::from_secs(http.header_timeout_secs))
+    .keep_alive(Duration::from_secs(http.keep_alive_secs));
     if http.workers > 0 {
         server = server.workers(http.workers);
     }

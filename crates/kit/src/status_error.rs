@@ -73,14 +73,18 @@ impl ResponseError for StatusError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        // The seed's error examples carry `"data": {}`.
-        HttpResponse::build(status).json(json!({
-            "code": status.as_u16(),
-            "msg": self.to_string(),
-            "data": {},
-        }))
+        envelope(self.status_code(), &self.to_string())
     }
+}
+
+/// The envelope of an error: `{"code": <status>, "msg": ..., "data": {}}` (the seed's error
+/// examples carry `"data": {}`).
+pub fn envelope(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({
+        "code": status.as_u16(),
+        "msg": message,
+        "data": {},
+    }))
 }
 
 #[cfg(test)]

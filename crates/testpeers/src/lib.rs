@@ -56,6 +56,7 @@ pub fn test_http() -> HttpConfig {
         bind: "127.0.0.1:0".into(),
         workers: 1,
         shutdown_timeout_secs: 1,
+        ..HttpConfig::on_port(0)
     }
 }
 

@@ -42,8 +42,13 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         StartError::Setup(format!("cannot create the admin user or demo data: {e}"))
     })?;
     let portal = web::Data::new(portal);
-    kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
-        cfg.app_data(portal.clone());
-        routes::configure(cfg);
-    })
+    kit::server::start(
+        SERVICE,
+        &config.http,
+        Arc::new(db),
+        routes::table(),
+        move |cfg| {
+            cfg.app_data(portal.clone());
+        },
+    )
 }

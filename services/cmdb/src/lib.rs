@@ -45,8 +45,13 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         .await
         .map_err(|e| StartError::Setup(format!("cannot build the search index: {e}")))?;
     let cmdb = web::Data::new(cmdb);
-    kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
-        cfg.app_data(cmdb.clone());
-        routes::configure(cfg);
-    })
+    kit::server::start(
+        SERVICE,
+        &config.http,
+        Arc::new(db),
+        routes::table(),
+        move |cfg| {
+            cfg.app_data(cmdb.clone());
+        },
+    )
 }

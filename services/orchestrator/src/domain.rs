@@ -14,8 +14,15 @@ pub const MAX_DESC: usize = 8192;
 /// Most IPs one `add_nodes`, `remove_nodes` or `search_by_ip` may carry.
 pub const MAX_IPS: usize = 1000;
 
-/// `value` if it fits in `max` characters.
+/// `value` if it fits in `max` characters and holds no control character: names, types,
+/// biz and images (up to [`MAX_TEXT`]) are one line; descriptions may hold line breaks.
 pub fn text(name: &str, value: String, max: usize) -> Result<String, Error> {
+    let kind = if max <= MAX_TEXT {
+        kit::text::TextKind::Line
+    } else {
+        kit::text::TextKind::Multiline
+    };
+    kit::text::check(name, &value, kind)?;
     if value.chars().count() > max {
         return Err(Error::BadArgument(format!(
             "invalid parameter `{name}`: longer than {max} characters"
@@ -134,6 +141,14 @@ mod tests {
             ip_list("nodes", Some(json!("10.0.0.1, 10.0.0.2"))).unwrap(),
             want
         );
+    }
+
+    #[test]
+    fn names_are_one_line_and_descriptions_hold_no_controls() {
+        assert!(text("name", "web\nfarm".into(), MAX_TEXT).is_err());
+        assert!(text("name", "web\u{1b}[2J".into(), MAX_TEXT).is_err());
+        assert!(text("desc", "two\nlines".into(), MAX_DESC).is_ok());
+        assert!(text("desc", "nul\0".into(), MAX_DESC).is_err());
     }
 
     #[test]

@@ -84,13 +84,18 @@ pub async fn start_with_clock(
     let flows_data = actix_web::web::Data::new(flows.clone());
     let leadership = Arc::new(Leadership::default());
     let leadership_data = actix_web::web::Data::new(leadership.clone());
-    let bound = kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
-        cfg.app_data(shared.clone());
-        cfg.app_data(front_door.clone());
-        cfg.app_data(flows_data.clone());
-        cfg.app_data(leadership_data.clone());
-        routes::configure(cfg);
-    })?;
+    let bound = kit::server::start(
+        SERVICE,
+        &config.http,
+        Arc::new(db),
+        routes::table(),
+        move |cfg| {
+            cfg.app_data(shared.clone());
+            cfg.app_data(front_door.clone());
+            cfg.app_data(flows_data.clone());
+            cfg.app_data(leadership_data.clone());
+        },
+    )?;
     let _ = notify_url.set(event_url(&config.events.public_url, bound.addr));
 
     let (stop, stopped) = watch::channel(false);

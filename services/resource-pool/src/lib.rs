@@ -30,8 +30,13 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     };
     let db = Db::open_async(&config.database, migrations).await?;
     let inventory = web::Data::new(inventory::Inventory::new(db.clone(), config.probe.clone()));
-    kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
-        cfg.app_data(inventory.clone());
-        routes::configure(cfg);
-    })
+    kit::server::start(
+        SERVICE,
+        &config.http,
+        Arc::new(db),
+        routes::table(),
+        move |cfg| {
+            cfg.app_data(inventory.clone());
+        },
+    )
 }

@@ -56,9 +56,9 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         &config.http,
         Arc::new(Ready(registry)),
         Some(metrics),
+        routes::table(),
         move |cfg| {
             cfg.app_data(data.clone());
-            routes::configure(cfg);
         },
     )
     .map_err(|source| StartError::Bind {

@@ -56,9 +56,14 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     ));
     // Renews this engine's task leases and takes over the tasks of dead engines.
     engine.keep_leases();
-    kit::server::start(SERVICE, &config.http, Arc::new(db), move |cfg| {
-        cfg.app_data(shared.clone());
-        cfg.app_data(engine.clone());
-        routes::configure(cfg);
-    })
+    kit::server::start(
+        SERVICE,
+        &config.http,
+        Arc::new(db),
+        routes::table(),
+        move |cfg| {
+            cfg.app_data(shared.clone());
+            cfg.app_data(engine.clone());
+        },
+    )
 }

@@ -10,6 +10,8 @@ mod openapi;
 mod page;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use kit::routes::Effect::{Read, Write};
+use kit::routes::{Refusal, RouteTable, GET, POST};
 use serde::Serialize;
 use wire::cloud_portal::{self as w, Code, Envelope};
 
@@ -46,41 +48,55 @@ pub const ROUTES: [&str; 21] = [
     "/api/admin/host/delete",
 ];
 
-macro_rules! post {
-    ($cfg:expr, $path:literal, $handler:expr) => {
-        $cfg.service(
-            web::resource([$path, concat!($path, "/")])
-                .route(web::post().to($handler))
-                .default_service(web::to(method_not_allowed)),
-        )
-    };
+/// Every route: the API answers POST only (as the seed says), at `path` and `path/`; the web
+/// page and the OpenAPI document answer GET.
+pub fn table() -> RouteTable {
+    let table = RouteTable::new(envelope)
+        .slashed("/api/login", POST, Write, login)
+        .slashed("/api/logout", POST, Write, logout)
+        .slashed("/api/instance/baseinfo", POST, Read, baseinfo)
+        .slashed("/api/myun/instance", POST, Read, my_instances)
+        .slashed("/api/instance/create", POST, Write, create_instance)
+        .slashed("/api/instance/query", POST, Read, query_instance)
+        .slashed("/api/instance/run", POST, Write, run_instance)
+        .slashed("/api/instance/stop", POST, Write, stop_instance)
+        .slashed("/api/instance/reboot", POST, Write, reboot_instance)
+        .slashed("/api/instance/delete", POST, Write, delete_instance)
+        .slashed("/api/service/instance/create", POST, Write, service_create)
+        .slashed("/api/service/instance/return", POST, Write, service_return)
+        .slashed("/api/admin/user/add", POST, Write, add_user)
+        .slashed("/api/admin/user/list", POST, Read, list_users)
+        .slashed("/api/admin/image/add", POST, Write, add_image)
+        .slashed("/api/admin/image/list", POST, Read, list_images)
+        .slashed("/api/admin/host/add", POST, Write, add_host)
+        .slashed("/api/admin/host/list", POST, Read, list_hosts)
+        .slashed("/api/admin/user/delete", POST, Write, delete_user)
+        .slashed("/api/admin/image/delete", POST, Write, delete_image)
+        .slashed("/api/admin/host/delete", POST, Write, delete_host)
+        .read("/openapi.json", GET, openapi::spec);
+    page::routes(table)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    post!(cfg, "/api/login", login);
-    post!(cfg, "/api/logout", logout);
-    post!(cfg, "/api/instance/baseinfo", baseinfo);
-    post!(cfg, "/api/myun/instance", my_instances);
-    post!(cfg, "/api/instance/create", create_instance);
-    post!(cfg, "/api/instance/query", query_instance);
-    post!(cfg, "/api/instance/run", run_instance);
-    post!(cfg, "/api/instance/stop", stop_instance);
-    post!(cfg, "/api/instance/reboot", reboot_instance);
-    post!(cfg, "/api/instance/delete", delete_instance);
-    post!(cfg, "/api/service/instance/create", service_create);
-    post!(cfg, "/api/service/instance/return", service_return);
-    post!(cfg, "/api/admin/user/add", add_user);
-    post!(cfg, "/api/admin/user/list", list_users);
-    post!(cfg, "/api/admin/image/add", add_image);
-    post!(cfg, "/api/admin/image/list", list_images);
-    post!(cfg, "/api/admin/host/add", add_host);
-    post!(cfg, "/api/admin/host/list", list_hosts);
-    post!(cfg, "/api/admin/user/delete", delete_user);
-    post!(cfg, "/api/admin/image/delete", delete_image);
-    post!(cfg, "/api/admin/host/delete", delete_host);
-    cfg.route("/openapi.json", web::get().to(openapi::spec));
-    page::configure(cfg);
-    cfg.default_service(web::to(not_found));
+/// The kit's refusals (404, 405, limits) in the seed's envelope.
+fn envelope(refusal: &Refusal) -> HttpResponse {
+    let code = match refusal {
+        Refusal::NotFound { .. } => Code::NotFound,
+        _ => Code::BadArgument,
+    };
+    let desc = match refusal {
+        Refusal::NotFound { .. } => {
+            format!(
+                "{refusal} (routes: {}; see /openapi.json)",
+                ROUTES.join(", ")
+            )
+        }
+        _ => refusal.to_string(),
+    };
+    HttpResponse::build(refusal.status()).json(Envelope {
+        code: code as i32,
+        desc,
+        body: w::Empty {},
+    })
 }
 
 fn ok<T: Serialize>(desc: impl Into<String>, body: T) -> HttpResponse {
@@ -89,29 +105,6 @@ fn ok<T: Serialize>(desc: impl Into<String>, body: T) -> HttpResponse {
         desc: desc.into(),
         body,
     })
-}
-
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::NotFound(format!(
-        "no such route: {} {} (routes: {}; see /openapi.json)",
-        req.method(),
-        req.path(),
-        ROUTES.join(", ")
-    )))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed()
-        .insert_header(("Allow", "POST"))
-        .json(Envelope {
-            code: Code::BadArgument as i32,
-            desc: format!(
-                "method {} not allowed on {}: use POST",
-                req.method(),
-                req.path()
-            ),
-            body: w::Empty {},
-        })
 }
 
 // ---- parameters shared by the routes ----

@@ -3,7 +3,8 @@
 //! page calls the same form API as every other client; these handlers only hand out files.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
+use kit::routes::{RouteTable, GET};
 
 const INDEX_HTML: &str = include_str!("../../static/index.html");
 const APP_JS: &str = include_str!("../../static/app.js");
@@ -18,10 +19,12 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
 /// The page's paths, for the docs and the tests.
 pub const PATHS: [&str; 3] = ["/", "/ui/app.js", "/ui/style.css"];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(index));
-    cfg.route("/ui/app.js", web::get().to(app_js));
-    cfg.route("/ui/style.css", web::get().to(style_css));
+/// The page's files, added to the route table: GET only.
+pub fn routes(table: RouteTable) -> RouteTable {
+    table
+        .read("/", GET, index)
+        .read("/ui/app.js", GET, app_js)
+        .read("/ui/style.css", GET, style_css)
 }
 
 fn file(content_type: &'static str, body: &'static str) -> HttpResponse {

@@ -28,6 +28,7 @@ pub fn test_config(db: &TestDatabase) -> Config {
             bind: "127.0.0.1:0".into(),
             workers: 2,
             shutdown_timeout_secs: 1,
+            ..HttpConfig::on_port(0)
         },
         database: db.config.clone(),
         ..Config::default()

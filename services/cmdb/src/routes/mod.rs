@@ -3,6 +3,7 @@
 
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
+use kit::routes::{Refusal, RouteTable, DELETE, GET, GET_POST, POST, PUT};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use wire::cmdb as w;
@@ -22,93 +23,85 @@ type Reply = Result<HttpResponse, Error>;
 
 const API: &str = "/api/v0.1";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    let route = |path: &str| {
-        web::resource(format!("{API}{path}")).default_service(web::to(method_not_allowed))
-    };
-    cfg.service(
-        route("/attributes")
-            .route(web::get().to(list_attributes))
-            .route(web::post().to(add_attribute)),
-    )
-    .service(
-        route("/attributes/citype/{type_id}")
-            .route(web::get().to(type_attributes))
-            .route(web::post().to(bind_attributes))
-            .route(web::delete().to(unbind_attributes)),
-    )
-    .service(
-        route("/attributes/{key}")
-            .route(web::get().to(get_attribute))
-            .route(web::put().to(update_attribute))
-            .route(web::delete().to(delete_attribute)),
-    )
-    .service(
-        route("/citypes")
-            .route(web::get().to(list_types))
-            .route(web::post().to(add_type)),
-    )
-    .service(route("/citypes/query").route(web::get().to(query_type)))
-    .service(
-        route("/citypes/enable/{type_id}")
-            .route(web::get().to(enable_type))
-            .route(web::post().to(enable_type)),
-    )
-    .service(
-        route("/citypes/{type_id}")
-            .route(web::put().to(update_type))
-            .route(web::delete().to(delete_type)),
-    )
-    .service(route("/cityperelations/types").route(web::get().to(relation_types)))
-    .service(route("/cityperelations/{id}/children").route(web::get().to(type_children)))
-    .service(route("/cityperelations/{id}/parents").route(web::get().to(type_parents)))
-    .service(route("/cityperelations/{parent}/{child}").route(web::post().to(add_type_relation)))
-    .service(route("/cityperelations/{ctr_id}").route(web::delete().to(delete_type_relation)))
-    .service(route("/ci/s").route(web::get().to(search)))
-    .service(route("/ci/type/{type_id}").route(web::get().to(cis_of_type)))
-    // Before `/ci/{ci_id}`, which would otherwise take `batch` as an id.
-    .service(route("/ci/batch").route(web::post().to(batch_cis)))
-    .service(
-        route("/ci")
-            .route(web::post().to(add_ci))
-            .route(web::put().to(update_ci)),
-    )
-    .service(
-        route("/ci/{ci_id}")
-            .route(web::get().to(get_ci))
-            .route(web::delete().to(delete_ci)),
-    )
-    .service(route("/cirelations/types").route(web::get().to(relation_types)))
-    .service(route("/cirelations/delete/{cr_id}").route(web::delete().to(delete_ci_relation)))
-    .service(route("/cirelations/{id}/second_cis").route(web::get().to(second_cis)))
-    .service(route("/cirelations/{id}/first_cis").route(web::get().to(first_cis)))
-    // Before `{first}/{second}`, which would otherwise take `<id>/graph` and refuse GET.
-    .service(route("/cirelations/{id}/graph").route(web::get().to(ci_graph)))
-    .service(route("/cirelations/{first}/{second}").route(web::post().to(add_ci_relation)))
-    .service(route("/history/record").route(web::get().to(history)))
-    .service(route("/history/{record_id}").route(web::get().to(history_record)))
-    .service(route("/users").route(web::post().to(create_user)))
-    .service(route("/users/{username}").route(web::get().to(get_user)));
-    cfg.route("/openapi.json", web::get().to(openapi::spec));
-    cfg.default_service(web::to(not_found));
+/// The body limit of `/ci/batch`, whose rows can be many; every other route has
+/// `http.max_body_bytes`.
+pub const BATCH_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Every route under `/api/v0.1`, each method with its own handler, as veops CMDB has them.
+/// `citypes/enable/{type_id}` is a write the seed shows as `GET/POST`.
+pub fn table() -> RouteTable {
+    RouteTable::new(envelope)
+        .read(api("/attributes"), GET, list_attributes)
+        .write(api("/attributes"), POST, add_attribute)
+        .read(api("/attributes/citype/{type_id}"), GET, type_attributes)
+        .write(api("/attributes/citype/{type_id}"), POST, bind_attributes)
+        .write(
+            api("/attributes/citype/{type_id}"),
+            DELETE,
+            unbind_attributes,
+        )
+        .read(api("/attributes/{key}"), GET, get_attribute)
+        .write(api("/attributes/{key}"), PUT, update_attribute)
+        .write(api("/attributes/{key}"), DELETE, delete_attribute)
+        .read(api("/citypes"), GET, list_types)
+        .write(api("/citypes"), POST, add_type)
+        .read(api("/citypes/query"), GET, query_type)
+        .write(api("/citypes/enable/{type_id}"), GET_POST, enable_type)
+        .write(api("/citypes/{type_id}"), PUT, update_type)
+        .write(api("/citypes/{type_id}"), DELETE, delete_type)
+        .read(api("/cityperelations/types"), GET, relation_types)
+        .read(api("/cityperelations/{id}/children"), GET, type_children)
+        .read(api("/cityperelations/{id}/parents"), GET, type_parents)
+        .write(
+            api("/cityperelations/{parent}/{child}"),
+            POST,
+            add_type_relation,
+        )
+        .write(
+            api("/cityperelations/{ctr_id}"),
+            DELETE,
+            delete_type_relation,
+        )
+        .read(api("/ci/s"), GET, search)
+        .read(api("/ci/type/{type_id}"), GET, cis_of_type)
+        // Before `/ci/{ci_id}`, which would otherwise take `batch` as an id.
+        .write(api("/ci/batch"), POST, batch_cis)
+        .body_limit(BATCH_BODY_LIMIT)
+        .write(api("/ci"), POST, add_ci)
+        .write(api("/ci"), PUT, update_ci)
+        .read(api("/ci/{ci_id}"), GET, get_ci)
+        .write(api("/ci/{ci_id}"), DELETE, delete_ci)
+        .read(api("/cirelations/types"), GET, relation_types)
+        .write(
+            api("/cirelations/delete/{cr_id}"),
+            DELETE,
+            delete_ci_relation,
+        )
+        .read(api("/cirelations/{id}/second_cis"), GET, second_cis)
+        .read(api("/cirelations/{id}/first_cis"), GET, first_cis)
+        // Before `{first}/{second}`, which would otherwise take `<id>/graph` and refuse GET.
+        .read(api("/cirelations/{id}/graph"), GET, ci_graph)
+        .write(api("/cirelations/{first}/{second}"), POST, add_ci_relation)
+        .read(api("/history/record"), GET, history)
+        .read(api("/history/{record_id}"), GET, history_record)
+        .write(api("/users"), POST, create_user)
+        .read(api("/users/{username}"), GET, get_user)
+        .read("/openapi.json", GET, openapi::spec)
+}
+
+fn api(path: &str) -> String {
+    format!("{API}{path}")
+}
+
+/// The kit's refusals (404, 405, limits) in cmdb's error body.
+fn envelope(refusal: &Refusal) -> HttpResponse {
+    HttpResponse::build(refusal.status()).json(w::ErrorBody {
+        message: refusal.to_string(),
+    })
 }
 
 fn ok<T: Serialize>(body: T) -> Reply {
     Ok(HttpResponse::Ok().json(body))
-}
-
-async fn not_found(req: HttpRequest) -> Reply {
-    Err(Error::NotFound(format!(
-        "no such route: {} {}",
-        req.method(),
-        req.path()
-    )))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(w::ErrorBody {
-        message: format!("method {} not allowed on {}", req.method(), req.path()),
-    })
 }
 
 /// Checks the signature and the right to `access`; returns the caller and the parameters

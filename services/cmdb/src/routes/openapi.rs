@@ -451,36 +451,17 @@ mod tests {
 
     use super::*;
 
-    /// The (method, path) pairs `configure` registers, read from its source: actix has no
-    /// way to list an app's routes, and reading the one place they are written keeps the
-    /// check honest without a second hand-kept list. Relies on `configure`'s layout: a
-    /// `route("<path>")` followed by its `.route(web::<method>()...)` lines.
+    /// Every (method, path) the route table serves.
     fn served() -> BTreeSet<(String, String)> {
-        let source = include_str!("mod.rs");
-        let body = source
-            .split("pub fn configure")
-            .nth(1)
-            .and_then(|rest| rest.split("\n}\n").next())
-            .unwrap_or_default();
-        let mut out = BTreeSet::new();
-        let mut path: Option<String> = None;
-        for line in body.lines() {
-            if line.contains("\"/openapi.json\"") {
-                out.insert(("get".into(), "/openapi.json".into()));
-                continue;
-            }
-            if let Some(rest) = line.split("route(\"").nth(1) {
-                path = rest.split('"').next().map(|p| format!("{API}{p}"));
-            }
-            for method in ["get", "post", "put", "delete"] {
-                if line.contains(&format!("web::{method}()")) {
-                    if let Some(p) = &path {
-                        out.insert((method.to_string(), p.clone()));
-                    }
-                }
-            }
-        }
-        out
+        super::super::table()
+            .specs()
+            .flat_map(|spec| {
+                spec.methods
+                    .iter()
+                    .map(|m| (m.as_str().to_ascii_lowercase(), spec.path.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl TestApp {
                 bind: "127.0.0.1:0".into(),
                 workers: 1,
                 shutdown_timeout_secs: 1,
+                ..HttpConfig::on_port(0)
             },
             database: database.clone(),
             ..Config::default()

@@ -39,15 +39,17 @@ impl TaskEngine {
 /// The path prefixes of the seed's task-engine routes.
 const PREFIXES: [&str; 5] = ["/task", "/task_tpl", "/remote_step", "/action", "/actimpl"];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/task_step/list").to(forward));
+/// The path patterns forwarded, any method: the task-engine decides what each answers.
+pub fn paths() -> Vec<String> {
+    let mut paths = vec!["/task_step/list".to_string()];
     for prefix in PREFIXES {
-        cfg.service(web::resource(prefix).to(forward));
-        cfg.service(web::resource(format!("{prefix}/{{tail:.*}}")).to(forward));
+        paths.push(prefix.to_string());
+        paths.push(format!("{prefix}/{{tail:.*}}"));
     }
+    paths
 }
 
-async fn forward(
+pub(super) async fn forward(
     req: HttpRequest,
     body: web::Bytes,
     engine: web::Data<TaskEngine>,
@@ -99,7 +101,11 @@ async fn forward(
         Ok(reply) => {
             let status = actix_web::http::StatusCode::from_u16(reply.status.as_u16())
                 .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
-            Ok(HttpResponse::build(status).json(reply.body))
+            let mut response = HttpResponse::build(status);
+            if let Some(allow) = reply.allow {
+                response.insert_header((actix_web::http::header::ALLOW, allow));
+            }
+            Ok(response.json(reply.body))
         }
         Err(e @ (ClientError::Connect { .. } | ClientError::Timeout { .. })) => Err(
             Error::Unavailable(format!("task-engine unreachable: {}", e.message())),

@@ -1,10 +1,12 @@
-//! HTTP <-> domain. Every route answers GET, POST and DELETE (the seed's examples use all
-//! three) and reads its parameters from the query string, a form or a JSON body. Ids in paths
-//! must be positive integers.
+//! HTTP <-> domain. The route table says which methods each route answers; every route reads
+//! its parameters from the query string, a form or a JSON body. Ids in paths must be positive
+//! integers.
 
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kit::db::Db;
 use kit::params::DEFAULT_PAGE_SIZE;
+use kit::routes::{Refusal, RouteTable, GET, GET_POST, POST, POST_DELETE};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use wire::orchestrator::{
@@ -22,58 +24,56 @@ mod openapi;
 type Params = kit::Params<Error>;
 type Data = web::Data<Db>;
 
-macro_rules! route {
-    ($cfg:expr, $path:expr, $handler:path) => {
-        $cfg.service(
-            web::resource($path)
-                .route(web::get().to($handler))
-                .route(web::post().to($handler))
-                .route(web::delete().to($handler))
-                .default_service(web::to(method_not_allowed)),
-        )
-    };
+/// Every route of the orchestrator. Reads answer GET and POST (the seed's examples use both);
+/// writes answer POST, plus DELETE where the seed's table or example says DELETE, plus GET
+/// only where the seed's own example of that route uses GET (`service/create`,
+/// `pool/{id}/add_nodes`; see proto-docs/orchestrator.md). Fixed paths come before `{id}`
+/// ones, so `list` is never read as an id.
+pub fn table() -> RouteTable {
+    let table = RouteTable::new(envelope)
+        .read("/cluster/list", GET_POST, cluster_list)
+        .write("/cluster/create", POST, cluster_create)
+        .write("/cluster/update/{id}", POST, cluster_update)
+        .write("/cluster/delete/{id}", POST_DELETE, cluster_delete)
+        .read("/cluster/{id}/list_services", GET_POST, cluster_services)
+        .read("/cluster/{id}", GET_POST, cluster_get)
+        .write("/service/create", POST_GET, service_create)
+        .write("/service/delete/{id}", POST_DELETE, service_delete)
+        .read("/service/{id}/list_pools", GET_POST, service_pools)
+        .read("/service/{id}", GET_POST, service_get)
+        .read("/sd/list", GET_POST, flows::sd_list)
+        .write("/sd/create", POST, flows::sd_create)
+        .write("/sd/update/{id}", POST, flows::sd_update)
+        .write("/sd/delete/{id}", POST_DELETE, flows::sd_delete)
+        .write("/pool/expand/{id}", POST, flows::expand)
+        .write("/pool/shrink/{id}", POST, flows::shrink)
+        .write("/pool/deploy/{id}", POST, flows::deploy)
+        .write("/pool/create", POST, pool_create)
+        .write("/pool/delete/{id}", POST_DELETE, pool_delete)
+        .write("/pool/update/{id}", POST_DELETE, pool_update)
+        .read("/pool/search_by_ip/{iplist}", GET_POST, search_by_ip)
+        .read("/pool/{id}/list_nodes", GET_POST, pool_nodes)
+        .write("/pool/{id}/add_nodes", POST_GET, add_nodes)
+        .write("/pool/{id}/remove_nodes", POST_DELETE, remove_nodes)
+        .read("/pool/{id}", GET_POST, pool_get)
+        .write("/internal/task_event", POST, flows::task_event)
+        .read("/internal/scheduler", GET_POST, flows::scheduler_status)
+        // The schedules are the orchestrator's own: before the forwarded `/task/*`.
+        .write("/task/saveTask", POST, flows::save_task)
+        .read("/task/expandList/{id}", GET_POST, flows::expand_list)
+        .read("/task/uploadList/{id}", GET_POST, flows::upload_list)
+        .read("/openapi.json", GET, openapi::spec);
+    forward::paths()
+        .into_iter()
+        .fold(table, |table, path| table.forward(path, forward::forward))
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Fixed paths before `{id}` ones, so `list` is never read as an id.
-    route!(cfg, "/cluster/list", cluster_list);
-    route!(cfg, "/cluster/create", cluster_create);
-    route!(cfg, "/cluster/update/{id}", cluster_update);
-    route!(cfg, "/cluster/delete/{id}", cluster_delete);
-    route!(cfg, "/cluster/{id}/list_services", cluster_services);
-    route!(cfg, "/cluster/{id}", cluster_get);
+/// A write the seed shows with GET as well as POST.
+const POST_GET: &[Method] = &[Method::POST, Method::GET];
 
-    route!(cfg, "/service/create", service_create);
-    route!(cfg, "/service/delete/{id}", service_delete);
-    route!(cfg, "/service/{id}/list_pools", service_pools);
-    route!(cfg, "/service/{id}", service_get);
-
-    route!(cfg, "/sd/list", flows::sd_list);
-    route!(cfg, "/sd/create", flows::sd_create);
-    route!(cfg, "/sd/update/{id}", flows::sd_update);
-    route!(cfg, "/sd/delete/{id}", flows::sd_delete);
-
-    route!(cfg, "/pool/expand/{id}", flows::expand);
-    route!(cfg, "/pool/shrink/{id}", flows::shrink);
-    route!(cfg, "/pool/deploy/{id}", flows::deploy);
-    route!(cfg, "/pool/create", pool_create);
-    route!(cfg, "/pool/delete/{id}", pool_delete);
-    route!(cfg, "/pool/update/{id}", pool_update);
-    route!(cfg, "/pool/search_by_ip/{iplist}", search_by_ip);
-    route!(cfg, "/pool/{id}/list_nodes", pool_nodes);
-    route!(cfg, "/pool/{id}/add_nodes", add_nodes);
-    route!(cfg, "/pool/{id}/remove_nodes", remove_nodes);
-    route!(cfg, "/pool/{id}", pool_get);
-
-    route!(cfg, "/internal/task_event", flows::task_event);
-    route!(cfg, "/internal/scheduler", flows::scheduler_status);
-    // The schedules are the orchestrator's own: before the forwarded `/task/*`.
-    route!(cfg, "/task/saveTask", flows::save_task);
-    route!(cfg, "/task/expandList/{id}", flows::expand_list);
-    route!(cfg, "/task/uploadList/{id}", flows::upload_list);
-    cfg.route("/openapi.json", web::get().to(openapi::spec));
-    forward::configure(cfg);
-    cfg.default_service(web::to(not_found));
+/// The kit's refusals (404, 405, limits) in the orchestration envelope.
+fn envelope(refusal: &Refusal) -> HttpResponse {
+    kit::status_error::envelope(refusal.status(), &refusal.to_string())
 }
 
 fn success<T: Serialize>(data: T) -> HttpResponse {
@@ -96,22 +96,6 @@ fn listed<T: Serialize>(page: kit::Page, (data, query_count): (Vec<T>, i64)) -> 
         page: page.page,
         page_size: page.page_size,
         query_count: u64::try_from(query_count).unwrap_or(0),
-    })
-}
-
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::NotFound(format!(
-        "no such route: {} {}",
-        req.method(),
-        req.path()
-    )))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(Reply::<Value> {
-        code: 405,
-        msg: format!("{} is not allowed on {}", req.method(), req.path()),
-        data: Some(empty_object()),
     })
 }
 

@@ -243,7 +243,11 @@ fn build() -> Value {
         tags: &[],
         readiness: "the database answers",
     };
-    kit::openapi::document(&info, kit::openapi::seed_paths(ROUTES), Map::new())
+    kit::openapi::document(
+        &info,
+        kit::openapi::seed_paths(ROUTES, &super::table()),
+        Map::new(),
+    )
 }
 
 #[cfg(test)]
@@ -252,14 +256,14 @@ mod tests {
 
     use super::*;
 
-    /// The paths `configure` registers, read from its source (actix cannot list an app's
-    /// routes): every `route!(cfg, "<path>", ...)` line.
+    /// The orchestrator's own paths in the route table (the forwarded ones are the
+    /// task-engine's to describe; `/openapi.json` is in the kit's frame).
     fn served() -> BTreeSet<String> {
-        include_str!("mod.rs")
-            .lines()
-            .filter_map(|line| line.trim().strip_prefix("route!(cfg, \""))
-            .filter_map(|rest| rest.split('"').next())
-            .map(str::to_string)
+        super::super::table()
+            .specs()
+            .filter(|spec| spec.effect != kit::routes::Effect::Forward)
+            .filter(|spec| spec.path != "/openapi.json")
+            .map(|spec| spec.path.clone())
             .collect()
     }
 
@@ -270,6 +274,10 @@ mod tests {
         let described: BTreeSet<String> = ROUTES.iter().map(|r| r.0.to_string()).collect();
         assert_eq!(described, served);
         let doc = document();
+        assert_eq!(
+            kit::openapi::method_mismatches(doc, &super::super::table()),
+            Vec::<String>::new()
+        );
         for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
             assert!(doc["paths"][path]["get"].is_object(), "{path}");
         }

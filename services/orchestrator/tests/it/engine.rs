@@ -36,6 +36,7 @@ impl Engine {
                 bind: "127.0.0.1:0".into(),
                 workers: 1,
                 shutdown_timeout_secs: 1,
+                ..HttpConfig::on_port(0)
             },
             database: db.config.clone(),
             ssh: SshConfig {

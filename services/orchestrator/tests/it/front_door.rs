@@ -14,6 +14,7 @@ async fn task_engine(backend: TestBackend) -> (String, ServerHandle, TestDatabas
             bind: "127.0.0.1:0".into(),
             workers: 1,
             shutdown_timeout_secs: 1,
+            ..HttpConfig::on_port(0)
         },
         database: db.config.clone(),
         ..task_engine::Config::default()

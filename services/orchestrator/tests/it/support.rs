@@ -25,6 +25,7 @@ pub fn test_config(database: &kit::config::DatabaseConfig, task_engine_url: &str
             bind: "127.0.0.1:0".into(),
             workers: 1,
             shutdown_timeout_secs: 1,
+            ..HttpConfig::on_port(0)
         },
         database: database.clone(),
         task_engine: orchestrator::config::TaskEngineConfig {

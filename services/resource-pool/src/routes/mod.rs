@@ -1,9 +1,11 @@
-//! HTTP <-> domain. Each seed function is `/api/<function>` (GET or POST, with or without a
-//! trailing slash); handlers read parameters, call the inventory, and wrap the answer.
+//! HTTP <-> domain. Each seed function is `/api/<function>` (reads GET or POST, writes POST;
+//! with or without a trailing slash); handlers read parameters, call the inventory, and wrap the answer.
 
 mod openapi;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
+use kit::routes::Effect::{Read, Write};
+use kit::routes::{Refusal, RouteTable, GET};
 use kit::RequestId;
 use serde::Serialize;
 use wire::resource_pool::{self as w, Reply};
@@ -35,41 +37,49 @@ pub const FUNCTIONS: [&str; 17] = [
     "probe_instance",
 ];
 
-macro_rules! function {
-    ($cfg:expr, $name:literal, $handler:path) => {
-        $cfg.service(
-            web::resource([concat!("/api/", $name), concat!("/api/", $name, "/")])
-                .route(web::get().to($handler))
-                .route(web::post().to($handler))
-                .default_service(web::to(method_not_allowed)),
+/// Every function of the seed, and ours, as `/api/<function>` with and without a trailing
+/// slash. Reads answer GET and POST; writes answer POST only.
+pub fn table() -> RouteTable {
+    RouteTable::new(envelope)
+        .function("/api/get_all_instance", Read, get_all_instance)
+        .function("/api/get_all_server", Read, get_all_server)
+        .function("/api/get_all_db", Read, get_all_db)
+        .function("/api/get_instance", Read, get_instance)
+        .function(
+            "/api/get_database_by_name_instance",
+            Read,
+            get_database_by_name_instance,
         )
-    };
+        .function("/api/get_server_by_ip", Read, get_server_by_ip)
+        .function("/api/add_server", Write, add_server)
+        .function("/api/mod_server", Write, mod_server)
+        .function("/api/del_server", Write, del_server)
+        .function("/api/add_instance", Write, add_instance)
+        .function("/api/mod_instance", Write, mod_instance)
+        .function("/api/del_instance", Write, del_instance)
+        .function("/api/add_database", Write, add_database)
+        .function("/api/mod_database", Write, mod_database)
+        .function("/api/del_database", Write, del_database)
+        .function("/api/audit_log", Read, audit_log)
+        // Connects to an instance already listed, and changes nothing.
+        .function("/api/probe_instance", Read, probe_instance)
+        .read("/openapi.json", GET, openapi::spec)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    function!(cfg, "get_all_instance", get_all_instance);
-    function!(cfg, "get_all_server", get_all_server);
-    function!(cfg, "get_all_db", get_all_db);
-    function!(cfg, "get_instance", get_instance);
-    function!(
-        cfg,
-        "get_database_by_name_instance",
-        get_database_by_name_instance
-    );
-    function!(cfg, "get_server_by_ip", get_server_by_ip);
-    function!(cfg, "add_server", add_server);
-    function!(cfg, "mod_server", mod_server);
-    function!(cfg, "del_server", del_server);
-    function!(cfg, "add_instance", add_instance);
-    function!(cfg, "mod_instance", mod_instance);
-    function!(cfg, "del_instance", del_instance);
-    function!(cfg, "add_database", add_database);
-    function!(cfg, "mod_database", mod_database);
-    function!(cfg, "del_database", del_database);
-    function!(cfg, "audit_log", audit_log);
-    function!(cfg, "probe_instance", probe_instance);
-    cfg.route("/openapi.json", web::get().to(openapi::spec));
-    cfg.default_service(web::to(not_found));
+/// The kit's refusals (404, 405, limits) in the seed's envelope.
+fn envelope(refusal: &Refusal) -> HttpResponse {
+    let code = match refusal {
+        Refusal::NotFound { .. } => w::ErrorCode::NotFound,
+        _ => w::ErrorCode::BadArgument,
+    };
+    HttpResponse::build(refusal.status()).json(Reply::<()> {
+        code: code as i32,
+        msg: match refusal {
+            Refusal::NotFound { .. } => format!("{refusal} (see /openapi.json)"),
+            _ => refusal.to_string(),
+        },
+        result: None,
+    })
 }
 
 fn success<T: Serialize>(result: T) -> HttpResponse {
@@ -77,26 +87,6 @@ fn success<T: Serialize>(result: T) -> HttpResponse {
         code: w::ErrorCode::Success as i32,
         msg: "success".to_string(),
         result: Some(result),
-    })
-}
-
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::NotFound(format!(
-        "no such function: {} {} (see /openapi.json)",
-        req.method(),
-        req.path()
-    )))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(Reply::<()> {
-        code: w::ErrorCode::BadArgument as i32,
-        msg: format!(
-            "method {} not allowed on {}: use GET or POST",
-            req.method(),
-            req.path()
-        ),
-        result: None,
     })
 }
 

@@ -41,9 +41,14 @@ fn document() -> &'static Value {
 
 fn build() -> Value {
     let mut paths = Map::new();
+    let table = super::table();
     for name in FUNCTIONS {
         if let Some(function) = describe(name) {
-            paths.insert(format!("/api/{name}"), path_item(name, &function));
+            let path = format!("/api/{name}");
+            let reads = table.specs().any(|spec| {
+                spec.path == path && spec.methods.contains(&actix_web::http::Method::GET)
+            });
+            paths.insert(path, path_item(name, &function, reads));
         }
     }
     let info = openapi::Info {
@@ -65,17 +70,17 @@ fn build() -> Value {
 }
 
 const INFO: &str = "The DBA inventory of servers, MySQL instances and databases.\n\n\
-Every seed function is `/api/<function>` (a trailing slash is accepted too), served for GET \
-(parameters in the query string) and POST (the same parameters as an \
-`application/x-www-form-urlencoded` or `application/json` body; query-string parameters are \
-merged in, body keys win). In a JSON body a number may also be a decimal string, and a text \
+Every seed function is `/api/<function>` (a trailing slash is accepted too), served for POST \
+(parameters as an `application/x-www-form-urlencoded` or `application/json` body; \
+query-string parameters are merged in, body keys win) and, for the reads, for GET as well \
+(parameters in the query string). In a JSON body a number may also be a decimal string, and a text \
 field may be a number. A blank integer counts as absent (its default applies); a blank text field is a value (`server_owner=` clears the owner). Unknown parameters are refused (400), \
 so a typo is never silently ignored.\n\n\
 Every answer is the envelope `{code, msg, result}`: `code` 0 and `msg` `success` with the \
 result, or one of the error codes with `result` null: 1 bad argument (HTTP 400), 2 not found \
 (404), 3 duplicate (409), 4 in use (409), 5 inventory database unavailable (503), 6 internal \
-(500). An unknown route answers 404 with code 2, a method other than GET or POST 405 with \
-code 1.";
+(500). An unknown route answers 404 with code 2, a method the function does not answer 405 with \
+code 1 and an `Allow` header.";
 
 // ---- one table per function ----
 
@@ -574,11 +579,13 @@ fn audit_filters() -> Vec<Param> {
 
 // ---- operations, generated from the table ----
 
-fn path_item(name: &str, function: &Function) -> Value {
-    json!({
-        "get": operation(name, function, Method::Get),
-        "post": operation(name, function, Method::Post),
-    })
+/// A function's operations: POST, and GET for the reads.
+fn path_item(name: &str, function: &Function, answers_get: bool) -> Value {
+    let mut item = json!({"post": operation(name, function, Method::Post)});
+    if answers_get {
+        item["get"] = operation(name, function, Method::Get);
+    }
+    item
 }
 
 #[derive(Clone, Copy)]
@@ -980,13 +987,23 @@ mod tests {
     }
 
     #[test]
-    fn every_function_has_get_and_post() {
+    fn every_function_has_the_methods_it_answers() {
         let spec = document();
         assert_eq!(spec["openapi"], "3.0.3");
+        assert_eq!(
+            openapi::method_mismatches(spec, &super::super::table()),
+            Vec::<String>::new()
+        );
         for name in FUNCTIONS {
             let path = &spec["paths"][format!("/api/{name}")];
             assert!(path.is_object(), "no path /api/{name}");
-            for method in ["get", "post"] {
+            let reads = name.starts_with("get_") || name == "audit_log" || name == "probe_instance";
+            assert_eq!(
+                path["get"].is_object(),
+                reads,
+                "/api/{name}: GET only for reads"
+            );
+            for method in ["get", "post"].into_iter().filter(|m| path[*m].is_object()) {
                 let op = &path[method];
                 assert!(op.is_object(), "/api/{name} lacks {method}");
                 assert!(
@@ -1019,6 +1036,9 @@ mod tests {
     fn get_and_post_take_the_same_parameters() {
         for name in FUNCTIONS {
             let path = &document()["paths"][format!("/api/{name}")];
+            if !path["get"].is_object() {
+                continue;
+            }
             let query: BTreeSet<String> = path["get"]["parameters"]
                 .as_array()
                 .unwrap()

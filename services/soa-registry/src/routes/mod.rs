@@ -1,11 +1,14 @@
-//! HTTP <-> domain. Each seed route is `/<route>` and `/<route>/`, GET or POST, parameters from
+//! HTTP <-> domain. Each seed route is `/<route>` and `/<route>/` (reads GET or POST, writes
+//! POST), parameters from
 //! the query string, a form or a JSON body; handlers read parameters, call the registry, and
 //! wrap the answer in the seed's envelope.
 
 mod openapi;
 
 use actix_web::http::header::ContentType;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
+use kit::routes::Effect::{Read, Write};
+use kit::routes::{Refusal, RouteTable, GET};
 use serde::Serialize;
 use wire::soa_registry::{Done, Failure, ServiceEntry, ServiceList, CODE_FAILURE, CODE_SUCCESS};
 
@@ -24,55 +27,40 @@ pub const ROUTES: [&str; 6] = [
     "delserver",
 ];
 
-/// Routes beyond the seed, served the same way (both spellings, GET and POST).
+/// Routes beyond the seed, served the same way (both spellings).
 pub const EXTRA_ROUTES: [&str; 1] = ["servicelist_all"];
 
-macro_rules! route {
-    ($cfg:expr, $name:literal, $handler:path) => {
-        $cfg.service(
-            web::resource([concat!("/", $name), concat!("/", $name, "/")])
-                .route(web::get().to($handler))
-                .route(web::post().to($handler))
-                .default_service(web::to(method_not_allowed)),
-        )
-    };
+/// Every route, as `/<route>` and `/<route>/`: the reads (`servicelist`, `serverlist`,
+/// `servicelist_all`) answer GET, as the seed says, and POST; the writes answer POST only.
+pub fn table() -> RouteTable {
+    RouteTable::new(envelope)
+        .function("/servicelist", Read, servicelist)
+        .function("/addservice", Write, addservice)
+        .function("/delservice", Write, delservice)
+        .function("/serverlist", Read, serverlist)
+        .function("/addserver", Write, addserver)
+        .function("/delserver", Write, delserver)
+        .function("/servicelist_all", Read, servicelist_all)
+        .read("/openapi.json", GET, openapi::spec)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    route!(cfg, "servicelist", servicelist);
-    route!(cfg, "addservice", addservice);
-    route!(cfg, "delservice", delservice);
-    route!(cfg, "serverlist", serverlist);
-    route!(cfg, "addserver", addserver);
-    route!(cfg, "delserver", delserver);
-    route!(cfg, "servicelist_all", servicelist_all);
-    cfg.route("/openapi.json", web::get().to(openapi::spec));
-    cfg.default_service(web::to(not_found));
-}
-
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::NotFound(format!(
-        "no such route: {} {} (routes: {})",
-        req.method(),
-        req.path(),
-        ROUTES
-            .iter()
-            .chain(EXTRA_ROUTES.iter())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("/, ")
-            + "/"
-    )))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(Failure {
-        code: CODE_FAILURE,
-        reason: format!(
-            "method {} not allowed on {}: use GET or POST",
-            req.method(),
-            req.path()
+/// The kit's refusals (404, 405, limits) in the seed's envelope.
+fn envelope(refusal: &Refusal) -> HttpResponse {
+    let reason = match refusal {
+        Refusal::NotFound { .. } => format!(
+            "{refusal} (routes: {}/)",
+            ROUTES
+                .iter()
+                .chain(EXTRA_ROUTES.iter())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("/, ")
         ),
+        _ => refusal.to_string(),
+    };
+    HttpResponse::build(refusal.status()).json(Failure {
+        code: CODE_FAILURE,
+        reason,
     })
 }
 

@@ -34,9 +34,14 @@ fn document() -> &'static Value {
 
 fn build() -> Value {
     let mut paths = Map::new();
+    let table = super::table();
     for name in ROUTES.iter().chain(EXTRA_ROUTES.iter()) {
         if let Some(route) = describe(name) {
-            paths.insert(format!("/{name}/"), path_item(name, &route));
+            let path = format!("/{name}/");
+            let reads = table.specs().any(|spec| {
+                spec.path == path && spec.methods.contains(&actix_web::http::Method::GET)
+            });
+            paths.insert(path, path_item(name, &route, reads));
         }
     }
     let info = openapi::Info {
@@ -257,11 +262,13 @@ fn name_schema() -> Value {
 
 // ---- operations generated from a table ----
 
-fn path_item(name: &str, route: &Route) -> Value {
-    json!({
-        "get": operation(name, route, Method::Get),
-        "post": operation(name, route, Method::Post),
-    })
+/// A route's operations: POST, and GET for the reads.
+fn path_item(name: &str, route: &Route, answers_get: bool) -> Value {
+    let mut item = json!({"post": operation(name, route, Method::Post)});
+    if answers_get {
+        item["get"] = operation(name, route, Method::Get);
+    }
+    item
 }
 
 #[derive(Clone, Copy)]
@@ -352,7 +359,10 @@ fn responses(route: &Route) -> Value {
     if let Some(what) = route.not_found {
         responses.insert("404".into(), failure(&format!("Not found: {what}.")));
     }
-    responses.insert("405".into(), failure("A method other than GET or POST."));
+    responses.insert(
+        "405".into(),
+        failure("A method the route does not answer (see `Allow`)."),
+    );
     if let Some(what) = route.conflict {
         responses.insert("409".into(), failure(&format!("Conflict: {what}.")));
     }
@@ -492,13 +502,23 @@ mod tests {
     }
 
     #[test]
-    fn every_route_is_described_for_get_and_post() {
+    fn every_route_is_described_for_the_methods_it_answers() {
         let spec = document();
         assert_eq!(spec["openapi"], "3.0.3");
+        assert_eq!(
+            openapi::method_mismatches(spec, &super::super::table()),
+            Vec::<String>::new()
+        );
         for name in ROUTES.iter().chain(EXTRA_ROUTES.iter()) {
             assert!(describe(name).is_some(), "no table for {name}");
             let path = &spec["paths"][format!("/{name}/")];
-            for method in ["get", "post"] {
+            let reads = name.starts_with("servicelist") || *name == "serverlist";
+            assert_eq!(
+                path["get"].is_object(),
+                reads,
+                "/{name}/: GET only for reads"
+            );
+            for method in ["get", "post"].into_iter().filter(|m| path[*m].is_object()) {
                 let op = &path[method];
                 assert!(op.is_object(), "/{name}/ lacks {method}");
                 for status in ["200", "400", "403", "503"] {
@@ -527,6 +547,9 @@ mod tests {
     fn get_and_post_take_the_same_parameters() {
         for name in ROUTES.iter().chain(EXTRA_ROUTES.iter()) {
             let path = &document()["paths"][format!("/{name}/")];
+            if !path["get"].is_object() {
+                continue;
+            }
             let query: BTreeSet<String> = path["get"]["parameters"]
                 .as_array()
                 .expect("parameters")

@@ -94,7 +94,7 @@ async fn two_processes_on_one_zkidc_elect_one_health_checker() {
 /// The `status` of member `key` in `service` of `zkidc`, as `serverlist` shows it.
 async fn status_of(app: &TestApp, zkidc: &str, service: &str, key: &str) -> String {
     let reply = app
-        .get(
+        .call(
             "/serverlist/",
             &[("key", KEY), ("zkidc", zkidc), ("destName", service)],
         )
@@ -170,11 +170,11 @@ async fn the_health_check_flips_alive_and_dead(backend: Backend) {
     };
     // yz is not checked: its member on a closed port stays ALIVE.
     let yz = [("key", KEY), ("zkidc", "yz"), ("destName", "web")];
-    assert_eq!(app.get("/addservice/", &yz).await.body["code"], 1);
+    assert_eq!(app.call("/addservice/", &yz).await.body["code"], 1);
     let port = unlistened.to_string();
     let mut params = yz.to_vec();
     params.extend([("serverHost", "127.0.0.1"), ("serverPort", port.as_str())]);
-    let added = app.get("/addserver/", &params).await;
+    let added = app.call("/addserver/", &params).await;
     let yz_key = added.body["key"]
         .as_str()
         .expect("yz member key")
@@ -227,14 +227,14 @@ async fn services_are_listed_across_zkidcs(backend: Backend) {
     app.client.add_service("b.http").await.expect("add");
     app.client.add_service("a.http").await.expect("add");
     let added = app
-        .get(
+        .call(
             "/addservice/",
             &[("key", KEY), ("zkidc", "yz"), ("destName", "c.http")],
         )
         .await;
     assert_eq!(added.body["code"], 1);
 
-    let reply = app.get("/servicelist_all/", &[("key", KEY)]).await;
+    let reply = app.call("/servicelist_all/", &[("key", KEY)]).await;
     assert_eq!(reply.status.as_u16(), 200);
     assert_eq!(
         reply.body,
@@ -244,7 +244,7 @@ async fn services_are_listed_across_zkidcs(backend: Backend) {
         ]})
     );
     // A key valid for qa only sees qa; the seed's `keys` spelling and no slash work too.
-    let reply = app.get("/servicelist_all", &[("keys", QA_KEY)]).await;
+    let reply = app.call("/servicelist_all", &[("keys", QA_KEY)]).await;
     let zkidcs: Vec<&str> = reply.body["zkidcs"]
         .as_array()
         .expect("zkidcs")
@@ -254,17 +254,17 @@ async fn services_are_listed_across_zkidcs(backend: Backend) {
     assert_eq!(zkidcs, ["qa"]);
     // Refusals are the usual envelope.
     assert_failure(
-        &app.get("/servicelist_all/", &[]).await,
+        &app.call("/servicelist_all/", &[]).await,
         403,
         "missing parameter `key`",
     );
     assert_failure(
-        &app.get("/servicelist_all/", &[("key", "nope")]).await,
+        &app.call("/servicelist_all/", &[("key", "nope")]).await,
         403,
         "invalid key",
     );
     assert_failure(
-        &app.get("/servicelist_all/", &[("key", KEY), ("zkidc", "qa")])
+        &app.call("/servicelist_all/", &[("key", KEY), ("zkidc", "qa")])
             .await,
         400,
         "unknown parameter",
@@ -285,7 +285,7 @@ async fn an_unavailable_zkidc_is_reported_not_fatal() {
     app.client.add_service("up.http").await.expect("qa answers");
 
     let started = Instant::now();
-    let reply = app.get("/servicelist_all/", &[("key", KEY)]).await;
+    let reply = app.call("/servicelist_all/", &[("key", KEY)]).await;
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "answered in {:?}",
@@ -396,7 +396,7 @@ async fn writes_are_logged_with_the_keys_owner(backend: Backend) {
                 ("destName", service.as_str()),
             ];
             params.extend(extra);
-            let reply = app.get(path, &params).await;
+            let reply = app.call(path, &params).await;
             assert_eq!(reply.body["code"], 1, "{path}: {}", reply.body);
             reply
         }

@@ -46,7 +46,7 @@ async fn zookeeper_outages_are_survived() {
     zk.stop();
     let params = [("key", KEY), ("zkidc", "qa"), ("destName", "hello")];
     let started = Instant::now();
-    let reply = app.get("/serverlist/", &params).await;
+    let reply = app.call("/serverlist/", &params).await;
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "the answer took {:?}",
@@ -54,7 +54,7 @@ async fn zookeeper_outages_are_survived() {
     );
     assert_failure(&reply, 503, "ZooKeeper unavailable");
     let reply = app
-        .get(
+        .call(
             "/addservice/",
             &[("key", KEY), ("zkidc", "qa"), ("destName", "other")],
         )
@@ -79,7 +79,7 @@ async fn zookeeper_outages_are_survived() {
     assert_eq!(status.as_u16(), 503, "{body}");
     assert!(body.contains("zkidc qa: ZooKeeper unavailable"), "{body}");
     let reply = late
-        .get("/servicelist/", &[("key", KEY), ("zkidc", "qa")])
+        .call("/servicelist/", &[("key", KEY), ("zkidc", "qa")])
         .await;
     assert_failure(&reply, 503, "ZooKeeper unavailable");
 

@@ -36,7 +36,7 @@ async fn services_are_added_listed_and_deleted(backend: Backend) {
     );
     // The exact seed shape.
     let reply = app
-        .get("/servicelist/", &[("key", KEY), ("zkidc", "qa")])
+        .call("/servicelist/", &[("key", KEY), ("zkidc", "qa")])
         .await;
     assert_eq!(reply.status.as_u16(), 200);
     assert_eq!(
@@ -49,7 +49,7 @@ async fn services_are_added_listed_and_deleted(backend: Backend) {
         ["idserver.thrift.http"]
     );
     let reply = app
-        .get(
+        .call(
             "/delservice/",
             &[
                 ("key", KEY),
@@ -82,7 +82,7 @@ async fn servers_are_added_listed_and_deleted(backend: Backend) {
     assert!(first < second && second < third, "{first} {second} {third}");
 
     let reply = app
-        .get(
+        .call(
             "/serverlist/",
             &[("key", KEY), ("zkidc", "qa"), ("destName", "hello")],
         )
@@ -154,14 +154,14 @@ async fn delservice_refuses_a_service_with_servers_unless_forced(backend: Backen
     c.add_server("busy", "10.0.0.1", 80).await.expect("add");
     c.add_server("busy", "10.0.0.2", 80).await.expect("add");
     let reply = app
-        .get(
+        .call(
             "/delservice",
             &[("key", KEY), ("zkidc", "qa"), ("destName", "busy")],
         )
         .await;
     assert_failure(&reply, 409, "still has 2 server(s)");
     let reply = app
-        .get(
+        .call(
             "/delservice",
             &[
                 ("key", KEY),
@@ -174,7 +174,7 @@ async fn delservice_refuses_a_service_with_servers_unless_forced(backend: Backen
     assert_failure(&reply, 409, "force=1");
     assert_eq!(c.server_list("busy").await.expect("still there").len(), 2);
     let reply = app
-        .get(
+        .call(
             "/delservice",
             &[
                 ("key", KEY),
@@ -192,14 +192,14 @@ async fn every_route_takes_the_seed_spellings(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     // The seed's examples, verbatim apart from host and key: GET, query string, `keys`, no slash.
     let add = app
-        .get(
+        .call(
             "/addservice",
             &[("destName", "ip2city"), ("keys", KEY), ("zkidc", "qa")],
         )
         .await;
     assert_eq!(add.body, json!({"code": 1}));
     let list = app
-        .get(
+        .call(
             "/servicelist",
             &[("destName", "hello"), ("key", KEY), ("zkidc", "qa")],
         )
@@ -209,7 +209,7 @@ async fn every_route_takes_the_seed_spellings(backend: Backend) {
         json!({"code": 1, "services": [{"service": "ip2city"}]})
     );
     let added = app
-        .get(
+        .call(
             "/addserver",
             &[
                 ("destName", "ip2city"),
@@ -280,25 +280,25 @@ async fn keys_are_checked_per_zkidc(backend: Backend) {
         "/addserver/",
         "/delserver/",
     ] {
-        let reply = app.get(route, &[("zkidc", "qa"), ("destName", "x")]).await;
+        let reply = app.call(route, &[("zkidc", "qa"), ("destName", "x")]).await;
         assert_failure(&reply, 403, "missing parameter `key`");
         let reply = app
-            .get(
+            .call(
                 route,
                 &[("key", "wrong"), ("zkidc", "qa"), ("destName", "x")],
             )
             .await;
         assert_failure(&reply, 403, "invalid key");
         let reply = app
-            .get(
+            .call(
                 route,
                 &[("key", QA_KEY), ("zkidc", "yz"), ("destName", "x")],
             )
             .await;
         assert_failure(&reply, 403, "invalid key for zkidc `yz`");
-        let reply = app.get(route, &[("key", KEY), ("zkidc", "nowhere")]).await;
+        let reply = app.call(route, &[("key", KEY), ("zkidc", "nowhere")]).await;
         assert_failure(&reply, 400, "unknown zkidc `nowhere` (configured: qa, yz)");
-        let reply = app.get(route, &[("key", KEY)]).await;
+        let reply = app.call(route, &[("key", KEY)]).await;
         assert_failure(&reply, 400, "missing parameter `zkidc`");
     }
     // The qa-only key works on qa.
@@ -342,22 +342,22 @@ async fn zkidcs_stay_apart(backend: Backend) {
 async fn missing_things_are_reported(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let base = [("key", KEY), ("zkidc", "qa"), ("destName", "ghost")];
-    let reply = app.get("/serverlist/", &base).await;
+    let reply = app.call("/serverlist/", &base).await;
     assert_failure(&reply, 404, "no such service `ghost` in zkidc `qa`");
-    let reply = app.get("/delservice/", &base).await;
+    let reply = app.call("/delservice/", &base).await;
     assert_failure(&reply, 404, "no such service `ghost`");
     let mut add = base.to_vec();
     add.extend([("serverHost", "10.0.0.1"), ("serverPort", "80")]);
-    let reply = app.get("/addserver/", &add).await;
+    let reply = app.call("/addserver/", &add).await;
     assert_failure(&reply, 404, "no such service `ghost`");
     let mut del = base.to_vec();
     del.push(("serverKey", "member_0000000001"));
-    let reply = app.get("/delserver/", &del).await;
+    let reply = app.call("/delserver/", &del).await;
     assert_failure(&reply, 404, "no such service `ghost`");
 
     app.client.add_service("real").await.expect("add");
     let reply = app
-        .get(
+        .call(
             "/delserver/",
             &[
                 ("key", KEY),
@@ -384,16 +384,16 @@ async fn bad_input_is_refused_in_the_envelope(backend: Backend) {
         all
     };
     for name in ["..", ".", "a/b", "../../zookeeper", "a b", "%2F"] {
-        let reply = app.get("/addservice/", &with(&[("destName", name)])).await;
+        let reply = app.call("/addservice/", &with(&[("destName", name)])).await;
         assert_failure(&reply, 400, "invalid destName");
-        let reply = app.get("/serverlist/", &with(&[("destName", name)])).await;
+        let reply = app.call("/serverlist/", &with(&[("destName", name)])).await;
         assert_failure(&reply, 400, "invalid destName");
     }
-    let reply = app.get("/addservice/", &with(&[])).await;
+    let reply = app.call("/addservice/", &with(&[])).await;
     assert_failure(&reply, 400, "missing parameter `destName`");
     for host in ["a/b", "-x", "1.2.3", "", "bad host"] {
         let reply = app
-            .get(
+            .call(
                 "/addserver/",
                 &with(&[
                     ("destName", "svc"),
@@ -411,7 +411,7 @@ async fn bad_input_is_refused_in_the_envelope(backend: Backend) {
     }
     for port in ["0", "65536", "-1", "http", "8080.5"] {
         let reply = app
-            .get(
+            .call(
                 "/addserver/",
                 &with(&[
                     ("destName", "svc"),
@@ -423,7 +423,7 @@ async fn bad_input_is_refused_in_the_envelope(backend: Backend) {
         assert_failure(&reply, 400, "invalid serverPort");
     }
     let reply = app
-        .get(
+        .call(
             "/addserver/",
             &with(&[("destName", "svc"), ("serverHost", "10.0.0.1")]),
         )
@@ -431,7 +431,7 @@ async fn bad_input_is_refused_in_the_envelope(backend: Backend) {
     assert_failure(&reply, 400, "missing parameter `serverPort`");
     for key in ["../svc", "a/b", ""] {
         let reply = app
-            .get(
+            .call(
                 "/delserver/",
                 &with(&[("destName", "svc"), ("serverKey", key)]),
             )
@@ -444,13 +444,13 @@ async fn bad_input_is_refused_in_the_envelope(backend: Backend) {
         assert_failure(&reply, 400, needle);
     }
     let reply = app
-        .get(
+        .call(
             "/delservice/",
             &with(&[("destName", "svc"), ("force", "maybe")]),
         )
         .await;
     assert_failure(&reply, 400, "invalid parameter `force`");
-    let reply = app.get("/servicelist/", &with(&[("typo", "1")])).await;
+    let reply = app.call("/servicelist/", &with(&[("typo", "1")])).await;
     assert_failure(&reply, 400, "unknown parameter `typo`");
     let reply = app
         .raw("/addservice/", Method::POST, Encoding::Json, &[])
@@ -463,7 +463,9 @@ async fn bad_input_is_refused_in_the_envelope(backend: Backend) {
 
 async fn unknown_routes_and_methods_answer_in_the_envelope(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let reply = app.get("/nosuchroute", &[]).await;
+    let reply = app
+        .raw("/nosuchroute", Method::GET, Encoding::Query, &[])
+        .await;
     assert_failure(&reply, 404, "no such route: GET /nosuchroute");
     let reply = app
         .raw(
@@ -476,6 +478,22 @@ async fn unknown_routes_and_methods_answer_in_the_envelope(backend: Backend) {
     let (code, reason) = code_and_reason(&reply);
     assert_eq!((code, reply.status.as_u16()), (0, 405));
     assert!(reason.contains("use GET or POST"), "{reason}");
+    assert_eq!(reply.allow.as_deref(), Some("GET, POST"));
+    // A write answers POST alone, as the seed says.
+    let reply = app
+        .raw(
+            "/addservice/",
+            Method::GET,
+            Encoding::Query,
+            &[("key", KEY), ("zkidc", "qa"), ("destName", "sneaky")],
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 405);
+    assert_eq!(reply.allow.as_deref(), Some("POST"));
+    assert_eq!(
+        app.client.service_list().await.expect("list"),
+        Vec::<String>::new()
+    );
 }
 
 fn is_member_key(key: &str) -> bool {

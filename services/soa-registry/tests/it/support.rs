@@ -147,6 +147,7 @@ impl TestApp {
                 bind: "127.0.0.1:0".into(),
                 workers: 1,
                 shutdown_timeout_secs: 1,
+                ..HttpConfig::on_port(0)
             },
             store: StoreConfig {
                 data_dir: dir.path().join("var").display().to_string(),
@@ -221,9 +222,14 @@ impl TestApp {
             .expect("the service answers")
     }
 
-    /// GET with the query string, as the seed's examples do for every route.
-    pub async fn get(&self, path: &str, params: &[(&str, &str)]) -> RawReply {
-        self.raw(path, Method::GET, Encoding::Query, params).await
+    /// As the seed says: reads with GET and the query string, writes with POST and a form.
+    pub async fn call(&self, path: &str, params: &[(&str, &str)]) -> RawReply {
+        let route = path.trim_matches('/');
+        if route.starts_with("servicelist") || route == "serverlist" {
+            self.raw(path, Method::GET, Encoding::Query, params).await
+        } else {
+            self.raw(path, Method::POST, Encoding::Form, params).await
+        }
     }
 }
 

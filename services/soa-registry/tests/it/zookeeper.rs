@@ -180,7 +180,7 @@ async fn wait_for(
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         let reply = app
-            .get(
+            .call(
                 "/serverlist/",
                 &[("key", KEY), ("zkidc", "qa"), ("destName", service)],
             )

@@ -1,11 +1,13 @@
-//! HTTP <-> domain. Every route answers GET and POST (the seed's examples use both) and reads
+//! HTTP <-> domain. The route table says which methods each route answers; every route reads
 //! its parameters from the query string, a form or a JSON body. Ids in paths must be positive
 //! integers. JSON-valued fields (`params`, `steps`, `nodes`, ...) may also come as text holding
 //! JSON, since forms carry only text.
 
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kit::db::Db;
 use kit::params::DEFAULT_PAGE_SIZE;
+use kit::routes::{Refusal, RouteTable, GET, GET_POST, POST};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use wire::task_engine::{ListReply, Reply};
@@ -20,79 +22,70 @@ type Params = kit::Params<Error>;
 type Data = web::Data<Db>;
 type Engine = web::Data<crate::engine::Engine>;
 
-macro_rules! route {
-    ($cfg:expr, $path:expr, $handler:path) => {
-        $cfg.service(
-            web::resource($path)
-                .route(web::get().to($handler))
-                .route(web::post().to($handler))
-                .default_service(web::to(method_not_allowed)),
-        )
-    };
+/// Every route of the task-engine. Reads answer GET and POST (the seed's examples use both);
+/// writes answer POST, and GET only where the seed's own example of that route uses GET
+/// (`task/impl/create`; see proto-docs/task-engine.md). Fixed paths come before `{id}` ones,
+/// so `list` is never read as an id.
+pub fn table() -> RouteTable {
+    RouteTable::new(envelope)
+        .read("/action/list", GET_POST, action_list)
+        .write("/action/create", POST, action_create)
+        .write("/action/update/{id}", POST, action_update)
+        .write("/action/delete/{id}", POST, action_delete)
+        // `/action/impl/*` is served as `/actimpl/*` (see proto-docs).
+        .read("/action/impl/list", GET_POST, impl_list)
+        .write("/action/impl/create", POST, impl_create)
+        .write("/action/impl/update/{id}", POST, impl_update)
+        .write("/action/impl/delete/{id}", POST, impl_delete)
+        .read("/action/impl/{id}", GET_POST, impl_get)
+        .read("/action/{id}", GET_POST, action_get)
+        .read("/actimpl/list", GET_POST, impl_list)
+        .write("/actimpl/create", POST, impl_create)
+        .write("/actimpl/update/{id}", POST, impl_update)
+        .write("/actimpl/delete/{id}", POST, impl_delete)
+        .read("/actimpl/{id}", GET_POST, impl_get)
+        .read("/remote_step/list", GET_POST, step_list)
+        .write("/remote_step/create", POST, step_create)
+        .write("/remote_step/update/{id}", POST, step_update)
+        .write("/remote_step/delete/{id}", POST, step_delete)
+        .read("/remote_step/{id}", GET_POST, step_get)
+        .read("/task_tpl/list", GET_POST, template_list)
+        .write("/task_tpl/create", POST, template_create)
+        .write("/task_tpl/update/{id}", POST, template_update)
+        .write("/task_tpl/delete/{id}", POST, template_delete)
+        .read("/task_tpl/{id}", GET_POST, template_get)
+        .read("/task/impl/list", GET_POST, template_list)
+        .write("/task/impl/create", POST_GET, template_create)
+        .write("/task/impl/delete", POST, task_impl_delete)
+        .write("/task/impl/delete/{id}", POST, template_delete)
+        .read("/task_step/list", GET_POST, task_step_list)
+        // Running tasks; then the seed routes the orchestrator serves, said plainly rather
+        // than read as ids.
+        .write("/task/start", POST, task_start)
+        .write("/task/start/{id}", POST, task_start_path)
+        .write("/task/stop", POST, task_stop)
+        .write("/task/stop/{id}", POST, task_stop_path)
+        .write("/task/pause", POST, task_pause)
+        .write("/task/pause/{id}", POST, task_pause_path)
+        .read("/task/saveTask", GET_POST, orchestrator_route)
+        .read("/task/expandList/{id}", GET_POST, orchestrator_route)
+        .read("/task/uploadList/{id}", GET_POST, orchestrator_route)
+        .read("/task/list", GET_POST, task_list)
+        .write("/task/create", POST, task_create)
+        .read("/task/flow/{id}/log", GET_POST, task_log)
+        .read("/task/node/{id}/log", GET_POST, node_log)
+        .read("/task/{id}/log", GET_POST, task_log)
+        .read("/task/{id}/detail", GET_POST, task_detail)
+        .read("/task/{id}", GET_POST, task_get)
+        .read("/openapi.json", GET, openapi::spec)
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Fixed paths before `{id}` ones, so `list` is never read as an id.
-    route!(cfg, "/action/list", action_list);
-    route!(cfg, "/action/create", action_create);
-    route!(cfg, "/action/update/{id}", action_update);
-    route!(cfg, "/action/delete/{id}", action_delete);
-    // `/action/impl/*` is served as `/actimpl/*` (see proto-docs).
-    route!(cfg, "/action/impl/list", impl_list);
-    route!(cfg, "/action/impl/create", impl_create);
-    route!(cfg, "/action/impl/update/{id}", impl_update);
-    route!(cfg, "/action/impl/delete/{id}", impl_delete);
-    route!(cfg, "/action/impl/{id}", impl_get);
-    route!(cfg, "/action/{id}", action_get);
+/// A write the seed shows with GET as well as POST.
+const POST_GET: &[Method] = &[Method::POST, Method::GET];
 
-    route!(cfg, "/actimpl/list", impl_list);
-    route!(cfg, "/actimpl/create", impl_create);
-    route!(cfg, "/actimpl/update/{id}", impl_update);
-    route!(cfg, "/actimpl/delete/{id}", impl_delete);
-    route!(cfg, "/actimpl/{id}", impl_get);
-
-    route!(cfg, "/remote_step/list", step_list);
-    route!(cfg, "/remote_step/create", step_create);
-    route!(cfg, "/remote_step/update/{id}", step_update);
-    route!(cfg, "/remote_step/delete/{id}", step_delete);
-    route!(cfg, "/remote_step/{id}", step_get);
-
-    route!(cfg, "/task_tpl/list", template_list);
-    route!(cfg, "/task_tpl/create", template_create);
-    route!(cfg, "/task_tpl/update/{id}", template_update);
-    route!(cfg, "/task_tpl/delete/{id}", template_delete);
-    route!(cfg, "/task_tpl/{id}", template_get);
-    route!(cfg, "/task/impl/list", template_list);
-    route!(cfg, "/task/impl/create", template_create);
-    route!(cfg, "/task/impl/delete", task_impl_delete);
-    route!(cfg, "/task/impl/delete/{id}", template_delete);
-
-    route!(cfg, "/task_step/list", task_step_list);
-
-    // Running tasks; then the seed routes the orchestrator serves, said plainly rather than
-    // read as ids.
-    route!(cfg, "/task/start", task_start);
-    route!(cfg, "/task/start/{id}", task_start_path);
-    route!(cfg, "/task/stop", task_stop);
-    route!(cfg, "/task/stop/{id}", task_stop_path);
-    route!(cfg, "/task/pause", task_pause);
-    route!(cfg, "/task/pause/{id}", task_pause_path);
-    for path in [
-        "/task/saveTask",
-        "/task/expandList/{id}",
-        "/task/uploadList/{id}",
-    ] {
-        route!(cfg, path, orchestrator_route);
-    }
-    route!(cfg, "/task/list", task_list);
-    route!(cfg, "/task/create", task_create);
-    route!(cfg, "/task/flow/{id}/log", task_log);
-    route!(cfg, "/task/node/{id}/log", node_log);
-    route!(cfg, "/task/{id}/log", task_log);
-    route!(cfg, "/task/{id}/detail", task_detail);
-    route!(cfg, "/task/{id}", task_get);
-    cfg.route("/openapi.json", web::get().to(openapi::spec));
-    cfg.default_service(web::to(not_found));
+/// The kit's refusals (404, 405, limits) in the orchestration envelope.
+fn envelope(refusal: &Refusal) -> HttpResponse {
+    kit::status_error::envelope(refusal.status(), &refusal.to_string())
 }
 
 fn success<T: Serialize>(data: T) -> HttpResponse {
@@ -118,31 +111,11 @@ fn listed<T: Serialize>(page: kit::Page, (data, query_count): Paged<T>) -> HttpR
     })
 }
 
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(Error::NotFound(format!(
-        "no such route: {} {}",
-        req.method(),
-        req.path()
-    )))
-}
-
 async fn orchestrator_route(req: HttpRequest) -> Result<HttpResponse, Error> {
     Err(Error::NotFound(format!(
         "{} (scheduled expand / upload items) is served by the orchestrator, not the task-engine",
         req.path()
     )))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(Reply::<Value> {
-        code: 405,
-        msg: format!(
-            "method {} not allowed on {}: use GET or POST",
-            req.method(),
-            req.path()
-        ),
-        data: Some(Value::Object(Map::new())),
-    })
 }
 
 // ---- parameters ----

@@ -228,7 +228,7 @@ const ROUTES: &[SeedRoute] = &[
 ];
 
 fn build() -> Value {
-    let paths = kit::openapi::seed_paths(ROUTES);
+    let paths = kit::openapi::seed_paths(ROUTES, &super::table());
     let info = kit::openapi::Info {
         service: crate::SERVICE,
         version: env!("CARGO_PKG_VERSION"),
@@ -238,4 +238,16 @@ fn build() -> Value {
         readiness: "the database answers",
     };
     kit::openapi::document(&info, paths, Map::new())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_document_lists_the_methods_each_route_answers() {
+        let table = super::super::table();
+        assert_eq!(
+            kit::openapi::method_mismatches(&super::build(), &table),
+            Vec::<String>::new()
+        );
+    }
 }

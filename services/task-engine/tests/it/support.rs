@@ -41,6 +41,7 @@ impl TestApp {
                 bind: "127.0.0.1:0".into(),
                 workers: 1,
                 shutdown_timeout_secs: 1,
+                ..HttpConfig::on_port(0)
             },
             database: db.config.clone(),
             ssh: sshd::ssh_config(sshd::shared(), ssh_dir.path()),

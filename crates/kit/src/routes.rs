@@ -1,0 +1,414 @@
+//! The route table: every route of a service declared as data — its path, the methods it
+//! answers, whether it reads or writes, a body limit of its own where it needs one, and its
+//! handler — so that one place registers them with actix, answers 404 and 405 (with `Allow`)
+//! in the service's envelope, and a test can enumerate every route of every service.
+
+use std::fmt;
+use std::sync::Arc;
+
+use actix_web::http::header::{HeaderValue, ALLOW};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::from_fn;
+use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder};
+
+use crate::guard::refuse_cross_site;
+
+/// Why the kit refused a request before any handler of the service ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No route has this path.
+    NotFound { method: Method, path: String },
+    /// The path exists, the method is not one it answers.
+    MethodNotAllowed {
+        method: Method,
+        path: String,
+        allow: Vec<Method>,
+    },
+    /// A browser sent this request on behalf of another site's page.
+    CrossSite { origin: String },
+    /// The request target is longer than `http.max_uri_bytes`.
+    UriTooLong { limit: usize },
+    /// The body is longer than the route's limit (`http.max_body_bytes` unless the route has its own).
+    BodyTooLarge { limit: usize },
+    /// The body did not arrive within `http.body_timeout_secs`.
+    BodyTimeout { secs: u64 },
+    /// The body could not be read (the client broke the framing or went away).
+    BodyUnreadable { reason: String },
+}
+
+impl Refusal {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Refusal::NotFound { .. } => StatusCode::NOT_FOUND,
+            Refusal::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Refusal::CrossSite { .. } => StatusCode::FORBIDDEN,
+            Refusal::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+            Refusal::BodyUnreadable { .. } => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NotFound { method, path } => write!(f, "no such route: {method} {path}"),
+            Refusal::MethodNotAllowed {
+                method,
+                path,
+                allow,
+            } => write!(
+                f,
+                "method {method} not allowed on {path}: use {}",
+                join(allow, " or ")
+            ),
+            Refusal::CrossSite { origin } => write!(
+                f,
+                "cross-site request refused (origin `{origin}`): call this API from its own origin \
+                 or add the origin to http.allowed_origins"
+            ),
+            Refusal::UriTooLong { limit } => write!(
+                f,
+                "the request target is longer than {limit} bytes (http.max_uri_bytes)"
+            ),
+            Refusal::BodyTooLarge { limit } => {
+                write!(f, "the request body is larger than {limit} bytes")
+            }
+            Refusal::BodyTimeout { secs } => write!(
+                f,
+                "the request body did not arrive within {secs} s (http.body_timeout_secs)"
+            ),
+            Refusal::BodyUnreadable { reason } => write!(f, "unreadable request body: {reason}"),
+        }
+    }
+}
+
+fn join(methods: &[Method], separator: &str) -> String {
+    methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+/// How a service writes a [`Refusal`] in its own envelope. The kit adds `Allow` to 405s and
+/// closes the connection after body refusals.
+pub type Envelope = fn(&Refusal) -> HttpResponse;
+
+/// What a route does, for the cross-site rule, the docs and (later) authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Changes nothing.
+    Read,
+    /// Changes state: answers POST, PUT or DELETE, and GET only where the seed's own example
+    /// uses GET for it (listed in proto-docs).
+    Write,
+    /// Passed to another service, which decides the methods (the orchestrator's front door).
+    Forward,
+}
+
+/// One route as data: a path and the methods one handler answers there (a path may have
+/// several entries, one per handler).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub path: String,
+    /// The methods answered; empty for [`Effect::Forward`] (any method goes through).
+    pub methods: Vec<Method>,
+    pub effect: Effect,
+    /// A body limit larger than `http.max_body_bytes`, for the routes that need one.
+    pub body_limit: Option<usize>,
+}
+
+impl RouteSpec {
+    /// Whether this is a write that the seed lets a GET perform.
+    pub fn writes_on_get(&self) -> bool {
+        self.effect == Effect::Write && self.methods.contains(&Method::GET)
+    }
+}
+
+type RouteFactory = Arc<dyn Fn() -> actix_web::Route + Send + Sync>;
+
+#[derive(Clone)]
+struct Entry {
+    spec: RouteSpec,
+    route: RouteFactory,
+}
+
+/// Every route of a service, with the envelope its refusals are written in.
+#[derive(Clone)]
+pub struct RouteTable {
+    envelope: Envelope,
+    entries: Vec<Entry>,
+}
+
+/// `GET` and `POST`: the reads of the seeds, whose examples use both.
+pub const GET_POST: &[Method] = &[Method::GET, Method::POST];
+pub const GET: &[Method] = &[Method::GET];
+pub const POST: &[Method] = &[Method::POST];
+pub const PUT: &[Method] = &[Method::PUT];
+pub const DELETE: &[Method] = &[Method::DELETE];
+pub const POST_DELETE: &[Method] = &[Method::POST, Method::DELETE];
+
+impl RouteTable {
+    pub fn new(envelope: Envelope) -> Self {
+        RouteTable {
+            envelope,
+            entries: Vec::new(),
+        }
+    }
+
+    /// A route that changes nothing.
+    pub fn read<F, Args>(self, path: impl Into<String>, methods: &[Method], handler: F) -> Self
+    where
+        F: Handler<Args> + Send + Sync,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(path.into(), methods, Effect::Read, handler)
+    }
+
+    /// A route that changes state.
+    pub fn write<F, Args>(self, path: impl Into<String>, methods: &[Method], handler: F) -> Self
+    where
+        F: Handler<Args> + Send + Sync,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(path.into(), methods, Effect::Write, handler)
+    }
+
+    /// A path pattern passed on to another service with any method.
+    pub fn forward<F, Args>(self, path: impl Into<String>, handler: F) -> Self
+    where
+        F: Handler<Args> + Send + Sync,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(path.into(), &[], Effect::Forward, handler)
+    }
+
+    /// A route of a function-style seed (resource-pool, soa-registry): `path` and `path/`,
+    /// answering GET and POST when it reads and POST when it writes.
+    pub fn function<F, Args>(self, path: &str, effect: Effect, handler: F) -> Self
+    where
+        F: Handler<Args> + Send + Sync,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        let methods = match effect {
+            Effect::Read => GET_POST,
+            Effect::Write | Effect::Forward => POST,
+        };
+        self.slashed(path, methods, effect, handler)
+    }
+
+    /// A route at `path` and at `path/`.
+    pub fn slashed<F, Args>(
+        self,
+        path: &str,
+        methods: &[Method],
+        effect: Effect,
+        handler: F,
+    ) -> Self
+    where
+        F: Handler<Args> + Send + Sync,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.route(path, methods, effect, handler.clone()).route(
+            format!("{path}/"),
+            methods,
+            effect,
+            handler,
+        )
+    }
+
+    /// Gives the route added last a body limit of its own.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        if let Some(last) = self.entries.last_mut() {
+            last.spec.body_limit = Some(bytes);
+        }
+        self
+    }
+
+    /// A route of any [`Effect`]; [`read`](Self::read), [`write`](Self::write) and
+    /// [`forward`](Self::forward) say it shorter.
+    pub fn route<F, Args>(
+        mut self,
+        path: impl Into<String>,
+        methods: &[Method],
+        effect: Effect,
+        handler: F,
+    ) -> Self
+    where
+        F: Handler<Args> + Send + Sync,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.entries.push(Entry {
+            spec: RouteSpec {
+                path: path.into(),
+                methods: methods.to_vec(),
+                effect,
+                body_limit: None,
+            },
+            route: Arc::new(move || web::to(handler.clone())),
+        });
+        self
+    }
+
+    /// Every route, in the order they are matched.
+    pub fn specs(&self) -> impl Iterator<Item = &RouteSpec> {
+        self.entries.iter().map(|entry| &entry.spec)
+    }
+
+    pub fn envelope(&self) -> Envelope {
+        self.envelope
+    }
+
+    /// Registers every route, its 405 answer, and the 404 answer for every other path.
+    /// Entries of one path (one handler per method, as cmdb has) become one resource, in the
+    /// order the path first appears.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        let envelope = self.envelope;
+        let mut paths: Vec<&str> = Vec::new();
+        for entry in &self.entries {
+            if !paths.contains(&entry.spec.path.as_str()) {
+                paths.push(&entry.spec.path);
+            }
+        }
+        for path in paths {
+            let mut resource = web::resource(path);
+            let mut allow: Vec<Method> = Vec::new();
+            let mut forwarded = false;
+            for entry in self.entries.iter().filter(|e| e.spec.path == path) {
+                let spec = &entry.spec;
+                if spec.effect == Effect::Forward {
+                    forwarded = true;
+                    resource = resource.route((entry.route)().wrap(from_fn(refuse_cross_site)));
+                    continue;
+                }
+                for method in &spec.methods {
+                    let route = (entry.route)().method(method.clone());
+                    resource = resource.route(match spec.effect {
+                        Effect::Write => route.wrap(from_fn(refuse_cross_site)),
+                        Effect::Read | Effect::Forward => route,
+                    });
+                    allow.push(method.clone());
+                }
+            }
+            if !forwarded {
+                resource = resource.default_service(web::to(move |req: HttpRequest| {
+                    let refusal = Refusal::MethodNotAllowed {
+                        method: req.method().clone(),
+                        path: req.path().to_string(),
+                        allow: allow.clone(),
+                    };
+                    let response = refuse(envelope, &refusal);
+                    async move { response }
+                }));
+            }
+            cfg.service(resource);
+        }
+        cfg.default_service(web::to(move |req: HttpRequest| {
+            let refusal = Refusal::NotFound {
+                method: req.method().clone(),
+                path: req.path().to_string(),
+            };
+            let response = refuse(envelope, &refusal);
+            async move { response }
+        }));
+    }
+}
+
+/// The envelope's answer to `refusal`, with what HTTP asks for beside it: `Allow` on a 405,
+/// and a closed connection when the rest of a body was not read.
+pub fn refuse(envelope: Envelope, refusal: &Refusal) -> HttpResponse {
+    let mut response = envelope(refusal);
+    *response.status_mut() = refusal.status();
+    if let Refusal::MethodNotAllowed { allow, .. } = refusal {
+        if let Ok(value) = HeaderValue::from_str(&join(allow, ", ")) {
+            response.headers_mut().insert(ALLOW, value);
+        }
+    }
+    if matches!(
+        refusal,
+        Refusal::BodyTooLarge { .. } | Refusal::BodyTimeout { .. } | Refusal::BodyUnreadable { .. }
+    ) {
+        response
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test as web_test;
+    use actix_web::App;
+
+    fn envelope(refusal: &Refusal) -> HttpResponse {
+        HttpResponse::build(refusal.status()).json(serde_json::json!({"msg": refusal.to_string()}))
+    }
+
+    async fn hello() -> HttpResponse {
+        HttpResponse::Ok().body("hello")
+    }
+
+    fn table() -> RouteTable {
+        RouteTable::new(envelope)
+            .read("/list", GET_POST, hello)
+            .write("/create", POST, hello)
+            .write("/big", POST, hello)
+            .body_limit(10)
+            .write("/list", &[Method::DELETE], hello)
+    }
+
+    #[actix_web::test]
+    async fn the_table_answers_its_methods_and_names_the_others() {
+        let table = table();
+        let app = web_test::init_service(App::new().configure(|cfg| table.configure(cfg))).await;
+        for (method, path, status) in [
+            (Method::GET, "/list", 200),
+            (Method::POST, "/list", 200),
+            (Method::POST, "/create", 200),
+            (Method::GET, "/create", 405),
+            (Method::DELETE, "/list", 200),
+            (Method::PUT, "/list", 405),
+            (Method::GET, "/nowhere", 404),
+        ] {
+            let request = web_test::TestRequest::default()
+                .method(method.clone())
+                .uri(path)
+                .to_request();
+            let response = web_test::call_service(&app, request).await;
+            assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        }
+        let request = web_test::TestRequest::get().uri("/create").to_request();
+        let response = web_test::call_service(&app, request).await;
+        assert_eq!(
+            response.headers().get(ALLOW).and_then(|v| v.to_str().ok()),
+            Some("POST")
+        );
+        let body: serde_json::Value = web_test::read_body_json(response).await;
+        assert_eq!(body["msg"], "method GET not allowed on /create: use POST");
+        // A path with two entries allows the methods of both.
+        let request = web_test::TestRequest::put().uri("/list").to_request();
+        let response = web_test::call_service(&app, request).await;
+        assert_eq!(
+            response.headers().get(ALLOW).and_then(|v| v.to_str().ok()),
+            Some("GET, POST, DELETE")
+        );
+    }
+
+    #[test]
+    fn specs_enumerate_every_route_with_its_limit() {
+        let specs: Vec<RouteSpec> = table().specs().cloned().collect();
+        assert_eq!(specs.len(), 4);
+        assert_eq!(specs[0].effect, Effect::Read);
+        assert_eq!(specs[2].body_limit, Some(10));
+        assert!(!specs[1].writes_on_get());
+    }
+}
