@@ -349,7 +349,7 @@ fn operation(route: &Route) -> Value {
         "description": format!("Right: {right}."),
         "responses": {
             "200": {"description": "done", "content": {"application/json": {"schema": reference(route.answer)}}},
-            "default": {"description": "400 bad argument, 401 unsigned, 403 not allowed, 404 not found, 500 refused", "content": {"application/json": {"schema": reference("Error")}}},
+            "default": {"description": "400 bad argument or already exists, 401 unsigned, 403 not allowed, 404 not found, 500 the service failed", "content": {"application/json": {"schema": reference("Error")}}},
         },
     });
     let fields: Vec<(&str, Value)> = route

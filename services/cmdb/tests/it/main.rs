@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod cis;
+mod conflicts;
 mod envelope;
 mod index;
 mod model;
