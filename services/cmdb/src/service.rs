@@ -273,6 +273,7 @@ impl Cmdb {
     }
 
     pub async fn create_user(&self, username: String, is_admin: bool) -> Result<w::User, Error> {
+        kit::text::check_line("username", &username)?;
         if username.trim().is_empty() || username.chars().count() > 128 {
             return Err(Error::BadArgument(
                 "invalid parameter `username`: 1 to 128 characters".into(),
@@ -1189,6 +1190,12 @@ fn relation_type(kind: Option<String>) -> Result<String, Error> {
 }
 
 fn attr_fields(input: &AttrInput, current: Option<&AttrRow>) -> Result<AttrFields, Error> {
+    // Before trimming: a name given with a control character is refused, not cleaned.
+    for (field, given) in [("attr_name", &input.name), ("attr_alias", &input.alias)] {
+        if let Some(text) = given {
+            kit::text::check_line(field, text)?;
+        }
+    }
     let name = match (&input.name, current) {
         (Some(n), _) => n.trim().to_string(),
         (None, Some(c)) => c.name.clone(),
@@ -1233,6 +1240,8 @@ fn attr_fields(input: &AttrInput, current: Option<&AttrRow>) -> Result<AttrField
             };
             raws.iter()
                 .map(|raw| {
+                    // A choice is a value a CI may hold: the same rule as CI values.
+                    kit::text::check_multiline("choice_value", raw)?;
                     Typed::parse(value_type, raw)
                         .map(|t| t.to_json())
                         .map_err(|r| {
@@ -1304,6 +1313,16 @@ fn type_fields(
     input: &TypeInput,
     current: Option<&TypeRow>,
 ) -> Result<TypeFields, Error> {
+    for (field, given) in [
+        ("type_name", &input.name),
+        ("type_alias", &input.alias),
+        ("icon_url", &input.icon_url),
+        ("unique", &input.unique),
+    ] {
+        if let Some(text) = given {
+            kit::text::check_line(field, text)?;
+        }
+    }
     let name = match (&input.name, current) {
         (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
         (None, Some(c)) => c.name.clone(),
@@ -1607,6 +1626,8 @@ fn write_ci(
         let choices = attr.choices();
         let mut typed: Vec<Typed> = Vec::with_capacity(raws.len());
         for raw in &raws {
+            // A text value may span lines (a description, a script); nothing else invisible.
+            kit::text::check_multiline(key, raw)?;
             let v = Typed::parse(attr.vt(), raw).map_err(|reason| {
                 Error::BadArgument(format!("invalid value for attribute `{key}`: {reason}"))
             })?;

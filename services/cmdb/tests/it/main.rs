@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod cis;
 mod conflicts;
+mod control;
 mod envelope;
 mod index;
 mod model;
