@@ -10,5 +10,6 @@ mod control;
 mod envelope;
 mod index;
 mod model;
+mod openapi;
 mod relations;
 mod search;
