@@ -8,6 +8,7 @@ mod cis;
 mod conflicts;
 mod control;
 mod envelope;
+mod files;
 mod index;
 mod model;
 mod openapi;
