@@ -438,7 +438,7 @@ fn prepare(backend: Backend, config: &DatabaseConfig) -> Result<(), String> {
 
 /// What SQLite keeps beside a database file: the write-ahead log, its index, and the
 /// rollback journal (before WAL is on).
-pub const SQLITE_COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
+const SQLITE_COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
 
 /// Makes the SQLite database at `path` readable by its owner only, since services keep
 /// secrets in their databases (api secrets, password hashes, session keys): a missing folder
@@ -447,7 +447,7 @@ pub const SQLITE_COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
 /// with the mode of the database file (`findCreateFileMode` in its unix VFS), so they are
 /// 0600 too (checked by `sqlite_files_are_private`). In-memory and `file:` URI databases
 /// are left alone.
-pub fn prepare_sqlite_file(path: &std::path::Path) -> Result<(), String> {
+fn prepare_sqlite_file(path: &std::path::Path) -> Result<(), String> {
     let shown = path.display();
     let text = path.to_string_lossy();
     if text == ":memory:" || text.starts_with("file:") {
