@@ -9,7 +9,12 @@ profile=${PROFILE:-release}
 # name and default port, in the order they depend on each other.
 services=("resource-pool 8001" "cmdb 8004" "soa-registry 8006" "cloud-portal 8005" "task-engine 8003" "orchestrator 8002")
 
+# var/ holds the services' SQLite files (api secrets, password hashes, session keys), their
+# logs and the platform's credentials: the account running them only. Everything this script
+# and the services create below it is private too (the services set umask 077 themselves).
+umask 077
 mkdir -p var/log
+chmod 700 var var/log
 
 # The credentials the task-engine's built-in steps use to reach cloud-portal, soa-registry and
 # cmdb. Made once per ./var (they live as long as the SQLite files that hold the accounts):
@@ -18,12 +23,10 @@ mkdir -p var/log
 secrets=var/platform.env
 if [[ ! -s $secrets ]]; then
     random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
-    umask 077
     {
         echo "CMDB_KEY=$(random_hex 16)"
         echo "CMDB_SECRET=$(random_hex 20)"
     } >"$secrets"
-    umask 022
 fi
 # shellcheck disable=SC1090
 source "$secrets"

@@ -21,8 +21,9 @@ and PUT. Values are converted before signing, exactly as they are sent:
 * anything else goes through ``str()``.
 
 Errors: every answer that is not 2xx raises :class:`CmdbError` with the HTTP ``status``
-(400 bad argument, 401 unsigned or mis-signed, 403 not allowed, 404 not found, 500 refused)
-and the service's ``message``. A transport failure raises :class:`CmdbError` with status 0.
+(400 bad argument or already exists, 401 unsigned or mis-signed, 403 not allowed, 404 not
+found, 500 the service failed) and the service's ``message``. A transport failure raises
+:class:`CmdbError` with status 0.
 
 Configuration: ``Client(base_url, key, secret)``; ``base_url`` defaults to
 ``$DCP_CMDB_URL`` or ``http://127.0.0.1:8004``, ``key`` / ``secret`` to ``$DCP_CMDB_KEY`` /

@@ -195,6 +195,13 @@ class _SigningSuite:
         self.assertIn("colour", message)
         self.assert_refused(404, self.admin.ci, 999999)
 
+    def test_what_already_exists_is_a_400_not_a_server_error(self):
+        message = self.assert_refused(400, self.admin.add_attribute, "hostname")
+        self.assertIn("already exists", message)
+        self.admin.add_ci("server", hostname="py-taken")
+        message = self.assert_refused(400, self.admin.add_ci, "server", hostname="py-taken")
+        self.assertIn("`py-taken` already exists", message)
+
 
 class SigningTest(_SigningSuite, unittest.TestCase):
     """The suite against a fresh SQLite database (the service's default here)."""

@@ -413,16 +413,13 @@ pub fn last_insert_id(conn: &mut DbConn) -> diesel::QueryResult<i64> {
     diesel::select(diesel::dsl::sql::<BigInt>(query)).get_result(conn)
 }
 
-/// Creates what must exist before the pool can connect: the SQLite file's folder, or the MySQL database.
+/// Creates what must exist before the pool can connect: the SQLite file (private, with its
+/// folder), or the MySQL database.
 fn prepare(backend: Backend, config: &DatabaseConfig) -> Result<(), String> {
     match backend {
         Backend::Sqlite => {
             let path = std::path::Path::new(config.url.trim_start_matches("sqlite://"));
-            match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create folder {}: {e}", dir.display())),
-                _ => Ok(()),
-            }
+            prepare_sqlite_file(path)
         }
         Backend::Mysql if config.create_database => {
             let url = config.url.replacen("mariadb://", "mysql://", 1);
@@ -437,6 +434,86 @@ fn prepare(backend: Backend, config: &DatabaseConfig) -> Result<(), String> {
         }
         Backend::Mysql => Ok(()),
     }
+}
+
+/// What SQLite keeps beside a database file: the write-ahead log, its index, and the
+/// rollback journal (before WAL is on).
+const SQLITE_COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+/// Makes the SQLite database at `path` readable by its owner only, since services keep
+/// secrets in their databases (api secrets, password hashes, session keys): a missing folder
+/// is created 0700, a missing file is created 0600 before SQLite opens it, and an existing
+/// file and its companions lose any group and other bits. SQLite creates `-wal` and `-shm`
+/// with the mode of the database file (`findCreateFileMode` in its unix VFS), so they are
+/// 0600 too (checked by `sqlite_files_are_private`). In-memory and `file:` URI databases
+/// are left alone.
+fn prepare_sqlite_file(path: &std::path::Path) -> Result<(), String> {
+    let shown = path.display();
+    let text = path.to_string_lossy();
+    if text == ":memory:" || text.starts_with("file:") {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            private_dir_builder()
+                .create(dir)
+                .map_err(|e| format!("cannot create folder {}: {e}", dir.display()))?;
+        }
+    }
+    match private_file_options().open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            restrict_to_owner(path).map_err(|e| format!("cannot make {shown} private: {e}"))?;
+            for suffix in SQLITE_COMPANIONS {
+                let mut companion = path.as_os_str().to_owned();
+                companion.push(suffix);
+                let companion = std::path::PathBuf::from(companion);
+                if companion.exists() {
+                    restrict_to_owner(&companion)
+                        .map_err(|e| format!("cannot make {} private: {e}", companion.display()))?;
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot create {shown}: {e}")),
+    }
+}
+
+fn private_dir_builder() -> std::fs::DirBuilder {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+}
+
+fn private_file_options() -> std::fs::OpenOptions {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Clears the group and other permission bits of `path`, if it has any.
+fn restrict_to_owner(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Splits `mysql://u:p@h:3306/name?opts` into (`mysql://u:p@h:3306/?opts`, `name`).
@@ -488,6 +565,75 @@ mod tests {
             classify(&db(Kind::Unknown, "syntax")),
             Failure::Other(_)
         ));
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &std::path::Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    #[cfg(unix)]
+    fn companion(path: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        name.into()
+    }
+
+    /// A fresh database: its folders are 0700, the file 0600, and the `-wal` and `-shm`
+    /// SQLite makes beside it on the first write take the file's 0600 (whatever the umask).
+    #[cfg(unix)]
+    #[test]
+    fn sqlite_files_are_private() {
+        use r2d2::ManageConnection;
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("var").join("db").join("x.db");
+        let config = DatabaseConfig::sqlite(&path.to_string_lossy());
+        prepare(Backend::Sqlite, &config).expect("prepared");
+        let manager = ConnectionManager::new(&config.url).expect("a SQLite URL");
+        let mut pooled = manager.connect().expect("connects");
+        pooled
+            .conn
+            .batch_execute("CREATE TABLE secrets (s TEXT); INSERT INTO secrets VALUES ('k');")
+            .expect("written");
+        let wal = companion(&path, "-wal");
+        let shm = companion(&path, "-shm");
+        assert!(wal.exists() && shm.exists(), "WAL mode made -wal and -shm");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&wal), 0o600, "SQLite copies the file's mode to -wal");
+        assert_eq!(mode(&shm), 0o600, "and to -shm");
+        assert_eq!(mode(&dir.path().join("var")), 0o700);
+        assert_eq!(mode(&dir.path().join("var").join("db")), 0o700);
+    }
+
+    /// Files left world-readable by an earlier version are made private at the next start;
+    /// a folder that already existed is not the service's to change.
+    #[cfg(unix)]
+    #[test]
+    fn existing_sqlite_files_are_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let shared = dir.path().join("shared");
+        std::fs::create_dir(&shared).expect("folder");
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).expect("755");
+        let path = shared.join("x.db");
+        for file in [
+            path.clone(),
+            companion(&path, "-wal"),
+            companion(&path, "-shm"),
+        ] {
+            std::fs::write(&file, b"").expect("file");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("644");
+        }
+        prepare_sqlite_file(&path).expect("prepared");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&companion(&path, "-wal")), 0o600);
+        assert_eq!(mode(&companion(&path, "-shm")), 0o600);
+        assert_eq!(mode(&shared), 0o755);
     }
 
     #[test]

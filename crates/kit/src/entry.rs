@@ -1,6 +1,7 @@
 //! The whole `main` of a service, so that every binary is three lines: load the configuration
 //! (defaults < file < environment), set up tracing, start, print where it listens, serve until
-//! SIGTERM/SIGINT.
+//! SIGTERM/SIGINT. Everything a service writes is its owner's alone: the process umask is
+//! 077 from the start.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -25,6 +26,7 @@ where
     Starting: Future<Output = Result<Bound, E>>,
     E: Display,
 {
+    private_files();
     let file = crate::config::file_from_args();
     let config = match crate::config::load(&defaults, file.as_deref()) {
         Ok(config) => config,
@@ -49,5 +51,17 @@ where
             eprintln!("{service}: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Services keep secrets in what they write (SQLite databases with api secrets, password
+/// hashes and session keys; cmdb's generated admin credentials): with umask 077 every file
+/// and folder a service creates is readable by the account running it only, whatever the
+/// shell that started it had. kit::db and cmdb also set the modes themselves; this catches
+/// what they do not know of.
+fn private_files() {
+    #[cfg(unix)]
+    {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     }
 }

@@ -1,5 +1,6 @@
 //! The one error type of cmdb and, in one place, how it goes on the wire: the seed's
-//! `{"message": "..."}` with 400 / 401 / 403 / 404 / 500.
+//! `{"message": "..."}` with 400 / 401 / 403 / 404 / 500. A 500 means the service failed
+//! (database unavailable, a broken invariant); whatever the caller can fix is a 4xx.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -18,13 +19,12 @@ pub enum Error {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
-    /// The seed answers "already exists" with 500 (e.g. `500 属性已存在`), so we do too.
+    /// What the caller wants to create (or rename to) already exists: an attribute, a CI
+    /// type, a relation, a user, a unique value held by another CI. A 400, as veops CMDB
+    /// (the seed's living successor) answers it; the seed's own 500 would trip every alert
+    /// an operator keeps on server errors for what is the caller's conflict.
     #[error("{0}")]
     Duplicate(String),
-    /// A change the seed refuses with 500 (e.g. `500 唯一属性不存在`: the unique attribute
-    /// does not exist).
-    #[error("{0}")]
-    Refused(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -49,7 +49,15 @@ impl From<DbError> for Error {
 
 impl From<diesel::result::Error> for Error {
     fn from(e: diesel::result::Error) -> Self {
-        match kit::db::classify(&e) {
+        Error::from(kit::db::classify(&e))
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            // Operations that insert under a unique key name what already exists themselves
+            // (`Error::already_exists`); this is the fallback for a key they did not expect.
             Failure::Duplicate(m) => Error::Duplicate(format!("already exists ({m})")),
             Failure::StillReferenced(m) => Error::BadArgument(format!("still referenced ({m})")),
             Failure::NotFound => Error::NotFound("not found".into()),
@@ -60,16 +68,26 @@ impl From<diesel::result::Error> for Error {
     }
 }
 
+impl Error {
+    /// `error`, or the conflict `what` when `error` is the database's unique key refusing
+    /// the row: the race that an existence check inside the transaction cannot see (two
+    /// writers both found nothing, the second one's insert is refused at commit order).
+    pub fn already_exists(error: diesel::result::Error, what: impl FnOnce() -> String) -> Error {
+        match kit::db::classify(&error) {
+            Failure::Duplicate(_) => Error::Duplicate(what()),
+            other => Error::from(other),
+        }
+    }
+}
+
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
         match self {
-            Error::BadArgument(_) => StatusCode::BAD_REQUEST,
+            Error::BadArgument(_) | Error::Duplicate(_) => StatusCode::BAD_REQUEST,
             Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Duplicate(_) | Error::Refused(_) | Error::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

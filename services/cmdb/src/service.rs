@@ -273,6 +273,7 @@ impl Cmdb {
     }
 
     pub async fn create_user(&self, username: String, is_admin: bool) -> Result<w::User, Error> {
+        kit::text::check_line("username", &username)?;
         if username.trim().is_empty() || username.chars().count() > 128 {
             return Err(Error::BadArgument(
                 "invalid parameter `username`: 1 to 128 characters".into(),
@@ -286,7 +287,9 @@ impl Cmdb {
                     )));
                 }
                 let (key, secret) = (random_hex(16), random_hex(20));
-                store::insert_user(conn, &username, &key, &secret, is_admin, now())?;
+                store::insert_user(conn, &username, &key, &secret, is_admin, now()).map_err(
+                    |e| Error::already_exists(e, || format!("user `{username}` already exists")),
+                )?;
                 let user = store::user_by_name(conn, &username)?
                     .ok_or_else(|| Error::Internal("the new user vanished".into()))?;
                 Ok(user.to_wire())
@@ -345,7 +348,8 @@ impl Cmdb {
                 let cat = catalog(conn)?;
                 let fields = attr_fields(&input, None)?;
                 check_names_free(&cat, &fields, None)?;
-                let id = store::insert_attribute(conn, &fields)?;
+                let id = store::insert_attribute(conn, &fields)
+                    .map_err(|e| Error::already_exists(e, || attr_taken(&fields)))?;
                 Ok(w::AttrId { attr_id: id })
             })
             .await
@@ -378,7 +382,8 @@ impl Cmdb {
                         )));
                     }
                 }
-                store::update_attribute(conn, id, &fields)?;
+                store::update_attribute(conn, id, &fields)
+                    .map_err(|e| Error::already_exists(e, || attr_taken(&fields)))?;
                 Ok(w::AttrId { attr_id: id })
             })
             .await
@@ -446,7 +451,11 @@ impl Cmdb {
                 for id in &attr_ids {
                     cat.attr_by_id(*id)
                         .ok_or_else(|| attr_not_found(&id.to_string()))?;
-                    store::bind(conn, type_id, *id, required)?;
+                    store::bind(conn, type_id, *id, required).map_err(|e| {
+                        Error::already_exists(e, || {
+                            format!("attribute {id} is already bound to citype {type_id} (by a concurrent request)")
+                        })
+                    })?;
                 }
                 Ok(w::AttrIds {
                     attributes: attr_ids,
@@ -535,12 +544,10 @@ impl Cmdb {
                 let cat = catalog(conn)?;
                 let fields = type_fields(&cat, &input, None)?;
                 if cat.types.iter().any(|t| t.name == fields.name) {
-                    return Err(Error::Duplicate(format!(
-                        "citype `{}` already exists",
-                        fields.name
-                    )));
+                    return Err(Error::Duplicate(type_taken(&fields.name)));
                 }
-                let id = store::insert_type(conn, &fields)?;
+                let id = store::insert_type(conn, &fields)
+                    .map_err(|e| Error::already_exists(e, || type_taken(&fields.name)))?;
                 // The unique attribute is an attribute of the type, and required.
                 store::bind(conn, id, fields.unique_attr_id, true)?;
                 Ok(w::TypeId { type_id: id })
@@ -562,12 +569,10 @@ impl Cmdb {
                     .iter()
                     .any(|t| t.name == fields.name && t.id != id)
                 {
-                    return Err(Error::Duplicate(format!(
-                        "citype `{}` already exists",
-                        fields.name
-                    )));
+                    return Err(Error::Duplicate(type_taken(&fields.name)));
                 }
-                store::update_type(conn, id, &fields)?;
+                store::update_type(conn, id, &fields)
+                    .map_err(|e| Error::already_exists(e, || type_taken(&fields.name)))?;
                 store::bind(conn, id, fields.unique_attr_id, true)?;
                 Ok(w::TypeId { type_id: id })
             })
@@ -668,13 +673,17 @@ impl Cmdb {
                     .type_by_id(parent)
                     .ok_or_else(|| type_not_found(parent))?;
                 let c = cat.type_by_id(child).ok_or_else(|| type_not_found(child))?;
-                if store::ctr_between(conn, parent, child)?.is_some() {
-                    return Err(Error::Duplicate(format!(
+                let taken = || {
+                    format!(
                         "citype relation `{}` -> `{}` already exists",
                         p.name, c.name
-                    )));
+                    )
+                };
+                if store::ctr_between(conn, parent, child)?.is_some() {
+                    return Err(Error::Duplicate(taken()));
                 }
-                let id = store::insert_ctr(conn, parent, child, &kind)?;
+                let id = store::insert_ctr(conn, parent, child, &kind)
+                    .map_err(|e| Error::already_exists(e, taken))?;
                 Ok(w::CtrId { ctr_id: id })
             })
             .await
@@ -1004,12 +1013,12 @@ impl Cmdb {
                         Error::NotFound(format!("invalid parameter `more`: ci {m} is not found"))
                     })?;
                 }
+                let taken = || format!("ci relation {first} -> {second} already exists");
                 if store::cr_between(conn, first, second)?.is_some() {
-                    return Err(Error::Duplicate(format!(
-                        "ci relation {first} -> {second} already exists"
-                    )));
+                    return Err(Error::Duplicate(taken()));
                 }
-                let id = store::insert_cr(conn, first, second, &kind, more)?;
+                let id = store::insert_cr(conn, first, second, &kind, more)
+                    .map_err(|e| Error::already_exists(e, taken))?;
                 let record = store::insert_record(conn, caller.user_id, &caller.username, now())?;
                 let row = CrRow {
                     id,
@@ -1181,6 +1190,12 @@ fn relation_type(kind: Option<String>) -> Result<String, Error> {
 }
 
 fn attr_fields(input: &AttrInput, current: Option<&AttrRow>) -> Result<AttrFields, Error> {
+    // Before trimming: a name given with a control character is refused, not cleaned.
+    for (field, given) in [("attr_name", &input.name), ("attr_alias", &input.alias)] {
+        if let Some(text) = given {
+            kit::text::check_line(field, text)?;
+        }
+    }
     let name = match (&input.name, current) {
         (Some(n), _) => n.trim().to_string(),
         (None, Some(c)) => c.name.clone(),
@@ -1225,6 +1240,8 @@ fn attr_fields(input: &AttrInput, current: Option<&AttrRow>) -> Result<AttrField
             };
             raws.iter()
                 .map(|raw| {
+                    // A choice is a value a CI may hold: the same rule as CI values.
+                    kit::text::check_multiline("choice_value", raw)?;
                     Typed::parse(value_type, raw)
                         .map(|t| t.to_json())
                         .map_err(|r| {
@@ -1275,11 +1292,37 @@ fn check_names_free(cat: &Catalog, f: &AttrFields, except: Option<i64>) -> Resul
     Ok(())
 }
 
+/// The conflict when the database's unique keys refuse an attribute's name or alias.
+fn attr_taken(f: &AttrFields) -> String {
+    if f.name == f.alias {
+        format!("attribute `{}` already exists", f.name)
+    } else {
+        format!(
+            "attribute `{}` or `{}` already exists (as a name or an alias)",
+            f.name, f.alias
+        )
+    }
+}
+
+fn type_taken(name: &str) -> String {
+    format!("citype `{name}` already exists")
+}
+
 fn type_fields(
     cat: &Catalog,
     input: &TypeInput,
     current: Option<&TypeRow>,
 ) -> Result<TypeFields, Error> {
+    for (field, given) in [
+        ("type_name", &input.name),
+        ("type_alias", &input.alias),
+        ("icon_url", &input.icon_url),
+        ("unique", &input.unique),
+    ] {
+        if let Some(text) = given {
+            kit::text::check_line(field, text)?;
+        }
+    }
     let name = match (&input.name, current) {
         (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
         (None, Some(c)) => c.name.clone(),
@@ -1294,26 +1337,34 @@ fn type_fields(
             "invalid parameter `type_name`: `{name}` must be at most 128 characters without , ; ( ) [ ] :"
         )));
     }
-    let unique_attr =
-        match (&input.unique_id, &input.unique) {
-            (Some(_), Some(_)) => {
-                return Err(Error::BadArgument(
-                    "invalid parameters `_id` and `unique`: give only one of them".into(),
-                ))
-            }
-            (Some(id), None) => Some(cat.attr_by_id(*id).ok_or_else(|| {
-                Error::Refused(format!("unique attribute `{id}` does not exist"))
-            })?),
-            (None, Some(key)) => Some(cat.attr(key).ok_or_else(|| {
-                Error::Refused(format!("unique attribute `{key}` does not exist"))
-            })?),
-            (None, None) => None,
-        };
+    let unique_attr = match (&input.unique_id, &input.unique) {
+        (Some(_), Some(_)) => {
+            return Err(Error::BadArgument(
+                "invalid parameters `_id` and `unique`: give only one of them".into(),
+            ))
+        }
+        (Some(id), None) => Some(cat.attr_by_id(*id).ok_or_else(|| {
+            Error::BadArgument(format!(
+                "invalid parameter `_id`: unique attribute `{id}` does not exist"
+            ))
+        })?),
+        (None, Some(key)) => Some(cat.attr(key).ok_or_else(|| {
+            Error::BadArgument(format!(
+                "invalid parameter `unique`: unique attribute `{key}` does not exist"
+            ))
+        })?),
+        (None, None) => None,
+    };
     let unique_attr_id = match (unique_attr, current) {
         (Some(a), _) => {
             if !a.is_uniq {
-                return Err(Error::Refused(format!(
-                    "unique attribute `{}` is not unique (create it with is_uniq=1)",
+                let param = if input.unique_id.is_some() {
+                    "_id"
+                } else {
+                    "unique"
+                };
+                return Err(Error::BadArgument(format!(
+                    "invalid parameter `{param}`: unique attribute `{}` is not unique (create it with is_uniq=1)",
                     a.name
                 )));
             }
@@ -1575,6 +1626,8 @@ fn write_ci(
         let choices = attr.choices();
         let mut typed: Vec<Typed> = Vec::with_capacity(raws.len());
         for raw in &raws {
+            // A text value may span lines (a description, a script); nothing else invisible.
+            kit::text::check_multiline(key, raw)?;
             let v = Typed::parse(attr.vt(), raw).map_err(|reason| {
                 Error::BadArgument(format!("invalid value for attribute `{key}`: {reason}"))
             })?;
@@ -1686,13 +1739,18 @@ fn write_ci(
             for v in values {
                 if attr.is_uniq {
                     let canonical = v.canonical();
-                    if let Some(owner) = store::unique_owner(conn, attr.id, &canonical)? {
-                        return Err(Error::Duplicate(format!(
-                            "attribute `{}` is unique and ci {owner} already has `{canonical}`",
+                    let taken = |holder: &str| {
+                        format!(
+                            "attribute `{}` is unique and `{canonical}` already exists ({holder})",
                             attr.name
-                        )));
+                        )
+                    };
+                    if let Some(owner) = store::unique_owner(conn, attr.id, &canonical)? {
+                        return Err(Error::Duplicate(taken(&format!("ci {owner} has it"))));
                     }
-                    store::claim_unique(conn, attr.id, &canonical, ci_id)?;
+                    store::claim_unique(conn, attr.id, &canonical, ci_id).map_err(|e| {
+                        Error::already_exists(e, || taken("another CI was just given it"))
+                    })?;
                 }
                 store::insert_value(conn, ci_id, attr.id, v)?;
             }
@@ -2219,8 +2277,53 @@ mod tests {
     kit::on_both_backends!(
         index_and_sql_agree,
         writers_outside_the_api_are_seen_once_logged,
-        an_index_behind_the_trimmed_change_log_rebuilds
+        an_index_behind_the_trimmed_change_log_rebuilds,
+        a_unique_key_refusal_is_a_conflict_not_a_server_error
     );
+
+    /// The race the service's own existence check cannot see ends at the database's unique
+    /// key: the backend's real refusal (SQLite's and MariaDB's own errors) is a 400 naming
+    /// what exists, through `Error::already_exists` and through the fallback alike.
+    async fn a_unique_key_refusal_is_a_conflict_not_a_server_error(backend: TestBackend) {
+        use actix_web::ResponseError;
+        let test_db = TestDatabase::create(backend, "cmdb_unit");
+        let db = Db::open_async(&test_db.config, crate::migrations())
+            .await
+            .expect("database opens");
+        fn insert(conn: &mut DbConn, key: &str) -> diesel::QueryResult<i64> {
+            store::insert_user(conn, "carol", key, "s", false, now())
+        }
+        db.write(|conn| insert(conn, "k1").map_err(Error::from))
+            .await
+            .expect("the first carol");
+        let named = db
+            .write(|conn| {
+                insert(conn, "k2")
+                    .map_err(|e| Error::already_exists(e, || "user `carol` already exists".into()))
+            })
+            .await
+            .expect_err("the unique key refuses a second carol");
+        assert!(
+            matches!(&named, Error::Duplicate(m) if m == "user `carol` already exists"),
+            "{named:?}"
+        );
+        assert_eq!(named.status_code().as_u16(), 400);
+        let fallback = db
+            .write(|conn| insert(conn, "k3").map_err(Error::from))
+            .await
+            .expect_err("refused again");
+        assert!(matches!(fallback, Error::Duplicate(_)), "{fallback:?}");
+        assert_eq!(fallback.status_code().as_u16(), 400);
+        // Any other database failure stays a server error.
+        let broken = db
+            .write(|conn| {
+                diesel::RunQueryDsl::execute(diesel::sql_query("SELECT * FROM no_such_table"), conn)
+                    .map_err(|e| Error::already_exists(e, || "never".into()))
+            })
+            .await
+            .expect_err("no such table");
+        assert_eq!(broken.status_code().as_u16(), 500, "{broken:?}");
+    }
 
     fn input(q: &str, facet: Option<&str>, sort: Option<&str>, page: i64) -> SearchInput {
         SearchInput {

@@ -141,8 +141,9 @@ const ROUTES: &[Route] = &[
     Route { method: "get", path: "/openapi.json", right: Right::Open, summary: "This document", params: &[], answer: "Document" },
 ];
 
-/// The answers' schemas: name and the properties a client can count on (answers may hold
-/// more; a CI holds its attributes under their keys).
+/// The answers' schemas: name and the properties a client can count on, each always present
+/// (answers may hold more; a CI holds its attributes under their keys). A type ending in `?`
+/// may be `null` (an `Option` of the wire type, sent as `null` when absent).
 const SCHEMAS: &[(&str, &[(&str, &str)])] = &[
     ("Message", &[("message", "string")]),
     ("Error", &[("message", "string")]),
@@ -227,7 +228,7 @@ const SCHEMAS: &[(&str, &[(&str, &str)])] = &[
             ("first_ci_id", "integer"),
             ("second_ci_id", "integer"),
             ("relation_type", "string"),
-            ("more", "integer"),
+            ("more", "integer?"),
         ],
     ),
     (
@@ -246,9 +247,9 @@ const SCHEMAS: &[(&str, &[(&str, &str)])] = &[
         &[
             ("index", "integer"),
             ("action", "string"),
-            ("ci_id", "integer"),
+            ("ci_id", "integer?"),
             ("status", "integer"),
-            ("message", "string"),
+            ("message", "string?"),
         ],
     ),
     (
@@ -306,6 +307,12 @@ const ITEMS: &[(&str, &str, &str)] = &[
     ("BatchResult", "results", "BatchRow"),
 ];
 
+/// The values of text properties that take one of a few.
+const ENUMS: &[(&str, &str, &[&str])] = &[
+    ("BatchRow", "action", &["add", "update", "error"]),
+    ("Attribute", "value_type", &["text", "int", "float", "date"]),
+];
+
 pub async fn spec() -> HttpResponse {
     HttpResponse::Ok().json(document())
 }
@@ -349,7 +356,7 @@ fn operation(route: &Route) -> Value {
         "description": format!("Right: {right}."),
         "responses": {
             "200": {"description": "done", "content": {"application/json": {"schema": reference(route.answer)}}},
-            "default": {"description": "400 bad argument, 401 unsigned, 403 not allowed, 404 not found, 500 refused", "content": {"application/json": {"schema": reference("Error")}}},
+            "default": {"description": "400 bad argument or already exists, 401 unsigned, 403 not allowed, 404 not found, 500 the service failed", "content": {"application/json": {"schema": reference("Error")}}},
         },
     });
     let fields: Vec<(&str, Value)> = route
@@ -421,16 +428,31 @@ fn build() -> Value {
                 .find(|(schema, p, _)| schema == name && p == prop)
                 .map(|(_, _, item)| reference(item))
                 .unwrap_or_else(|| json!({}));
-            let schema = if *ty == "array" {
+            let (ty, nullable) = match ty.strip_suffix('?') {
+                Some(ty) => (ty, true),
+                None => (*ty, false),
+            };
+            let mut schema = if ty == "array" {
                 json!({"type": "array", "items": item})
             } else {
                 json!({"type": ty})
             };
+            if nullable {
+                schema["nullable"] = Value::Bool(true);
+            }
+            if let Some(values) = ENUMS
+                .iter()
+                .find(|(schema, p, _)| schema == name && p == prop)
+                .map(|(_, _, values)| *values)
+            {
+                schema["enum"] = json!(values);
+            }
             props.insert(prop.to_string(), schema);
         }
+        let required: Vec<&str> = properties.iter().map(|(prop, _)| *prop).collect();
         schemas.insert(
             name.to_string(),
-            json!({"type": "object", "properties": props, "additionalProperties": true}),
+            json!({"type": "object", "properties": props, "required": required, "additionalProperties": true}),
         );
     }
     let info = kit::openapi::Info {

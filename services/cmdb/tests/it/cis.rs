@@ -225,21 +225,21 @@ async fn unique_values_stay_unique(backend: TestBackend) {
     .expect("ip unique (no values yet)");
     app.add_server(json!({"hostname": "a", "private_ip": "10.0.0.1"}))
         .await;
-    // The seed's "add failed" is a 500; the message names the attribute and value.
+    // A 400 (the seed's "add failed" was a 500) naming the attribute and the value.
     let (status, message) = refused(
         a.add_ci(json!({"ci_type": "server", "hostname": "a"}))
             .await,
     );
-    assert_eq!(status, 500);
+    assert_eq!(status, 400);
     assert!(
-        message.contains("hostname") && message.contains('a'),
+        message.contains("hostname") && message.contains("`a` already exists"),
         "{message}"
     );
     let (status, message) = refused(
         a.add_ci(json!({"ci_type": "server", "hostname": "b", "private_ip": "10.0.0.1"}))
             .await,
     );
-    assert_eq!(status, 500);
+    assert_eq!(status, 400);
     assert!(
         message.contains("private_ip") && message.contains("10.0.0.1"),
         "{message}"

@@ -5,8 +5,12 @@ mod support;
 
 mod auth;
 mod cis;
+mod conflicts;
+mod control;
 mod envelope;
+mod files;
 mod index;
 mod model;
+mod openapi;
 mod relations;
 mod search;

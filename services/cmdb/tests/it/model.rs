@@ -86,10 +86,13 @@ async fn attribute_input_is_checked(backend: TestBackend) {
     a.add_attribute(json!({"attr_name": "sn"}))
         .await
         .expect("added");
-    // The seed answers "attribute exists" with 500.
+    // "Attribute exists" is the caller's conflict: 400, as veops CMDB answers it.
     let (status, message) = refused(a.add_attribute(json!({"attr_name": "sn"})).await);
-    assert_eq!(status, 500);
-    assert!(message.contains("sn"), "{message}");
+    assert_eq!(status, 400);
+    assert!(
+        message.contains("sn") && message.contains("already exists"),
+        "{message}"
+    );
     let (status, message) = refused(
         a.add_attribute(json!({"attr_name": "x", "value_type": "blob"}))
             .await,
@@ -206,18 +209,27 @@ async fn citype_input_follows_the_seed(backend: TestBackend) {
     );
     assert_eq!(status, 400);
     assert!(message.contains("_id"), "{message}");
-    // The seed's 500s: unique attribute missing, or not unique; type already exists.
+    // The seed's 500s are the caller's mistakes: 400s naming the parameter.
     let (status, message) = refused(
         a.add_citype(json!({"type_name": "t", "unique": "ghost"}))
             .await,
     );
-    assert_eq!(status, 500);
-    assert!(message.contains("ghost"), "{message}");
+    assert_eq!(status, 400);
+    assert!(
+        message.contains("ghost") && message.contains("`unique`"),
+        "{message}"
+    );
+    let (status, message) = refused(a.add_citype(json!({"type_name": "t", "_id": 999999})).await);
+    assert_eq!(status, 400);
+    assert!(
+        message.contains("999999") && message.contains("`_id`"),
+        "{message}"
+    );
     let (status, message) = refused(
         a.add_citype(json!({"type_name": "t", "unique": "name"}))
             .await,
     );
-    assert_eq!(status, 500);
+    assert_eq!(status, 400);
     assert!(message.contains("not unique"), "{message}");
     let (status, message) = refused(
         a.add_citype(json!({"type_name": "t", "unique": "sn", "type_alias": "x".repeat(129)}))
@@ -232,7 +244,7 @@ async fn citype_input_follows_the_seed(backend: TestBackend) {
         a.add_citype(json!({"type_name": "t", "unique": "sn"}))
             .await,
     );
-    assert_eq!(status, 500);
+    assert_eq!(status, 400);
     assert!(message.contains("already exists"), "{message}");
 }
 
