@@ -171,9 +171,57 @@ pub const SEED_PAGE: [Param; 2] = [
 /// A seed-style route without parameters (beyond a path id).
 pub const NO_PARAMS: [Param; 0] = [];
 
-/// A route of the orchestration seed's style: path (`{id}` for a numeric path id), tag,
-/// summary, parameters.
+/// A route of the orchestration seed's style: path (`{id}` for a numeric path id, `{name}`
+/// for a text one), tag, summary, parameters.
 pub type SeedRoute = (&'static str, &'static str, &'static str, &'static [Param]);
+
+/// The path parameters of a seed-style path: `{id}` a positive integer, any other `{name}`
+/// a non-empty string (e.g. `{iplist}`, comma-separated IPs).
+fn path_parameters(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            let schema = if name == "id" {
+                json!({"type": "integer", "minimum": 1})
+            } else {
+                json!({"type": "string", "minLength": 1})
+            };
+            json!({"name": name, "in": "path", "required": true, "schema": schema})
+        })
+        .collect()
+}
+
+/// A seed-style answer: the envelope `{code, msg, data}` (`data` may be null).
+fn seed_answer(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+fn seed_success() -> Value {
+    json!({
+        "type": "object",
+        "required": ["code", "msg", "data"],
+        "properties": {
+            "code": {"type": "integer", "enum": [0]},
+            "msg": {"type": "string"},
+            "data": {"description": "the answer (any JSON value, null when there is none)"},
+            "page": {"type": "integer", "minimum": 1},
+            "page_size": {"type": "integer", "minimum": 1},
+            "query_count": {"type": "integer", "minimum": 0},
+        },
+    })
+}
+
+fn seed_failure() -> Value {
+    json!({
+        "type": "object",
+        "required": ["code", "msg", "data"],
+        "properties": {
+            "code": {"type": "integer", "minimum": 400, "description": "the HTTP status"},
+            "msg": {"type": "string", "minLength": 1, "description": "what was wrong"},
+            "data": {"description": "an empty object, or null"},
+        },
+    })
+}
 
 /// The paths of seed-style routes (orchestrator, task-engine): each served for the methods its
 /// entry in `table` answers, its parameters in the query string or as a JSON (or form) body,
@@ -192,13 +240,7 @@ pub fn seed_paths(routes: &[SeedRoute], table: &RouteTable) -> Map<String, Value
                     .collect()
             })
             .unwrap_or_default();
-        let mut parameters: Vec<Value> = Vec::new();
-        if path.contains("{id}") {
-            parameters.push(json!({
-                "name": "id", "in": "path", "required": true,
-                "schema": {"type": "integer", "minimum": 1}
-            }));
-        }
+        let mut parameters: Vec<Value> = path_parameters(path);
         let mut properties = Map::new();
         let mut required = Vec::new();
         for (name, needed, description) in params.iter() {
@@ -218,10 +260,10 @@ pub fn seed_paths(routes: &[SeedRoute], table: &RouteTable) -> Map<String, Value
                 "operationId": format!("{method}{}", path.replace(['/', '{', '}'], "_")),
                 "parameters": parameters,
                 "responses": {
-                    "200": {"description": "`{\"code\": 0, \"msg\": \"success\", \"data\": ...}`"},
-                    "400": {"description": "a bad parameter; `code` 400"},
-                    "404": {"description": "no such id; `code` 404"},
-                    "409": {"description": "a conflict (name taken, state); `code` 409"}
+                    "200": seed_answer("`{\"code\": 0, \"msg\": \"success\", \"data\": ...}` (lists add `page`, `page_size`, `query_count`)", seed_success()),
+                    "400": seed_answer("a bad parameter; `code` 400", seed_failure()),
+                    "404": seed_answer("no such id; `code` 404", seed_failure()),
+                    "409": seed_answer("a conflict (name taken, state); `code` 409", seed_failure())
                 }
             });
             if method != "get" && !properties.is_empty() {
@@ -363,5 +405,46 @@ mod tests {
             unresolved_references(&broken),
             (vec!["#/components/schemas/Missing".to_string()], 1)
         );
+    }
+    #[test]
+    fn seed_paths_declare_every_path_parameter_and_the_envelope() {
+        const ROUTES: &[SeedRoute] = &[
+            ("/pool/search_by_ip/{iplist}", "pools", "Search", &NO_PARAMS),
+            ("/pool/{id}/list_nodes", "pools", "Nodes", &SEED_PAGE),
+        ];
+        async fn nothing() -> actix_web::HttpResponse {
+            actix_web::HttpResponse::Ok().finish()
+        }
+        fn envelope(refusal: &crate::routes::Refusal) -> actix_web::HttpResponse {
+            actix_web::HttpResponse::build(refusal.status()).finish()
+        }
+        let table = RouteTable::new(envelope)
+            .read("/pool/search_by_ip/{iplist}", crate::routes::GET_POST, nothing)
+            .read("/pool/{id}/list_nodes", crate::routes::GET_POST, nothing);
+        let paths = seed_paths(ROUTES, &table);
+        let search = &paths["/pool/search_by_ip/{iplist}"]["get"];
+        assert_eq!(
+            search["parameters"],
+            json!([{"name": "iplist", "in": "path", "required": true,
+                    "schema": {"type": "string", "minLength": 1}}])
+        );
+        let nodes = &paths["/pool/{id}/list_nodes"]["post"];
+        assert_eq!(nodes["parameters"][0]["name"], "id");
+        assert_eq!(nodes["parameters"][0]["schema"]["type"], "integer");
+        for (status, code) in [
+            ("200", json!({"type": "integer", "enum": [0]})),
+            (
+                "404",
+                json!({"type": "integer", "minimum": 400, "description": "the HTTP status"}),
+            ),
+        ] {
+            let schema = &nodes["responses"][status]["content"]["application/json"]["schema"];
+            assert_eq!(
+                schema["required"],
+                json!(["code", "msg", "data"]),
+                "{status}"
+            );
+            assert_eq!(schema["properties"]["code"], code, "{status}");
+        }
     }
 }
