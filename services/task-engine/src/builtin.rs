@@ -15,6 +15,7 @@ use client::{ClientConfig, ClientError, CloudPortalClient, CmdbClient, SoaRegist
 use serde_json::{json, Map, Value};
 use tokio::sync::Mutex;
 use wire::cloud_portal as cp;
+use wire::host::HostAddress;
 
 use crate::config::PeersConfig;
 use crate::exec::Vars;
@@ -435,16 +436,26 @@ fn instance_facts(
     instance: &cp::Instance,
     reused: bool,
 ) -> Result<Done, BuiltinError> {
-    let ip = instance
+    let host = instance
         .host
-        .clone()
-        .filter(|h| !h.trim().is_empty())
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
         .ok_or_else(|| {
             ctx.unexpected(format!(
                 "cloud-portal instance {} has no address",
                 instance.id
             ))
         })?;
+    // The address becomes the node's `ip`, which `ssh` connects to: an IP or a host name only.
+    let ip = HostAddress::parse(host)
+        .map_err(|e| {
+            ctx.unexpected(format!(
+                "cloud-portal instance {} has the address {e}",
+                instance.id
+            ))
+        })?
+        .into_string();
     let vm_id = instance.id.to_string();
     let mut facts = Facts {
         ip: Some(ip.clone()),
