@@ -14,6 +14,7 @@ use crate::support::{assert_error, object, TestApp};
 kit::on_both_backends!(
     a_node_address_ssh_would_read_as_an_option_is_refused_and_nothing_runs,
     filled_values_arrive_literally_and_run_nothing,
+    ansible_gets_filled_values_as_values_and_never_as_templates,
 );
 
 /// An action `name` whose one implementation is `action`, and a remote step of that name.
@@ -209,6 +210,84 @@ async fn filled_values_arrive_literally_and_run_nothing(backend: TestBackend) {
     assert_eq!(
         std::fs::read_to_string(out.join("raw")).expect("the raw command ran"),
         "raw\n"
+    );
+    assert!(
+        !marker_appears(&marker).await,
+        "a filled value ran as a command"
+    );
+}
+
+async fn ansible_gets_filled_values_as_values_and_never_as_templates(backend: TestBackend) {
+    assert!(
+        task_engine::exec::installed("ansible"),
+        "ansible is not installed: pip install -r clients/python/requirements-test.txt (make test does)"
+    );
+    let app = TestApp::spawn_config(backend, 4, |config| {
+        config.ansible.python_interpreter = "/usr/bin/python3".into();
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let marker = dir.path().join("marker");
+    let m = marker.display().to_string();
+    let dest = dir.path().join("copied.txt");
+    // Free-form `key=value` arguments: the value stays one value, `dest=` inside it included.
+    remote(
+        &app,
+        "put",
+        json!({"module": "copy", "args": format!("content={{{{v}}}} dest={}", dest.display())}),
+    )
+    .await;
+    let tpl = app.template("ansible", &["put"]).await;
+    let value = format!("it's \"q\" $(touch {m}) `touch {m}`; dest=/tmp/elsewhere\nline2 \\ end");
+    let id = app
+        .client
+        .create_task(&w::TaskRequest {
+            template_id: tpl,
+            task_name: "ansible".into(),
+            opr_user: "it".into(),
+            nodes: vec![json!({"ip": "127.0.0.2"})],
+            params: Some(object(json!({ "v": value }))),
+            auto: Some(true),
+            ..w::TaskRequest::default()
+        })
+        .await
+        .expect("task created");
+    let task = app.wait_finished(id).await;
+    assert_eq!(task.status, w::STATE_SUCCESS, "{:?}", task.stat);
+    assert_eq!(
+        std::fs::read_to_string(&dest).expect("the copied file"),
+        value
+    );
+
+    // A value that ansible would evaluate (on the engine host) fails the step; nothing runs.
+    let lookup = format!("{{{{ lookup('pipe', 'touch {m}') }}}}");
+    let id = app
+        .client
+        .create_task(&w::TaskRequest {
+            template_id: tpl,
+            task_name: "ansible".into(),
+            opr_user: "it".into(),
+            nodes: vec![json!({"ip": "127.0.0.2"})],
+            params: Some(object(json!({ "v": lookup }))),
+            auto: Some(true),
+            ..w::TaskRequest::default()
+        })
+        .await
+        .expect("task created");
+    let task = app.wait_finished(id).await;
+    assert_eq!(task.status, w::STATE_FAILED, "{:?}", task.stat);
+    let node = &app.client.task_detail(id).await.expect("detail")[0];
+    let log: Vec<String> = app
+        .client
+        .node_log(node.id)
+        .await
+        .expect("node log")
+        .into_iter()
+        .map(|r| r.message)
+        .collect();
+    assert!(
+        log.iter().any(|l| l.contains("ansible would evaluate")),
+        "{log:?}"
     );
     assert!(
         !marker_appears(&marker).await,
