@@ -884,3 +884,53 @@ impl Cmdb {
         Ok(Done { text, facts })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(host: &str) -> cp::Instance {
+        cp::Instance {
+            id: 7,
+            name: "f1-n1".into(),
+            summary: None,
+            owner_id: 1,
+            image_id: 1,
+            status: 1,
+            status_string: "running".into(),
+            host: Some(host.into()),
+            host_id: Some(1),
+            port: None,
+        }
+    }
+
+    #[test]
+    fn the_address_create_vm_learns_is_a_host_address() {
+        let empty = Map::new();
+        let vars = Vars::new(&empty, &empty, &empty);
+        let node = NodeRef {
+            fid: 1,
+            nid: 1,
+            ip: "",
+            vm_id: "",
+            fresh: true,
+        };
+        let ctx = Ctx {
+            step: "create_vm",
+            node: &node,
+            vars: &vars,
+        };
+        let done = instance_facts(&ctx, &instance(" 10.0.0.7 "), false).expect("an address");
+        assert_eq!(done.facts.ip.as_deref(), Some("10.0.0.7"));
+        for hostile in ["-oProxyCommand=touch /tmp/x", "10.0.0.7 -p 1", "0", "a;b"] {
+            let error = instance_facts(&ctx, &instance(hostile), false)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.contains("is not an IP address or a host name"),
+                "{hostile}: {error}"
+            );
+        }
+    }
+}
