@@ -30,7 +30,8 @@ if [[ ! -s $secrets ]]; then
 fi
 # shellcheck disable=SC1090
 source "$secrets"
-# Each service gets only its own settings.
+# Each service gets only its own settings. The task-engine sends task events only to the
+# orchestrator (on 127.0.0.1:8002, its notify_url): events.allowed_urls.
 service_env() {
     case $1 in
     cmdb) echo "DCP_AUTH__ADMIN_KEY=$CMDB_KEY DCP_AUTH__ADMIN_SECRET=$CMDB_SECRET" ;;
@@ -40,7 +41,8 @@ service_env() {
             "DCP_PEERS__SOA_REGISTRY__URL=http://127.0.0.1:8006" \
             "DCP_PEERS__SOA_REGISTRY__KEY=demo-key DCP_PEERS__SOA_REGISTRY__ZKIDC=qa" \
             "DCP_PEERS__CMDB__URL=http://127.0.0.1:8004" \
-            "DCP_PEERS__CMDB__KEY=$CMDB_KEY DCP_PEERS__CMDB__SECRET=$CMDB_SECRET"
+            "DCP_PEERS__CMDB__KEY=$CMDB_KEY DCP_PEERS__CMDB__SECRET=$CMDB_SECRET" \
+            "DCP_EVENTS__ALLOWED_URLS=http://127.0.0.1:8002/internal/task_event"
         ;;
     esac
 }

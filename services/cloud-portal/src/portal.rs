@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use kit::db::{Db, DbConn};
 use wire::cloud_portal as w;
+use wire::host::HostAddress;
 
 use crate::auth::{self, LoginThrottle};
 use crate::config::{Config, PasswordHashConfig, SessionConfig};
@@ -90,23 +91,12 @@ pub fn check_summary(name: &str, value: Option<String>) -> Result<Option<String>
     }
 }
 
-/// A host address: an IP address or a DNS name.
+/// A host address: an IP literal or a DNS host name (`wire::host::HostAddress`, the one
+/// validator), surrounding spaces dropped; the error names the parameter.
 pub fn check_address(name: &str, value: &str) -> Result<String, Error> {
-    let value = value.trim();
-    let is_ip = value.parse::<IpAddr>().is_ok();
-    let is_dns_name = !value.is_empty()
-        && value.len() <= 253
-        && value.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if !is_ip && !is_dns_name {
-        return Err(Error::BadArgument(format!(
-            "invalid parameter `{name}`: `{value}` is not an IP address or host name"
-        )));
-    }
-    Ok(value.to_string())
+    HostAddress::parse(value.trim())
+        .map(HostAddress::into_string)
+        .map_err(|e| Error::BadArgument(format!("invalid parameter `{name}`: {e}")))
 }
 
 pub fn check_role(value: &str) -> Result<&'static str, Error> {
@@ -892,5 +882,11 @@ mod tests {
         assert!(check_address("address", "").is_err());
         assert!(check_address("address", "a b").is_err());
         assert!(check_address("address", "a..b").is_err());
+        assert!(check_address("address", "0").is_err());
+        assert!(check_address("address", "-oProxyCommand=x").is_err());
+        assert_eq!(
+            check_address("address", " 10.0.0.1 ").ok().as_deref(),
+            Some("10.0.0.1")
+        );
     }
 }

@@ -15,6 +15,7 @@ use client::{ClientConfig, ClientError, CloudPortalClient, CmdbClient, SoaRegist
 use serde_json::{json, Map, Value};
 use tokio::sync::Mutex;
 use wire::cloud_portal as cp;
+use wire::host::HostAddress;
 
 use crate::config::PeersConfig;
 use crate::exec::Vars;
@@ -435,16 +436,26 @@ fn instance_facts(
     instance: &cp::Instance,
     reused: bool,
 ) -> Result<Done, BuiltinError> {
-    let ip = instance
+    let host = instance
         .host
-        .clone()
-        .filter(|h| !h.trim().is_empty())
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
         .ok_or_else(|| {
             ctx.unexpected(format!(
                 "cloud-portal instance {} has no address",
                 instance.id
             ))
         })?;
+    // The address becomes the node's `ip`, which `ssh` connects to: an IP or a host name only.
+    let ip = HostAddress::parse(host)
+        .map_err(|e| {
+            ctx.unexpected(format!(
+                "cloud-portal instance {} has the address {e}",
+                instance.id
+            ))
+        })?
+        .into_string();
     let vm_id = instance.id.to_string();
     let mut facts = Facts {
         ip: Some(ip.clone()),
@@ -871,5 +882,55 @@ impl Cmdb {
             format!("`{node_type}` CI of {ip} deleted: {}", deleted.join(", "))
         };
         Ok(Done { text, facts })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance(host: &str) -> cp::Instance {
+        cp::Instance {
+            id: 7,
+            name: "f1-n1".into(),
+            summary: None,
+            owner_id: 1,
+            image_id: 1,
+            status: 1,
+            status_string: "running".into(),
+            host: Some(host.into()),
+            host_id: Some(1),
+            port: None,
+        }
+    }
+
+    #[test]
+    fn the_address_create_vm_learns_is_a_host_address() {
+        let empty = Map::new();
+        let vars = Vars::new(&empty, &empty, &empty);
+        let node = NodeRef {
+            fid: 1,
+            nid: 1,
+            ip: "",
+            vm_id: "",
+            fresh: true,
+        };
+        let ctx = Ctx {
+            step: "create_vm",
+            node: &node,
+            vars: &vars,
+        };
+        let done = instance_facts(&ctx, &instance(" 10.0.0.7 "), false).expect("an address");
+        assert_eq!(done.facts.ip.as_deref(), Some("10.0.0.7"));
+        for hostile in ["-oProxyCommand=touch /tmp/x", "10.0.0.7 -p 1", "0", "a;b"] {
+            let error = instance_facts(&ctx, &instance(hostile), false)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.contains("is not an IP address or a host name"),
+                "{hostile}: {error}"
+            );
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! The configuration of task-engine: defaults here < TOML file < `DCP_*` environment.
 
 use kit::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig, Validate};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::notify::EventTargets;
 
 pub const DEFAULT_PORT: u16 = 8003;
 
@@ -18,6 +20,8 @@ pub struct Config {
     pub peers: PeersConfig,
     #[serde(default)]
     pub ansible: AnsibleConfig,
+    #[serde(default)]
+    pub events: EventsConfig,
 }
 
 impl Default for Config {
@@ -30,6 +34,7 @@ impl Default for Config {
             run: RunConfig::default(),
             peers: PeersConfig::default(),
             ansible: AnsibleConfig::default(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -42,8 +47,51 @@ impl Validate for Config {
         self.ssh.validate()?;
         self.peers.validate()?;
         self.ansible.validate()?;
+        self.events.validate()?;
         self.run.validate()
     }
+}
+
+/// Where task events may go.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EventsConfig {
+    /// The base URLs a task's `notify_url` may lie under: same scheme, host and port, path
+    /// equal to the base's or below it. `host:*` accepts any port of that host (set-ups whose
+    /// receiver binds port 0; production names the port). Empty (the default): no task may
+    /// have a `notify_url`. From the environment: one text, URLs separated by commas or spaces.
+    #[serde(deserialize_with = "list_or_text")]
+    pub allowed_urls: Vec<String>,
+}
+
+impl EventsConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.targets().map(|_| ())
+    }
+
+    /// The parsed allow-list.
+    pub fn targets(&self) -> Result<EventTargets, ConfigError> {
+        EventTargets::parse(&self.allowed_urls)
+            .map_err(|why| ConfigError::invalid(crate::notify::ALLOWED_URLS_KEY, why))
+    }
+}
+
+/// A list, or one text of items separated by commas or white space (an environment variable).
+fn list_or_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrText {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match ListOrText::deserialize(deserializer)? {
+        ListOrText::List(items) => items,
+        ListOrText::Text(text) => text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|item| !item.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 /// How remote steps reach the nodes: the system `ssh` client with these settings.
@@ -59,7 +107,7 @@ pub struct SshConfig {
     pub port: u16,
     /// `StrictHostKeyChecking`: `yes` (only known hosts), `accept-new` (learn unknown hosts,
     /// refuse changed keys) or `no` (accept anything; tests only).
-    pub host_key_policy: String,
+    pub host_key_policy: HostKeyPolicy,
     /// `UserKnownHostsFile`.
     pub known_hosts: String,
     pub connect_timeout_secs: u64,
@@ -83,7 +131,7 @@ impl Default for SshConfig {
             user: "root".into(),
             key: String::new(),
             port: 22,
-            host_key_policy: "accept-new".into(),
+            host_key_policy: HostKeyPolicy::AcceptNew,
             known_hosts: "var/task-engine-known_hosts".into(),
             connect_timeout_secs: 10,
             command_timeout_secs: 3600,
@@ -95,39 +143,107 @@ impl Default for SshConfig {
     }
 }
 
-pub const HOST_KEY_POLICIES: [&str; 3] = ["yes", "accept-new", "no"];
+/// ssh's `StrictHostKeyChecking`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKeyPolicy {
+    /// Only hosts whose key is in `known_hosts`.
+    Yes,
+    /// Unknown hosts are learnt; a changed key is refused.
+    AcceptNew,
+    /// Any key (tests only).
+    No,
+}
+
+impl HostKeyPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKeyPolicy::Yes => "yes",
+            HostKeyPolicy::AcceptNew => "accept-new",
+            HostKeyPolicy::No => "no",
+        }
+    }
+}
+
+impl std::fmt::Display for HostKeyPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The longest login name `ssh.user` may be.
+pub const MAX_USER_LEN: usize = 32;
+
+/// A login name: a letter, digit or `_` first, then letters, digits, `_`, `.` and `-`.
+fn check_user(key: &str, user: &str) -> Result<(), ConfigError> {
+    let first_ok = user
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let rest_ok = user
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !first_ok || !rest_ok || user.len() > MAX_USER_LEN {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "must be a login name (letters, digits, `_`, `.`, `-`; not starting with `-` or `.`; at most {MAX_USER_LEN} characters), not `{}`",
+                user.escape_debug()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A value that goes into the arguments of `ssh` or `ansible` (a path, a list of names): one
+/// word for ssh's `-o` parser and for the shlex split ansible makes of `--ssh-common-args`,
+/// never an option. Empty passes (the caller decides whether empty is allowed).
+pub fn check_word(key: &str, value: &str) -> Result<(), ConfigError> {
+    if value.starts_with('-') {
+        return Err(ConfigError::invalid(key, "must not start with `-`"));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|&c| c.is_whitespace() || c.is_control() || "'\"\\{}#".contains(c))
+    {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "must not hold spaces, control characters, quotes, backslashes, braces or `#` (found {:?})",
+                c
+            ),
+        ));
+    }
+    Ok(())
+}
 
 impl SshConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.program.trim().is_empty() {
             return Err(ConfigError::invalid("ssh.program", "must not be empty"));
         }
-        if self.user.trim().is_empty() {
-            return Err(ConfigError::invalid("ssh.user", "must not be empty"));
-        }
+        check_user("ssh.user", &self.user)?;
         if self.port == 0 {
             return Err(ConfigError::invalid("ssh.port", "must be from 1 to 65535"));
-        }
-        if !HOST_KEY_POLICIES.contains(&self.host_key_policy.as_str()) {
-            return Err(ConfigError::invalid(
-                "ssh.host_key_policy",
-                format!(
-                    "must be one of {}, not `{}`",
-                    HOST_KEY_POLICIES.join(", "),
-                    self.host_key_policy
-                ),
-            ));
         }
         if self.known_hosts.trim().is_empty() {
             return Err(ConfigError::invalid("ssh.known_hosts", "must not be empty"));
         }
+        check_word("ssh.known_hosts", &self.known_hosts)?;
+        check_word("ssh.key", &self.key)?;
+        check_word("ssh.control_dir", &self.control_dir)?;
         if self.connect_timeout_secs == 0 || self.command_timeout_secs == 0 {
             return Err(ConfigError::invalid(
                 "ssh.connect_timeout_secs / ssh.command_timeout_secs",
                 "must be at least 1",
             ));
         }
-        if self.kex_algorithms.chars().any(char::is_whitespace) {
+        // A leading `+`, `-` or `^` changes ssh's default list; it stays one `-o` value.
+        if !self
+            .kex_algorithms
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@.,+-^".contains(c))
+        {
             return Err(ConfigError::invalid(
                 "ssh.kex_algorithms",
                 "must be names separated by commas, without spaces",
@@ -324,7 +440,7 @@ impl AnsibleConfig {
         if self.program.trim().is_empty() {
             return Err(ConfigError::invalid("ansible.program", "must not be empty"));
         }
-        Ok(())
+        check_word("ansible.python_interpreter", self.python_interpreter.trim())
     }
 }
 
@@ -382,5 +498,98 @@ mod tests {
         assert!(ssh.validate().is_ok());
         ssh.kex_algorithms = "curve25519-sha256 -oProxyCommand=x".into();
         assert!(ssh.validate().is_err());
+    }
+
+    #[test]
+    fn values_that_reach_ssh_or_ansible_arguments_are_single_words() {
+        assert!(SshConfig::default().validate().is_ok());
+        let bad: Vec<(&str, SshConfig)> = vec![
+            (
+                "ssh.user",
+                SshConfig {
+                    user: "-oProxyCommand=x".into(),
+                    ..SshConfig::default()
+                },
+            ),
+            (
+                "ssh.user",
+                SshConfig {
+                    user: "ops admin".into(),
+                    ..SshConfig::default()
+                },
+            ),
+            (
+                "ssh.known_hosts",
+                SshConfig {
+                    known_hosts: "/tmp/kh -o ProxyCommand=x".into(),
+                    ..SshConfig::default()
+                },
+            ),
+            (
+                "ssh.key",
+                SshConfig {
+                    key: "-x".into(),
+                    ..SshConfig::default()
+                },
+            ),
+            (
+                "ssh.control_dir",
+                SshConfig {
+                    control_dir: "/run/'te".into(),
+                    ..SshConfig::default()
+                },
+            ),
+        ];
+        for (key, config) in bad {
+            let error = config.validate().map_err(|e| e.to_string());
+            assert!(
+                error.as_ref().is_err_and(|e| e.contains(key)),
+                "{key}: {error:?}"
+            );
+        }
+        let ansible = AnsibleConfig {
+            python_interpreter: "/usr/bin/python3 ansible_connection=local".into(),
+            ..AnsibleConfig::default()
+        };
+        assert!(ansible.validate().is_err());
+    }
+
+    #[test]
+    fn the_host_key_policy_is_one_of_three() {
+        for (text, policy) in [
+            ("yes", HostKeyPolicy::Yes),
+            ("accept-new", HostKeyPolicy::AcceptNew),
+            ("no", HostKeyPolicy::No),
+        ] {
+            let parsed: HostKeyPolicy =
+                serde_json::from_value(serde_json::json!(text)).expect("a policy");
+            assert_eq!(parsed, policy);
+            assert_eq!(policy.to_string(), text);
+        }
+        assert!(serde_json::from_value::<HostKeyPolicy>(serde_json::json!("ask")).is_err());
+    }
+
+    #[test]
+    fn allowed_event_urls_come_as_a_list_or_as_text() {
+        let listed: EventsConfig =
+            serde_json::from_value(serde_json::json!({"allowed_urls": ["http://a:1/e"]}))
+                .expect("a list");
+        assert_eq!(listed.allowed_urls, vec!["http://a:1/e"]);
+        let text: EventsConfig = serde_json::from_value(
+            serde_json::json!({"allowed_urls": "http://a:1/e, http://b:2/e"}),
+        )
+        .expect("a text");
+        assert_eq!(text.allowed_urls, vec!["http://a:1/e", "http://b:2/e"]);
+        assert!(EventsConfig::default().validate().is_ok());
+        let bad = EventsConfig {
+            allowed_urls: vec!["ftp://x/".into()],
+        };
+        let error = bad.validate().map_err(|e| e.to_string());
+        assert!(
+            error
+                .as_ref()
+                .is_err_and(|e| e.contains("events.allowed_urls")),
+            "{error:?}"
+        );
     }
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use wire::host::HostAddress;
 use wire::task_engine::{self as w, TemplateStep};
 
 use crate::builtin::{self, Facts, NodeRef, Peers};
@@ -125,6 +126,11 @@ impl Engine {
                 notifier,
             }),
         }
+    }
+
+    /// Where the tasks' events may go (`events.allowed_urls`).
+    pub fn event_targets(&self) -> &crate::notify::EventTargets {
+        self.inner.notifier.targets()
     }
 
     /// Marks the task RUNNING and starts its loop. INIT tasks start from the beginning;
@@ -864,6 +870,17 @@ impl Inner {
                 Facts::default(),
             ));
         }
+        // Checked where it entered; a row written before that check is refused here.
+        let host = match HostAddress::parse(now.ip.trim()) {
+            Ok(host) => host,
+            Err(e) => {
+                return Ok((
+                    false,
+                    format!("the node's `ip` {e}: not connecting"),
+                    Facts::default(),
+                ))
+            }
+        };
         let actions = match actions {
             Ok(actions) => actions,
             Err(reason) => return Ok((false, reason.clone(), Facts::default())),
@@ -877,7 +894,7 @@ impl Inner {
                     return Ok((false, text, Facts::default()));
                 }
             };
-            match self.executor.execute(&now.ip, &command).await {
+            match self.executor.execute(&host, &command).await {
                 Ok(out) => {
                     text.push_str(&format!("action `{action}`: {}\n", out.log_text()));
                     if !out.success() {

@@ -2,6 +2,11 @@
 //! by [`prepare`] with `{{var}}` filling) and who does it ([`StepExecutor`]; the one
 //! implementation, [`SshExecutor`], runs the system `ssh` client with connection reuse, and
 //! `ansible` for modules other than shell / command / longscript).
+//!
+//! Nothing a task carries can become an option of `ssh` or `ansible`: the host is a
+//! [`HostAddress`] (parsed where it entered) and comes after `--`; every value of `ansible`'s
+//! options is attached to its option (`--user=...`); filled values are quoted for the shell
+//! (or for ansible's `key=value` splitter) unless a template asks for `{{ name | raw }}`.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -14,7 +19,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use crate::config::{AnsibleConfig, SshConfig};
-use crate::plan::{fill, FillError};
+use wire::host::HostAddress;
+
+use crate::plan::{fill, segments, FillError, Quoting, Segment};
 
 /// What one action does on a node, placeholders already filled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +46,8 @@ pub enum PrepareError {
     MissingField(String, &'static str),
     #[error("module name `{0}` is not valid (letters, digits, `_`, `.` only)")]
     BadModule(String),
+    #[error("a value filled into module `{0}` makes `{{{{`, `{{%` or `{{#`, which ansible would evaluate as a template on the engine host")]
+    Jinja(String),
 }
 
 /// The variables a step sees, looked up in this order: the step's `param_values`, the task's
@@ -87,8 +96,16 @@ pub fn prepare(template: &Value, vars: &Vars<'_>) -> Result<RemoteCommand, Prepa
     };
     let lookup = |name: &str| vars.get(name);
     match module {
-        "shell" | "command" => Ok(RemoteCommand::Run(fill(text("args")?, lookup)?)),
-        "longscript" => Ok(RemoteCommand::Script(fill(text("content")?, lookup)?)),
+        "shell" | "command" => Ok(RemoteCommand::Run(fill(
+            text("args")?,
+            Quoting::Shell,
+            lookup,
+        )?)),
+        "longscript" => Ok(RemoteCommand::Script(fill(
+            text("content")?,
+            Quoting::Shell,
+            lookup,
+        )?)),
         other => {
             // Passed to ansible as one argument; a plain name keeps it from being an option.
             let plain = !other.is_empty()
@@ -100,33 +117,66 @@ pub fn prepare(template: &Value, vars: &Vars<'_>) -> Result<RemoteCommand, Prepa
             }
             Ok(RemoteCommand::Ansible {
                 module: other.to_string(),
-                args: ansible_args(action, lookup)?,
+                args: ansible_args(other, action, lookup)?,
             })
         }
     }
 }
 
-/// The `-a` of an ansible module: its `args` text, else its other fields as one JSON object
-/// (ansible reads `-a '{...}'` as the module's arguments; no quoting of values with spaces
-/// to get wrong), placeholders filled in every string.
+/// The `-a` of an ansible module: its `args` text (`key=value`, values quoted for ansible's
+/// splitter), else its other fields as one JSON object (ansible reads `-a '{...}'` as the
+/// module's arguments; values as they are), placeholders filled in every string.
 fn ansible_args(
+    module: &str,
     action: &Value,
     lookup: impl Fn(&str) -> Option<String> + Copy,
 ) -> Result<String, PrepareError> {
     if let Some(args) = action.get("args").and_then(Value::as_str) {
-        return Ok(fill(args, lookup)?);
+        return fill_for_ansible(module, args, Quoting::AnsibleKeyValue, lookup);
     }
     let mut fields = serde_json::Map::new();
     if let Some(all) = action.as_object() {
         for (key, value) in all.iter().filter(|(k, _)| k.as_str() != "module") {
             let value = match value {
-                Value::String(s) => Value::String(fill(s, lookup)?),
+                Value::String(s) => {
+                    Value::String(fill_for_ansible(module, s, Quoting::Verbatim, lookup)?)
+                }
                 other => other.clone(),
             };
             fields.insert(key.clone(), value);
         }
     }
     Ok(Value::Object(fields).to_string())
+}
+
+/// Where ansible's templating starts: text holding one of these is evaluated by ansible, on
+/// the engine host (where a `lookup('pipe', ...)` runs commands).
+const JINJA_OPENERS: [&str; 3] = ["{{", "{%", "{#"];
+
+fn jinja_openers(text: &str) -> usize {
+    JINJA_OPENERS.iter().map(|o| text.matches(o).count()).sum()
+}
+
+/// `fill` for ansible: the filled text may hold no more template openers than the template's
+/// own text (a value, alone or next to another, never makes one).
+fn fill_for_ansible(
+    module: &str,
+    template: &str,
+    quoting: Quoting,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, PrepareError> {
+    let filled = fill(template, quoting, lookup)?;
+    let own: usize = segments(template)?
+        .iter()
+        .map(|segment| match segment {
+            Segment::Text(text) => jinja_openers(text),
+            Segment::Placeholder { .. } => 0,
+        })
+        .sum();
+    if jinja_openers(&filled) > own {
+        return Err(PrepareError::Jinja(module.to_string()));
+    }
+    Ok(filled)
 }
 
 /// What a command did: its exit status and its output, each stream bounded.
@@ -185,7 +235,7 @@ pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<StepOutput, ExecErr
 /// Runs one command on one host. A command that ran and failed is an `Ok` with a non-zero
 /// status; `Err` means it could not be run at all (the executor itself is broken).
 pub trait StepExecutor: Send + Sync {
-    fn execute<'a>(&'a self, host: &'a str, command: &'a RemoteCommand) -> ExecFuture<'a>;
+    fn execute<'a>(&'a self, host: &'a HostAddress, command: &'a RemoteCommand) -> ExecFuture<'a>;
 }
 
 /// The shell line that receives a script on stdin, runs it and removes it, keeping its status.
@@ -223,52 +273,45 @@ impl SshExecutor {
     }
 
     /// The arguments of `ansible` for `host`: the ssh user, key, port and host-key settings
-    /// of `[ssh]`, one host, one module.
-    pub fn ansible_args(&self, host: &str, module: &str, args: &str) -> Vec<String> {
+    /// of `[ssh]`, one host, one module. Every value is attached to its option (`--user=x`),
+    /// so none can be read as an option; the host is a validated address, the inventory
+    /// `host,` (a list of one).
+    pub fn ansible_args(&self, host: &HostAddress, module: &str, args: &str) -> Vec<String> {
         let c = &self.config;
         let mut out: Vec<String> = vec![
             "all".into(),
-            "-i".into(),
-            format!("{host},"),
-            "-m".into(),
-            module.into(),
-            "-a".into(),
-            args.into(),
-            "-u".into(),
-            c.user.clone(),
-            "-e".into(),
-            format!("ansible_port={}", c.port),
-            "-T".into(),
-            c.connect_timeout_secs.to_string(),
+            format!("--inventory={host},"),
+            format!("--module-name={module}"),
+            format!("--args={args}"),
+            format!("--user={}", c.user),
+            format!("--extra-vars=ansible_port={}", c.port),
+            format!("--timeout={}", c.connect_timeout_secs),
         ];
         if !c.key.is_empty() {
-            out.extend(["--private-key".into(), c.key.clone()]);
+            out.push(format!("--private-key={}", c.key));
         }
         let interpreter = self.ansible.python_interpreter.trim();
         if !interpreter.is_empty() {
-            out.extend([
-                "-e".into(),
-                format!("ansible_python_interpreter={interpreter}"),
-            ]);
+            out.push(format!(
+                "--extra-vars=ansible_python_interpreter={interpreter}"
+            ));
         }
-        out.extend([
-            "--ssh-common-args".into(),
-            format!(
-                "-F /dev/null -o StrictHostKeyChecking={} -o UserKnownHostsFile={}{}",
-                c.host_key_policy,
-                c.known_hosts,
-                if c.kex_algorithms.is_empty() {
-                    String::new()
-                } else {
-                    format!(" -o KexAlgorithms={}", c.kex_algorithms)
-                }
-            ),
-        ]);
+        // Ansible splits this text with shlex: each part is a configuration value checked at
+        // load to hold no space, quote or backslash.
+        let mut common = format!(
+            "-F /dev/null -o StrictHostKeyChecking={} -o UserKnownHostsFile={}",
+            c.host_key_policy, c.known_hosts
+        );
+        if !c.kex_algorithms.is_empty() {
+            common.push_str(&format!(" -o KexAlgorithms={}", c.kex_algorithms));
+        }
+        out.push(format!("--ssh-common-args={common}"));
         out
     }
 
-    /// The arguments of `ssh` for `host`, up to and including `--` (the command follows).
-    pub fn args(&self, host: &str) -> Vec<String> {
+    /// The arguments of `ssh` for `host`, ending `-- host` (the command follows): after `--`
+    /// ssh reads no option, so the destination is never one.
+    pub fn args(&self, host: &HostAddress) -> Vec<String> {
         let c = &self.config;
         let mut args: Vec<String> = vec![
             // No user or system ssh_config: only what is configured here applies.
@@ -308,11 +351,15 @@ impl SshExecutor {
         for option in options {
             args.extend(["-o".into(), option]);
         }
-        args.extend([host.to_string(), "--".into()]);
+        args.extend(["--".into(), host.to_string()]);
         args
     }
 
-    async fn run(&self, host: &str, command: &RemoteCommand) -> Result<StepOutput, ExecError> {
+    async fn run(
+        &self,
+        host: &HostAddress,
+        command: &RemoteCommand,
+    ) -> Result<StepOutput, ExecError> {
         let (program, line, input) = match command {
             RemoteCommand::Run(line) => (&self.config.program, line.as_str(), None),
             RemoteCommand::Script(content) => (
@@ -412,7 +459,7 @@ impl SshExecutor {
 }
 
 impl StepExecutor for SshExecutor {
-    fn execute<'a>(&'a self, host: &'a str, command: &'a RemoteCommand) -> ExecFuture<'a> {
+    fn execute<'a>(&'a self, host: &'a HostAddress, command: &'a RemoteCommand) -> ExecFuture<'a> {
         Box::pin(self.run(host, command))
     }
 }
@@ -519,7 +566,8 @@ mod tests {
             control_dir: "/run/te".into(),
             ..SshConfig::default()
         });
-        let args = exec.args("10.0.0.9").join(" ");
+        let host = HostAddress::parse("10.0.0.9").expect("an address");
+        let args = exec.args(&host).join(" ");
         for part in [
             "-p 2222",
             "-l ops",
@@ -528,9 +576,96 @@ mod tests {
             "-o StrictHostKeyChecking=accept-new",
             "-o ControlPath=/run/te/te-%C",
             "-o ControlPersist=60s",
-            "10.0.0.9 --",
         ] {
             assert!(args.contains(part), "`{args}` lacks `{part}`");
         }
+        assert!(args.ends_with(" -- 10.0.0.9"), "{args}");
+    }
+
+    #[test]
+    fn the_host_comes_after_double_dash_and_an_option_is_no_host() {
+        // The type is the proof: text that ssh would read as an option is no HostAddress.
+        for hostile in [
+            "-oProxyCommand=sh -c 'touch marker'",
+            "-oProxyCommand=touch",
+            "--",
+            "-p",
+        ] {
+            assert!(HostAddress::parse(hostile).is_err(), "{hostile}");
+        }
+        let exec = SshExecutor::new(SshConfig::default());
+        let host = HostAddress::parse("web-01.example.com").expect("a name");
+        let args = exec.args(&host);
+        let n = args.len();
+        assert_eq!(&args[n - 2..], ["--", "web-01.example.com"]);
+        assert_eq!(args.iter().filter(|a| *a == "--").count(), 1);
+        let ansible = exec.ansible_args(&host, "ping", "-x");
+        assert_eq!(ansible[0], "all");
+        // Every value is attached to its option: none is a word of its own that could be read
+        // as an option.
+        for arg in &ansible[1..] {
+            assert!(arg.starts_with("--") && arg.contains('='), "{arg}");
+        }
+        assert!(ansible.contains(&"--inventory=web-01.example.com,".to_string()));
+        assert!(ansible.contains(&"--args=-x".to_string()));
+    }
+
+    #[test]
+    fn filled_values_stay_in_their_place() {
+        let empty = Map::new();
+        let step = map(json!({"v": "x; touch /tmp/m $(id) `id` 'q' \"d\"\nnext"}));
+        let vars = Vars::new(&step, &empty, &empty);
+        let shell = json!({"action": {"module": "shell", "args": "printf %s {{v}} > f"}});
+        assert_eq!(
+            prepare(&shell, &vars),
+            Ok(RemoteCommand::Run(
+                "printf %s 'x; touch /tmp/m $(id) `id` '\\''q'\\'' \"d\"\nnext' > f".into()
+            ))
+        );
+        let raw = json!({"action": {"module": "shell", "args": "{{ v | raw }}"}});
+        assert_eq!(
+            prepare(&raw, &vars),
+            Ok(RemoteCommand::Run(
+                "x; touch /tmp/m $(id) `id` 'q' \"d\"\nnext".into()
+            ))
+        );
+        let kv = json!({"action": {"module": "debug", "args": "msg={{v}}"}});
+        assert_eq!(
+            prepare(&kv, &vars),
+            Ok(RemoteCommand::Ansible {
+                module: "debug".into(),
+                args: "msg='x; touch /tmp/m $(id) `id` \\'q\\' \"d\"\\nnext'".into()
+            })
+        );
+    }
+
+    #[test]
+    fn ansible_never_receives_a_template_made_by_a_value() {
+        let empty = Map::new();
+        let step = map(json!({
+            "j": "{{ lookup('pipe', 'touch /tmp/m') }}",
+            "open": "x{",
+            "rest": "{ lookup('pipe', 'id') }}",
+            "stmt": "{% if true %}"
+        }));
+        let vars = Vars::new(&step, &empty, &empty);
+        for template in [
+            json!({"action": {"module": "copy", "content": "{{j}}", "dest": "/tmp/x"}}),
+            json!({"action": {"module": "copy", "content": "{{open}}{{rest}}", "dest": "/x"}}),
+            json!({"action": {"module": "copy", "content": "{{stmt}}", "dest": "/x"}}),
+            json!({"action": {"module": "debug", "args": "msg={{ j | raw }}"}}),
+        ] {
+            assert_eq!(
+                prepare(&template, &vars),
+                Err(PrepareError::Jinja(
+                    template["action"]["module"].as_str().unwrap_or("").into()
+                )),
+                "{template}"
+            );
+        }
+        // The template's own `{%` stays allowed, and so does a value with a lone brace that
+        // makes no opener.
+        let own = json!({"action": {"module": "copy", "content": "{% if 1 %}{{open}} {% endif %}", "dest": "/x"}});
+        assert!(prepare(&own, &vars).is_ok());
     }
 }

@@ -8,10 +8,12 @@ use chrono::DateTime;
 use kit::db::Db;
 use kit::Page;
 use serde_json::{Map, Value};
+use wire::host::HostAddress;
 use wire::task_engine::{self as w, LogRow, Task, TaskNode, TemplateStep};
 
 use crate::catalog::{catalog_write, check_name, count, Paged};
 use crate::error::Error;
+use crate::notify::{EventTargets, ALLOWED_URLS_KEY};
 use crate::plan;
 use crate::store::{self, FlowRow, NodeRow};
 
@@ -45,8 +47,9 @@ pub struct NewTask {
 /// Longest `notify_url`.
 pub const MAX_NOTIFY_URL_CHARS: usize = 2048;
 
-/// A `notify_url`: empty is none; otherwise an absolute http or https URL with a host.
-pub fn check_notify_url(text: &str) -> Result<String, Error> {
+/// A `notify_url`: empty is none; otherwise an absolute http or https URL with a host, under
+/// one of the base URLs of `events.allowed_urls` (`targets`).
+pub fn check_notify_url(text: &str, targets: &EventTargets) -> Result<String, Error> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(String::new());
@@ -66,6 +69,16 @@ pub fn check_notify_url(text: &str) -> Result<String, Error> {
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(Error::BadArgument("`notify_url` has no host".into()));
+    }
+    if !targets.allows(&url) {
+        let why = if targets.is_empty() {
+            "which is empty here: this task-engine sends events nowhere"
+        } else {
+            "which does not hold it (same scheme, host and port, and a path under a base)"
+        };
+        return Err(Error::BadArgument(format!(
+            "`notify_url` `{text}` is not allowed: a task's events go only to the base URLs of the setting `{ALLOWED_URLS_KEY}`, {why}"
+        )));
     }
     Ok(text.to_string())
 }
@@ -115,15 +128,21 @@ pub fn parse_nodes(value: &Value) -> Result<Vec<Map<String, Value>>, Error> {
         .into_iter()
         .enumerate()
         .map(|(i, item)| match item {
-            Value::Object(map) => match map.get("ip") {
-                None | Some(Value::String(_)) => Ok(map),
+            Value::Object(mut map) => match map.get("ip") {
+                None => Ok(map),
+                Some(Value::String(ip)) if ip.trim().is_empty() => Ok(map),
+                Some(Value::String(ip)) => {
+                    let ip = node_address(i, ip)?;
+                    map.insert("ip".into(), Value::String(ip));
+                    Ok(map)
+                }
                 Some(_) => Err(Error::BadArgument(format!(
                     "`nodes[{i}].ip` must be a string"
                 ))),
             },
             Value::String(ip) if !ip.trim().is_empty() => {
                 let mut map = Map::new();
-                map.insert("ip".into(), Value::String(ip.trim().to_string()));
+                map.insert("ip".into(), Value::String(node_address(i, &ip)?));
                 Ok(map)
             }
             _ => Err(Error::BadArgument(format!(
@@ -142,6 +161,14 @@ pub fn parse_nodes(value: &Value) -> Result<Vec<Map<String, Value>>, Error> {
         }
     }
     Ok(nodes)
+}
+
+/// The address of node `i`: an IP literal or a host name (`wire::host::HostAddress`), never
+/// something `ssh` or `ansible` could read as an option. Surrounding spaces are dropped.
+pub fn node_address(i: usize, text: &str) -> Result<String, Error> {
+    HostAddress::parse(text.trim())
+        .map(HostAddress::into_string)
+        .map_err(|e| Error::BadArgument(format!("`nodes[{i}].ip` {e}")))
 }
 
 /// A task's `params`: an object, a list of objects (the seed's example sends one; merged in
@@ -178,7 +205,8 @@ fn node_text(node: &Map<String, Value>, key: &str) -> String {
     }
 }
 
-pub async fn create_task(db: &Db, input: NewTask) -> Result<i64, Error> {
+/// Creates a task from `/task/create`'s fields; its `notify_url` must lie under `events`.
+pub async fn create_task(db: &Db, events: &EventTargets, input: NewTask) -> Result<i64, Error> {
     let missing = |f: &str| Error::BadArgument(format!("missing parameter `{f}`"));
     let template_id = input.template_id.ok_or_else(|| missing("template_id"))?;
     let task_name = check_name(
@@ -214,7 +242,7 @@ pub async fn create_task(db: &Db, input: NewTask) -> Result<i64, Error> {
     let count_nodes = nodes.len() as u64;
     let size = plan::batch_size(count_nodes, max_ratio as u64, max_num as u64);
     let batches = plan::batch_count(count_nodes, size);
-    let notify_url = check_notify_url(input.notify_url.as_deref().unwrap_or_default())?;
+    let notify_url = check_notify_url(input.notify_url.as_deref().unwrap_or_default(), events)?;
     let params_text = encode(&params)?;
     catalog_write(db, move |c| {
         let template = store::template(c, template_id)?

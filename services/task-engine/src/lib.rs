@@ -45,7 +45,11 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     let peers = builtin::Peers::new(&config.peers)
         .map_err(|e| StartError::Setup(format!("cannot build the peers' clients: {e}")))?;
     let peers = Arc::new(peers);
-    let notifier = notify::Notifier::new()
+    let targets = config
+        .events
+        .targets()
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    let notifier = notify::Notifier::new(targets)
         .map_err(|e| StartError::Setup(format!("cannot build the event client: {e}")))?;
     let engine = web::Data::new(engine::Engine::new(
         db.clone(),

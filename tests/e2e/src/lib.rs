@@ -226,6 +226,7 @@ impl Platform {
             &format!(
                 "{}[ssh]\nuser = \"{}\"\nkey = \"{}\"\nport = {}\nhost_key_policy = \"yes\"\n\
                  known_hosts = \"{}\"\ncontrol_dir = \"{}\"\ncommand_timeout_secs = 60\n\n\
+                 [events]\n# The orchestrator below binds 127.0.0.1, port 0.\nallowed_urls = [\"http://127.0.0.1:*/internal/task_event\"]\n\n\
                  [run]\nretry_pause_ms = 200\n# A crashed engine's tasks are taken over within seconds.\nlease_secs = 3\n\n\
                  [peers.cloud_portal]\nurl = \"{}\"\nusername = \"{PORTAL_ADMIN}\"\npassword = \"{PORTAL_PASSWORD}\"\n\n\
                  [peers.soa_registry]\nurl = \"{}\"\nkey = \"{SOA_KEY}\"\nzkidc = \"{ZKIDC}\"\n\n\

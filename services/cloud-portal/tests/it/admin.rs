@@ -1,5 +1,6 @@
 //! Administration of users, images and hosts; the admin and demo data created at start.
 
+use client::Encoding;
 use kit::testing::TestBackend;
 use serde_json::json;
 
@@ -173,7 +174,22 @@ async fn admin_routes_refuse_bad_input_clearly(backend: TestBackend) {
         (
             "/api/admin/host/add",
             json!({"address": "a b"}),
-            "`address`: `a b` is not an IP address or host name",
+            "`address`: `a b` is not an IP address or a host name",
+        ),
+        (
+            "/api/admin/host/add",
+            json!({"address": "0"}),
+            "`address`: `0` is not an IP address or a host name",
+        ),
+        (
+            "/api/admin/host/add",
+            json!({"address": "-oProxyCommand=touch /tmp/x"}),
+            "`address`: `-oProxyCommand=touch /tmp/x` is not an IP address",
+        ),
+        (
+            "/api/admin/host/add",
+            json!({"address": "node-1;id"}),
+            "`address`: `node-1;id` is not an IP address",
         ),
         (
             "/api/admin/host/add",
@@ -208,6 +224,19 @@ async fn admin_routes_refuse_bad_input_clearly(backend: TestBackend) {
         assert_eq!(code, 3, "{path} {params}: {desc}");
         assert!(desc.contains(words), "{path} {params}: {desc}");
         assert_eq!(reply.status.as_u16(), 400);
+    }
+    // A JSON number is no address either (`0`, as `address=0` was once accepted).
+    for number in [json!(0), json!(17)] {
+        let reply = app
+            .raw(
+                "/api/admin/host/add",
+                Encoding::Json,
+                json!({"session_key": key, "address": number}),
+            )
+            .await;
+        let (code, desc) = code_and_desc(&reply);
+        assert_eq!((reply.status.as_u16(), code), (400, 3), "{number}: {desc}");
+        assert!(desc.contains("is not an IP address"), "{number}: {desc}");
     }
     assert!(app.admin.hosts().await.expect("hosts").is_empty());
     assert_eq!(app.admin.users().await.expect("users").len(), 1);

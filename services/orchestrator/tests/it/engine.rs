@@ -7,7 +7,7 @@ use kit::config::HttpConfig;
 use kit::testing::sshd;
 use kit::testing::{TestBackend, TestDatabase};
 use serde_json::{json, Map, Value};
-use task_engine::config::{RunConfig, SshConfig};
+use task_engine::config::{EventsConfig, HostKeyPolicy, RunConfig, SshConfig};
 use wire::task_engine as w;
 
 pub struct Engine {
@@ -43,7 +43,7 @@ impl Engine {
                 user: server.user.clone(),
                 key: server.client_key().display().to_string(),
                 port: server.port,
-                host_key_policy: "accept-new".into(),
+                host_key_policy: HostKeyPolicy::AcceptNew,
                 known_hosts: server.known_hosts(ssh_dir.path()).display().to_string(),
                 connect_timeout_secs: 10,
                 command_timeout_secs: 60,
@@ -55,6 +55,11 @@ impl Engine {
                 concurrency: 20,
                 retry_pause_ms: 50,
                 lease_secs: 30,
+            },
+            // The orchestrators of the tests bind 127.0.0.1, port 0: their event URL is
+            // http://127.0.0.1:<port>/internal/task_event, the port known only once bound.
+            events: EventsConfig {
+                allowed_urls: vec!["http://127.0.0.1:*/internal/task_event".into()],
             },
             ..task_engine::Config::default()
         };

@@ -442,7 +442,7 @@ async fn task_create(db: Data, engine: Engine, mut p: Params) -> Result<HttpResp
         auto,
         notify_url,
     };
-    let id = flows::create_task(&db, input).await?;
+    let id = flows::create_task(&db, engine.event_targets(), input).await?;
     // `auto` (the seed's 自动, "automatic"): the task starts as soon as it is created.
     if auto == Some(true) {
         engine.start(id, "auto at creation").await?;

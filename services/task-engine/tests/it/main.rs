@@ -7,6 +7,7 @@ mod support;
 
 mod bad_input;
 mod catalog;
+mod injection;
 mod platform;
 mod recovery;
 mod run;

@@ -23,6 +23,7 @@ kit::on_both_backends!(
     built_in_steps_without_their_peer_fail_naming_the_config_key,
     create_vm_run_again_reuses_the_instance_it_created,
     events_reach_the_notify_url_and_a_bad_one_is_refused,
+    a_notify_url_outside_the_allowed_urls_is_refused,
     an_expired_cloud_portal_session_is_renewed,
 );
 
@@ -445,7 +446,7 @@ async fn event_sink() -> (Server, Arc<Mutex<Vec<w::TaskEvent>>>) {
     let data = web::Data::from(seen.clone());
     let server = HttpServer::new(move || {
         App::new().app_data(data.clone()).route(
-            "/events",
+            "/events{tail:.*}",
             web::post().to(
                 |seen: web::Data<Mutex<Vec<w::TaskEvent>>>, event: web::Json<w::TaskEvent>| async move {
                     if let Ok(mut list) = seen.lock() {
@@ -467,8 +468,16 @@ async fn event_sink() -> (Server, Arc<Mutex<Vec<w::TaskEvent>>>) {
 }
 
 async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
     let (sink, seen) = event_sink().await;
+    let nobody = format!(
+        "http://127.0.0.1:{}/nobody",
+        kit::testing::sshd::free_port()
+    );
+    let allowed = vec![sink.url.clone(), nobody.clone()];
+    let app = TestApp::spawn_config(backend, 20, |config| {
+        config.events.allowed_urls = allowed;
+    })
+    .await;
     remote(&app, "hello", "echo hello").await;
     let tpl = template(&app, "events", &["hello"]).await;
     let mut req = request(
@@ -512,10 +521,7 @@ async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBacke
 
     // An unreachable notify_url does not hold the task up.
     let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
-    req.notify_url = Some(format!(
-        "http://127.0.0.1:{}/nobody",
-        kit::testing::sshd::free_port()
-    ));
+    req.notify_url = Some(nobody);
     let (_, task) = run(&app, &req).await;
     assert_eq!(task.status, w::STATE_SUCCESS);
 
@@ -527,6 +533,70 @@ async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBacke
         assert_eq!(error.status(), Some(400), "{bad}: {error}");
         assert!(error.message().contains("notify_url"), "{error}");
     }
+}
+
+/// SSRF: the engine POSTs only under the base URLs of `events.allowed_urls`; anything else
+/// (a cloud metadata endpoint, a look-alike of an allowed host) is refused at creation, naming
+/// the setting, and no task is made.
+async fn a_notify_url_outside_the_allowed_urls_is_refused(backend: TestBackend) {
+    let (sink, seen) = event_sink().await;
+    let base = sink.url.clone();
+    let app = TestApp::spawn_config(backend, 20, |config| {
+        config.events.allowed_urls = vec![base];
+    })
+    .await;
+    remote(&app, "hello", "echo hello").await;
+    let tpl = template(&app, "events", &["hello"]).await;
+    let port = sink
+        .url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/events")
+        .to_string();
+    for refused in [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/".to_string(),
+        format!("http://127.0.0.1.nip.io:{port}/events"),
+        format!("http://127.0.0.1:{port}@169.254.169.254/events"),
+        format!("http://127.0.0.1:{port}/events-admin"),
+        format!("http://127.0.0.1:{port}/events/../admin"),
+        format!("http://localhost:{port}/events"),
+        format!("https://127.0.0.1:{port}/events"),
+        "http://127.0.0.1/events".to_string(),
+    ] {
+        let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
+        req.notify_url = Some(refused.clone());
+        let error = app.client.create_task(&req).await.expect_err(&refused);
+        assert_eq!(error.status(), Some(400), "{refused}: {error}");
+        assert!(
+            error.message().contains("events.allowed_urls"),
+            "{refused}: {error}"
+        );
+    }
+    let listed = app.client.tasks(1, 10).await.expect("tasks listed");
+    assert_eq!(listed.data.len(), 0, "a refused task was made");
+    // Below the base, the events arrive.
+    let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
+    req.notify_url = Some(format!("{}/sub", sink.url));
+    let (id, task) = run(&app, &req).await;
+    assert_eq!(task.status, w::STATE_SUCCESS);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !seen
+        .lock()
+        .map(|l| l.iter().any(|e| e.fid == id && e.node_id.is_none()))
+        .unwrap_or(false)
+    {
+        assert!(std::time::Instant::now() < deadline, "no end event arrived");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // With no allowed URL at all (the default), every notify_url is refused.
+    let closed = TestApp::spawn(backend).await;
+    remote(&closed, "hello", "echo hello").await;
+    let tpl = template(&closed, "events", &["hello"]).await;
+    let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
+    req.notify_url = Some(sink.url.clone());
+    let error = closed.client.create_task(&req).await.expect_err("refused");
+    assert_eq!(error.status(), Some(400), "{error}");
+    assert!(error.message().contains("events.allowed_urls"), "{error}");
 }
 
 async fn an_expired_cloud_portal_session_is_renewed(backend: TestBackend) {

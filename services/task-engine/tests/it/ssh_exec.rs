@@ -2,6 +2,7 @@
 
 use serde_json::{json, Map, Value};
 use task_engine::exec::{prepare, RemoteCommand, SshExecutor, StepExecutor, Vars};
+use wire::host::HostAddress;
 
 use crate::sshd;
 
@@ -12,6 +13,11 @@ fn map(v: Value) -> Map<String, Value> {
 struct Fixture {
     exec: SshExecutor,
     _dir: tempfile::TempDir,
+}
+
+/// A test address (known to be valid).
+fn host(text: &str) -> HostAddress {
+    HostAddress::parse(text).expect("a test address")
 }
 
 fn fixture() -> Fixture {
@@ -27,10 +33,13 @@ fn fixture() -> Fixture {
 async fn a_command_runs_on_the_host_it_was_meant_for() {
     let f = fixture();
     let port = sshd::shared().port;
-    for host in ["127.0.0.2", "127.0.0.3", "127.0.0.7"] {
+    for host_text in ["127.0.0.2", "127.0.0.3", "127.0.0.7"] {
         let out = f
             .exec
-            .execute(host, &RemoteCommand::Run("echo $SSH_CONNECTION".into()))
+            .execute(
+                &host(host_text),
+                &RemoteCommand::Run("echo $SSH_CONNECTION".into()),
+            )
             .await
             .expect("ssh runs");
         assert!(
@@ -40,8 +49,10 @@ async fn a_command_runs_on_the_host_it_was_meant_for() {
             sshd::shared().log()
         );
         assert!(
-            out.stdout.trim_end().ends_with(&format!("{host} {port}")),
-            "`{}` should end with `{host} {port}`",
+            out.stdout
+                .trim_end()
+                .ends_with(&format!("{host_text} {port}")),
+            "`{}` should end with `{host_text} {port}`",
             out.stdout
         );
     }
@@ -59,7 +70,7 @@ async fn placeholders_are_filled_from_the_step_the_task_and_the_node() {
     let command = prepare(&template, &vars).expect("filled");
     let out = f
         .exec
-        .execute("127.0.0.4", &command)
+        .execute(&host("127.0.0.4"), &command)
         .await
         .expect("ssh runs");
     assert!(out.success(), "{}", out.log_text());
@@ -82,7 +93,7 @@ async fn a_failing_command_keeps_its_status_and_both_streams() {
     let out = f
         .exec
         .execute(
-            "127.0.0.5",
+            &host("127.0.0.5"),
             &RemoteCommand::Run("echo to-out; echo to-err >&2; exit 3".into()),
         )
         .await
@@ -101,7 +112,7 @@ async fn a_longscript_is_uploaded_and_run() {
     let script = "#!/bin/sh\nset -e\necho \"script on $(echo $SSH_CONNECTION | cut -d' ' -f3)\"\necho \"args: $#\"\nexit 4\n";
     let out = f
         .exec
-        .execute("127.0.0.6", &RemoteCommand::Script(script.into()))
+        .execute(&host("127.0.0.6"), &RemoteCommand::Script(script.into()))
         .await
         .expect("ssh runs");
     assert_eq!(out.exit_code, Some(4), "{}", out.log_text());
@@ -117,7 +128,7 @@ async fn output_is_bounded() {
     let exec = SshExecutor::new(config);
     let out = exec
         .execute(
-            "127.0.0.2",
+            &host("127.0.0.2"),
             &RemoteCommand::Run("head -c 100000 /dev/zero | tr '\\0' a".into()),
         )
         .await
@@ -135,7 +146,7 @@ async fn an_unreachable_host_fails_with_ssh_status_255() {
     config.port = sshd::free_port();
     let exec = SshExecutor::new(config);
     let out = exec
-        .execute("127.0.0.2", &RemoteCommand::Run("true".into()))
+        .execute(&host("127.0.0.2"), &RemoteCommand::Run("true".into()))
         .await
         .expect("ssh runs");
     assert_eq!(out.exit_code, Some(255), "{}", out.log_text());

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 pub use kit::testing::sshd::{free_port, shared, Sshd};
-use task_engine::config::SshConfig;
+use task_engine::config::{HostKeyPolicy, SshConfig};
 
 /// The engine's ssh settings for `server`, with a known-hosts file and a socket folder of the
 /// caller's (`dir`), so tests do not share learnt keys or connections.
@@ -12,7 +12,7 @@ pub fn ssh_config(server: &Sshd, dir: &Path) -> SshConfig {
         user: server.user.clone(),
         key: server.client_key().display().to_string(),
         port: server.port,
-        host_key_policy: "accept-new".into(),
+        host_key_policy: HostKeyPolicy::AcceptNew,
         known_hosts: server.known_hosts(dir).display().to_string(),
         connect_timeout_secs: 10,
         command_timeout_secs: 60,
