@@ -12,22 +12,11 @@ goes out as generated, so the checks see how the service answers it.
   ``/api/service/*``, the demo user's elsewhere); ``/api/logout`` gets a session of its own,
   made for it, so that the run's sessions stay alive.
 - soa-registry: ``key``.
-
-Known deviations of cmdb, tolerated by ``filter_failure`` below until they are fixed (issue
-#11), each written to ``$DCP_CONFORMANCE_TOLERATED`` so the test prints what it let through;
-``DCP_CONFORMANCE_STRICT=1`` tolerates nothing:
-
-- 500 for the refusals the seed answers with 500 ("already exists", "unique attribute ... does
-  not exist / is not unique"; proto-docs/cmdb.md, Errors): seed compatibility, against the
-  issue's "no 5xx";
-- ``ci_id: null`` in a failed row of ``POST /ci/batch``, and ``more: null`` in a relation of
-  ``GET /cirelations/{id}/graph``, where the document says integer.
 """
 
 import hashlib
 import json
 import os
-import re
 import urllib.parse
 import urllib.request
 
@@ -131,49 +120,3 @@ def before_call(context, case, kwargs):
     elif SERVICE == "soa-registry":
         if case.operation.path not in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
             _put(case, "key", os.environ["DCP_CONFORMANCE_SOA_KEY"])
-
-
-# cmdb's answers that hold a null where its document says integer: (path, first key).
-CMDB_NULLS = [
-    ("/api/v0.1/ci/batch", "results"),  # results[i].ci_id of a failed row
-    ("/api/v0.1/cirelations/{id}/graph", "relations"),  # relations[i].more, none kept
-]
-
-# cmdb's seed-compatible 500s (services/cmdb/src/error.rs, Duplicate and Refused).
-CMDB_SEED_500 = re.compile(r"already exists|unique attribute .* (does not exist|is not unique)")
-
-
-def _tolerated(failure, case, response):
-    """Whether `failure` is one of cmdb's known deviations (see the module's docstring)."""
-    if SERVICE != "cmdb" or os.environ.get("DCP_CONFORMANCE_STRICT") == "1":
-        return False
-    kind = type(failure).__name__
-    if kind == "ServerError" and response.status_code == 500:
-        try:
-            message = json.loads(response.content.decode("utf-8")).get("message", "")
-        except (ValueError, AttributeError):
-            return False
-        return bool(CMDB_SEED_500.search(message))
-    if kind == "JsonSchemaError" and failure.instance is None:
-        where = [str(step) for step in getattr(failure, "instance_path", [])]
-        return where[-1:] in (["ci_id"], ["more"]) and any(
-            where[:1] == [first] and case.operation.path == path for path, first in CMDB_NULLS
-        )
-    return False
-
-
-@schemathesis.hook
-def filter_failure(context, failure, case, response):
-    if not _tolerated(failure, case, response):
-        return True
-    record = os.environ.get("DCP_CONFORMANCE_TOLERATED")
-    if record:
-        line = {
-            "operation": case.operation.label,
-            "failure": type(failure).__name__,
-            "status": response.status_code,
-            "body": response.content.decode("utf-8", "replace")[:300],
-        }
-        with open(record, "a", encoding="utf-8") as f:
-            f.write(json.dumps(line) + "\n")
-    return False

@@ -227,7 +227,6 @@ def run_schemathesis(test, service, dictionaries, hook_env):
     with open(config, "w", encoding="utf-8") as f:
         f.write(config_text(dictionaries, document))
     reports = os.path.join(workdir, "reports")
-    tolerated = os.path.join(workdir, "tolerated.jsonl")
     env = dict(os.environ)
     env.update({
         "SCHEMATHESIS_HOOKS": "conformance_hooks",
@@ -237,7 +236,6 @@ def run_schemathesis(test, service, dictionaries, hook_env):
         # Nothing of the run goes out of this machine, nor asks to.
         "SCHEMATHESIS_TELEMETRY": "false",
         "NO_COLOR": "1",
-        "DCP_CONFORMANCE_TOLERATED": tolerated,
     })
     env.update(hook_env)
     command = [
@@ -300,9 +298,6 @@ def run_schemathesis(test, service, dictionaries, hook_env):
     if warnings.get("dictionary_mismatch"):
         problems.append("seeded values the document's schemas refuse (fix the test's seed): %s"
                         % warnings["dictionary_mismatch"])
-    report["tolerated"] = tolerated_summary(tolerated)
-    for key, (count, example) in sorted(report["tolerated"].items()):
-        sys.stderr.write("\n  KNOWN DEVIATION tolerated %dx: %s, e.g. %s" % (count, key, example))
     if problems:
         test.fail("%s does not answer as its /openapi.json says: %s\nreport: %s\n\n%s\n%s"
                   % (test.service, "; ".join(problems), found[0], done.stdout[-60000:],
@@ -312,21 +307,6 @@ def run_schemathesis(test, service, dictionaries, hook_env):
     else:
         sys.stderr.write("\nkept %s\n" % workdir)
     return report
-
-
-def tolerated_summary(path):
-    """{(operation, failure, status): count} of the known deviations conformance_hooks.py let
-    through, and one example body of each."""
-    summary = {}
-    if not os.path.exists(path):
-        return summary
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            entry = json.loads(line)
-            key = "%s %s %s" % (entry["operation"], entry["failure"], entry["status"])
-            count, example = summary.get(key, (0, entry["body"]))
-            summary[key] = (count + 1, example)
-    return summary
 
 
 # ---- the six services ----

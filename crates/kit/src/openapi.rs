@@ -419,7 +419,11 @@ mod tests {
             actix_web::HttpResponse::build(refusal.status()).finish()
         }
         let table = RouteTable::new(envelope)
-            .read("/pool/search_by_ip/{iplist}", crate::routes::GET_POST, nothing)
+            .read(
+                "/pool/search_by_ip/{iplist}",
+                crate::routes::GET_POST,
+                nothing,
+            )
             .read("/pool/{id}/list_nodes", crate::routes::GET_POST, nothing);
         let paths = seed_paths(ROUTES, &table);
         let search = &paths["/pool/search_by_ip/{iplist}"]["get"];

@@ -74,6 +74,17 @@ impl<E> Params<E> {
         }
     }
 
+    /// Removes `name`, which must be text: a JSON number or boolean is refused (for a name or
+    /// an address, `false` and `0` are mistakes, not values).
+    pub fn require_text(&mut self, name: &str) -> Result<String, ParamsError> {
+        match self.map.remove(name) {
+            None | Some(Value::Null) => Err(ParamsError::Missing(name.to_string())),
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(s),
+            Some(Value::String(_)) => Err(ParamsError::Missing(name.to_string())),
+            Some(_) => Err(ParamsError::invalid(name, "expected text")),
+        }
+    }
+
     /// Removes `name`; missing or blank is an error naming it.
     pub fn require_str(&mut self, name: &str) -> Result<String, ParamsError> {
         match self.take_str(name)? {
@@ -510,6 +521,20 @@ mod tests {
             p.take_str("content"),
             Ok(Some("#!/bin/sh\n\techo hi\n".into()))
         );
+    }
+
+    #[test]
+    fn text_is_text_and_not_a_number_or_a_flag() {
+        let mut p = params(json!({"a": "host-1", "b": false, "c": 0, "d": " "}));
+        assert_eq!(p.require_text("a"), Ok("host-1".to_string()));
+        assert!(
+            matches!(p.require_text("b"), Err(ParamsError::Invalid { name, .. }) if name == "b")
+        );
+        assert!(
+            matches!(p.require_text("c"), Err(ParamsError::Invalid { name, .. }) if name == "c")
+        );
+        assert_eq!(p.require_text("d"), Err(ParamsError::Missing("d".into())));
+        assert_eq!(p.require_text("e"), Err(ParamsError::Missing("e".into())));
     }
 
     #[test]

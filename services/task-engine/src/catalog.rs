@@ -52,9 +52,10 @@ pub struct TemplateInput {
     pub steps: Option<Vec<TemplateStep>>,
 }
 
-/// A trimmed, non-empty name no longer than [`MAX_NAME_CHARS`].
+/// A trimmed, non-empty, one-line name no longer than [`MAX_NAME_CHARS`].
 pub fn check_name(field: &str, name: &str) -> Result<String, Error> {
     let name = name.trim();
+    kit::text::check_line(field, name)?;
     if name.is_empty() {
         return Err(Error::BadArgument(format!("`{field}` must not be empty")));
     }
@@ -739,6 +740,15 @@ pub async fn list_task_steps(db: &Db, page: Page) -> Result<Paged<TaskStep>, Err
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn names_are_one_line_without_control_characters() {
+        assert_eq!(check_name("name", " deploy ").ok(), Some("deploy".into()));
+        for bad in ["a\nb", "a\u{1b}[31m", "nul\0"] {
+            let err = check_name("name", bad).expect_err(bad);
+            assert!(err.to_string().contains("`name`"), "{err}");
+        }
+    }
 
     #[test]
     fn steps_take_retry_nested_or_beside_the_name() {

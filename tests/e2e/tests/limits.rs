@@ -383,4 +383,65 @@ fn every_service_refuses_what_is_beyond_its_limits_in_its_own_envelope() {
         .as_bytes(),
     );
     assert_eq!(answer.status, 403, "forwarded cross-site: {}", answer.head);
+
+    // Control characters in names, and a parameter given twice, are refused by name.
+    let engine = started
+        .iter()
+        .find(|s| s.name == "task-engine")
+        .expect("the task-engine");
+    for (service, path, body, field) in [
+        (
+            orchestrator,
+            "/cluster/create",
+            r#"{"name":"a\u001b[2Jb"}"#,
+            "`name`",
+        ),
+        (
+            orchestrator,
+            "/cluster/create",
+            r#"{"name":"two\nlines"}"#,
+            "`name`",
+        ),
+        (
+            engine,
+            "/action/create",
+            r#"{"name":"nul\u0000","args":"x"}"#,
+            "`name`",
+        ),
+    ] {
+        let answer = exchange(
+            &service.url,
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                host(&service.url),
+                body.len()
+            )
+            .as_bytes(),
+        );
+        assert_eq!(answer.status, 400, "{path} {body}: {}", answer.head);
+        let message = answer.envelope(path)["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            message.contains(field) && message.contains("control character"),
+            "{message}"
+        );
+    }
+    let answer = exchange(
+        &engine.url,
+        format!(
+            "POST /task/stop?id=1&id=2 HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\n\
+             Connection: close\r\n\r\n",
+            host(&engine.url)
+        )
+        .as_bytes(),
+    );
+    assert_eq!(answer.status, 400, "repeated id: {}", answer.head);
+    assert!(
+        answer.body.contains("given more than once"),
+        "{}",
+        answer.body
+    );
 }

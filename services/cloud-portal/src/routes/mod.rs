@@ -414,7 +414,7 @@ async fn list_images(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRes
 
 async fn add_host(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
     admin(&portal, &mut p).await?;
-    let address = portal::check_address("address", &p.require_str("address")?)?;
+    let address = portal::check_address("address", &p.require_text("address")?)?;
     let ssh_port = bounded(&mut p, "ssh_port", 22, 65535)?;
     let capacity = bounded(&mut p, "capacity", 1, 10_000)?;
     p.finish()?;

@@ -225,8 +225,8 @@ async fn admin_routes_refuse_bad_input_clearly(backend: TestBackend) {
         assert!(desc.contains(words), "{path} {params}: {desc}");
         assert_eq!(reply.status.as_u16(), 400);
     }
-    // A JSON number is no address either (`0`, as `address=0` was once accepted).
-    for number in [json!(0), json!(17)] {
+    // A JSON number or flag is no address either (`0` and `false` were once accepted).
+    for number in [json!(0), json!(17), json!(false), json!(true)] {
         let reply = app
             .raw(
                 "/api/admin/host/add",
@@ -236,7 +236,10 @@ async fn admin_routes_refuse_bad_input_clearly(backend: TestBackend) {
             .await;
         let (code, desc) = code_and_desc(&reply);
         assert_eq!((reply.status.as_u16(), code), (400, 3), "{number}: {desc}");
-        assert!(desc.contains("is not an IP address"), "{number}: {desc}");
+        assert!(
+            desc.contains("`address`: expected text"),
+            "{number}: {desc}"
+        );
     }
     assert!(app.admin.hosts().await.expect("hosts").is_empty());
     assert_eq!(app.admin.users().await.expect("users").len(), 1);
