@@ -322,6 +322,66 @@ impl RouteTable {
     }
 }
 
+/// The first and last lines of a proto-docs section generated from a route table.
+pub const DOC_BEGIN: &str =
+    "<!-- routes: generated from the service's route table (kit::routes::RouteTable::markdown); a test keeps it true -->";
+pub const DOC_END: &str = "<!-- end of routes -->";
+
+impl RouteTable {
+    /// Every route as a Markdown table: path, methods, and what it does to state.
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("| path | methods | effect |\n| --- | --- | --- |\n");
+        for spec in self.specs() {
+            let (methods, effect) = match spec.effect {
+                Effect::Read => (join(&spec.methods, ", "), "read".to_string()),
+                Effect::Write if spec.writes_on_get() => (
+                    join(&spec.methods, ", "),
+                    "write (GET as the seed's example shows; cross-site refused)".to_string(),
+                ),
+                Effect::Write => (join(&spec.methods, ", "), "write".to_string()),
+                Effect::Forward => ("any".to_string(), "forwarded".to_string()),
+            };
+            let limit = spec
+                .body_limit
+                .map(|bytes| format!("; body up to {} MiB", bytes / (1024 * 1024)))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "| `{}` | {methods} | {effect}{limit} |\n",
+                spec.path
+            ));
+        }
+        out
+    }
+
+    /// Whether the generated section of `doc` is this table; with `DCP_WRITE_DOCS=1` the
+    /// section of the file at `path` is rewritten instead (after a change of routes).
+    pub fn check_doc(&self, path: &std::path::Path) -> Result<(), String> {
+        let doc = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let (Some(begin), Some(end)) = (doc.find(DOC_BEGIN), doc.find(DOC_END)) else {
+            return Err(format!(
+                "{} has no generated route section ({DOC_BEGIN} ... {DOC_END})",
+                path.display()
+            ));
+        };
+        let current = &doc[begin + DOC_BEGIN.len()..end];
+        let wanted = format!("\n{}", self.markdown());
+        if current == wanted {
+            return Ok(());
+        }
+        if std::env::var("DCP_WRITE_DOCS").as_deref() == Ok("1") {
+            let rewritten = format!("{}{wanted}{}", &doc[..begin + DOC_BEGIN.len()], &doc[end..]);
+            return std::fs::write(path, rewritten)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()));
+        }
+        Err(format!(
+            "the route section of {} differs from the route table; run the test with \
+             DCP_WRITE_DOCS=1 to rewrite it:\n{wanted}",
+            path.display()
+        ))
+    }
+}
+
 /// The envelope's answer to `refusal`, with what HTTP asks for beside it: `Allow` on a 405,
 /// and a closed connection when the rest of a body was not read.
 pub fn refuse(envelope: Envelope, refusal: &Refusal) -> HttpResponse {

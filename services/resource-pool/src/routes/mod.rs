@@ -358,3 +358,15 @@ async fn probe_instance(
     p.finish()?;
     Ok(success(inv.probe(ip, port).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn proto_docs_list_every_route_with_its_methods() {
+        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../proto-docs/resource-pool.md");
+        if let Err(problem) = super::table().check_doc(&doc) {
+            panic!("{problem}");
+        }
+    }
+}
