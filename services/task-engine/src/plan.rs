@@ -93,12 +93,13 @@ pub fn segments(template: &str) -> Result<Vec<Segment<'_>>, FillError> {
     Ok(out)
 }
 
-/// Whether `value` can stand as a word as it is: letters, digits and `-_./:=@,+%` only.
+/// Whether `value` can stand as a word as it is: letters, digits and `-_./:@,+%` only (not
+/// `=`: zsh expands a word that starts with it).
 pub fn plain(value: &str) -> bool {
     !value.is_empty()
         && value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@,+%".contains(c))
 }
 
 /// `value` as one POSIX shell word: single quotes, a `'` inside written `'\''`.
@@ -255,7 +256,8 @@ mod tests {
             Ok("echo ['']".into())
         );
         assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("-_./:=@,+%9"), "-_./:=@,+%9");
+        assert_eq!(shell_quote("-_./:@,+%9"), "-_./:@,+%9");
+        assert_eq!(shell_quote("=ls"), "'=ls'");
         assert_eq!(shell_quote("~"), "'~'");
     }
 
