@@ -13,7 +13,7 @@
 //! - [`routes`]: the route table every service declares its routes in (path, methods, effect, handler).
 //! - [`guard`]: what every request meets before routing: target length, cross-site rule, body size and time.
 //! - [`server`]: the HTTP server with `/healthz`, `/readyz`, `/metrics` and graceful shutdown.
-//! - [`testing`]: fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
+//! - `testing` (feature `testing`, for test suites only): fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
 //!   for integration tests.
 
 pub mod config;
@@ -29,6 +29,7 @@ pub mod routes;
 pub mod server;
 pub mod status_error;
 pub mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;
 

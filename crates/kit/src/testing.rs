@@ -124,3 +124,48 @@ pub fn stop_when_this_process_ends(pid: u32, what: &str) {
     // Reaped by a thread of its own; the process outlives it by design.
     std::thread::spawn(move || watchdog.wait());
 }
+
+/// A service started in-process for a test, served on the current actix runtime; stopped when
+/// dropped.
+pub struct Served {
+    handle: actix_web::dev::ServerHandle,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl Served {
+    /// Stops serving now (in-flight requests finish first).
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.handle.clone()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Serves a service's bound server (what its `start()` returned) on the current actix runtime.
+pub fn serve(bound: crate::server::Bound) -> Served {
+    let handle = bound.server.handle();
+    actix_web::rt::spawn(bound.server);
+    Served {
+        handle,
+        url: format!("http://{}", bound.addr),
+    }
+}
+
+/// The HTTP settings of a service under test: port 0 on loopback, one worker, a quick stop.
+pub fn test_http() -> crate::config::HttpConfig {
+    crate::config::HttpConfig {
+        bind: "127.0.0.1:0".into(),
+        workers: 1,
+        shutdown_timeout_secs: 1,
+        ..crate::config::HttpConfig::on_port(0)
+    }
+}
