@@ -2,6 +2,9 @@
 //! for this test and dropped after it. MariaDB is found at `DCP_TEST_MYSQL_URL`
 //! (default `mysql://root@127.0.0.1:3306`).
 
+// Test support: a panic is how a broken fixture fails its test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use diesel::connection::SimpleConnection;
 use diesel::mysql::MysqlConnection;
 use diesel::Connection;

@@ -3,6 +3,9 @@
 //! integration suites of the services that call them (task-engine, orchestrator). The
 //! end-to-end suite (`tests/e2e`) runs them as processes instead.
 
+// Test support: a panic is how a broken fixture fails its test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use actix_web::dev::ServerHandle;
 use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient};
 use kit::config::HttpConfig;

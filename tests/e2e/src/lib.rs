@@ -7,6 +7,9 @@
 //! service binds port 0 and the harness reads the address it prints), so tests run side by
 //! side and beside `make run`.
 
+// Test support: a panic is how a broken fixture fails its test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -4,6 +4,9 @@
 //! the `expand` request until the orchestrator lists every node ok. `make bench` runs it in
 //! release mode (`BENCH_ONLY=platform`) and writes `var/bench/platform.md`.
 
+// Test code: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Instant;
 
 use dcp_e2e::{

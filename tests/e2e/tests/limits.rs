@@ -5,6 +5,9 @@
 //! each refusal in the service's own JSON envelope. The database plays no part in these, so
 //! the services run on SQLite.
 
+// Test code: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;

@@ -2,6 +2,9 @@
 //! MariaDB, soa-registry on a real ZooKeeper and an sshd on loopback as the hosts:
 //! expand → deploy → a failing deploy resumed after the fault is fixed → shrink.
 
+// Test code: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -2,6 +2,9 @@
 //! SQLite and on MariaDB; the flows against a real task-engine over a real sshd, the election
 //! on a real ZooKeeper.
 
+// Test code: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bad_input;
 mod clusters;
 mod engine;

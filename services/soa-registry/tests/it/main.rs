@@ -2,6 +2,9 @@
 //! embedded store in temp folders, the service in-process on port 0 spoken to only through
 //! `crates/client` (the store contract talks to the stores directly).
 
+// Test code: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod beyond;
