@@ -137,6 +137,13 @@ pub fn still_has(name: &str, id: i64, count: i64, what: &str) -> Result<(), Erro
     Ok(())
 }
 
+/// Sets `field` to `value` when an update gives one.
+pub fn set_given<T>(field: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *field = value;
+    }
+}
+
 fn counted<T>((rows, total): (Vec<T>, i64)) -> Paged<T> {
     (rows, u64::try_from(total).unwrap_or(0))
 }

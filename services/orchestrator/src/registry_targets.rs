@@ -70,15 +70,9 @@ pub async fn create(db: &Db, target: SdTarget) -> Result<i64, Error> {
 
 pub async fn update(db: &Db, id: i64, change: TargetChange) -> Result<(), Error> {
     let apply = move |target: &mut SdTarget| {
-        if let Some(v) = change.zkidc {
-            target.zkidc = v;
-        }
-        if let Some(v) = change.service {
-            target.service = v;
-        }
-        if let Some(v) = change.port {
-            target.port = v;
-        }
+        records::set_given(&mut target.zkidc, change.zkidc);
+        records::set_given(&mut target.service, change.service);
+        records::set_given(&mut target.port, change.port);
     };
     TARGETS.update(db, id, apply, fstore::update_sd).await
 }

@@ -39,15 +39,9 @@ pub async fn create(db: &Db, name: String, desc: String, biz: String) -> Result<
 
 pub async fn update(db: &Db, id: i64, change: ClusterChange) -> Result<(), Error> {
     let apply = move |cluster: &mut Cluster| {
-        if let Some(name) = change.name {
-            cluster.name = name;
-        }
-        if let Some(desc) = change.desc {
-            cluster.desc = desc;
-        }
-        if let Some(biz) = change.biz {
-            cluster.biz = biz;
-        }
+        records::set_given(&mut cluster.name, change.name);
+        records::set_given(&mut cluster.desc, change.desc);
+        records::set_given(&mut cluster.biz, change.biz);
     };
     CLUSTERS.update(db, id, apply, store::update_cluster).await
 }

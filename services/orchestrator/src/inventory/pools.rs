@@ -48,36 +48,13 @@ pub async fn create(db: &Db, pool: Pool) -> Result<i64, Error> {
 
 pub async fn update(db: &Db, id: i64, change: PoolChange) -> Result<(), Error> {
     let apply = move |pool: &mut Pool| {
-        let PoolChange {
-            name,
-            desc,
-            vm_type,
-            sd_id,
-            expand_tpl,
-            shrink_tpl,
-            deploy_tpl,
-        } = change;
-        if let Some(v) = name {
-            pool.name = v;
-        }
-        if let Some(v) = desc {
-            pool.desc = v;
-        }
-        if let Some(v) = vm_type {
-            pool.vm_type = v;
-        }
-        if let Some(v) = sd_id {
-            pool.sd_id = v;
-        }
-        if let Some(v) = expand_tpl {
-            pool.expand_tpl = v;
-        }
-        if let Some(v) = shrink_tpl {
-            pool.shrink_tpl = v;
-        }
-        if let Some(v) = deploy_tpl {
-            pool.deploy_tpl = v;
-        }
+        records::set_given(&mut pool.name, change.name);
+        records::set_given(&mut pool.desc, change.desc);
+        records::set_given(&mut pool.vm_type, change.vm_type);
+        records::set_given(&mut pool.sd_id, change.sd_id);
+        records::set_given(&mut pool.expand_tpl, change.expand_tpl);
+        records::set_given(&mut pool.shrink_tpl, change.shrink_tpl);
+        records::set_given(&mut pool.deploy_tpl, change.deploy_tpl);
     };
     POOLS.update(db, id, apply, store::update_pool).await
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use wire::orchestrator::{Created, SchedulerStatus, SdTarget, Started};
 
-use super::{empty_object, only_id, only_page, path_id, req_text, same_id, Data, Params};
+use super::{empty_object, only_id, only_page, path_id, req_text, Data, Params};
 use crate::domain::{self, MAX_TEXT};
 use crate::error::Error;
 use crate::flows::{Flows, MAX_EXPAND};
@@ -51,8 +51,7 @@ pub async fn sd_update(
     db: Data,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(&req, &mut params)?;
     let zkidc = params
         .take_str("zkidc")?
         .map(|v| registry_targets::name("zkidc", v))
@@ -126,8 +125,7 @@ pub async fn expand(
     request_id: RequestId,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(&req, &mut params)?;
     let num = flow_count(&mut params, "num")?;
     let extra = Extra::without_nodes(params)?;
     let fid = flows
@@ -142,8 +140,7 @@ pub async fn shrink(
     request_id: RequestId,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(&req, &mut params)?;
     let extra: Extra = params.into_struct()?;
     let ips = domain::ip_list("nodes", extra.nodes)?;
     let fid = flows
@@ -158,8 +155,7 @@ pub async fn deploy(
     request_id: RequestId,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(&req, &mut params)?;
     let max_num = flow_count(&mut params, "max_num")?;
     let tag = req_text(&mut params, "tag", MAX_TEXT)?;
     let extra = Extra::without_nodes(params)?;

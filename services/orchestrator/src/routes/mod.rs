@@ -77,13 +77,10 @@ fn empty_object() -> Value {
     Value::Object(Map::new())
 }
 
-/// The `{id}` of the path: a positive integer.
-fn path_id(req: &HttpRequest) -> Result<i64, Error> {
-    kit::seed_reply::path_id(req, "id")
-}
-
-/// Drops an `id` parameter repeating the path's (clients send it), refusing a different one.
-fn same_id(params: &mut Params, id: i64) -> Result<(), Error> {
+/// The `{id}` of the path, a positive integer. An `id` parameter repeating it (clients send
+/// one) is dropped; a different one is refused.
+fn path_id(req: &HttpRequest, params: &mut Params) -> Result<i64, Error> {
+    let id = kit::seed_reply::path_id(req, "id")?;
     if let Some(given) = params.take_int::<i64>("id")? {
         if given != id {
             return Err(Error::BadArgument(format!(
@@ -91,21 +88,19 @@ fn same_id(params: &mut Params, id: i64) -> Result<(), Error> {
             )));
         }
     }
-    Ok(())
+    Ok(id)
 }
 
 /// The path's id, for a route that takes no other parameter.
 fn only_id(req: &HttpRequest, mut params: Params) -> Result<i64, Error> {
-    let id = path_id(req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(req, &mut params)?;
     params.finish()?;
     Ok(id)
 }
 
 /// The path's id and the page, for the lists under one record.
 fn id_and_page(req: &HttpRequest, mut params: Params) -> Result<(i64, kit::Page), Error> {
-    let id = path_id(req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(req, &mut params)?;
     let page = params.take_page(DEFAULT_PAGE_SIZE)?;
     params.finish()?;
     Ok((id, page))
@@ -168,8 +163,7 @@ async fn cluster_update(
     db: Data,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(&req, &mut params)?;
     let change = ClusterChange {
         name: new_name(&mut params)?,
         desc: opt_text(&mut params, "desc", MAX_DESC)?,
@@ -279,8 +273,7 @@ async fn pool_update(
     db: Data,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(&req, &mut params)?;
     let name = new_name(&mut params)?;
     let desc = opt_text(&mut params, "desc", MAX_DESC)?;
     let vm_type = opt_non_negative(&mut params, "vm_type")?;
@@ -327,8 +320,7 @@ struct NodesParams {
 }
 
 fn node_ips(req: &HttpRequest, mut params: Params) -> Result<(i64, Vec<String>), Error> {
-    let id = path_id(req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(req, &mut params)?;
     let given: NodesParams = params.into_struct()?;
     Ok((id, domain::ip_list("nodes", given.nodes)?))
 }
