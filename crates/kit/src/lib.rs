@@ -9,6 +9,7 @@
 //! - [`params`]: request parameters from the query string, a form body or a JSON body, and pagination.
 //! - [`openapi`]: the frame and operations routes every service's OpenAPI document shares.
 //! - [`status_error`]: the error of the services whose envelope carries the HTTP status as `code`.
+//! - [`seed_reply`]: those services' success and list envelopes, and the ids in their paths.
 //! - [`text`]: the control-character check every name and free-text value passes.
 //! - [`routes`]: the route table every service declares its routes in (path, methods, effect, handler).
 //! - [`guard`]: what every request meets before routing: target length, cross-site rule, body size and time.
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod routes;
+pub mod seed_reply;
 pub mod server;
 pub mod status_error;
 pub mod telemetry;

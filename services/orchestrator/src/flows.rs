@@ -16,6 +16,7 @@ use wire::task_engine as te;
 
 use crate::config::TaskEngineConfig;
 use crate::error::Error;
+use crate::inventory::pools::POOLS;
 use crate::store;
 use crate::store::flows::{self as fstore, Mark, TaskRow};
 
@@ -92,6 +93,27 @@ pub struct Request {
     pub max_ratio: Option<i64>,
     /// The request's own extra task parameters.
     pub params: Map<String, Value>,
+}
+
+impl Request {
+    /// A request made through the API: no tag, no batch bounds, the caller's extra task
+    /// `params` (see [`task_params`]).
+    fn asked(
+        kind: Kind,
+        pool_id: i64,
+        targets: Targets,
+        params: Option<Value>,
+    ) -> Result<Request, Error> {
+        Ok(Request {
+            kind,
+            pool_id,
+            targets,
+            tag: None,
+            max_num: None,
+            max_ratio: None,
+            params: task_params(params)?,
+        })
+    }
 }
 
 /// What was prepared in the database before the task exists, to be undone if it cannot be
@@ -344,6 +366,70 @@ impl Flows {
         }
     }
 
+    /// Expands pool `pool_id` by `count` new nodes; `params` are the request's extra task
+    /// parameters (see [`task_params`]). Returns the task's id.
+    pub async fn expand(
+        &self,
+        pool_id: i64,
+        count: i64,
+        params: Option<Value>,
+        request_id: Option<&str>,
+    ) -> Result<i64, Error> {
+        let targets = Targets::New {
+            count,
+            node_type: NODE_EXPANDED,
+        };
+        let request = Request::asked(Kind::Expand, pool_id, targets, params)?;
+        self.start(request, request_id).await
+    }
+
+    /// Shrinks pool `pool_id` by the nodes of `ips`, every one of which must be in it.
+    pub async fn shrink(
+        &self,
+        pool_id: i64,
+        ips: Vec<String>,
+        params: Option<Value>,
+        request_id: Option<&str>,
+    ) -> Result<i64, Error> {
+        let ids = self
+            .db
+            .read(move |c| {
+                POOLS.found(c, pool_id)?;
+                let nodes = fstore::pool_nodes(c, pool_id)?;
+                ips.iter()
+                    .map(|ip| {
+                        nodes
+                            .iter()
+                            .find(|n| &n.ip == ip)
+                            .map(|n| n.id)
+                            .ok_or_else(|| {
+                                Error::BadArgument(format!(
+                                    "IP {ip} is not in pool {pool_id}; nothing was shrunk"
+                                ))
+                            })
+                    })
+                    .collect::<Result<Vec<i64>, Error>>()
+            })
+            .await?;
+        let request = Request::asked(Kind::Shrink, pool_id, Targets::Existing(ids), params)?;
+        self.start(request, request_id).await
+    }
+
+    /// Deploys `tag` on every node of pool `pool_id`, `max_num` nodes at a time.
+    pub async fn deploy(
+        &self,
+        pool_id: i64,
+        tag: &str,
+        max_num: i64,
+        params: Option<Value>,
+        request_id: Option<&str>,
+    ) -> Result<i64, Error> {
+        let mut request = Request::asked(Kind::Deploy, pool_id, Targets::All, params)?;
+        request.tag = Some(tag.trim().to_string());
+        request.max_num = Some(max_num);
+        self.start(request, request_id).await
+    }
+
     /// Scales the schedule-made nodes of a pool to `target`: expands the missing ones, or
     /// shrinks the newest extra ones (those with nothing to give back are simply removed).
     pub async fn scale(
@@ -429,6 +515,25 @@ fn engine_error(e: ClientError) -> Error {
             Error::Unavailable(format!("the task-engine failed: {}", e.message()))
         }
         other => Error::Unavailable(format!("task-engine unreachable: {other}")),
+    }
+}
+
+/// A request's extra task `params`: a JSON object, or text holding one (forms carry only
+/// text); absent, null or blank is none.
+pub fn task_params(value: Option<Value>) -> Result<Map<String, Value>, Error> {
+    match value {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(Map::new()),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(Error::BadArgument(
+                "invalid parameter `params`: not a JSON object".into(),
+            )),
+        },
+        Some(_) => Err(Error::BadArgument(
+            "invalid parameter `params`: not a JSON object".into(),
+        )),
     }
 }
 

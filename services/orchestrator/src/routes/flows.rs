@@ -4,58 +4,33 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use kit::params::DEFAULT_PAGE_SIZE;
+use kit::seed_reply::{listed, success};
 use kit::RequestId;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use wire::orchestrator::{Created, SchedulerStatus, SdTarget, Started};
 
-use super::{empty_object, listed, path_id, req_text, same_id, success, Params};
+use super::{empty_object, only_id, only_page, path_id, req_text, Data, Params};
 use crate::domain::{self, MAX_TEXT};
 use crate::error::Error;
-use crate::flows::{Flows, Kind, Request, Targets, MAX_EXPAND, NODE_EXPANDED};
+use crate::flows::{Flows, MAX_EXPAND};
+use crate::registry_targets::{self, TargetChange, TARGETS};
 use crate::schedules::{self, Leadership, Save};
-use crate::store;
-use crate::store::flows as fstore;
 
 type FlowsData = web::Data<Flows>;
 
 // ---- registry targets ----
 
-/// A zkidc or service name: what soa-registry accepts in a path segment.
-fn sd_name(name: &str, value: String) -> Result<String, Error> {
-    let value = domain::text(name, value, MAX_TEXT)?;
-    if value.trim().is_empty() || value.contains('/') || value.chars().any(char::is_whitespace) {
-        return Err(Error::BadArgument(format!(
-            "invalid parameter `{name}`: must be a non-empty name without `/` or spaces"
-        )));
-    }
-    Ok(value)
+pub async fn sd_list(db: Data, params: Params) -> Result<HttpResponse, Error> {
+    let page = only_page(params)?;
+    let (rows, total) = registry_targets::list(&db, page).await?;
+    Ok(listed(page, rows, total))
 }
 
-fn sd_port(value: i64) -> Result<i32, Error> {
-    if !(1..=65535).contains(&value) {
-        return Err(Error::BadArgument(format!(
-            "invalid parameter `port`: must be 1 to 65535, not {value}"
-        )));
-    }
-    Ok(value as i32)
-}
-
-pub async fn sd_list(flows: FlowsData, mut params: Params) -> Result<HttpResponse, Error> {
-    let page = params.take_page(DEFAULT_PAGE_SIZE)?;
-    params.finish()?;
-    let found = flows
-        .db()
-        .read(move |c| fstore::sd_page(c, page).map_err(Error::from))
-        .await?;
-    Ok(listed(page, found))
-}
-
-pub async fn sd_create(flows: FlowsData, mut params: Params) -> Result<HttpResponse, Error> {
-    let zkidc = sd_name("zkidc", req_text(&mut params, "zkidc", MAX_TEXT)?)?;
-    let service = sd_name("service", req_text(&mut params, "service", MAX_TEXT)?)?;
-    let port = sd_port(
+pub async fn sd_create(db: Data, mut params: Params) -> Result<HttpResponse, Error> {
+    let zkidc = registry_targets::name("zkidc", req_text(&mut params, "zkidc", MAX_TEXT)?)?;
+    let service = registry_targets::name("service", req_text(&mut params, "service", MAX_TEXT)?)?;
+    let port = registry_targets::port(
         params
             .take_int::<i64>("port")?
             .ok_or_else(|| Error::BadArgument("missing parameter `port`".into()))?,
@@ -67,76 +42,40 @@ pub async fn sd_create(flows: FlowsData, mut params: Params) -> Result<HttpRespo
         service,
         port,
     };
-    let id = flows
-        .db()
-        .write(move |c| fstore::insert_sd(c, &target).map_err(Error::from))
-        .await?;
+    let id = registry_targets::create(&db, target).await?;
     Ok(success(Created { id }))
 }
 
 pub async fn sd_update(
     req: HttpRequest,
-    flows: FlowsData,
+    db: Data,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(&req, &mut params)?;
     let zkidc = params
         .take_str("zkidc")?
-        .map(|v| sd_name("zkidc", v))
+        .map(|v| registry_targets::name("zkidc", v))
         .transpose()?;
     let service = params
         .take_str("service")?
-        .map(|v| sd_name("service", v))
+        .map(|v| registry_targets::name("service", v))
         .transpose()?;
-    let port = params.take_int::<i64>("port")?.map(sd_port).transpose()?;
+    let port = params
+        .take_int::<i64>("port")?
+        .map(registry_targets::port)
+        .transpose()?;
     params.finish()?;
-    flows
-        .db()
-        .write(move |c| {
-            let mut target = fstore::sd_target(c, id)?
-                .ok_or_else(|| Error::NotFound(format!("registry target {id} not found")))?;
-            if let Some(v) = zkidc {
-                target.zkidc = v;
-            }
-            if let Some(v) = service {
-                target.service = v;
-            }
-            if let Some(v) = port {
-                target.port = v;
-            }
-            fstore::update_sd(c, &target)?;
-            Ok::<_, Error>(())
-        })
-        .await?;
+    let change = TargetChange {
+        zkidc,
+        service,
+        port,
+    };
+    registry_targets::update(&db, id, change).await?;
     Ok(success(empty_object()))
 }
 
-pub async fn sd_delete(
-    req: HttpRequest,
-    flows: FlowsData,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    params.finish()?;
-    flows
-        .db()
-        .write(move |c| {
-            fstore::sd_target(c, id)?
-                .ok_or_else(|| Error::NotFound(format!("registry target {id} not found")))?;
-            let pools = fstore::pools_using_sd(c, id)?;
-            if !pools.is_empty() {
-                let list: Vec<String> = pools.iter().map(i64::to_string).collect();
-                return Err(Error::Conflict(format!(
-                    "registry target {id} is used by pool(s) {}: change their sd_id first",
-                    list.join(", ")
-                )));
-            }
-            fstore::delete_sd(c, id)?;
-            Ok(())
-        })
-        .await?;
+pub async fn sd_delete(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+    TARGETS.delete(&db, only_id(&req, params)?).await?;
     Ok(success(empty_object()))
 }
 
@@ -152,21 +91,28 @@ struct Extra {
     nodes: Option<Value>,
 }
 
-fn extra_params(value: Option<Value>) -> Result<Map<String, Value>, Error> {
-    match value {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => Ok(m),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(Map::new()),
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
-            Ok(Value::Object(m)) => Ok(m),
-            _ => Err(Error::BadArgument(
-                "invalid parameter `params`: not a JSON object".into(),
-            )),
-        },
-        Some(_) => Err(Error::BadArgument(
-            "invalid parameter `params`: not a JSON object".into(),
-        )),
+impl Extra {
+    /// Extra parameters of a flow that takes no `nodes`.
+    fn without_nodes(params: Params) -> Result<Option<Value>, Error> {
+        let extra: Extra = params.into_struct()?;
+        if extra.nodes.is_some() {
+            return Err(Error::BadArgument("unknown parameter `nodes`".into()));
+        }
+        Ok(extra.params)
     }
+}
+
+/// A count parameter of a flow: given, and 1 to [`MAX_EXPAND`].
+fn flow_count(params: &mut Params, name: &str) -> Result<i64, Error> {
+    let value = params
+        .take_int::<i64>(name)?
+        .ok_or_else(|| Error::BadArgument(format!("missing parameter `{name}`")))?;
+    if !(1..=MAX_EXPAND).contains(&value) {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `{name}`: must be 1 to {MAX_EXPAND}, not {value}"
+        )));
+    }
+    Ok(value)
 }
 
 fn started(fid: i64) -> HttpResponse {
@@ -179,33 +125,12 @@ pub async fn expand(
     request_id: RequestId,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    let num = params
-        .take_int::<i64>("num")?
-        .ok_or_else(|| Error::BadArgument("missing parameter `num`".into()))?;
-    if !(1..=MAX_EXPAND).contains(&num) {
-        return Err(Error::BadArgument(format!(
-            "invalid parameter `num`: must be 1 to {MAX_EXPAND}, not {num}"
-        )));
-    }
-    let extra: Extra = params.into_struct()?;
-    if extra.nodes.is_some() {
-        return Err(Error::BadArgument("unknown parameter `nodes`".into()));
-    }
-    let request = Request {
-        kind: Kind::Expand,
-        pool_id: id,
-        targets: Targets::New {
-            count: num,
-            node_type: NODE_EXPANDED,
-        },
-        tag: None,
-        max_num: None,
-        max_ratio: None,
-        params: extra_params(extra.params)?,
-    };
-    let fid = flows.start(request, Some(request_id.as_str())).await?;
+    let id = path_id(&req, &mut params)?;
+    let num = flow_count(&mut params, "num")?;
+    let extra = Extra::without_nodes(params)?;
+    let fid = flows
+        .expand(id, num, extra, Some(request_id.as_str()))
+        .await?;
     Ok(started(fid))
 }
 
@@ -215,42 +140,12 @@ pub async fn shrink(
     request_id: RequestId,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(&req, &mut params)?;
     let extra: Extra = params.into_struct()?;
     let ips = domain::ip_list("nodes", extra.nodes)?;
-    let ids = flows
-        .db()
-        .read(move |c| {
-            if store::count_pools_with_id(c, id)? == 0 {
-                return Err(Error::NotFound(format!("pool {id} not found")));
-            }
-            let nodes = fstore::pool_nodes(c, id)?;
-            ips.iter()
-                .map(|ip| {
-                    nodes
-                        .iter()
-                        .find(|n| &n.ip == ip)
-                        .map(|n| n.id)
-                        .ok_or_else(|| {
-                            Error::BadArgument(format!(
-                                "IP {ip} is not in pool {id}; nothing was shrunk"
-                            ))
-                        })
-                })
-                .collect::<Result<Vec<i64>, Error>>()
-        })
+    let fid = flows
+        .shrink(id, ips, extra.params, Some(request_id.as_str()))
         .await?;
-    let request = Request {
-        kind: Kind::Shrink,
-        pool_id: id,
-        targets: Targets::Existing(ids),
-        tag: None,
-        max_num: None,
-        max_ratio: None,
-        params: extra_params(extra.params)?,
-    };
-    let fid = flows.start(request, Some(request_id.as_str())).await?;
     Ok(started(fid))
 }
 
@@ -260,31 +155,13 @@ pub async fn deploy(
     request_id: RequestId,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    let max_num = params
-        .take_int::<i64>("max_num")?
-        .ok_or_else(|| Error::BadArgument("missing parameter `max_num`".into()))?;
-    if !(1..=MAX_EXPAND).contains(&max_num) {
-        return Err(Error::BadArgument(format!(
-            "invalid parameter `max_num`: must be 1 to {MAX_EXPAND}, not {max_num}"
-        )));
-    }
+    let id = path_id(&req, &mut params)?;
+    let max_num = flow_count(&mut params, "max_num")?;
     let tag = req_text(&mut params, "tag", MAX_TEXT)?;
-    let extra: Extra = params.into_struct()?;
-    if extra.nodes.is_some() {
-        return Err(Error::BadArgument("unknown parameter `nodes`".into()));
-    }
-    let request = Request {
-        kind: Kind::Deploy,
-        pool_id: id,
-        targets: Targets::All,
-        tag: Some(tag.trim().to_string()),
-        max_num: Some(max_num),
-        max_ratio: None,
-        params: extra_params(extra.params)?,
-    };
-    let fid = flows.start(request, Some(request_id.as_str())).await?;
+    let extra = Extra::without_nodes(params)?;
+    let fid = flows
+        .deploy(id, &tag, max_num, extra, Some(request_id.as_str()))
+        .await?;
     Ok(started(fid))
 }
 
@@ -388,12 +265,10 @@ pub async fn save_task(flows: FlowsData, mut params: Params) -> Result<HttpRespo
 async fn schedule_list(
     req: HttpRequest,
     flows: FlowsData,
-    mut params: Params,
+    params: Params,
     kind: &'static str,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    params.finish()?;
+    let id = only_id(&req, params)?;
     let list = schedules::list(&flows, id, kind).await?;
     Ok(success(list))
 }

@@ -6,16 +6,18 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kit::db::Db;
 use kit::params::DEFAULT_PAGE_SIZE;
-use kit::routes::{Refusal, RouteTable, GET, GET_POST, POST, POST_DELETE};
-use serde::{Deserialize, Serialize};
+use kit::routes::{RouteTable, GET, GET_POST, POST, POST_DELETE};
+use kit::seed_reply::{listed, refused, success};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use wire::orchestrator::{
-    Cluster, Created, ListReply, Pool, Reply, Service, NODE_FAILED, NODE_MANUAL, NODE_SUCCESS,
-};
+use wire::orchestrator::{Created, Pool, Service};
 
 use crate::domain::{self, MAX_DESC, MAX_TEXT};
 use crate::error::Error;
-use crate::store;
+use crate::inventory::clusters::{self, ClusterChange, CLUSTERS};
+use crate::inventory::nodes;
+use crate::inventory::pools::{self, PoolChange, POOLS};
+use crate::inventory::services::{self, SERVICES};
 
 mod flows;
 pub mod forward;
@@ -30,7 +32,7 @@ type Data = web::Data<Db>;
 /// `pool/{id}/add_nodes`; see proto-docs/orchestrator.md). Fixed paths come before `{id}`
 /// ones, so `list` is never read as an id.
 pub fn table() -> RouteTable {
-    let table = RouteTable::new(envelope)
+    let table = RouteTable::new(refused)
         .read("/cluster/list", GET_POST, cluster_list)
         .write("/cluster/create", POST, cluster_create)
         .write("/cluster/update/{id}", POST, cluster_update)
@@ -71,47 +73,14 @@ pub fn table() -> RouteTable {
 /// A write the seed shows with GET as well as POST.
 const POST_GET: &[Method] = &[Method::POST, Method::GET];
 
-/// The kit's refusals (404, 405, limits) in the orchestration envelope.
-fn envelope(refusal: &Refusal) -> HttpResponse {
-    kit::status_error::envelope(refusal.status(), &refusal.to_string())
-}
-
-fn success<T: Serialize>(data: T) -> HttpResponse {
-    HttpResponse::Ok().json(Reply {
-        code: 0,
-        msg: "success".to_string(),
-        data: Some(data),
-    })
-}
-
 fn empty_object() -> Value {
     Value::Object(Map::new())
 }
 
-fn listed<T: Serialize>(page: kit::Page, (data, query_count): (Vec<T>, i64)) -> HttpResponse {
-    HttpResponse::Ok().json(ListReply {
-        code: 0,
-        msg: "success".to_string(),
-        data,
-        page: page.page,
-        page_size: page.page_size,
-        query_count: u64::try_from(query_count).unwrap_or(0),
-    })
-}
-
-/// The `{id}` of the path: a positive integer.
-fn path_id(req: &HttpRequest) -> Result<i64, Error> {
-    let text = req.match_info().get("id").unwrap_or_default();
-    match text.trim().parse::<i64>() {
-        Ok(id) if id > 0 => Ok(id),
-        _ => Err(Error::BadArgument(format!(
-            "invalid id `{text}`: must be a positive integer"
-        ))),
-    }
-}
-
-/// Drops an `id` parameter repeating the path's (clients send it), refusing a different one.
-fn same_id(params: &mut Params, id: i64) -> Result<(), Error> {
+/// The `{id}` of the path, a positive integer. An `id` parameter repeating it (clients send
+/// one) is dropped; a different one is refused.
+fn path_id(req: &HttpRequest, params: &mut Params) -> Result<i64, Error> {
+    let id = kit::seed_reply::path_id(req, "id")?;
     if let Some(given) = params.take_int::<i64>("id")? {
         if given != id {
             return Err(Error::BadArgument(format!(
@@ -119,7 +88,29 @@ fn same_id(params: &mut Params, id: i64) -> Result<(), Error> {
             )));
         }
     }
-    Ok(())
+    Ok(id)
+}
+
+/// The path's id, for a route that takes no other parameter.
+fn only_id(req: &HttpRequest, mut params: Params) -> Result<i64, Error> {
+    let id = path_id(req, &mut params)?;
+    params.finish()?;
+    Ok(id)
+}
+
+/// The path's id and the page, for the lists under one record.
+fn id_and_page(req: &HttpRequest, mut params: Params) -> Result<(i64, kit::Page), Error> {
+    let id = path_id(req, &mut params)?;
+    let page = params.take_page(DEFAULT_PAGE_SIZE)?;
+    params.finish()?;
+    Ok((id, page))
+}
+
+/// The page, for a list of records under nothing.
+fn only_page(mut params: Params) -> Result<kit::Page, Error> {
+    let page = params.take_page(DEFAULT_PAGE_SIZE)?;
+    params.finish()?;
+    Ok(page)
 }
 
 fn opt_text(params: &mut Params, name: &str, max: usize) -> Result<Option<String>, Error> {
@@ -140,19 +131,23 @@ fn req_int(params: &mut Params, name: &str) -> Result<i64, Error> {
         .ok_or_else(|| Error::BadArgument(format!("missing parameter `{name}`")))
 }
 
-fn missing(what: &str, id: i64) -> Error {
-    Error::NotFound(format!("{what} {id} not found"))
+/// A new `name` for an update: absent, or not blank.
+fn new_name(params: &mut Params) -> Result<Option<String>, Error> {
+    let name = opt_text(params, "name", MAX_TEXT)?;
+    if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(Error::BadArgument(
+            "invalid parameter `name`: must not be blank".into(),
+        ));
+    }
+    Ok(name)
 }
 
 // ---- clusters ----
 
-async fn cluster_list(db: Data, mut params: Params) -> Result<HttpResponse, Error> {
-    let page = params.take_page(DEFAULT_PAGE_SIZE)?;
-    params.finish()?;
-    let found = db
-        .read(move |c| store::clusters_page(c, page).map_err(Error::from))
-        .await?;
-    Ok(listed(page, found))
+async fn cluster_list(db: Data, params: Params) -> Result<HttpResponse, Error> {
+    let page = only_page(params)?;
+    let (rows, total) = clusters::list(&db, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 async fn cluster_create(db: Data, mut params: Params) -> Result<HttpResponse, Error> {
@@ -160,10 +155,7 @@ async fn cluster_create(db: Data, mut params: Params) -> Result<HttpResponse, Er
     let desc = opt_text(&mut params, "desc", MAX_DESC)?.unwrap_or_default();
     let biz = opt_text(&mut params, "biz", MAX_TEXT)?.unwrap_or_default();
     params.finish()?;
-    let id = db
-        .write(move |c| store::insert_cluster(c, &name, &desc, &biz).map_err(Error::from))
-        .await?;
-    Ok(success(id))
+    Ok(success(clusters::create(&db, name, desc, biz).await?))
 }
 
 async fn cluster_update(
@@ -171,88 +163,34 @@ async fn cluster_update(
     db: Data,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    let name = opt_text(&mut params, "name", MAX_TEXT)?;
-    if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-        return Err(Error::BadArgument(
-            "invalid parameter `name`: must not be blank".into(),
-        ));
-    }
-    let desc = opt_text(&mut params, "desc", MAX_DESC)?;
-    let biz = opt_text(&mut params, "biz", MAX_TEXT)?;
+    let id = path_id(&req, &mut params)?;
+    let change = ClusterChange {
+        name: new_name(&mut params)?,
+        desc: opt_text(&mut params, "desc", MAX_DESC)?,
+        biz: opt_text(&mut params, "biz", MAX_TEXT)?,
+    };
     params.finish()?;
-    db.write(move |c| {
-        let mut cluster: Cluster = store::cluster(c, id)?.ok_or_else(|| missing("cluster", id))?;
-        if let Some(name) = name {
-            cluster.name = name;
-        }
-        if let Some(desc) = desc {
-            cluster.desc = desc;
-        }
-        if let Some(biz) = biz {
-            cluster.biz = biz;
-        }
-        store::update_cluster(c, &cluster)?;
-        Ok::<_, Error>(())
-    })
-    .await?;
+    clusters::update(&db, id, change).await?;
     Ok(success(""))
 }
 
-async fn cluster_delete(
-    req: HttpRequest,
-    db: Data,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    params.finish()?;
-    db.write(move |c| {
-        store::cluster(c, id)?.ok_or_else(|| missing("cluster", id))?;
-        let services = store::count_services(c, id)?;
-        if services > 0 {
-            return Err(Error::Conflict(format!(
-                "cluster {id} still has {services} service(s): delete them first"
-            )));
-        }
-        store::delete_cluster(c, id)?;
-        Ok(())
-    })
-    .await?;
+async fn cluster_delete(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+    CLUSTERS.delete(&db, only_id(&req, params)?).await?;
     Ok(success(""))
 }
 
-async fn cluster_get(
-    req: HttpRequest,
-    db: Data,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    params.finish()?;
-    let cluster = db
-        .read(move |c| store::cluster(c, id)?.ok_or_else(|| missing("cluster", id)))
-        .await?;
-    Ok(success(cluster))
+async fn cluster_get(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+    Ok(success(CLUSTERS.get(&db, only_id(&req, params)?).await?))
 }
 
 async fn cluster_services(
     req: HttpRequest,
     db: Data,
-    mut params: Params,
+    params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    let page = params.take_page(DEFAULT_PAGE_SIZE)?;
-    params.finish()?;
-    let found = db
-        .read(move |c| {
-            store::cluster(c, id)?.ok_or_else(|| missing("cluster", id))?;
-            store::services_page(c, id, page).map_err(Error::from)
-        })
-        .await?;
-    Ok(listed(page, found))
+    let (id, page) = id_and_page(&req, params)?;
+    let (rows, total) = services::of_cluster(&db, id, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 // ---- services ----
@@ -272,72 +210,23 @@ async fn service_create(db: Data, mut params: Params) -> Result<HttpResponse, Er
         docker_image,
         cluster_id,
     };
-    let id = db
-        .write(move |c| {
-            if store::cluster(c, cluster_id)?.is_none() {
-                return Err(Error::BadArgument(format!(
-                    "invalid parameter `cluster_id`: cluster {cluster_id} does not exist"
-                )));
-            }
-            store::insert_service(c, &service).map_err(Error::from)
-        })
-        .await?;
+    let id = services::create(&db, service).await?;
     Ok(success(Created { id }))
 }
 
-async fn service_delete(
-    req: HttpRequest,
-    db: Data,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    params.finish()?;
-    db.write(move |c| {
-        store::service(c, id)?.ok_or_else(|| missing("service", id))?;
-        let pools = store::count_pools(c, id)?;
-        if pools > 0 {
-            return Err(Error::Conflict(format!(
-                "service {id} still has {pools} pool(s): delete them first"
-            )));
-        }
-        store::delete_service(c, id)?;
-        Ok(())
-    })
-    .await?;
+async fn service_delete(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+    SERVICES.delete(&db, only_id(&req, params)?).await?;
     Ok(success(empty_object()))
 }
 
-async fn service_get(
-    req: HttpRequest,
-    db: Data,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    params.finish()?;
-    let service = db
-        .read(move |c| store::service(c, id)?.ok_or_else(|| missing("service", id)))
-        .await?;
-    Ok(success(service))
+async fn service_get(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+    Ok(success(SERVICES.get(&db, only_id(&req, params)?).await?))
 }
 
-async fn service_pools(
-    req: HttpRequest,
-    db: Data,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    let page = params.take_page(DEFAULT_PAGE_SIZE)?;
-    params.finish()?;
-    let found = db
-        .read(move |c| {
-            store::service(c, id)?.ok_or_else(|| missing("service", id))?;
-            store::pools_page(c, id, page).map_err(Error::from)
-        })
-        .await?;
-    Ok(listed(page, found))
+async fn service_pools(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+    let (id, page) = id_and_page(&req, params)?;
+    let (rows, total) = services::pools(&db, id, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 // ---- pools ----
@@ -367,17 +256,16 @@ async fn pool_create(db: Data, mut params: Params) -> Result<HttpResponse, Error
         deploy_tpl: templates[2],
         node_count: 0,
     };
-    let id = db
-        .write(move |c| {
-            if store::service(c, service_id)?.is_none() {
-                return Err(Error::BadArgument(format!(
-                    "invalid parameter `service_id`: service {service_id} does not exist"
-                )));
-            }
-            store::insert_pool(c, &pool).map_err(Error::from)
-        })
-        .await?;
+    let id = pools::create(&db, pool).await?;
     Ok(success(Created { id }))
+}
+
+/// An optional id-like parameter: absent, 0 or positive.
+fn opt_non_negative(params: &mut Params, name: &str) -> Result<Option<i64>, Error> {
+    params
+        .take_int::<i64>(name)?
+        .map(|v| domain::non_negative(name, v))
+        .transpose()
 }
 
 async fn pool_update(
@@ -385,114 +273,43 @@ async fn pool_update(
     db: Data,
     mut params: Params,
 ) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    let name = opt_text(&mut params, "name", MAX_TEXT)?;
-    if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
-        return Err(Error::BadArgument(
-            "invalid parameter `name`: must not be blank".into(),
-        ));
-    }
+    let id = path_id(&req, &mut params)?;
+    let name = new_name(&mut params)?;
     let desc = opt_text(&mut params, "desc", MAX_DESC)?;
-    let vm_type = params
-        .take_int::<i64>("vm_type")?
-        .map(|v| domain::non_negative("vm_type", v))
-        .transpose()?;
-    let sd_id = params
-        .take_int::<i64>("sd_id")?
-        .map(|v| domain::non_negative("sd_id", v))
-        .transpose()?;
+    let vm_type = opt_non_negative(&mut params, "vm_type")?;
+    let sd_id = opt_non_negative(&mut params, "sd_id")?;
     let mut templates: [Option<i64>; 3] = [None; 3];
     for (slot, key) in templates.iter_mut().zip(TEMPLATE_KEYS) {
-        *slot = params
-            .take_int::<i64>(key)?
-            .map(|v| domain::non_negative(key, v))
-            .transpose()?;
+        *slot = opt_non_negative(&mut params, key)?;
     }
     params.finish()?;
-    db.write(move |c| {
-        let mut pool = store::pool(c, id)?.ok_or_else(|| missing("pool", id))?;
-        if let Some(v) = name {
-            pool.name = v;
-        }
-        if let Some(v) = desc {
-            pool.desc = v;
-        }
-        if let Some(v) = vm_type {
-            pool.vm_type = v;
-        }
-        if let Some(v) = sd_id {
-            pool.sd_id = v;
-        }
-        if let Some(v) = templates[0] {
-            pool.expand_tpl = v;
-        }
-        if let Some(v) = templates[1] {
-            pool.shrink_tpl = v;
-        }
-        if let Some(v) = templates[2] {
-            pool.deploy_tpl = v;
-        }
-        store::update_pool(c, &pool)?;
-        Ok::<_, Error>(())
-    })
-    .await?;
+    let [expand_tpl, shrink_tpl, deploy_tpl] = templates;
+    let change = PoolChange {
+        name,
+        desc,
+        vm_type,
+        sd_id,
+        expand_tpl,
+        shrink_tpl,
+        deploy_tpl,
+    };
+    pools::update(&db, id, change).await?;
     Ok(success(empty_object()))
 }
 
-async fn pool_delete(
-    req: HttpRequest,
-    db: Data,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    params.finish()?;
-    db.write(move |c| {
-        store::pool(c, id)?.ok_or_else(|| missing("pool", id))?;
-        let nodes = store::count_nodes(c, id)?;
-        if nodes > 0 {
-            return Err(Error::Conflict(format!(
-                "pool {id} still has {nodes} node(s): remove them first"
-            )));
-        }
-        let schedules = store::schedules::count_schedules(c, id)?;
-        if schedules > 0 {
-            return Err(Error::Conflict(format!(
-                "pool {id} still has {schedules} schedule(s)"
-            )));
-        }
-        store::delete_pool(c, id)?;
-        Ok(())
-    })
-    .await?;
+async fn pool_delete(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+    POOLS.delete(&db, only_id(&req, params)?).await?;
     Ok(success(empty_object()))
 }
 
-async fn pool_get(req: HttpRequest, db: Data, mut params: Params) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    params.finish()?;
-    let pool = db
-        .read(move |c| store::pool(c, id)?.ok_or_else(|| missing("pool", id)))
-        .await?;
-    Ok(success(pool))
+async fn pool_get(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+    Ok(success(POOLS.get(&db, only_id(&req, params)?).await?))
 }
 
-async fn pool_nodes(req: HttpRequest, db: Data, mut params: Params) -> Result<HttpResponse, Error> {
-    let id = path_id(&req)?;
-    same_id(&mut params, id)?;
-    let page = params.take_page(DEFAULT_PAGE_SIZE)?;
-    params.finish()?;
-    let found = db
-        .read(move |c| {
-            if store::count_pools_with_id(c, id)? == 0 {
-                return Err(missing("pool", id));
-            }
-            store::nodes_page(c, id, page).map_err(Error::from)
-        })
-        .await?;
-    Ok(listed(page, found))
+async fn pool_nodes(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+    let (id, page) = id_and_page(&req, params)?;
+    let (rows, total) = nodes::of_pool(&db, id, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 /// What `add_nodes` and `remove_nodes` take besides the path.
@@ -503,64 +320,19 @@ struct NodesParams {
 }
 
 fn node_ips(req: &HttpRequest, mut params: Params) -> Result<(i64, Vec<String>), Error> {
-    let id = path_id(req)?;
-    same_id(&mut params, id)?;
+    let id = path_id(req, &mut params)?;
     let given: NodesParams = params.into_struct()?;
     Ok((id, domain::ip_list("nodes", given.nodes)?))
 }
 
 async fn add_nodes(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
     let (id, ips) = node_ips(&req, params)?;
-    let ids = db
-        .write(move |c| {
-            if store::count_pools_with_id(c, id)? == 0 {
-                return Err(missing("pool", id));
-            }
-            if let Some((ip, pool)) = store::pools_of_ips(c, &ips)?.into_iter().next() {
-                return Err(Error::Conflict(format!(
-                    "IP {ip} is already in pool {pool}; nothing was added"
-                )));
-            }
-            ips.iter()
-                .map(|ip| {
-                    store::insert_node(c, id, ip, NODE_SUCCESS, NODE_MANUAL).map_err(Error::from)
-                })
-                .collect::<Result<Vec<i64>, Error>>()
-        })
-        .await?;
-    Ok(success(ids))
+    Ok(success(nodes::add(&db, id, ips).await?))
 }
 
 async fn remove_nodes(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
     let (id, ips) = node_ips(&req, params)?;
-    db.write(move |c| {
-        if store::count_pools_with_id(c, id)? == 0 {
-            return Err(missing("pool", id));
-        }
-        let here: Vec<String> = store::pools_of_ips(c, &ips)?
-            .into_iter()
-            .filter(|(_, pool)| *pool == id)
-            .map(|(ip, _)| ip)
-            .collect();
-        if let Some(absent) = ips.iter().find(|ip| !here.contains(ip)) {
-            return Err(Error::NotFound(format!(
-                "IP {absent} is not in pool {id}; nothing was removed"
-            )));
-        }
-        // A node a task is acting on leaves through that task (or after it), not by hand.
-        let busy = store::flows::pool_nodes(c, id)?
-            .into_iter()
-            .find(|n| ips.contains(&n.ip) && n.status != NODE_SUCCESS && n.status != NODE_FAILED);
-        if let Some(n) = busy {
-            return Err(Error::Conflict(format!(
-                "node {} ({}) is {} with task {}: nothing was removed",
-                n.ip, n.id, n.state, n.task_id
-            )));
-        }
-        store::delete_nodes(c, id, &ips)?;
-        Ok(())
-    })
-    .await?;
+    nodes::remove(&db, id, ips).await?;
     Ok(success(empty_object()))
 }
 
@@ -572,10 +344,8 @@ async fn search_by_ip(req: HttpRequest, db: Data, params: Params) -> Result<Http
         .to_string();
     params.finish()?;
     let ips = domain::ip_list("iplist", Some(Value::String(list)))?;
-    let found = db
-        .read(move |c| store::pools_of_ips(c, &ips).map_err(Error::from))
-        .await?;
-    let map: Map<String, Value> = found
+    let map: Map<String, Value> = nodes::pools_of(&db, ips)
+        .await?
         .into_iter()
         .map(|(ip, pool)| (ip, json!(pool)))
         .collect();

@@ -7,12 +7,12 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kit::db::Db;
 use kit::params::DEFAULT_PAGE_SIZE;
-use kit::routes::{Refusal, RouteTable, GET, GET_POST, POST};
-use serde::{Deserialize, Serialize};
+use kit::routes::{RouteTable, GET, GET_POST, POST};
+use kit::seed_reply::{listed, parse_id, refused, success};
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use wire::task_engine::{ListReply, Reply};
 
-use crate::catalog::{self, ActionImplInput, ActionInput, Paged, RemoteStepInput, TemplateInput};
+use crate::catalog::{self, ActionImplInput, ActionInput, RemoteStepInput, TemplateInput};
 use crate::error::Error;
 use crate::flows::{self, NewTask};
 
@@ -27,7 +27,7 @@ type Engine = web::Data<crate::engine::Engine>;
 /// (`task/impl/create`; see proto-docs/task-engine.md). Fixed paths come before `{id}` ones,
 /// so `list` is never read as an id.
 pub fn table() -> RouteTable {
-    RouteTable::new(envelope)
+    RouteTable::new(refused)
         .read("/action/list", GET_POST, action_list)
         .write("/action/create", POST, action_create)
         .write("/action/update/{id}", POST, action_update)
@@ -83,32 +83,8 @@ pub fn table() -> RouteTable {
 /// A write the seed shows with GET as well as POST.
 const POST_GET: &[Method] = &[Method::POST, Method::GET];
 
-/// The kit's refusals (404, 405, limits) in the orchestration envelope.
-fn envelope(refusal: &Refusal) -> HttpResponse {
-    kit::status_error::envelope(refusal.status(), &refusal.to_string())
-}
-
-fn success<T: Serialize>(data: T) -> HttpResponse {
-    HttpResponse::Ok().json(Reply {
-        code: 0,
-        msg: "success".to_string(),
-        data: Some(data),
-    })
-}
-
 fn done() -> HttpResponse {
     success(Value::Null)
-}
-
-fn listed<T: Serialize>(page: kit::Page, (data, query_count): Paged<T>) -> HttpResponse {
-    HttpResponse::Ok().json(ListReply {
-        code: 0,
-        msg: "success".to_string(),
-        data,
-        page: page.page,
-        page_size: page.page_size,
-        query_count,
-    })
 }
 
 async fn orchestrator_route(req: HttpRequest) -> Result<HttpResponse, Error> {
@@ -119,16 +95,6 @@ async fn orchestrator_route(req: HttpRequest) -> Result<HttpResponse, Error> {
 }
 
 // ---- parameters ----
-
-/// A path id: a positive integer.
-fn parse_id(text: &str) -> Result<i64, Error> {
-    match text.trim().parse::<i64>() {
-        Ok(id) if id > 0 => Ok(id),
-        _ => Err(Error::BadArgument(format!(
-            "invalid id `{text}`: must be a positive integer"
-        ))),
-    }
-}
 
 fn page_of(p: &mut Params) -> Result<kit::Page, Error> {
     Ok(p.take_page(DEFAULT_PAGE_SIZE)?)
@@ -192,7 +158,8 @@ fn action_input(mut p: Params) -> Result<ActionInput, Error> {
 
 async fn action_list(db: Data, p: Params) -> Result<HttpResponse, Error> {
     let page = list_page(p)?;
-    Ok(listed(page, catalog::list_actions(&db, page).await?))
+    let (rows, total) = catalog::list_actions(&db, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 async fn action_get(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error> {
@@ -239,7 +206,8 @@ fn impl_input(mut p: Params) -> Result<ActionImplInput, Error> {
 
 async fn impl_list(db: Data, p: Params) -> Result<HttpResponse, Error> {
     let page = list_page(p)?;
-    Ok(listed(page, catalog::list_action_impls(&db, page).await?))
+    let (rows, total) = catalog::list_action_impls(&db, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 async fn impl_get(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error> {
@@ -311,7 +279,8 @@ fn step_input(mut p: Params) -> Result<RemoteStepInput, Error> {
 
 async fn step_list(db: Data, p: Params) -> Result<HttpResponse, Error> {
     let page = list_page(p)?;
-    Ok(listed(page, catalog::list_remote_steps(&db, page).await?))
+    let (rows, total) = catalog::list_remote_steps(&db, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 async fn step_get(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error> {
@@ -359,7 +328,8 @@ fn template_input(mut p: Params) -> Result<TemplateInput, Error> {
 
 async fn template_list(db: Data, p: Params) -> Result<HttpResponse, Error> {
     let page = list_page(p)?;
-    Ok(listed(page, catalog::list_templates(&db, page).await?))
+    let (rows, total) = catalog::list_templates(&db, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 async fn template_get(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error> {
@@ -403,7 +373,8 @@ async fn task_impl_delete(db: Data, mut p: Params) -> Result<HttpResponse, Error
 
 async fn task_step_list(db: Data, p: Params) -> Result<HttpResponse, Error> {
     let page = list_page(p)?;
-    Ok(listed(page, catalog::list_task_steps(&db, page).await?))
+    let (rows, total) = catalog::list_task_steps(&db, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 // ---- tasks ----
@@ -497,7 +468,8 @@ async fn task_start_path(engine: Engine, id: web::Path<String>) -> Result<HttpRe
 
 async fn task_list(db: Data, p: Params) -> Result<HttpResponse, Error> {
     let page = list_page(p)?;
-    Ok(listed(page, flows::list_tasks(&db, page).await?))
+    let (rows, total) = flows::list_tasks(&db, page).await?;
+    Ok(listed(page, rows, total))
 }
 
 async fn task_get(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error> {
