@@ -80,15 +80,23 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The status this error answers with: the response's, and the `status` of a refused
+    /// row of `POST /ci/batch` (which the domain reports without knowing of HTTP).
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::BadArgument(_) | Error::Duplicate(_) => 400,
+            Error::Unauthenticated(_) => 401,
+            Error::Forbidden(_) => 403,
+            Error::NotFound(_) => 404,
+            Error::Internal(_) => 500,
+        }
+    }
+}
+
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Error::BadArgument(_) | Error::Duplicate(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {

@@ -123,6 +123,34 @@ impl Typed {
     }
 }
 
+/// What a history entry records was done: to an attribute's values (`add`, `update`,
+/// `delete`) or to a relation (`add`, `delete`). Stored and shown as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HistoryAction {
+    Add,
+    Update,
+    Delete,
+}
+
+impl HistoryAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryAction::Add => "add",
+            HistoryAction::Update => "update",
+            HistoryAction::Delete => "delete",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<HistoryAction> {
+        match text {
+            "add" => Some(HistoryAction::Add),
+            "update" => Some(HistoryAction::Update),
+            "delete" => Some(HistoryAction::Delete),
+            _ => None,
+        }
+    }
+}
+
 /// A JSON parameter as text: strings as they are, numbers and booleans written out.
 pub fn scalar_text(value: &Value) -> Option<String> {
     match value {

@@ -5,7 +5,6 @@
 //! `LIMIT ?`, which the multi-backend connection mishandles on SQLite (see resource-pool).
 
 pub mod schema;
-pub mod search;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -15,7 +14,7 @@ use diesel::sql_types::BigInt;
 use kit::db::{last_insert_id, DbConn};
 use wire::cmdb as w;
 
-use crate::model::{Typed, ValueType};
+use crate::model::{HistoryAction, Typed, ValueType};
 use schema::{
     attributes, ci_change_seq, ci_changes, ci_relations, ci_type_attributes, ci_type_relations,
     ci_types, ci_unique_values, ci_values_datetime, ci_values_float, ci_values_int, ci_values_text,
@@ -764,7 +763,7 @@ pub fn insert_record(
 pub struct NewAttrChange<'a> {
     pub ci_id: i64,
     pub attr: &'a AttrRow,
-    pub operate: &'static str,
+    pub operate: HistoryAction,
     pub old: Option<String>,
     pub new: Option<String>,
 }
@@ -780,7 +779,7 @@ pub fn insert_attr_change(
             history_attrs::ci_id.eq(change.ci_id),
             history_attrs::attr_id.eq(change.attr.id),
             history_attrs::attr_name.eq(&change.attr.name),
-            history_attrs::operate.eq(change.operate),
+            history_attrs::operate.eq(change.operate.as_str()),
             history_attrs::old_value.eq(change.old.as_deref()),
             history_attrs::new_value.eq(change.new.as_deref()),
         ))
@@ -792,7 +791,7 @@ pub fn insert_rel_change(
     conn: &mut DbConn,
     record: i64,
     cr: &CrRow,
-    operate: &'static str,
+    operate: HistoryAction,
 ) -> QueryResult<()> {
     diesel::insert_into(history_relations::table)
         .values((
@@ -801,7 +800,7 @@ pub fn insert_rel_change(
             history_relations::first_ci_id.eq(cr.first_ci_id),
             history_relations::second_ci_id.eq(cr.second_ci_id),
             history_relations::relation_type.eq(&cr.relation_type),
-            history_relations::operate.eq(operate),
+            history_relations::operate.eq(operate.as_str()),
         ))
         .execute(conn)?;
     Ok(())
@@ -912,7 +911,7 @@ const SEQ_ROW: i64 = 1;
 /// Row of `ci_change_seq` holding the sequence up to which `ci_changes` was trimmed.
 const TRIMMED_ROW: i64 = 2;
 /// Changes kept in the log behind the current sequence: a process further behind rebuilds
-/// its index anyway (see `index::REBUILD_ABOVE`).
+/// its index anyway (see `search::index::REBUILD_ABOVE`).
 pub const KEEP_CHANGES: i64 = 20_000;
 /// The log is trimmed when the sequence crosses a multiple of this.
 const TRIM_EVERY: i64 = 1_000;

@@ -12,7 +12,7 @@
 //! entry `store::REBUILD` or a very long list of changes rebuilds it instead.
 //!
 //! CI ids are kept as `u32`. Should the database hold a larger id, the index declares itself
-//! unusable and the service answers searches with SQL (`store::search`) instead.
+//! unusable and the service answers searches with SQL (`search::sql`) instead.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,9 +23,9 @@ use diesel::QueryResult;
 use kit::db::DbConn;
 use roaring::{MultiOps, RoaringBitmap};
 
+use super::plan::{Cmp, Order, Param, Selector};
+use super::query::{glob_match, Join};
 use crate::model::{Typed, ValueType};
-use crate::search::{glob_match, Join};
-use crate::store::search::{Cmp, Order, Param};
 use crate::store::{self, from_seconds, to_seconds};
 
 /// Rows read per statement while building.
@@ -35,20 +35,6 @@ const REBUILD_ABOVE: usize = store::KEEP_CHANGES as usize;
 
 /// Some CIs' types (by CI id) and values (by CI and attribute id, in insertion order).
 pub type PageValues = (HashMap<i64, i64>, HashMap<(i64, i64), Vec<Typed>>);
-
-/// What one term of `q` (or `_type` / `_id`) selects, resolved against the catalog.
-#[derive(Debug, Clone)]
-pub enum Selector {
-    Types(Vec<i64>),
-    Ids(Vec<i64>),
-    /// CIs holding a value of `attr` (of any text attribute when `attr` is none) that meets
-    /// every bound of at least one alternative (an alternative without bounds: any value).
-    Values {
-        vt: ValueType,
-        attr: Option<i64>,
-        alternatives: Vec<Vec<(Cmp, Param)>>,
-    },
-}
 
 /// A float as a map key: totally ordered, -0.0 equal to 0.0 as in SQL; the value itself is
 /// kept as stored, for rendering.

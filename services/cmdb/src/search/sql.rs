@@ -1,4 +1,4 @@
-//! The search of `GET /ci/s` as SQL. Searches run on the in-memory index (`crate::index`);
+//! The search of `GET /ci/s` as SQL. Searches run on the in-memory index (`search::index`);
 //! this is what answers when the index cannot (a CI id beyond `u32`), and what a unit test
 //! checks the index against. The service turns `q` into one boolean [`Filter`] over the
 //! `cis c` row, and these functions run it as a page, a count per type and one GROUP BY per
@@ -20,16 +20,9 @@ use diesel::sql_types::{BigInt, Double, Text};
 use diesel::sqlite::Sqlite;
 use kit::db::DbConn;
 
-use super::from_seconds;
+use super::plan::{Cmp, Order, Param, Selector};
 use crate::model::{Typed, ValueType};
-
-/// A value bound to a `?`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Param {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
+use crate::store::from_seconds;
 
 /// A boolean SQL expression over the row `c` of `cis`, with its bound values in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,18 +88,6 @@ impl Filter {
             params: self.params,
         }
     }
-}
-
-/// How one bound compares a stored value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    Eq,
-    Ge,
-    Gt,
-    Le,
-    Lt,
-    /// A case-sensitive `*` pattern (text only).
-    Glob,
 }
 
 /// The table holding values of a type.
@@ -295,18 +276,6 @@ pub fn count_by_type(conn: &mut DbConn, filter: &Filter) -> QueryResult<Vec<(i64
     Ok(rows.into_iter().map(|r| (r.type_id, r.n)).collect())
 }
 
-/// The order of a page: by id, or by the first value (in insertion order) of an attribute,
-/// CIs without it last in id order, ties by id in the same direction as the values.
-#[derive(Debug, Clone, Copy)]
-pub enum Order {
-    Id,
-    Attr {
-        vt: ValueType,
-        attr_id: i64,
-        descending: bool,
-    },
-}
-
 /// The ids of one page of matches.
 pub fn page(
     conn: &mut DbConn,
@@ -403,6 +372,19 @@ pub fn facet(
             .map(|r| (Typed::Text(r.value), r.n))
             .collect(),
     })
+}
+
+/// A selector as SQL over `cis c`.
+pub(super) fn selector_filter(conn: &DbConn, selector: &Selector) -> Filter {
+    match selector {
+        Selector::Types(types) => Filter::types_in(types),
+        Selector::Ids(ids) => Filter::ids_in(ids),
+        Selector::Values {
+            vt,
+            attr,
+            alternatives,
+        } => value_filter(conn, *vt, *attr, alternatives),
+    }
 }
 
 #[cfg(test)]
