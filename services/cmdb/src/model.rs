@@ -45,6 +45,14 @@ pub enum ValueType {
 }
 
 impl ValueType {
+    /// Every value type, each with its own value table.
+    pub const ALL: [ValueType; 4] = [
+        ValueType::Int,
+        ValueType::Float,
+        ValueType::Text,
+        ValueType::Date,
+    ];
+
     pub fn parse(text: &str) -> Option<ValueType> {
         match text {
             "text" => Some(ValueType::Text),
@@ -148,6 +156,15 @@ impl HistoryAction {
             "delete" => Some(HistoryAction::Delete),
             _ => None,
         }
+    }
+}
+
+/// How the store reads an action back (a text it does not know is a broken row).
+impl TryFrom<String> for HistoryAction {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<HistoryAction, String> {
+        HistoryAction::parse(&text).ok_or_else(|| format!("unknown history action `{text}`"))
     }
 }
 

@@ -467,12 +467,7 @@ impl Index {
                 index.add_ci(id, type_id);
             }
         }
-        for vt in [
-            ValueType::Int,
-            ValueType::Float,
-            ValueType::Text,
-            ValueType::Date,
-        ] {
+        for vt in ValueType::ALL {
             let mut after = 0;
             loop {
                 let rows = store::values_after(conn, vt, after, BUILD_PAGE)?;

@@ -22,7 +22,7 @@ use kit::db::DbConn;
 
 use super::plan::{Cmp, Order, Param, Selector};
 use crate::model::{Typed, ValueType};
-use crate::store::from_seconds;
+use crate::store::{from_seconds, value_table_name};
 
 /// A boolean SQL expression over the row `c` of `cis`, with its bound values in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,16 +90,6 @@ impl Filter {
     }
 }
 
-/// The table holding values of a type.
-fn value_table(vt: ValueType) -> &'static str {
-    match vt {
-        ValueType::Int => "ci_values_int",
-        ValueType::Float => "ci_values_float",
-        ValueType::Text => "ci_values_text",
-        ValueType::Date => "ci_values_datetime",
-    }
-}
-
 fn is_sqlite(conn: &DbConn) -> bool {
     matches!(conn, DbConn::Sqlite(_))
 }
@@ -156,7 +146,7 @@ pub fn value_filter(
     Filter {
         sql: format!(
             "c.id IN (SELECT v.ci_id FROM {} v WHERE {})",
-            value_table(vt),
+            value_table_name(vt),
             wheres.join(" AND ")
         ),
         params,
@@ -314,7 +304,7 @@ pub fn page(
                  ORDER BY v.id LIMIT 1) AS sk FROM cis c WHERE {filter}) s \
                  ORDER BY CASE WHEN s.sk IS NULL THEN 1 ELSE 0 END, s.sk {direction}, {tie} \
                  {window}",
-                table = value_table(vt),
+                table = value_table_name(vt),
                 filter = filter.sql,
             );
             let mut params = vec![Param::Int(attr_id)];
@@ -349,7 +339,7 @@ pub fn facet(
     let sql = format!(
         "{prefix}SELECT {hint}v.value AS value, COUNT(*) AS n FROM {} v WHERE v.attr_id = ? \
          AND v.ci_id IN (SELECT c.id FROM cis c WHERE {}) GROUP BY v.value",
-        value_table(vt),
+        value_table_name(vt),
         filter.sql
     );
     let mut params = vec![Param::Int(attr_id)];
