@@ -73,6 +73,14 @@ impl ValueType {
     }
 }
 
+/// How the store reads a value type back. The column holds only names the service wrote;
+/// anything else reads as text, as it always has.
+impl From<String> for ValueType {
+    fn from(name: String) -> ValueType {
+        ValueType::parse(&name).unwrap_or(ValueType::Text)
+    }
+}
+
 /// One stored value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Typed {

@@ -65,7 +65,7 @@ fn find_in_index(index: &SharedIndex, plan: &Plan<'_>, offset: i64, count: i64) 
         let facets = plan
             .facets
             .iter()
-            .map(|attr| idx.facet(&matched, attr.vt(), attr.id))
+            .map(|attr| idx.facet(&matched, attr.value_type, attr.id))
             .collect();
         let page = if offset >= numfound {
             Vec::new()
@@ -117,7 +117,7 @@ fn find_in_sql(
         facets.push(if numfound == 0 {
             Vec::new()
         } else {
-            sql::facet(conn, &filter, attr.vt(), attr.id)?
+            sql::facet(conn, &filter, attr.value_type, attr.id)?
         });
     }
     let page = if offset >= numfound {

@@ -129,7 +129,7 @@ fn sql_bounds(
     term: &Term,
 ) -> Result<Vec<(Cmp, Param)>, Error> {
     let bounds: Vec<(Op, &str)> = bounds.iter().copied().filter(|(_, v)| *v != "*").collect();
-    let vt = attr.map(AttrRow::vt).unwrap_or(ValueType::Text);
+    let vt = attr.map(|a| a.value_type).unwrap_or(ValueType::Text);
     let name = attr.map(|a| a.name.as_str()).unwrap_or("");
     let bad_value = |reason: String| {
         q_error(
@@ -253,7 +253,7 @@ fn term_selector(cat: &Catalog, term: &Term) -> Result<Selector, Error> {
         }
     };
     Ok(Selector::Values {
-        vt: attr.map(AttrRow::vt).unwrap_or(ValueType::Text),
+        vt: attr.map(|a| a.value_type).unwrap_or(ValueType::Text),
         attr: attr.map(|a| a.id),
         alternatives,
     })
@@ -312,7 +312,7 @@ pub(super) fn plan<'c>(cat: &'c Catalog, input: &SearchInput) -> Result<Plan<'c>
                 ))
             })?;
             Order::Attr {
-                vt: attr.vt(),
+                vt: attr.value_type,
                 attr_id: attr.id,
                 descending,
             }

@@ -80,7 +80,7 @@ impl Cmdb {
                     .clone();
                 let fields = attr_fields(&input, Some(&current))?;
                 check_names_free(&cat, &fields, Some(id))?;
-                let reshaped = fields.value_type != current.vt()
+                let reshaped = fields.value_type != current.value_type
                     || fields.is_multivalue != current.is_multivalue
                     || fields.is_uniq != current.is_uniq;
                 if reshaped && store::count_values(conn, &current)? > 0 {
@@ -154,7 +154,7 @@ fn attr_fields(input: &AttrInput, current: Option<&AttrRow>) -> Result<AttrField
                 "invalid parameter `value_type`: `{t}` is not one of text, int, float, date"
             ))
         })?,
-        (None, Some(c)) => c.vt(),
+        (None, Some(c)) => c.value_type,
         (None, None) => ValueType::Text,
     };
     let choices: Vec<Value> = match &input.choice_value {

@@ -265,7 +265,7 @@ fn existing_ci(conn: &mut DbConn, row: &CiWrite) -> Result<Option<i64>, Error> {
     };
     let Some(typed) = raws
         .first()
-        .and_then(|raw| Typed::parse(unique.vt(), raw).ok())
+        .and_then(|raw| Typed::parse(unique.value_type, raw).ok())
     else {
         return Ok(None);
     };

@@ -13,7 +13,9 @@ pub struct AttrRow {
     pub id: i64,
     pub name: String,
     pub alias: String,
-    pub value_type: String,
+    /// Read as the type it names (text, for a name this version does not know).
+    #[diesel(deserialize_as = String)]
+    pub value_type: ValueType,
     pub is_choice: bool,
     pub choice_value: String,
     pub is_multivalue: bool,
@@ -21,10 +23,6 @@ pub struct AttrRow {
 }
 
 impl AttrRow {
-    pub fn vt(&self) -> ValueType {
-        ValueType::parse(&self.value_type).unwrap_or(ValueType::Text)
-    }
-
     pub fn choices(&self) -> Vec<serde_json::Value> {
         serde_json::from_str(&self.choice_value).unwrap_or_default()
     }
@@ -34,7 +32,7 @@ impl AttrRow {
             attr_id: self.id,
             attr_name: self.name.clone(),
             attr_alias: self.alias.clone(),
-            value_type: self.vt().as_str().to_string(),
+            value_type: self.value_type.as_str().to_string(),
             is_choice: self.is_choice,
             choice_value: self.choices(),
             is_multivalue: self.is_multivalue,

@@ -105,7 +105,7 @@ pub fn values_after(
 
 /// How many values CIs hold of this attribute.
 pub fn count_values(conn: &mut DbConn, attr: &AttrRow) -> QueryResult<i64> {
-    on_value_table!(attr.vt(), |t| t::table
+    on_value_table!(attr.value_type, |t| t::table
         .filter(t::attr_id.eq(attr.id))
         .count()
         .get_result(conn))
@@ -142,7 +142,7 @@ pub fn delete_values(conn: &mut DbConn, ci_id: i64, attr: &AttrRow) -> QueryResu
             .filter(ci_unique_values::attr_id.eq(attr.id)),
     )
     .execute(conn)?;
-    on_value_table!(attr.vt(), |t| diesel::delete(
+    on_value_table!(attr.value_type, |t| diesel::delete(
         t::table
             .filter(t::ci_id.eq(ci_id))
             .filter(t::attr_id.eq(attr.id))
