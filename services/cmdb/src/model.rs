@@ -226,14 +226,7 @@ pub struct Catalog {
 impl Catalog {
     /// By id (all digits), else by name, else by alias.
     pub fn attr(&self, key: &str) -> Option<&AttrRow> {
-        let key = key.trim();
-        if let Ok(id) = key.parse::<i64>() {
-            return self.attrs.iter().find(|a| a.id == id);
-        }
-        self.attrs
-            .iter()
-            .find(|a| a.name == key)
-            .or_else(|| self.attrs.iter().find(|a| a.alias == key))
+        by_key(&self.attrs, key, |a| (a.id, &a.name, &a.alias))
     }
 
     pub fn attr_by_id(&self, id: i64) -> Option<&AttrRow> {
@@ -242,19 +235,29 @@ impl Catalog {
 
     /// By id, else by name, else by alias.
     pub fn ci_type(&self, key: &str) -> Option<&TypeRow> {
-        let key = key.trim();
-        if let Ok(id) = key.parse::<i64>() {
-            return self.types.iter().find(|t| t.id == id);
-        }
-        self.types
-            .iter()
-            .find(|t| t.name == key)
-            .or_else(|| self.types.iter().find(|t| t.alias == key))
+        by_key(&self.types, key, |t| (t.id, &t.name, &t.alias))
     }
 
     pub fn type_by_id(&self, id: i64) -> Option<&TypeRow> {
         self.types.iter().find(|t| t.id == id)
     }
+}
+
+/// The item `key` names: by id when it is all digits, else by name, else by alias;
+/// `names` gives an item's `(id, name, alias)`.
+fn by_key<'a, T>(
+    items: &'a [T],
+    key: &str,
+    names: impl Fn(&T) -> (i64, &str, &str),
+) -> Option<&'a T> {
+    let key = key.trim();
+    if let Ok(id) = key.parse::<i64>() {
+        return items.iter().find(|item| names(item).0 == id);
+    }
+    items
+        .iter()
+        .find(|item| names(item).1 == key)
+        .or_else(|| items.iter().find(|item| names(item).2 == key))
 }
 
 /// Attribute names and aliases appear in `q`, so they may not hold its punctuation, may not

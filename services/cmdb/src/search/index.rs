@@ -372,32 +372,27 @@ impl<K: Key> Column<K> {
 }
 
 fn tighter_low<K: Ord>(a: Bound<K>, b: Bound<K>) -> Bound<K> {
-    match (a, b) {
-        (Bound::Unbounded, b) => b,
-        (a, Bound::Unbounded) => a,
-        (a, b) => {
-            let (ka, kb) = (bound_key(&a), bound_key(&b));
-            match ka.cmp(&kb) {
-                std::cmp::Ordering::Greater => a,
-                std::cmp::Ordering::Less => b,
-                std::cmp::Ordering::Equal if matches!(a, Bound::Excluded(_)) => a,
-                std::cmp::Ordering::Equal => b,
-            }
-        }
-    }
+    tighter(a, b, std::cmp::Ordering::Greater)
 }
 
 fn tighter_high<K: Ord>(a: Bound<K>, b: Bound<K>) -> Bound<K> {
+    tighter(a, b, std::cmp::Ordering::Less)
+}
+
+/// The tighter of two bounds on the same side: the one whose key compares as `wins` to the
+/// other's (greater for a low bound, less for a high one); at equal keys the excluded one.
+fn tighter<K: Ord>(a: Bound<K>, b: Bound<K>, wins: std::cmp::Ordering) -> Bound<K> {
     match (a, b) {
         (Bound::Unbounded, b) => b,
         (a, Bound::Unbounded) => a,
         (a, b) => {
-            let (ka, kb) = (bound_key(&a), bound_key(&b));
-            match ka.cmp(&kb) {
-                std::cmp::Ordering::Less => a,
-                std::cmp::Ordering::Greater => b,
-                std::cmp::Ordering::Equal if matches!(a, Bound::Excluded(_)) => a,
-                std::cmp::Ordering::Equal => b,
+            let order = bound_key(&a).cmp(&bound_key(&b));
+            let a_wins = order == wins
+                || (order == std::cmp::Ordering::Equal && matches!(a, Bound::Excluded(_)));
+            if a_wins {
+                a
+            } else {
+                b
             }
         }
     }

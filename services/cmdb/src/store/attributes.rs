@@ -57,32 +57,43 @@ pub fn all_attributes(conn: &mut DbConn) -> QueryResult<Vec<AttrRow>> {
     attributes::table.order(attributes::id).load(conn)
 }
 
+/// An attribute's writable fields as its columns hold them.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = attributes)]
+struct AttrColumns<'a> {
+    name: &'a str,
+    alias: &'a str,
+    value_type: &'a str,
+    is_choice: bool,
+    choice_value: &'a str,
+    is_multivalue: bool,
+    is_uniq: bool,
+}
+
+impl AttrFields {
+    fn columns(&self) -> AttrColumns<'_> {
+        AttrColumns {
+            name: &self.name,
+            alias: &self.alias,
+            value_type: self.value_type.as_str(),
+            is_choice: self.is_choice,
+            choice_value: &self.choice_value,
+            is_multivalue: self.is_multivalue,
+            is_uniq: self.is_uniq,
+        }
+    }
+}
+
 pub fn insert_attribute(conn: &mut DbConn, f: &AttrFields) -> QueryResult<i64> {
     diesel::insert_into(attributes::table)
-        .values((
-            attributes::name.eq(&f.name),
-            attributes::alias.eq(&f.alias),
-            attributes::value_type.eq(f.value_type.as_str()),
-            attributes::is_choice.eq(f.is_choice),
-            attributes::choice_value.eq(&f.choice_value),
-            attributes::is_multivalue.eq(f.is_multivalue),
-            attributes::is_uniq.eq(f.is_uniq),
-        ))
+        .values(f.columns())
         .execute(conn)?;
     last_insert_id(conn)
 }
 
 pub fn update_attribute(conn: &mut DbConn, id: i64, f: &AttrFields) -> QueryResult<usize> {
     diesel::update(attributes::table.find(id))
-        .set((
-            attributes::name.eq(&f.name),
-            attributes::alias.eq(&f.alias),
-            attributes::value_type.eq(f.value_type.as_str()),
-            attributes::is_choice.eq(f.is_choice),
-            attributes::choice_value.eq(&f.choice_value),
-            attributes::is_multivalue.eq(f.is_multivalue),
-            attributes::is_uniq.eq(f.is_uniq),
-        ))
+        .set(f.columns())
         .execute(conn)
 }
 

@@ -17,7 +17,9 @@ pub struct TypeRow {
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone)]
+/// A type's writable fields, named as its columns.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = ci_types)]
 pub struct TypeFields {
     pub name: String,
     pub alias: String,
@@ -32,26 +34,14 @@ pub fn all_types(conn: &mut DbConn) -> QueryResult<Vec<TypeRow>> {
 
 pub fn insert_type(conn: &mut DbConn, f: &TypeFields) -> QueryResult<i64> {
     diesel::insert_into(ci_types::table)
-        .values((
-            ci_types::name.eq(&f.name),
-            ci_types::alias.eq(&f.alias),
-            ci_types::unique_attr_id.eq(f.unique_attr_id),
-            ci_types::icon_url.eq(&f.icon_url),
-            ci_types::enabled.eq(f.enabled),
-        ))
+        .values(f)
         .execute(conn)?;
     last_insert_id(conn)
 }
 
 pub fn update_type(conn: &mut DbConn, id: i64, f: &TypeFields) -> QueryResult<usize> {
     diesel::update(ci_types::table.find(id))
-        .set((
-            ci_types::name.eq(&f.name),
-            ci_types::alias.eq(&f.alias),
-            ci_types::unique_attr_id.eq(f.unique_attr_id),
-            ci_types::icon_url.eq(&f.icon_url),
-            ci_types::enabled.eq(f.enabled),
-        ))
+        .set(f)
         .execute(conn)
 }
 
