@@ -14,6 +14,32 @@ pub const TEXT_MAX_CHARS: usize = 512;
 pub const RELATION_TYPES: [&str; 4] = ["connect", "deploy", "install", "contain"];
 pub const DEFAULT_RELATION_TYPE: &str = "contain";
 
+/// A relation type (of CIs or of CI types) known to be one of [`RELATION_TYPES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelationType(&'static str);
+
+impl RelationType {
+    /// The type given (trimmed), or [`DEFAULT_RELATION_TYPE`] when none is.
+    pub fn parse(given: Option<&str>) -> Result<RelationType, Error> {
+        let given = given.map(str::trim).filter(|k| !k.is_empty());
+        let kind = given.unwrap_or(DEFAULT_RELATION_TYPE);
+        RELATION_TYPES
+            .iter()
+            .find(|known| **known == kind)
+            .map(|known| RelationType(known))
+            .ok_or_else(|| {
+                Error::BadArgument(format!(
+                    "invalid parameter `relation_type`: `{kind}` is not one of {}",
+                    RELATION_TYPES.join(", ")
+                ))
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
 pub fn format_date(at: &NaiveDateTime) -> String {
     at.format(DATE_FORMAT).to_string()
 }

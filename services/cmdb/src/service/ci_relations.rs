@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use serde_json::Value;
 use wire::cmdb as w;
 
-use super::{catalog, now, relation_type, render, Cmdb, MAX_GRAPH_CIS, MAX_GRAPH_DEPTH};
+use super::{catalog, now, render, Cmdb, MAX_GRAPH_CIS, MAX_GRAPH_DEPTH};
 use crate::auth::Caller;
 use crate::error::Error;
 use crate::model::HistoryAction;
-use crate::model::RetKey;
+use crate::model::{RelationType, RetKey};
 use crate::store::{self, CrRow};
 
 impl Cmdb {
@@ -132,7 +132,7 @@ impl Cmdb {
         kind: Option<String>,
         more: Option<i64>,
     ) -> Result<w::CrId, Error> {
-        let kind = relation_type(kind)?;
+        let kind = RelationType::parse(kind.as_deref())?;
         if first == second {
             return Err(Error::BadArgument(format!(
                 "a CI cannot be related to itself (ci {first})"
@@ -153,14 +153,14 @@ impl Cmdb {
                 if store::cr_between(conn, first, second)?.is_some() {
                     return Err(Error::Duplicate(taken()));
                 }
-                let id = store::insert_cr(conn, first, second, &kind, more)
+                let id = store::insert_cr(conn, first, second, kind.as_str(), more)
                     .map_err(|e| Error::already_exists(e, taken))?;
                 let record = store::insert_record(conn, caller.user_id, &caller.username, now())?;
                 let row = CrRow {
                     id,
                     first_ci_id: first,
                     second_ci_id: second,
-                    relation_type: kind,
+                    relation_type: kind.as_str().to_string(),
                     more,
                 };
                 store::insert_rel_change(conn, record, &row, HistoryAction::Add)?;

@@ -23,7 +23,7 @@ use kit::db::{Db, DbConn};
 
 use crate::config::AuthConfig;
 use crate::error::Error;
-use crate::model::{Catalog, Typed, DEFAULT_RELATION_TYPE, RELATION_TYPES};
+use crate::model::{Catalog, Typed};
 use crate::search::index::SharedIndex;
 use crate::store;
 
@@ -87,22 +87,6 @@ impl Cmdb {
         self.db
             .read(move |conn| index.sync(conn).map_err(Error::from))
             .await
-    }
-}
-
-/// The relation type given, or the default; one of [`RELATION_TYPES`].
-pub(crate) fn relation_type(kind: Option<String>) -> Result<String, Error> {
-    let kind = kind
-        .map(|k| k.trim().to_string())
-        .filter(|k| !k.is_empty())
-        .unwrap_or_else(|| DEFAULT_RELATION_TYPE.to_string());
-    if RELATION_TYPES.contains(&kind.as_str()) {
-        Ok(kind)
-    } else {
-        Err(Error::BadArgument(format!(
-            "invalid parameter `relation_type`: `{kind}` is not one of {}",
-            RELATION_TYPES.join(", ")
-        )))
     }
 }
 

@@ -3,8 +3,9 @@
 use wire::cmdb as w;
 
 use super::types::type_to_wire;
-use super::{catalog, relation_type, type_not_found, Cmdb};
+use super::{catalog, type_not_found, Cmdb};
 use crate::error::Error;
+use crate::model::RelationType;
 use crate::store;
 
 impl Cmdb {
@@ -56,7 +57,7 @@ impl Cmdb {
         child: i64,
         kind: Option<String>,
     ) -> Result<w::CtrId, Error> {
-        let kind = relation_type(kind)?;
+        let kind = RelationType::parse(kind.as_deref())?;
         self.db
             .write(move |conn| {
                 let cat = catalog(conn)?;
@@ -73,7 +74,7 @@ impl Cmdb {
                 if store::ctr_between(conn, parent, child)?.is_some() {
                     return Err(Error::Duplicate(taken()));
                 }
-                let id = store::insert_ctr(conn, parent, child, &kind)
+                let id = store::insert_ctr(conn, parent, child, kind.as_str())
                     .map_err(|e| Error::already_exists(e, taken))?;
                 Ok(w::CtrId { ctr_id: id })
             })
