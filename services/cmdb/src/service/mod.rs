@@ -9,8 +9,6 @@ mod ci_write;
 mod cis;
 mod history;
 mod render;
-#[cfg(test)]
-mod tests;
 mod type_relations;
 mod types;
 mod users;
