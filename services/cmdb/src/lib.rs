@@ -5,7 +5,6 @@
 pub mod auth;
 pub mod config;
 pub mod error;
-mod index;
 pub mod model;
 mod routes;
 pub mod search;

@@ -14,6 +14,32 @@ pub const TEXT_MAX_CHARS: usize = 512;
 pub const RELATION_TYPES: [&str; 4] = ["connect", "deploy", "install", "contain"];
 pub const DEFAULT_RELATION_TYPE: &str = "contain";
 
+/// A relation type (of CIs or of CI types) known to be one of [`RELATION_TYPES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelationType(&'static str);
+
+impl RelationType {
+    /// The type given (trimmed), or [`DEFAULT_RELATION_TYPE`] when none is.
+    pub fn parse(given: Option<&str>) -> Result<RelationType, Error> {
+        let given = given.map(str::trim).filter(|k| !k.is_empty());
+        let kind = given.unwrap_or(DEFAULT_RELATION_TYPE);
+        RELATION_TYPES
+            .iter()
+            .find(|known| **known == kind)
+            .map(|known| RelationType(known))
+            .ok_or_else(|| {
+                Error::BadArgument(format!(
+                    "invalid parameter `relation_type`: `{kind}` is not one of {}",
+                    RELATION_TYPES.join(", ")
+                ))
+            })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
 pub fn format_date(at: &NaiveDateTime) -> String {
     at.format(DATE_FORMAT).to_string()
 }
@@ -45,6 +71,14 @@ pub enum ValueType {
 }
 
 impl ValueType {
+    /// Every value type, each with its own value table.
+    pub const ALL: [ValueType; 4] = [
+        ValueType::Int,
+        ValueType::Float,
+        ValueType::Text,
+        ValueType::Date,
+    ];
+
     pub fn parse(text: &str) -> Option<ValueType> {
         match text {
             "text" => Some(ValueType::Text),
@@ -62,6 +96,14 @@ impl ValueType {
             ValueType::Float => "float",
             ValueType::Date => "date",
         }
+    }
+}
+
+/// How the store reads a value type back. The column holds only names the service wrote;
+/// anything else reads as text, as it always has.
+impl From<String> for ValueType {
+    fn from(name: String) -> ValueType {
+        ValueType::parse(&name).unwrap_or(ValueType::Text)
     }
 }
 
@@ -123,6 +165,43 @@ impl Typed {
     }
 }
 
+/// What a history entry records was done: to an attribute's values (`add`, `update`,
+/// `delete`) or to a relation (`add`, `delete`). Stored and shown as that text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HistoryAction {
+    Add,
+    Update,
+    Delete,
+}
+
+impl HistoryAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryAction::Add => "add",
+            HistoryAction::Update => "update",
+            HistoryAction::Delete => "delete",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<HistoryAction> {
+        match text {
+            "add" => Some(HistoryAction::Add),
+            "update" => Some(HistoryAction::Update),
+            "delete" => Some(HistoryAction::Delete),
+            _ => None,
+        }
+    }
+}
+
+/// How the store reads an action back (a text it does not know is a broken row).
+impl TryFrom<String> for HistoryAction {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<HistoryAction, String> {
+        HistoryAction::parse(&text).ok_or_else(|| format!("unknown history action `{text}`"))
+    }
+}
+
 /// A JSON parameter as text: strings as they are, numbers and booleans written out.
 pub fn scalar_text(value: &Value) -> Option<String> {
     match value {
@@ -173,14 +252,7 @@ pub struct Catalog {
 impl Catalog {
     /// By id (all digits), else by name, else by alias.
     pub fn attr(&self, key: &str) -> Option<&AttrRow> {
-        let key = key.trim();
-        if let Ok(id) = key.parse::<i64>() {
-            return self.attrs.iter().find(|a| a.id == id);
-        }
-        self.attrs
-            .iter()
-            .find(|a| a.name == key)
-            .or_else(|| self.attrs.iter().find(|a| a.alias == key))
+        by_key(&self.attrs, key, |a| (a.id, &a.name, &a.alias))
     }
 
     pub fn attr_by_id(&self, id: i64) -> Option<&AttrRow> {
@@ -189,19 +261,29 @@ impl Catalog {
 
     /// By id, else by name, else by alias.
     pub fn ci_type(&self, key: &str) -> Option<&TypeRow> {
-        let key = key.trim();
-        if let Ok(id) = key.parse::<i64>() {
-            return self.types.iter().find(|t| t.id == id);
-        }
-        self.types
-            .iter()
-            .find(|t| t.name == key)
-            .or_else(|| self.types.iter().find(|t| t.alias == key))
+        by_key(&self.types, key, |t| (t.id, &t.name, &t.alias))
     }
 
     pub fn type_by_id(&self, id: i64) -> Option<&TypeRow> {
         self.types.iter().find(|t| t.id == id)
     }
+}
+
+/// The item `key` names: by id when it is all digits, else by name, else by alias;
+/// `names` gives an item's `(id, name, alias)`.
+fn by_key<'a, T>(
+    items: &'a [T],
+    key: &str,
+    names: impl Fn(&T) -> (i64, &str, &str),
+) -> Option<&'a T> {
+    let key = key.trim();
+    if let Ok(id) = key.parse::<i64>() {
+        return items.iter().find(|item| names(item).0 == id);
+    }
+    items
+        .iter()
+        .find(|item| names(item).1 == key)
+        .or_else(|| items.iter().find(|item| names(item).2 == key))
 }
 
 /// Attribute names and aliases appear in `q`, so they may not hold its punctuation, may not

@@ -191,31 +191,27 @@ async fn get_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Re
     ok(cmdb.attribute(key).await?)
 }
 
-fn attr_input(p: &mut Params) -> Result<AttrInput, Error> {
+/// The attribute's fields; `choice_value` may be a JSON list, which `take_str` refuses, so
+/// it is read from the raw map.
+fn attr_input(p: Params) -> Result<(Params, AttrInput), Error> {
+    let mut map: Map<String, Value> = p.into_struct()?;
+    let choice_value = map.remove("choice_value").filter(|v| !v.is_null());
+    let mut p = Params::from_map(map);
     let input = AttrInput {
         name: p.take_str("attr_name")?,
         alias: p.take_str("attr_alias")?,
         value_type: p.take_str("value_type")?,
         is_choice: p.take_bool("is_choice")?,
-        choice_value: None,
+        choice_value,
         is_multivalue: p.take_bool("is_multivalue")?,
         is_uniq: p.take_bool("is_uniq")?,
     };
-    Ok(input)
-}
-
-/// `choice_value` may be a JSON list, which `take_str` refuses: read it from the raw map.
-fn with_choices(p: Params) -> Result<(Params, Option<Value>), Error> {
-    let mut map: Map<String, Value> = p.into_struct()?;
-    let choices = map.remove("choice_value").filter(|v| !v.is_null());
-    Ok((Params::from_map(map), choices))
+    Ok((p, input))
 }
 
 async fn add_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
     let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
-    let (mut p, choices) = with_choices(p)?;
-    let mut input = attr_input(&mut p)?;
-    input.choice_value = choices;
+    let (p, input) = attr_input(p)?;
     p.finish()?;
     ok(cmdb.add_attribute(input).await?)
 }
@@ -223,9 +219,7 @@ async fn add_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Re
 async fn update_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
     let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
     let id = path_id(&req, "key")?;
-    let (mut p, choices) = with_choices(p)?;
-    let mut input = attr_input(&mut p)?;
-    input.choice_value = choices;
+    let (p, input) = attr_input(p)?;
     p.finish()?;
     ok(cmdb.update_attribute(id, input).await?)
 }

@@ -1,4 +1,4 @@
-//! The search of `GET /ci/s` as SQL. Searches run on the in-memory index (`crate::index`);
+//! The search of `GET /ci/s` as SQL. Searches run on the in-memory index (`search::index`);
 //! this is what answers when the index cannot (a CI id beyond `u32`), and what a unit test
 //! checks the index against. The service turns `q` into one boolean [`Filter`] over the
 //! `cis c` row, and these functions run it as a page, a count per type and one GROUP BY per
@@ -20,16 +20,9 @@ use diesel::sql_types::{BigInt, Double, Text};
 use diesel::sqlite::Sqlite;
 use kit::db::DbConn;
 
-use super::from_seconds;
+use super::plan::{Cmp, Order, Param, Selector};
 use crate::model::{Typed, ValueType};
-
-/// A value bound to a `?`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Param {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
+use crate::store::{from_seconds, value_table_name};
 
 /// A boolean SQL expression over the row `c` of `cis`, with its bound values in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,28 +90,6 @@ impl Filter {
     }
 }
 
-/// How one bound compares a stored value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    Eq,
-    Ge,
-    Gt,
-    Le,
-    Lt,
-    /// A case-sensitive `*` pattern (text only).
-    Glob,
-}
-
-/// The table holding values of a type.
-fn value_table(vt: ValueType) -> &'static str {
-    match vt {
-        ValueType::Int => "ci_values_int",
-        ValueType::Float => "ci_values_float",
-        ValueType::Text => "ci_values_text",
-        ValueType::Date => "ci_values_datetime",
-    }
-}
-
 fn is_sqlite(conn: &DbConn) -> bool {
     matches!(conn, DbConn::Sqlite(_))
 }
@@ -175,7 +146,7 @@ pub fn value_filter(
     Filter {
         sql: format!(
             "c.id IN (SELECT v.ci_id FROM {} v WHERE {})",
-            value_table(vt),
+            value_table_name(vt),
             wheres.join(" AND ")
         ),
         params,
@@ -295,18 +266,6 @@ pub fn count_by_type(conn: &mut DbConn, filter: &Filter) -> QueryResult<Vec<(i64
     Ok(rows.into_iter().map(|r| (r.type_id, r.n)).collect())
 }
 
-/// The order of a page: by id, or by the first value (in insertion order) of an attribute,
-/// CIs without it last in id order, ties by id in the same direction as the values.
-#[derive(Debug, Clone, Copy)]
-pub enum Order {
-    Id,
-    Attr {
-        vt: ValueType,
-        attr_id: i64,
-        descending: bool,
-    },
-}
-
 /// The ids of one page of matches.
 pub fn page(
     conn: &mut DbConn,
@@ -345,7 +304,7 @@ pub fn page(
                  ORDER BY v.id LIMIT 1) AS sk FROM cis c WHERE {filter}) s \
                  ORDER BY CASE WHEN s.sk IS NULL THEN 1 ELSE 0 END, s.sk {direction}, {tie} \
                  {window}",
-                table = value_table(vt),
+                table = value_table_name(vt),
                 filter = filter.sql,
             );
             let mut params = vec![Param::Int(attr_id)];
@@ -380,7 +339,7 @@ pub fn facet(
     let sql = format!(
         "{prefix}SELECT {hint}v.value AS value, COUNT(*) AS n FROM {} v WHERE v.attr_id = ? \
          AND v.ci_id IN (SELECT c.id FROM cis c WHERE {}) GROUP BY v.value",
-        value_table(vt),
+        value_table_name(vt),
         filter.sql
     );
     let mut params = vec![Param::Int(attr_id)];
@@ -403,6 +362,19 @@ pub fn facet(
             .map(|r| (Typed::Text(r.value), r.n))
             .collect(),
     })
+}
+
+/// A selector as SQL over `cis c`.
+pub(super) fn selector_filter(conn: &DbConn, selector: &Selector) -> Filter {
+    match selector {
+        Selector::Types(types) => Filter::types_in(types),
+        Selector::Ids(ids) => Filter::ids_in(ids),
+        Selector::Values {
+            vt,
+            attr,
+            alternatives,
+        } => value_filter(conn, *vt, *attr, alternatives),
+    }
 }
 
 #[cfg(test)]

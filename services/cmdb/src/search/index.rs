@@ -12,7 +12,7 @@
 //! entry `store::REBUILD` or a very long list of changes rebuilds it instead.
 //!
 //! CI ids are kept as `u32`. Should the database hold a larger id, the index declares itself
-//! unusable and the service answers searches with SQL (`store::search`) instead.
+//! unusable and the service answers searches with SQL (`search::sql`) instead.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,9 +23,9 @@ use diesel::QueryResult;
 use kit::db::DbConn;
 use roaring::{MultiOps, RoaringBitmap};
 
+use super::plan::{Cmp, Order, Param, Selector};
+use super::query::{glob_match, Join};
 use crate::model::{Typed, ValueType};
-use crate::search::{glob_match, Join};
-use crate::store::search::{Cmp, Order, Param};
 use crate::store::{self, from_seconds, to_seconds};
 
 /// Rows read per statement while building.
@@ -35,20 +35,6 @@ const REBUILD_ABOVE: usize = store::KEEP_CHANGES as usize;
 
 /// Some CIs' types (by CI id) and values (by CI and attribute id, in insertion order).
 pub type PageValues = (HashMap<i64, i64>, HashMap<(i64, i64), Vec<Typed>>);
-
-/// What one term of `q` (or `_type` / `_id`) selects, resolved against the catalog.
-#[derive(Debug, Clone)]
-pub enum Selector {
-    Types(Vec<i64>),
-    Ids(Vec<i64>),
-    /// CIs holding a value of `attr` (of any text attribute when `attr` is none) that meets
-    /// every bound of at least one alternative (an alternative without bounds: any value).
-    Values {
-        vt: ValueType,
-        attr: Option<i64>,
-        alternatives: Vec<Vec<(Cmp, Param)>>,
-    },
-}
 
 /// A float as a map key: totally ordered, -0.0 equal to 0.0 as in SQL; the value itself is
 /// kept as stored, for rendering.
@@ -386,32 +372,27 @@ impl<K: Key> Column<K> {
 }
 
 fn tighter_low<K: Ord>(a: Bound<K>, b: Bound<K>) -> Bound<K> {
-    match (a, b) {
-        (Bound::Unbounded, b) => b,
-        (a, Bound::Unbounded) => a,
-        (a, b) => {
-            let (ka, kb) = (bound_key(&a), bound_key(&b));
-            match ka.cmp(&kb) {
-                std::cmp::Ordering::Greater => a,
-                std::cmp::Ordering::Less => b,
-                std::cmp::Ordering::Equal if matches!(a, Bound::Excluded(_)) => a,
-                std::cmp::Ordering::Equal => b,
-            }
-        }
-    }
+    tighter(a, b, std::cmp::Ordering::Greater)
 }
 
 fn tighter_high<K: Ord>(a: Bound<K>, b: Bound<K>) -> Bound<K> {
+    tighter(a, b, std::cmp::Ordering::Less)
+}
+
+/// The tighter of two bounds on the same side: the one whose key compares as `wins` to the
+/// other's (greater for a low bound, less for a high one); at equal keys the excluded one.
+fn tighter<K: Ord>(a: Bound<K>, b: Bound<K>, wins: std::cmp::Ordering) -> Bound<K> {
     match (a, b) {
         (Bound::Unbounded, b) => b,
         (a, Bound::Unbounded) => a,
         (a, b) => {
-            let (ka, kb) = (bound_key(&a), bound_key(&b));
-            match ka.cmp(&kb) {
-                std::cmp::Ordering::Less => a,
-                std::cmp::Ordering::Greater => b,
-                std::cmp::Ordering::Equal if matches!(a, Bound::Excluded(_)) => a,
-                std::cmp::Ordering::Equal => b,
+            let order = bound_key(&a).cmp(&bound_key(&b));
+            let a_wins = order == wins
+                || (order == std::cmp::Ordering::Equal && matches!(a, Bound::Excluded(_)));
+            if a_wins {
+                a
+            } else {
+                b
             }
         }
     }
@@ -481,12 +462,7 @@ impl Index {
                 index.add_ci(id, type_id);
             }
         }
-        for vt in [
-            ValueType::Int,
-            ValueType::Float,
-            ValueType::Text,
-            ValueType::Date,
-        ] {
+        for vt in ValueType::ALL {
             let mut after = 0;
             loop {
                 let rows = store::values_after(conn, vt, after, BUILD_PAGE)?;

@@ -1,0 +1,197 @@
+//! The search of `GET /api/v0.1/ci/s`: the language (`query`), its plan against the
+//! catalog (`plan`), and two ways to run a plan that answer alike: the in-memory index
+//! (`index`, the usual one) and SQL (`sql`, when the index cannot).
+
+pub(crate) mod index;
+pub(crate) mod plan;
+pub mod query;
+pub(crate) mod sql;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use kit::db::DbConn;
+use serde_json::Value;
+use wire::cmdb as w;
+
+use crate::error::Error;
+use crate::model::{Catalog, RetKey, Typed};
+use crate::service::{catalog, render, render_loaded, Cmdb};
+use index::{PageValues, SharedIndex};
+use plan::{plan, Plan};
+use query::Join;
+use sql::{selector_filter, Filter};
+
+#[derive(Debug, Clone)]
+pub struct SearchInput {
+    pub q: String,
+    pub types: Option<String>,
+    pub ids: Option<String>,
+    pub fl: Option<String>,
+    pub ret_key: RetKey,
+    pub count: i64,
+    pub page: i64,
+    pub facet: Option<String>,
+    pub sort: Option<String>,
+}
+
+impl Cmdb {
+    // ---- search ----
+
+    pub async fn search(&self, input: SearchInput) -> Result<w::SearchResult, Error> {
+        let index = self.index.clone();
+        self.db
+            .read(move |conn| search_cis(conn, &index, &input))
+            .await
+    }
+}
+
+/// What a search found.
+struct Found {
+    numfound: i64,
+    by_type: Vec<(i64, i64)>,
+    facets: Vec<Vec<(Typed, i64)>>,
+    page: Vec<i64>,
+    /// The page's types and values when the index gave them (else they are read).
+    loaded: Option<PageValues>,
+}
+
+/// The search on the in-memory index; `None` when it is not usable (then SQL answers).
+fn find_in_index(index: &SharedIndex, plan: &Plan<'_>, offset: i64, count: i64) -> Option<Found> {
+    index.with(|idx| {
+        let matched = idx.matches(&plan.terms, plan.types.as_deref(), plan.ids.as_deref());
+        let numfound = i64::try_from(matched.len()).unwrap_or(i64::MAX);
+        let facets = plan
+            .facets
+            .iter()
+            .map(|attr| idx.facet(&matched, attr.value_type, attr.id))
+            .collect();
+        let page = if offset >= numfound {
+            Vec::new()
+        } else {
+            idx.page(&matched, plan.order, offset, count)
+        };
+        let loaded = Some(idx.cis(&page));
+        Found {
+            numfound,
+            by_type: idx.count_by_type(&matched),
+            facets,
+            page,
+            loaded,
+        }
+    })
+}
+
+/// The search in SQL: each term an `IN (SELECT ...)` (see `sql`).
+fn find_in_sql(
+    conn: &mut DbConn,
+    plan: &Plan<'_>,
+    offset: i64,
+    count: i64,
+) -> Result<Found, Error> {
+    // Terms combine left to right: plain ANDs, `-` ORs, `~` subtracts; a leading `~`
+    // subtracts from every CI (of the `_type`s, which are ANDed below).
+    let mut matched: Option<Filter> = None;
+    for (join, selector) in &plan.terms {
+        let next = selector_filter(conn, selector);
+        matched = Some(match (matched, join) {
+            (None, Join::Not) => next.not(),
+            (None, _) => next,
+            (Some(acc), Join::And) => acc.and(next),
+            (Some(acc), Join::Or) => acc.or(next),
+            (Some(acc), Join::Not) => acc.and_not(next),
+        });
+    }
+    let mut filter = matched.unwrap_or_else(Filter::all);
+    if let Some(types) = &plan.types {
+        filter = Filter::types_in(types).and(filter);
+    }
+    if let Some(ids) = &plan.ids {
+        filter = Filter::ids_in(ids).and(filter);
+    }
+    let by_type = sql::count_by_type(conn, &filter)?;
+    let numfound = by_type.iter().map(|(_, n)| n).sum();
+    let mut facets = Vec::with_capacity(plan.facets.len());
+    for attr in &plan.facets {
+        facets.push(if numfound == 0 {
+            Vec::new()
+        } else {
+            sql::facet(conn, &filter, attr.value_type, attr.id)?
+        });
+    }
+    let page = if offset >= numfound {
+        Vec::new()
+    } else {
+        sql::page(conn, &filter, plan.order, offset, count)?
+    };
+    Ok(Found {
+        numfound,
+        by_type,
+        facets,
+        page,
+        loaded: None,
+    })
+}
+
+fn search_cis(
+    conn: &mut DbConn,
+    index: &SharedIndex,
+    input: &SearchInput,
+) -> Result<w::SearchResult, Error> {
+    let cat = catalog(conn)?;
+    let plan = plan(&cat, input)?;
+    let offset = (input.page - 1).saturating_mul(input.count);
+    index.sync(conn)?;
+    let found = match find_in_index(index, &plan, offset, input.count) {
+        Some(found) => found,
+        None => find_in_sql(conn, &plan, offset, input.count)?,
+    };
+    search_result(conn, &cat, &plan, input, found)
+}
+
+fn search_result(
+    conn: &mut DbConn,
+    cat: &Catalog,
+    plan: &Plan<'_>,
+    input: &SearchInput,
+    found: Found,
+) -> Result<w::SearchResult, Error> {
+    let mut counter: BTreeMap<String, i64> = BTreeMap::new();
+    for (type_id, n) in found.by_type {
+        if let Some(t) = cat.type_by_id(type_id) {
+            *counter.entry(t.name.clone()).or_default() += n;
+        }
+    }
+    let mut facet = BTreeMap::new();
+    for (attr, rows) in plan.facets.iter().zip(found.facets) {
+        let mut entries: Vec<(String, Value, i64)> = rows
+            .into_iter()
+            .map(|(value, n)| (value.canonical(), value.to_json(), n))
+            .collect();
+        entries.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        let key = input.ret_key.key(attr);
+        facet.insert(
+            key.clone(),
+            entries
+                .into_iter()
+                .map(|(_, v, n)| (v, n, key.clone()))
+                .collect(),
+        );
+    }
+    let fl = plan.fl.as_deref();
+    let result = match &found.loaded {
+        Some((types, values)) => {
+            render_loaded(conn, cat, &found.page, types, values, fl, input.ret_key)?
+        }
+        None => render(conn, cat, &found.page, fl, input.ret_key)?,
+    };
+    Ok(w::SearchResult {
+        numfound: found.numfound,
+        total: result.len() as i64,
+        page: input.page,
+        counter,
+        facet,
+        result,
+    })
+}

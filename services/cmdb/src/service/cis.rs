@@ -1,0 +1,273 @@
+//! CIs: reading them, writing one or a batch (the write itself is `ci_write`), deleting.
+
+use diesel::Connection;
+use serde_json::{Map, Value};
+use wire::cmdb as w;
+
+use super::ci_write::write_ci;
+use super::history::history_text;
+use super::{
+    attr_list, catalog, group_values, now, render, type_not_found, Cmdb, CI_PAGE_SIZE,
+    MAX_BATCH_ROWS,
+};
+use crate::auth::Caller;
+use crate::error::Error;
+use crate::model::HistoryAction;
+use crate::model::{scalar_text, RetKey, Typed};
+use crate::store::{self, AttrRow, NewAttrChange};
+use kit::db::DbConn;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    Add,
+    Update,
+}
+
+impl WriteMode {
+    /// How a batch row names what was done to it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteMode::Add => "add",
+            WriteMode::Update => "update",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CiWrite {
+    pub ci_type: String,
+    /// `_no_attribute_policy=reject`: refuse attributes the type does not have.
+    pub reject_unknown: bool,
+    /// Update only: the CI by id rather than by its unique value.
+    pub ci_id: Option<i64>,
+    /// Every other parameter: attribute (name, id or alias) -> value.
+    pub fields: Map<String, Value>,
+}
+
+impl Cmdb {
+    // ---- CIs ----
+
+    pub async fn cis_of_type(
+        &self,
+        type_id: i64,
+        fields: Option<String>,
+        ret_key: RetKey,
+        page: i64,
+    ) -> Result<w::CiPage, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                cat.type_by_id(type_id)
+                    .ok_or_else(|| type_not_found(type_id))?;
+                let wanted = attr_list(&cat, fields.as_deref(), "fields")?;
+                let numfound = store::count_cis_of_type(conn, type_id)?;
+                let offset = (page - 1).saturating_mul(CI_PAGE_SIZE);
+                let ids = store::ci_page_of_type(conn, type_id, offset, CI_PAGE_SIZE)?;
+                let cis = render(conn, &cat, &ids, wanted.as_deref(), ret_key)?;
+                Ok(w::CiPage {
+                    numfound,
+                    type_id,
+                    page,
+                    cis,
+                })
+            })
+            .await
+    }
+
+    pub async fn ci(&self, id: i64, ret_key: RetKey) -> Result<w::CiOne, Error> {
+        self.db
+            .read(move |conn| {
+                let cat = catalog(conn)?;
+                let mut cis = render(conn, &cat, &[id], None, ret_key)?;
+                let ci = cis
+                    .pop()
+                    .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?;
+                Ok(w::CiOne { ci_id: id, ci })
+            })
+            .await
+    }
+
+    pub async fn write_ci(
+        &self,
+        caller: Caller,
+        mode: WriteMode,
+        input: CiWrite,
+    ) -> Result<w::CiId, Error> {
+        self.db
+            .write(move |conn| {
+                let ci_id = write_ci(conn, &caller, mode, input)?;
+                store::log_changes(conn, &[ci_id])?;
+                Ok(w::CiId { ci_id })
+            })
+            .await
+    }
+
+    /// Writes every row in one transaction, each row in a savepoint of its own, so a
+    /// refused row leaves no trace and does not undo the others. A row with `_id` / `ci_id`
+    /// updates that CI; otherwise it updates the CI holding its unique value, or adds one.
+    pub async fn batch_cis(
+        &self,
+        caller: Caller,
+        rows: Vec<CiWrite>,
+    ) -> Result<w::BatchResult, Error> {
+        if rows.is_empty() || rows.len() > MAX_BATCH_ROWS {
+            return Err(Error::BadArgument(format!(
+                "invalid parameter `cis`: give between 1 and {MAX_BATCH_ROWS} rows, not {}",
+                rows.len()
+            )));
+        }
+        self.db
+            .write(move |conn| {
+                let mut out = w::BatchResult {
+                    added: 0,
+                    updated: 0,
+                    failed: 0,
+                    results: Vec::with_capacity(rows.len()),
+                };
+                let mut written_ids = Vec::new();
+                for (index, row) in rows.into_iter().enumerate() {
+                    let written = conn.transaction(|conn| {
+                        let mode = if row.ci_id.is_some() || existing_ci(conn, &row)?.is_some() {
+                            WriteMode::Update
+                        } else {
+                            WriteMode::Add
+                        };
+                        write_ci(conn, &caller, mode, row).map(|id| (mode, id))
+                    });
+                    let index = index as i64;
+                    out.results.push(match written {
+                        Ok((mode, ci_id)) => {
+                            written_ids.push(ci_id);
+                            match mode {
+                                WriteMode::Add => out.added += 1,
+                                WriteMode::Update => out.updated += 1,
+                            }
+                            w::BatchRow {
+                                index,
+                                action: mode.as_str().into(),
+                                ci_id: Some(ci_id),
+                                status: 200,
+                                message: None,
+                            }
+                        }
+                        Err(e) => {
+                            out.failed += 1;
+                            w::BatchRow {
+                                index,
+                                action: "error".into(),
+                                ci_id: None,
+                                status: e.status(),
+                                message: Some(e.to_string()),
+                            }
+                        }
+                    });
+                }
+                store::log_changes(conn, &written_ids)?;
+                Ok(out)
+            })
+            .await
+    }
+
+    pub async fn delete_ci(&self, caller: Caller, id: i64) -> Result<w::Message, Error> {
+        self.db
+            .write(move |conn| {
+                store::ci_type_of(conn, id)?
+                    .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?;
+                let cat = catalog(conn)?;
+                let record = store::insert_record(conn, caller.user_id, &caller.username, now())?;
+                let mut relations = store::crs_from(conn, id)?;
+                relations.extend(store::crs_to(conn, id)?);
+                for r in &relations {
+                    store::delete_cr(conn, r.id)?;
+                    store::insert_rel_change(conn, record, r, HistoryAction::Delete)?;
+                }
+                for (attr_id, values) in group_values(store::load_values(conn, &[id])?) {
+                    if let Some(attr) = cat.attr_by_id(attr_id) {
+                        store::insert_attr_change(
+                            conn,
+                            record,
+                            &NewAttrChange {
+                                ci_id: id,
+                                attr,
+                                operate: HistoryAction::Delete,
+                                old: Some(history_text(attr, &values)),
+                                new: None,
+                            },
+                        )?;
+                    }
+                }
+                store::delete_ci(conn, id)?;
+                store::log_changes(conn, &[id])?;
+                Ok(w::Message {
+                    message: "ok".into(),
+                })
+            })
+            .await
+    }
+}
+
+/// The values a parameter gives an attribute: a JSON list, or for a multi-valued attribute
+/// text split on commas. Empty means "no value".
+pub(super) fn raw_values(attr: &AttrRow, key: &str, value: &Value) -> Result<Vec<String>, Error> {
+    let scalar = |v: &Value| {
+        scalar_text(v).ok_or_else(|| {
+            Error::BadArgument(format!(
+                "invalid value for attribute `{key}`: expected a value or a list of values"
+            ))
+        })
+    };
+    match value {
+        Value::Array(items) if attr.is_multivalue => items
+            .iter()
+            .map(scalar)
+            .filter(|r| !matches!(r, Ok(s) if s.trim().is_empty()))
+            .collect(),
+        Value::Array(_) => Err(Error::BadArgument(format!(
+            "invalid value for attribute `{key}`: it takes one value, not a list"
+        ))),
+        other => {
+            let text = scalar(other)?;
+            if text.trim().is_empty() {
+                Ok(Vec::new())
+            } else if attr.is_multivalue {
+                Ok(text
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect())
+            } else {
+                Ok(vec![text])
+            }
+        }
+    }
+}
+
+/// The CI already holding the row's unique value, if the row names its type and gives
+/// that value. Anything unreadable is left for `write_ci` to refuse with its own message.
+fn existing_ci(conn: &mut DbConn, row: &CiWrite) -> Result<Option<i64>, Error> {
+    let cat = catalog(conn)?;
+    let Some(ty) = cat.ci_type(&row.ci_type) else {
+        return Ok(None);
+    };
+    let Some(unique) = cat.attr_by_id(ty.unique_attr_id) else {
+        return Ok(None);
+    };
+    let given = row.fields.iter().find_map(|(key, value)| {
+        cat.attr(key)
+            .filter(|a| a.id == unique.id)
+            .map(|_| (key, value))
+    });
+    let Some((key, value)) = given else {
+        return Ok(None);
+    };
+    let Ok(raws) = raw_values(unique, key, value) else {
+        return Ok(None);
+    };
+    let Some(typed) = raws
+        .first()
+        .and_then(|raw| Typed::parse(unique.value_type, raw).ok())
+    else {
+        return Ok(None);
+    };
+    Ok(store::unique_owner(conn, unique.id, &typed.canonical())?)
+}
