@@ -133,7 +133,13 @@ pub fn from_db<E: ServiceError>(error: DbError) -> E {
 
 /// A diesel error by what it means (see `kit::db::classify`); the error itself is the cause.
 pub fn from_diesel<E: ServiceError>(error: diesel::result::Error) -> E {
-    let (kind, message) = match classify(&error) {
+    from_classified(classify(&error), error)
+}
+
+/// As [`from_diesel`], for a caller that has classified `error` already (to answer one kind
+/// its own way) and passes the rest on: `failure` is `classify(&error)`.
+pub fn from_classified<E: ServiceError>(failure: Failure, error: diesel::result::Error) -> E {
+    let (kind, message) = match failure {
         Failure::Duplicate(m) => (Kind::Duplicate, format!("already exists ({m})")),
         Failure::StillReferenced(m) => (Kind::StillReferenced, format!("still referenced ({m})")),
         Failure::NotFound => (Kind::NotFound, "not found".to_string()),

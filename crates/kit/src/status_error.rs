@@ -1,6 +1,9 @@
 //! The error of the services that answer in the orchestration seed's envelope (orchestrator
 //! and task-engine): `{"code": <HTTP status>, "msg": "<what is wrong>", "data": {}}`, mapped to
-//! the wire here, in one place.
+//! the wire here, in one place. The conversions and the answering are `kit::error`'s.
+//!
+//! `Unavailable(String)` and `Internal(String)` are for failures the service finds itself;
+//! `UnavailableBecause` and `InternalBecause` keep the error underneath for the log.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
