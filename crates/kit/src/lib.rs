@@ -8,6 +8,8 @@
 //!   and the bridge that keeps blocking diesel work off the async reactor.
 //! - [`params`]: request parameters from the query string, a form body or a JSON body, and pagination.
 //! - [`openapi`]: the frame and operations routes every service's OpenAPI document shares.
+//! - [`error`]: what every service's error type shares: conversions from parameter and database
+//!   errors, and answering (the safe message to the client, the cause chain to the log).
 //! - [`status_error`]: the error of the services whose envelope carries the HTTP status as `code`.
 //! - [`seed_reply`]: those services' success and list envelopes, and the ids in their paths.
 //! - [`text`]: the control-character check every name and free-text value passes.
@@ -22,6 +24,7 @@ pub mod db;
 #[cfg(feature = "zookeeper")]
 pub mod election;
 pub mod entry;
+pub mod error;
 pub mod guard;
 pub mod metrics;
 pub mod openapi;

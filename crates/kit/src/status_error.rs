@@ -1,13 +1,15 @@
 //! The error of the services that answer in the orchestration seed's envelope (orchestrator
 //! and task-engine): `{"code": <HTTP status>, "msg": "<what is wrong>", "data": {}}`, mapped to
-//! the wire here, in one place.
+//! the wire here, in one place. The conversions and the answering are `kit::error`'s.
+//!
+//! `Unavailable(String)` and `Internal(String)` are for failures the service finds itself;
+//! `UnavailableBecause` and `InternalBecause` keep the error underneath for the log.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::HttpResponse;
 use serde_json::json;
 
-use crate::db::{classify, DbError, Failure};
-use crate::params::ParamsError;
+use crate::error::{Fault, Kind, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
@@ -25,57 +27,46 @@ pub enum StatusError {
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
+    /// As `Unavailable`, with the error underneath kept as the source (for the log only).
+    #[error(transparent)]
+    UnavailableBecause(Fault),
+    /// As `Internal`, with the error underneath kept as the source (for the log only).
+    #[error(transparent)]
+    InternalBecause(Fault),
 }
 
-impl From<ParamsError> for StatusError {
-    fn from(e: ParamsError) -> Self {
-        StatusError::BadArgument(e.to_string())
-    }
-}
-
-impl From<DbError> for StatusError {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Unavailable(reason) => {
-                StatusError::Unavailable(format!("database unavailable: {reason}"))
-            }
-            DbError::Query(q) => StatusError::from(q),
-            DbError::Task(reason) => StatusError::Internal(reason),
-        }
-    }
-}
-
-impl From<diesel::result::Error> for StatusError {
-    fn from(e: diesel::result::Error) -> Self {
-        match classify(&e) {
+impl ServiceError for StatusError {
+    fn of_kind(kind: Kind, fault: Fault) -> Self {
+        match kind {
+            Kind::BadArgument => StatusError::BadArgument(fault.into_message()),
+            Kind::NotFound => StatusError::NotFound(fault.into_message()),
             // Two writers raced past the existence check; the constraint caught the second.
-            Failure::Duplicate(m) => StatusError::Conflict(format!("already exists ({m})")),
-            Failure::StillReferenced(m) => StatusError::Conflict(format!("still referenced ({m})")),
-            Failure::ConnectionLost(m) => {
-                StatusError::Unavailable(format!("database unavailable: {m}"))
-            }
-            Failure::Busy(m) => StatusError::Unavailable(format!("database busy, try again: {m}")),
-            Failure::NotFound => StatusError::NotFound("not found".into()),
-            Failure::Other(m) => StatusError::Internal(format!("database error: {m}")),
+            Kind::Duplicate | Kind::StillReferenced => StatusError::Conflict(fault.into_message()),
+            Kind::Unavailable | Kind::Busy => StatusError::UnavailableBecause(fault),
+            Kind::Internal => StatusError::InternalBecause(fault),
         }
     }
-}
 
-impl ResponseError for StatusError {
-    fn status_code(&self) -> StatusCode {
+    fn status(&self) -> StatusCode {
         match self {
             StatusError::BadArgument(_) => StatusCode::BAD_REQUEST,
             StatusError::NotFound(_) => StatusCode::NOT_FOUND,
             StatusError::Conflict(_) => StatusCode::CONFLICT,
-            StatusError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            StatusError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            StatusError::Unavailable(_) | StatusError::UnavailableBecause(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            StatusError::Internal(_) | StatusError::InternalBecause(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        envelope(self.status_code(), &self.to_string())
+    fn envelope(&self, status: StatusCode) -> HttpResponse {
+        envelope(status, &self.to_string())
     }
 }
+
+crate::service_error!(StatusError);
 
 /// The envelope of an error: `{"code": <status>, "msg": ..., "data": {}}` (the seed's error
 /// examples carry `"data": {}`).
@@ -90,7 +81,9 @@ pub fn envelope(status: StatusCode, message: &str) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::params::ParamsError;
     use actix_web::body::MessageBody;
+    use actix_web::ResponseError;
 
     #[test]
     fn the_status_is_the_code_and_the_reason_the_msg() {

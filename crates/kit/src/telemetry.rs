@@ -12,6 +12,7 @@ use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogConfig;
+use crate::error::Logged;
 use crate::metrics::Metrics;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -116,16 +117,30 @@ pub async fn observe(
     let result = next.call(req).instrument(span.clone()).await;
 
     let elapsed = started.elapsed();
-    let (status, route) = match &result {
-        Ok(res) => (res.status(), res.request().match_pattern()),
-        Err(err) => (err.as_response_error().status_code(), None),
+    let (status, route, logged) = match &result {
+        Ok(res) => (
+            res.status(),
+            res.request().match_pattern(),
+            res.response().extensions().get::<Logged>().cloned(),
+        ),
+        Err(err) => (err.as_response_error().status_code(), None, None),
     };
     let route = route.unwrap_or_else(|| "unmatched".to_string());
     if let Some(metrics) = metrics {
         metrics.observe(&route, method.as_str(), status.as_u16(), elapsed);
     }
-    span.in_scope(|| {
-        tracing::info!(status = status.as_u16(), route = %route, elapsed_us = elapsed.as_micros() as u64, "served");
+    let elapsed_us = elapsed.as_micros() as u64;
+    span.in_scope(|| match logged {
+        // A failure of the service: what the client was told and, never sent, its causes.
+        Some(Logged { error, causes }) => {
+            tracing::error!(status = status.as_u16(), route = %route, elapsed_us, error = %error, causes = %causes, "served");
+        }
+        None if status.is_server_error() => {
+            tracing::error!(status = status.as_u16(), route = %route, elapsed_us, "served");
+        }
+        None => {
+            tracing::info!(status = status.as_u16(), route = %route, elapsed_us, "served");
+        }
     });
 
     let mut res = result?;
@@ -134,4 +149,75 @@ pub async fn observe(
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, web, App, HttpResponse};
+
+    use crate::error::Fault;
+    use crate::status_error::StatusError;
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            match self.0.lock() {
+                Ok(mut buffer) => buffer.extend_from_slice(bytes),
+                Err(poisoned) => poisoned.into_inner().extend_from_slice(bytes),
+            }
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn failing() -> Result<HttpResponse, StatusError> {
+        let cause = std::io::Error::other("disk on fire");
+        Err(StatusError::InternalBecause(Fault::caused_by(
+            "could not save",
+            cause,
+        )))
+    }
+
+    #[actix_web::test]
+    async fn the_log_line_of_a_5xx_names_its_causes_and_the_body_does_not() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(super::observe))
+                .route("/fail", web::get().to(failing)),
+        )
+        .await;
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri("/fail").to_request()).await;
+        assert_eq!(response.status(), 500);
+        let body = test::read_body(response).await;
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("could not save"), "{body}");
+        assert!(!body.contains("disk on fire"), "{body}");
+
+        let log = captured.0.lock().map(|b| b.clone()).unwrap_or_default();
+        let log = String::from_utf8_lossy(&log);
+        let served = log
+            .lines()
+            .find(|line| line.contains("served"))
+            .unwrap_or_else(|| panic!("no served line in {log}"));
+        assert!(served.contains("ERROR"), "{served}");
+        assert!(served.contains("error=could not save"), "{served}");
+        assert!(served.contains("causes=disk on fire"), "{served}");
+    }
 }

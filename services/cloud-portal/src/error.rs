@@ -1,10 +1,9 @@
-//! The one error type of cloud-portal and, in one place, how it goes on the wire.
+//! The one error type of cloud-portal and, in one place, how it goes on the wire. What every
+//! service shares (conversions, answering, logging the cause) is `kit::error`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use kit::db::DbError;
-use kit::db::Failure;
-use kit::ParamsError;
+use actix_web::HttpResponse;
+use kit::error::{Fault, Kind, ServiceError};
 use wire::cloud_portal::{Code, Empty, Envelope};
 
 /// The original's answer to a missing or bad session; its users' scripts match on it.
@@ -30,14 +29,14 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     NoCapacity(String),
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Unavailable(Fault),
     /// The database gave up on a transaction because of another one (a MySQL deadlock or lock
     /// wait timeout, a locked SQLite file): the whole transaction may be tried again.
-    #[error("{0}")]
-    Busy(String),
-    #[error("{0}")]
-    Internal(String),
+    #[error(transparent)]
+    Busy(Fault),
+    #[error(transparent)]
+    Internal(Fault),
 }
 
 impl Error {
@@ -57,41 +56,21 @@ impl Error {
     }
 }
 
-impl From<ParamsError> for Error {
-    fn from(e: ParamsError) -> Self {
-        Error::BadArgument(e.to_string())
-    }
-}
+impl ServiceError for Error {
+    const DATABASE: &'static str = "portal database";
 
-impl From<DbError> for Error {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Unavailable(reason) => {
-                Error::Unavailable(format!("portal database unavailable: {reason}"))
-            }
-            DbError::Query(q) => Error::from(q),
-            DbError::Task(reason) => Error::Internal(reason),
+    fn of_kind(kind: Kind, fault: Fault) -> Self {
+        match kind {
+            Kind::BadArgument => Error::BadArgument(fault.into_message()),
+            Kind::NotFound => Error::NotFound(fault.into_message()),
+            Kind::Duplicate | Kind::StillReferenced => Error::Conflict(fault.into_message()),
+            Kind::Unavailable => Error::Unavailable(fault),
+            Kind::Busy => Error::Busy(fault),
+            Kind::Internal => Error::Internal(fault),
         }
     }
-}
 
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        match kit::db::classify(&e) {
-            Failure::Duplicate(m) => Error::Conflict(format!("already exists ({m})")),
-            Failure::StillReferenced(m) => Error::Conflict(format!("still referenced ({m})")),
-            Failure::ConnectionLost(m) => {
-                Error::Unavailable(format!("portal database unavailable: {m}"))
-            }
-            Failure::Busy(m) => Error::Busy(format!("portal database busy, try again: {m}")),
-            Failure::NotFound => Error::NotFound("not found".into()),
-            Failure::Other(m) => Error::Internal(format!("database error: {m}")),
-        }
-    }
-}
-
-impl ResponseError for Error {
-    fn status_code(&self) -> StatusCode {
+    fn status(&self) -> StatusCode {
         match self {
             Error::Refused(_) => StatusCode::FORBIDDEN,
             Error::RequiresAuthentication | Error::LoginFailed => StatusCode::UNAUTHORIZED,
@@ -104,8 +83,8 @@ impl ResponseError for Error {
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
+    fn envelope(&self, status: StatusCode) -> HttpResponse {
+        let mut response = HttpResponse::build(status);
         if let Error::LoginThrottled { retry_after_secs } = self {
             response.insert_header(("Retry-After", retry_after_secs.to_string()));
         }
@@ -116,3 +95,5 @@ impl ResponseError for Error {
         })
     }
 }
+
+kit::service_error!(Error);

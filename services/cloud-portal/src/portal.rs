@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use kit::db::{Db, DbConn};
+use kit::error::Fault;
 use wire::cloud_portal as w;
 use wire::host::HostAddress;
 
@@ -205,7 +206,7 @@ fn apply(
         store::set_instance_status(conn, instance.id, next, now)?;
     }
     store::find_instance(conn, instance.id)?
-        .ok_or_else(|| Error::Internal(format!("instance {} vanished", instance.id)))
+        .ok_or_else(|| Error::Internal(format!("instance {} vanished", instance.id).into()))
 }
 
 /// What a new instance is to be: whose, of which image, its name, and the status it starts in.
@@ -245,7 +246,7 @@ fn create_in(
     driver.power(conn, &row, Power::Start)?;
     store::set_instance_status(conn, row.id, order.status, now)?;
     store::find_instance(conn, row.id)?
-        .ok_or_else(|| Error::Internal(format!("instance {} vanished", row.id)))
+        .ok_or_else(|| Error::Internal(format!("instance {} vanished", row.id).into()))
 }
 
 /// Which image a service call names: by id or by name (the orchestrator's `vm_type`).
@@ -258,7 +259,7 @@ pub enum ImageRef {
 impl Portal {
     pub fn new(db: Db, driver: Arc<dyn ComputeDriver>, config: &Config) -> Result<Self, Error> {
         let dummy_hash = auth::hash_password("no user has this password", &config.password_hash)
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(|e| Error::Internal(Fault::caused_by(e.to_string(), e)))?;
         Ok(Portal {
             db,
             driver,
@@ -299,7 +300,7 @@ impl Portal {
         self.hashing
             .acquire()
             .await
-            .map_err(|e| Error::Internal(e.to_string()))
+            .map_err(|e| Error::Internal(Fault::caused_by(e.to_string(), e)))
     }
 
     async fn hash(&self, password: String) -> Result<String, Error> {
@@ -307,8 +308,8 @@ impl Portal {
         let _turn = self.hashing_turn().await?;
         tokio::task::spawn_blocking(move || auth::hash_password(&password, &cost))
             .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .map_err(|e| Error::Internal(e.to_string()))
+            .map_err(|e| Error::Internal(Fault::caused_by(e.to_string(), e)))?
+            .map_err(|e| Error::Internal(Fault::caused_by(e.to_string(), e)))
     }
 
     // ---- start-up ----
@@ -410,7 +411,7 @@ impl Portal {
         let turn = self.hashing_turn().await?;
         let matches = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
             .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+            .map_err(|e| Error::Internal(Fault::caused_by(e.to_string(), e)))?;
         drop(turn);
         let user = match user {
             Some(user) if matches => user,

@@ -1,10 +1,9 @@
-//! The one error type of resource-pool and, in one place, how it goes on the wire.
+//! The one error type of resource-pool and, in one place, how it goes on the wire. What every
+//! service shares (conversions, answering, logging the cause) is `kit::error`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use kit::db::DbError;
-use kit::db::Failure;
-use kit::ParamsError;
+use actix_web::HttpResponse;
+use kit::error::{Fault, Kind, ServiceError};
 use wire::resource_pool::{ErrorCode, Reply};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,10 +16,10 @@ pub enum Error {
     Duplicate(String),
     #[error("{0}")]
     InUse(String),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("{0}")]
-    Internal(String),
+    #[error(transparent)]
+    Unavailable(Fault),
+    #[error(transparent)]
+    Internal(Fault),
 }
 
 impl Error {
@@ -36,40 +35,23 @@ impl Error {
     }
 }
 
-impl From<ParamsError> for Error {
-    fn from(e: ParamsError) -> Self {
-        Error::BadArgument(e.to_string())
-    }
-}
+impl ServiceError for Error {
+    const DATABASE: &'static str = "inventory database";
+    // A deadlock or lock wait has always been an internal error here (no "try again" code).
+    const BUSY: Kind = Kind::Internal;
 
-impl From<DbError> for Error {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Unavailable(reason) => {
-                Error::Unavailable(format!("inventory database unavailable: {reason}"))
-            }
-            DbError::Query(q) => Error::from(q),
-            DbError::Task(reason) => Error::Internal(reason),
+    fn of_kind(kind: Kind, fault: Fault) -> Self {
+        match kind {
+            Kind::BadArgument => Error::BadArgument(fault.into_message()),
+            Kind::NotFound => Error::NotFound(fault.into_message()),
+            Kind::Duplicate => Error::Duplicate(fault.into_message()),
+            Kind::StillReferenced => Error::InUse(fault.into_message()),
+            Kind::Unavailable => Error::Unavailable(fault),
+            Kind::Busy | Kind::Internal => Error::Internal(fault),
         }
     }
-}
 
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        match kit::db::classify(&e) {
-            Failure::Duplicate(m) => Error::Duplicate(format!("already exists ({m})")),
-            Failure::StillReferenced(m) => Error::InUse(format!("still referenced ({m})")),
-            Failure::ConnectionLost(m) => {
-                Error::Unavailable(format!("inventory database unavailable: {m}"))
-            }
-            Failure::NotFound => Error::NotFound("not found".into()),
-            Failure::Busy(m) | Failure::Other(m) => Error::Internal(format!("database error: {m}")),
-        }
-    }
-}
-
-impl ResponseError for Error {
-    fn status_code(&self) -> StatusCode {
+    fn status(&self) -> StatusCode {
         match self {
             Error::BadArgument(_) => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -79,11 +61,13 @@ impl ResponseError for Error {
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(Reply::<()> {
+    fn envelope(&self, status: StatusCode) -> HttpResponse {
+        HttpResponse::build(status).json(Reply::<()> {
             code: self.code() as i32,
             msg: self.to_string(),
             result: None,
         })
     }
 }
+
+kit::service_error!(Error);

@@ -1,9 +1,10 @@
 //! The one error type of soa-registry and, in one place, how it goes on the wire: the seed's
-//! `{"code": 0, "reason": "..."}`, with an HTTP status that says the same thing.
+//! `{"code": 0, "reason": "..."}`, with an HTTP status that says the same thing. What every
+//! service shares (conversions, answering, logging the cause) is `kit::error`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use kit::ParamsError;
+use actix_web::HttpResponse;
+use kit::error::{Fault, Kind, ServiceError};
 use wire::soa_registry::{Failure, CODE_FAILURE};
 
 use crate::store::StoreError;
@@ -23,33 +24,40 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
     /// ZooKeeper cannot be reached.
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl From<ParamsError> for Error {
-    fn from(e: ParamsError) -> Self {
-        Error::BadArgument(e.to_string())
-    }
+    #[error(transparent)]
+    Unavailable(Fault),
+    #[error(transparent)]
+    Internal(Fault),
 }
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(reason) => Error::Unavailable(reason),
+            StoreError::Unavailable(ref reason) => {
+                Error::Unavailable(Fault::caused_by(reason.clone(), e))
+            }
             // The domain handles the expected cases itself; what reaches here is a surprise.
             other => {
                 tracing::error!(error = %other, "store error");
-                Error::Internal(format!("store error: {other}"))
+                Error::Internal(Fault::caused_by(format!("store error: {other}"), other))
             }
         }
     }
 }
 
-impl ResponseError for Error {
-    fn status_code(&self) -> StatusCode {
+impl ServiceError for Error {
+    // The registry has no database: these kinds come from its parameters only.
+    fn of_kind(kind: Kind, fault: Fault) -> Self {
+        match kind {
+            Kind::BadArgument => Error::BadArgument(fault.into_message()),
+            Kind::NotFound => Error::NotFound(fault.into_message()),
+            Kind::Duplicate | Kind::StillReferenced => Error::Conflict(fault.into_message()),
+            Kind::Unavailable => Error::Unavailable(fault),
+            Kind::Busy | Kind::Internal => Error::Internal(fault),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
         match self {
             Error::BadArgument(_) => StatusCode::BAD_REQUEST,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -60,10 +68,12 @@ impl ResponseError for Error {
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(Failure {
+    fn envelope(&self, status: StatusCode) -> HttpResponse {
+        HttpResponse::build(status).json(Failure {
             code: CODE_FAILURE,
             reason: self.to_string(),
         })
     }
 }
+
+kit::service_error!(Error);

@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::health::HealthCounters;
 use crate::store::zookeeper::ZkOptions;
 use crate::store::{CreateMode, EmbeddedStore, Store, StoreError, ZkStore};
+use kit::error::Fault;
 
 /// Where every service lives, in every zkidc (the seed: "所有操作都是在 /soa/services 目录下").
 pub const SERVICES_ROOT: &str = "/soa/services";
@@ -318,7 +319,9 @@ impl Registry {
             code: CODE_SUCCESS,
             servers: servers.clone(),
         })
-        .map_err(|e| Error::Internal(format!("cannot encode the list: {e}")))?;
+        .map_err(|e| {
+            Error::Internal(Fault::caused_by(format!("cannot encode the list: {e}"), e))
+        })?;
         let listing = Arc::new(Listing {
             generation,
             servers,
@@ -401,8 +404,12 @@ impl Registry {
             status: Status::Alive,
             shard: None,
         };
-        let data = serde_json::to_vec(&member)
-            .map_err(|e| Error::Internal(format!("cannot encode the member: {e}")))?;
+        let data = serde_json::to_vec(&member).map_err(|e| {
+            Error::Internal(Fault::caused_by(
+                format!("cannot encode the member: {e}"),
+                e,
+            ))
+        })?;
         let prefix = format!("{}/{MEMBER_PREFIX}", service_path(service));
         let key = match store
             .create(&prefix, &data, CreateMode::PersistentSequential)
