@@ -3,10 +3,9 @@
 //! (database unavailable, a broken invariant); whatever the caller can fix is a 4xx.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use kit::db::DbError;
+use actix_web::HttpResponse;
 use kit::db::Failure;
-use kit::ParamsError;
+use kit::error::{Fault, Kind, ServiceError};
 use wire::cmdb::ErrorBody;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,48 +24,40 @@ pub enum Error {
     /// an operator keeps on server errors for what is the caller's conflict.
     #[error("{0}")]
     Duplicate(String),
-    #[error("{0}")]
-    Internal(String),
+    /// The service failed; the cause is kept for the log, the client sees the message.
+    #[error(transparent)]
+    Internal(Fault),
 }
 
-impl From<ParamsError> for Error {
-    fn from(e: ParamsError) -> Self {
-        Error::BadArgument(e.to_string())
-    }
-}
+impl ServiceError for Error {
+    const DATABASE: &'static str = "cmdb database";
+    // The seed answers every failure of the service as a 500.
+    const BUSY: Kind = Kind::Internal;
+    const CONNECTION_LOST: Kind = Kind::Internal;
 
-impl From<DbError> for Error {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::Unavailable(reason) => {
-                Error::Internal(format!("cmdb database unavailable: {reason}"))
-            }
-            DbError::Query(q) => Error::from(q),
-            DbError::Task(reason) => Error::Internal(reason),
-        }
-    }
-}
-
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        Error::from(kit::db::classify(&e))
-    }
-}
-
-impl From<Failure> for Error {
-    fn from(failure: Failure) -> Self {
-        match failure {
+    fn of_kind(kind: Kind, fault: Fault) -> Self {
+        match kind {
             // Operations that insert under a unique key name what already exists themselves
             // (`Error::already_exists`); this is the fallback for a key they did not expect.
-            Failure::Duplicate(m) => Error::Duplicate(format!("already exists ({m})")),
-            Failure::StillReferenced(m) => Error::BadArgument(format!("still referenced ({m})")),
-            Failure::NotFound => Error::NotFound("not found".into()),
-            Failure::ConnectionLost(m) | Failure::Busy(m) | Failure::Other(m) => {
-                Error::Internal(format!("database error: {m}"))
-            }
+            Kind::Duplicate => Error::Duplicate(fault.into_message()),
+            Kind::BadArgument | Kind::StillReferenced => Error::BadArgument(fault.into_message()),
+            Kind::NotFound => Error::NotFound(fault.into_message()),
+            Kind::Unavailable | Kind::Busy | Kind::Internal => Error::Internal(fault),
         }
     }
+
+    fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn envelope(&self, status: StatusCode) -> HttpResponse {
+        HttpResponse::build(status).json(ErrorBody {
+            message: self.to_string(),
+        })
+    }
 }
+
+kit::service_error!(Error);
 
 impl Error {
     /// `error`, or the conflict `what` when `error` is the database's unique key refusing
@@ -75,15 +66,13 @@ impl Error {
     pub fn already_exists(error: diesel::result::Error, what: impl FnOnce() -> String) -> Error {
         match kit::db::classify(&error) {
             Failure::Duplicate(_) => Error::Duplicate(what()),
-            other => Error::from(other),
+            other => kit::error::from_classified(other, error),
         }
     }
-}
 
-impl Error {
     /// The status this error answers with: the response's, and the `status` of a refused
     /// row of `POST /ci/batch` (which the domain reports without knowing of HTTP).
-    pub fn status(&self) -> u16 {
+    pub fn http_status(&self) -> u16 {
         match self {
             Error::BadArgument(_) | Error::Duplicate(_) => 400,
             Error::Unauthenticated(_) => 401,
@@ -91,18 +80,6 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::Internal(_) => 500,
         }
-    }
-}
-
-impl ResponseError for Error {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(ErrorBody {
-            message: self.to_string(),
-        })
     }
 }
 

@@ -114,7 +114,9 @@ fn resolve(conn: &mut DbConn, input: CiWrite) -> Result<ResolvedWrite, Error> {
     }
     let unique_attr = cat
         .attr_by_id(ty.unique_attr_id)
-        .ok_or_else(|| Error::Internal(format!("citype `{}` lost its unique attribute", ty.name)))?
+        .ok_or_else(|| {
+            Error::Internal(format!("citype `{}` lost its unique attribute", ty.name).into())
+        })?
         .clone();
     Ok(ResolvedWrite {
         cat,

@@ -156,7 +156,7 @@ impl Cmdb {
                                 index,
                                 action: "error".into(),
                                 ci_id: None,
-                                status: e.status(),
+                                status: e.http_status(),
                                 message: Some(e.to_string()),
                             }
                         }

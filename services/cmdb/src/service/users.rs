@@ -9,6 +9,7 @@ use super::{now, Cmdb};
 use crate::auth::{self, Access, Caller};
 use crate::error::Error;
 use crate::store;
+use kit::error::Fault;
 
 impl Cmdb {
     // ---- users and signing ----
@@ -185,7 +186,10 @@ fn random_hex(bytes: usize) -> String {
 fn write_credentials(path: &str, user: &str, key: &str, secret: &str) -> Result<(), Error> {
     use std::io::Write;
     let failed = |e: std::io::Error| {
-        Error::Internal(format!("cannot write admin credentials to {path}: {e}"))
+        Error::Internal(Fault::caused_by(
+            format!("cannot write admin credentials to {path}: {e}"),
+            e,
+        ))
     };
     if let Some(dir) = std::path::Path::new(path).parent() {
         if !dir.as_os_str().is_empty() {
