@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::Mutex;
 use wire::cloud_portal as cp;
 use wire::host::HostAddress;
+use wire::task_engine::BuiltinStep;
 
 use crate::config::PeersConfig;
 use crate::exec::Vars;
@@ -49,22 +50,25 @@ impl Facts {
 pub enum BuiltinError {
     #[error("built-in step `{step}` needs {service}, which is not configured (`{key}`)")]
     NotConfigured {
-        step: String,
+        step: BuiltinStep,
         service: &'static str,
         key: &'static str,
     },
     #[error("built-in step `{step}` needs the parameter `{name}` (step param_values, task params or node variables)")]
-    MissingParam { step: String, name: &'static str },
+    MissingParam {
+        step: BuiltinStep,
+        name: &'static str,
+    },
     #[error("built-in step `{step}`: {reason}")]
-    BadParam { step: String, reason: String },
+    BadParam { step: BuiltinStep, reason: String },
     #[error("built-in step `{step}`: {what}: {source}")]
     Peer {
-        step: String,
+        step: BuiltinStep,
         what: String,
         source: ClientError,
     },
     #[error("built-in step `{step}`: {reason}")]
-    Unexpected { step: String, reason: String },
+    Unexpected { step: BuiltinStep, reason: String },
 }
 
 /// The node a built-in step works on.
@@ -90,11 +94,6 @@ pub struct Peers {
     cloud_portal: Option<CloudPortal>,
     soa_registry: Option<(SoaRegistryClient, String)>,
     cmdb: Option<Cmdb>,
-}
-
-/// Whether `step` is a built-in step.
-pub fn is_builtin(step: &str) -> bool {
-    wire::task_engine::BUILTIN_STEPS.contains(&step)
 }
 
 fn client_config(url: &str, peers: &PeersConfig) -> ClientConfig {
@@ -145,66 +144,60 @@ impl Peers {
     /// Runs built-in step `step` on `node`.
     pub async fn run(
         &self,
-        step: &str,
+        step: BuiltinStep,
         node: &NodeRef<'_>,
         vars: &Vars<'_>,
     ) -> Result<Done, BuiltinError> {
         let ctx = Ctx { step, node, vars };
         match step {
-            "create_vm" => self.cloud_portal(step)?.create_vm(&ctx).await,
-            "return_vm" => self.cloud_portal(step)?.return_vm(&ctx).await,
-            "register" => {
+            BuiltinStep::CreateVm => self.cloud_portal(step)?.create_vm(&ctx).await,
+            BuiltinStep::ReturnVm => self.cloud_portal(step)?.return_vm(&ctx).await,
+            BuiltinStep::Register => {
                 let (client, zkidc) = self.soa_registry(step)?;
                 register(client, zkidc, &ctx).await
             }
-            "unregister" => {
+            BuiltinStep::Unregister => {
                 let (client, zkidc) = self.soa_registry(step)?;
                 unregister(client, zkidc, &ctx).await
             }
-            "record_ci" => self.cmdb(step)?.record_ci(&ctx).await,
-            "remove_ci" => self.cmdb(step)?.remove_ci(&ctx).await,
-            other => Err(BuiltinError::Unexpected {
-                step: other.to_string(),
-                reason: "not a built-in step".into(),
-            }),
+            BuiltinStep::RecordCi => self.cmdb(step)?.record_ci(&ctx).await,
+            BuiltinStep::RemoveCi => self.cmdb(step)?.remove_ci(&ctx).await,
         }
     }
 
-    fn cloud_portal(&self, step: &str) -> Result<&CloudPortal, BuiltinError> {
+    fn cloud_portal(&self, step: BuiltinStep) -> Result<&CloudPortal, BuiltinError> {
         self.cloud_portal
             .as_ref()
-            .ok_or_else(|| BuiltinError::NotConfigured {
-                step: step.to_string(),
+            .ok_or(BuiltinError::NotConfigured {
+                step,
                 service: "cloud-portal",
                 key: "peers.cloud_portal.url",
             })
     }
 
-    fn soa_registry(&self, step: &str) -> Result<(&SoaRegistryClient, &str), BuiltinError> {
+    fn soa_registry(&self, step: BuiltinStep) -> Result<(&SoaRegistryClient, &str), BuiltinError> {
         self.soa_registry
             .as_ref()
             .map(|(c, z)| (c, z.as_str()))
-            .ok_or_else(|| BuiltinError::NotConfigured {
-                step: step.to_string(),
+            .ok_or(BuiltinError::NotConfigured {
+                step,
                 service: "soa-registry",
                 key: "peers.soa_registry.url",
             })
     }
 
-    fn cmdb(&self, step: &str) -> Result<&Cmdb, BuiltinError> {
-        self.cmdb
-            .as_ref()
-            .ok_or_else(|| BuiltinError::NotConfigured {
-                step: step.to_string(),
-                service: "cmdb",
-                key: "peers.cmdb.url",
-            })
+    fn cmdb(&self, step: BuiltinStep) -> Result<&Cmdb, BuiltinError> {
+        self.cmdb.as_ref().ok_or(BuiltinError::NotConfigured {
+            step,
+            service: "cmdb",
+            key: "peers.cmdb.url",
+        })
     }
 }
 
 /// One run of one built-in step.
 struct Ctx<'a> {
-    step: &'a str,
+    step: BuiltinStep,
     node: &'a NodeRef<'a>,
     vars: &'a Vars<'a>,
 }
@@ -215,8 +208,8 @@ impl Ctx<'_> {
             .get(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| BuiltinError::MissingParam {
-                step: self.step.to_string(),
+            .ok_or(BuiltinError::MissingParam {
+                step: self.step,
                 name,
             })
     }
@@ -230,7 +223,7 @@ impl Ctx<'_> {
 
     fn bad(&self, reason: String) -> BuiltinError {
         BuiltinError::BadParam {
-            step: self.step.to_string(),
+            step: self.step,
             reason,
         }
     }
@@ -238,7 +231,7 @@ impl Ctx<'_> {
     fn peer(&self, what: impl Into<String>) -> impl FnOnce(ClientError) -> BuiltinError + '_ {
         let what = what.into();
         move |source| BuiltinError::Peer {
-            step: self.step.to_string(),
+            step: self.step,
             what,
             source,
         }
@@ -246,7 +239,7 @@ impl Ctx<'_> {
 
     fn unexpected(&self, reason: String) -> BuiltinError {
         BuiltinError::Unexpected {
-            step: self.step.to_string(),
+            step: self.step,
             reason,
         }
     }
@@ -323,7 +316,7 @@ impl CloudPortal {
             Some(text) => text,
             None => {
                 return Err(BuiltinError::MissingParam {
-                    step: ctx.step.to_string(),
+                    step: ctx.step,
                     name: "vm_type_id",
                 })
             }
@@ -916,7 +909,7 @@ mod tests {
             fresh: true,
         };
         let ctx = Ctx {
-            step: "create_vm",
+            step: BuiltinStep::CreateVm,
             node: &node,
             vars: &vars,
         };
