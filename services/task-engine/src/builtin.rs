@@ -12,6 +12,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use client::{ClientConfig, ClientError, CloudPortalClient, CmdbClient, SoaRegistryClient};
+use kit::secret::Secret;
 use serde_json::{json, Map, Value};
 use tokio::sync::Mutex;
 use wire::cloud_portal as cp;
@@ -120,8 +121,11 @@ impl Peers {
         let soa_registry = if soa.url.is_empty() {
             None
         } else {
-            let client =
-                SoaRegistryClient::new(client_config(&soa.url, config), &soa.key, &soa.zkidc)?;
+            let client = SoaRegistryClient::new(
+                client_config(&soa.url, config),
+                soa.key.expose_secret(),
+                &soa.zkidc,
+            )?;
             Some((client, soa.zkidc.clone()))
         };
         let cmdb = if config.cmdb.url.is_empty() {
@@ -129,7 +133,7 @@ impl Peers {
         } else {
             Some(Cmdb {
                 client: CmdbClient::new(client_config(&config.cmdb.url, config))?
-                    .with_key(&config.cmdb.key, &config.cmdb.secret),
+                    .with_key(&config.cmdb.key, config.cmdb.secret.expose_secret()),
                 ensured: Mutex::new(HashSet::new()),
                 setup: Mutex::new(()),
             })
@@ -268,7 +272,7 @@ impl Ctx<'_> {
 struct CloudPortal {
     client: CloudPortalClient,
     username: String,
-    password: String,
+    password: Secret,
     session: Mutex<Option<String>>,
 }
 
@@ -279,7 +283,10 @@ impl CloudPortal {
         if let Some(key) = session.as_ref() {
             return Ok(key.clone());
         }
-        let key = self.client.login(&self.username, &self.password).await?;
+        let key = self
+            .client
+            .login(&self.username, self.password.expose_secret())
+            .await?;
         *session = Some(key.clone());
         Ok(key)
     }
