@@ -15,6 +15,7 @@
 //! - [`text`]: the control-character check every name and free-text value passes.
 //! - [`routes`]: the route table every service declares its routes in (path, methods, effect, handler).
 //! - [`guard`]: what every request meets before routing: target length, cross-site rule, body size and time.
+//! - [`secret`]: passwords, api secrets and keys in configurations, hidden from `Debug`.
 //! - [`server`]: the HTTP server with `/healthz`, `/readyz`, `/metrics` and graceful shutdown.
 //! - `testing` (feature `testing`, for test suites only): fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
 //!   for integration tests.
@@ -30,6 +31,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod routes;
+pub mod secret;
 pub mod seed_reply;
 pub mod server;
 pub mod status_error;

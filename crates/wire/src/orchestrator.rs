@@ -4,32 +4,96 @@
 //! (`{"code":0,"msg":"success","data":...}`), lists a [`ListReply`] adding `page`, `page_size`
 //! and `query_count`; an error carries its HTTP status as `code` and the reason in `msg`.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
+use serde_repr::{Deserialize_repr, Serialize_repr};
 
 pub use crate::task_engine::{ListReply, Listed, Reply};
 
-/// Node status: created by expand, no instance yet.
-pub const NODE_PENDING: i32 = 0;
-/// Node status: a node in service (manual nodes are recorded in this state).
-pub const NODE_SUCCESS: i32 = 1;
-/// Node status: its expand or deploy task is running on it.
-pub const NODE_RUNNING: i32 = 2;
-/// Node status: a node whose last operation failed (`step` says where).
-pub const NODE_FAILED: i32 = 3;
-/// Node status: its shrink task is running; it leaves the pool when that succeeds.
-pub const NODE_REMOVING: i32 = 4;
+/// The status of a pool's node; on the wire, its number (`"status": 1`), and by name in
+/// `state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize_repr, Deserialize_repr)]
+#[repr(i32)]
+pub enum NodeState {
+    /// Created by expand, no instance yet.
+    Pending = 0,
+    /// A node in service (manual nodes are recorded in this state).
+    Success = 1,
+    /// Its expand or deploy task is running on it.
+    Running = 2,
+    /// Its last operation failed (`step` says where).
+    Failed = 3,
+    /// Its shrink task is running; it leaves the pool when that succeeds.
+    Removing = 4,
+}
 
-/// The name of a node status, as `state` shows it.
-pub fn node_state_name(status: i32) -> &'static str {
-    match status {
-        NODE_PENDING => "pending",
-        NODE_SUCCESS => "ok",
-        NODE_RUNNING => "running",
-        NODE_FAILED => "failed",
-        NODE_REMOVING => "removing",
-        _ => "unknown",
+/// A number that is not a [`NodeState`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is not a node status (0 pending .. 4 removing)")]
+pub struct UnknownNodeState(pub i32);
+
+impl NodeState {
+    /// Its number on the wire and in the database.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// Its name, as `state` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeState::Pending => "pending",
+            NodeState::Success => "ok",
+            NodeState::Running => "running",
+            NodeState::Failed => "failed",
+            NodeState::Removing => "removing",
+        }
     }
 }
+
+impl From<NodeState> for i32 {
+    fn from(state: NodeState) -> i32 {
+        state.code()
+    }
+}
+
+impl TryFrom<i32> for NodeState {
+    type Error = UnknownNodeState;
+
+    fn try_from(code: i32) -> Result<Self, Self::Error> {
+        Ok(match code {
+            0 => NodeState::Pending,
+            1 => NodeState::Success,
+            2 => NodeState::Running,
+            3 => NodeState::Failed,
+            4 => NodeState::Removing,
+            other => return Err(UnknownNodeState(other)),
+        })
+    }
+}
+
+impl fmt::Display for NodeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Use [`NodeState::Pending`] (kept as a number while the orchestrator's store reads them).
+pub const NODE_PENDING: i32 = NodeState::Pending as i32;
+/// Use [`NodeState::Success`].
+pub const NODE_SUCCESS: i32 = NodeState::Success as i32;
+/// Use [`NodeState::Running`].
+pub const NODE_RUNNING: i32 = NodeState::Running as i32;
+/// Use [`NodeState::Failed`].
+pub const NODE_FAILED: i32 = NodeState::Failed as i32;
+/// Use [`NodeState::Removing`].
+pub const NODE_REMOVING: i32 = NodeState::Removing as i32;
+
+/// The name of a node status, as `state` shows it; `unknown` for a number that is none.
+pub fn node_state_name(status: i32) -> &'static str {
+    NodeState::try_from(status).map_or("unknown", NodeState::name)
+}
+
 /// `node_type` of a node added by hand (`add_nodes`).
 pub const NODE_MANUAL: &str = "manual";
 
@@ -154,4 +218,29 @@ pub struct SchedulerStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Created {
     pub id: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_state_travels_as_its_number_and_keeps_its_name() {
+        for (state, code, name) in [
+            (NodeState::Pending, 0, "pending"),
+            (NodeState::Success, 1, "ok"),
+            (NodeState::Running, 2, "running"),
+            (NodeState::Failed, 3, "failed"),
+            (NodeState::Removing, 4, "removing"),
+        ] {
+            assert_eq!(
+                serde_json::to_string(&state).expect("serialize"),
+                code.to_string()
+            );
+            assert_eq!(NodeState::try_from(code), Ok(state));
+            assert_eq!(node_state_name(code), name);
+        }
+        assert_eq!(NodeState::try_from(5), Err(UnknownNodeState(5)));
+        assert_eq!(node_state_name(-1), "unknown");
+    }
 }

@@ -5,8 +5,11 @@
 //! [`ListReply`] that adds `page`, `page_size` and `query_count`. An error carries its HTTP
 //! status as `code` and says what is wrong in `msg`.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use serde_repr::{Deserialize_repr, Serialize_repr};
 
 /// The envelope of every answer but lists.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,35 +40,143 @@ pub struct Listed<T> {
     pub query_count: u64,
 }
 
-/// State of a task, a batch and a node.
-pub const STATE_INIT: i32 = 0;
-pub const STATE_RUNNING: i32 = 1;
-pub const STATE_SUCCESS: i32 = 2;
-pub const STATE_FAILED: i32 = 3;
-pub const STATE_STOPPED: i32 = 4;
-/// A task (never a node) paused by `/task/pause`: its nodes wait at a step boundary as INIT
-/// with their `step`, and `/task/start` resumes them. Not counted in `stat`, which counts
-/// node states only.
-pub const STATE_PAUSED: i32 = 5;
+/// State of a task, a batch and a node; on the wire, its number (`"state": 2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize_repr, Deserialize_repr)]
+#[repr(i32)]
+pub enum TaskState {
+    Init = 0,
+    Running = 1,
+    Success = 2,
+    Failed = 3,
+    Stopped = 4,
+    /// A task (never a node) paused by `/task/pause`: its nodes wait at a step boundary as
+    /// INIT with their `step`, and `/task/start` resumes them. Not counted in `stat`, which
+    /// counts node states only.
+    Paused = 5,
+}
+
+/// A number that is not a [`TaskState`] (read from a database or a peer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is not a task state (0 INIT .. 5 PAUSED)")]
+pub struct UnknownTaskState(pub i32);
+
+impl TaskState {
+    /// Its number on the wire and in the database.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// Its name in log rows: `INIT`, `RUNNING`, `SUCCESS`, `FAILED`, `STOPPED`, `PAUSED`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskState::Init => "INIT",
+            TaskState::Running => "RUNNING",
+            TaskState::Success => "SUCCESS",
+            TaskState::Failed => "FAILED",
+            TaskState::Stopped => "STOPPED",
+            TaskState::Paused => "PAUSED",
+        }
+    }
+}
+
+impl From<TaskState> for i32 {
+    fn from(state: TaskState) -> i32 {
+        state.code()
+    }
+}
+
+impl TryFrom<i32> for TaskState {
+    type Error = UnknownTaskState;
+
+    fn try_from(code: i32) -> Result<Self, Self::Error> {
+        Ok(match code {
+            0 => TaskState::Init,
+            1 => TaskState::Running,
+            2 => TaskState::Success,
+            3 => TaskState::Failed,
+            4 => TaskState::Stopped,
+            5 => TaskState::Paused,
+            other => return Err(UnknownTaskState(other)),
+        })
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Use [`TaskState::Init`].
+pub const STATE_INIT: TaskState = TaskState::Init;
+/// Use [`TaskState::Running`].
+pub const STATE_RUNNING: TaskState = TaskState::Running;
+/// Use [`TaskState::Success`].
+pub const STATE_SUCCESS: TaskState = TaskState::Success;
+/// Use [`TaskState::Failed`].
+pub const STATE_FAILED: TaskState = TaskState::Failed;
+/// Use [`TaskState::Stopped`].
+pub const STATE_STOPPED: TaskState = TaskState::Stopped;
+/// Use [`TaskState::Paused`].
+pub const STATE_PAUSED: TaskState = TaskState::Paused;
 /// How many node states there are (0–4): the length of `stat`.
 pub const STATE_COUNT: usize = 5;
 
-/// The built-in steps, in the order `/task_step/list` shows them.
-pub const BUILTIN_STEPS: [&str; 6] = [
-    "create_vm",
-    "return_vm",
-    "register",
-    "unregister",
-    "record_ci",
-    "remove_ci",
-];
+/// A built-in step: a template step with one of these names runs in the engine itself
+/// (through `crates/client`) instead of on the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BuiltinStep {
+    CreateVm,
+    ReturnVm,
+    Register,
+    Unregister,
+    RecordCi,
+    RemoveCi,
+}
+
+impl BuiltinStep {
+    /// Every built-in step, in the order `/task_step/list` shows them.
+    pub const ALL: [BuiltinStep; 6] = [
+        BuiltinStep::CreateVm,
+        BuiltinStep::ReturnVm,
+        BuiltinStep::Register,
+        BuiltinStep::Unregister,
+        BuiltinStep::RecordCi,
+        BuiltinStep::RemoveCi,
+    ];
+
+    /// Its name in a template.
+    pub fn name(self) -> &'static str {
+        match self {
+            BuiltinStep::CreateVm => "create_vm",
+            BuiltinStep::ReturnVm => "return_vm",
+            BuiltinStep::Register => "register",
+            BuiltinStep::Unregister => "unregister",
+            BuiltinStep::RecordCi => "record_ci",
+            BuiltinStep::RemoveCi => "remove_ci",
+        }
+    }
+
+    /// The built-in step named `name`; `None` for any other name (a remote step's).
+    pub fn parse(name: &str) -> Option<BuiltinStep> {
+        BuiltinStep::ALL
+            .into_iter()
+            .find(|step| step.name() == name)
+    }
+}
+
+impl fmt::Display for BuiltinStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The body the engine POSTs to a task's `notify_url`: the task's state, and the node that
 /// changed (null for an event of the task itself).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskEvent {
     pub fid: i64,
-    pub state: i32,
+    pub state: TaskState,
     pub node_id: Option<i64>,
 }
 
@@ -145,9 +256,9 @@ pub struct Task {
     pub template_name: String,
     pub task_name: String,
     pub pool_name: String,
-    /// The task's state (0 INIT .. 4 STOPPED), under the seed's key.
+    /// The task's state (0 INIT .. 5 PAUSED), under the seed's key.
     #[serde(rename = "Status")]
-    pub status: i32,
+    pub status: TaskState,
     /// The template's steps as they were when the task was created.
     pub options: Vec<TemplateStep>,
     pub step_len: i64,
@@ -176,7 +287,7 @@ pub struct TaskNode {
     pub id: i64,
     pub fid: i64,
     pub ip: String,
-    pub state: i32,
+    pub state: TaskState,
     pub batch_id: i64,
     /// Index (from 0) of the step the node is at, and its name (empty once past the last).
     pub step: i64,
@@ -273,4 +384,63 @@ pub struct TaskRequest {
     /// at the task's end (http or https; best effort).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_url: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_state_travels_as_its_number() {
+        for (state, code) in [
+            (TaskState::Init, 0),
+            (TaskState::Running, 1),
+            (TaskState::Success, 2),
+            (TaskState::Failed, 3),
+            (TaskState::Stopped, 4),
+            (TaskState::Paused, 5),
+        ] {
+            assert_eq!(
+                serde_json::to_string(&state).expect("serialize"),
+                code.to_string()
+            );
+            let back: TaskState = serde_json::from_str(&code.to_string()).expect("deserialize");
+            assert_eq!(back, state);
+            assert_eq!(TaskState::try_from(code), Ok(state));
+            assert_eq!(i32::from(state), code);
+        }
+        assert_eq!(TaskState::try_from(6), Err(UnknownTaskState(6)));
+        assert!(serde_json::from_str::<TaskState>("6").is_err());
+        assert!(serde_json::from_str::<TaskState>("\"2\"").is_err());
+        let event = TaskEvent {
+            fid: 7,
+            state: TaskState::Failed,
+            node_id: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&event).expect("serialize"),
+            r#"{"fid":7,"state":3,"node_id":null}"#
+        );
+    }
+
+    #[test]
+    fn builtin_steps_are_found_by_name_only() {
+        for step in BuiltinStep::ALL {
+            assert_eq!(BuiltinStep::parse(step.name()), Some(step));
+        }
+        let names: Vec<&str> = BuiltinStep::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "create_vm",
+                "return_vm",
+                "register",
+                "unregister",
+                "record_ci",
+                "remove_ci"
+            ]
+        );
+        assert_eq!(BuiltinStep::parse("Create_vm"), None);
+        assert_eq!(BuiltinStep::parse("deploy"), None);
+    }
 }

@@ -1,6 +1,7 @@
 //! The configuration of cloud-portal: defaults here < TOML file < `DCP_*` environment.
 
 use kit::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig, Validate};
+use kit::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_PORT: u16 = 8005;
@@ -49,7 +50,7 @@ pub struct PasswordHashConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AdminConfig {
     pub username: String,
-    pub password: String,
+    pub password: Secret,
 }
 
 /// The embedded default's demo data (user `luoyun`/`luoyun`, an image, hosts on 127.0.0.x,
@@ -138,9 +139,9 @@ impl Validate for Config {
         }
         crate::portal::check_username("admin.username", &self.admin.username)
             .map_err(|e| ConfigError::invalid("admin.username", e.to_string()))?;
-        crate::portal::check_password("admin.password", &self.admin.password)
+        crate::portal::check_password("admin.password", self.admin.password.expose_secret())
             .map_err(|e| ConfigError::invalid("admin.password", e.to_string()))?;
-        if !self.demo.enabled && self.admin.password == DEMO_ADMIN_PASSWORD {
+        if !self.demo.enabled && self.admin.password.expose_secret() == DEMO_ADMIN_PASSWORD {
             return Err(ConfigError::invalid(
                 "admin.password",
                 "the demo password is allowed only with demo.enabled = true: set DCP_ADMIN__PASSWORD",
@@ -153,6 +154,14 @@ impl Validate for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_the_admin_password() {
+        let mut config = Config::default();
+        config.admin.password = "portal-admin-password-5678".into();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("portal-admin-password-5678"), "{shown}");
+    }
 
     #[test]
     fn the_default_is_valid_and_production_must_choose_an_admin_password() {

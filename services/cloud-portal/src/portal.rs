@@ -325,7 +325,9 @@ impl Portal {
                 .is_some()
         };
         if !exists {
-            let hash = self.hash(config.admin.password.clone()).await?;
+            let hash = self
+                .hash(config.admin.password.expose_secret().to_string())
+                .await?;
             self.write(move |conn| {
                 store::insert_user(conn, &username, &hash, w::ROLE_ADMIN, now_ms())
                     .map_err(Error::from)

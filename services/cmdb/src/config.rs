@@ -1,6 +1,7 @@
 //! The configuration of cmdb: defaults here < TOML file < `DCP_*` environment.
 
 use kit::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig, Validate};
+use kit::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_PORT: u16 = 8004;
@@ -21,7 +22,7 @@ pub struct AuthConfig {
     /// The admin's api key and secret. Empty: generated once, at creation, and written to
     /// `credentials_file`. Set: the admin user gets exactly these at every start.
     pub admin_key: String,
-    pub admin_secret: String,
+    pub admin_secret: Secret,
     /// Where generated admin credentials are written (JSON, mode 0600).
     pub credentials_file: String,
     /// When true, GET requests need no signature (writes always do).
@@ -42,7 +43,7 @@ impl Default for Config {
             auth: AuthConfig {
                 admin_user: "admin".into(),
                 admin_key: String::new(),
-                admin_secret: String::new(),
+                admin_secret: Secret::default(),
                 credentials_file: "var/cmdb-admin.json".into(),
                 open_reads: false,
                 ts_window_secs: 300,
@@ -80,5 +81,20 @@ impl Validate for Config {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_admin_secret() {
+        let mut config = Config::default();
+        config.auth.admin_key = "cmdb-admin-key".into();
+        config.auth.admin_secret = "cmdb-admin-secret-5678".into();
+        assert!(config.validate().is_ok());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("cmdb-admin-secret-5678"), "{shown}");
     }
 }

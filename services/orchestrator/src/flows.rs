@@ -717,7 +717,7 @@ fn undo_marks(c: &mut DbConn, marks: &[Mark]) -> Result<(), Error> {
 fn apply(
     c: &mut DbConn,
     row: &TaskRow,
-    task_state: i32,
+    task_state: te::TaskState,
     detail: &[te::TaskNode],
 ) -> Result<(), Error> {
     let Some(kind) = Kind::parse(&row.kind) else {
@@ -811,7 +811,7 @@ fn apply_node(
     Ok(())
 }
 
-fn is_finished(task_state: i32) -> bool {
+fn is_finished(task_state: te::TaskState) -> bool {
     matches!(
         task_state,
         te::STATE_SUCCESS | te::STATE_FAILED | te::STATE_STOPPED

@@ -1,6 +1,7 @@
 //! The configuration of resource-pool: defaults here < TOML file < `DCP_*` environment.
 
 use kit::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig, Validate};
+use kit::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_PORT: u16 = 8001;
@@ -17,7 +18,7 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeConfig {
     pub user: String,
-    pub password: String,
+    pub password: Secret,
     pub timeout_secs: u64,
 }
 
@@ -29,7 +30,7 @@ impl Default for Config {
             log: LogConfig::default(),
             probe: ProbeConfig {
                 user: "root".into(),
-                password: String::new(),
+                password: Secret::default(),
                 timeout_secs: 3,
             },
         }
@@ -51,5 +52,19 @@ impl Validate for Config {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_probe_password() {
+        let mut config = Config::default();
+        config.probe.password = "probe-password-5678".into();
+        assert!(config.validate().is_ok());
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("probe-password-5678"), "{shown}");
     }
 }

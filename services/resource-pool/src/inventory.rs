@@ -970,7 +970,7 @@ fn probe_url(probe: &ProbeConfig, ip: &str, port: i32) -> String {
         format!(
             "{}:{}",
             percent_encode(&probe.user),
-            percent_encode(&probe.password)
+            percent_encode(probe.password.expose_secret())
         )
     };
     format!("mysql://{credentials}@{host}:{port}/")

@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 
 use kit::config::{ConfigError, HttpConfig, LogConfig, Validate};
+use kit::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_PORT: u16 = 8006;
@@ -83,7 +84,7 @@ pub struct StoreConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKey {
-    pub key: String,
+    pub key: Secret,
     /// Who holds the key; every write is logged with it.
     pub owner: String,
     /// The zkidcs the key is valid for; empty means every zkidc.
@@ -205,13 +206,14 @@ impl Validate for Config {
         let mut seen = std::collections::BTreeSet::new();
         for (i, key) in self.keys.iter().enumerate() {
             let name = format!("keys[{i}]");
-            if key.key.trim().is_empty() || key.key.chars().any(char::is_control) {
+            let value = key.key.expose_secret();
+            if value.trim().is_empty() || value.chars().any(char::is_control) {
                 return Err(ConfigError::invalid(
                     &format!("{name}.key"),
                     "must be non-empty printable text",
                 ));
             }
-            if !seen.insert(key.key.as_str()) {
+            if !seen.insert(value) {
                 return Err(ConfigError::invalid(
                     &format!("{name}.key"),
                     "the same key is configured twice",
@@ -239,6 +241,13 @@ impl Validate for Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_an_api_key() {
+        let config = Config::default();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains(DEMO_KEY), "{shown}");
+    }
 
     #[test]
     fn defaults_are_valid_and_embedded() {

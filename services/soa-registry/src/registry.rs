@@ -179,7 +179,7 @@ impl Registry {
             })?;
         self.keys
             .iter()
-            .find(|k| k.key == key)
+            .find(|k| k.key.expose_secret() == key)
             .ok_or_else(|| Error::Forbidden("invalid key".into()))
     }
 

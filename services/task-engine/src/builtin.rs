@@ -12,10 +12,12 @@ use std::future::Future;
 use std::time::Duration;
 
 use client::{ClientConfig, ClientError, CloudPortalClient, CmdbClient, SoaRegistryClient};
+use kit::secret::Secret;
 use serde_json::{json, Map, Value};
 use tokio::sync::Mutex;
 use wire::cloud_portal as cp;
 use wire::host::HostAddress;
+use wire::task_engine::BuiltinStep;
 
 use crate::config::PeersConfig;
 use crate::exec::Vars;
@@ -49,22 +51,25 @@ impl Facts {
 pub enum BuiltinError {
     #[error("built-in step `{step}` needs {service}, which is not configured (`{key}`)")]
     NotConfigured {
-        step: String,
+        step: BuiltinStep,
         service: &'static str,
         key: &'static str,
     },
     #[error("built-in step `{step}` needs the parameter `{name}` (step param_values, task params or node variables)")]
-    MissingParam { step: String, name: &'static str },
+    MissingParam {
+        step: BuiltinStep,
+        name: &'static str,
+    },
     #[error("built-in step `{step}`: {reason}")]
-    BadParam { step: String, reason: String },
+    BadParam { step: BuiltinStep, reason: String },
     #[error("built-in step `{step}`: {what}: {source}")]
     Peer {
-        step: String,
+        step: BuiltinStep,
         what: String,
         source: ClientError,
     },
     #[error("built-in step `{step}`: {reason}")]
-    Unexpected { step: String, reason: String },
+    Unexpected { step: BuiltinStep, reason: String },
 }
 
 /// The node a built-in step works on.
@@ -92,11 +97,6 @@ pub struct Peers {
     cmdb: Option<Cmdb>,
 }
 
-/// Whether `step` is a built-in step.
-pub fn is_builtin(step: &str) -> bool {
-    wire::task_engine::BUILTIN_STEPS.contains(&step)
-}
-
 fn client_config(url: &str, peers: &PeersConfig) -> ClientConfig {
     let mut config = ClientConfig::new(url);
     config.timeout = Duration::from_secs(peers.timeout_secs);
@@ -121,8 +121,11 @@ impl Peers {
         let soa_registry = if soa.url.is_empty() {
             None
         } else {
-            let client =
-                SoaRegistryClient::new(client_config(&soa.url, config), &soa.key, &soa.zkidc)?;
+            let client = SoaRegistryClient::new(
+                client_config(&soa.url, config),
+                soa.key.expose_secret(),
+                &soa.zkidc,
+            )?;
             Some((client, soa.zkidc.clone()))
         };
         let cmdb = if config.cmdb.url.is_empty() {
@@ -130,7 +133,7 @@ impl Peers {
         } else {
             Some(Cmdb {
                 client: CmdbClient::new(client_config(&config.cmdb.url, config))?
-                    .with_key(&config.cmdb.key, &config.cmdb.secret),
+                    .with_key(&config.cmdb.key, config.cmdb.secret.expose_secret()),
                 ensured: Mutex::new(HashSet::new()),
                 setup: Mutex::new(()),
             })
@@ -145,66 +148,60 @@ impl Peers {
     /// Runs built-in step `step` on `node`.
     pub async fn run(
         &self,
-        step: &str,
+        step: BuiltinStep,
         node: &NodeRef<'_>,
         vars: &Vars<'_>,
     ) -> Result<Done, BuiltinError> {
         let ctx = Ctx { step, node, vars };
         match step {
-            "create_vm" => self.cloud_portal(step)?.create_vm(&ctx).await,
-            "return_vm" => self.cloud_portal(step)?.return_vm(&ctx).await,
-            "register" => {
+            BuiltinStep::CreateVm => self.cloud_portal(step)?.create_vm(&ctx).await,
+            BuiltinStep::ReturnVm => self.cloud_portal(step)?.return_vm(&ctx).await,
+            BuiltinStep::Register => {
                 let (client, zkidc) = self.soa_registry(step)?;
                 register(client, zkidc, &ctx).await
             }
-            "unregister" => {
+            BuiltinStep::Unregister => {
                 let (client, zkidc) = self.soa_registry(step)?;
                 unregister(client, zkidc, &ctx).await
             }
-            "record_ci" => self.cmdb(step)?.record_ci(&ctx).await,
-            "remove_ci" => self.cmdb(step)?.remove_ci(&ctx).await,
-            other => Err(BuiltinError::Unexpected {
-                step: other.to_string(),
-                reason: "not a built-in step".into(),
-            }),
+            BuiltinStep::RecordCi => self.cmdb(step)?.record_ci(&ctx).await,
+            BuiltinStep::RemoveCi => self.cmdb(step)?.remove_ci(&ctx).await,
         }
     }
 
-    fn cloud_portal(&self, step: &str) -> Result<&CloudPortal, BuiltinError> {
+    fn cloud_portal(&self, step: BuiltinStep) -> Result<&CloudPortal, BuiltinError> {
         self.cloud_portal
             .as_ref()
-            .ok_or_else(|| BuiltinError::NotConfigured {
-                step: step.to_string(),
+            .ok_or(BuiltinError::NotConfigured {
+                step,
                 service: "cloud-portal",
                 key: "peers.cloud_portal.url",
             })
     }
 
-    fn soa_registry(&self, step: &str) -> Result<(&SoaRegistryClient, &str), BuiltinError> {
+    fn soa_registry(&self, step: BuiltinStep) -> Result<(&SoaRegistryClient, &str), BuiltinError> {
         self.soa_registry
             .as_ref()
             .map(|(c, z)| (c, z.as_str()))
-            .ok_or_else(|| BuiltinError::NotConfigured {
-                step: step.to_string(),
+            .ok_or(BuiltinError::NotConfigured {
+                step,
                 service: "soa-registry",
                 key: "peers.soa_registry.url",
             })
     }
 
-    fn cmdb(&self, step: &str) -> Result<&Cmdb, BuiltinError> {
-        self.cmdb
-            .as_ref()
-            .ok_or_else(|| BuiltinError::NotConfigured {
-                step: step.to_string(),
-                service: "cmdb",
-                key: "peers.cmdb.url",
-            })
+    fn cmdb(&self, step: BuiltinStep) -> Result<&Cmdb, BuiltinError> {
+        self.cmdb.as_ref().ok_or(BuiltinError::NotConfigured {
+            step,
+            service: "cmdb",
+            key: "peers.cmdb.url",
+        })
     }
 }
 
 /// One run of one built-in step.
 struct Ctx<'a> {
-    step: &'a str,
+    step: BuiltinStep,
     node: &'a NodeRef<'a>,
     vars: &'a Vars<'a>,
 }
@@ -215,8 +212,8 @@ impl Ctx<'_> {
             .get(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| BuiltinError::MissingParam {
-                step: self.step.to_string(),
+            .ok_or(BuiltinError::MissingParam {
+                step: self.step,
                 name,
             })
     }
@@ -230,7 +227,7 @@ impl Ctx<'_> {
 
     fn bad(&self, reason: String) -> BuiltinError {
         BuiltinError::BadParam {
-            step: self.step.to_string(),
+            step: self.step,
             reason,
         }
     }
@@ -238,7 +235,7 @@ impl Ctx<'_> {
     fn peer(&self, what: impl Into<String>) -> impl FnOnce(ClientError) -> BuiltinError + '_ {
         let what = what.into();
         move |source| BuiltinError::Peer {
-            step: self.step.to_string(),
+            step: self.step,
             what,
             source,
         }
@@ -246,7 +243,7 @@ impl Ctx<'_> {
 
     fn unexpected(&self, reason: String) -> BuiltinError {
         BuiltinError::Unexpected {
-            step: self.step.to_string(),
+            step: self.step,
             reason,
         }
     }
@@ -275,7 +272,7 @@ impl Ctx<'_> {
 struct CloudPortal {
     client: CloudPortalClient,
     username: String,
-    password: String,
+    password: Secret,
     session: Mutex<Option<String>>,
 }
 
@@ -286,7 +283,10 @@ impl CloudPortal {
         if let Some(key) = session.as_ref() {
             return Ok(key.clone());
         }
-        let key = self.client.login(&self.username, &self.password).await?;
+        let key = self
+            .client
+            .login(&self.username, self.password.expose_secret())
+            .await?;
         *session = Some(key.clone());
         Ok(key)
     }
@@ -323,7 +323,7 @@ impl CloudPortal {
             Some(text) => text,
             None => {
                 return Err(BuiltinError::MissingParam {
-                    step: ctx.step.to_string(),
+                    step: ctx.step,
                     name: "vm_type_id",
                 })
             }
@@ -916,7 +916,7 @@ mod tests {
             fresh: true,
         };
         let ctx = Ctx {
-            step: "create_vm",
+            step: BuiltinStep::CreateVm,
             node: &node,
             vars: &vars,
         };

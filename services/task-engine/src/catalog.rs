@@ -8,7 +8,7 @@ use kit::db::{Db, DbConn};
 use kit::Page;
 use serde_json::{Map, Value};
 use wire::task_engine::{
-    self as w, Action, ActionImpl, RemoteStep, Retry, TaskStep, Template, TemplateStep,
+    Action, ActionImpl, BuiltinStep, RemoteStep, Retry, TaskStep, Template, TemplateStep,
 };
 
 use crate::error::Error;
@@ -479,7 +479,7 @@ fn check_actions(c: &mut DbConn, actions: &[String]) -> Result<Vec<String>, Erro
 
 fn check_step_name(name: &str) -> Result<String, Error> {
     let name = check_name("name", name)?;
-    if w::BUILTIN_STEPS.contains(&name.as_str()) {
+    if BuiltinStep::parse(&name).is_some() {
         return Err(Error::Conflict(format!(
             "`{name}` is the name of a built-in step"
         )));
@@ -597,7 +597,7 @@ pub async fn get_template(db: &Db, id: i64) -> Result<Template, Error> {
 /// Every step must be a built-in step or an existing remote step.
 fn check_template_steps(c: &mut DbConn, steps: &[TemplateStep]) -> Result<(), Error> {
     for step in steps {
-        let builtin = w::BUILTIN_STEPS.contains(&step.name.as_str());
+        let builtin = BuiltinStep::parse(&step.name).is_some();
         if !builtin && store::remote_step_by_name(c, &step.name)?.is_none() {
             return Err(Error::NotFound(format!(
                 "step name `{}` not found",
@@ -658,25 +658,25 @@ pub async fn delete_template(db: &Db, id: i64) -> Result<(), Error> {
 
 /// The built-in steps' parameters (see proto-docs/platform-flow.md). Each is looked up like a
 /// remote step's placeholder: the step's `param_values`, the task's `params`, the node.
-fn builtin_step(name: &str) -> TaskStep {
-    let (desc, params): (&str, &[(&str, &str)]) = match name {
-        "create_vm" => (
+fn builtin_step(step: BuiltinStep) -> TaskStep {
+    let (desc, params): (&str, &[(&str, &str)]) = match step {
+        BuiltinStep::CreateVm => (
             "create the node's instance in cloud-portal (reuses the node's vm_id while its instance exists); sets ip, vm_id, instance_id",
             &[("vm_type_id", "integer")],
         ),
-        "return_vm" => (
+        BuiltinStep::ReturnVm => (
             "give the node's instance (vm_id) back to cloud-portal; sets returned",
             &[],
         ),
-        "register" => (
+        BuiltinStep::Register => (
             "register the node (ip:port) in soa-registry, creating the service if missing; sets soa_key",
             &[("service", "string"), ("port", "integer"), ("zkidc", "string")],
         ),
-        "unregister" => (
+        BuiltinStep::Unregister => (
             "remove the node from soa-registry (by soa_key, else by ip:port)",
             &[("service", "string"), ("port", "integer"), ("zkidc", "string")],
         ),
-        "record_ci" => (
+        BuiltinStep::RecordCi => (
             "record the node as a CI in cmdb, under its pool and service CIs; sets ci_id",
             &[
                 ("service_name", "string"),
@@ -685,14 +685,14 @@ fn builtin_step(name: &str) -> TaskStep {
                 ("ci_type", "string"),
             ],
         ),
-        _ => (
+        BuiltinStep::RemoveCi => (
             "delete the node's CI from cmdb (by ci_id, else by ip)",
             &[("ci_type", "string")],
         ),
     };
     TaskStep {
         id: 0,
-        name: name.to_string(),
+        name: step.name().to_string(),
         desc: desc.to_string(),
         step_type: "builtin".to_string(),
         params: params
@@ -707,7 +707,7 @@ pub async fn list_task_steps(db: &Db, page: Page) -> Result<Paged<TaskStep>, Err
     let (steps, actions) = db
         .read(|c| -> Result<_, Error> { Ok((store::all_remote_steps(c)?, store::all_actions(c)?)) })
         .await?;
-    let mut all: Vec<TaskStep> = w::BUILTIN_STEPS.iter().map(|n| builtin_step(n)).collect();
+    let mut all: Vec<TaskStep> = BuiltinStep::ALL.into_iter().map(builtin_step).collect();
     for step in steps {
         let names: Vec<String> = from_text("remote step actions", &step.actions)?;
         let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();

@@ -1,6 +1,7 @@
 //! The configuration of task-engine: defaults here < TOML file < `DCP_*` environment.
 
 use kit::config::{ConfigError, DatabaseConfig, HttpConfig, LogConfig, Validate};
+use kit::secret::Secret;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::notify::EventTargets;
@@ -332,7 +333,7 @@ impl Default for PeersConfig {
 pub struct CloudPortalPeer {
     pub url: String,
     pub username: String,
-    pub password: String,
+    pub password: Secret,
 }
 
 /// soa-registry (`register`, `unregister`): an API key and the zkidc used when a task names none.
@@ -340,7 +341,7 @@ pub struct CloudPortalPeer {
 #[serde(default)]
 pub struct SoaRegistryPeer {
     pub url: String,
-    pub key: String,
+    pub key: Secret,
     pub zkidc: String,
 }
 
@@ -351,7 +352,7 @@ pub struct SoaRegistryPeer {
 pub struct CmdbPeer {
     pub url: String,
     pub key: String,
-    pub secret: String,
+    pub secret: Secret,
 }
 
 fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
@@ -389,20 +390,28 @@ impl PeersConfig {
             )?;
             require(
                 "peers.cloud_portal.password",
-                &cp.password,
+                cp.password.expose_secret(),
                 "peers.cloud_portal.url",
             )?;
         }
         let soa = &self.soa_registry;
         check_url("peers.soa_registry.url", &soa.url)?;
         if !soa.url.is_empty() {
-            require("peers.soa_registry.key", &soa.key, "peers.soa_registry.url")?;
+            require(
+                "peers.soa_registry.key",
+                soa.key.expose_secret(),
+                "peers.soa_registry.url",
+            )?;
         }
         let cmdb = &self.cmdb;
         check_url("peers.cmdb.url", &cmdb.url)?;
         if !cmdb.url.is_empty() {
             require("peers.cmdb.key", &cmdb.key, "peers.cmdb.url")?;
-            require("peers.cmdb.secret", &cmdb.secret, "peers.cmdb.url")?;
+            require(
+                "peers.cmdb.secret",
+                cmdb.secret.expose_secret(),
+                "peers.cmdb.url",
+            )?;
         }
         if self.timeout_secs == 0 || self.connect_timeout_secs == 0 {
             return Err(ConfigError::invalid(
@@ -447,6 +456,18 @@ impl AnsibleConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_a_peer_password_key_or_secret() {
+        let mut config = Config::default();
+        config.peers.cloud_portal.password = "portal-password-5678".into();
+        config.peers.soa_registry.key = "soa-key-5678".into();
+        config.peers.cmdb.secret = "cmdb-secret-5678".into();
+        let shown = format!("{config:?}");
+        for secret in ["portal-password-5678", "soa-key-5678", "cmdb-secret-5678"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 
     #[test]
     fn peers_are_optional_but_need_their_credentials_when_set() {

@@ -12,9 +12,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use wire::host::HostAddress;
-use wire::task_engine::{self as w, TemplateStep};
+use wire::task_engine::{self as w, BuiltinStep, TaskState, TemplateStep};
 
-use crate::builtin::{self, Facts, NodeRef, Peers};
+use crate::builtin::{Facts, NodeRef, Peers};
 use crate::config::RunConfig;
 use crate::error::Error;
 use crate::exec::{prepare, StepExecutor, Vars};
@@ -65,18 +65,6 @@ struct Extra {
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-fn state_name(state: i32) -> &'static str {
-    match state {
-        w::STATE_INIT => "INIT",
-        w::STATE_RUNNING => "RUNNING",
-        w::STATE_SUCCESS => "SUCCESS",
-        w::STATE_FAILED => "FAILED",
-        w::STATE_STOPPED => "STOPPED",
-        w::STATE_PAUSED => "PAUSED",
-        _ => "UNKNOWN",
-    }
 }
 
 /// Whether a run goes on: a stopped or paused task ends its nodes at the next step
@@ -148,18 +136,18 @@ impl Engine {
                     .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
                 let at = now();
                 match flow.state {
-                    w::STATE_INIT | w::STATE_FAILED => {}
+                    TaskState::Init | TaskState::Failed => {}
                     // The paused run still holds the task while its nodes finish their step.
-                    w::STATE_PAUSED if !flow.owner.is_empty() && flow.lease_until >= at => {
+                    TaskState::Paused if !flow.owner.is_empty() && flow.lease_until >= at => {
                         return Err(Error::Conflict(format!(
                             "task {fid} is still pausing: its running nodes are finishing their current step; start it again when they have"
                         )))
                     }
-                    w::STATE_PAUSED => {}
+                    TaskState::Paused => {}
                     other => {
                         return Err(Error::Conflict(format!(
                             "task {fid} is {}; only an INIT, FAILED or PAUSED task can be started",
-                            state_name(other)
+                            other.name()
                         )))
                     }
                 }
@@ -167,18 +155,18 @@ impl Engine {
                 if store::move_flow_state(
                     c,
                     fid,
-                    &[w::STATE_INIT, w::STATE_FAILED, w::STATE_PAUSED],
-                    w::STATE_RUNNING,
+                    &[TaskState::Init, TaskState::Failed, TaskState::Paused],
+                    TaskState::Running,
                     at,
                 )? != 1
                 {
                     return Err(Error::Conflict(format!("task {fid} is already starting")));
                 }
                 store::claim_flow(c, fid, &me, at + lease)?;
-                let reset = store::reset_nodes(c, fid, w::STATE_FAILED, w::STATE_INIT, at)?;
-                let message = if flow.state == w::STATE_FAILED {
+                let reset = store::reset_nodes(c, fid, TaskState::Failed, TaskState::Init, at)?;
+                let message = if flow.state == TaskState::Failed {
                     format!("task started again by {who}: {reset} failed node(s) resume")
-                } else if flow.state == w::STATE_PAUSED {
+                } else if flow.state == TaskState::Paused {
                     format!("task resumed by {who}: its nodes go on from the step where each waits")
                 } else {
                     format!("task started by {who}")
@@ -223,10 +211,12 @@ impl Engine {
                 let flow = store::flow(c, fid)?
                     .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
                 let at = now();
-                if store::move_flow_state(c, fid, &[w::STATE_RUNNING], w::STATE_PAUSED, at)? != 1 {
+                if store::move_flow_state(c, fid, &[TaskState::Running], TaskState::Paused, at)?
+                    != 1
+                {
                     return Err(Error::Conflict(format!(
                         "task {fid} is {}; only a RUNNING task can be paused",
-                        state_name(flow.state)
+                        flow.state.name()
                     )));
                 }
                 let message =
@@ -249,18 +239,18 @@ impl Engine {
                     .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
                 let at = now();
                 let from = [
-                    w::STATE_INIT,
-                    w::STATE_RUNNING,
-                    w::STATE_PAUSED,
-                    w::STATE_FAILED,
+                    TaskState::Init,
+                    TaskState::Running,
+                    TaskState::Paused,
+                    TaskState::Failed,
                 ];
-                if store::move_flow_state(c, fid, &from, w::STATE_STOPPED, at)? != 1 {
+                if store::move_flow_state(c, fid, &from, TaskState::Stopped, at)? != 1 {
                     return Err(Error::Conflict(format!(
                         "task {fid} is {}; only an INIT, RUNNING, PAUSED or FAILED task can be stopped",
-                        state_name(flow.state)
+                        flow.state.name()
                     )));
                 }
-                let parked = store::reset_nodes(c, fid, w::STATE_INIT, w::STATE_STOPPED, at)?;
+                let parked = store::reset_nodes(c, fid, TaskState::Init, TaskState::Stopped, at)?;
                 let message = format!(
                     "task stopped by {who}: {parked} node(s) not started are STOPPED; running nodes stop after their current step"
                 );
@@ -318,7 +308,13 @@ impl Inner {
                     .db
                     .write(move |c| -> Result<(), Error> {
                         let at = now();
-                        store::move_flow_state(c, fid, &[w::STATE_RUNNING], w::STATE_FAILED, at)?;
+                        store::move_flow_state(
+                            c,
+                            fid,
+                            &[TaskState::Running],
+                            TaskState::Failed,
+                            at,
+                        )?;
                         store::insert_log(c, fid, 0, None, &message, at)?;
                         Ok(())
                     })
@@ -386,7 +382,7 @@ impl Inner {
                         c,
                         fid,
                         batch,
-                        &[w::STATE_INIT, w::STATE_RUNNING],
+                        &[TaskState::Init, TaskState::Running],
                     )?)
                 })
                 .await?;
@@ -462,7 +458,7 @@ impl Inner {
         let me = self.id.clone();
         let ended = self
             .db
-            .write(move |c| -> Result<Option<(i32, String)>, Error> {
+            .write(move |c| -> Result<Option<(TaskState, String)>, Error> {
                 let nodes = store::nodes_of_flow(c, fid)?;
                 let total = nodes.len();
                 let at = now();
@@ -473,37 +469,37 @@ impl Inner {
                 let url = flow.notify_url.clone();
                 let waiting = nodes
                     .iter()
-                    .filter(|n| n.state == w::STATE_INIT || n.state == w::STATE_RUNNING)
+                    .filter(|n| n.state == TaskState::Init || n.state == TaskState::Running)
                     .count();
                 // A paused run that left nodes waiting stays PAUSED; one with nothing left to
                 // run, or whose batch failed (later batches would not start), ends as usual.
-                let paused = flow.state == w::STATE_PAUSED;
+                let paused = flow.state == TaskState::Paused;
                 if paused && waiting > 0 && stopped_at.is_none() {
-                    let ok = nodes.iter().filter(|n| n.state == w::STATE_SUCCESS).count();
+                    let ok = nodes.iter().filter(|n| n.state == TaskState::Success).count();
                     let message = format!(
                         "task run paused: {ok} of {total} node(s) succeeded, {waiting} wait for /task/start"
                     );
                     // The run is over: a start may now resume the task (on any engine).
                     store::release_flow(c, fid, &me)?;
                     store::insert_log(c, fid, 0, None, &message, at)?;
-                    return Ok(Some((w::STATE_PAUSED, url)));
+                    return Ok(Some((TaskState::Paused, url)));
                 }
-                if flow.state == w::STATE_STOPPED {
-                    let ok = nodes.iter().filter(|n| n.state == w::STATE_SUCCESS).count();
+                if flow.state == TaskState::Stopped {
+                    let ok = nodes.iter().filter(|n| n.state == TaskState::Success).count();
                     let message =
                         format!("task run ended STOPPED: {ok} of {total} node(s) succeeded");
                     store::insert_log(c, fid, 0, None, &message, at)?;
-                    return Ok(Some((w::STATE_STOPPED, url)));
+                    return Ok(Some((TaskState::Stopped, url)));
                 }
-                let ok = nodes.iter().filter(|n| n.state == w::STATE_SUCCESS).count();
+                let ok = nodes.iter().filter(|n| n.state == TaskState::Success).count();
                 let state = if ok == total {
-                    w::STATE_SUCCESS
+                    TaskState::Success
                 } else {
-                    w::STATE_FAILED
+                    TaskState::Failed
                 };
                 let mut message = format!(
                     "task finished {}: {ok} of {total} node(s) succeeded",
-                    state_name(state)
+                    state.name()
                 );
                 if ok > 0 && ok < total {
                     message.push_str(" (partial success)");
@@ -567,7 +563,7 @@ impl Inner {
                 flow,
                 nid,
                 batch,
-                w::STATE_RUNNING,
+                TaskState::Running,
                 node.step_index,
                 &step_states,
                 format!(
@@ -587,9 +583,9 @@ impl Inner {
             if halt == Halt::Paused || halt == Halt::Stopped {
                 // A paused node waits as INIT at this step: a resumed run picks it up here.
                 let (state, verb) = if halt == Halt::Paused {
-                    (w::STATE_INIT, "paused")
+                    (TaskState::Init, "paused")
                 } else {
-                    (w::STATE_STOPPED, "stopped")
+                    (TaskState::Stopped, "stopped")
                 };
                 self.progress(
                     flow,
@@ -616,7 +612,7 @@ impl Inner {
                     flow,
                     nid,
                     batch,
-                    w::STATE_FAILED,
+                    TaskState::Failed,
                     index as i64,
                     &step_states,
                     timed_out,
@@ -649,7 +645,7 @@ impl Inner {
                             flow,
                             nid,
                             batch,
-                            w::STATE_FAILED,
+                            TaskState::Failed,
                             index as i64,
                             &step_states,
                             format!("{timed_out}; its command was killed"),
@@ -689,7 +685,7 @@ impl Inner {
                     flow,
                     nid,
                     batch,
-                    w::STATE_FAILED,
+                    TaskState::Failed,
                     index as i64,
                     &step_states,
                     message,
@@ -703,7 +699,7 @@ impl Inner {
                     flow,
                     nid,
                     batch,
-                    w::STATE_RUNNING,
+                    TaskState::Running,
                     index as i64 + 1,
                     &step_states,
                     message,
@@ -715,7 +711,7 @@ impl Inner {
             flow,
             nid,
             batch,
-            w::STATE_SUCCESS,
+            TaskState::Success,
             steps.len() as i64,
             &step_states,
             format!("node {nid} `{}` succeeded", now.ip),
@@ -737,7 +733,7 @@ impl Inner {
         flow: &FlowRow,
         nid: i64,
         batch: i64,
-        state: i32,
+        state: TaskState,
         step_index: i64,
         step_states: &Map<String, Value>,
         message: String,
@@ -751,30 +747,32 @@ impl Inner {
         let next_step = extra.next_step;
         let (halt, actions, task_state) = self
             .db
-            .write(move |c| -> Result<(Halt, Actions, Option<i32>), Error> {
-                // A task another engine has taken over is left to it.
-                let Some(flow) = store::flow(c, fid)?.filter(|f| f.owner == me) else {
-                    return Ok((Halt::Lost, Ok(Vec::new()), None));
-                };
-                let at = now();
-                store::set_node_progress(c, nid, state, step_index, &states, at)?;
-                if let Some((ip, vm_id, vars)) = &facts {
-                    store::set_node_facts(c, nid, ip, vm_id, vars)?;
-                }
-                if let Some(text) = &attempt_log {
-                    store::insert_log(c, fid, batch, Some(nid), text, at)?;
-                }
-                store::insert_log(c, fid, batch, Some(nid), &message, at)?;
-                let task_state = flow.state;
-                let halt = halt_of(Some(flow), &me);
-                let actions = match &next_step {
-                    Some(name) if halt == Halt::Go && !builtin::is_builtin(name) => {
-                        load_actions(c, name)?
+            .write(
+                move |c| -> Result<(Halt, Actions, Option<TaskState>), Error> {
+                    // A task another engine has taken over is left to it.
+                    let Some(flow) = store::flow(c, fid)?.filter(|f| f.owner == me) else {
+                        return Ok((Halt::Lost, Ok(Vec::new()), None));
+                    };
+                    let at = now();
+                    store::set_node_progress(c, nid, state, step_index, &states, at)?;
+                    if let Some((ip, vm_id, vars)) = &facts {
+                        store::set_node_facts(c, nid, ip, vm_id, vars)?;
                     }
-                    _ => Ok(Vec::new()),
-                };
-                Ok((halt, actions, Some(task_state)))
-            })
+                    if let Some(text) = &attempt_log {
+                        store::insert_log(c, fid, batch, Some(nid), text, at)?;
+                    }
+                    store::insert_log(c, fid, batch, Some(nid), &message, at)?;
+                    let task_state = flow.state;
+                    let halt = halt_of(Some(flow), &me);
+                    let actions = match &next_step {
+                        Some(name) if halt == Halt::Go && BuiltinStep::parse(name).is_none() => {
+                            load_actions(c, name)?
+                        }
+                        _ => Ok(Vec::new()),
+                    };
+                    Ok((halt, actions, Some(task_state)))
+                },
+            )
             .await?;
         if let (true, Some(task_state)) = (extra.notify, task_state) {
             self.notifier.send(
@@ -806,7 +804,7 @@ impl Inner {
     ) -> Result<(StepEnd, Facts, String), Error> {
         let attempts = step.retry.retry_times + 1;
         // Whether the step may have run on this node before (see `NodeRef::fresh`).
-        let first_time = node.state == w::STATE_INIT && !now.tried.contains(&step.name);
+        let first_time = node.state == TaskState::Init && !now.tried.contains(&step.name);
         for attempt in 1..=attempts {
             let fresh = first_time && attempt == 1;
             let (ok, output, learnt) = self
@@ -850,7 +848,7 @@ impl Inner {
         fresh: bool,
     ) -> Result<(bool, String, Facts), Error> {
         let lookup = Vars::new(&step.param_values, params, &now.vars);
-        if builtin::is_builtin(&step.name) {
+        if let Some(builtin) = BuiltinStep::parse(&step.name) {
             let target = NodeRef {
                 fid: node.fid,
                 nid: node.id,
@@ -858,7 +856,7 @@ impl Inner {
                 vm_id: &now.vm_id,
                 fresh,
             };
-            return Ok(match self.peers.run(&step.name, &target, &lookup).await {
+            return Ok(match self.peers.run(builtin, &target, &lookup).await {
                 Ok(done) => (true, done.text, done.facts),
                 Err(e) => (false, e.to_string(), Facts::default()),
             });
@@ -924,9 +922,9 @@ struct Next {
 fn halt_of(flow: Option<FlowRow>, me: &str) -> Halt {
     match flow {
         Some(f) if f.owner != me => Halt::Lost,
-        Some(f) if f.state == w::STATE_STOPPED => Halt::Stopped,
-        Some(f) if f.state == w::STATE_PAUSED => Halt::Paused,
-        Some(f) if f.state == w::STATE_RUNNING => Halt::Go,
+        Some(f) if f.state == TaskState::Stopped => Halt::Stopped,
+        Some(f) if f.state == TaskState::Paused => Halt::Paused,
+        Some(f) if f.state == TaskState::Running => Halt::Go,
         _ => Halt::Lost,
     }
 }

@@ -9,7 +9,7 @@ use kit::db::Db;
 use kit::Page;
 use serde_json::{Map, Value};
 use wire::host::HostAddress;
-use wire::task_engine::{self as w, LogRow, Task, TaskNode, TemplateStep};
+use wire::task_engine::{self as w, LogRow, Task, TaskNode, TaskState, TemplateStep};
 
 use crate::catalog::{catalog_write, check_name, count, Paged};
 use crate::error::Error;
@@ -18,7 +18,7 @@ use crate::plan;
 use crate::store::{self, FlowRow, NodeRow};
 
 /// States in which a task still needs its template's world (INIT, RUNNING, PAUSED).
-pub const UNFINISHED: [i32; 3] = [w::STATE_INIT, w::STATE_RUNNING, w::STATE_PAUSED];
+pub const UNFINISHED: [TaskState; 3] = [TaskState::Init, TaskState::Running, TaskState::Paused];
 /// Most nodes one task may have: bounds the work of one request.
 pub const MAX_NODES: usize = 10_000;
 /// Longest task timeout, in seconds (30 days).
@@ -258,7 +258,7 @@ pub async fn create_task(db: &Db, events: &EventTargets, input: NewTask) -> Resu
                 template_name: template.name.clone(),
                 task_name: task_name.clone(),
                 pool_name: pool_name.clone(),
-                state: w::STATE_INIT,
+                state: TaskState::Init,
                 steps: encode(&steps)?,
                 params: params_text,
                 max_num,
@@ -291,7 +291,7 @@ pub async fn create_task(db: &Db, events: &EventTargets, input: NewTask) -> Resu
                     fid,
                     ip: ip.clone(),
                     vars: encode(node)?,
-                    state: w::STATE_INIT,
+                    state: TaskState::Init,
                     step_index: 0,
                     step_states: "{}".into(),
                     batch_id,

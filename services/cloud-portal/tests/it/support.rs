@@ -69,7 +69,10 @@ impl TestApp {
         let base_url = format!("http://{}", bound.addr);
         let client = CloudPortalClient::new(ClientConfig::new(&base_url)).expect("client builds");
         let key = client
-            .login(&config.admin.username, &config.admin.password)
+            .login(
+                &config.admin.username,
+                config.admin.password.expose_secret(),
+            )
             .await
             .expect("the configured admin logs in");
         TestApp {

@@ -25,15 +25,15 @@ impl Cmdb {
                 match existing {
                     Some(user) => {
                         if configured
-                            && (user.api_key != auth.admin_key || user.secret != auth.admin_secret)
+                            && (user.api_key != auth.admin_key || user.secret != auth.admin_secret.expose_secret())
                         {
-                            store::set_user_keys(conn, user.id, &auth.admin_key, &auth.admin_secret)?;
+                            store::set_user_keys(conn, user.id, &auth.admin_key, auth.admin_secret.expose_secret())?;
                         }
                         Ok(())
                     }
                     None => {
                         let (key, secret) = if configured {
-                            (auth.admin_key.clone(), auth.admin_secret.clone())
+                            (auth.admin_key.clone(), auth.admin_secret.expose_secret().to_string())
                         } else {
                             (random_hex(16), random_hex(20))
                         };

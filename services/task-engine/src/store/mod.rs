@@ -8,6 +8,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use kit::db::{last_insert_id, DbConn};
 use kit::Page;
+use wire::task_engine::TaskState;
 
 use schema::{
     te_action_impls, te_actions, te_catalog_lock, te_flow_logs, te_flow_nodes, te_flows,
@@ -278,7 +279,9 @@ pub struct FlowRow {
     pub template_name: String,
     pub task_name: String,
     pub pool_name: String,
-    pub state: i32,
+    /// Read from its number; an unknown number is a deserialization error.
+    #[diesel(deserialize_as = i32)]
+    pub state: TaskState,
     pub steps: String,
     pub params: String,
     pub max_num: i64,
@@ -305,7 +308,7 @@ pub fn insert_flow(conn: &mut DbConn, f: &FlowRow) -> QueryResult<i64> {
             te_flows::template_name.eq(&f.template_name),
             te_flows::task_name.eq(&f.task_name),
             te_flows::pool_name.eq(&f.pool_name),
-            te_flows::state.eq(f.state),
+            te_flows::state.eq(f.state.code()),
             te_flows::steps.eq(&f.steps),
             te_flows::params.eq(&f.params),
             te_flows::max_num.eq(f.max_num),
@@ -342,11 +345,11 @@ pub fn flows_page(conn: &mut DbConn, page: Page) -> QueryResult<(Vec<FlowRow>, i
 pub fn flows_of_template_in(
     conn: &mut DbConn,
     template_id: i64,
-    states: &[i32],
+    states: &[TaskState],
 ) -> QueryResult<Vec<i64>> {
     te_flows::table
         .filter(te_flows::template_id.eq(template_id))
-        .filter(te_flows::state.eq_any(states))
+        .filter(te_flows::state.eq_any(codes(states)))
         .select(te_flows::id)
         .order(te_flows::id)
         .load(conn)
@@ -367,7 +370,9 @@ pub struct NodeRow {
     pub fid: i64,
     pub ip: String,
     pub vars: String,
-    pub state: i32,
+    /// Read from its number; an unknown number is a deserialization error.
+    #[diesel(deserialize_as = i32)]
+    pub state: TaskState,
     pub step_index: i64,
     pub step_states: String,
     pub batch_id: i64,
@@ -383,7 +388,7 @@ pub fn insert_node(conn: &mut DbConn, n: &NodeRow) -> QueryResult<i64> {
             te_flow_nodes::fid.eq(n.fid),
             te_flow_nodes::ip.eq(&n.ip),
             te_flow_nodes::vars.eq(&n.vars),
-            te_flow_nodes::state.eq(n.state),
+            te_flow_nodes::state.eq(n.state.code()),
             te_flow_nodes::step_index.eq(n.step_index),
             te_flow_nodes::step_states.eq(&n.step_states),
             te_flow_nodes::batch_id.eq(n.batch_id),
@@ -451,9 +456,9 @@ pub fn logs_of_node(conn: &mut DbConn, node_id: i64) -> QueryResult<Vec<LogRow>>
 
 // ---- execution ----
 
-pub fn set_flow_state(conn: &mut DbConn, id: i64, state: i32, at: i64) -> QueryResult<usize> {
+pub fn set_flow_state(conn: &mut DbConn, id: i64, state: TaskState, at: i64) -> QueryResult<usize> {
     diesel::update(te_flows::table.find(id))
-        .set((te_flows::state.eq(state), te_flows::updated.eq(at)))
+        .set((te_flows::state.eq(state.code()), te_flows::updated.eq(at)))
         .execute(conn)
 }
 
@@ -461,16 +466,16 @@ pub fn set_flow_state(conn: &mut DbConn, id: i64, state: i32, at: i64) -> QueryR
 pub fn move_flow_state(
     conn: &mut DbConn,
     id: i64,
-    from: &[i32],
-    to: i32,
+    from: &[TaskState],
+    to: TaskState,
     at: i64,
 ) -> QueryResult<usize> {
     diesel::update(
         te_flows::table
             .find(id)
-            .filter(te_flows::state.eq_any(from)),
+            .filter(te_flows::state.eq_any(codes(from))),
     )
-    .set((te_flows::state.eq(to), te_flows::updated.eq(at)))
+    .set((te_flows::state.eq(to.code()), te_flows::updated.eq(at)))
     .execute(conn)
 }
 
@@ -479,38 +484,47 @@ pub fn nodes_of_batch(
     conn: &mut DbConn,
     fid: i64,
     batch_id: i64,
-    states: &[i32],
+    states: &[TaskState],
 ) -> QueryResult<Vec<NodeRow>> {
     te_flow_nodes::table
         .filter(te_flow_nodes::fid.eq(fid))
         .filter(te_flow_nodes::batch_id.eq(batch_id))
-        .filter(te_flow_nodes::state.eq_any(states))
+        .filter(te_flow_nodes::state.eq_any(codes(states)))
         .order(te_flow_nodes::id)
         .load(conn)
 }
 
 /// Sets the nodes of a flow in state `from` to `to` (a restart puts failed nodes back).
-pub fn reset_nodes(conn: &mut DbConn, fid: i64, from: i32, to: i32, at: i64) -> QueryResult<usize> {
+pub fn reset_nodes(
+    conn: &mut DbConn,
+    fid: i64,
+    from: TaskState,
+    to: TaskState,
+    at: i64,
+) -> QueryResult<usize> {
     diesel::update(
         te_flow_nodes::table
             .filter(te_flow_nodes::fid.eq(fid))
-            .filter(te_flow_nodes::state.eq(from)),
+            .filter(te_flow_nodes::state.eq(from.code())),
     )
-    .set((te_flow_nodes::state.eq(to), te_flow_nodes::updated.eq(at)))
+    .set((
+        te_flow_nodes::state.eq(to.code()),
+        te_flow_nodes::updated.eq(at),
+    ))
     .execute(conn)
 }
 
 pub fn set_node_progress(
     conn: &mut DbConn,
     id: i64,
-    state: i32,
+    state: TaskState,
     step_index: i64,
     step_states: &str,
     at: i64,
 ) -> QueryResult<usize> {
     diesel::update(te_flow_nodes::table.find(id))
         .set((
-            te_flow_nodes::state.eq(state),
+            te_flow_nodes::state.eq(state.code()),
             te_flow_nodes::step_index.eq(step_index),
             te_flow_nodes::step_states.eq(step_states),
             te_flow_nodes::updated.eq(at),
@@ -564,7 +578,7 @@ pub fn renew_leases(conn: &mut DbConn, owner: &str, until: i64) -> QueryResult<u
     diesel::update(
         te_flows::table
             .filter(te_flows::owner.eq(owner))
-            .filter(te_flows::state.eq_any([w_running(), wire::task_engine::STATE_PAUSED])),
+            .filter(te_flows::state.eq_any(codes(&[TaskState::Running, TaskState::Paused]))),
     )
     .set(te_flows::lease_until.eq(until))
     .execute(conn)
@@ -600,5 +614,10 @@ pub fn take_over_flow(
 }
 
 fn w_running() -> i32 {
-    wire::task_engine::STATE_RUNNING
+    TaskState::Running.code()
+}
+
+/// The states' numbers, as the `state` columns hold them.
+fn codes(states: &[TaskState]) -> Vec<i32> {
+    states.iter().map(|s| s.code()).collect()
 }

@@ -430,7 +430,7 @@ async fn a_stopped_task_stops_after_the_running_step_and_cannot_start_again(back
     );
     assert!(!text.iter().any(|m| m.starts_with("batch 2")), "{text:?}");
     let nodes = app.client.task_detail(id).await.expect("detail");
-    let states: Vec<(i32, i64)> = nodes.iter().map(|n| (n.state, n.step)).collect();
+    let states: Vec<(w::TaskState, i64)> = nodes.iter().map(|n| (n.state, n.step)).collect();
     assert_eq!(
         states,
         vec![
@@ -630,7 +630,7 @@ async fn a_paused_task_waits_at_the_step_boundary_and_resumes_where_each_node_st
     assert_eq!(count(&log, "batch 2 started"), 0, "{log:?}");
     assert_eq!(count(&log, "paused before step `say`"), 2, "{log:?}");
     let nodes = app.client.task_detail(id).await.expect("detail");
-    let states: Vec<(i32, i64)> = nodes.iter().map(|n| (n.state, n.step)).collect();
+    let states: Vec<(w::TaskState, i64)> = nodes.iter().map(|n| (n.state, n.step)).collect();
     assert_eq!(
         states,
         vec![(w::STATE_INIT, 1), (w::STATE_INIT, 1), (w::STATE_INIT, 0)]
@@ -711,7 +711,7 @@ async fn a_paused_task_can_be_stopped_and_pause_refuses_other_states(backend: Te
         (w::STATE_STOPPED, vec![0, 0, 0, 0, 2])
     );
     let nodes = app.client.task_detail(id).await.expect("detail");
-    let states: Vec<(i32, i64)> = nodes.iter().map(|n| (n.state, n.step)).collect();
+    let states: Vec<(w::TaskState, i64)> = nodes.iter().map(|n| (n.state, n.step)).collect();
     assert_eq!(states, vec![(w::STATE_STOPPED, 1), (w::STATE_STOPPED, 0)]);
     let err = app.client.start_task(id).await.expect_err("stopped");
     assert_api_error(&err, 409, "is STOPPED");
