@@ -226,6 +226,9 @@ impl ConnectionManager {
 }
 
 /// The embedded migrations of one service, one set per dialect.
+///
+/// Built by [`crate::migrations!`] from the service's `migrations/sqlite` and
+/// `migrations/mysql` folders.
 pub struct Migrations {
     pub sqlite: EmbeddedMigrations,
     pub mysql: EmbeddedMigrations,
@@ -529,6 +532,22 @@ pub fn split_mysql_database(url: &str) -> Option<(String, String)> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     valid.then(|| (format!("{}/{}", &url[..slash], query), path.to_string()))
+}
+
+/// The calling service's [`Migrations`], embedded from its `migrations/sqlite` and
+/// `migrations/mysql` folders (the crate uses `diesel_migrations`).
+#[macro_export]
+macro_rules! migrations {
+    () => {{
+        const SQLITE: ::diesel_migrations::EmbeddedMigrations =
+            ::diesel_migrations::embed_migrations!("migrations/sqlite");
+        const MYSQL: ::diesel_migrations::EmbeddedMigrations =
+            ::diesel_migrations::embed_migrations!("migrations/mysql");
+        $crate::db::Migrations {
+            sqlite: SQLITE,
+            mysql: MYSQL,
+        }
+    }};
 }
 
 #[cfg(test)]

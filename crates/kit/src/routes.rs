@@ -299,27 +299,32 @@ impl RouteTable {
                 }
             }
             if !forwarded {
-                resource = resource.default_service(web::to(move |req: HttpRequest| {
-                    let refusal = Refusal::MethodNotAllowed {
+                resource = resource.default_service(answer(envelope, move |req| {
+                    Refusal::MethodNotAllowed {
                         method: req.method().clone(),
                         path: req.path().to_string(),
                         allow: allow.clone(),
-                    };
-                    let response = refuse(envelope, &refusal);
-                    async move { response }
+                    }
                 }));
             }
             cfg.service(resource);
         }
-        cfg.default_service(web::to(move |req: HttpRequest| {
-            let refusal = Refusal::NotFound {
-                method: req.method().clone(),
-                path: req.path().to_string(),
-            };
-            let response = refuse(envelope, &refusal);
-            async move { response }
+        cfg.default_service(answer(envelope, |req| Refusal::NotFound {
+            method: req.method().clone(),
+            path: req.path().to_string(),
         }));
     }
+}
+
+/// A route that answers every request with the refusal `of` makes of it.
+fn answer(
+    envelope: Envelope,
+    of: impl Fn(&HttpRequest) -> Refusal + Clone + 'static,
+) -> actix_web::Route {
+    web::to(move |req: HttpRequest| {
+        let response = refuse(envelope, &of(&req));
+        async move { response }
+    })
 }
 
 /// The first and last lines of a proto-docs section generated from a route table.
@@ -380,6 +385,22 @@ impl RouteTable {
             path.display()
         ))
     }
+}
+
+/// A unit test, in a service's `routes` module beside `table()`, that the service's proto-docs
+/// page (`proto-docs/<page>` from the workspace root) lists its route table.
+#[macro_export]
+macro_rules! route_docs_test {
+    ($page:literal) => {
+        #[test]
+        fn proto_docs_list_every_route_with_its_methods() {
+            let doc = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(concat!("../../proto-docs/", $page));
+            if let Err(problem) = super::table().check_doc(&doc) {
+                panic!("{problem}");
+            }
+        }
+    };
 }
 
 /// The envelope's answer to `refusal`, with what HTTP asks for beside it: `Allow` on a 405,

@@ -13,8 +13,7 @@ pub mod store;
 use std::sync::Arc;
 
 use actix_web::web;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations};
-use kit::db::{Db, Migrations};
+use kit::db::Db;
 use kit::server::StartError;
 
 pub use config::Config;
@@ -22,16 +21,10 @@ pub use routes::{PAGE_PATHS, ROUTES};
 
 pub const SERVICE: &str = "cloud-portal";
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
-
 /// Opens the database (running migrations), creates the configured admin (and demo data when
 /// on), and binds the HTTP server; await `server` to serve.
 pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
-    let migrations = Migrations {
-        sqlite: SQLITE_MIGRATIONS,
-        mysql: MYSQL_MIGRATIONS,
-    };
+    let migrations = kit::migrations!();
     let db = Db::open_async(&config.database, migrations).await?;
     let driver: Arc<dyn driver::ComputeDriver> = Arc::new(driver::HostPool);
     tracing::info!(driver = driver.name(), "compute driver");

@@ -14,7 +14,6 @@ mod store;
 use std::sync::Arc;
 
 use actix_web::web;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use kit::db::{Db, Migrations};
 use kit::server::StartError;
 
@@ -22,14 +21,8 @@ pub use config::Config;
 
 pub const SERVICE: &str = "cmdb";
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
-
 fn migrations() -> Migrations {
-    Migrations {
-        sqlite: SQLITE_MIGRATIONS,
-        mysql: MYSQL_MIGRATIONS,
-    }
+    kit::migrations!()
 }
 
 /// Opens the database (running migrations), makes sure the admin user exists, builds the

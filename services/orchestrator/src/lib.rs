@@ -16,7 +16,6 @@ mod store;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use kit::db::{Db, Migrations};
 use kit::server::StartError;
 use tokio::sync::watch;
@@ -25,9 +24,6 @@ pub use config::Config;
 use schedules::{Clock, Leadership, SystemClock};
 
 pub const SERVICE: &str = "orchestrator";
-
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
 /// The background loops of one orchestrator (reconciliation, election, scheduler). They stop
 /// when this is stopped or dropped.
@@ -64,10 +60,7 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
 
 /// The orchestrator's schema, per backend (for tools and tests that open its database).
 pub fn migrations() -> Migrations {
-    Migrations {
-        sqlite: SQLITE_MIGRATIONS,
-        mysql: MYSQL_MIGRATIONS,
-    }
+    kit::migrations!()
 }
 
 /// [`start`] with the scheduler reading `clock`, and the background loops in the caller's hands.

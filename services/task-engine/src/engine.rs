@@ -208,17 +208,9 @@ impl Engine {
         self.inner
             .db
             .write(move |c| -> Result<(), Error> {
-                let flow = store::flow(c, fid)?
-                    .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
                 let at = now();
-                if store::move_flow_state(c, fid, &[TaskState::Running], TaskState::Paused, at)?
-                    != 1
-                {
-                    return Err(Error::Conflict(format!(
-                        "task {fid} is {}; only a RUNNING task can be paused",
-                        flow.state.name()
-                    )));
-                }
+                let only = "only a RUNNING task can be paused";
+                transition(c, fid, &[TaskState::Running], TaskState::Paused, only, at)?;
                 let message =
                     format!("task paused by {who}: running nodes wait after their current step");
                 store::insert_log(c, fid, 0, None, &message, at)?;
@@ -235,8 +227,6 @@ impl Engine {
         self.inner
             .db
             .write(move |c| -> Result<(), Error> {
-                let flow = store::flow(c, fid)?
-                    .ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
                 let at = now();
                 let from = [
                     TaskState::Init,
@@ -244,12 +234,8 @@ impl Engine {
                     TaskState::Paused,
                     TaskState::Failed,
                 ];
-                if store::move_flow_state(c, fid, &from, TaskState::Stopped, at)? != 1 {
-                    return Err(Error::Conflict(format!(
-                        "task {fid} is {}; only an INIT, RUNNING, PAUSED or FAILED task can be stopped",
-                        flow.state.name()
-                    )));
-                }
+                let only = "only an INIT, RUNNING, PAUSED or FAILED task can be stopped";
+                transition(c, fid, &from, TaskState::Stopped, only, at)?;
                 let parked = store::reset_nodes(c, fid, TaskState::Init, TaskState::Stopped, at)?;
                 let message = format!(
                     "task stopped by {who}: {parked} node(s) not started are STOPPED; running nodes stop after their current step"
@@ -259,6 +245,27 @@ impl Engine {
             })
             .await
     }
+}
+
+/// Moves task `fid` from one of `from` to `to`, or refuses (409) naming its state and `only`,
+/// the states it could have been moved from.
+fn transition(
+    c: &mut kit::db::DbConn,
+    fid: i64,
+    from: &[TaskState],
+    to: TaskState,
+    only: &str,
+    at: i64,
+) -> Result<(), Error> {
+    let flow =
+        store::flow(c, fid)?.ok_or_else(|| Error::NotFound(format!("task {fid} not found")))?;
+    if store::move_flow_state(c, fid, from, to, at)? != 1 {
+        return Err(Error::Conflict(format!(
+            "task {fid} is {}; {only}",
+            flow.state.name()
+        )));
+    }
+    Ok(())
 }
 
 impl Inner {

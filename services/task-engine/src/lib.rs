@@ -17,8 +17,7 @@ mod store;
 use std::sync::Arc;
 
 use actix_web::web;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations};
-use kit::db::{Db, Migrations};
+use kit::db::Db;
 
 pub use config::Config;
 /// Why the service could not start (the kit's, as for every service).
@@ -26,19 +25,9 @@ pub use kit::server::StartError;
 
 pub const SERVICE: &str = "task-engine";
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const MYSQL_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
-
 /// Opens the database (running migrations) and binds the HTTP server; await `server` to serve.
 pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
-    let db = Db::open_async(
-        &config.database,
-        Migrations {
-            sqlite: SQLITE_MIGRATIONS,
-            mysql: MYSQL_MIGRATIONS,
-        },
-    )
-    .await?;
+    let db = Db::open_async(&config.database, kit::migrations!()).await?;
     let shared = web::Data::new(db.clone());
     let executor =
         Arc::new(exec::SshExecutor::new(config.ssh.clone()).with_ansible(config.ansible.clone()));

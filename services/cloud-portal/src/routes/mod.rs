@@ -480,12 +480,5 @@ async fn delete_host(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRes
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn proto_docs_list_every_route_with_its_methods() {
-        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../proto-docs/cloud-portal.md");
-        if let Err(problem) = super::table().check_doc(&doc) {
-            panic!("{problem}");
-        }
-    }
+    kit::route_docs_test!("cloud-portal.md");
 }

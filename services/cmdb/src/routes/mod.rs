@@ -578,11 +578,5 @@ async fn get_user(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn proto_docs_list_every_route_with_its_methods() {
-        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto-docs/cmdb.md");
-        if let Err(problem) = super::table().check_doc(&doc) {
-            panic!("{problem}");
-        }
-    }
+    kit::route_docs_test!("cmdb.md");
 }

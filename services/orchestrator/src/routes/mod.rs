@@ -354,12 +354,5 @@ async fn search_by_ip(req: HttpRequest, db: Data, params: Params) -> Result<Http
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn proto_docs_list_every_route_with_its_methods() {
-        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../proto-docs/orchestrator.md");
-        if let Err(problem) = super::table().check_doc(&doc) {
-            panic!("{problem}");
-        }
-    }
+    kit::route_docs_test!("orchestrator.md");
 }

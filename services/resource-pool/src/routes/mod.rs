@@ -361,12 +361,5 @@ async fn probe_instance(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn proto_docs_list_every_route_with_its_methods() {
-        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../proto-docs/resource-pool.md");
-        if let Err(problem) = super::table().check_doc(&doc) {
-            panic!("{problem}");
-        }
-    }
+    kit::route_docs_test!("resource-pool.md");
 }

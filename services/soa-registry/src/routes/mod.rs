@@ -221,12 +221,5 @@ fn server_port(p: &mut Params) -> Result<u16, Error> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn proto_docs_list_every_route_with_its_methods() {
-        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../proto-docs/soa-registry.md");
-        if let Err(problem) = super::table().check_doc(&doc) {
-            panic!("{problem}");
-        }
-    }
+    kit::route_docs_test!("soa-registry.md");
 }

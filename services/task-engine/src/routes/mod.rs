@@ -490,12 +490,5 @@ async fn node_log(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn proto_docs_list_every_route_with_its_methods() {
-        let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../proto-docs/task-engine.md");
-        if let Err(problem) = super::table().check_doc(&doc) {
-            panic!("{problem}");
-        }
-    }
+    kit::route_docs_test!("task-engine.md");
 }
