@@ -15,7 +15,10 @@ use crate::auth::{self, LoginThrottle};
 use crate::config::{Config, PasswordHashConfig, SessionConfig};
 use crate::driver::{ComputeDriver, Power};
 use crate::error::Error;
-use crate::store::{self, InstanceRow, NewInstance, UserRow};
+/// A signed-in user, as the portal's operations take it.
+pub use crate::store::UserRow as User;
+use crate::store::UserRow;
+use crate::store::{self, InstanceRow, NewInstance};
 
 /// The most instances one service call may create or give back.
 pub const MAX_BATCH: usize = 100;

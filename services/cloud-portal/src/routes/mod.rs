@@ -16,8 +16,7 @@ use serde::Serialize;
 use wire::cloud_portal::{self as w, Code, Envelope};
 
 use crate::error::Error;
-use crate::portal::{self, Action, ImageRef, Portal, DEFAULT_SEPA, MAX_BATCH, MAX_SEPA};
-use crate::store::UserRow;
+use crate::portal::{self, Action, ImageRef, Portal, User, DEFAULT_SEPA, MAX_BATCH, MAX_SEPA};
 
 pub use page::PATHS as PAGE_PATHS;
 
@@ -110,7 +109,7 @@ fn ok<T: Serialize>(desc: impl Into<String>, body: T) -> HttpResponse {
 // ---- parameters shared by the routes ----
 
 /// The caller's session, as `session_key`.
-async fn session(portal: &Portal, p: &mut Params) -> Result<UserRow, Error> {
+async fn session(portal: &Portal, p: &mut Params) -> Result<User, Error> {
     let key = p.take_str("session_key")?;
     portal.authenticate(key).await
 }
@@ -355,7 +354,7 @@ async fn service_return(portal: web::Data<Portal>, mut p: Params) -> Result<Http
 // ---- administration (admins only) ----
 
 /// Checks that the caller is an admin; returns them.
-async fn admin(portal: &Portal, p: &mut Params) -> Result<UserRow, Error> {
+async fn admin(portal: &Portal, p: &mut Params) -> Result<User, Error> {
     let user = session(portal, p).await?;
     Portal::require_role(&user, &[w::ROLE_ADMIN], "administration")?;
     Ok(user)
