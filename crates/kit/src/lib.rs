@@ -1,5 +1,6 @@
 //! The service kit: what every DCP service needs and none should write twice.
 //!
+//! - [`auth`]: bearer tokens (JWT) verified against the issuer's published keys; roles.
 //! - [`config`]: layered configuration (defaults < TOML file < `DCP_*` environment), validated at start.
 //! - [`telemetry`]: tracing setup and the per-request middleware (request id, span, metrics).
 //! - [`election`] (feature `zookeeper`): one leader among replicas, through ZooKeeper.
@@ -20,6 +21,7 @@
 //! - `testing` (feature `testing`, for test suites only): fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
 //!   for integration tests.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 #[cfg(feature = "zookeeper")]
