@@ -20,7 +20,6 @@ Standard library only.
 """
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -32,11 +31,9 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (deploy/benchlib.py)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
-BINARY = os.path.join(TARGET_DIR, "release", "cloud-portal")
+BINARY = benchlib.release_binary("cloud-portal")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
-MYSQL_URL = os.environ.get("DCP_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306").rstrip("/")
+MYSQL_URL = benchlib.MYSQL_URL
 MYSQL_DATABASE = "dcp_bench_cloud_portal"
 INSTANCES = 1000
 PAGE = 10
@@ -65,10 +62,9 @@ def expect_ok(answer, what):
     return answer
 
 
-
-
 def mysql(sql):
     return benchlib.mysql(MYSQL_URL, sql, check=False, timeout=60)
+
 
 def mysql_answers():
     if not shutil.which("mysql"):
@@ -80,16 +76,8 @@ def mysql_answers():
 
 
 def start_service(database_url, workdir):
-    env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_DATABASE__URL=database_url,
-               DCP_LOG__LEVEL="warn", DCP_DATABASE__POOL_SIZE="16")
-    proc = subprocess.Popen([BINARY], cwd=workdir, stdout=subprocess.PIPE, env=env, text=True)
-    started = time.monotonic()
-    line = proc.stdout.readline()
-    m = re.search(r"listening on (http://\S+)", line)
-    if not m:
-        proc.kill()
-        sys.exit(f"bench: the service did not start within {time.monotonic() - started:.0f} s: {line!r}")
-    return proc, m.group(1).rstrip("/")
+    proc, base = benchlib.start_service(BINARY, benchlib.database_env(database_url), cwd=workdir)
+    return proc, base.rstrip("/")
 
 
 def prepare(base):
@@ -149,11 +137,10 @@ def wrk(url, connections, script):
     run = benchlib.wrk(url, connections, SECONDS, script, timeout="30s")
     return run.rps, run.p50_ms, run.p99_ms, run.non_2xx + run.unanswered
 
+
 def main():
-    if not shutil.which("wrk"):
-        sys.exit("bench: wrk is missing (deploy/install-deps.sh --ci installs it)")
-    if not os.access(BINARY, os.X_OK):
-        sys.exit(f"bench: {BINARY} is missing: cargo build --release -p cloud-portal first")
+    benchlib.require_wrk()
+    benchlib.require_binary(BINARY, "cloud-portal")
     backends = [b.strip() for b in os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",") if b.strip()]
     notes = []
     if "mysql" in backends and not mysql_answers():
@@ -166,8 +153,7 @@ def main():
             if backend == "sqlite":
                 url = "sqlite://" + os.path.join(tmp, "cloud-portal.db")
             elif backend == "mysql":
-                done = mysql(f"DROP DATABASE IF EXISTS {MYSQL_DATABASE}; CREATE DATABASE {MYSQL_DATABASE} "
-                             "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
+                done = mysql(benchlib.recreate_database_sql(MYSQL_DATABASE))
                 if done.returncode != 0:
                     sys.exit(f"bench: cannot create {MYSQL_DATABASE}: {done.stderr.decode()}")
                 url = f"{MYSQL_URL}/{MYSQL_DATABASE}"
@@ -196,8 +182,7 @@ def main():
                         results.append((backend, call, connections, rps, p50, p99, errors))
                         print(f"{backend} {call} c={connections}: {rps:,.0f}/s", file=sys.stderr)
             finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                benchlib.stop(proc, timeout=30)
             if backend == "mysql":
                 mysql(f"DROP DATABASE IF EXISTS {MYSQL_DATABASE};")
     finally:
@@ -215,11 +200,7 @@ def main():
                      f"| {errors} |")
     if notes:
         lines += [""] + notes
-    text = "\n".join(lines)
-    print(text)
-    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
-    with open(os.path.join(ROOT, "var", "bench", "cloud-portal.md"), "w") as f:
-        f.write(text + "\n")
+    benchlib.write_report("cloud-portal", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -25,10 +25,8 @@ wrk run, default 5), BENCH_CONNECTIONS (default "1,8"), BENCH_BACKENDS (default
 """
 import os
 import random
-import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,13 +38,12 @@ import cmdb  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (deploy/benchlib.py)
 
-TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
-BINARY = os.path.join(TARGET_DIR, "release", "cmdb")
+BINARY = benchlib.release_binary("cmdb")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,8").split(",")]
 TOTAL_CIS = int(os.environ.get("BENCH_CIS", "100000"))
 API_CIS = int(os.environ.get("BENCH_API_CIS", "2000"))
-MYSQL_URL = os.environ.get("DCP_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306").rstrip("/")
+MYSQL_URL = benchlib.MYSQL_URL
 MYSQL_DB = "dcp_bench_cmdb"
 KEY, SECRET = "bench-key", "bench-secret"
 
@@ -94,18 +91,11 @@ def server(i, rnd):
 
 
 def start_service(database_url, workdir):
-    env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_DATABASE__URL=database_url,
-               DCP_LOG__LEVEL="warn", DCP_DATABASE__POOL_SIZE="16",
+    env = dict(benchlib.database_env(database_url),
                DCP_AUTH__ADMIN_KEY=KEY, DCP_AUTH__ADMIN_SECRET=SECRET,
                DCP_AUTH__CREDENTIALS_FILE=os.path.join(workdir, "admin.json"),
                DCP_AUTH__OPEN_READS="true")
-    proc = subprocess.Popen([BINARY], stdout=subprocess.PIPE, env=env, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"listening on (http://\S+)", line)
-    if not m:
-        proc.kill()
-        sys.exit(f"bench: the service did not start: {line!r}")
-    return proc, m.group(1)
+    return benchlib.start_service(BINARY, env)
 
 
 def create_model(client):
@@ -193,10 +183,9 @@ def sql_literal(v):
     return "'" + str(v).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-
-
 def mysql(sql, database=None):
     return benchlib.mysql(MYSQL_URL, sql, database, skip_column_names=True).stdout.decode()
+
 
 def load_mysql(type_id, attrs):
     last = int(mysql("SELECT COALESCE(MAX(id), 0) FROM cis;", MYSQL_DB).strip() or 0)
@@ -213,16 +202,9 @@ def load_mysql(type_id, attrs):
     mysql("\n".join(chunks), MYSQL_DB)
 
 
-def wrk(url, connections):
-    # A 10 s timeout, so slow answers are measured rather than dropped as socket errors.
-    run = benchlib.wrk(url, connections, SECONDS, timeout="10s")
-    return run.rps, run.p50_ms, run.p99_ms, run.non_2xx
-
 def main():
-    if not shutil.which("wrk"):
-        sys.exit("bench: wrk is missing (deploy/install-deps.sh --ci installs it)")
-    if not os.path.exists(BINARY):
-        sys.exit(f"bench: {BINARY} is missing (cargo build --release -p cmdb)")
+    benchlib.require_wrk()
+    benchlib.require_binary(BINARY, "cmdb")
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
     results, creation, memory = [], [], []
     tmp = tempfile.mkdtemp(prefix="dcp-bench-cmdb-")
@@ -231,8 +213,7 @@ def main():
             path = os.path.join(tmp, "cmdb.db")
             url = f"sqlite://{path}"
         else:
-            mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB}; "
-                  f"CREATE DATABASE {MYSQL_DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
+            mysql(benchlib.recreate_database_sql(MYSQL_DB))
             url = f"{MYSQL_URL}/{MYSQL_DB}"
         proc, base = start_service(url, tmp)
         try:
@@ -258,13 +239,15 @@ def main():
                 target = f"{base}/api/v0.1/ci/s?{urllib.parse.urlencode(params)}"
                 found = client.search(**params)["numfound"]
                 for connections in CONNECTIONS:
-                    rps, p50, p99, errors = wrk(target, connections)
-                    results.append((backend, name, found, connections, rps, p50, p99, errors))
-                    print(f"{backend}: {name} c={connections}: p50 {p50:.1f} ms, p99 {p99:.1f} ms",
-                          file=sys.stderr)
+                    # A 10 s timeout, so slow answers are measured rather than dropped as
+                    # socket errors.
+                    run = benchlib.wrk(target, connections, SECONDS, timeout="10s")
+                    results.append((backend, name, found, connections, run.rps, run.p50_ms,
+                                    run.p99_ms, run.non_2xx))
+                    print(f"{backend}: {name} c={connections}: p50 {run.p50_ms:.1f} ms, "
+                          f"p99 {run.p99_ms:.1f} ms", file=sys.stderr)
         finally:
-            proc.terminate()
-            proc.wait()
+            benchlib.stop(proc)
     if "mysql" in backends and os.environ.get("BENCH_KEEP_DB") != "1":
         mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB};")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -284,11 +267,7 @@ def main():
     for backend, seconds, before, after in memory:
         shown = f"{before:.0f} -> {after:.0f} MB" if before and after else "n/a"
         table.append(f"| {backend} | {seconds:.1f} s | {shown} |")
-    text = "\n".join(table)
-    print(text)
-    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
-    with open(os.path.join(ROOT, "var", "bench", "cmdb.md"), "w") as f:
-        f.write(text + "\n")
+    benchlib.write_report("cmdb", "\n".join(table))
 
 
 if __name__ == "__main__":

@@ -19,36 +19,25 @@ BENCH_SECONDS (per wrk run, default 5), BENCH_CONNECTIONS (default "1,16"), BENC
 """
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (deploy/benchlib.py)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
-BINARY = os.path.join(TARGET_DIR, "release", "orchestrator")
+BINARY = benchlib.release_binary("orchestrator")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,16").split(",")]
 NODES = int(os.environ.get("BENCH_NODES", "1000"))
 CLUSTERS = int(os.environ.get("BENCH_CLUSTERS", "50"))
-MYSQL_URL = os.environ.get("DCP_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306").rstrip("/")
+MYSQL_URL = benchlib.MYSQL_URL
 MYSQL_DB = "dcp_bench_orchestrator"
 
 
 def start_service(database_url):
-    env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_DATABASE__URL=database_url,
-               DCP_LOG__LEVEL="warn", DCP_DATABASE__POOL_SIZE="16", DCP_TASK_ENGINE__URL="")
-    proc = subprocess.Popen([BINARY], stdout=subprocess.PIPE, env=env, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"listening on (http://\S+)", line)
-    if not m:
-        proc.kill()
-        sys.exit(f"bench: the service did not start: {line!r}")
-    return proc, m.group(1)
+    env = dict(benchlib.database_env(database_url), DCP_TASK_ENGINE__URL="")
+    return benchlib.start_service(BINARY, env)
 
 
 def call(base, path, params):
@@ -80,21 +69,13 @@ def load(base):
     return pool
 
 
-
-
 def mysql(sql):
     benchlib.mysql(MYSQL_URL, sql, skip_column_names=True)
 
-def wrk(url, connections):
-    # A 10 s timeout, so slow answers are measured rather than dropped as socket errors.
-    run = benchlib.wrk(url, connections, SECONDS, timeout="10s")
-    return run.rps, run.p50_ms, run.p99_ms, run.non_2xx
 
 def main():
-    if not shutil.which("wrk"):
-        sys.exit("bench: wrk is missing (deploy/install-deps.sh --ci installs it)")
-    if not os.path.exists(BINARY):
-        sys.exit(f"bench: {BINARY} is missing (cargo build --release -p orchestrator)")
+    benchlib.require_wrk()
+    benchlib.require_binary(BINARY, "orchestrator")
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
     results = []
     tmp = tempfile.mkdtemp(prefix="dcp-bench-orchestrator-")
@@ -102,8 +83,7 @@ def main():
         if backend == "sqlite":
             url = f"sqlite://{os.path.join(tmp, 'orchestrator.db')}"
         else:
-            mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB}; "
-                  f"CREATE DATABASE {MYSQL_DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
+            mysql(benchlib.recreate_database_sql(MYSQL_DB))
             url = f"{MYSQL_URL}/{MYSQL_DB}"
         proc, base = start_service(url)
         try:
@@ -121,13 +101,15 @@ def main():
             ]
             for name, target in targets:
                 for connections in CONNECTIONS:
-                    rps, p50, p99, errors = wrk(target, connections)
-                    results.append((backend, name, connections, rps, p50, p99, errors))
-                    print(f"{backend}: {name} c={connections}: {rps:,.0f} req/s, "
-                          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms", file=sys.stderr)
+                    # A 10 s timeout, so slow answers are measured rather than dropped as
+                    # socket errors.
+                    run = benchlib.wrk(target, connections, SECONDS, timeout="10s")
+                    results.append((backend, name, connections, run.rps, run.p50_ms, run.p99_ms,
+                                    run.non_2xx))
+                    print(f"{backend}: {name} c={connections}: {run.rps:,.0f} req/s, "
+                          f"p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms", file=sys.stderr)
         finally:
-            proc.terminate()
-            proc.wait()
+            benchlib.stop(proc)
     if "mysql" in backends:
         mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB};")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -139,11 +121,7 @@ def main():
     for backend, name, connections, rps, p50, p99, errors in results:
         table.append(f"| {backend} | `{name}` | {connections} | {rps:,.1f} | "
                      f"{p50:.2f} | {p99:.2f} | {errors} |")
-    text = "\n".join(table)
-    print(text)
-    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
-    with open(os.path.join(ROOT, "var", "bench", "orchestrator.md"), "w") as f:
-        f.write(text + "\n")
+    benchlib.write_report("orchestrator", "\n".join(table))
 
 
 if __name__ == "__main__":

@@ -11,10 +11,8 @@ Environment: TARGET_DIR (cargo target dir), DCP_TEST_MYSQL_URL (MariaDB server U
 BENCH_SECONDS (per run, default 8), BENCH_BACKENDS (default "sqlite,mysql").
 """
 import os
-import re
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,11 +21,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 SERVERS, INSTANCES_PER_SERVER, DATABASES = 10_000, 3, 100_000
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
-BINARY = os.path.join(TARGET_DIR, "release", "resource-pool")
+BINARY = benchlib.release_binary("resource-pool")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
-MYSQL_URL = os.environ.get("DCP_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306").rstrip("/")
+MYSQL_URL = benchlib.MYSQL_URL
 
 
 def ip_of(i):
@@ -69,10 +65,9 @@ def load_sqlite(path):
     conn.close()
 
 
-
-
 def mysql(sql, database=None):
     benchlib.mysql(MYSQL_URL, sql, database)
+
 
 def load_mysql(database):
     chunks = ["SET autocommit=0;"]
@@ -82,18 +77,6 @@ def load_mysql(database):
             chunks.append(f"INSERT INTO {table} ({columns}) VALUES {batch};")
     chunks.append("COMMIT;")
     mysql("\n".join(chunks), database)
-
-
-def start_service(database_url):
-    env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_DATABASE__URL=database_url,
-               DCP_LOG__LEVEL="warn", DCP_DATABASE__POOL_SIZE="16")
-    proc = subprocess.Popen([BINARY], stdout=subprocess.PIPE, env=env, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"listening on (http://\S+)", line)
-    if not m:
-        proc.kill()
-        sys.exit(f"bench: the service did not start: {line!r}")
-    return proc, m.group(1)
 
 
 LUA_RANDOM_INSTANCE = """
@@ -111,9 +94,9 @@ def wrk(url, connections, script=None):
     run = benchlib.wrk(url, connections, SECONDS, script)
     return run.rps, run.p50_ms, run.p99_ms, run.non_2xx
 
+
 def main():
-    if not shutil.which("wrk"):
-        sys.exit("bench: wrk is missing (deploy/install-deps.sh --ci installs it)")
+    benchlib.require_wrk()
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
     results = []
     tmp = tempfile.mkdtemp(prefix="dcp-bench-")
@@ -125,9 +108,9 @@ def main():
             path = os.path.join(tmp, "rp.db")
             url = f"sqlite://{path}"
         else:
-            mysql("DROP DATABASE IF EXISTS dcp_bench; CREATE DATABASE dcp_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
+            mysql(benchlib.recreate_database_sql("dcp_bench"))
             url = f"{MYSQL_URL}/dcp_bench"
-        proc, base = start_service(url)
+        proc, base = benchlib.start_service(BINARY, benchlib.database_env(url))
         try:
             started = time.time()
             load_sqlite(path) if backend == "sqlite" else load_mysql("dcp_bench")
@@ -141,8 +124,7 @@ def main():
                 rps, p50, p99, errors = wrk(f"{base}/api/get_all_instance?count=100", connections)
                 results.append((backend, "get_all_instance?count=100", connections, rps, p50, p99, errors))
         finally:
-            proc.terminate()
-            proc.wait()
+            benchlib.stop(proc)
     if "mysql" in backends:
         mysql("DROP DATABASE IF EXISTS dcp_bench;")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -151,11 +133,7 @@ def main():
              "|---|---|---:|---:|---:|---:|---:|"]
     for backend, call, connections, rps, p50, p99, errors in results:
         table.append(f"| {backend} | {call} | {connections} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {errors} |")
-    text = "\n".join(table)
-    print(text)
-    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
-    with open(os.path.join(ROOT, "var", "bench", "resource-pool.md"), "w") as f:
-        f.write(text + "\n")
+    benchlib.write_report("resource-pool", "\n".join(table))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ BENCH_STORES (default "zookeeper,embedded"), ZOOKEEPER_JAR (default Debian's).
 """
 import http.client
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -32,9 +31,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (deploy/benchlib.py)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
-BINARY = os.path.join(TARGET_DIR, "release", "soa-registry")
+BINARY = benchlib.release_binary("soa-registry")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ZOOKEEPER_JAR = os.environ.get("ZOOKEEPER_JAR", "/usr/share/java/zookeeper.jar")
 SERVERS = 1_000
@@ -42,9 +39,6 @@ KEY = "demo-key"  # the default configuration's key
 SERVICE = "bench.http"
 ADD_SERVICES = 16
 
-
-def free_port():
-    return benchlib.free_port()
 
 def four_letters(port, command):
     try:
@@ -65,7 +59,7 @@ def start_zookeeper(tmp):
     """A standalone ZooKeeper on a free port; returns (process, port)."""
     if not os.path.exists(ZOOKEEPER_JAR):
         sys.exit(f"bench: {ZOOKEEPER_JAR} is missing (apt-get install zookeeper)")
-    port = free_port()
+    port = benchlib.free_port()
     data = os.path.join(tmp, "zk-data")
     os.makedirs(data)
     cfg = os.path.join(tmp, "zoo.cfg")
@@ -89,15 +83,8 @@ def start_zookeeper(tmp):
 
 
 def start_service(tmp, qa):
-    env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_LOG__LEVEL="warn",
-               DCP_ZKIDCS__QA=qa, DCP_STORE__DATA_DIR=os.path.join(tmp, "var"))
-    proc = subprocess.Popen([BINARY], stdout=subprocess.PIPE, env=env, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"listening on (http://\S+)", line)
-    if not m:
-        proc.kill()
-        sys.exit(f"bench: the service did not start: {line!r}")
-    base = m.group(1)
+    env = {"DCP_ZKIDCS__QA": qa, "DCP_STORE__DATA_DIR": os.path.join(tmp, "var")}
+    proc, base = benchlib.start_service(BINARY, env)
     deadline = time.time() + 30
     host, port = urllib.parse.urlsplit(base).netloc.split(":")
     while time.time() < deadline:
@@ -146,6 +133,7 @@ def wrk(url, connections, script=None):
     # Answers that were not 2xx, and requests that got no answer (wrk gives up after 2 s).
     return run.rps, run.p50_ms, run.p99_ms, f"{run.non_2xx} / {run.unanswered}"
 
+
 def bench_store(store, tmp, qa, results):
     proc, base = start_service(tmp, qa)
     try:
@@ -178,15 +166,12 @@ def bench_store(store, tmp, qa, results):
             results.append((store, f"addserver (new host:port, {ADD_SERVICES} services)", connections,
                             rps, p50, p99, errors))
     finally:
-        proc.terminate()
-        proc.wait()
+        benchlib.stop(proc)
 
 
 def main():
-    if not shutil.which("wrk"):
-        sys.exit("bench: wrk is missing (deploy/install-deps.sh --ci installs it)")
-    if not os.path.exists(BINARY):
-        sys.exit(f"bench: {BINARY} is missing (cargo build --release -p soa-registry)")
+    benchlib.require_wrk()
+    benchlib.require_binary(BINARY, "soa-registry")
     stores = os.environ.get("BENCH_STORES", "zookeeper,embedded").split(",")
     results = []
     for store in stores:
@@ -202,8 +187,7 @@ def main():
                 sys.exit(f"bench: unknown store {store!r} (zookeeper, embedded)")
         finally:
             if zookeeper:
-                zookeeper.terminate()
-                zookeeper.wait()
+                benchlib.stop(zookeeper)
             shutil.rmtree(tmp, ignore_errors=True)
 
     table = ["| store | call | connections | requests/s | p50 ms | p99 ms | errors: non-2xx / socket (timeout > 2 s) |",
@@ -212,11 +196,7 @@ def main():
         p99_text = "—" if p99 is None else f"{p99:.2f}"
         p50_label = f"{p50:.2f}" if p99 is not None else f"{p50:.2f} (mean)"
         table.append(f"| {store} | {call} | {connections} | {rps:,.0f} | {p50_label} | {p99_text} | {errors} |")
-    text = "\n".join(table)
-    print(text)
-    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
-    with open(os.path.join(ROOT, "var", "bench", "soa-registry.md"), "w") as f:
-        f.write(text + "\n")
+    benchlib.write_report("soa-registry", "\n".join(table))
 
 
 if __name__ == "__main__":

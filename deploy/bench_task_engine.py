@@ -26,7 +26,6 @@ about 60 ms of CPU per connection here).
 """
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -38,19 +37,14 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (deploy/benchlib.py)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
-BINARY = os.path.join(TARGET_DIR, "release", "task-engine")
+BINARY = benchlib.release_binary("task-engine")
 SSHD = "/usr/sbin/sshd"
 NODES = int(os.environ.get("BENCH_NODES", "1000"))
 MAX_NUM = int(os.environ.get("BENCH_MAX_NUM", "100"))
-MYSQL_URL = os.environ.get("DCP_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306").rstrip("/")
+MYSQL_URL = benchlib.MYSQL_URL
 MYSQL_DB = "dcp_bench_task_engine"
 STEPS = 3
 
-
-def free_port():
-    return benchlib.free_port()
 
 def start_sshd(workdir):
     """sshd on a free port for every loopback address; returns (proc, port, user, key)."""
@@ -62,7 +56,7 @@ def start_sshd(workdir):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench", "-f",
                         os.path.join(d, name)], check=True)
     os.makedirs("/run/sshd", exist_ok=True)
-    port = free_port()
+    port = benchlib.free_port()
     config = os.path.join(d, "sshd_config")
     with open(config, "w") as f:
         f.write(f"Port {port}\nListenAddress 0.0.0.0\nHostKey {d}/host_key\n"
@@ -91,8 +85,7 @@ def start_sshd(workdir):
 
 
 def start_engine(database_url, workdir, ssh):
-    env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_DATABASE__URL=database_url,
-               DCP_LOG__LEVEL="warn", DCP_DATABASE__POOL_SIZE="16",
+    env = dict(benchlib.database_env(database_url),
                DCP_RUN__CONCURRENCY=str(MAX_NUM), DCP_RUN__RETRY_PAUSE_MS="100",
                DCP_SSH__HOST_KEY_POLICY="accept-new",
                DCP_SSH__KNOWN_HOSTS=os.path.join(workdir, "known_hosts"),
@@ -102,13 +95,7 @@ def start_engine(database_url, workdir, ssh):
                DCP_SSH__CONTROL_PERSIST_SECS="2",
                DCP_SSH__KEX_ALGORITHMS=os.environ.get("BENCH_KEX", "curve25519-sha256"))
     env.update(ssh)
-    proc = subprocess.Popen([BINARY], stdout=subprocess.PIPE, env=env, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"listening on (http://\S+)", line)
-    if not m:
-        proc.kill()
-        sys.exit(f"bench: the service did not start: {line!r}")
-    return proc, m.group(1)
+    return benchlib.start_service(BINARY, env)
 
 
 def call(base, path, body=None):
@@ -185,9 +172,9 @@ def run_task(base, template_id, pid):
 def mysql(sql):
     benchlib.mysql(MYSQL_URL, sql)
 
+
 def main():
-    if not os.path.exists(BINARY):
-        sys.exit(f"bench: {BINARY} is missing (cargo build --release -p task-engine)")
+    benchlib.require_binary(BINARY, "task-engine")
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
     runs = os.environ.get("BENCH_RUNS", "ssh,noop").split(",")
     tmp = tempfile.mkdtemp(prefix="dcp-bench-te-")
@@ -201,8 +188,7 @@ def main():
                 if backend == "sqlite":
                     url = f"sqlite://{os.path.join(work, 'task-engine.db')}"
                 else:
-                    mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB}; CREATE DATABASE {MYSQL_DB} "
-                          "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
+                    mysql(benchlib.recreate_database_sql(MYSQL_DB))
                     url = f"{MYSQL_URL}/{MYSQL_DB}"
                 ssh = {"DCP_SSH__USER": user, "DCP_SSH__KEY": key, "DCP_SSH__PORT": str(port)}
                 if run == "noop":
@@ -212,8 +198,7 @@ def main():
                     template_id = catalog(base)
                     created, seconds, cpu, task = run_task(base, template_id, proc.pid)
                 finally:
-                    proc.terminate()
-                    proc.wait()
+                    benchlib.stop(proc)
                 stat = task["stat"]
                 node_steps = NODES * STEPS
                 results.append((backend, run, created, seconds, node_steps / seconds,
@@ -224,8 +209,7 @@ def main():
         if "mysql" in backends:
             mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB};")
     finally:
-        sshd.terminate()
-        sshd.wait()
+        benchlib.stop(sshd)
         shutil.rmtree(tmp, ignore_errors=True)
 
     table = [f"{NODES:,} nodes (127.0.x.y, one sshd on loopback), {STEPS} remote steps of one "
@@ -240,11 +224,7 @@ def main():
     for backend, run, created, seconds, rate, per, cpu, stat, state in results:
         table.append(f"| {backend} | {run} | {created:.2f} | {seconds:.1f} | {rate:,.0f} | "
                      f"{per:.2f} | {cpu:.2f} | {stat} | {state} |")
-    text = "\n".join(table)
-    print(text)
-    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
-    with open(os.path.join(ROOT, "var", "bench", "task_engine.md"), "w") as f:
-        f.write(text + "\n")
+    benchlib.write_report("task_engine", "\n".join(table))
 
 
 if __name__ == "__main__":

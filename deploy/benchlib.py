@@ -1,12 +1,68 @@
-"""What the deploy/bench_*.py benchmarks share: a wrk run and its figures, the MariaDB command
-line for DCP_TEST_MYSQL_URL, and free loopback ports. Standard library only."""
+"""What the deploy/bench_*.py benchmarks share: where the release binaries are, starting one
+and stopping it, a wrk run and its figures, the MariaDB command line for DCP_TEST_MYSQL_URL,
+free loopback ports, and writing the report. Standard library only."""
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
 from typing import NamedTuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET_DIR = os.environ.get("TARGET_DIR", os.path.join(ROOT, "target"))
+MYSQL_URL = os.environ.get("DCP_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306").rstrip("/")
+
+
+def release_binary(name):
+    """$TARGET_DIR/release/<name>, where `cargo build --release -p <name>` puts it."""
+    return os.path.join(TARGET_DIR, "release", name)
+
+
+def require_wrk():
+    if not shutil.which("wrk"):
+        sys.exit("bench: wrk is missing (deploy/install-deps.sh --ci installs it)")
+
+
+def require_binary(binary, package):
+    if not os.access(binary, os.X_OK):
+        sys.exit(f"bench: {binary} is missing (cargo build --release -p {package})")
+
+
+def database_env(database_url):
+    """The environment of a service on database_url, with a pool as large as wrk's load wants."""
+    return {"DCP_DATABASE__URL": database_url, "DCP_DATABASE__POOL_SIZE": "16"}
+
+
+def start_service(binary, env, cwd=None):
+    """Starts a DCP service binary on 127.0.0.1:0, logging at `warn`, with the variables of env
+    over the caller's environment; returns (process, base URL) once it says where it listens."""
+    full_env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_LOG__LEVEL="warn")
+    full_env.update(env)
+    proc = subprocess.Popen([binary], cwd=cwd, stdout=subprocess.PIPE, env=full_env, text=True)
+    started = time.monotonic()
+    line = proc.stdout.readline()
+    m = re.search(r"listening on (http://\S+)", line)
+    if not m:
+        proc.kill()
+        sys.exit(f"bench: the service did not start within {time.monotonic() - started:.0f} s: "
+                 f"{line!r}")
+    return proc, m.group(1)
+
+
+def stop(proc, timeout=None):
+    proc.terminate()
+    proc.wait(timeout)
+
+
+def write_report(name, text):
+    """Prints the Markdown report and writes it to var/bench/<name>.md."""
+    print(text)
+    os.makedirs(os.path.join(ROOT, "var", "bench"), exist_ok=True)
+    with open(os.path.join(ROOT, "var", "bench", f"{name}.md"), "w") as f:
+        f.write(text + "\n")
 
 
 class WrkRun(NamedTuple):
@@ -68,6 +124,12 @@ def mysql(server_url, sql, database=None, skip_column_names=False, check=True, t
         args.append(database)
     return subprocess.run(args, input=sql.encode(), env=env, check=check,
                           capture_output=True, timeout=timeout)
+
+
+def recreate_database_sql(name):
+    """SQL that drops the database name and creates it afresh, as every service expects it."""
+    return (f"DROP DATABASE IF EXISTS {name}; "
+            f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
 
 
 def free_port():

@@ -1,10 +1,12 @@
-"""What the Python test suites share: a DCP service binary run as a real process, and a
-MariaDB database made for (and dropped after) one run. Standard library only.
+"""What the Python test suites share: a DCP service binary run as a real process, a request
+built by hand, and a MariaDB database made for (and dropped after) one run. Standard library
+only.
 
 A service is started on 127.0.0.1:0 and its address read from the line every DCP binary
 prints on stdout: ``<service> listening on http://HOST:PORT``.
 """
 
+import json
 import os
 import queue
 import re
@@ -15,7 +17,10 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
+import urllib.error
 import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -134,6 +139,41 @@ class ServiceProcess:
 
     def cleanup(self):
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def http_request(url, method="POST", params=None, json_body=True, timeout=30):
+    """One request built by hand (no client): answers (HTTP status, decoded JSON body), whatever
+    the status. A GET carries params in its query string; other methods send them as JSON, or
+    as a form with json_body=False."""
+    data = None
+    headers = {}
+    if method == "GET":
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+    elif params is not None:
+        if json_body:
+            data = json.dumps(params).encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        else:
+            data = urllib.parse.urlencode(params).encode("utf-8")
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode("utf-8") or "null")
+
+
+def mysql_database_or_skip():
+    """The database of $DCP_PY_TEST_MYSQL_URL, with whether it existed before the run checked;
+    skips the calling suite (raised from its setUpClass) when the variable is not set."""
+    url = os.environ.get(MYSQL_ENV, "").strip()
+    if not url:
+        raise unittest.SkipTest("%s is not set" % MYSQL_ENV)
+    database = MysqlDatabase(url)
+    database.check_existence()
+    return database
 
 
 class MysqlDatabase:

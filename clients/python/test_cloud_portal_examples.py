@@ -23,14 +23,12 @@ import subprocess
 import sys
 import unittest
 import uuid
-import urllib.error
 import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 EXAMPLES = os.path.join(HERE, "cloud_portal_examples")
-from dcp_testing import ServiceProcess  # noqa: E402
+from dcp_testing import ServiceProcess, http_request  # noqa: E402
 
 SESSION_KEY = re.compile(r"^[0-9a-f]{40}$")
 
@@ -92,16 +90,8 @@ class _SeedExamples:
 
     def post(self, path, **params):
         """A plain form POST (for setting the scene, not one of the examples)."""
-        request = urllib.request.Request(
-            "http://%s%s" % (self.address, path),
-            data=urllib.parse.urlencode(params).encode(),
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return json.loads(response.read().decode())
-        except urllib.error.HTTPError as e:
-            return json.loads(e.read().decode())
+        url = "http://%s%s" % (self.address, path)
+        return http_request(url, "POST", params, json_body=False, timeout=10)[1]
 
     def test_t_post_logs_in(self):
         answer = self.run_example("t_post.py")

@@ -14,15 +14,12 @@ on 127.0.0.2, instance 2 new). A screenshot of the page after the status changes
 test artefact: var/test-artifacts/cloud-portal-web.png.
 """
 
-import json
 import os
 import shutil
 import tempfile
 import unittest
-import urllib.error
-import urllib.parse
-import urllib.request
 
+from dcp_testing import http_request
 from test_cloud_portal_examples import REPO, Service
 
 CHROMIUM = "/usr/bin/chromium"
@@ -100,13 +97,7 @@ class CloudPortalWebPage(unittest.TestCase):
         return "http://%s%s" % (self.address, path)
 
     def post(self, path, **params):
-        request = urllib.request.Request(self.url(path), data=urllib.parse.urlencode(params).encode(),
-                                         method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return json.loads(response.read().decode())
-        except urllib.error.HTTPError as e:
-            return json.loads(e.read().decode())
+        return http_request(self.url(path), "POST", params, json_body=False, timeout=10)[1]
 
     def wait_for(self, condition, what):
         """Waits until condition(browser) is true-ish; rows are redrawn, so stale elements retry."""

@@ -24,7 +24,6 @@ import stat
 import sys
 import unittest
 import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -32,7 +31,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import cmdb  # noqa: E402
-from dcp_testing import MysqlDatabase, ServiceProcess  # noqa: E402
+from dcp_testing import ServiceProcess, http_request, mysql_database_or_skip  # noqa: E402
 
 
 class Service(ServiceProcess):
@@ -48,28 +47,10 @@ class Service(ServiceProcess):
         self.env.update(extra_env or {})
 
 
-MYSQL_ENV = "DCP_PY_TEST_MYSQL_URL"
-
-
 def raw_request(url, method, path, params, json_body=False):
     """A request built by hand (no client): returns (status, decoded body)."""
     full = url + urllib.parse.quote(cmdb.API + path, safe="/")
-    data = None
-    headers = {}
-    if method == "GET":
-        full += "?" + urllib.parse.urlencode(params)
-    elif json_body:
-        data = json.dumps(params).encode("utf-8")
-        headers["Content-Type"] = "application/json"
-    else:
-        data = urllib.parse.urlencode(params).encode("utf-8")
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    req = urllib.request.Request(full, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read().decode("utf-8"))
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode("utf-8"))
+    return http_request(full, method, params, json_body, timeout=10)
 
 
 class _SigningSuite:
@@ -212,11 +193,7 @@ class MysqlSigningTest(_SigningSuite, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        url = os.environ.get(MYSQL_ENV, "").strip()
-        if not url:
-            raise unittest.SkipTest("%s is not set" % MYSQL_ENV)
-        cls.mysql = MysqlDatabase(url)
-        cls.mysql.check_existence()
+        cls.mysql = mysql_database_or_skip()
         super().setUpClass()
 
     @classmethod

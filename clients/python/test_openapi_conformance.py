@@ -39,15 +39,12 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from dcp_testing import ServiceProcess  # noqa: E402
+from dcp_testing import ServiceProcess, http_request  # noqa: E402
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 PHASES = "examples,coverage,fuzzing"
@@ -72,25 +69,7 @@ def _schemathesis_available():
 
 def call(url, path, params=None, method="POST", json_body=True):
     """One request to a service: (HTTP status, decoded JSON body)."""
-    full = url + path
-    data = None
-    headers = {}
-    if method == "GET":
-        if params:
-            full += "?" + urllib.parse.urlencode(params)
-    elif params is not None:
-        if json_body:
-            data = json.dumps(params).encode("utf-8")
-            headers["Content-Type"] = "application/json"
-        else:
-            data = urllib.parse.urlencode(params).encode("utf-8")
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-    request = urllib.request.Request(full, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode("utf-8") or "null")
+    return http_request(url + path, method, params, json_body, timeout=30)
 
 
 def toml_value(value):

@@ -39,7 +39,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import resource_pool as rp  # noqa: E402
-from dcp_testing import MysqlDatabase, ServiceProcess, service_binary  # noqa: E402
+from dcp_testing import ServiceProcess, mysql_database_or_skip, service_binary  # noqa: E402
 
 
 def resource_pool_binary():
@@ -57,7 +57,6 @@ class Service(ServiceProcess):
 
 
 DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
-MYSQL_ENV = "DCP_PY_TEST_MYSQL_URL"
 
 SERVER_KEYS = {"id", "ip", "name", "os", "stat", "owner", "owner_name", "online_date"}
 INSTANCE_KEYS = {
@@ -736,11 +735,7 @@ class MysqlInventoryTests(_InventorySuite, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        url = os.environ.get(MYSQL_ENV, "").strip()
-        if not url:
-            raise unittest.SkipTest("%s is not set" % MYSQL_ENV)
-        cls.mysql = MysqlDatabase(url)
-        cls.mysql.check_existence()
+        cls.mysql = mysql_database_or_skip()
         super().setUpClass()
 
     @classmethod
