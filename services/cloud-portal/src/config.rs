@@ -20,6 +20,57 @@ pub struct Config {
     pub password_hash: PasswordHashConfig,
     pub admin: AdminConfig,
     pub demo: DemoConfig,
+    /// The embedded token issuer (`/oauth/token`, `/oauth/jwks`).
+    #[serde(default)]
+    pub issuer: IssuerConfig,
+}
+
+/// The embedded issuer: the `iss` and `aud` of its tokens, its key, how long a token lives.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuerConfig {
+    /// This portal's public base URL: tokens carry it as `iss`, and services find the keys at
+    /// `<url>/oauth/jwks`.
+    pub url: String,
+    /// The `aud` of the tokens: what every service's `auth.audience` says.
+    pub audience: String,
+    /// The Ed25519 signing key (hex seed), created 0600 on first start.
+    pub key_file: String,
+    pub token_ttl_secs: u64,
+}
+
+impl Default for IssuerConfig {
+    fn default() -> Self {
+        IssuerConfig {
+            url: format!("http://127.0.0.1:{DEFAULT_PORT}"),
+            audience: "dcp".into(),
+            key_file: "var/cloud-portal-issuer.key".into(),
+            token_ttl_secs: 900,
+        }
+    }
+}
+
+impl IssuerConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            return Err(ConfigError::invalid(
+                "issuer.url",
+                "must be this portal's http:// or https:// base URL",
+            ));
+        }
+        if self.audience.trim().is_empty() {
+            return Err(ConfigError::invalid("issuer.audience", "must be set"));
+        }
+        if self.key_file.trim().is_empty() {
+            return Err(ConfigError::invalid("issuer.key_file", "must be set"));
+        }
+        if !(60..=86_400).contains(&self.token_ttl_secs) {
+            return Err(ConfigError::invalid(
+                "issuer.token_ttl_secs",
+                "must be between 60 and 86400",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// How long a session lives: `idle_timeout_secs` after its last use, and never longer than
@@ -84,6 +135,7 @@ impl Default for Config {
                 password: DEMO_ADMIN_PASSWORD.into(),
             },
             demo: DemoConfig { enabled: true },
+            issuer: IssuerConfig::default(),
         }
     }
 }
@@ -93,6 +145,7 @@ impl Validate for Config {
         self.http.validate()?;
         self.database.validate()?;
         self.log.validate()?;
+        self.issuer.validate()?;
         let s = &self.session;
         if s.idle_timeout_secs == 0 {
             return Err(ConfigError::invalid(

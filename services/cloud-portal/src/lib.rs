@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod driver;
 pub mod error;
+pub mod issuer;
 pub mod portal;
 mod routes;
 pub mod store;
@@ -35,6 +36,10 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         StartError::Setup(format!("cannot create the admin user or demo data: {e}"))
     })?;
     let portal = web::Data::new(portal);
+    let issuer = web::Data::new(
+        issuer::Issuer::load_or_create(&config.issuer)
+            .map_err(|e| StartError::Setup(format!("token issuer: {e}")))?,
+    );
     kit::server::start(
         SERVICE,
         &config.http,
@@ -42,6 +47,7 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         routes::table(),
         move |cfg| {
             cfg.app_data(portal.clone());
+            cfg.app_data(issuer.clone());
         },
     )
 }

@@ -401,6 +401,25 @@ impl Portal {
         password: String,
         client: Option<IpAddr>,
     ) -> Result<String, Error> {
+        let user = self.check_password_of(username, password, client).await?;
+        let key = auth::new_session_key();
+        let key_hash = auth::session_key_hash(&key);
+        let (idle_ms, absolute_ms) = self.expiry_ms();
+        self.write(move |conn| Ok(store::insert_session(conn, &key_hash, user.id, now_ms())?))
+            .await?;
+        self.sweep_sessions(idle_ms, absolute_ms).await;
+        Ok(key)
+    }
+
+    /// The user `username` if `password` is theirs: failures slowed down per user and client
+    /// address, the same answer for an unknown user and a wrong password (login and the
+    /// token endpoint alike).
+    pub async fn check_password_of(
+        &self,
+        username: String,
+        password: String,
+        client: Option<IpAddr>,
+    ) -> Result<User, Error> {
         if let Err(retry_after_secs) = self.throttle.check(&username, client) {
             return Err(Error::LoginThrottled { retry_after_secs });
         }
@@ -426,13 +445,7 @@ impl Portal {
             }
         };
         self.throttle.record_success(&username, client);
-        let key = auth::new_session_key();
-        let key_hash = auth::session_key_hash(&key);
-        let (idle_ms, absolute_ms) = self.expiry_ms();
-        self.write(move |conn| Ok(store::insert_session(conn, &key_hash, user.id, now_ms())?))
-            .await?;
-        self.sweep_sessions(idle_ms, absolute_ms).await;
-        Ok(key)
+        Ok(user)
     }
 
     /// Removes expired sessions so that the table does not grow with sessions nobody logged out

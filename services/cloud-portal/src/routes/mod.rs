@@ -6,6 +6,7 @@
 //! users' scripts may send extras); our own routes refuse them, so that a typo is not lost.
 //! The web page (`GET /`, `/ui/...`), a client of these same routes, is served by `page`.
 
+mod oauth;
 mod openapi;
 mod page;
 
@@ -72,7 +73,10 @@ pub fn table() -> RouteTable {
         .slashed("/api/admin/user/delete", POST, Write, delete_user)
         .slashed("/api/admin/image/delete", POST, Write, delete_image)
         .slashed("/api/admin/host/delete", POST, Write, delete_host)
-        .read("/openapi.json", GET, openapi::spec);
+        .read("/openapi.json", GET, openapi::spec)
+        .read("/.well-known/openid-configuration", GET, oauth::discovery)
+        .read("/oauth/jwks", GET, oauth::jwks)
+        .write("/oauth/token", POST, oauth::token);
     page::routes(table)
 }
 

@@ -215,6 +215,50 @@ fn operation(doc: &Doc) -> Value {
     })
 }
 
+/// The embedded token issuer (OAuth 2.0 / OpenID discovery), answered in OAuth's own JSON.
+fn issuer_paths() -> Map<String, Value> {
+    let tag = "token issuer";
+    let oauth_error = json!({"description": "an OAuth error (RFC 6749, 5.2)", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}}
+    }}}});
+    let any_object = json!({"type": "object"});
+    let mut paths = Map::new();
+    paths.insert(
+        "/.well-known/openid-configuration".into(),
+        json!({"get": {"tags": [tag], "summary": "Where the issuer publishes its keys and issues tokens",
+            "operationId": "openid_configuration",
+            "responses": {"200": {"description": "the discovery document", "content": {"application/json": {"schema": any_object}}}}}}),
+    );
+    paths.insert(
+        "/oauth/jwks".into(),
+        json!({"get": {"tags": [tag], "summary": "The issuer's public keys (a JWKS)",
+            "operationId": "jwks",
+            "responses": {"200": {"description": "`{\"keys\": [...]}`", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": any_object}}}}}}}}}),
+    );
+    paths.insert(
+        "/oauth/token".into(),
+        json!({"post": {"tags": [tag], "summary": "An access token for a user's password (grant_type=password)",
+            "operationId": "token",
+            "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["grant_type", "username", "password"],
+                "properties": {
+                    "grant_type": {"type": "string", "enum": ["password"]},
+                    "username": {"type": "string"}, "password": {"type": "string"},
+                    "client_id": {"type": "string"}, "scope": {"type": "string"}}}}}},
+            "responses": {
+                "200": {"description": "`{access_token, token_type: Bearer, expires_in}`", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["access_token", "token_type", "expires_in"],
+                    "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}}}}}},
+                "400": oauth_error.clone(),
+                "429": oauth_error.clone(),
+                "default": oauth_error
+            }}}),
+    );
+    paths
+}
+
 fn build() -> Value {
     let mut paths = Map::new();
     for path in ROUTES {
@@ -222,6 +266,7 @@ fn build() -> Value {
             paths.insert(path.to_string(), json!({"post": operation(&doc)}));
         }
     }
+    paths.extend(issuer_paths());
     let info = openapi::Info {
         service: crate::SERVICE,
         version: env!("CARGO_PKG_VERSION"),

@@ -12,4 +12,5 @@ mod removal;
 mod seed;
 mod service;
 mod sessions;
+mod tokens;
 mod web;

@@ -1,0 +1,271 @@
+//! The platform's embedded token issuer (issue #13): cloud-portal owns the users and their
+//! argon2 passwords, so it also signs their access tokens. Any service verifies them with
+//! `kit::auth::Verifier` against the keys published here, as it would those of any OIDC
+//! provider: discovery at `/.well-known/openid-configuration`, keys at `/oauth/jwks`, tokens
+//! from `/oauth/token` (RFC 6749).
+//!
+//! The signing key is an Ed25519 key generated on first start and kept in `issuer.key_file`
+//! (0600, its folder 0700); its id is derived from the public key, so every replica reading
+//! the same file publishes the same key.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::config::IssuerConfig;
+
+/// The fixed head of a PKCS#8 (v1) document holding an Ed25519 seed; the 32-byte seed follows.
+const ED25519_PKCS8_HEAD: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssuerError {
+    #[error("issuer key file {path}: {source}")]
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("issuer key file {0} does not hold a 64-hex-digit Ed25519 seed")]
+    BadKey(String),
+    #[error("cannot sign a token: {0}")]
+    Signing(#[from] jsonwebtoken::errors::Error),
+}
+
+/// The signing side: the key, who it is, and what its tokens say.
+pub struct Issuer {
+    url: String,
+    audience: String,
+    token_ttl_secs: u64,
+    kid: String,
+    key: EncodingKey,
+    /// The public key, base64url: the `x` of its JWK.
+    public_x: String,
+}
+
+/// An access token and how long it lives.
+pub struct AccessToken {
+    pub token: String,
+    pub expires_in: u64,
+}
+
+impl Issuer {
+    /// The issuer of `config`, its key read from `key_file`, or generated there on first start.
+    pub fn load_or_create(config: &IssuerConfig) -> Result<Issuer, IssuerError> {
+        let seed = read_or_create_seed(&config.key_file)?;
+        let mut der = ED25519_PKCS8_HEAD.to_vec();
+        der.extend_from_slice(&seed);
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes();
+        let kid = hex::encode(&Sha256::digest(public)[..8]);
+        Ok(Issuer {
+            url: config.url.trim_end_matches('/').to_string(),
+            audience: config.audience.clone(),
+            token_ttl_secs: config.token_ttl_secs,
+            kid,
+            key: EncodingKey::from_ed_der(&der),
+            public_x: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public),
+        })
+    }
+
+    /// The OIDC discovery document.
+    pub fn discovery(&self) -> Value {
+        json!({
+            "issuer": self.url,
+            "jwks_uri": format!("{}/oauth/jwks", self.url),
+            "token_endpoint": format!("{}/oauth/token", self.url),
+            "grant_types_supported": ["password"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "id_token_signing_alg_values_supported": ["EdDSA"],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+            "claims_supported": ["sub", "roles"],
+        })
+    }
+
+    /// The published keys.
+    pub fn jwks(&self) -> Value {
+        json!({"keys": [{
+            "kty": "OKP", "crv": "Ed25519", "x": self.public_x,
+            "kid": self.kid, "alg": "EdDSA", "use": "sig",
+        }]})
+    }
+
+    /// An access token for `subject` holding `roles` (platform role names).
+    pub fn access_token(&self, subject: &str, roles: &[&str]) -> Result<AccessToken, IssuerError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let claims = json!({
+            "iss": self.url,
+            "aud": self.audience,
+            "sub": subject,
+            "roles": roles,
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.token_ttl_secs,
+            "jti": uuid::Uuid::new_v4().simple().to_string(),
+        });
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        Ok(AccessToken {
+            token: jsonwebtoken::encode(&header, &claims, &self.key)?,
+            expires_in: self.token_ttl_secs,
+        })
+    }
+}
+
+/// The platform roles of a portal user's role: an admin is an admin, a service account a
+/// service; an ordinary user may look (viewer).
+pub fn platform_roles(portal_role: &str) -> &'static [&'static str] {
+    match portal_role {
+        wire::cloud_portal::ROLE_ADMIN => &["admin"],
+        wire::cloud_portal::ROLE_SERVICE => &["service"],
+        _ => &["viewer"],
+    }
+}
+
+fn read_or_create_seed(path: &str) -> Result<[u8; 32], IssuerError> {
+    let file_error = |source| IssuerError::KeyFile {
+        path: path.to_string(),
+        source,
+    };
+    let read = |text: String| -> Result<[u8; 32], IssuerError> {
+        let bytes = hex::decode(text.trim()).map_err(|_| IssuerError::BadKey(path.into()))?;
+        bytes
+            .try_into()
+            .map_err(|_| IssuerError::BadKey(path.into()))
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => read(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let seed = rand::random::<[u8; 32]>();
+            match publish_private(Path::new(path), &hex::encode(seed)) {
+                Ok(()) => Ok(seed),
+                // Another replica (or test) made it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    read(std::fs::read_to_string(path).map_err(file_error)?)
+                }
+                Err(e) => Err(file_error(e)),
+            }
+        }
+        Err(e) => Err(file_error(e)),
+    }
+}
+
+/// Writes `text` to `path` only if nothing is there, whole or not at all: a private temporary
+/// file beside it (0600, in a folder made 0700), linked into place (which fails if `path`
+/// exists), then removed.
+fn publish_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(dir)?;
+    let temporary = dir.join(format!(".issuer-{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let written = options.open(&temporary).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&temporary, path));
+    let _ = std::fs::remove_file(&temporary);
+    linked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path) -> IssuerConfig {
+        IssuerConfig {
+            url: "http://portal.test:8005/".into(),
+            audience: "dcp".into(),
+            key_file: dir.join("keys/issuer.key").display().to_string(),
+            token_ttl_secs: 600,
+        }
+    }
+
+    #[test]
+    fn the_key_is_made_once_kept_private_and_read_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = Issuer::load_or_create(&config(dir.path())).expect("created");
+        let again = Issuer::load_or_create(&config(dir.path())).expect("read back");
+        assert_eq!(first.kid, again.kid);
+        assert_eq!(first.jwks(), again.jwks());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let file = dir.path().join("keys/issuer.key");
+            let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+            assert_eq!(mode(&file).ok(), Some(0o600));
+            assert_eq!(mode(&dir.path().join("keys")).ok(), Some(0o700));
+        }
+        assert_eq!(first.discovery()["issuer"], "http://portal.test:8005");
+        assert_eq!(
+            first.discovery()["jwks_uri"],
+            "http://portal.test:8005/oauth/jwks"
+        );
+    }
+
+    #[test]
+    fn replicas_starting_together_share_one_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = config(dir.path());
+        let kids: Vec<String> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| Issuer::load_or_create(&config).map(|i| i.kid)))
+                .collect();
+            starts
+                .into_iter()
+                .map(|start| start.join().expect("no panic").expect("a key"))
+                .collect()
+        });
+        assert!(kids.iter().all(|kid| kid == &kids[0]), "{kids:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("keys"))
+            .expect("the folder")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left.len(), 1, "temporary files left: {left:?}");
+    }
+
+    #[test]
+    fn a_damaged_key_file_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = config(dir.path());
+        std::fs::create_dir_all(dir.path().join("keys")).expect("dir");
+        std::fs::write(&config.key_file, "not hex").expect("write");
+        assert!(matches!(
+            Issuer::load_or_create(&config),
+            Err(IssuerError::BadKey(_))
+        ));
+        assert_eq!(
+            std::fs::read_to_string(&config.key_file).ok().as_deref(),
+            Some("not hex")
+        );
+    }
+
+    #[test]
+    fn portal_roles_map_to_platform_roles() {
+        assert_eq!(platform_roles("admin"), ["admin"]);
+        assert_eq!(platform_roles("service"), ["service"]);
+        assert_eq!(platform_roles("user"), ["viewer"]);
+    }
+}

@@ -1,0 +1,110 @@
+//! The embedded issuer: its tokens verify with kit's verifier against its published keys,
+//! as every service will verify them; wrong passwords and other grants are refused in
+//! OAuth's own terms.
+
+use kit::auth::{AuthConfig, AuthError, Role, Verifier};
+use kit::testing::TestBackend;
+use serde_json::Value;
+
+use crate::support::{TestApp, ADMIN, ADMIN_PASSWORD};
+
+kit::on_both_backends!(
+    a_token_of_the_portal_verifies_against_its_published_keys,
+    bad_grants_are_refused_in_oauth_terms
+);
+
+async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth/token", app.base_url))
+        .form(form)
+        .send()
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("JSON"))
+}
+
+async fn a_token_of_the_portal_verifies_against_its_published_keys(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let discovery: Value =
+        reqwest::get(format!("{}/.well-known/openid-configuration", app.base_url))
+            .await
+            .expect("discovery")
+            .json()
+            .await
+            .expect("JSON");
+    assert_eq!(discovery["issuer"], app.config.issuer.url.as_str());
+    let (status, body) = token_request(
+        &app,
+        &[
+            ("grant_type", "password"),
+            ("username", ADMIN),
+            ("password", ADMIN_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    let token = body["access_token"].as_str().expect("a token");
+    // The keys are where a service on another host would fetch them: over HTTP.
+    let verifier = Verifier::new(AuthConfig {
+        issuer: app.config.issuer.url.clone(),
+        audience: app.config.issuer.audience.clone(),
+        jwks_url: format!("{}/oauth/jwks", app.base_url),
+        roles_claim: "roles".into(),
+        keys_ttl_secs: 300,
+        keys_refetch_secs: 10,
+        leeway_secs: 0,
+    })
+    .expect("a verifier");
+    let principal = verifier
+        .verify(token)
+        .await
+        .expect("the portal's token verifies");
+    assert_eq!(principal.subject, ADMIN);
+    assert_eq!(principal.roles, vec![Role::Admin]);
+    // The same token for another audience is not accepted.
+    let elsewhere = Verifier::new(AuthConfig {
+        audience: "another-platform".into(),
+        issuer: app.config.issuer.url.clone(),
+        jwks_url: format!("{}/oauth/jwks", app.base_url),
+        roles_claim: "roles".into(),
+        keys_ttl_secs: 300,
+        keys_refetch_secs: 10,
+        leeway_secs: 0,
+    })
+    .expect("a verifier");
+    assert_eq!(elsewhere.verify(token).await, Err(AuthError::Audience));
+}
+
+async fn bad_grants_are_refused_in_oauth_terms(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let (status, body) = token_request(
+        &app,
+        &[
+            ("grant_type", "password"),
+            ("username", ADMIN),
+            ("password", "not-the-password"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(!body.to_string().contains("not-the-password"), "{body}");
+    let (status, body) = token_request(
+        &app,
+        &[("grant_type", "client_credentials"), ("client_id", "x")],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (status, body) = token_request(&app, &[("username", ADMIN)]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
