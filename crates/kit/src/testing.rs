@@ -155,12 +155,15 @@ impl Drop for Served {
 
 /// Serves a service's bound server (what its `start()` returned) on the current actix runtime.
 pub fn serve(bound: crate::server::Bound) -> Served {
-    let handle = bound.server.handle();
-    actix_web::rt::spawn(bound.server);
-    Served {
-        handle,
-        url: format!("http://{}", bound.addr),
-    }
+    serve_at(bound.server, format!("http://{}", bound.addr))
+}
+
+/// Serves any bound actix server (a stub peer of a test, say) on the current actix runtime;
+/// `url` is how the test reaches it.
+pub fn serve_at(server: actix_web::dev::Server, url: String) -> Served {
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Served { handle, url }
 }
 
 /// The HTTP settings of a service under test: port 0 on loopback, one worker, a quick stop.

@@ -6,10 +6,12 @@
 // Test support: a panic is how a broken fixture fails its test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use actix_web::dev::ServerHandle;
+use std::path::Path;
+
 use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient};
-use kit::config::HttpConfig;
-use kit::testing::{TestBackend, TestDatabase};
+use kit::testing::sshd::Sshd;
+use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
+use task_engine::config::{HostKeyPolicy, SshConfig};
 
 /// cloud-portal's configuration, for [`Peers::start_with`].
 pub use cloud_portal::Config as CloudPortalConfig;
@@ -24,50 +26,11 @@ pub const ZKIDC: &str = "qa";
 pub const CMDB_KEY: &str = "dcp-it-cmdb-key";
 pub const CMDB_SECRET: &str = "dcp-it-cmdb-secret";
 
-/// A server started in-process; stopped when dropped.
-pub struct Server {
-    handle: ServerHandle,
-    pub url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
-
-impl Server {
-    /// A server already running on the current actix runtime, reached at `url`.
-    pub fn new(handle: ServerHandle, url: String) -> Server {
-        Server { handle, url }
-    }
-}
-
-/// Runs a started service on the current actix runtime.
-pub fn serve(bound: kit::server::Bound) -> Server {
-    let handle = bound.server.handle();
-    actix_web::rt::spawn(bound.server);
-    Server {
-        handle,
-        url: format!("http://{}", bound.addr),
-    }
-}
-
-/// Port 0 on loopback, one worker.
-pub fn test_http() -> HttpConfig {
-    HttpConfig {
-        bind: "127.0.0.1:0".into(),
-        workers: 1,
-        shutdown_timeout_secs: 1,
-        ..HttpConfig::on_port(0)
-    }
-}
-
 /// The three peers, each on its own fresh database (cmdb, cloud-portal) or folder.
 pub struct Peers {
-    pub cloud_portal: Server,
-    pub soa_registry: Server,
-    pub cmdb: Server,
+    pub cloud_portal: Served,
+    pub soa_registry: Served,
+    pub cmdb: Served,
     /// A cloud-portal image: the pools' `vm_type`, `create_vm`'s `vm_type_id`.
     pub image_id: i64,
     _dbs: Vec<TestDatabase>,
@@ -217,5 +180,22 @@ impl Peers {
         CmdbClient::new(ClientConfig::new(&self.cmdb.url))
             .expect("client")
             .with_key(CMDB_KEY, CMDB_SECRET)
+    }
+}
+
+/// A task-engine's ssh settings for the shared sshd `server`, with a known-hosts file and a
+/// socket folder of the caller's (`dir`), so engines do not share learnt keys or connections.
+pub fn task_engine_ssh(server: &Sshd, dir: &Path) -> SshConfig {
+    SshConfig {
+        user: server.user.clone(),
+        key: server.client_key().display().to_string(),
+        port: server.port,
+        host_key_policy: HostKeyPolicy::AcceptNew,
+        known_hosts: server.known_hosts(dir).display().to_string(),
+        connect_timeout_secs: 10,
+        command_timeout_secs: 60,
+        control_dir: dir.display().to_string(),
+        control_persist_secs: 5,
+        ..SshConfig::default()
     }
 }

@@ -250,16 +250,14 @@ async fn the_configured_admin_is_created_once(backend: TestBackend) {
     // A second start on the same database (a restart) finds the admin and adds nobody.
     let mut config = app.config.clone();
     config.http.bind = "127.0.0.1:0".into();
-    let bound = cloud_portal::start(config).await.expect("starts again");
-    let handle = bound.server.handle();
-    actix_web::rt::spawn(bound.server);
+    let again = kit::testing::serve(cloud_portal::start(config).await.expect("starts again"));
     let users = app.admin.users().await.expect("users");
     assert_eq!(users.len(), 1);
     assert_eq!(
         (users[0].username.as_str(), users[0].role.as_str()),
         (ADMIN, "admin")
     );
-    handle.stop(false).await;
+    again.stop().await;
 }
 
 async fn the_demo_configuration_serves_the_seeds_examples(backend: TestBackend) {

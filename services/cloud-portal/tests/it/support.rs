@@ -1,9 +1,8 @@
-use actix_web::dev::ServerHandle;
 use client::{ClientConfig, ClientError, CloudPortalClient, Encoding, RawReply};
 use cloud_portal::config::{LoginConfig, PasswordHashConfig};
 use cloud_portal::Config;
 use kit::config::HttpConfig;
-use kit::testing::{TestBackend, TestDatabase};
+use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use serde_json::Value;
 
 pub const ADMIN: &str = "root-admin";
@@ -17,7 +16,7 @@ pub struct TestApp {
     pub base_url: String,
     pub backend: TestBackend,
     pub config: Config,
-    handle: ServerHandle,
+    _server: Served,
     pub db: TestDatabase,
 }
 
@@ -25,10 +24,8 @@ pub struct TestApp {
 pub fn test_config(db: &TestDatabase) -> Config {
     let mut config = Config {
         http: HttpConfig {
-            bind: "127.0.0.1:0".into(),
             workers: 2,
-            shutdown_timeout_secs: 1,
-            ..HttpConfig::on_port(0)
+            ..test_http()
         },
         database: db.config.clone(),
         ..Config::default()
@@ -64,9 +61,8 @@ impl TestApp {
         let bound = cloud_portal::start(config.clone())
             .await
             .expect("cloud-portal starts");
-        let handle = bound.server.handle();
-        actix_web::rt::spawn(bound.server);
-        let base_url = format!("http://{}", bound.addr);
+        let server = serve(bound);
+        let base_url = server.url.clone();
         let client = CloudPortalClient::new(ClientConfig::new(&base_url)).expect("client builds");
         let key = client
             .login(
@@ -81,7 +77,7 @@ impl TestApp {
             base_url,
             backend,
             config,
-            handle,
+            _server: server,
             db,
         }
     }
@@ -132,13 +128,6 @@ impl TestApp {
             .call_raw(path, encoding, &params)
             .await
             .expect("the service answers")
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        // Sends the stop command now; the workers wind down on their own threads.
-        drop(self.handle.stop(false));
     }
 }
 

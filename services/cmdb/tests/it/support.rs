@@ -1,8 +1,6 @@
-use actix_web::dev::ServerHandle;
 use client::{ClientConfig, ClientError, CmdbClient};
 use cmdb::Config;
-use kit::config::HttpConfig;
-use kit::testing::{TestBackend, TestDatabase};
+use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use serde_json::{json, Value};
 
 pub const ADMIN_KEY: &str = "admin-key-for-tests";
@@ -13,7 +11,7 @@ pub struct TestApp {
     pub admin: CmdbClient,
     /// Signs nothing.
     pub anonymous: CmdbClient,
-    handle: ServerHandle,
+    server: Served,
     /// How this instance was started, so that `another` can start one more on its database.
     config: Config,
     /// The first instance owns the database; the ones `another` starts borrow it.
@@ -40,7 +38,7 @@ impl TestApp {
 
     /// Stops serving (the database stays for the instances `another` started).
     pub async fn stop(&self) {
-        self.handle.stop(true).await;
+        self.server.stop().await;
     }
 
     fn config_for(
@@ -48,12 +46,7 @@ impl TestApp {
         adjust: impl FnOnce(&mut Config),
     ) -> Config {
         let mut config = Config {
-            http: HttpConfig {
-                bind: "127.0.0.1:0".into(),
-                workers: 1,
-                shutdown_timeout_secs: 1,
-                ..HttpConfig::on_port(0)
-            },
+            http: test_http(),
             database: database.clone(),
             ..Config::default()
         };
@@ -68,14 +61,12 @@ impl TestApp {
         let mut config = config;
         config.auth.credentials_file = dir.path().join("admin.json").to_string_lossy().into_owned();
         let bound = cmdb::start(config.clone()).await.expect("cmdb starts");
-        let handle = bound.server.handle();
-        actix_web::rt::spawn(bound.server);
-        let anonymous = CmdbClient::new(ClientConfig::new(&format!("http://{}", bound.addr)))
-            .expect("client builds");
+        let server = serve(bound);
+        let anonymous = CmdbClient::new(ClientConfig::new(&server.url)).expect("client builds");
         TestApp {
             admin: anonymous.with_key(ADMIN_KEY, ADMIN_SECRET),
             anonymous,
-            handle,
+            server,
             config,
             _db: db,
             _dir: dir,
@@ -139,16 +130,24 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
-    }
-}
-
 /// The HTTP status and message of a refused call.
 pub fn refused<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (u16, String) {
     match result {
         Err(e) => (e.status().unwrap_or(0), e.message()),
         Ok(v) => panic!("expected a refusal, got {v:?}"),
+    }
+}
+
+/// Asserts a refusal with HTTP `status` whose message contains every one of `needles`.
+#[track_caller]
+pub fn assert_refused<T: std::fmt::Debug>(
+    result: Result<T, ClientError>,
+    status: u16,
+    needles: &[&str],
+) {
+    let (got, message) = refused(result);
+    assert_eq!(got, status, "{message}");
+    for needle in needles {
+        assert!(message.contains(needle), "{message}");
     }
 }

@@ -1,19 +1,17 @@
 //! A real task-engine in-process on port 0, running its remote steps over the kit's real sshd
 //! (nodes are 127.0.0.x), and helpers to give it actions, remote steps and templates.
 
-use actix_web::dev::ServerHandle;
 use client::{ClientConfig, TaskEngineClient};
-use kit::config::HttpConfig;
 use kit::testing::sshd;
-use kit::testing::{TestBackend, TestDatabase};
+use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use serde_json::{json, Map, Value};
-use task_engine::config::{EventsConfig, HostKeyPolicy, RunConfig, SshConfig};
+use task_engine::config::{EventsConfig, RunConfig};
 use wire::task_engine as w;
 
 pub struct Engine {
     pub url: String,
     pub client: TaskEngineClient,
-    handle: ServerHandle,
+    server: Served,
     _db: TestDatabase,
     _ssh_dir: tempfile::TempDir,
 }
@@ -30,27 +28,10 @@ impl Engine {
     ) -> Engine {
         let db = TestDatabase::create(backend, "oc_te");
         let ssh_dir = tempfile::tempdir().expect("a temp folder for ssh");
-        let server = sshd::shared();
         let mut config = task_engine::Config {
-            http: HttpConfig {
-                bind: "127.0.0.1:0".into(),
-                workers: 1,
-                shutdown_timeout_secs: 1,
-                ..HttpConfig::on_port(0)
-            },
+            http: test_http(),
             database: db.config.clone(),
-            ssh: SshConfig {
-                user: server.user.clone(),
-                key: server.client_key().display().to_string(),
-                port: server.port,
-                host_key_policy: HostKeyPolicy::AcceptNew,
-                known_hosts: server.known_hosts(ssh_dir.path()).display().to_string(),
-                connect_timeout_secs: 10,
-                command_timeout_secs: 60,
-                control_dir: ssh_dir.path().display().to_string(),
-                control_persist_secs: 5,
-                ..SshConfig::default()
-            },
+            ssh: testpeers::task_engine_ssh(sshd::shared(), ssh_dir.path()),
             run: RunConfig {
                 concurrency: 20,
                 retry_pause_ms: 50,
@@ -67,14 +48,12 @@ impl Engine {
         let bound = task_engine::start(config)
             .await
             .expect("task-engine starts");
-        let handle = bound.server.handle();
-        actix_web::rt::spawn(bound.server);
-        let url = format!("http://{}", bound.addr);
-        let client = TaskEngineClient::new(ClientConfig::new(&url)).expect("client builds");
+        let server = serve(bound);
+        let client = TaskEngineClient::new(ClientConfig::new(&server.url)).expect("client builds");
         Engine {
-            url,
+            url: server.url.clone(),
             client,
-            handle,
+            server,
             _db: db,
             _ssh_dir: ssh_dir,
         }
@@ -146,7 +125,7 @@ impl Engine {
     }
 
     pub async fn stop(self) {
-        self.handle.stop(true).await;
+        self.server.stop().await;
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use client::Method;
+use client::{Method, RawReply};
 use kit::testing::{TestBackend, TestDatabase};
 use orchestrator::schedules::ManualClock;
 use serde_json::{json, Value};
@@ -65,6 +65,62 @@ pub async fn pool(app: &TestApp, fields: Value) -> i64 {
     c.create_pool(&pool).await.expect("pool")
 }
 
+/// What most flow scenarios start from: a temp folder, an engine with these remote steps
+/// (`(name, command)`), a template `kind` of them with `dir` = the folder, an orchestrator
+/// following the engine, and a pool whose `<kind>_tpl` is that template, holding the manual
+/// nodes `ips`.
+struct Flow {
+    dir: tempfile::TempDir,
+    engine: Engine,
+    app: TestApp,
+    /// The pool's id.
+    id: i64,
+}
+
+impl Flow {
+    async fn start(
+        backend: TestBackend,
+        steps: &[(&str, &str)],
+        kind: &str,
+        follow: Follow,
+        ips: &[&str],
+    ) -> Flow {
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let engine = Engine::spawn(backend).await;
+        for (name, command) in steps {
+            engine.remote_step(name, command).await;
+        }
+        let names: Vec<&str> = steps.iter().map(|(name, _)| *name).collect();
+        let tpl = engine
+            .template(
+                kind,
+                &names,
+                json!({"dir": dir.path().display().to_string()}),
+            )
+            .await;
+        let app = orchestrator(backend, &engine.url, follow).await;
+        let id = pool(&app, json!({ format!("{kind}_tpl"): tpl })).await;
+        app.client.add_nodes(id, ips).await.expect("manual nodes");
+        Flow {
+            dir,
+            engine,
+            app,
+            id,
+        }
+    }
+}
+
+/// POSTs flow `op` (expand, shrink, deploy) of pool `id`; the answer as it came.
+async fn pool_op(app: &TestApp, op: &str, id: i64, params: Value) -> RawReply {
+    app.call(Method::POST, &format!("/pool/{op}/{id}"), params)
+        .await
+}
+
+/// Starts flow `op` of pool `id`; the id of its task.
+async fn started(app: &TestApp, op: &str, id: i64, params: Value) -> i64 {
+    task_id(&app.ok(&format!("/pool/{op}/{id}"), params).await)
+}
+
 fn task_id(data: &Value) -> i64 {
     data["task_id"]
         .as_i64()
@@ -87,32 +143,27 @@ async fn wait_detail(engine: &Engine, fid: i64, what: &str, done: impl Fn(&[w::T
 }
 
 async fn deploy_runs_a_remote_step_with_the_tag_on_manual_nodes(backend: TestBackend) {
-    let dir = tempfile::tempdir().expect("a temp folder");
-    let engine = Engine::spawn(backend).await;
-    engine
-        .remote_step("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag")
-        .await;
-    let tpl = engine
-        .template(
-            "deploy",
-            &["write_tag"],
-            json!({"dir": dir.path().display().to_string()}),
-        )
-        .await;
-    let app = orchestrator(backend, &engine.url, Follow::Events).await;
-    let id = pool(&app, json!({"deploy_tpl": tpl})).await;
-    app.client
-        .add_nodes(id, &["127.0.0.2", "127.0.0.3"])
-        .await
-        .expect("manual nodes");
+    let Flow {
+        dir,
+        engine,
+        app,
+        id,
+    } = Flow::start(
+        backend,
+        &[("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag")],
+        "deploy",
+        Follow::Events,
+        &["127.0.0.2", "127.0.0.3"],
+    )
+    .await;
 
-    let data = app
-        .ok(
-            &format!("/pool/deploy/{id}"),
-            json!({"max_num": 1, "tag": "myregistry/myweb:2.0"}),
-        )
-        .await;
-    let fid = task_id(&data);
+    let fid = started(
+        &app,
+        "deploy",
+        id,
+        json!({"max_num": 1, "tag": "myregistry/myweb:2.0"}),
+    )
+    .await;
 
     let nodes = app
         .wait_nodes(id, "deployed", |n| {
@@ -140,35 +191,30 @@ async fn deploy_runs_a_remote_step_with_the_tag_on_manual_nodes(backend: TestBac
 }
 
 async fn shrink_removes_manual_nodes_only_after_their_task_succeeds(backend: TestBackend) {
-    let dir = tempfile::tempdir().expect("a temp folder");
-    let engine = Engine::spawn(backend).await;
-    engine
-        .remote_step(
+    let Flow {
+        dir,
+        engine,
+        app,
+        id,
+    } = Flow::start(
+        backend,
+        &[(
             "wait_gate",
             "while [ ! -e {{dir}}/gate ]; do sleep 0.1; done",
-        )
-        .await;
-    let tpl = engine
-        .template(
-            "shrink",
-            &["wait_gate"],
-            json!({"dir": dir.path().display().to_string()}),
-        )
-        .await;
-    let app = orchestrator(backend, &engine.url, Follow::Events).await;
-    let id = pool(&app, json!({"shrink_tpl": tpl})).await;
-    app.client
-        .add_nodes(id, &["127.0.0.4", "127.0.0.5", "127.0.0.6"])
-        .await
-        .expect("manual nodes");
+        )],
+        "shrink",
+        Follow::Events,
+        &["127.0.0.4", "127.0.0.5", "127.0.0.6"],
+    )
+    .await;
 
-    let data = app
-        .ok(
-            &format!("/pool/shrink/{id}"),
-            json!({"nodes": ["127.0.0.4", "127.0.0.5"]}),
-        )
-        .await;
-    let fid = task_id(&data);
+    let fid = started(
+        &app,
+        "shrink",
+        id,
+        json!({"nodes": ["127.0.0.4", "127.0.0.5"]}),
+    )
+    .await;
 
     // The step runs on both nodes and cannot finish: they are still in the pool, removing.
     wait_detail(&engine, fid, "ran on both nodes", |d| {
@@ -186,13 +232,7 @@ async fn shrink_removes_manual_nodes_only_after_their_task_succeeds(backend: Tes
         assert_eq!(n.status, want, "{n:?}");
     }
     // A second shrink of a node being removed is refused.
-    let reply = app
-        .call(
-            Method::POST,
-            &format!("/pool/shrink/{id}"),
-            json!({"nodes": ["127.0.0.4"]}),
-        )
-        .await;
+    let reply = pool_op(&app, "shrink", id, json!({"nodes": ["127.0.0.4"]})).await;
     assert_error(&reply, 409, "removing");
     // Nor can it be removed by hand meanwhile.
     let reply = app
@@ -213,33 +253,24 @@ async fn shrink_removes_manual_nodes_only_after_their_task_succeeds(backend: Tes
 }
 
 async fn a_failing_remote_step_fails_the_nodes_at_that_step(backend: TestBackend) {
-    let dir = tempfile::tempdir().expect("a temp folder");
-    let engine = Engine::spawn(backend).await;
-    engine
-        .remote_step("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag")
-        .await;
-    engine.remote_step("boom", "echo failing >&2; exit 3").await;
-    let tpl = engine
-        .template(
-            "deploy",
-            &["write_tag", "boom"],
-            json!({"dir": dir.path().display().to_string()}),
-        )
-        .await;
-    let app = orchestrator(backend, &engine.url, Follow::Events).await;
-    let id = pool(&app, json!({"deploy_tpl": tpl})).await;
-    app.client
-        .add_nodes(id, &["127.0.0.7", "127.0.0.8"])
-        .await
-        .expect("manual nodes");
+    let Flow {
+        dir: _dir,
+        engine,
+        app,
+        id,
+    } = Flow::start(
+        backend,
+        &[
+            ("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag"),
+            ("boom", "echo failing >&2; exit 3"),
+        ],
+        "deploy",
+        Follow::Events,
+        &["127.0.0.7", "127.0.0.8"],
+    )
+    .await;
 
-    let fid = task_id(
-        &app.ok(
-            &format!("/pool/deploy/{id}"),
-            json!({"max_num": 2, "tag": "v9"}),
-        )
-        .await,
-    );
+    let fid = started(&app, "deploy", id, json!({"max_num": 2, "tag": "v9"})).await;
     let nodes = app
         .wait_nodes(id, "failed", |n| n.iter().all(|n| n.status == NODE_FAILED))
         .await;
@@ -251,45 +282,28 @@ async fn a_failing_remote_step_fails_the_nodes_at_that_step(backend: TestBackend
         assert_eq!(n.tag, "", "{n:?}");
     }
     // A failed node can be deployed again (it is not busy).
-    let again = app
-        .call(
-            Method::POST,
-            &format!("/pool/deploy/{id}"),
-            json!({"max_num": 2, "tag": "v9"}),
-        )
-        .await;
+    let again = pool_op(&app, "deploy", id, json!({"max_num": 2, "tag": "v9"})).await;
     assert_eq!(again.status.as_u16(), 200, "{}", again.body);
     app.stop().await;
     engine.stop().await;
 }
 
 async fn reconciliation_repairs_the_node_table_when_events_are_lost(backend: TestBackend) {
-    let dir = tempfile::tempdir().expect("a temp folder");
-    let engine = Engine::spawn(backend).await;
-    engine
-        .remote_step("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag")
-        .await;
-    let tpl = engine
-        .template(
-            "deploy",
-            &["write_tag"],
-            json!({"dir": dir.path().display().to_string()}),
-        )
-        .await;
     // Every event goes to a closed port: only the periodic reconciliation can see the task end.
-    let app = orchestrator(backend, &engine.url, Follow::Reconciliation).await;
-    let id = pool(&app, json!({"deploy_tpl": tpl})).await;
-    app.client
-        .add_nodes(id, &["127.0.0.9", "127.0.0.10"])
-        .await
-        .expect("manual nodes");
-    let fid = task_id(
-        &app.ok(
-            &format!("/pool/deploy/{id}"),
-            json!({"max_num": 5, "tag": "v2"}),
-        )
-        .await,
-    );
+    let Flow {
+        dir: _dir,
+        engine,
+        app,
+        id,
+    } = Flow::start(
+        backend,
+        &[("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag")],
+        "deploy",
+        Follow::Reconciliation,
+        &["127.0.0.9", "127.0.0.10"],
+    )
+    .await;
+    let fid = started(&app, "deploy", id, json!({"max_num": 5, "tag": "v2"})).await;
     let nodes = app
         .wait_nodes(id, "repaired by reconciliation", |n| {
             n.iter().all(|n| n.status == NODE_SUCCESS && n.tag == "v2")
@@ -317,13 +331,13 @@ async fn expand_creates_pending_nodes_and_sends_the_contract_to_the_task_engine(
         .expect("a target id");
     let id = pool(&app, json!({"expand_tpl": tpl, "sd_id": sd})).await;
 
-    let fid = task_id(
-        &app.ok(
-            &format!("/pool/expand/{id}"),
-            json!({"num": 2, "params": {"owner": "ops"}}),
-        )
-        .await,
-    );
+    let fid = started(
+        &app,
+        "expand",
+        id,
+        json!({"num": 2, "params": {"owner": "ops"}}),
+    )
+    .await;
     let nodes = app.nodes(id).await;
     assert_eq!(nodes.len(), 2, "{nodes:?}");
     assert!(
@@ -380,13 +394,7 @@ async fn nothing_is_left_half_made_when_the_task_engine_is_missing(backend: Test
         json!({"expand_tpl": 1, "shrink_tpl": 2, "deploy_tpl": 3}),
     )
     .await;
-    let reply = app
-        .call(
-            Method::POST,
-            &format!("/pool/expand/{id}"),
-            json!({"num": 2}),
-        )
-        .await;
+    let reply = pool_op(&app, "expand", id, json!({"num": 2})).await;
     assert_error(&reply, 503, "not configured");
     assert!(app.nodes(id).await.is_empty());
     app.stop().await;
@@ -404,13 +412,7 @@ async fn nothing_is_left_half_made_when_the_task_engine_is_missing(backend: Test
         json!({"expand_tpl": 1, "shrink_tpl": 2, "deploy_tpl": 3}),
     )
     .await;
-    let reply = app
-        .call(
-            Method::POST,
-            &format!("/pool/expand/{id}"),
-            json!({"num": 3}),
-        )
-        .await;
+    let reply = pool_op(&app, "expand", id, json!({"num": 3})).await;
     assert_error(&reply, 503, "task-engine unreachable");
     assert!(app.nodes(id).await.is_empty(), "pending nodes are removed");
 
@@ -418,21 +420,9 @@ async fn nothing_is_left_half_made_when_the_task_engine_is_missing(backend: Test
         .add_nodes(id, &["10.0.0.1", "10.0.0.2"])
         .await
         .expect("nodes");
-    let reply = app
-        .call(
-            Method::POST,
-            &format!("/pool/shrink/{id}"),
-            json!({"nodes": ["10.0.0.1"]}),
-        )
-        .await;
+    let reply = pool_op(&app, "shrink", id, json!({"nodes": ["10.0.0.1"]})).await;
     assert_error(&reply, 503, "task-engine unreachable");
-    let reply = app
-        .call(
-            Method::POST,
-            &format!("/pool/deploy/{id}"),
-            json!({"max_num": 1, "tag": "v1"}),
-        )
-        .await;
+    let reply = pool_op(&app, "deploy", id, json!({"max_num": 1, "tag": "v1"})).await;
     assert_error(&reply, 503, "task-engine unreachable");
     let nodes = app.nodes(id).await;
     assert_eq!(nodes.len(), 2);
@@ -450,26 +440,14 @@ async fn a_task_the_task_engine_refuses_is_a_400_and_leaves_nothing(backend: Tes
     let app = orchestrator(backend, &engine.url, Follow::Events).await;
     // Template 999 does not exist in the task-engine.
     let id = pool(&app, json!({"expand_tpl": 999, "deploy_tpl": 999})).await;
-    let reply = app
-        .call(
-            Method::POST,
-            &format!("/pool/expand/{id}"),
-            json!({"num": 2}),
-        )
-        .await;
+    let reply = pool_op(&app, "expand", id, json!({"num": 2})).await;
     assert_error(&reply, 400, "the task-engine refused the task");
     assert!(app.nodes(id).await.is_empty(), "pending nodes are removed");
     app.client
         .add_nodes(id, &["10.2.0.1"])
         .await
         .expect("a node");
-    let reply = app
-        .call(
-            Method::POST,
-            &format!("/pool/deploy/{id}"),
-            json!({"max_num": 1, "tag": "v1"}),
-        )
-        .await;
+    let reply = pool_op(&app, "deploy", id, json!({"max_num": 1, "tag": "v1"})).await;
     assert_error(&reply, 400, "the task-engine refused the task");
     let nodes = app.nodes(id).await;
     assert_eq!(nodes.len(), 1);

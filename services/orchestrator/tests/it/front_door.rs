@@ -1,30 +1,22 @@
-use actix_web::dev::ServerHandle;
 use client::{Encoding, Method};
-use kit::config::HttpConfig;
-use kit::testing::{TestBackend, TestDatabase};
+use kit::testing::{serve, serve_at, test_http, Served, TestBackend, TestDatabase};
 use serde_json::json;
 
 use crate::support::{assert_error, TestApp};
 
 /// A real task-engine in-process on port 0: its URL, its server and its database.
-async fn task_engine(backend: TestBackend) -> (String, ServerHandle, TestDatabase) {
+async fn task_engine(backend: TestBackend) -> (String, Served, TestDatabase) {
     let db = TestDatabase::create(backend, "oc_te");
     let config = task_engine::Config {
-        http: HttpConfig {
-            bind: "127.0.0.1:0".into(),
-            workers: 1,
-            shutdown_timeout_secs: 1,
-            ..HttpConfig::on_port(0)
-        },
+        http: test_http(),
         database: db.config.clone(),
         ..task_engine::Config::default()
     };
     let bound = task_engine::start(config)
         .await
         .expect("task-engine starts");
-    let handle = bound.server.handle();
-    actix_web::rt::spawn(bound.server);
-    (format!("http://{}", bound.addr), handle, db)
+    let engine = serve(bound);
+    (engine.url.clone(), engine, db)
 }
 
 async fn forwards_task_engine_routes(backend: TestBackend) {
@@ -88,7 +80,7 @@ async fn forwards_task_engine_routes(backend: TestBackend) {
     assert_error(&reply, 400, "pool_id");
 
     // A task-engine gone away: a clear 503 in the envelope.
-    engine.stop(true).await;
+    engine.stop().await;
     let reply = app.call(Method::POST, "/action/list", json!({})).await;
     assert_error(&reply, 503, "task-engine unreachable");
     app.stop().await;
@@ -127,7 +119,7 @@ async fn the_orchestrators_own_document_is_served_not_forwarded(backend: TestBac
     let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(doc["info"]["title"], "DCP orchestrator");
     assert!(doc["paths"]["/pool/expand/{id}"]["post"].is_object());
-    drop(engine.stop(false));
+    drop(engine);
 }
 
 /// A stand-in task-engine that answers with what it received.
@@ -161,10 +153,8 @@ async fn passes_everything_on(backend: TestBackend) {
     .bind("127.0.0.1:0")
     .expect("echo server binds");
     let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    let app = TestApp::spawn_with(backend, &format!("http://{addr}")).await;
+    let stand_in = serve_at(server.run(), format!("http://{addr}"));
+    let app = TestApp::spawn_with(backend, &stand_in.url).await;
 
     let reply = app
         .client
@@ -218,7 +208,7 @@ async fn passes_everything_on(backend: TestBackend) {
         .unwrap();
     assert_error(&reply, 400, "unreadable request body");
     app.stop().await;
-    handle.stop(true).await;
+    stand_in.stop().await;
 }
 
 kit::on_both_backends!(passes_everything_on);

@@ -1,10 +1,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
 use client::{ClientConfig, Encoding, Method, OrchestratorClient, RawReply};
-use kit::config::HttpConfig;
-use kit::testing::{TestBackend, TestDatabase};
+use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use orchestrator::schedules::{Clock, ManualClock};
 use orchestrator::{Background, Config};
 use serde_json::{json, Value};
@@ -12,7 +10,7 @@ use wire::orchestrator::{Node, SchedulerStatus};
 
 pub struct TestApp {
     pub client: OrchestratorClient,
-    handle: ServerHandle,
+    server: Served,
     background: Option<Background>,
     _db: Option<TestDatabase>,
 }
@@ -21,12 +19,7 @@ pub struct TestApp {
 /// reconciliation as the test says.
 pub fn test_config(database: &kit::config::DatabaseConfig, task_engine_url: &str) -> Config {
     Config {
-        http: HttpConfig {
-            bind: "127.0.0.1:0".into(),
-            workers: 1,
-            shutdown_timeout_secs: 1,
-            ..HttpConfig::on_port(0)
-        },
+        http: test_http(),
         database: database.clone(),
         task_engine: orchestrator::config::TaskEngineConfig {
             url: task_engine_url.to_string(),
@@ -60,14 +53,12 @@ impl TestApp {
         let started = orchestrator::start_with_clock(config, clock)
             .await
             .expect("orchestrator starts");
-        let bound = started.bound;
-        let handle = bound.server.handle();
-        actix_web::rt::spawn(bound.server);
-        let client = OrchestratorClient::new(ClientConfig::new(&format!("http://{}", bound.addr)))
-            .expect("client builds");
+        let server = serve(started.bound);
+        let client =
+            OrchestratorClient::new(ClientConfig::new(&server.url)).expect("client builds");
         TestApp {
             client,
-            handle,
+            server,
             background: Some(started.background),
             _db: db,
         }
@@ -156,7 +147,7 @@ impl TestApp {
         if let Some(background) = self.background.take() {
             background.stop();
         }
-        self.handle.stop(true).await;
+        self.server.stop().await;
     }
 }
 

@@ -1,13 +1,11 @@
-use actix_web::dev::ServerHandle;
 use client::{ClientConfig, Encoding, Method, RawReply, ResourcePoolClient};
-use kit::config::HttpConfig;
-use kit::testing::{TestBackend, TestDatabase};
+use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use resource_pool::Config;
 use serde_json::Value;
 
 pub struct TestApp {
     pub client: ResourcePoolClient,
-    handle: ServerHandle,
+    _server: Served,
     _db: TestDatabase,
 }
 
@@ -19,12 +17,7 @@ impl TestApp {
     pub async fn spawn_with(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDatabase::create(backend, "rp_it");
         let mut config = Config {
-            http: HttpConfig {
-                bind: "127.0.0.1:0".into(),
-                workers: 1,
-                shutdown_timeout_secs: 1,
-                ..HttpConfig::on_port(0)
-            },
+            http: test_http(),
             database: db.config.clone(),
             ..Config::default()
         };
@@ -32,13 +25,12 @@ impl TestApp {
         let bound = resource_pool::start(config)
             .await
             .expect("resource-pool starts");
-        let handle = bound.server.handle();
-        actix_web::rt::spawn(bound.server);
-        let client = ResourcePoolClient::new(ClientConfig::new(&format!("http://{}", bound.addr)))
-            .expect("client builds");
+        let server = serve(bound);
+        let client =
+            ResourcePoolClient::new(ClientConfig::new(&server.url)).expect("client builds");
         TestApp {
             client,
-            handle,
+            _server: server,
             _db: db,
         }
     }
@@ -56,13 +48,6 @@ impl TestApp {
             .call_raw(function, method, encoding, &params)
             .await
             .expect("the service answers")
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        // Sends the stop command now; the workers wind down on their own threads.
-        drop(self.handle.stop(false));
     }
 }
 

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
 use client::{ClientConfig, Encoding, Method, RawReply, SoaRegistryClient};
-use kit::config::HttpConfig;
+use kit::testing::{serve, test_http, Served};
 use soa_registry::config::{ApiKey, Config, StoreConfig, EMBEDDED};
 use soa_registry::store::zookeeper::ZkOptions;
 use soa_registry::store::{EmbeddedStore, Store, ZkStore};
@@ -115,7 +114,7 @@ pub fn zkidcs(backend: Backend) -> BTreeMap<String, String> {
 pub struct TestApp {
     /// Key [`KEY`], zkidc `qa`.
     pub client: SoaRegistryClient,
-    handle: ServerHandle,
+    _server: Served,
     _dir: tempfile::TempDir,
 }
 
@@ -143,12 +142,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("a temp folder");
         let options = zk_options();
         let mut config = Config {
-            http: HttpConfig {
-                bind: "127.0.0.1:0".into(),
-                workers: 1,
-                shutdown_timeout_secs: 1,
-                ..HttpConfig::on_port(0)
-            },
+            http: test_http(),
             store: StoreConfig {
                 data_dir: dir.path().join("var").display().to_string(),
                 session_timeout_ms: options.session_timeout.as_millis() as u64,
@@ -175,14 +169,12 @@ impl TestApp {
         let bound = soa_registry::start(config)
             .await
             .expect("soa-registry starts");
-        let handle = bound.server.handle();
-        actix_web::rt::spawn(bound.server);
-        let base_url = format!("http://{}", bound.addr);
-        let client =
-            SoaRegistryClient::new(ClientConfig::new(&base_url), KEY, "qa").expect("client builds");
+        let server = serve(bound);
+        let client = SoaRegistryClient::new(ClientConfig::new(&server.url), KEY, "qa")
+            .expect("client builds");
         TestApp {
             client,
-            handle,
+            _server: server,
             _dir: dir,
         }
     }
@@ -230,12 +222,6 @@ impl TestApp {
         } else {
             self.raw(path, Method::POST, Encoding::Form, params).await
         }
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        drop(self.handle.stop(false));
     }
 }
 

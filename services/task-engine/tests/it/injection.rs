@@ -17,18 +17,28 @@ kit::on_both_backends!(
     ansible_gets_filled_values_as_values_and_never_as_templates,
 );
 
-/// An action `name` whose one implementation is `action`, and a remote step of that name.
-async fn remote(app: &TestApp, name: &str, action: Value) {
-    let id = app.action(name, json!({})).await;
-    app.client
-        .create_action_impl(&w::ActionImplRequest {
-            action_id: Some(id),
-            impl_type: Some("ansible".into()),
-            template: Some(object(json!({ "action": action }))),
+/// Creates task `name` of template `tpl` on 127.0.0.2 with `params`, started at creation;
+/// waits for its end.
+async fn auto_on_one_node(
+    app: &TestApp,
+    tpl: i64,
+    name: &str,
+    params: serde_json::Map<String, Value>,
+) -> (i64, w::Task) {
+    let id = app
+        .client
+        .create_task(&w::TaskRequest {
+            template_id: tpl,
+            task_name: name.into(),
+            opr_user: "it".into(),
+            nodes: vec![json!({"ip": "127.0.0.2"})],
+            params: Some(params),
+            auto: Some(true),
+            ..w::TaskRequest::default()
         })
         .await
-        .expect("implementation created");
-    app.remote_step(name, &[name]).await;
+        .expect("task created");
+    (id, app.wait_finished(id).await)
 }
 
 /// Waits a moment for anything that might have been started, then says whether `marker`
@@ -46,12 +56,8 @@ async fn a_node_address_ssh_would_read_as_an_option_is_refused_and_nothing_runs(
     let marker = dir.path().join("marker");
     // As reported: an action whose args are `hello`, a remote step, a template, then a task
     // created with `auto` whose node is an ssh option.
-    remote(
-        &app,
-        "hello",
-        json!({"module": "shell", "args": "echo hello"}),
-    )
-    .await;
+    app.remote("hello", json!({"module": "shell", "args": "echo hello"}))
+        .await;
     let tpl = app.template("hostile", &["hello"]).await;
     let proxy = format!("-oProxyCommand=sh -c 'touch {}'", marker.display());
     let hostile = [
@@ -150,8 +156,7 @@ async fn filled_values_arrive_literally_and_run_nothing(backend: TestBackend) {
         .iter()
         .map(|n| format!("printf %s {{{{{n}}}}} > {o}/shell-{n}"))
         .collect();
-    remote(
-        &app,
+    app.remote(
         "write_shell",
         json!({"module": "shell", "args": shell.join("; ")}),
     )
@@ -160,19 +165,14 @@ async fn filled_values_arrive_literally_and_run_nothing(backend: TestBackend) {
         .iter()
         .map(|n| format!("printf %s {{{{ {n} }}}} > {o}/script-{n}"))
         .collect();
-    remote(
-        &app,
+    app.remote(
         "write_script",
         json!({"module": "longscript", "content": format!("#!/bin/sh\n{}\n", script.join("\n"))}),
     )
     .await;
     // `| raw`: the template's author asks for the value as shell text.
-    remote(
-        &app,
-        "raw",
-        json!({"module": "shell", "args": "{{ cmd | raw }}"}),
-    )
-    .await;
+    app.remote("raw", json!({"module": "shell", "args": "{{ cmd | raw }}"}))
+        .await;
     let tpl = app
         .template("values", &["write_shell", "write_script", "raw"])
         .await;
@@ -184,20 +184,7 @@ async fn filled_values_arrive_literally_and_run_nothing(backend: TestBackend) {
         "cmd".into(),
         Value::String(format!("echo raw > {o}/raw && echo ok")),
     );
-    let id = app
-        .client
-        .create_task(&w::TaskRequest {
-            template_id: tpl,
-            task_name: "values".into(),
-            opr_user: "it".into(),
-            nodes: vec![json!({"ip": "127.0.0.2"})],
-            params: Some(params),
-            auto: Some(true),
-            ..w::TaskRequest::default()
-        })
-        .await
-        .expect("task created");
-    let task = app.wait_finished(id).await;
+    let (_, task) = auto_on_one_node(&app, tpl, "values", params).await;
     assert_eq!(task.status, w::STATE_SUCCESS, "{:?}", task.stat);
     for (name, value) in names.iter().zip(&values) {
         for kind in ["shell", "script"] {
@@ -231,28 +218,14 @@ async fn ansible_gets_filled_values_as_values_and_never_as_templates(backend: Te
     let m = marker.display().to_string();
     let dest = dir.path().join("copied.txt");
     // Free-form `key=value` arguments: the value stays one value, `dest=` inside it included.
-    remote(
-        &app,
+    app.remote(
         "put",
         json!({"module": "copy", "args": format!("content={{{{v}}}} dest={}", dest.display())}),
     )
     .await;
     let tpl = app.template("ansible", &["put"]).await;
     let value = format!("it's \"q\" $(touch {m}) `touch {m}`; dest=/tmp/elsewhere\nline2 \\ end");
-    let id = app
-        .client
-        .create_task(&w::TaskRequest {
-            template_id: tpl,
-            task_name: "ansible".into(),
-            opr_user: "it".into(),
-            nodes: vec![json!({"ip": "127.0.0.2"})],
-            params: Some(object(json!({ "v": value }))),
-            auto: Some(true),
-            ..w::TaskRequest::default()
-        })
-        .await
-        .expect("task created");
-    let task = app.wait_finished(id).await;
+    let (_, task) = auto_on_one_node(&app, tpl, "ansible", object(json!({ "v": value }))).await;
     assert_eq!(task.status, w::STATE_SUCCESS, "{:?}", task.stat);
     assert_eq!(
         std::fs::read_to_string(&dest).expect("the copied file"),
@@ -261,20 +234,7 @@ async fn ansible_gets_filled_values_as_values_and_never_as_templates(backend: Te
 
     // A value that ansible would evaluate (on the engine host) fails the step; nothing runs.
     let lookup = format!("{{{{ lookup('pipe', 'touch {m}') }}}}");
-    let id = app
-        .client
-        .create_task(&w::TaskRequest {
-            template_id: tpl,
-            task_name: "ansible".into(),
-            opr_user: "it".into(),
-            nodes: vec![json!({"ip": "127.0.0.2"})],
-            params: Some(object(json!({ "v": lookup }))),
-            auto: Some(true),
-            ..w::TaskRequest::default()
-        })
-        .await
-        .expect("task created");
-    let task = app.wait_finished(id).await;
+    let (id, task) = auto_on_one_node(&app, tpl, "ansible", object(json!({ "v": lookup }))).await;
     assert_eq!(task.status, w::STATE_FAILED, "{:?}", task.stat);
     let node = &app.client.task_detail(id).await.expect("detail")[0];
     let log: Vec<String> = app

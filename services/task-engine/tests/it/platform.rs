@@ -9,10 +9,10 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient};
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use kit::testing::{TestBackend, TestDatabase};
+use kit::testing::{serve_at, Served, TestBackend, TestDatabase};
 use serde_json::{json, Map, Value};
 
-use testpeers::{CloudPortalConfig, Peers, Server, CP_SERVICE, CP_SERVICE_PASSWORD};
+use testpeers::{CloudPortalConfig, Peers, CP_SERVICE, CP_SERVICE_PASSWORD};
 use wire::cloud_portal::STATUS_DELETED;
 use wire::task_engine as w;
 
@@ -79,16 +79,8 @@ impl Platform {
 
 /// A remote step `name` running one shell action.
 async fn remote(app: &TestApp, name: &str, args: &str) {
-    let id = app.action(name, json!({})).await;
-    app.client
-        .create_action_impl(&w::ActionImplRequest {
-            action_id: Some(id),
-            impl_type: Some("ansible".into()),
-            template: Some(object(json!({"action": {"module": "shell", "args": args}}))),
-        })
-        .await
-        .expect("implementation created");
-    app.remote_step(name, &[name]).await;
+    app.remote(name, json!({"module": "shell", "args": args}))
+        .await;
 }
 
 fn step(name: &str) -> w::TemplateStep {
@@ -122,25 +114,20 @@ fn request(template_id: i64, nodes: Vec<Value>, params: Value) -> w::TaskRequest
     }
 }
 
-/// Creates and starts a task; waits for its end.
-async fn run(app: &TestApp, req: &w::TaskRequest) -> (i64, w::Task) {
-    let id = app.client.create_task(req).await.expect("task created");
-    app.client.start_task(id).await.expect("task started");
-    (id, app.wait_finished(id).await)
-}
-
-async fn node_log_text(app: &TestApp, nsid: i64) -> String {
-    let rows = app.client.node_log(nsid).await.expect("node log");
-    rows.iter()
-        .map(|r| r.message.as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
+/// Asserts that task `id` succeeded; if not, says what its nodes logged.
+async fn assert_succeeded(app: &TestApp, id: i64, task: &w::Task) {
+    assert_eq!(
+        task.status,
+        w::STATE_SUCCESS,
+        "{}",
+        task_log_text(app, id).await
+    );
 }
 
 async fn task_log_text(app: &TestApp, id: i64) -> String {
     let mut text = String::new();
     for node in app.client.task_detail(id).await.expect("detail") {
-        text.push_str(&node_log_text(app, node.id).await);
+        text.push_str(&app.node_log_text(node.id).await);
         text.push('\n');
     }
     text
@@ -179,13 +166,8 @@ async fn deploy_and_teardown_across_cloud_portal_soa_registry_and_cmdb(backend: 
     let nodes: Vec<Value> = (1..=3)
         .map(|n| json!({"ip": "", "node_id": 40 + n, "vm_id": ""}))
         .collect();
-    let (id, task) = run(app, &request(deploy, nodes, params.clone())).await;
-    assert_eq!(
-        task.status,
-        w::STATE_SUCCESS,
-        "{}",
-        task_log_text(app, id).await
-    );
+    let (id, task) = app.run(&request(deploy, nodes, params.clone())).await;
+    assert_succeeded(app, id, &task).await;
 
     // Each node learnt its instance and address, kept its own keys, and has its ids.
     let detail = app.client.task_detail(id).await.expect("detail");
@@ -274,13 +256,8 @@ async fn deploy_and_teardown_across_cloud_portal_soa_registry_and_cmdb(backend: 
         .iter()
         .map(|n| Value::Object(n.vars.clone()))
         .collect();
-    let (back, task) = run(app, &request(teardown, nodes, params)).await;
-    assert_eq!(
-        task.status,
-        w::STATE_SUCCESS,
-        "{}",
-        task_log_text(app, back).await
-    );
+    let (back, task) = app.run(&request(teardown, nodes, params)).await;
+    assert_succeeded(app, back, &task).await;
     assert!(p
         .soa
         .server_list(SERVICE)
@@ -310,21 +287,14 @@ async fn deploy_and_teardown_across_cloud_portal_soa_registry_and_cmdb(backend: 
         .iter()
         .map(|n| Value::Object(n.vars.clone()))
         .collect();
-    let (again, task) = run(
-        app,
-        &request(
+    let (again, task) = app
+        .run(&request(
             teardown,
             nodes,
             json!({"service": SERVICE, "port": PORT, "zkidc": "qa"}),
-        ),
-    )
-    .await;
-    assert_eq!(
-        task.status,
-        w::STATE_SUCCESS,
-        "{}",
-        task_log_text(app, again).await
-    );
+        ))
+        .await;
+    assert_succeeded(app, again, &task).await;
 }
 
 async fn built_in_steps_without_their_peer_fail_naming_the_config_key(backend: TestBackend) {
@@ -338,11 +308,9 @@ async fn built_in_steps_without_their_peer_fail_naming_the_config_key(backend: T
         ("remove_ci", "cmdb", "peers.cmdb.url"),
     ] {
         let tpl = template(&app, name, &[name]).await;
-        let (id, task) = run(
-            &app,
-            &request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({})),
-        )
-        .await;
+        let (id, task) = app
+            .run(&request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({})))
+            .await;
         assert_eq!(task.status, w::STATE_FAILED, "{name}");
         let log = task_log_text(&app, id).await;
         let want =
@@ -358,35 +326,26 @@ async fn create_vm_run_again_reuses_the_instance_it_created(backend: TestBackend
     let params = json!({"vm_type": p.image_id});
 
     // A node sent with the vm_id of a live instance keeps it.
-    let (id, task) = run(app, &request(tpl, vec![json!({"ip": ""})], params.clone())).await;
-    assert_eq!(
-        task.status,
-        w::STATE_SUCCESS,
-        "{}",
-        task_log_text(app, id).await
-    );
+    let (id, task) = app
+        .run(&request(tpl, vec![json!({"ip": ""})], params.clone()))
+        .await;
+    assert_succeeded(app, id, &task).await;
     let first = app.client.task_detail(id).await.expect("detail").remove(0);
-    let (id, task) = run(
-        app,
-        &request(
+    let (id, task) = app
+        .run(&request(
             tpl,
             vec![json!({"ip": "", "vm_id": first.vm_id.clone()})],
             params.clone(),
-        ),
-    )
-    .await;
-    assert_eq!(
-        task.status,
-        w::STATE_SUCCESS,
-        "{}",
-        task_log_text(app, id).await
-    );
+        ))
+        .await;
+    assert_succeeded(app, id, &task).await;
     let again = app.client.task_detail(id).await.expect("detail").remove(0);
     assert_eq!(
         (again.vm_id.clone(), again.ip.clone()),
         (first.vm_id.clone(), first.ip.clone())
     );
-    assert!(node_log_text(app, again.id)
+    assert!(app
+        .node_log_text(again.id)
         .await
         .contains("still exists: reused"));
     assert_eq!(p.instances().await.len(), 1);
@@ -416,12 +375,7 @@ async fn create_vm_run_again_reuses_the_instance_it_created(backend: TestBackend
         ),
     );
     let task = app.wait_finished(id).await;
-    assert_eq!(
-        task.status,
-        w::STATE_SUCCESS,
-        "{}",
-        task_log_text(app, id).await
-    );
+    assert_succeeded(app, id, &task).await;
     let node = app.client.task_detail(id).await.expect("detail").remove(0);
     assert_eq!(node.vm_id, orphan.id.to_string());
     assert_eq!(Some(node.ip.clone()), orphan.host);
@@ -440,8 +394,21 @@ fn execute_sql(db: &TestDatabase, sql: &str) {
     }
 }
 
+/// A template `events` of one remote step, `hello`.
+async fn hello_template(app: &TestApp) -> i64 {
+    remote(app, "hello", "echo hello").await;
+    template(app, "events", &["hello"]).await
+}
+
+/// A task of `tpl` on 127.0.0.2 that reports to `notify_url`.
+fn notifying(tpl: i64, notify_url: String) -> w::TaskRequest {
+    let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
+    req.notify_url = Some(notify_url);
+    req
+}
+
 /// Collects what is POSTed to `/events`.
-async fn event_sink() -> (Server, Arc<Mutex<Vec<w::TaskEvent>>>) {
+async fn event_sink() -> (Served, Arc<Mutex<Vec<w::TaskEvent>>>) {
     let seen: Arc<Mutex<Vec<w::TaskEvent>>> = Arc::new(Mutex::new(Vec::new()));
     let data = web::Data::from(seen.clone());
     let server = HttpServer::new(move || {
@@ -461,10 +428,10 @@ async fn event_sink() -> (Server, Arc<Mutex<Vec<w::TaskEvent>>>) {
     .bind("127.0.0.1:0")
     .expect("the event sink binds");
     let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    (Server::new(handle, format!("http://{addr}/events")), seen)
+    (
+        serve_at(server.run(), format!("http://{addr}/events")),
+        seen,
+    )
 }
 
 async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBackend) {
@@ -478,15 +445,14 @@ async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBacke
         config.events.allowed_urls = allowed;
     })
     .await;
-    remote(&app, "hello", "echo hello").await;
-    let tpl = template(&app, "events", &["hello"]).await;
+    let tpl = hello_template(&app).await;
     let mut req = request(
         tpl,
         vec![json!({"ip": "127.0.0.2"}), json!({"ip": "127.0.0.3"})],
         json!({}),
     );
     req.notify_url = Some(sink.url.clone());
-    let (id, task) = run(&app, &req).await;
+    let (id, task) = app.run(&req).await;
     assert_eq!(task.status, w::STATE_SUCCESS);
     let nodes: Vec<i64> = app
         .client
@@ -520,15 +486,13 @@ async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBacke
     assert_eq!(end[0].state, w::STATE_SUCCESS);
 
     // An unreachable notify_url does not hold the task up.
-    let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
-    req.notify_url = Some(nobody);
-    let (_, task) = run(&app, &req).await;
+    let req = notifying(tpl, nobody);
+    let (_, task) = app.run(&req).await;
     assert_eq!(task.status, w::STATE_SUCCESS);
 
     // Not http(s), or not a URL: refused.
     for bad in ["ftp://example.com/x", "not a url", "http://"] {
-        let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
-        req.notify_url = Some(bad.into());
+        let req = notifying(tpl, bad.to_string());
         let error = app.client.create_task(&req).await.expect_err(bad);
         assert_eq!(error.status(), Some(400), "{bad}: {error}");
         assert!(error.message().contains("notify_url"), "{error}");
@@ -545,8 +509,7 @@ async fn a_notify_url_outside_the_allowed_urls_is_refused(backend: TestBackend) 
         config.events.allowed_urls = vec![base];
     })
     .await;
-    remote(&app, "hello", "echo hello").await;
-    let tpl = template(&app, "events", &["hello"]).await;
+    let tpl = hello_template(&app).await;
     let port = sink
         .url
         .trim_start_matches("http://127.0.0.1:")
@@ -562,8 +525,7 @@ async fn a_notify_url_outside_the_allowed_urls_is_refused(backend: TestBackend) 
         format!("https://127.0.0.1:{port}/events"),
         "http://127.0.0.1/events".to_string(),
     ] {
-        let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
-        req.notify_url = Some(refused.clone());
+        let req = notifying(tpl, refused.clone());
         let error = app.client.create_task(&req).await.expect_err(&refused);
         assert_eq!(error.status(), Some(400), "{refused}: {error}");
         assert!(
@@ -574,9 +536,8 @@ async fn a_notify_url_outside_the_allowed_urls_is_refused(backend: TestBackend) 
     let listed = app.client.tasks(1, 10).await.expect("tasks listed");
     assert_eq!(listed.data.len(), 0, "a refused task was made");
     // Below the base, the events arrive.
-    let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
-    req.notify_url = Some(format!("{}/sub", sink.url));
-    let (id, task) = run(&app, &req).await;
+    let req = notifying(tpl, format!("{}/sub", sink.url));
+    let (id, task) = app.run(&req).await;
     assert_eq!(task.status, w::STATE_SUCCESS);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !seen
@@ -590,10 +551,8 @@ async fn a_notify_url_outside_the_allowed_urls_is_refused(backend: TestBackend) 
 
     // With no allowed URL at all (the default), every notify_url is refused.
     let closed = TestApp::spawn(backend).await;
-    remote(&closed, "hello", "echo hello").await;
-    let tpl = template(&closed, "events", &["hello"]).await;
-    let mut req = request(tpl, vec![json!({"ip": "127.0.0.2"})], json!({}));
-    req.notify_url = Some(sink.url.clone());
+    let tpl = hello_template(&closed).await;
+    let req = notifying(tpl, sink.url.clone());
     let error = closed.client.create_task(&req).await.expect_err("refused");
     assert_eq!(error.status(), Some(400), "{error}");
     assert!(error.message().contains("events.allowed_urls"), "{error}");
@@ -607,36 +566,26 @@ async fn an_expired_cloud_portal_session_is_renewed(backend: TestBackend) {
     .await;
     let app = &p.app;
     let create = template(app, "vm", &["create_vm"]).await;
-    let (id, task) = run(
-        app,
-        &request(
+    let (id, task) = app
+        .run(&request(
             create,
             vec![json!({"ip": ""})],
             json!({"vm_type_id": p.image_id}),
-        ),
-    )
-    .await;
-    assert_eq!(
-        task.status,
-        w::STATE_SUCCESS,
-        "{}",
-        task_log_text(app, id).await
-    );
+        ))
+        .await;
+    assert_succeeded(app, id, &task).await;
     let node = app.client.task_detail(id).await.expect("detail").remove(0);
     // The engine's session has now expired; its next call is refused with code 2 first.
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let back = template(app, "back", &["return_vm"]).await;
-    let (id, task) = run(
-        app,
-        &request(back, vec![Value::Object(node.vars.clone())], json!({})),
-    )
-    .await;
-    assert_eq!(
-        task.status,
-        w::STATE_SUCCESS,
-        "{}",
-        task_log_text(app, id).await
-    );
+    let (id, task) = app
+        .run(&request(
+            back,
+            vec![Value::Object(node.vars.clone())],
+            json!({}),
+        ))
+        .await;
+    assert_succeeded(app, id, &task).await;
     let vm_id: i64 = node.vm_id.parse().expect("an instance id");
     // The test's own session has expired too.
     let key = CloudPortalClient::new(ClientConfig::new(&p.cp_url))

@@ -110,6 +110,26 @@ async fn remote(client: &TaskEngineClient, name: &str, args: String) {
         .expect("remote step");
 }
 
+/// A template `name` of these steps, each with no parameters and no retries.
+async fn template(client: &TaskEngineClient, name: &str, steps: &[&str]) -> i64 {
+    let steps = steps
+        .iter()
+        .map(|name| w::TemplateStep {
+            name: name.to_string(),
+            param_values: Default::default(),
+            retry: w::Retry::default(),
+        })
+        .collect();
+    client
+        .create_template(&w::TemplateRequest {
+            name: Some(name.into()),
+            desc: None,
+            steps: Some(steps),
+        })
+        .await
+        .expect("template")
+}
+
 fn lines(path: &Path) -> usize {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -132,22 +152,7 @@ async fn a_task_survives_the_sigkill_of_its_engine(backend: TestBackend) {
     .await;
     remote(c, "slow", "sleep 4".into()).await;
     remote(c, "last", format!("echo {{{{ip}}}} >> {}", done.display())).await;
-    let steps = ["first", "slow", "last"]
-        .iter()
-        .map(|name| w::TemplateStep {
-            name: name.to_string(),
-            param_values: Default::default(),
-            retry: w::Retry::default(),
-        })
-        .collect();
-    let tpl = c
-        .create_template(&w::TemplateRequest {
-            name: Some("crash".into()),
-            desc: None,
-            steps: Some(steps),
-        })
-        .await
-        .expect("template");
+    let tpl = template(c, "crash", &["first", "slow", "last"]).await;
     let id = c
         .create_task(&w::TaskRequest {
             template_id: tpl,
@@ -246,23 +251,7 @@ async fn two_engines_share_one_database(backend: TestBackend) {
     remote(&a.client, "one", format!("echo one >> {file}")).await;
     remote(&a.client, "two", format!("echo two >> {file}; sleep 4")).await;
     remote(&a.client, "three", format!("echo three >> {file}")).await;
-    let steps = ["one", "two", "three"]
-        .iter()
-        .map(|name| w::TemplateStep {
-            name: name.to_string(),
-            param_values: Default::default(),
-            retry: w::Retry::default(),
-        })
-        .collect();
-    let tpl = b
-        .client
-        .create_template(&w::TemplateRequest {
-            name: Some("two".into()),
-            desc: None,
-            steps: Some(steps),
-        })
-        .await
-        .expect("template");
+    let tpl = template(&b.client, "two", &["one", "two", "three"]).await;
     let hosts = ["127.0.0.2", "127.0.0.3"];
     let mut ids = Vec::new();
     for i in 0..7 {

@@ -25,21 +25,6 @@ kit::on_both_backends!(
     other_modules_fail_saying_ansible_is_not_installed,
 );
 
-/// An action `name` whose one implementation is `action` (`{"module": ..., ...}`), and a
-/// remote step of the same name running it.
-async fn remote(app: &TestApp, name: &str, action: Value) {
-    let id = app.action(name, json!({})).await;
-    app.client
-        .create_action_impl(&w::ActionImplRequest {
-            action_id: Some(id),
-            impl_type: Some("ansible".into()),
-            template: Some(object(json!({ "action": action }))),
-        })
-        .await
-        .expect("implementation created");
-    app.remote_step(name, &[name]).await;
-}
-
 fn step(name: &str, params: Value, retry_times: u32, ignore_error: bool) -> w::TemplateStep {
     w::TemplateStep {
         name: name.into(),
@@ -82,18 +67,31 @@ fn task(template_id: i64, hosts: &[&str], max_num: i64, auto: bool) -> w::TaskRe
     }
 }
 
-async fn run(app: &TestApp, req: &w::TaskRequest) -> (i64, w::Task) {
-    let id = app.client.create_task(req).await.expect("task created");
-    app.client.start_task(id).await.expect("task started");
-    (id, app.wait_finished(id).await)
+/// The first node of task `id` and its node log.
+async fn first_node(app: &TestApp, id: i64) -> (w::TaskNode, String) {
+    let node = app
+        .client
+        .task_detail(id)
+        .await
+        .expect("detail")
+        .into_iter()
+        .next()
+        .expect("a node");
+    let log = app.node_log_text(node.id).await;
+    (node, log)
 }
 
-async fn node_log_text(app: &TestApp, nsid: i64) -> String {
-    let rows = app.client.node_log(nsid).await.expect("node log");
-    rows.iter()
-        .map(|r| r.message.as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
+/// A remote step `name` running `action`, and a template of it alone (no retries).
+async fn one_step(app: &TestApp, name: &str, action: Value) -> i64 {
+    app.remote(name, action).await;
+    template(app, vec![step(name, json!({}), 0, false)]).await
+}
+
+/// Creates the task and starts it; its id.
+async fn start(app: &TestApp, req: &w::TaskRequest) -> i64 {
+    let id = app.client.create_task(req).await.expect("created");
+    app.client.start_task(id).await.expect("started");
+    id
 }
 
 /// Echoes a word and the address the client dialled (`$SSH_CONNECTION`'s third field).
@@ -103,9 +101,8 @@ fn say() -> Value {
 
 async fn a_three_node_task_of_two_steps_succeeds_and_logs_each_output(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    remote(&app, "say", say()).await;
-    remote(
-        &app,
+    app.remote("say", say()).await;
+    app.remote(
         "script",
         json!({"module": "longscript", "content": "#!/bin/sh\necho \"script {{word}} on {{ip}}\"\n"}),
     )
@@ -119,7 +116,7 @@ async fn a_three_node_task_of_two_steps_succeeds_and_logs_each_output(backend: T
     )
     .await;
     let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
-    let (id, done) = run(&app, &task(tpl, &hosts, 0, false)).await;
+    let (id, done) = app.run(&task(tpl, &hosts, 0, false)).await;
     assert_eq!(done.status, w::STATE_SUCCESS, "{:?}", done.stat);
     assert_eq!(done.stat, vec![0, 0, 3, 0, 0]);
 
@@ -134,7 +131,7 @@ async fn a_three_node_task_of_two_steps_succeeds_and_logs_each_output(backend: T
             node.steps,
             object(json!({"say": "success", "script": "success"}))
         );
-        let log = node_log_text(&app, node.id).await;
+        let log = app.node_log_text(node.id).await;
         // The step's param_values win over the task's params; the node's own vars fill the rest.
         assert!(
             log.contains(&format!("step-word on {ip} as vm{i}")),
@@ -151,13 +148,12 @@ async fn a_three_node_task_of_two_steps_succeeds_and_logs_each_output(backend: T
 
 async fn a_failing_step_is_retried_and_the_node_stops_there(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    remote(
-        &app,
+    app.remote(
         "fail",
         json!({"module": "command", "args": "echo tried; echo broken >&2; exit 7"}),
     )
     .await;
-    remote(&app, "say", say()).await;
+    app.remote("say", say()).await;
     let tpl = template(
         &app,
         vec![
@@ -166,14 +162,13 @@ async fn a_failing_step_is_retried_and_the_node_stops_there(backend: TestBackend
         ],
     )
     .await;
-    let (id, done) = run(&app, &task(tpl, &["127.0.0.2"], 0, false)).await;
+    let (id, done) = app.run(&task(tpl, &["127.0.0.2"], 0, false)).await;
     assert_eq!(done.status, w::STATE_FAILED);
     assert_eq!(done.stat, vec![0, 0, 0, 1, 0]);
-    let node = &app.client.task_detail(id).await.expect("detail")[0];
+    let (node, log) = first_node(&app, id).await;
     assert_eq!(node.state, w::STATE_FAILED);
     assert_eq!((node.step, node.step_name.as_str()), (0, "fail"));
     assert_eq!(node.steps, object(json!({"fail": "failed"})));
-    let log = node_log_text(&app, node.id).await;
     assert!(log.contains("attempt 1/2 on `127.0.0.2`: failed"), "{log}");
     assert!(log.contains("attempt 2/2 on `127.0.0.2`: failed"), "{log}");
     assert_eq!(log.matches("exit 7\nstdout:\ntried\n").count(), 2, "{log}");
@@ -183,8 +178,9 @@ async fn a_failing_step_is_retried_and_the_node_stops_there(backend: TestBackend
 
 async fn ignore_error_lets_the_node_go_on(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    remote(&app, "fail", json!({"module": "shell", "args": "exit 1"})).await;
-    remote(&app, "say", say()).await;
+    app.remote("fail", json!({"module": "shell", "args": "exit 1"}))
+        .await;
+    app.remote("say", say()).await;
     let tpl = template(
         &app,
         vec![
@@ -193,14 +189,13 @@ async fn ignore_error_lets_the_node_go_on(backend: TestBackend) {
         ],
     )
     .await;
-    let (id, done) = run(&app, &task(tpl, &["127.0.0.5"], 0, false)).await;
+    let (id, done) = app.run(&task(tpl, &["127.0.0.5"], 0, false)).await;
     assert_eq!(done.status, w::STATE_SUCCESS);
-    let node = &app.client.task_detail(id).await.expect("detail")[0];
+    let (node, log) = first_node(&app, id).await;
     assert_eq!(
         node.steps,
         object(json!({"fail": "ignored", "say": "success"}))
     );
-    let log = node_log_text(&app, node.id).await;
     assert!(log.contains("error ignored"), "{log}");
     assert!(log.contains("task-word on 127.0.0.5 as vm0"), "{log}");
 }
@@ -208,13 +203,12 @@ async fn ignore_error_lets_the_node_go_on(backend: TestBackend) {
 async fn batches_run_one_after_the_other_within_the_concurrency_limit(backend: TestBackend) {
     // Batches of 2 (max_num), one node at a time inside a batch.
     let app = TestApp::spawn_with(backend, 1).await;
-    remote(
+    let tpl = one_step(
         &app,
         "slow",
         json!({"module": "shell", "args": "sleep 0.2; echo {{ip}}"}),
     )
     .await;
-    let tpl = template(&app, vec![step("slow", json!({}), 0, false)]).await;
     let hosts = [
         "127.0.0.2",
         "127.0.0.3",
@@ -222,7 +216,7 @@ async fn batches_run_one_after_the_other_within_the_concurrency_limit(backend: T
         "127.0.0.5",
         "127.0.0.6",
     ];
-    let (id, done) = run(&app, &task(tpl, &hosts, 2, false)).await;
+    let (id, done) = app.run(&task(tpl, &hosts, 2, false)).await;
     assert_eq!(done.status, w::STATE_SUCCESS);
     assert_eq!((done.batch_size, done.batch_count), (2, 3));
 
@@ -271,27 +265,24 @@ async fn batches_run_one_after_the_other_within_the_concurrency_limit(backend: T
 
 async fn an_unfilled_placeholder_and_a_built_in_step_fail_clearly(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    remote(
+    let tpl = one_step(
         &app,
         "needs",
         json!({"module": "shell", "args": "echo {{nowhere}}"}),
     )
     .await;
-    let tpl = template(&app, vec![step("needs", json!({}), 0, false)]).await;
-    let (id, done) = run(&app, &task(tpl, &["127.0.0.2"], 0, false)).await;
+    let (id, done) = app.run(&task(tpl, &["127.0.0.2"], 0, false)).await;
     assert_eq!(done.status, w::STATE_FAILED);
-    let node = &app.client.task_detail(id).await.expect("detail")[0];
-    let log = node_log_text(&app, node.id).await;
+    let (_, log) = first_node(&app, id).await;
     assert!(
         log.contains("placeholder `{{nowhere}}` has no value"),
         "{log}"
     );
 
     let tpl = template(&app, vec![step("create_vm", json!({}), 0, false)]).await;
-    let (id, done) = run(&app, &task(tpl, &["127.0.0.2"], 0, false)).await;
+    let (id, done) = app.run(&task(tpl, &["127.0.0.2"], 0, false)).await;
     assert_eq!(done.status, w::STATE_FAILED);
-    let node = &app.client.task_detail(id).await.expect("detail")[0];
-    let log = node_log_text(&app, node.id).await;
+    let (_, log) = first_node(&app, id).await;
     assert!(
         log.contains(
             "built-in step `create_vm` needs cloud-portal, which is not configured (`peers.cloud_portal.url`)"
@@ -308,14 +299,12 @@ async fn a_failed_task_resumes_from_the_failed_step_and_a_finished_one_is_refuse
     let dir = tempfile::tempdir().expect("a temp folder");
     let marker = dir.path().join("ready");
     let counter = dir.path().join("first-runs");
-    remote(
-        &app,
+    app.remote(
         "first",
         json!({"module": "shell", "args": format!("echo x >> {}", counter.display())}),
     )
     .await;
-    remote(
-        &app,
+    app.remote(
         "gate",
         json!({"module": "shell", "args": format!("test -e {}", marker.display())}),
     )
@@ -328,7 +317,9 @@ async fn a_failed_task_resumes_from_the_failed_step_and_a_finished_one_is_refuse
         ],
     )
     .await;
-    let (id, done) = run(&app, &task(tpl, &["127.0.0.2", "127.0.0.3"], 0, false)).await;
+    let (id, done) = app
+        .run(&task(tpl, &["127.0.0.2", "127.0.0.3"], 0, false))
+        .await;
     assert_eq!(done.status, w::STATE_FAILED);
     assert_eq!(done.stat, vec![0, 0, 0, 2, 0]);
 
@@ -351,8 +342,7 @@ async fn a_failed_task_resumes_from_the_failed_step_and_a_finished_one_is_refuse
 
 async fn auto_starts_the_task_at_creation(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    remote(&app, "say", say()).await;
-    let tpl = template(&app, vec![step("say", json!({}), 0, false)]).await;
+    let tpl = one_step(&app, "say", say()).await;
     let id = app
         .client
         .create_task(&task(tpl, &["127.0.0.2"], 0, true))
@@ -369,13 +359,12 @@ async fn auto_starts_the_task_at_creation(backend: TestBackend) {
 async fn a_stopped_task_stops_after_the_running_step_and_cannot_start_again(backend: TestBackend) {
     // One node at a time, batches of one: node 1 is inside `slow` when the stop comes.
     let app = TestApp::spawn_with(backend, 1).await;
-    remote(
-        &app,
+    app.remote(
         "slow",
         json!({"module": "shell", "args": "sleep 2; echo slept"}),
     )
     .await;
-    remote(&app, "say", say()).await;
+    app.remote("say", say()).await;
     let tpl = template(
         &app,
         vec![
@@ -385,40 +374,16 @@ async fn a_stopped_task_stops_after_the_running_step_and_cannot_start_again(back
     )
     .await;
     let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
-    let id = app
-        .client
-        .create_task(&task(tpl, &hosts, 1, false))
-        .await
-        .expect("created");
-    app.client.start_task(id).await.expect("started");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let nodes = app.client.task_detail(id).await.expect("detail");
-        if nodes[0].state == w::STATE_RUNNING {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "node 1 never ran");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let id = start(&app, &task(tpl, &hosts, 1, false)).await;
+    wait_first_node_running(&app, id).await;
     app.client.stop_task(id).await.expect("stopped");
     assert_eq!(
         app.client.task(id).await.expect("task").status,
         w::STATE_STOPPED
     );
     // The run ends once node 1 has finished `slow`.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let log = loop {
-        let log = app.client.task_log(id).await.expect("log");
-        if log
-            .iter()
-            .any(|r| r.message.starts_with("task run ended STOPPED"))
-        {
-            break log;
-        }
-        assert!(std::time::Instant::now() < deadline, "the run never ended");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    let text: Vec<&str> = log.iter().map(|r| r.message.as_str()).collect();
+    let log = wait_log(&app, id, "task run ended STOPPED").await;
+    let text: Vec<&str> = log.iter().map(String::as_str).collect();
     assert!(
         text.iter()
             .any(|m| m.contains("`slow` attempt 1/1 on `127.0.0.2`: ok")),
@@ -462,18 +427,17 @@ async fn a_stopped_task_stops_after_the_running_step_and_cannot_start_again(back
 
 async fn the_task_timeout_kills_the_running_step_and_fails_the_task(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    remote(
+    let tpl = one_step(
         &app,
         "slow",
         json!({"module": "shell", "args": "sleep 30; echo never"}),
     )
     .await;
-    let tpl = template(&app, vec![step("slow", json!({}), 0, false)]).await;
     // Two batches of one: the timeout hits node 1, node 2 never starts.
     let mut req = task(tpl, &["127.0.0.2", "127.0.0.3"], 1, false);
     req.timeout = Some(1);
     let started = std::time::Instant::now();
-    let (id, done) = run(&app, &req).await;
+    let (id, done) = app.run(&req).await;
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
     assert_eq!(done.status, w::STATE_FAILED);
     assert_eq!(done.stat, vec![1, 0, 0, 1, 0]);
@@ -562,14 +526,13 @@ async fn wait_first_node_running(app: &TestApp, id: i64) {
 
 /// A three-step template: `slow` (2 s), then `say` twice (as `say` and `again`).
 async fn pausable(app: &TestApp) -> i64 {
-    remote(
-        app,
+    app.remote(
         "slow",
         json!({"module": "shell", "args": "sleep 2; echo slept {{word}}"}),
     )
     .await;
-    remote(app, "say", say()).await;
-    remote(app, "again", say()).await;
+    app.remote("say", say()).await;
+    app.remote("again", say()).await;
     template(
         app,
         vec![
@@ -592,12 +555,7 @@ async fn a_paused_task_waits_at_the_step_boundary_and_resumes_where_each_node_st
     let tpl = pausable(&app).await;
     // Batch 1: nodes 1 and 2 together; batch 2: node 3.
     let hosts = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
-    let id = app
-        .client
-        .create_task(&task(tpl, &hosts, 2, false))
-        .await
-        .expect("created");
-    app.client.start_task(id).await.expect("started");
+    let id = start(&app, &task(tpl, &hosts, 2, false)).await;
     wait_first_node_running(&app, id).await;
     app.client.pause_task(id).await.expect("paused");
     assert_eq!(
@@ -671,7 +629,7 @@ async fn a_paused_task_waits_at_the_step_boundary_and_resumes_where_each_node_st
             count(&log, &format!("`again` attempt 1/1 on `{ip}`: ok")),
             1
         );
-        let text = node_log_text(&app, nodes[i].id).await;
+        let text = app.node_log_text(nodes[i].id).await;
         assert!(
             text.contains(&format!("task-word on {ip} as vm{i}")),
             "{text}"
@@ -734,19 +692,13 @@ async fn a_paused_task_can_be_stopped_and_pause_refuses_other_states(backend: Te
 
 async fn a_pause_during_the_last_step_lets_the_task_finish(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    remote(
+    let tpl = one_step(
         &app,
         "slow",
         json!({"module": "shell", "args": "sleep 2; echo slept"}),
     )
     .await;
-    let tpl = template(&app, vec![step("slow", json!({}), 0, false)]).await;
-    let id = app
-        .client
-        .create_task(&task(tpl, &["127.0.0.2"], 1, false))
-        .await
-        .expect("created");
-    app.client.start_task(id).await.expect("started");
+    let id = start(&app, &task(tpl, &["127.0.0.2"], 1, false)).await;
     wait_first_node_running(&app, id).await;
     app.client.pause_task(id).await.expect("paused");
     // Nothing is left to wait: the task ends as if it had not been paused.
@@ -755,6 +707,23 @@ async fn a_pause_during_the_last_step_lets_the_task_finish(backend: TestBackend)
         (done.status, done.stat.clone()),
         (w::STATE_SUCCESS, vec![0, 0, 1, 0, 0])
     );
+}
+
+/// Runs ansible's `copy` module (`content` to `dest`) on 127.0.0.2: the task and the node's log.
+async fn copy_on_one_node(
+    app: &TestApp,
+    content: &str,
+    dest: &std::path::Path,
+) -> (w::Task, String) {
+    let tpl = one_step(
+        app,
+        "put",
+        json!({"module": "copy", "content": content, "dest": dest.display().to_string()}),
+    )
+    .await;
+    let (id, done) = app.run(&task(tpl, &["127.0.0.2"], 0, false)).await;
+    let (_, log) = first_node(app, id).await;
+    (done, log)
 }
 
 async fn other_modules_run_with_ansible(backend: TestBackend) {
@@ -769,16 +738,7 @@ async fn other_modules_run_with_ansible(backend: TestBackend) {
     .await;
     let dir = tempfile::tempdir().expect("a temp folder");
     let dest = dir.path().join("copied.txt");
-    remote(
-        &app,
-        "put",
-        json!({"module": "copy", "content": "from {{ip}}", "dest": dest.display().to_string()}),
-    )
-    .await;
-    let tpl = template(&app, vec![step("put", json!({}), 0, false)]).await;
-    let (id, done) = run(&app, &task(tpl, &["127.0.0.2"], 0, false)).await;
-    let node = &app.client.task_detail(id).await.expect("detail")[0];
-    let log = node_log_text(&app, node.id).await;
+    let (done, log) = copy_on_one_node(&app, "from {{ip}}", &dest).await;
     assert_eq!(done.status, w::STATE_SUCCESS, "{log}");
     let text = std::fs::read_to_string(&dest).expect("the copied file");
     assert_eq!(
@@ -794,16 +754,7 @@ async fn other_modules_fail_saying_ansible_is_not_installed(backend: TestBackend
     .await;
     let dir = tempfile::tempdir().expect("a temp folder");
     let dest = dir.path().join("copied.txt");
-    remote(
-        &app,
-        "put",
-        json!({"module": "copy", "content": "x", "dest": dest.display().to_string()}),
-    )
-    .await;
-    let tpl = template(&app, vec![step("put", json!({}), 0, false)]).await;
-    let (id, done) = run(&app, &task(tpl, &["127.0.0.2"], 0, false)).await;
-    let node = &app.client.task_detail(id).await.expect("detail")[0];
-    let log = node_log_text(&app, node.id).await;
+    let (done, log) = copy_on_one_node(&app, "x", &dest).await;
     assert_eq!(done.status, w::STATE_FAILED);
     assert!(
         log.contains("ansible is not installed (`/nonexistent/ansible` not found; set `ansible.program`): module `copy` needs it"),

@@ -1,7 +1,5 @@
-use actix_web::dev::ServerHandle;
 use client::{ClientConfig, ClientError, Encoding, Method, RawReply, TaskEngineClient};
-use kit::config::HttpConfig;
-use kit::testing::{TestBackend, TestDatabase};
+use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use serde_json::{json, Map, Value};
 use task_engine::config::RunConfig;
 use task_engine::Config;
@@ -11,7 +9,7 @@ use wire::task_engine as w;
 
 pub struct TestApp {
     pub client: TaskEngineClient,
-    handle: ServerHandle,
+    _server: Served,
     pub db: TestDatabase,
     /// Known hosts and ControlMaster sockets of this app's ssh.
     _ssh_dir: tempfile::TempDir,
@@ -37,12 +35,7 @@ impl TestApp {
         let db = TestDatabase::create(backend, "te_it");
         let ssh_dir = tempfile::tempdir().expect("a temp folder for ssh");
         let mut config = Config {
-            http: HttpConfig {
-                bind: "127.0.0.1:0".into(),
-                workers: 1,
-                shutdown_timeout_secs: 1,
-                ..HttpConfig::on_port(0)
-            },
+            http: test_http(),
             database: db.config.clone(),
             ssh: sshd::ssh_config(sshd::shared(), ssh_dir.path()),
             run: RunConfig {
@@ -56,13 +49,11 @@ impl TestApp {
         let bound = task_engine::start(config)
             .await
             .expect("task-engine starts");
-        let handle = bound.server.handle();
-        actix_web::rt::spawn(bound.server);
-        let client = TaskEngineClient::new(ClientConfig::new(&format!("http://{}", bound.addr)))
-            .expect("client builds");
+        let server = serve(bound);
+        let client = TaskEngineClient::new(ClientConfig::new(&server.url)).expect("client builds");
         TestApp {
             client,
-            handle,
+            _server: server,
             db,
             _ssh_dir: ssh_dir,
         }
@@ -136,6 +127,37 @@ impl TestApp {
             .expect("action created")
     }
 
+    /// An action `name` whose one implementation is `action` (`{"module": ..., ...}`), and a
+    /// remote step of the same name running it.
+    pub async fn remote(&self, name: &str, action: Value) {
+        let id = self.action(name, json!({})).await;
+        self.client
+            .create_action_impl(&w::ActionImplRequest {
+                action_id: Some(id),
+                impl_type: Some("ansible".into()),
+                template: Some(object(json!({ "action": action }))),
+            })
+            .await
+            .expect("implementation created");
+        self.remote_step(name, &[name]).await;
+    }
+
+    /// Creates and starts a task; waits for its end.
+    pub async fn run(&self, req: &w::TaskRequest) -> (i64, w::Task) {
+        let id = self.client.create_task(req).await.expect("task created");
+        self.client.start_task(id).await.expect("task started");
+        (id, self.wait_finished(id).await)
+    }
+
+    /// The messages of a node's log, one a line.
+    pub async fn node_log_text(&self, nsid: i64) -> String {
+        let rows = self.client.node_log(nsid).await.expect("node log");
+        rows.iter()
+            .map(|r| r.message.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     pub async fn remote_step(&self, name: &str, actions: &[&str]) -> i64 {
         self.client
             .create_remote_step(&w::RemoteStepRequest {
@@ -156,13 +178,6 @@ impl TestApp {
             })
             .await
             .expect("template created")
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        // Sends the stop command now; the workers wind down on their own threads.
-        drop(self.handle.stop(false));
     }
 }
 

@@ -39,6 +39,18 @@ async fn template(app: &TestApp) -> i64 {
     app.template("expand", &["create_vm", "echo_step"]).await
 }
 
+/// The service, the template of [`template`] and a task of it on `nodes` nodes (not started).
+async fn with_task(backend: TestBackend, nodes: usize) -> (TestApp, i64, i64) {
+    let app = TestApp::spawn(backend).await;
+    let tpl = template(&app).await;
+    let id = app
+        .client
+        .create_task(&request(tpl, nodes))
+        .await
+        .expect("task created");
+    (app, tpl, id)
+}
+
 fn request(template_id: i64, nodes: usize) -> w::TaskRequest {
     w::TaskRequest {
         template_id,
@@ -59,13 +71,7 @@ fn request(template_id: i64, nodes: usize) -> w::TaskRequest {
 }
 
 async fn a_task_is_created_from_a_template_and_read_with_stat_and_aliases(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
-    let tpl = template(&app).await;
-    let id = app
-        .client
-        .create_task(&request(tpl, 5))
-        .await
-        .expect("task created");
+    let (app, tpl, id) = with_task(backend, 5).await;
 
     let task = app.client.task(id).await.expect("task read");
     assert_eq!(task.id, id);
@@ -135,13 +141,7 @@ async fn the_task_list_pages_newest_first(backend: TestBackend) {
 }
 
 async fn task_detail_lists_each_node_with_its_state_step_and_batch(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
-    let tpl = template(&app).await;
-    let id = app
-        .client
-        .create_task(&request(tpl, 5))
-        .await
-        .expect("created");
+    let (app, _, id) = with_task(backend, 5).await;
 
     let nodes = app.client.task_detail(id).await.expect("detail");
     assert_eq!(nodes.len(), 5);
@@ -206,13 +206,7 @@ async fn nodes_may_come_as_text_holding_a_json_list(backend: TestBackend) {
 }
 
 async fn task_and_node_logs_are_served_on_every_documented_path(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
-    let tpl = template(&app).await;
-    let id = app
-        .client
-        .create_task(&request(tpl, 3))
-        .await
-        .expect("created");
+    let (app, _, id) = with_task(backend, 3).await;
 
     let log = app.client.task_log(id).await.expect("task log");
     assert_eq!(log.len(), 4, "one row for the task, one per node");
@@ -261,13 +255,7 @@ async fn task_and_node_logs_are_served_on_every_documented_path(backend: TestBac
 }
 
 async fn a_template_used_by_an_unfinished_task_is_not_deleted(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
-    let tpl = template(&app).await;
-    let id = app
-        .client
-        .create_task(&request(tpl, 1))
-        .await
-        .expect("created");
+    let (app, tpl, id) = with_task(backend, 1).await;
     let refused = app
         .client
         .delete_template(tpl)
@@ -281,13 +269,7 @@ async fn a_template_used_by_an_unfinished_task_is_not_deleted(backend: TestBacke
 }
 
 async fn a_task_keeps_the_steps_its_template_had_when_it_was_created(backend: TestBackend) {
-    let app = TestApp::spawn(backend).await;
-    let tpl = template(&app).await;
-    let id = app
-        .client
-        .create_task(&request(tpl, 1))
-        .await
-        .expect("created");
+    let (app, tpl, id) = with_task(backend, 1).await;
     app.client
         .update_template(
             tpl,
