@@ -3,10 +3,15 @@
 
 mod openapi;
 
-use actix_web::{web, HttpResponse};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use kit::routes::Effect::{Read, Write};
 use kit::routes::{Refusal, RouteTable, GET};
 use kit::RequestId;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wire::resource_pool::{self as w, Reply};
 
@@ -82,15 +87,64 @@ fn envelope(refusal: &Refusal) -> HttpResponse {
     })
 }
 
-fn success<T: Serialize>(result: T) -> HttpResponse {
-    HttpResponse::Ok().json(Reply {
+// ---- the parameters shared by the functions ----
+
+type Inv = web::Data<Inventory>;
+type Answer = Result<HttpResponse, Error>;
+
+fn success<T: Serialize>(result: T) -> Answer {
+    Ok(HttpResponse::Ok().json(Reply {
         code: w::ErrorCode::Success as i32,
         msg: "success".to_string(),
         result: Some(result),
-    })
+    }))
 }
 
-// ---- parameters shared by the functions ----
+/// One call of a seed function, read before the handler runs: who makes it (`model`), what it
+/// is about (`K`), then the rest (`R`): `()` where nothing else is allowed, [`Fields`] where
+/// the seed takes `**args`.
+struct Call<K, R = ()>(Caller, K, R);
+
+/// The seed's `**args`: every parameter not read before, into `F`.
+struct Fields<F>(F);
+
+/// What a function is about, read from its parameters in the order the seed names them.
+trait Key: Sized {
+    fn read(p: &mut Params) -> Result<Self, Error>;
+}
+
+/// What may follow the key.
+trait Rest: Sized {
+    fn read(p: Params) -> Result<Self, Error>;
+}
+
+impl<K: Key + 'static, R: Rest + 'static> FromRequest for Call<K, R> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let Ok(id) = RequestId::extract(req).into_inner();
+        let params = Params::from_request(req, payload);
+        Box::pin(async move {
+            let mut p = params.await?;
+            let caller = caller(&mut p, &id)?;
+            let key = K::read(&mut p)?;
+            Ok(Call(caller, key, R::read(p)?))
+        })
+    }
+}
+
+impl Rest for () {
+    fn read(p: Params) -> Result<(), Error> {
+        Ok(p.finish()?)
+    }
+}
+
+impl<F: DeserializeOwned> Rest for Fields<F> {
+    fn read(p: Params) -> Result<Self, Error> {
+        Ok(Fields(p.into_struct()?))
+    }
+}
 
 /// `model` names the calling module; it is optional and goes into the audit log.
 fn caller(p: &mut Params, request_id: &RequestId) -> Result<Caller, Error> {
@@ -109,209 +163,179 @@ fn caller(p: &mut Params, request_id: &RequestId) -> Result<Caller, Error> {
     })
 }
 
-fn ip(p: &mut Params) -> Result<String, Error> {
-    let text = p.require_str("ip")?;
-    inventory::parse_ip("ip", &text)
+/// `stat` and `count` of the `get_all_*` lists.
+struct Listing {
+    stat: i32,
+    count: i64,
 }
 
-fn port(p: &mut Params) -> Result<i32, Error> {
-    let port = p
-        .take_int::<i64>("port")?
-        .unwrap_or(i64::from(DEFAULT_PORT));
-    inventory::check_port("port", port)
+struct ServerAt {
+    ip: String,
 }
 
-fn db_name(p: &mut Params) -> Result<String, Error> {
-    let name = p.require_str("db")?;
-    inventory::check_db_name("db", &name)
+/// `port` defaults to MySQL's.
+struct InstanceAt {
+    ip: String,
+    port: i32,
 }
 
-fn stat_and_count(p: &mut Params) -> Result<(i32, i64), Error> {
-    let stat = inventory::check_stat_filter(p.take_int("stat")?.unwrap_or(0))?;
-    let count = inventory::check_count(p.take_int("count")?.unwrap_or(0))?;
-    Ok((stat, count))
+struct DatabaseAt {
+    ip: String,
+    port: i32,
+    db: String,
 }
 
-fn cascade(p: &mut Params) -> Result<bool, Error> {
-    Ok(p.take_bool("cascade")?.unwrap_or(false))
+/// `db` alone: `add_database` reads it before the instance, in the seed's order.
+struct DbName(String);
+
+/// `cascade` of the deletes: also delete what is below.
+struct Cascade(bool);
+
+impl Key for Listing {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let stat = inventory::check_stat_filter(p.take_int("stat")?.unwrap_or(0))?;
+        let count = inventory::check_count(p.take_int("count")?.unwrap_or(0))?;
+        Ok(Listing { stat, count })
+    }
 }
 
-// ---- the seed's reads ----
-
-async fn get_all_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (stat, count) = stat_and_count(&mut p)?;
-    p.finish()?;
-    Ok(success(inv.all_instances(stat, count).await?))
+impl Key for ServerAt {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let text = p.require_str("ip")?;
+        Ok(ServerAt {
+            ip: inventory::parse_ip("ip", &text)?,
+        })
+    }
 }
 
-async fn get_all_server(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (stat, count) = stat_and_count(&mut p)?;
-    p.finish()?;
-    Ok(success(inv.all_servers(stat, count).await?))
+impl Key for InstanceAt {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let ServerAt { ip } = ServerAt::read(p)?;
+        let port = p
+            .take_int::<i64>("port")?
+            .unwrap_or(i64::from(DEFAULT_PORT));
+        let port = inventory::check_port("port", port)?;
+        Ok(InstanceAt { ip, port })
+    }
 }
 
-async fn get_all_db(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (stat, count) = stat_and_count(&mut p)?;
-    p.finish()?;
-    Ok(success(inv.all_databases(stat, count).await?))
+impl Key for DatabaseAt {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let InstanceAt { ip, port } = InstanceAt::read(p)?;
+        let DbName(db) = DbName::read(p)?;
+        Ok(DatabaseAt { ip, port, db })
+    }
 }
 
-async fn get_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (ip, port) = (ip(&mut p)?, port(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.instance(ip, port).await?))
+impl Key for DbName {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let name = p.require_str("db")?;
+        Ok(DbName(inventory::check_db_name("db", &name)?))
+    }
 }
 
-async fn get_database_by_name_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (ip, port, db) = (ip(&mut p)?, port(&mut p)?, db_name(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.database(ip, port, db).await?))
+impl Key for Cascade {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        Ok(Cascade(p.take_bool("cascade")?.unwrap_or(false)))
+    }
 }
 
-async fn get_server_by_ip(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let ip = ip(&mut p)?;
-    p.finish()?;
-    Ok(success(inv.server(ip).await?))
+/// Two keys, read in this order.
+impl<A: Key, B: Key> Key for (A, B) {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        Ok((A::read(p)?, B::read(p)?))
+    }
+}
+
+// ---- the seed's reads (`model` is checked, not logged) ----
+
+async fn get_all_instance(inv: Inv, Call(_, list, ()): Call<Listing>) -> Answer {
+    success(inv.all_instances(list.stat, list.count).await?)
+}
+
+async fn get_all_server(inv: Inv, Call(_, list, ()): Call<Listing>) -> Answer {
+    success(inv.all_servers(list.stat, list.count).await?)
+}
+
+async fn get_all_db(inv: Inv, Call(_, list, ()): Call<Listing>) -> Answer {
+    success(inv.all_databases(list.stat, list.count).await?)
+}
+
+async fn get_instance(inv: Inv, Call(_, at, ()): Call<InstanceAt>) -> Answer {
+    success(inv.instance(at.ip, at.port).await?)
+}
+
+async fn get_database_by_name_instance(inv: Inv, Call(_, at, ()): Call<DatabaseAt>) -> Answer {
+    success(inv.database(at.ip, at.port, at.db).await?)
+}
+
+async fn get_server_by_ip(inv: Inv, Call(_, at, ()): Call<ServerAt>) -> Answer {
+    success(inv.server(at.ip).await?)
 }
 
 // ---- the seed's writes ----
 
-async fn add_server(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let ip = ip(&mut p)?;
-    let fields: w::ServerFields = p.into_struct()?;
-    Ok(success(inv.add_server(caller, ip, fields).await?))
+type ServerFields = Fields<w::ServerFields>;
+type InstanceFields = Fields<w::InstanceFields>;
+type DatabaseFields = Fields<w::DatabaseFields>;
+
+async fn add_server(inv: Inv, Call(who, at, Fields(f)): Call<ServerAt, ServerFields>) -> Answer {
+    success(inv.add_server(who, at.ip, f).await?)
 }
 
-async fn mod_server(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let ip = ip(&mut p)?;
-    let fields: w::ServerFields = p.into_struct()?;
-    Ok(success(inv.mod_server(caller, ip, fields).await?))
+async fn mod_server(inv: Inv, Call(who, at, Fields(f)): Call<ServerAt, ServerFields>) -> Answer {
+    success(inv.mod_server(who, at.ip, f).await?)
 }
 
 async fn del_server(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, cascade) = (ip(&mut p)?, cascade(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.del_server(caller, ip, cascade).await?))
+    inv: Inv,
+    Call(who, (at, Cascade(all)), ()): Call<(ServerAt, Cascade)>,
+) -> Answer {
+    success(inv.del_server(who, at.ip, all).await?)
 }
 
 async fn add_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port) = (ip(&mut p)?, port(&mut p)?);
-    let fields: w::InstanceFields = p.into_struct()?;
-    Ok(success(inv.add_instance(caller, ip, port, fields).await?))
+    inv: Inv,
+    Call(who, at, Fields(f)): Call<InstanceAt, InstanceFields>,
+) -> Answer {
+    success(inv.add_instance(who, at.ip, at.port, f).await?)
 }
 
 async fn mod_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port) = (ip(&mut p)?, port(&mut p)?);
-    let fields: w::InstanceFields = p.into_struct()?;
-    Ok(success(inv.mod_instance(caller, ip, port, fields).await?))
+    inv: Inv,
+    Call(who, at, Fields(f)): Call<InstanceAt, InstanceFields>,
+) -> Answer {
+    success(inv.mod_instance(who, at.ip, at.port, f).await?)
 }
 
 async fn del_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port, cascade) = (ip(&mut p)?, port(&mut p)?, cascade(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.del_instance(caller, ip, port, cascade).await?))
+    inv: Inv,
+    Call(who, (at, Cascade(all)), ()): Call<(InstanceAt, Cascade)>,
+) -> Answer {
+    success(inv.del_instance(who, at.ip, at.port, all).await?)
 }
 
 async fn add_database(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (db, ip, port) = (db_name(&mut p)?, ip(&mut p)?, port(&mut p)?);
-    let fields: w::DatabaseFields = p.into_struct()?;
-    Ok(success(
-        inv.add_database(caller, db, ip, port, fields).await?,
-    ))
+    inv: Inv,
+    Call(who, (DbName(db), at), Fields(f)): Call<(DbName, InstanceAt), DatabaseFields>,
+) -> Answer {
+    success(inv.add_database(who, db, at.ip, at.port, f).await?)
 }
 
 async fn mod_database(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port, db) = (ip(&mut p)?, port(&mut p)?, db_name(&mut p)?);
-    let fields: w::DatabaseFields = p.into_struct()?;
-    Ok(success(
-        inv.mod_database(caller, ip, port, db, fields).await?,
-    ))
+    inv: Inv,
+    Call(who, at, Fields(f)): Call<DatabaseAt, DatabaseFields>,
+) -> Answer {
+    success(inv.mod_database(who, at.ip, at.port, at.db, f).await?)
 }
 
-async fn del_database(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port, db) = (ip(&mut p)?, port(&mut p)?, db_name(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.del_database(caller, ip, port, db).await?))
+async fn del_database(inv: Inv, Call(who, at, ()): Call<DatabaseAt>) -> Answer {
+    success(inv.del_database(who, at.ip, at.port, at.db).await?)
 }
 
 // ---- beyond the seed ----
 
-async fn audit_log(inv: web::Data<Inventory>, mut p: Params) -> Result<HttpResponse, Error> {
+async fn audit_log(inv: Inv, mut p: Params) -> Answer {
     let page = p.take_page(kit::params::DEFAULT_PAGE_SIZE)?;
     let one_of =
         |name: &str, value: Option<String>, allowed: &[&str]| -> Result<Option<String>, Error> {
@@ -345,18 +369,11 @@ async fn audit_log(inv: web::Data<Inventory>, mut p: Params) -> Result<HttpRespo
             .transpose()?,
     };
     p.finish()?;
-    Ok(success(inv.audit_log(query, page).await?))
+    success(inv.audit_log(query, page).await?)
 }
 
-async fn probe_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (ip, port) = (ip(&mut p)?, port(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.probe(ip, port).await?))
+async fn probe_instance(inv: Inv, Call(_, at, ()): Call<InstanceAt>) -> Answer {
+    success(inv.probe(at.ip, at.port).await?)
 }
 
 #[cfg(test)]
