@@ -176,7 +176,7 @@ impl ServerChange {
         &self,
         conn: &mut DbConn,
         ip: &str,
-        base: Option<&ServerRow>,
+        base: Option<&store::ServerValues>,
     ) -> QueryResult<store::ServerValues> {
         let old_owner = base.map(|b| (b.owner_id, &b.owner_name));
         let (owner_id, owner_name) = lookup(conn, &self.owner, old_owner, store::owner_id)?;
@@ -226,7 +226,7 @@ impl InstanceChange {
         conn: &mut DbConn,
         server_id: i64,
         port: i32,
-        base: Option<&InstanceRow>,
+        base: Option<&store::InstanceValues>,
     ) -> QueryResult<store::InstanceValues> {
         let old_owner = base.map(|b| (b.owner_id, &b.owner));
         let (owner_id, owner) = lookup(conn, &self.owner, old_owner, store::owner_id)?;
@@ -299,7 +299,7 @@ impl DatabaseChange {
         conn: &mut DbConn,
         instance_id: i64,
         name: &str,
-        base: Option<&DatabaseRow>,
+        base: Option<&store::DatabaseValues>,
     ) -> QueryResult<store::DatabaseValues> {
         let old_owner = base.map(|b| (b.owner_id, &b.owner_name));
         let (owner_id, owner_name) = lookup(conn, &self.owner, old_owner, store::owner_id)?;
@@ -563,7 +563,7 @@ impl Inventory {
         self.db
             .write(move |c| {
                 let old = existing_server(c, &ip)?;
-                let values = change.apply(c, &ip, Some(&old))?;
+                let values = change.apply(c, &ip, Some(&old.values))?;
                 let new = store::update_server(c, old.id, &values)?.to_wire();
                 let old = old.to_wire();
                 audit(
@@ -647,7 +647,7 @@ impl Inventory {
         self.db
             .write(move |c| {
                 let old = existing_instance(c, &ip, port)?;
-                let values = change.apply(c, old.server_id, port, Some(&old))?;
+                let values = change.apply(c, old.values.server_id, port, Some(&old.values))?;
                 let new = store::update_instance(c, old.id, &values)?.to_wire(&ip);
                 let (target, old) = (instance_target(&ip, port), old.to_wire(&ip));
                 audit(c, &caller, "instance", target, Some(&old), Some(&new))?;
@@ -744,18 +744,18 @@ impl Inventory {
                 let new_port = change.port.unwrap_or(port);
                 let new_name = change.name.clone().unwrap_or_else(|| db.clone());
                 let instance_id = if (new_ip.as_str(), new_port) == (ip.as_str(), port) {
-                    old.instance_id
+                    old.values.instance_id
                 } else {
                     existing_instance(c, &new_ip, new_port)?.id
                 };
-                let moved_or_renamed = instance_id != old.instance_id || new_name != db;
+                let moved_or_renamed = instance_id != old.values.instance_id || new_name != db;
                 if moved_or_renamed {
                     refuse_existing(
                         store::find_database(c, &new_ip, new_port, &new_name)?,
                         || format!("database {}", database_target(&new_ip, new_port, &new_name)),
                     )?;
                 }
-                let values = change.apply(c, instance_id, &new_name, Some(&old))?;
+                let values = change.apply(c, instance_id, &new_name, Some(&old.values))?;
                 let new = store::update_database(c, old.id, &values)?.to_wire(&new_ip, new_port);
                 let (target, old) = (database_target(&ip, port, &db), old.to_wire(&ip, port));
                 audit(c, &caller, "database", target, Some(&old), Some(&new))?;
@@ -848,11 +848,19 @@ fn delete_instance(
 ) -> Result<u64, Error> {
     let mut count = 0;
     for database in store::databases_of_instance(conn, instance.id)? {
-        delete_database(conn, caller, (ip, instance.port, &database.name), &database)?;
+        delete_database(
+            conn,
+            caller,
+            (ip, instance.values.port, &database.values.name),
+            &database,
+        )?;
         count += 1;
     }
     store::delete_instance(conn, instance.id)?;
-    let (target, old) = (instance_target(ip, instance.port), instance.to_wire(ip));
+    let (target, old) = (
+        instance_target(ip, instance.values.port),
+        instance.to_wire(ip),
+    );
     audit(conn, caller, "instance", target, Some(&old), None)?;
     Ok(count)
 }
