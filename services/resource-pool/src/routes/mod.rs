@@ -21,27 +21,6 @@ use crate::store::AuditQuery;
 
 type Params = kit::Params<Error>;
 
-/// The seed's functions, and ours, in the order the reference lists them.
-pub const FUNCTIONS: [&str; 17] = [
-    "get_all_instance",
-    "get_all_server",
-    "get_all_db",
-    "get_instance",
-    "get_database_by_name_instance",
-    "get_server_by_ip",
-    "add_server",
-    "mod_server",
-    "del_server",
-    "add_instance",
-    "mod_instance",
-    "del_instance",
-    "add_database",
-    "mod_database",
-    "del_database",
-    "audit_log",
-    "probe_instance",
-];
-
 /// Every function of the seed, and ours, as `/api/<function>` with and without a trailing
 /// slash. Reads answer GET and POST; writes answer POST only.
 pub fn table() -> RouteTable {
@@ -69,6 +48,17 @@ pub fn table() -> RouteTable {
         // Connects to an instance already listed, and changes nothing.
         .function("/api/probe_instance", Read, probe_instance)
         .read("/openapi.json", GET, openapi::spec)
+}
+
+/// The seed's functions, and ours, in the order of the table (the reference's order): the
+/// `<function>` of each `/api/<function>`.
+pub fn functions() -> Vec<String> {
+    table()
+        .specs()
+        .filter_map(|spec| spec.path.strip_prefix("/api/"))
+        .filter(|function| !function.ends_with('/'))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The kit's refusals (404, 405, limits) in the seed's envelope.
@@ -378,6 +368,17 @@ async fn probe_instance(inv: Inv, Call(_, at, ()): Call<InstanceAt>) -> Answer {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn functions_are_listed_once_each_in_table_order() {
+        let functions = super::functions();
+        assert_eq!(functions.len(), 17, "{functions:?}");
+        assert_eq!(
+            functions.first().map(String::as_str),
+            Some("get_all_instance")
+        );
+        assert_eq!(functions.last().map(String::as_str), Some("probe_instance"));
+    }
+
     #[test]
     fn proto_docs_list_every_route_with_its_methods() {
         let doc = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

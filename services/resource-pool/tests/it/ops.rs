@@ -47,12 +47,12 @@ async fn health_readiness_metrics_and_openapi_answer(backend: TestBackend) {
         spec["openapi"].as_str().map(|v| v.starts_with('3')),
         Some(true)
     );
-    for function in resource_pool::FUNCTIONS {
+    for function in resource_pool::functions() {
         let path = format!("/api/{function}");
         assert!(spec["paths"].get(&path).is_some(), "openapi lacks {path}");
         // And the path is really served (not the 404 of an unknown route).
         let reply = app
-            .raw(function, client::Encoding::Query, serde_json::json!({}))
+            .raw(&function, client::Encoding::Query, serde_json::json!({}))
             .await;
         assert!(
             !reply.body["msg"]
