@@ -30,6 +30,21 @@ pub struct Caller {
     pub request_id: String,
 }
 
+/// An instance: its server's ip and its port.
+#[derive(Debug, Clone)]
+pub struct InstanceAt {
+    pub ip: String,
+    pub port: i32,
+}
+
+/// A database: its instance and its name.
+#[derive(Debug, Clone)]
+pub struct DatabaseAt {
+    pub ip: String,
+    pub port: i32,
+    pub db: String,
+}
+
 #[derive(Clone)]
 pub struct Inventory {
     db: Db,
@@ -321,13 +336,13 @@ impl DatabaseChange {
 }
 
 /// Refuses a `mod_*` that changes nothing; `fields` lists what it could change.
-fn require_change<C: Default + PartialEq>(change: &C, fields: &str) -> Result<(), Error> {
-    if *change == C::default() {
+fn require_change<C: Default + PartialEq>(change: C, fields: &str) -> Result<C, Error> {
+    if change == C::default() {
         return Err(Error::BadArgument(format!(
             "nothing to change: give at least one of {fields}"
         )));
     }
-    Ok(())
+    Ok(change)
 }
 
 fn pick(new: &Option<String>, old: Option<&String>) -> String {
@@ -520,13 +535,15 @@ impl Inventory {
             .await
     }
 
-    pub async fn instance(&self, ip: String, port: i32) -> Result<w::Instance, Error> {
+    pub async fn instance(&self, at: InstanceAt) -> Result<w::Instance, Error> {
+        let InstanceAt { ip, port } = at;
         self.db
             .read(move |c| Ok(existing_instance(c, &ip, port)?.to_wire(&ip)))
             .await
     }
 
-    pub async fn database(&self, ip: String, port: i32, db: String) -> Result<w::Database, Error> {
+    pub async fn database(&self, at: DatabaseAt) -> Result<w::Database, Error> {
+        let DatabaseAt { ip, port, db } = at;
         self.db
             .read(move |c| Ok(existing_database(c, &ip, port, &db)?.to_wire(&ip, port)))
             .await
@@ -558,8 +575,7 @@ impl Inventory {
         ip: String,
         fields: w::ServerFields,
     ) -> Result<w::Server, Error> {
-        let change = ServerChange::parse(&fields)?;
-        require_change(&change, SERVER_FIELDS)?;
+        let change = require_change(ServerChange::parse(&fields)?, SERVER_FIELDS)?;
         self.db
             .write(move |c| {
                 let old = existing_server(c, &ip)?;
@@ -615,8 +631,7 @@ impl Inventory {
     pub async fn add_instance(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
+        InstanceAt { ip, port }: InstanceAt,
         fields: w::InstanceFields,
     ) -> Result<w::Instance, Error> {
         let change = InstanceChange::parse(&fields)?;
@@ -638,12 +653,10 @@ impl Inventory {
     pub async fn mod_instance(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
+        InstanceAt { ip, port }: InstanceAt,
         fields: w::InstanceFields,
     ) -> Result<w::Instance, Error> {
-        let change = InstanceChange::parse(&fields)?;
-        require_change(&change, INSTANCE_FIELDS)?;
+        let change = require_change(InstanceChange::parse(&fields)?, INSTANCE_FIELDS)?;
         self.db
             .write(move |c| {
                 let old = existing_instance(c, &ip, port)?;
@@ -659,8 +672,7 @@ impl Inventory {
     pub async fn del_instance(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
+        InstanceAt { ip, port }: InstanceAt,
         cascade: bool,
     ) -> Result<w::Deleted, Error> {
         self.db
@@ -687,9 +699,7 @@ impl Inventory {
     pub async fn add_database(
         &self,
         caller: Caller,
-        db: String,
-        ip: String,
-        port: i32,
+        DatabaseAt { ip, port, db }: DatabaseAt,
         fields: w::DatabaseFields,
     ) -> Result<w::Database, Error> {
         let change = DatabaseChange::parse(&fields)?;
@@ -730,13 +740,10 @@ impl Inventory {
     pub async fn mod_database(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
-        db: String,
+        DatabaseAt { ip, port, db }: DatabaseAt,
         fields: w::DatabaseFields,
     ) -> Result<w::Database, Error> {
-        let change = DatabaseChange::parse(&fields)?;
-        require_change(&change, DATABASE_FIELDS)?;
+        let change = require_change(DatabaseChange::parse(&fields)?, DATABASE_FIELDS)?;
         self.db
             .write(move |c| {
                 let old = existing_database(c, &ip, port, &db)?;
@@ -767,9 +774,7 @@ impl Inventory {
     pub async fn del_database(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
-        db: String,
+        DatabaseAt { ip, port, db }: DatabaseAt,
     ) -> Result<w::Deleted, Error> {
         self.db
             .write(move |c| {
@@ -804,8 +809,9 @@ impl Inventory {
     }
 
     /// Connects to a listed instance with the configured account; unreachable is a report, not an error.
-    pub async fn probe(&self, ip: String, port: i32) -> Result<w::ProbeReport, Error> {
-        self.instance(ip.clone(), port).await?;
+    pub async fn probe(&self, at: InstanceAt) -> Result<w::ProbeReport, Error> {
+        self.instance(at.clone()).await?;
+        let InstanceAt { ip, port } = at;
         let url = probe_url(&self.probe, &ip, port);
         let timeout = Duration::from_secs(self.probe.timeout_secs);
         let started = Instant::now();

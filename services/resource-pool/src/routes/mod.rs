@@ -16,7 +16,7 @@ use serde::Serialize;
 use wire::resource_pool::{self as w, Reply};
 
 use crate::error::Error;
-use crate::inventory::{self, Caller, Inventory, DEFAULT_PORT};
+use crate::inventory::{self, Caller, DatabaseAt, InstanceAt, Inventory, DEFAULT_PORT};
 use crate::store::AuditQuery;
 
 type Params = kit::Params<Error>;
@@ -163,20 +163,11 @@ struct ServerAt {
     ip: String,
 }
 
-/// `port` defaults to MySQL's.
-struct InstanceAt {
-    ip: String,
-    port: i32,
-}
-
-struct DatabaseAt {
-    ip: String,
-    port: i32,
-    db: String,
-}
-
-/// `db` alone: `add_database` reads it before the instance, in the seed's order.
+/// `db` alone.
 struct DbName(String);
+
+/// The database of `add_database`, whose signature names `db` before the instance.
+struct FirstDbName(DatabaseAt);
 
 /// `cascade` of the deletes: also delete what is below.
 struct Cascade(bool);
@@ -198,6 +189,7 @@ impl Key for ServerAt {
     }
 }
 
+/// `port` defaults to MySQL's.
 impl Key for InstanceAt {
     fn read(p: &mut Params) -> Result<Self, Error> {
         let ServerAt { ip } = ServerAt::read(p)?;
@@ -221,6 +213,14 @@ impl Key for DbName {
     fn read(p: &mut Params) -> Result<Self, Error> {
         let name = p.require_str("db")?;
         Ok(DbName(inventory::check_db_name("db", &name)?))
+    }
+}
+
+impl Key for FirstDbName {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let DbName(db) = DbName::read(p)?;
+        let InstanceAt { ip, port } = InstanceAt::read(p)?;
+        Ok(FirstDbName(DatabaseAt { ip, port, db }))
     }
 }
 
@@ -252,11 +252,11 @@ async fn get_all_db(inv: Inv, Call(_, list, ()): Call<Listing>) -> Answer {
 }
 
 async fn get_instance(inv: Inv, Call(_, at, ()): Call<InstanceAt>) -> Answer {
-    success(inv.instance(at.ip, at.port).await?)
+    success(inv.instance(at).await?)
 }
 
 async fn get_database_by_name_instance(inv: Inv, Call(_, at, ()): Call<DatabaseAt>) -> Answer {
-    success(inv.database(at.ip, at.port, at.db).await?)
+    success(inv.database(at).await?)
 }
 
 async fn get_server_by_ip(inv: Inv, Call(_, at, ()): Call<ServerAt>) -> Answer {
@@ -288,39 +288,39 @@ async fn add_instance(
     inv: Inv,
     Call(who, at, Fields(f)): Call<InstanceAt, InstanceFields>,
 ) -> Answer {
-    success(inv.add_instance(who, at.ip, at.port, f).await?)
+    success(inv.add_instance(who, at, f).await?)
 }
 
 async fn mod_instance(
     inv: Inv,
     Call(who, at, Fields(f)): Call<InstanceAt, InstanceFields>,
 ) -> Answer {
-    success(inv.mod_instance(who, at.ip, at.port, f).await?)
+    success(inv.mod_instance(who, at, f).await?)
 }
 
 async fn del_instance(
     inv: Inv,
     Call(who, (at, Cascade(all)), ()): Call<(InstanceAt, Cascade)>,
 ) -> Answer {
-    success(inv.del_instance(who, at.ip, at.port, all).await?)
+    success(inv.del_instance(who, at, all).await?)
 }
 
 async fn add_database(
     inv: Inv,
-    Call(who, (DbName(db), at), Fields(f)): Call<(DbName, InstanceAt), DatabaseFields>,
+    Call(who, FirstDbName(at), Fields(f)): Call<FirstDbName, DatabaseFields>,
 ) -> Answer {
-    success(inv.add_database(who, db, at.ip, at.port, f).await?)
+    success(inv.add_database(who, at, f).await?)
 }
 
 async fn mod_database(
     inv: Inv,
     Call(who, at, Fields(f)): Call<DatabaseAt, DatabaseFields>,
 ) -> Answer {
-    success(inv.mod_database(who, at.ip, at.port, at.db, f).await?)
+    success(inv.mod_database(who, at, f).await?)
 }
 
 async fn del_database(inv: Inv, Call(who, at, ()): Call<DatabaseAt>) -> Answer {
-    success(inv.del_database(who, at.ip, at.port, at.db).await?)
+    success(inv.del_database(who, at).await?)
 }
 
 // ---- beyond the seed ----
@@ -363,7 +363,7 @@ async fn audit_log(inv: Inv, mut p: Params) -> Answer {
 }
 
 async fn probe_instance(inv: Inv, Call(_, at, ()): Call<InstanceAt>) -> Answer {
-    success(inv.probe(at.ip, at.port).await?)
+    success(inv.probe(at).await?)
 }
 
 #[cfg(test)]
