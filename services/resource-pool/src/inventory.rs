@@ -779,7 +779,7 @@ impl Inventory {
         self.db
             .write(move |c| {
                 let old = existing_database(c, &ip, port, &db)?;
-                delete_database(c, &caller, (&ip, port, &db), &old)?;
+                delete_database(c, &caller, &ip, port, &db, &old)?;
                 Ok(w::Deleted {
                     databases: 1,
                     ..Default::default()
@@ -852,21 +852,14 @@ fn delete_instance(
     ip: &str,
     instance: &InstanceRow,
 ) -> Result<u64, Error> {
+    let port = instance.values.port;
     let mut count = 0;
     for database in store::databases_of_instance(conn, instance.id)? {
-        delete_database(
-            conn,
-            caller,
-            (ip, instance.values.port, &database.values.name),
-            &database,
-        )?;
+        delete_database(conn, caller, ip, port, &database.values.name, &database)?;
         count += 1;
     }
     store::delete_instance(conn, instance.id)?;
-    let (target, old) = (
-        instance_target(ip, instance.values.port),
-        instance.to_wire(ip),
-    );
+    let (target, old) = (instance_target(ip, port), instance.to_wire(ip));
     audit(conn, caller, "instance", target, Some(&old), None)?;
     Ok(count)
 }
@@ -875,7 +868,9 @@ fn delete_instance(
 fn delete_database(
     conn: &mut DbConn,
     caller: &Caller,
-    (ip, port, db): (&str, i32, &str),
+    ip: &str,
+    port: i32,
+    db: &str,
     database: &DatabaseRow,
 ) -> Result<(), Error> {
     store::delete_database(conn, database.id)?;
