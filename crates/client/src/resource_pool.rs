@@ -83,15 +83,10 @@ impl ResourcePoolClient {
             map.entry("model")
                 .or_insert_with(|| Value::String(model.clone()));
         }
-        let method = if is_read(function) {
-            Method::GET
+        let (method, encoding) = if is_read(function) {
+            (Method::GET, Encoding::Query)
         } else {
-            Method::POST
-        };
-        let encoding = if is_read(function) {
-            Encoding::Query
-        } else {
-            Encoding::Json
+            (Method::POST, Encoding::Json)
         };
         let url = format!("{}/api/{function}", self.transport.base_url());
         let reply = self.call_raw(function, method, encoding, &params).await?;
@@ -114,13 +109,11 @@ impl ResourcePoolClient {
         stat: i32,
         count: i64,
     ) -> Result<Vec<w::Instance>, ClientError> {
-        self.call("get_all_instance", json!({"stat": stat, "count": count}))
-            .await
+        self.call("get_all_instance", listing(stat, count)).await
     }
 
     pub async fn all_servers(&self, stat: i32, count: i64) -> Result<Vec<w::Server>, ClientError> {
-        self.call("get_all_server", json!({"stat": stat, "count": count}))
-            .await
+        self.call("get_all_server", listing(stat, count)).await
     }
 
     pub async fn all_databases(
@@ -128,13 +121,11 @@ impl ResourcePoolClient {
         stat: i32,
         count: i64,
     ) -> Result<Vec<w::Database>, ClientError> {
-        self.call("get_all_db", json!({"stat": stat, "count": count}))
-            .await
+        self.call("get_all_db", listing(stat, count)).await
     }
 
     pub async fn instance(&self, ip: &str, port: i32) -> Result<w::Instance, ClientError> {
-        self.call("get_instance", json!({"ip": ip, "port": port}))
-            .await
+        self.call("get_instance", instance_at(ip, port)).await
     }
 
     pub async fn database(
@@ -143,11 +134,8 @@ impl ResourcePoolClient {
         port: i32,
         db: &str,
     ) -> Result<w::Database, ClientError> {
-        self.call(
-            "get_database_by_name_instance",
-            json!({"ip": ip, "port": port, "db": db}),
-        )
-        .await
+        self.call("get_database_by_name_instance", database_at(ip, port, db))
+            .await
     }
 
     pub async fn server(&self, ip: &str) -> Result<w::Server, ClientError> {
@@ -188,11 +176,8 @@ impl ResourcePoolClient {
         port: i32,
         fields: &w::InstanceFields,
     ) -> Result<w::Instance, ClientError> {
-        self.call(
-            "add_instance",
-            with(json!({"ip": ip, "port": port}), fields),
-        )
-        .await
+        self.call("add_instance", with(instance_at(ip, port), fields))
+            .await
     }
 
     pub async fn mod_instance(
@@ -201,11 +186,8 @@ impl ResourcePoolClient {
         port: i32,
         fields: &w::InstanceFields,
     ) -> Result<w::Instance, ClientError> {
-        self.call(
-            "mod_instance",
-            with(json!({"ip": ip, "port": port}), fields),
-        )
-        .await
+        self.call("mod_instance", with(instance_at(ip, port), fields))
+            .await
     }
 
     pub async fn del_instance(
@@ -242,11 +224,8 @@ impl ResourcePoolClient {
         db: &str,
         fields: &w::DatabaseFields,
     ) -> Result<w::Database, ClientError> {
-        self.call(
-            "mod_database",
-            with(json!({"ip": ip, "port": port, "db": db}), fields),
-        )
-        .await
+        self.call("mod_database", with(database_at(ip, port, db), fields))
+            .await
     }
 
     pub async fn del_database(
@@ -255,8 +234,7 @@ impl ResourcePoolClient {
         port: i32,
         db: &str,
     ) -> Result<w::Deleted, ClientError> {
-        self.call("del_database", json!({"ip": ip, "port": port, "db": db}))
-            .await
+        self.call("del_database", database_at(ip, port, db)).await
     }
 
     // ---- beyond the seed ----
@@ -266,9 +244,21 @@ impl ResourcePoolClient {
     }
 
     pub async fn probe(&self, ip: &str, port: i32) -> Result<w::ProbeReport, ClientError> {
-        self.call("probe_instance", json!({"ip": ip, "port": port}))
-            .await
+        self.call("probe_instance", instance_at(ip, port)).await
     }
+}
+
+/// `stat` and `count` of the `get_all_*` lists.
+fn listing(stat: i32, count: i64) -> Value {
+    json!({"stat": stat, "count": count})
+}
+
+fn instance_at(ip: &str, port: i32) -> Value {
+    json!({"ip": ip, "port": port})
+}
+
+fn database_at(ip: &str, port: i32, db: &str) -> Value {
+    json!({"ip": ip, "port": port, "db": db})
 }
 
 fn is_read(function: &str) -> bool {

@@ -30,6 +30,21 @@ pub struct Caller {
     pub request_id: String,
 }
 
+/// An instance: its server's ip and its port.
+#[derive(Debug, Clone)]
+pub struct InstanceAt {
+    pub ip: String,
+    pub port: i32,
+}
+
+/// A database: its instance and its name.
+#[derive(Debug, Clone)]
+pub struct DatabaseAt {
+    pub ip: String,
+    pub port: i32,
+    pub db: String,
+}
+
 #[derive(Clone)]
 pub struct Inventory {
     db: Db,
@@ -150,7 +165,7 @@ fn now() -> NaiveDateTime {
 
 // ---- validated changes ----
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct ServerChange {
     name: Option<String>,
     online: Option<NaiveDateTime>,
@@ -158,6 +173,8 @@ struct ServerChange {
     os: Option<String>,
     stat: Option<i32>,
 }
+
+const SERVER_FIELDS: &str = "server_name, server_online, server_owner, server_os, server_stat";
 
 impl ServerChange {
     fn parse(f: &w::ServerFields) -> Result<Self, Error> {
@@ -170,42 +187,27 @@ impl ServerChange {
         })
     }
 
-    fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.online.is_none()
-            && self.owner.is_none()
-            && self.os.is_none()
-            && self.stat.is_none()
-    }
-
     fn apply(
         &self,
         conn: &mut DbConn,
         ip: &str,
-        base: Option<&ServerRow>,
+        base: Option<&store::ServerValues>,
     ) -> QueryResult<store::ServerValues> {
-        let (owner_id, owner_name) = match &self.owner {
-            Some(name) => lookup(conn, name, store::owner_id)?,
-            None => base
-                .map(|b| (b.owner_id, b.owner_name.clone()))
-                .unwrap_or((None, String::new())),
-        };
+        let old_owner = base.map(|b| (b.owner_id, &b.owner_name));
+        let (owner_id, owner_name) = lookup(conn, &self.owner, old_owner, store::owner_id)?;
         Ok(store::ServerValues {
             ip: ip.to_string(),
             name: pick(&self.name, base.map(|b| &b.name)),
             os: pick(&self.os, base.map(|b| &b.os)),
-            stat: self.stat.or(base.map(|b| b.stat)).unwrap_or(w::STAT_ONLINE),
+            stat: stat_of(self.stat, base.map(|b| b.stat)),
             owner_id,
             owner_name,
-            online_date: self
-                .online
-                .or(base.map(|b| b.online_date))
-                .unwrap_or_else(now),
+            online_date: online_of(self.online, base.map(|b| b.online_date)),
         })
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct InstanceChange {
     level: Option<String>,
     name: Option<String>,
@@ -216,6 +218,9 @@ struct InstanceChange {
     ha_type: Option<String>,
     stat: Option<i32>,
 }
+
+const INSTANCE_FIELDS: &str = "instance_level, instance_name, instance_bussiness, \
+    instance_online, instance_owner, instance_dbtype, instance_hatype, instance_stat";
 
 impl InstanceChange {
     fn parse(f: &w::InstanceFields) -> Result<Self, Error> {
@@ -231,42 +236,24 @@ impl InstanceChange {
         })
     }
 
-    fn is_empty(&self) -> bool {
-        self.level.is_none()
-            && self.name.is_none()
-            && self.business.is_none()
-            && self.online.is_none()
-            && self.owner.is_none()
-            && self.db_type.is_none()
-            && self.ha_type.is_none()
-            && self.stat.is_none()
-    }
-
     fn apply(
         &self,
         conn: &mut DbConn,
         server_id: i64,
         port: i32,
-        base: Option<&InstanceRow>,
+        base: Option<&store::InstanceValues>,
     ) -> QueryResult<store::InstanceValues> {
-        let (owner_id, owner) = match &self.owner {
-            Some(name) => lookup(conn, name, store::owner_id)?,
-            None => base
-                .map(|b| (b.owner_id, b.owner.clone()))
-                .unwrap_or((None, String::new())),
-        };
-        let (business_id, business) = match &self.business {
-            Some(name) => lookup(conn, name, store::business_id)?,
-            None => base
-                .map(|b| (b.business_id, b.business.clone()))
-                .unwrap_or((None, String::new())),
-        };
+        let old_owner = base.map(|b| (b.owner_id, &b.owner));
+        let (owner_id, owner) = lookup(conn, &self.owner, old_owner, store::owner_id)?;
+        let old_business = base.map(|b| (b.business_id, &b.business));
+        let (business_id, business) =
+            lookup(conn, &self.business, old_business, store::business_id)?;
         Ok(store::InstanceValues {
             server_id,
             port,
             name: pick(&self.name, base.map(|b| &b.name)),
             level: pick(&self.level, base.map(|b| &b.level)),
-            stat: self.stat.or(base.map(|b| b.stat)).unwrap_or(w::STAT_ONLINE),
+            stat: stat_of(self.stat, base.map(|b| b.stat)),
             business_id,
             business,
             owner_id,
@@ -277,15 +264,12 @@ impl InstanceChange {
                 (None, None) => DEFAULT_DB_TYPE.to_string(),
             },
             ha_type: pick(&self.ha_type, base.map(|b| &b.ha_type)),
-            online_date: self
-                .online
-                .or(base.map(|b| b.online_date))
-                .unwrap_or_else(now),
+            online_date: online_of(self.online, base.map(|b| b.online_date)),
         })
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct DatabaseChange {
     ip: Option<String>,
     port: Option<i32>,
@@ -296,6 +280,9 @@ struct DatabaseChange {
     online: Option<NaiveDateTime>,
     stat: Option<i32>,
 }
+
+const DATABASE_FIELDS: &str = "database_ip, database_port, database_name, database_level, \
+    database_owner, database_business, database_online, database_stat";
 
 impl DatabaseChange {
     fn parse(f: &w::DatabaseFields) -> Result<Self, Error> {
@@ -322,67 +309,69 @@ impl DatabaseChange {
         })
     }
 
-    fn is_empty(&self) -> bool {
-        self.ip.is_none()
-            && self.port.is_none()
-            && self.name.is_none()
-            && self.level.is_none()
-            && self.owner.is_none()
-            && self.business.is_none()
-            && self.online.is_none()
-            && self.stat.is_none()
-    }
-
     fn apply(
         &self,
         conn: &mut DbConn,
         instance_id: i64,
         name: &str,
-        base: Option<&DatabaseRow>,
+        base: Option<&store::DatabaseValues>,
     ) -> QueryResult<store::DatabaseValues> {
-        let (owner_id, owner_name) = match &self.owner {
-            Some(n) => lookup(conn, n, store::owner_id)?,
-            None => base
-                .map(|b| (b.owner_id, b.owner_name.clone()))
-                .unwrap_or((None, String::new())),
-        };
-        let (business_id, business) = match &self.business {
-            Some(n) => lookup(conn, n, store::business_id)?,
-            None => base
-                .map(|b| (b.business_id, b.business.clone()))
-                .unwrap_or((None, String::new())),
-        };
+        let old_owner = base.map(|b| (b.owner_id, &b.owner_name));
+        let (owner_id, owner_name) = lookup(conn, &self.owner, old_owner, store::owner_id)?;
+        let old_business = base.map(|b| (b.business_id, &b.business));
+        let (business_id, business) =
+            lookup(conn, &self.business, old_business, store::business_id)?;
         Ok(store::DatabaseValues {
             instance_id,
             name: name.to_string(),
             level: pick(&self.level, base.map(|b| &b.level)),
-            stat: self.stat.or(base.map(|b| b.stat)).unwrap_or(w::STAT_ONLINE),
+            stat: stat_of(self.stat, base.map(|b| b.stat)),
             business_id,
             business,
             owner_id,
             owner_name,
-            online_date: self
-                .online
-                .or(base.map(|b| b.online_date))
-                .unwrap_or_else(now),
+            online_date: online_of(self.online, base.map(|b| b.online_date)),
         })
     }
+}
+
+/// Refuses a `mod_*` that changes nothing; `fields` lists what it could change.
+fn require_change<C: Default + PartialEq>(change: C, fields: &str) -> Result<C, Error> {
+    if change == C::default() {
+        return Err(Error::BadArgument(format!(
+            "nothing to change: give at least one of {fields}"
+        )));
+    }
+    Ok(change)
 }
 
 fn pick(new: &Option<String>, old: Option<&String>) -> String {
     new.clone().or_else(|| old.cloned()).unwrap_or_default()
 }
 
-/// An owner or business by name: empty clears it, otherwise it is found or created.
+/// A new row is online unless told otherwise.
+fn stat_of(new: Option<i32>, old: Option<i32>) -> i32 {
+    new.or(old).unwrap_or(w::STAT_ONLINE)
+}
+
+/// A new row went online now unless told otherwise.
+fn online_of(new: Option<NaiveDateTime>, old: Option<NaiveDateTime>) -> NaiveDateTime {
+    new.or(old).unwrap_or_else(now)
+}
+
+/// An owner or business (id and name): the new name if given (empty clears it, otherwise it
+/// is found or created), else the old one.
 fn lookup(
     conn: &mut DbConn,
-    name: &str,
+    new: &Option<String>,
+    old: Option<(Option<i64>, &String)>,
     find_or_create: fn(&mut DbConn, &str) -> QueryResult<i64>,
 ) -> QueryResult<(Option<i64>, String)> {
-    if name.is_empty() {
-        return Ok((None, String::new()));
+    match new {
+        Some(name) if name.is_empty() => Ok((None, String::new())),
+        Some(name) => Ok((Some(find_or_create(conn, name)?), name.clone())),
+        None => Ok(old.map(|(id, name)| (id, name.clone())).unwrap_or_default()),
     }
-    Ok((Some(find_or_create(conn, name)?), name.to_string()))
 }
 
 // ---- audit ----
@@ -403,15 +392,20 @@ fn database_target(ip: &str, port: i32, db: &str) -> String {
     format!("{}/{db}", instance_target(ip, port))
 }
 
+/// Logs one change: an add has only `new`, a delete only `old`, a modification both.
 fn audit<T: Serialize>(
     conn: &mut DbConn,
     caller: &Caller,
-    action: &str,
     entity: &str,
     target: String,
     old: Option<&T>,
     new: Option<&T>,
 ) -> QueryResult<()> {
+    let action = match (old, new) {
+        (None, _) => "add",
+        (Some(_), Some(_)) => "mod",
+        (Some(_), None) => "del",
+    };
     let json = |v: Option<&T>| v.and_then(|v| serde_json::to_string(v).ok());
     store::insert_audit(
         conn,
@@ -428,16 +422,33 @@ fn audit<T: Serialize>(
     )
 }
 
-fn no_server(ip: &str) -> Error {
-    Error::NotFound(format!("no server with ip {ip}"))
+// ---- rows that must, or must not, exist ----
+
+fn existing_server(conn: &mut DbConn, ip: &str) -> Result<ServerRow, Error> {
+    store::find_server(conn, ip)?.ok_or_else(|| Error::NotFound(format!("no server with ip {ip}")))
 }
 
-fn no_instance(ip: &str, port: i32) -> Error {
-    Error::NotFound(format!("no instance {}", instance_target(ip, port)))
+fn existing_instance(conn: &mut DbConn, ip: &str, port: i32) -> Result<InstanceRow, Error> {
+    store::find_instance(conn, ip, port)?
+        .ok_or_else(|| Error::NotFound(format!("no instance {}", instance_target(ip, port))))
 }
 
-fn no_database(ip: &str, port: i32, db: &str) -> Error {
-    Error::NotFound(format!("no database {}", database_target(ip, port, db)))
+fn existing_database(
+    conn: &mut DbConn,
+    ip: &str,
+    port: i32,
+    db: &str,
+) -> Result<DatabaseRow, Error> {
+    store::find_database(conn, ip, port, db)?
+        .ok_or_else(|| Error::NotFound(format!("no database {}", database_target(ip, port, db))))
+}
+
+/// Refuses to add what is there already; `what` is e.g. `server 10.0.0.1`.
+fn refuse_existing<Row>(found: Option<Row>, what: impl FnOnce() -> String) -> Result<(), Error> {
+    match found {
+        Some(_) => Err(Error::Duplicate(format!("{} already exists", what()))),
+        None => Ok(()),
+    }
 }
 
 /// Finds the server, or adds it (and audits that) for the auto-create chains.
@@ -450,7 +461,6 @@ fn server_or_add(conn: &mut DbConn, caller: &Caller, ip: &str) -> Result<ServerR
     audit(
         conn,
         caller,
-        "add",
         "server",
         server_target(ip),
         None,
@@ -472,17 +482,19 @@ fn instance_or_add(
     let server = server_or_add(conn, caller, ip)?;
     let values = InstanceChange::default().apply(conn, server.id, port, None)?;
     let added = store::insert_instance(conn, &values)?;
+    let target = instance_target(ip, port);
     audit(
         conn,
         caller,
-        "add",
         "instance",
-        instance_target(ip, port),
+        target,
         None,
         Some(&added.to_wire(ip)),
     )?;
     Ok(added)
 }
+
+type List<T> = fn(&mut DbConn, i32, i64) -> QueryResult<Vec<T>>;
 
 impl Inventory {
     pub fn new(db: Db, probe: ProbeConfig) -> Self {
@@ -495,48 +507,45 @@ impl Inventory {
 
     // ---- the seed's reads ----
 
+    /// The first `count` rows (0: all) of one `stat` (0: any).
+    async fn list<T: Send + 'static>(
+        &self,
+        list: List<T>,
+        stat: i32,
+        count: i64,
+    ) -> Result<Vec<T>, Error> {
+        self.db.read(move |c| Ok(list(c, stat, count)?)).await
+    }
+
     pub async fn all_servers(&self, stat: i32, count: i64) -> Result<Vec<w::Server>, Error> {
-        self.db
-            .read(move |c| Ok(store::list_servers(c, stat, count)?))
-            .await
+        self.list(store::list_servers, stat, count).await
     }
 
     pub async fn all_instances(&self, stat: i32, count: i64) -> Result<Vec<w::Instance>, Error> {
-        self.db
-            .read(move |c| Ok(store::list_instances(c, stat, count)?))
-            .await
+        self.list(store::list_instances, stat, count).await
     }
 
     pub async fn all_databases(&self, stat: i32, count: i64) -> Result<Vec<w::Database>, Error> {
-        self.db
-            .read(move |c| Ok(store::list_databases(c, stat, count)?))
-            .await
+        self.list(store::list_databases, stat, count).await
     }
 
     pub async fn server(&self, ip: String) -> Result<w::Server, Error> {
         self.db
-            .read(move |c| match store::find_server(c, &ip)? {
-                Some(row) => Ok(row.to_wire()),
-                None => Err(no_server(&ip)),
-            })
+            .read(move |c| Ok(existing_server(c, &ip)?.to_wire()))
             .await
     }
 
-    pub async fn instance(&self, ip: String, port: i32) -> Result<w::Instance, Error> {
+    pub async fn instance(&self, at: InstanceAt) -> Result<w::Instance, Error> {
+        let InstanceAt { ip, port } = at;
         self.db
-            .read(move |c| match store::find_instance(c, &ip, port)? {
-                Some(row) => Ok(row.to_wire(&ip)),
-                None => Err(no_instance(&ip, port)),
-            })
+            .read(move |c| Ok(existing_instance(c, &ip, port)?.to_wire(&ip)))
             .await
     }
 
-    pub async fn database(&self, ip: String, port: i32, db: String) -> Result<w::Database, Error> {
+    pub async fn database(&self, at: DatabaseAt) -> Result<w::Database, Error> {
+        let DatabaseAt { ip, port, db } = at;
         self.db
-            .read(move |c| match store::find_database(c, &ip, port, &db)? {
-                Some(row) => Ok(row.to_wire(&ip, port)),
-                None => Err(no_database(&ip, port, &db)),
-            })
+            .read(move |c| Ok(existing_database(c, &ip, port, &db)?.to_wire(&ip, port)))
             .await
     }
 
@@ -551,20 +560,10 @@ impl Inventory {
         let change = ServerChange::parse(&fields)?;
         self.db
             .write(move |c| {
-                if store::find_server(c, &ip)?.is_some() {
-                    return Err(Error::Duplicate(format!("server {ip} already exists")));
-                }
+                refuse_existing(store::find_server(c, &ip)?, || format!("server {ip}"))?;
                 let values = change.apply(c, &ip, None)?;
                 let added = store::insert_server(c, &values)?.to_wire();
-                audit(
-                    c,
-                    &caller,
-                    "add",
-                    "server",
-                    server_target(&ip),
-                    None,
-                    Some(&added),
-                )?;
+                audit(c, &caller, "server", server_target(&ip), None, Some(&added))?;
                 Ok(added)
             })
             .await
@@ -576,25 +575,19 @@ impl Inventory {
         ip: String,
         fields: w::ServerFields,
     ) -> Result<w::Server, Error> {
-        let change = ServerChange::parse(&fields)?;
-        if change.is_empty() {
-            return Err(Error::BadArgument(
-                "nothing to change: give at least one of server_name, server_online, server_owner, server_os, server_stat"
-                    .into(),
-            ));
-        }
+        let change = require_change(ServerChange::parse(&fields)?, SERVER_FIELDS)?;
         self.db
             .write(move |c| {
-                let old = store::find_server(c, &ip)?.ok_or_else(|| no_server(&ip))?;
-                let values = change.apply(c, &ip, Some(&old))?;
+                let old = existing_server(c, &ip)?;
+                let values = change.apply(c, &ip, Some(&old.values))?;
                 let new = store::update_server(c, old.id, &values)?.to_wire();
+                let old = old.to_wire();
                 audit(
                     c,
                     &caller,
-                    "mod",
                     "server",
                     server_target(&ip),
-                    Some(&old.to_wire()),
+                    Some(&old),
                     Some(&new),
                 )?;
                 Ok(new)
@@ -610,7 +603,7 @@ impl Inventory {
     ) -> Result<w::Deleted, Error> {
         self.db
             .write(move |c| {
-                let server = store::find_server(c, &ip)?.ok_or_else(|| no_server(&ip))?;
+                let server = existing_server(c, &ip)?;
                 let instances = store::count_instances_of_server(c, server.id)?;
                 if instances > 0 && !cascade {
                     let databases = store::count_databases_of_server(c, server.id)?;
@@ -621,14 +614,12 @@ impl Inventory {
                 }
                 let mut deleted = w::Deleted::default();
                 for instance in store::instances_of_server(c, server.id)? {
-                    deleted.databases += delete_databases_of(c, &caller, &ip, &instance)?;
-                    store::delete_instance(c, instance.id)?;
-                    let target = instance_target(&ip, instance.port);
-                    audit(c, &caller, "del", "instance", target, Some(&instance.to_wire(&ip)), None)?;
+                    deleted.databases += delete_instance(c, &caller, &ip, &instance)?;
                     deleted.instances += 1;
                 }
                 store::delete_server(c, server.id)?;
-                audit(c, &caller, "del", "server", server_target(&ip), Some(&server.to_wire()), None)?;
+                let old = server.to_wire();
+                audit(c, &caller, "server", server_target(&ip), Some(&old), None)?;
                 deleted.servers = 1;
                 Ok(deleted)
             })
@@ -640,31 +631,20 @@ impl Inventory {
     pub async fn add_instance(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
+        InstanceAt { ip, port }: InstanceAt,
         fields: w::InstanceFields,
     ) -> Result<w::Instance, Error> {
         let change = InstanceChange::parse(&fields)?;
         self.db
             .write(move |c| {
-                if store::find_instance(c, &ip, port)?.is_some() {
-                    return Err(Error::Duplicate(format!(
-                        "instance {} already exists",
-                        instance_target(&ip, port)
-                    )));
-                }
+                let target = instance_target(&ip, port);
+                refuse_existing(store::find_instance(c, &ip, port)?, || {
+                    format!("instance {target}")
+                })?;
                 let server = server_or_add(c, &caller, &ip)?;
                 let values = change.apply(c, server.id, port, None)?;
                 let added = store::insert_instance(c, &values)?.to_wire(&ip);
-                audit(
-                    c,
-                    &caller,
-                    "add",
-                    "instance",
-                    instance_target(&ip, port),
-                    None,
-                    Some(&added),
-                )?;
+                audit(c, &caller, "instance", target, None, Some(&added))?;
                 Ok(added)
             })
             .await
@@ -673,34 +653,17 @@ impl Inventory {
     pub async fn mod_instance(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
+        InstanceAt { ip, port }: InstanceAt,
         fields: w::InstanceFields,
     ) -> Result<w::Instance, Error> {
-        let change = InstanceChange::parse(&fields)?;
-        if change.is_empty() {
-            return Err(Error::BadArgument(
-                "nothing to change: give at least one of instance_level, instance_name, instance_bussiness, \
-                 instance_online, instance_owner, instance_dbtype, instance_hatype, instance_stat"
-                    .into(),
-            ));
-        }
+        let change = require_change(InstanceChange::parse(&fields)?, INSTANCE_FIELDS)?;
         self.db
             .write(move |c| {
-                let old =
-                    store::find_instance(c, &ip, port)?.ok_or_else(|| no_instance(&ip, port))?;
-                let values = change.apply(c, old.server_id, port, Some(&old))?;
+                let old = existing_instance(c, &ip, port)?;
+                let values = change.apply(c, old.values.server_id, port, Some(&old.values))?;
                 let new = store::update_instance(c, old.id, &values)?.to_wire(&ip);
-                let target = instance_target(&ip, port);
-                audit(
-                    c,
-                    &caller,
-                    "mod",
-                    "instance",
-                    target,
-                    Some(&old.to_wire(&ip)),
-                    Some(&new),
-                )?;
+                let (target, old) = (instance_target(&ip, port), old.to_wire(&ip));
+                audit(c, &caller, "instance", target, Some(&old), Some(&new))?;
                 Ok(new)
             })
             .await
@@ -709,13 +672,12 @@ impl Inventory {
     pub async fn del_instance(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
+        InstanceAt { ip, port }: InstanceAt,
         cascade: bool,
     ) -> Result<w::Deleted, Error> {
         self.db
             .write(move |c| {
-                let instance = store::find_instance(c, &ip, port)?.ok_or_else(|| no_instance(&ip, port))?;
+                let instance = existing_instance(c, &ip, port)?;
                 let databases = store::count_databases_of_instance(c, instance.id)?;
                 if databases > 0 && !cascade {
                     return Err(Error::InUse(format!(
@@ -723,15 +685,11 @@ impl Inventory {
                         instance_target(&ip, port)
                     )));
                 }
-                let mut deleted = w::Deleted {
-                    databases: delete_databases_of(c, &caller, &ip, &instance)?,
+                Ok(w::Deleted {
+                    databases: delete_instance(c, &caller, &ip, &instance)?,
+                    instances: 1,
                     ..Default::default()
-                };
-                store::delete_instance(c, instance.id)?;
-                let target = instance_target(&ip, port);
-                audit(c, &caller, "del", "instance", target, Some(&instance.to_wire(&ip)), None)?;
-                deleted.instances = 1;
-                Ok(deleted)
+                })
             })
             .await
     }
@@ -741,9 +699,7 @@ impl Inventory {
     pub async fn add_database(
         &self,
         caller: Caller,
-        db: String,
-        ip: String,
-        port: i32,
+        DatabaseAt { ip, port, db }: DatabaseAt,
         fields: w::DatabaseFields,
     ) -> Result<w::Database, Error> {
         let change = DatabaseChange::parse(&fields)?;
@@ -768,24 +724,14 @@ impl Inventory {
         }
         self.db
             .write(move |c| {
-                if store::find_database(c, &ip, port, &db)?.is_some() {
-                    return Err(Error::Duplicate(format!(
-                        "database {} already exists",
-                        database_target(&ip, port, &db)
-                    )));
-                }
+                let target = database_target(&ip, port, &db);
+                refuse_existing(store::find_database(c, &ip, port, &db)?, || {
+                    format!("database {target}")
+                })?;
                 let instance = instance_or_add(c, &caller, &ip, port)?;
                 let values = change.apply(c, instance.id, &db, None)?;
                 let added = store::insert_database(c, &values)?.to_wire(&ip, port);
-                audit(
-                    c,
-                    &caller,
-                    "add",
-                    "database",
-                    database_target(&ip, port, &db),
-                    None,
-                    Some(&added),
-                )?;
+                audit(c, &caller, "database", target, None, Some(&added))?;
                 Ok(added)
             })
             .await
@@ -794,54 +740,32 @@ impl Inventory {
     pub async fn mod_database(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
-        db: String,
+        DatabaseAt { ip, port, db }: DatabaseAt,
         fields: w::DatabaseFields,
     ) -> Result<w::Database, Error> {
-        let change = DatabaseChange::parse(&fields)?;
-        if change.is_empty() {
-            return Err(Error::BadArgument(
-                "nothing to change: give at least one of database_ip, database_port, database_name, database_level, \
-                 database_owner, database_business, database_online, database_stat"
-                    .into(),
-            ));
-        }
+        let change = require_change(DatabaseChange::parse(&fields)?, DATABASE_FIELDS)?;
         self.db
             .write(move |c| {
-                let old = store::find_database(c, &ip, port, &db)?
-                    .ok_or_else(|| no_database(&ip, port, &db))?;
+                let old = existing_database(c, &ip, port, &db)?;
                 let new_ip = change.ip.clone().unwrap_or_else(|| ip.clone());
                 let new_port = change.port.unwrap_or(port);
                 let new_name = change.name.clone().unwrap_or_else(|| db.clone());
                 let instance_id = if (new_ip.as_str(), new_port) == (ip.as_str(), port) {
-                    old.instance_id
+                    old.values.instance_id
                 } else {
-                    store::find_instance(c, &new_ip, new_port)?
-                        .ok_or_else(|| no_instance(&new_ip, new_port))?
-                        .id
+                    existing_instance(c, &new_ip, new_port)?.id
                 };
-                let moved_or_renamed = instance_id != old.instance_id || new_name != db;
-                if moved_or_renamed
-                    && store::find_database(c, &new_ip, new_port, &new_name)?.is_some()
-                {
-                    return Err(Error::Duplicate(format!(
-                        "database {} already exists",
-                        database_target(&new_ip, new_port, &new_name)
-                    )));
+                let moved_or_renamed = instance_id != old.values.instance_id || new_name != db;
+                if moved_or_renamed {
+                    refuse_existing(
+                        store::find_database(c, &new_ip, new_port, &new_name)?,
+                        || format!("database {}", database_target(&new_ip, new_port, &new_name)),
+                    )?;
                 }
-                let values = change.apply(c, instance_id, &new_name, Some(&old))?;
+                let values = change.apply(c, instance_id, &new_name, Some(&old.values))?;
                 let new = store::update_database(c, old.id, &values)?.to_wire(&new_ip, new_port);
-                let target = database_target(&ip, port, &db);
-                audit(
-                    c,
-                    &caller,
-                    "mod",
-                    "database",
-                    target,
-                    Some(&old.to_wire(&ip, port)),
-                    Some(&new),
-                )?;
+                let (target, old) = (database_target(&ip, port, &db), old.to_wire(&ip, port));
+                audit(c, &caller, "database", target, Some(&old), Some(&new))?;
                 Ok(new)
             })
             .await
@@ -850,25 +774,12 @@ impl Inventory {
     pub async fn del_database(
         &self,
         caller: Caller,
-        ip: String,
-        port: i32,
-        db: String,
+        DatabaseAt { ip, port, db }: DatabaseAt,
     ) -> Result<w::Deleted, Error> {
         self.db
             .write(move |c| {
-                let old = store::find_database(c, &ip, port, &db)?
-                    .ok_or_else(|| no_database(&ip, port, &db))?;
-                store::delete_database(c, old.id)?;
-                let target = database_target(&ip, port, &db);
-                audit(
-                    c,
-                    &caller,
-                    "del",
-                    "database",
-                    target,
-                    Some(&old.to_wire(&ip, port)),
-                    None,
-                )?;
+                let old = existing_database(c, &ip, port, &db)?;
+                delete_database(c, &caller, &ip, port, &db, &old)?;
                 Ok(w::Deleted {
                     databases: 1,
                     ..Default::default()
@@ -898,8 +809,9 @@ impl Inventory {
     }
 
     /// Connects to a listed instance with the configured account; unreachable is a report, not an error.
-    pub async fn probe(&self, ip: String, port: i32) -> Result<w::ProbeReport, Error> {
-        self.instance(ip.clone(), port).await?;
+    pub async fn probe(&self, at: InstanceAt) -> Result<w::ProbeReport, Error> {
+        self.instance(at.clone()).await?;
+        let InstanceAt { ip, port } = at;
         let url = probe_url(&self.probe, &ip, port);
         let timeout = Duration::from_secs(self.probe.timeout_secs);
         let started = Instant::now();
@@ -933,29 +845,38 @@ impl Inventory {
     }
 }
 
-/// Deletes (and audits) every database of an instance; returns how many.
-fn delete_databases_of(
+/// Deletes (and audits) an instance and every database of it; returns how many databases.
+fn delete_instance(
     conn: &mut DbConn,
     caller: &Caller,
     ip: &str,
     instance: &InstanceRow,
 ) -> Result<u64, Error> {
+    let port = instance.values.port;
     let mut count = 0;
     for database in store::databases_of_instance(conn, instance.id)? {
-        store::delete_database(conn, database.id)?;
-        let target = database_target(ip, instance.port, &database.name);
-        audit(
-            conn,
-            caller,
-            "del",
-            "database",
-            target,
-            Some(&database.to_wire(ip, instance.port)),
-            None,
-        )?;
+        delete_database(conn, caller, ip, port, &database.values.name, &database)?;
         count += 1;
     }
+    store::delete_instance(conn, instance.id)?;
+    let (target, old) = (instance_target(ip, port), instance.to_wire(ip));
+    audit(conn, caller, "instance", target, Some(&old), None)?;
     Ok(count)
+}
+
+/// Deletes (and audits) one database; `db` is its name as the caller wrote it.
+fn delete_database(
+    conn: &mut DbConn,
+    caller: &Caller,
+    ip: &str,
+    port: i32,
+    db: &str,
+    database: &DatabaseRow,
+) -> Result<(), Error> {
+    store::delete_database(conn, database.id)?;
+    let (target, old) = (database_target(ip, port, db), database.to_wire(ip, port));
+    audit(conn, caller, "database", target, Some(&old), None)?;
+    Ok(())
 }
 
 fn probe_url(probe: &ProbeConfig, ip: &str, port: i32) -> String {

@@ -15,7 +15,7 @@ use kit::db::{Db, Migrations};
 use kit::server::StartError;
 
 pub use config::Config;
-pub use routes::FUNCTIONS;
+pub use routes::functions;
 
 pub const SERVICE: &str = "resource-pool";
 

@@ -3,39 +3,23 @@
 
 mod openapi;
 
-use actix_web::{web, HttpResponse};
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use kit::routes::Effect::{Read, Write};
 use kit::routes::{Refusal, RouteTable, GET};
 use kit::RequestId;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wire::resource_pool::{self as w, Reply};
 
 use crate::error::Error;
-use crate::inventory::{self, Caller, Inventory, DEFAULT_PORT};
+use crate::inventory::{self, Caller, DatabaseAt, InstanceAt, Inventory, DEFAULT_PORT};
 use crate::store::AuditQuery;
 
 type Params = kit::Params<Error>;
-
-/// The seed's functions, and ours, in the order the reference lists them.
-pub const FUNCTIONS: [&str; 17] = [
-    "get_all_instance",
-    "get_all_server",
-    "get_all_db",
-    "get_instance",
-    "get_database_by_name_instance",
-    "get_server_by_ip",
-    "add_server",
-    "mod_server",
-    "del_server",
-    "add_instance",
-    "mod_instance",
-    "del_instance",
-    "add_database",
-    "mod_database",
-    "del_database",
-    "audit_log",
-    "probe_instance",
-];
 
 /// Every function of the seed, and ours, as `/api/<function>` with and without a trailing
 /// slash. Reads answer GET and POST; writes answer POST only.
@@ -66,6 +50,17 @@ pub fn table() -> RouteTable {
         .read("/openapi.json", GET, openapi::spec)
 }
 
+/// The seed's functions, and ours, in the order of the table (the reference's order): the
+/// `<function>` of each `/api/<function>`.
+pub fn functions() -> Vec<String> {
+    table()
+        .specs()
+        .filter_map(|spec| spec.path.strip_prefix("/api/"))
+        .filter(|function| !function.ends_with('/'))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The kit's refusals (404, 405, limits) in the seed's envelope.
 fn envelope(refusal: &Refusal) -> HttpResponse {
     let code = match refusal {
@@ -82,15 +77,64 @@ fn envelope(refusal: &Refusal) -> HttpResponse {
     })
 }
 
-fn success<T: Serialize>(result: T) -> HttpResponse {
-    HttpResponse::Ok().json(Reply {
+// ---- the parameters shared by the functions ----
+
+type Inv = web::Data<Inventory>;
+type Answer = Result<HttpResponse, Error>;
+
+fn success<T: Serialize>(result: T) -> Answer {
+    Ok(HttpResponse::Ok().json(Reply {
         code: w::ErrorCode::Success as i32,
         msg: "success".to_string(),
         result: Some(result),
-    })
+    }))
 }
 
-// ---- parameters shared by the functions ----
+/// One call of a seed function, read before the handler runs: who makes it (`model`), what it
+/// is about (`K`), then the rest (`R`): `()` where nothing else is allowed, [`Fields`] where
+/// the seed takes `**args`.
+struct Call<K, R = ()>(Caller, K, R);
+
+/// The seed's `**args`: every parameter not read before, into `F`.
+struct Fields<F>(F);
+
+/// What a function is about, read from its parameters in the order the seed names them.
+trait Key: Sized {
+    fn read(p: &mut Params) -> Result<Self, Error>;
+}
+
+/// What may follow the key.
+trait Rest: Sized {
+    fn read(p: Params) -> Result<Self, Error>;
+}
+
+impl<K: Key + 'static, R: Rest + 'static> FromRequest for Call<K, R> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let Ok(id) = RequestId::extract(req).into_inner();
+        let params = Params::from_request(req, payload);
+        Box::pin(async move {
+            let mut p = params.await?;
+            let caller = caller(&mut p, &id)?;
+            let key = K::read(&mut p)?;
+            Ok(Call(caller, key, R::read(p)?))
+        })
+    }
+}
+
+impl Rest for () {
+    fn read(p: Params) -> Result<(), Error> {
+        Ok(p.finish()?)
+    }
+}
+
+impl<F: DeserializeOwned> Rest for Fields<F> {
+    fn read(p: Params) -> Result<Self, Error> {
+        Ok(Fields(p.into_struct()?))
+    }
+}
 
 /// `model` names the calling module; it is optional and goes into the audit log.
 fn caller(p: &mut Params, request_id: &RequestId) -> Result<Caller, Error> {
@@ -109,209 +153,179 @@ fn caller(p: &mut Params, request_id: &RequestId) -> Result<Caller, Error> {
     })
 }
 
-fn ip(p: &mut Params) -> Result<String, Error> {
-    let text = p.require_str("ip")?;
-    inventory::parse_ip("ip", &text)
+/// `stat` and `count` of the `get_all_*` lists.
+struct Listing {
+    stat: i32,
+    count: i64,
 }
 
-fn port(p: &mut Params) -> Result<i32, Error> {
-    let port = p
-        .take_int::<i64>("port")?
-        .unwrap_or(i64::from(DEFAULT_PORT));
-    inventory::check_port("port", port)
+struct ServerAt {
+    ip: String,
 }
 
-fn db_name(p: &mut Params) -> Result<String, Error> {
-    let name = p.require_str("db")?;
-    inventory::check_db_name("db", &name)
+/// `db` alone.
+struct DbName(String);
+
+/// The database of `add_database`, whose signature names `db` before the instance.
+struct FirstDbName(DatabaseAt);
+
+/// `cascade` of the deletes: also delete what is below.
+struct Cascade(bool);
+
+impl Key for Listing {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let stat = inventory::check_stat_filter(p.take_int("stat")?.unwrap_or(0))?;
+        let count = inventory::check_count(p.take_int("count")?.unwrap_or(0))?;
+        Ok(Listing { stat, count })
+    }
 }
 
-fn stat_and_count(p: &mut Params) -> Result<(i32, i64), Error> {
-    let stat = inventory::check_stat_filter(p.take_int("stat")?.unwrap_or(0))?;
-    let count = inventory::check_count(p.take_int("count")?.unwrap_or(0))?;
-    Ok((stat, count))
+impl Key for ServerAt {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let text = p.require_str("ip")?;
+        Ok(ServerAt {
+            ip: inventory::parse_ip("ip", &text)?,
+        })
+    }
 }
 
-fn cascade(p: &mut Params) -> Result<bool, Error> {
-    Ok(p.take_bool("cascade")?.unwrap_or(false))
+/// `port` defaults to MySQL's.
+impl Key for InstanceAt {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let ServerAt { ip } = ServerAt::read(p)?;
+        let port = p
+            .take_int::<i64>("port")?
+            .unwrap_or(i64::from(DEFAULT_PORT));
+        let port = inventory::check_port("port", port)?;
+        Ok(InstanceAt { ip, port })
+    }
 }
 
-// ---- the seed's reads ----
-
-async fn get_all_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (stat, count) = stat_and_count(&mut p)?;
-    p.finish()?;
-    Ok(success(inv.all_instances(stat, count).await?))
+impl Key for DatabaseAt {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let InstanceAt { ip, port } = InstanceAt::read(p)?;
+        let DbName(db) = DbName::read(p)?;
+        Ok(DatabaseAt { ip, port, db })
+    }
 }
 
-async fn get_all_server(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (stat, count) = stat_and_count(&mut p)?;
-    p.finish()?;
-    Ok(success(inv.all_servers(stat, count).await?))
+impl Key for DbName {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let name = p.require_str("db")?;
+        Ok(DbName(inventory::check_db_name("db", &name)?))
+    }
 }
 
-async fn get_all_db(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (stat, count) = stat_and_count(&mut p)?;
-    p.finish()?;
-    Ok(success(inv.all_databases(stat, count).await?))
+impl Key for FirstDbName {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        let DbName(db) = DbName::read(p)?;
+        let InstanceAt { ip, port } = InstanceAt::read(p)?;
+        Ok(FirstDbName(DatabaseAt { ip, port, db }))
+    }
 }
 
-async fn get_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (ip, port) = (ip(&mut p)?, port(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.instance(ip, port).await?))
+impl Key for Cascade {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        Ok(Cascade(p.take_bool("cascade")?.unwrap_or(false)))
+    }
 }
 
-async fn get_database_by_name_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (ip, port, db) = (ip(&mut p)?, port(&mut p)?, db_name(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.database(ip, port, db).await?))
+/// Two keys, read in this order.
+impl<A: Key, B: Key> Key for (A, B) {
+    fn read(p: &mut Params) -> Result<Self, Error> {
+        Ok((A::read(p)?, B::read(p)?))
+    }
 }
 
-async fn get_server_by_ip(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let ip = ip(&mut p)?;
-    p.finish()?;
-    Ok(success(inv.server(ip).await?))
+// ---- the seed's reads (`model` is checked, not logged) ----
+
+async fn get_all_instance(inv: Inv, Call(_, list, ()): Call<Listing>) -> Answer {
+    success(inv.all_instances(list.stat, list.count).await?)
+}
+
+async fn get_all_server(inv: Inv, Call(_, list, ()): Call<Listing>) -> Answer {
+    success(inv.all_servers(list.stat, list.count).await?)
+}
+
+async fn get_all_db(inv: Inv, Call(_, list, ()): Call<Listing>) -> Answer {
+    success(inv.all_databases(list.stat, list.count).await?)
+}
+
+async fn get_instance(inv: Inv, Call(_, at, ()): Call<InstanceAt>) -> Answer {
+    success(inv.instance(at).await?)
+}
+
+async fn get_database_by_name_instance(inv: Inv, Call(_, at, ()): Call<DatabaseAt>) -> Answer {
+    success(inv.database(at).await?)
+}
+
+async fn get_server_by_ip(inv: Inv, Call(_, at, ()): Call<ServerAt>) -> Answer {
+    success(inv.server(at.ip).await?)
 }
 
 // ---- the seed's writes ----
 
-async fn add_server(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let ip = ip(&mut p)?;
-    let fields: w::ServerFields = p.into_struct()?;
-    Ok(success(inv.add_server(caller, ip, fields).await?))
+type ServerFields = Fields<w::ServerFields>;
+type InstanceFields = Fields<w::InstanceFields>;
+type DatabaseFields = Fields<w::DatabaseFields>;
+
+async fn add_server(inv: Inv, Call(who, at, Fields(f)): Call<ServerAt, ServerFields>) -> Answer {
+    success(inv.add_server(who, at.ip, f).await?)
 }
 
-async fn mod_server(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let ip = ip(&mut p)?;
-    let fields: w::ServerFields = p.into_struct()?;
-    Ok(success(inv.mod_server(caller, ip, fields).await?))
+async fn mod_server(inv: Inv, Call(who, at, Fields(f)): Call<ServerAt, ServerFields>) -> Answer {
+    success(inv.mod_server(who, at.ip, f).await?)
 }
 
 async fn del_server(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, cascade) = (ip(&mut p)?, cascade(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.del_server(caller, ip, cascade).await?))
+    inv: Inv,
+    Call(who, (at, Cascade(all)), ()): Call<(ServerAt, Cascade)>,
+) -> Answer {
+    success(inv.del_server(who, at.ip, all).await?)
 }
 
 async fn add_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port) = (ip(&mut p)?, port(&mut p)?);
-    let fields: w::InstanceFields = p.into_struct()?;
-    Ok(success(inv.add_instance(caller, ip, port, fields).await?))
+    inv: Inv,
+    Call(who, at, Fields(f)): Call<InstanceAt, InstanceFields>,
+) -> Answer {
+    success(inv.add_instance(who, at, f).await?)
 }
 
 async fn mod_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port) = (ip(&mut p)?, port(&mut p)?);
-    let fields: w::InstanceFields = p.into_struct()?;
-    Ok(success(inv.mod_instance(caller, ip, port, fields).await?))
+    inv: Inv,
+    Call(who, at, Fields(f)): Call<InstanceAt, InstanceFields>,
+) -> Answer {
+    success(inv.mod_instance(who, at, f).await?)
 }
 
 async fn del_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port, cascade) = (ip(&mut p)?, port(&mut p)?, cascade(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.del_instance(caller, ip, port, cascade).await?))
+    inv: Inv,
+    Call(who, (at, Cascade(all)), ()): Call<(InstanceAt, Cascade)>,
+) -> Answer {
+    success(inv.del_instance(who, at, all).await?)
 }
 
 async fn add_database(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (db, ip, port) = (db_name(&mut p)?, ip(&mut p)?, port(&mut p)?);
-    let fields: w::DatabaseFields = p.into_struct()?;
-    Ok(success(
-        inv.add_database(caller, db, ip, port, fields).await?,
-    ))
+    inv: Inv,
+    Call(who, FirstDbName(at), Fields(f)): Call<FirstDbName, DatabaseFields>,
+) -> Answer {
+    success(inv.add_database(who, at, f).await?)
 }
 
 async fn mod_database(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port, db) = (ip(&mut p)?, port(&mut p)?, db_name(&mut p)?);
-    let fields: w::DatabaseFields = p.into_struct()?;
-    Ok(success(
-        inv.mod_database(caller, ip, port, db, fields).await?,
-    ))
+    inv: Inv,
+    Call(who, at, Fields(f)): Call<DatabaseAt, DatabaseFields>,
+) -> Answer {
+    success(inv.mod_database(who, at, f).await?)
 }
 
-async fn del_database(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    let caller = caller(&mut p, &id)?;
-    let (ip, port, db) = (ip(&mut p)?, port(&mut p)?, db_name(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.del_database(caller, ip, port, db).await?))
+async fn del_database(inv: Inv, Call(who, at, ()): Call<DatabaseAt>) -> Answer {
+    success(inv.del_database(who, at).await?)
 }
 
 // ---- beyond the seed ----
 
-async fn audit_log(inv: web::Data<Inventory>, mut p: Params) -> Result<HttpResponse, Error> {
+async fn audit_log(inv: Inv, mut p: Params) -> Answer {
     let page = p.take_page(kit::params::DEFAULT_PAGE_SIZE)?;
     let one_of =
         |name: &str, value: Option<String>, allowed: &[&str]| -> Result<Option<String>, Error> {
@@ -345,21 +359,25 @@ async fn audit_log(inv: web::Data<Inventory>, mut p: Params) -> Result<HttpRespo
             .transpose()?,
     };
     p.finish()?;
-    Ok(success(inv.audit_log(query, page).await?))
+    success(inv.audit_log(query, page).await?)
 }
 
-async fn probe_instance(
-    inv: web::Data<Inventory>,
-    id: RequestId,
-    mut p: Params,
-) -> Result<HttpResponse, Error> {
-    caller(&mut p, &id)?;
-    let (ip, port) = (ip(&mut p)?, port(&mut p)?);
-    p.finish()?;
-    Ok(success(inv.probe(ip, port).await?))
+async fn probe_instance(inv: Inv, Call(_, at, ()): Call<InstanceAt>) -> Answer {
+    success(inv.probe(at).await?)
 }
 
 #[cfg(test)]
 mod tests {
     kit::route_docs_test!("resource-pool.md");
+
+    #[test]
+    fn functions_are_listed_once_each_in_table_order() {
+        let functions = super::functions();
+        assert_eq!(functions.len(), 17, "{functions:?}");
+        assert_eq!(
+            functions.first().map(String::as_str),
+            Some("get_all_instance")
+        );
+        assert_eq!(functions.last().map(String::as_str), Some("probe_instance"));
+    }
 }

@@ -1,6 +1,6 @@
 //! `/openapi.json`: the OpenAPI 3.0.3 description of the service, built once.
 //!
-//! Each function of [`super::FUNCTIONS`] is described by one table ([`describe`]): its seed
+//! Each function of [`super::functions`] is described by one table ([`describe`]): its seed
 //! signature, its parameters (type, default, required), its result and the errors it can
 //! answer. Both operations of `/api/<function>` are generated from that table — GET with the
 //! parameters in the query string, POST with the same parameters as a form or JSON body — so
@@ -15,7 +15,6 @@ use kit::params::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use serde_json::{json, Map, Value};
 use wire::resource_pool::{ErrorCode, STAT_OFFLINE, STAT_ONLINE};
 
-use super::FUNCTIONS;
 use crate::inventory::{self, DEFAULT_DB_TYPE, DEFAULT_PORT};
 
 const MAX_TEXT: u64 = inventory::MAX_TEXT as u64;
@@ -42,13 +41,13 @@ fn document() -> &'static Value {
 fn build() -> Value {
     let mut paths = Map::new();
     let table = super::table();
-    for name in FUNCTIONS {
-        if let Some(function) = describe(name) {
+    for name in super::functions() {
+        if let Some(function) = describe(&name) {
             let path = format!("/api/{name}");
             let reads = table.specs().any(|spec| {
                 spec.path == path && spec.methods.contains(&actix_web::http::Method::GET)
             });
-            paths.insert(path, path_item(name, &function, reads));
+            paths.insert(path, path_item(&name, &function, reads));
         }
     }
     let info = openapi::Info {
@@ -165,7 +164,7 @@ impl Function {
     }
 }
 
-/// The table of a function of [`FUNCTIONS`]; `None` for a name it does not know (a test
+/// The table of a function of [`super::functions`]; `None` for a name it does not know (a test
 /// checks that there is none).
 fn describe(name: &str) -> Option<Function> {
     let function = match name {
@@ -994,7 +993,7 @@ mod tests {
             openapi::method_mismatches(spec, &super::super::table()),
             Vec::<String>::new()
         );
-        for name in FUNCTIONS {
+        for name in super::super::functions() {
             let path = &spec["paths"][format!("/api/{name}")];
             assert!(path.is_object(), "no path /api/{name}");
             let reads = name.starts_with("get_") || name == "audit_log" || name == "probe_instance";
@@ -1034,7 +1033,7 @@ mod tests {
 
     #[test]
     fn get_and_post_take_the_same_parameters() {
-        for name in FUNCTIONS {
+        for name in super::super::functions() {
             let path = &document()["paths"][format!("/api/{name}")];
             if !path["get"].is_object() {
                 continue;

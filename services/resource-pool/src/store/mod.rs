@@ -27,9 +27,10 @@ fn limit(count: i64) -> i64 {
     }
 }
 
-#[derive(Debug, Clone, Queryable)]
-pub struct ServerRow {
-    pub id: i64,
+/// A server's values apart from its id.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = servers, treat_none_as_null = true)]
+pub struct ServerValues {
     pub ip: String,
     pub name: String,
     pub os: String,
@@ -39,24 +40,9 @@ pub struct ServerRow {
     pub online_date: NaiveDateTime,
 }
 
-impl ServerRow {
-    pub fn to_wire(&self) -> w::Server {
-        w::Server {
-            id: self.id,
-            ip: self.ip.clone(),
-            name: self.name.clone(),
-            os: self.os.clone(),
-            stat: self.stat,
-            owner: self.owner_id,
-            owner_name: self.owner_name.clone(),
-            online_date: format_date(&self.online_date),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Queryable)]
-pub struct InstanceRow {
-    pub id: i64,
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = instances, treat_none_as_null = true)]
+pub struct InstanceValues {
     pub server_id: i64,
     pub port: i32,
     pub name: String,
@@ -71,30 +57,9 @@ pub struct InstanceRow {
     pub online_date: NaiveDateTime,
 }
 
-impl InstanceRow {
-    pub fn to_wire(&self, ip: &str) -> w::Instance {
-        w::Instance {
-            id: self.id,
-            ip: ip.to_string(),
-            port: self.port,
-            server_id: self.server_id,
-            name: self.name.clone(),
-            level: self.level.clone(),
-            stat: self.stat,
-            business_id: self.business_id,
-            business: self.business.clone(),
-            owner_id: self.owner_id,
-            owner: self.owner.clone(),
-            db_type: self.db_type.clone(),
-            ha_type: self.ha_type.clone(),
-            online_date: format_date(&self.online_date),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Queryable)]
-pub struct DatabaseRow {
-    pub id: i64,
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = dbs, treat_none_as_null = true)]
+pub struct DatabaseValues {
     pub instance_id: i64,
     pub name: String,
     pub level: String,
@@ -106,21 +71,85 @@ pub struct DatabaseRow {
     pub online_date: NaiveDateTime,
 }
 
+/// A row is its id and its values.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = servers)]
+pub struct ServerRow {
+    pub id: i64,
+    #[diesel(embed)]
+    pub values: ServerValues,
+}
+
+impl ServerRow {
+    pub fn to_wire(&self) -> w::Server {
+        let v = &self.values;
+        w::Server {
+            id: self.id,
+            ip: v.ip.clone(),
+            name: v.name.clone(),
+            os: v.os.clone(),
+            stat: v.stat,
+            owner: v.owner_id,
+            owner_name: v.owner_name.clone(),
+            online_date: format_date(&v.online_date),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = instances)]
+pub struct InstanceRow {
+    pub id: i64,
+    #[diesel(embed)]
+    pub values: InstanceValues,
+}
+
+impl InstanceRow {
+    pub fn to_wire(&self, ip: &str) -> w::Instance {
+        let v = &self.values;
+        w::Instance {
+            id: self.id,
+            ip: ip.to_string(),
+            port: v.port,
+            server_id: v.server_id,
+            name: v.name.clone(),
+            level: v.level.clone(),
+            stat: v.stat,
+            business_id: v.business_id,
+            business: v.business.clone(),
+            owner_id: v.owner_id,
+            owner: v.owner.clone(),
+            db_type: v.db_type.clone(),
+            ha_type: v.ha_type.clone(),
+            online_date: format_date(&v.online_date),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = dbs)]
+pub struct DatabaseRow {
+    pub id: i64,
+    #[diesel(embed)]
+    pub values: DatabaseValues,
+}
+
 impl DatabaseRow {
     pub fn to_wire(&self, ip: &str, port: i32) -> w::Database {
+        let v = &self.values;
         w::Database {
             id: self.id,
             ip: ip.to_string(),
             port,
-            name: self.name.clone(),
-            level: self.level.clone(),
-            instance_id: self.instance_id,
-            business_id: self.business_id,
-            business: self.business.clone(),
-            owner: self.owner_id,
-            owner_name: self.owner_name.clone(),
-            online_date: format_date(&self.online_date),
-            stat: self.stat,
+            name: v.name.clone(),
+            level: v.level.clone(),
+            instance_id: v.instance_id,
+            business_id: v.business_id,
+            business: v.business.clone(),
+            owner: v.owner_id,
+            owner_name: v.owner_name.clone(),
+            online_date: format_date(&v.online_date),
+            stat: v.stat,
         }
     }
 }
@@ -132,7 +161,7 @@ impl DatabaseRow {
 // MariaDB's planner drive from the wrong table and sort everything.
 
 pub fn list_servers(conn: &mut DbConn, stat: i32, count: i64) -> QueryResult<Vec<w::Server>> {
-    let mut query = servers::table.into_boxed();
+    let mut query = servers::table.select(ServerRow::as_select()).into_boxed();
     if stat != 0 {
         query = query.filter(servers::stat.eq(stat));
     }
@@ -141,25 +170,27 @@ pub fn list_servers(conn: &mut DbConn, stat: i32, count: i64) -> QueryResult<Vec
 }
 
 pub fn list_instances(conn: &mut DbConn, stat: i32, count: i64) -> QueryResult<Vec<w::Instance>> {
-    let mut query = instances::table.into_boxed();
+    let mut query = instances::table
+        .select(InstanceRow::as_select())
+        .into_boxed();
     if stat != 0 {
         query = query.filter(instances::stat.eq(stat));
     }
     let rows: Vec<InstanceRow> = query.order(instances::id).limit(limit(count)).load(conn)?;
-    let ips = server_ips(conn, rows.iter().map(|r| r.server_id))?;
+    let ips = server_ips(conn, rows.iter().map(|r| r.values.server_id))?;
     Ok(rows
         .iter()
-        .map(|row| row.to_wire(ips.get(&row.server_id).map_or("", String::as_str)))
+        .map(|row| row.to_wire(ips.get(&row.values.server_id).map_or("", String::as_str)))
         .collect())
 }
 
 pub fn list_databases(conn: &mut DbConn, stat: i32, count: i64) -> QueryResult<Vec<w::Database>> {
-    let mut query = dbs::table.into_boxed();
+    let mut query = dbs::table.select(DatabaseRow::as_select()).into_boxed();
     if stat != 0 {
         query = query.filter(dbs::stat.eq(stat));
     }
     let rows: Vec<DatabaseRow> = query.order(dbs::id).limit(limit(count)).load(conn)?;
-    let mut instance_ids: Vec<i64> = rows.iter().map(|r| r.instance_id).collect();
+    let mut instance_ids: Vec<i64> = rows.iter().map(|r| r.values.instance_id).collect();
     instance_ids.sort_unstable();
     instance_ids.dedup();
     let mut located: HashMap<i64, (i64, i32)> = HashMap::new();
@@ -178,7 +209,10 @@ pub fn list_databases(conn: &mut DbConn, stat: i32, count: i64) -> QueryResult<V
     Ok(rows
         .iter()
         .map(|row| {
-            let (server_id, port) = located.get(&row.instance_id).copied().unwrap_or((0, 0));
+            let (server_id, port) = located
+                .get(&row.values.instance_id)
+                .copied()
+                .unwrap_or((0, 0));
             row.to_wire(ips.get(&server_id).map_or("", String::as_str), port)
         })
         .collect())
@@ -212,6 +246,7 @@ fn server_ips(
 pub fn find_server(conn: &mut DbConn, ip: &str) -> QueryResult<Option<ServerRow>> {
     servers::table
         .filter(servers::ip.eq(ip))
+        .select(ServerRow::as_select())
         .get_result(conn)
         .optional()
 }
@@ -221,7 +256,7 @@ pub fn find_instance(conn: &mut DbConn, ip: &str, port: i32) -> QueryResult<Opti
         .inner_join(servers::table)
         .filter(servers::ip.eq(ip))
         .filter(instances::port.eq(port))
-        .select(instances::all_columns)
+        .select(InstanceRow::as_select())
         .get_result(conn)
         .optional()
 }
@@ -237,7 +272,7 @@ pub fn find_database(
         .filter(servers::ip.eq(ip))
         .filter(instances::port.eq(port))
         .filter(dbs::name.eq(name))
-        .select(dbs::all_columns)
+        .select(DatabaseRow::as_select())
         .get_result(conn)
         .optional()
 }
@@ -268,6 +303,7 @@ pub fn instances_of_server(conn: &mut DbConn, server_id: i64) -> QueryResult<Vec
     instances::table
         .filter(instances::server_id.eq(server_id))
         .order(instances::id)
+        .select(InstanceRow::as_select())
         .load(conn)
 }
 
@@ -275,167 +311,81 @@ pub fn databases_of_instance(conn: &mut DbConn, instance_id: i64) -> QueryResult
     dbs::table
         .filter(dbs::instance_id.eq(instance_id))
         .order(dbs::id)
+        .select(DatabaseRow::as_select())
         .load(conn)
-}
-
-pub fn server_by_id(conn: &mut DbConn, id: i64) -> QueryResult<ServerRow> {
-    servers::table.find(id).get_result(conn)
-}
-
-pub fn instance_by_id(conn: &mut DbConn, id: i64) -> QueryResult<InstanceRow> {
-    instances::table.find(id).get_result(conn)
-}
-
-pub fn database_by_id(conn: &mut DbConn, id: i64) -> QueryResult<DatabaseRow> {
-    dbs::table.find(id).get_result(conn)
 }
 
 // ---- lookups of owners and businesses, created on first use ----
 
-pub fn owner_id(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
-    if let Some(id) = owners::table
-        .filter(owners::name.eq(name))
-        .select(owners::id)
-        .get_result(conn)
-        .optional()?
-    {
-        return Ok(id);
-    }
-    diesel::insert_into(owners::table)
-        .values(owners::name.eq(name))
-        .execute(conn)?;
-    last_insert_id(conn)
+/// `$function(conn, name)`: the id of `name` in `$table` (`id`, `name`), added if missing.
+/// A macro because each diesel table is a type of its own.
+macro_rules! id_of_name {
+    ($function:ident, $table:ident) => {
+        pub fn $function(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
+            if let Some(id) = $table::table
+                .filter($table::name.eq(name))
+                .select($table::id)
+                .get_result(conn)
+                .optional()?
+            {
+                return Ok(id);
+            }
+            diesel::insert_into($table::table)
+                .values($table::name.eq(name))
+                .execute(conn)?;
+            last_insert_id(conn)
+        }
+    };
 }
 
-pub fn business_id(conn: &mut DbConn, name: &str) -> QueryResult<i64> {
-    if let Some(id) = businesses::table
-        .filter(businesses::name.eq(name))
-        .select(businesses::id)
-        .get_result(conn)
-        .optional()?
-    {
-        return Ok(id);
-    }
-    diesel::insert_into(businesses::table)
-        .values(businesses::name.eq(name))
-        .execute(conn)?;
-    last_insert_id(conn)
-}
+id_of_name!(owner_id, owners);
+id_of_name!(business_id, businesses);
 
 // ---- writes ----
 
-/// A server's values apart from its id.
-#[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = servers, treat_none_as_null = true)]
-pub struct ServerValues {
-    pub ip: String,
-    pub name: String,
-    pub os: String,
-    pub stat: i32,
-    pub owner_id: Option<i64>,
-    pub owner_name: String,
-    pub online_date: NaiveDateTime,
+/// The same four statements on each inventory table: read a row by id, insert values (and
+/// read the row back), update them, delete. A macro because each diesel table is a type of
+/// its own.
+macro_rules! row_statements {
+    ($table:ident, $row:ty, $values:ty, $by_id:ident, $insert:ident, $update:ident, $delete:ident) => {
+        pub fn $by_id(conn: &mut DbConn, id: i64) -> QueryResult<$row> {
+            $table::table
+                .find(id)
+                .select(<$row>::as_select())
+                .get_result(conn)
+        }
+
+        pub fn $insert(conn: &mut DbConn, values: &$values) -> QueryResult<$row> {
+            diesel::insert_into($table::table)
+                .values(values)
+                .execute(conn)?;
+            let id = last_insert_id(conn)?;
+            $by_id(conn, id)
+        }
+
+        pub fn $update(conn: &mut DbConn, id: i64, values: &$values) -> QueryResult<$row> {
+            diesel::update($table::table.find(id))
+                .set(values)
+                .execute(conn)?;
+            $by_id(conn, id)
+        }
+
+        pub fn $delete(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
+            diesel::delete($table::table.find(id)).execute(conn)
+        }
+    };
 }
 
-#[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = instances, treat_none_as_null = true)]
-pub struct InstanceValues {
-    pub server_id: i64,
-    pub port: i32,
-    pub name: String,
-    pub level: String,
-    pub stat: i32,
-    pub business_id: Option<i64>,
-    pub business: String,
-    pub owner_id: Option<i64>,
-    pub owner: String,
-    pub db_type: String,
-    pub ha_type: String,
-    pub online_date: NaiveDateTime,
-}
-
-#[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = dbs, treat_none_as_null = true)]
-pub struct DatabaseValues {
-    pub instance_id: i64,
-    pub name: String,
-    pub level: String,
-    pub stat: i32,
-    pub business_id: Option<i64>,
-    pub business: String,
-    pub owner_id: Option<i64>,
-    pub owner_name: String,
-    pub online_date: NaiveDateTime,
-}
-
-pub fn insert_server(conn: &mut DbConn, values: &ServerValues) -> QueryResult<ServerRow> {
-    diesel::insert_into(servers::table)
-        .values(values)
-        .execute(conn)?;
-    let id = last_insert_id(conn)?;
-    server_by_id(conn, id)
-}
-
-pub fn update_server(conn: &mut DbConn, id: i64, values: &ServerValues) -> QueryResult<ServerRow> {
-    diesel::update(servers::table.find(id))
-        .set(values)
-        .execute(conn)?;
-    server_by_id(conn, id)
-}
-
-pub fn insert_instance(conn: &mut DbConn, values: &InstanceValues) -> QueryResult<InstanceRow> {
-    diesel::insert_into(instances::table)
-        .values(values)
-        .execute(conn)?;
-    let id = last_insert_id(conn)?;
-    instance_by_id(conn, id)
-}
-
-pub fn update_instance(
-    conn: &mut DbConn,
-    id: i64,
-    values: &InstanceValues,
-) -> QueryResult<InstanceRow> {
-    diesel::update(instances::table.find(id))
-        .set(values)
-        .execute(conn)?;
-    instance_by_id(conn, id)
-}
-
-pub fn insert_database(conn: &mut DbConn, values: &DatabaseValues) -> QueryResult<DatabaseRow> {
-    diesel::insert_into(dbs::table)
-        .values(values)
-        .execute(conn)?;
-    let id = last_insert_id(conn)?;
-    database_by_id(conn, id)
-}
-
-pub fn update_database(
-    conn: &mut DbConn,
-    id: i64,
-    values: &DatabaseValues,
-) -> QueryResult<DatabaseRow> {
-    diesel::update(dbs::table.find(id))
-        .set(values)
-        .execute(conn)?;
-    database_by_id(conn, id)
-}
-
-pub fn delete_server(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
-    diesel::delete(servers::table.find(id)).execute(conn)
-}
-
-pub fn delete_instance(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
-    diesel::delete(instances::table.find(id)).execute(conn)
-}
-
-pub fn delete_database(conn: &mut DbConn, id: i64) -> QueryResult<usize> {
-    diesel::delete(dbs::table.find(id)).execute(conn)
-}
+#[rustfmt::skip]
+row_statements!(servers, ServerRow, ServerValues, server_by_id, insert_server, update_server, delete_server);
+#[rustfmt::skip]
+row_statements!(instances, InstanceRow, InstanceValues, instance_by_id, insert_instance, update_instance, delete_instance);
+#[rustfmt::skip]
+row_statements!(dbs, DatabaseRow, DatabaseValues, database_by_id, insert_database, update_database, delete_database);
 
 // ---- audit log ----
 
-#[derive(Debug, Clone, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_log)]
 pub struct NewAuditEntry {
     pub at: NaiveDateTime,
@@ -448,33 +398,29 @@ pub struct NewAuditEntry {
     pub request_id: String,
 }
 
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log)]
 pub struct AuditRow {
     pub id: i64,
-    pub at: NaiveDateTime,
-    pub model: String,
-    pub action: String,
-    pub entity: String,
-    pub target: String,
-    pub old_value: Option<String>,
-    pub new_value: Option<String>,
-    pub request_id: String,
+    #[diesel(embed)]
+    pub entry: NewAuditEntry,
 }
 
 impl AuditRow {
     pub fn to_wire(&self) -> w::AuditEntry {
         let parse =
             |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
+        let e = &self.entry;
         w::AuditEntry {
             id: self.id,
-            at: format_date(&self.at),
-            model: self.model.clone(),
-            action: self.action.clone(),
-            entity: self.entity.clone(),
-            target: self.target.clone(),
-            old_value: parse(&self.old_value),
-            new_value: parse(&self.new_value),
-            request_id: self.request_id.clone(),
+            at: format_date(&e.at),
+            model: e.model.clone(),
+            action: e.action.clone(),
+            entity: e.entity.clone(),
+            target: e.target.clone(),
+            old_value: parse(&e.old_value),
+            new_value: parse(&e.new_value),
+            request_id: e.request_id.clone(),
         }
     }
 }
@@ -538,6 +484,7 @@ pub fn list_audit(
     };
     let total: i64 = filtered().count().get_result(conn)?;
     let rows = filtered()
+        .select(AuditRow::as_select())
         .order(audit_log::id.desc())
         .offset(offset)
         .limit(page_size)

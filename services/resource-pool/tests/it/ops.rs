@@ -47,12 +47,12 @@ async fn health_readiness_metrics_and_openapi_answer(backend: TestBackend) {
         spec["openapi"].as_str().map(|v| v.starts_with('3')),
         Some(true)
     );
-    for function in resource_pool::FUNCTIONS {
+    for function in resource_pool::functions() {
         let path = format!("/api/{function}");
         assert!(spec["paths"].get(&path).is_some(), "openapi lacks {path}");
         // And the path is really served (not the 404 of an unknown route).
         let reply = app
-            .raw(function, client::Encoding::Query, serde_json::json!({}))
+            .raw(&function, client::Encoding::Query, serde_json::json!({}))
             .await;
         assert!(
             !reply.body["msg"]
@@ -66,34 +66,19 @@ async fn health_readiness_metrics_and_openapi_answer(backend: TestBackend) {
 
 async fn request_ids_are_returned_and_kept(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    let reply = app
-        .client
-        .with_request_id("trace-42")
-        .call_raw(
-            "get_all_server",
-            client::Method::GET,
-            client::Encoding::Query,
-            &serde_json::json!({}),
-        )
-        .await
-        .unwrap();
+    let reply = list_servers_raw(&app.client.with_request_id("trace-42")).await;
     assert_eq!(reply.request_id.as_deref(), Some("trace-42"));
     // Without one, the service makes one up.
-    let reply = app
-        .client
-        .call_raw(
-            "get_all_server",
-            client::Method::GET,
-            client::Encoding::Query,
-            &serde_json::json!({}),
-        )
-        .await
-        .unwrap();
+    let reply = list_servers_raw(&app.client).await;
     assert!(reply.request_id.is_some_and(|id| id.len() >= 16));
     // A header that could corrupt logs is replaced.
-    let reply = app
-        .client
-        .with_request_id("bad id with spaces")
+    let reply = list_servers_raw(&app.client.with_request_id("bad id with spaces")).await;
+    assert_ne!(reply.request_id.as_deref(), Some("bad id with spaces"));
+}
+
+/// `get_all_server` with no parameters, answered as it came.
+async fn list_servers_raw(client: &client::ResourcePoolClient) -> client::RawReply {
+    client
         .call_raw(
             "get_all_server",
             client::Method::GET,
@@ -101,37 +86,29 @@ async fn request_ids_are_returned_and_kept(backend: TestBackend) {
             &serde_json::json!({}),
         )
         .await
-        .unwrap();
-    assert_ne!(reply.request_id.as_deref(), Some("bad id with spaces"));
+        .unwrap()
 }
 
 async fn unknown_routes_and_methods_answer_in_the_envelope(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     let base = app.client.transport().base_url().to_string();
     let http = reqwest::Client::new();
-    let response = http
-        .get(format!("{base}/api/get_everything"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let (status, body) = status_and_body(http.get(format!("{base}/api/get_everything"))).await;
+    assert_eq!(status, 404);
     assert_eq!(body["code"], 2);
-    let response = http
-        .put(format!("{base}/api/add_server"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 405);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let (status, body) = status_and_body(http.put(format!("{base}/api/add_server"))).await;
+    assert_eq!(status, 405);
     assert_eq!(body["code"], 1);
     // The trailing slash is accepted.
-    let response = http
-        .get(format!("{base}/api/get_all_server/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let (status, _) = status_and_body(http.get(format!("{base}/api/get_all_server/"))).await;
+    assert_eq!(status, 200);
+}
+
+async fn status_and_body(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    // A body that is not JSON reads as null, and fails the caller's checks of it.
+    (status, response.json().await.unwrap_or_default())
 }
 
 /// A TCP relay in front of the real MariaDB that can be cut and restored, to take the
