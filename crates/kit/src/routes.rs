@@ -127,6 +127,21 @@ impl RouteSpec {
     }
 }
 
+/// What a route's handler is: an actix handler whose extractors and answer actix can use,
+/// shareable across workers (every `async fn` handler is).
+pub trait RouteHandler<Args: FromRequest + 'static>:
+    Handler<Args, Output: Responder + 'static> + Send + Sync
+{
+}
+
+impl<F, Args> RouteHandler<Args> for F
+where
+    F: Handler<Args> + Send + Sync,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+}
+
 type RouteFactory = Arc<dyn Fn() -> actix_web::Route + Send + Sync>;
 
 #[derive(Clone)]
@@ -159,43 +174,42 @@ impl RouteTable {
     }
 
     /// A route that changes nothing.
-    pub fn read<F, Args>(self, path: impl Into<String>, methods: &[Method], handler: F) -> Self
-    where
-        F: Handler<Args> + Send + Sync,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
+    pub fn read<F: RouteHandler<Args>, Args: FromRequest + 'static>(
+        self,
+        path: impl Into<String>,
+        methods: &[Method],
+        handler: F,
+    ) -> Self {
         self.route(path.into(), methods, Effect::Read, handler)
     }
 
     /// A route that changes state.
-    pub fn write<F, Args>(self, path: impl Into<String>, methods: &[Method], handler: F) -> Self
-    where
-        F: Handler<Args> + Send + Sync,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
+    pub fn write<F: RouteHandler<Args>, Args: FromRequest + 'static>(
+        self,
+        path: impl Into<String>,
+        methods: &[Method],
+        handler: F,
+    ) -> Self {
         self.route(path.into(), methods, Effect::Write, handler)
     }
 
     /// A path pattern passed on to another service with any method.
-    pub fn forward<F, Args>(self, path: impl Into<String>, handler: F) -> Self
-    where
-        F: Handler<Args> + Send + Sync,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
+    pub fn forward<F: RouteHandler<Args>, Args: FromRequest + 'static>(
+        self,
+        path: impl Into<String>,
+        handler: F,
+    ) -> Self {
         self.route(path.into(), &[], Effect::Forward, handler)
     }
 
     /// A route of a function-style seed (resource-pool, soa-registry): `path` and `path/`,
     /// answering GET and POST when it reads and POST when it writes.
-    pub fn function<F, Args>(self, path: &str, effect: Effect, handler: F) -> Self
-    where
-        F: Handler<Args> + Send + Sync,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
+    pub fn function<F: RouteHandler<Args>, Args: FromRequest + 'static>(
+        self,
+        path: &str,
+        effect: Effect,
+        handler: F,
+    ) -> Self {
         let methods = match effect {
             Effect::Read => GET_POST,
             Effect::Write | Effect::Forward => POST,
@@ -204,18 +218,13 @@ impl RouteTable {
     }
 
     /// A route at `path` and at `path/`.
-    pub fn slashed<F, Args>(
+    pub fn slashed<F: RouteHandler<Args>, Args: FromRequest + 'static>(
         self,
         path: &str,
         methods: &[Method],
         effect: Effect,
         handler: F,
-    ) -> Self
-    where
-        F: Handler<Args> + Send + Sync,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
+    ) -> Self {
         self.route(path, methods, effect, handler.clone()).route(
             format!("{path}/"),
             methods,
@@ -234,18 +243,13 @@ impl RouteTable {
 
     /// A route of any [`Effect`]; [`read`](Self::read), [`write`](Self::write) and
     /// [`forward`](Self::forward) say it shorter.
-    pub fn route<F, Args>(
+    pub fn route<F: RouteHandler<Args>, Args: FromRequest + 'static>(
         mut self,
         path: impl Into<String>,
         methods: &[Method],
         effect: Effect,
         handler: F,
-    ) -> Self
-    where
-        F: Handler<Args> + Send + Sync,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
+    ) -> Self {
         self.entries.push(Entry {
             spec: RouteSpec {
                 path: path.into(),

@@ -43,17 +43,14 @@ pub enum StartError {
 }
 
 /// [`bind`] for a service's `start()`: the error says which address could not be bound.
-pub fn start<F>(
+pub fn start(
     name: &'static str,
     http: &HttpConfig,
     readiness: Arc<dyn Readiness>,
     table: RouteTable,
-    app_data: F,
-) -> Result<Bound, StartError>
-where
-    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
-{
-    bind(name, http, readiness, table, app_data).map_err(|source| StartError::Bind {
+    data: AppData,
+) -> Result<Bound, StartError> {
+    bind(name, http, readiness, table, data).map_err(|source| StartError::Bind {
         bind: http.bind.clone(),
         source,
     })
@@ -66,32 +63,53 @@ pub struct Bound {
 }
 
 /// Binds the service: its route table (with the 404 and 405 answers), behind the request
-/// guard ([`crate::guard`]); `app_data` adds the state its handlers extract.
-pub fn bind<F>(
+/// guard ([`crate::guard`]), with `data`, the state its handlers extract.
+pub fn bind(
     name: &'static str,
     http: &HttpConfig,
     readiness: Arc<dyn Readiness>,
     table: RouteTable,
-    app_data: F,
-) -> std::io::Result<Bound>
-where
-    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
-{
-    bind_with_metrics(name, http, readiness, None, table, app_data)
+    data: AppData,
+) -> std::io::Result<Bound> {
+    bind_with_metrics(name, http, readiness, None, table, data)
+}
+
+/// The state a service's handlers extract (`web::Data<T>`), added to every worker's app.
+#[derive(Clone, Default)]
+pub struct AppData(Vec<Arc<AddData>>);
+
+/// Adds one piece of state to a worker's app.
+type AddData = dyn Fn(&mut web::ServiceConfig) + Send + Sync;
+
+impl AppData {
+    pub fn new() -> Self {
+        AppData::default()
+    }
+
+    /// Adds `data` (an `Arc` inside: every worker shares the one value).
+    pub fn with<T: Send + Sync + 'static>(mut self, data: web::Data<T>) -> Self {
+        self.0.push(Arc::new(move |cfg| {
+            cfg.app_data(data.clone());
+        }));
+        self
+    }
+
+    fn register(&self, cfg: &mut web::ServiceConfig) {
+        for add in &self.0 {
+            add(cfg);
+        }
+    }
 }
 
 /// [`bind`], with `extra` rendered at the end of `/metrics`.
-pub fn bind_with_metrics<F>(
+pub fn bind_with_metrics(
     name: &'static str,
     http: &HttpConfig,
     readiness: Arc<dyn Readiness>,
     extra: Option<Arc<dyn ExtraMetrics>>,
     table: RouteTable,
-    app_data: F,
-) -> std::io::Result<Bound>
-where
-    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
-{
+    data: AppData,
+) -> std::io::Result<Bound> {
     let metrics = web::Data::new(Metrics::new(name));
     let extra = web::Data::new(ExtraMetricsSource(extra));
     let readiness = web::Data::from(Arc::new(ReadinessCheck(readiness)));
@@ -103,7 +121,7 @@ where
     });
     let mut server = HttpServer::new(move || {
         let guard = guard.clone();
-        let app_data = app_data.clone();
+        let data = data.clone();
         let table = table.clone();
         App::new()
             .app_data(metrics.clone())
@@ -121,7 +139,7 @@ where
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(metrics_text))
             .configure(move |cfg| {
-                app_data(cfg);
+                data.register(cfg);
                 table.configure(cfg);
             })
     })

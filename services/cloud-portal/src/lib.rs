@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use kit::db::Db;
-use kit::server::StartError;
+use kit::server::{AppData, StartError};
 
 pub use config::Config;
 pub use routes::{PAGE_PATHS, ROUTES};
@@ -45,9 +45,6 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         &config.http,
         Arc::new(db),
         routes::table(),
-        move |cfg| {
-            cfg.app_data(portal.clone());
-            cfg.app_data(issuer.clone());
-        },
+        AppData::new().with(portal).with(issuer),
     )
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use kit::db::{Db, Migrations};
-use kit::server::StartError;
+use kit::server::{AppData, StartError};
 
 pub use config::Config;
 
@@ -42,8 +42,6 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         &config.http,
         Arc::new(db),
         routes::table(),
-        move |cfg| {
-            cfg.app_data(cmdb.clone());
-        },
+        AppData::new().with(cmdb),
     )
 }

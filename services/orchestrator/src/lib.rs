@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use kit::db::{Db, Migrations};
-use kit::server::StartError;
+use kit::server::{AppData, StartError};
 use tokio::sync::watch;
 
 pub use config::Config;
@@ -85,12 +85,11 @@ pub async fn start_with_clock(
         &config.http,
         Arc::new(db),
         routes::table(),
-        move |cfg| {
-            cfg.app_data(shared.clone());
-            cfg.app_data(front_door.clone());
-            cfg.app_data(flows_data.clone());
-            cfg.app_data(leadership_data.clone());
-        },
+        AppData::new()
+            .with(shared)
+            .with(front_door)
+            .with(flows_data)
+            .with(leadership_data),
     )?;
     let _ = notify_url.set(event_url(&config.events.public_url, bound.addr));
 

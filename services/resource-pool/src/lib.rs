@@ -12,7 +12,7 @@ use std::sync::Arc;
 use actix_web::web;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use kit::db::{Db, Migrations};
-use kit::server::StartError;
+use kit::server::{AppData, StartError};
 
 pub use config::Config;
 pub use routes::functions;
@@ -35,8 +35,6 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         &config.http,
         Arc::new(db),
         routes::table(),
-        move |cfg| {
-            cfg.app_data(inventory.clone());
-        },
+        AppData::new().with(inventory),
     )
 }

@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::web;
+use kit::server::AppData;
 
 pub use config::Config;
 pub use registry::Registry;
@@ -57,9 +58,7 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         Arc::new(Ready(registry)),
         Some(metrics),
         routes::table(),
-        move |cfg| {
-            cfg.app_data(data.clone());
-        },
+        AppData::new().with(data),
     )
     .map_err(|source| StartError::Bind {
         bind: config.http.bind.clone(),

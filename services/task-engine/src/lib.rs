@@ -21,7 +21,7 @@ use kit::db::Db;
 
 pub use config::Config;
 /// Why the service could not start (the kit's, as for every service).
-pub use kit::server::StartError;
+pub use kit::server::{AppData, StartError};
 
 pub const SERVICE: &str = "task-engine";
 
@@ -54,9 +54,6 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         &config.http,
         Arc::new(db),
         routes::table(),
-        move |cfg| {
-            cfg.app_data(shared.clone());
-            cfg.app_data(engine.clone());
-        },
+        AppData::new().with(shared).with(engine),
     )
 }

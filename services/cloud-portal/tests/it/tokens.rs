@@ -24,6 +24,21 @@ async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     (status, response.json().await.expect("JSON"))
 }
 
+/// A service's verifier of the portal's tokens for `audience`, its keys fetched over HTTP as a
+/// service on another host would.
+fn verifier(app: &TestApp, audience: &str) -> Verifier {
+    Verifier::new(AuthConfig {
+        issuer: app.config.issuer.url.clone(),
+        audience: audience.into(),
+        jwks_url: format!("{}/oauth/jwks", app.base_url),
+        roles_claim: "roles".into(),
+        keys_ttl_secs: 300,
+        keys_refetch_secs: 10,
+        leeway_secs: 0,
+    })
+    .expect("a verifier")
+}
+
 async fn a_token_of_the_portal_verifies_against_its_published_keys(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     let discovery: Value =
@@ -46,34 +61,15 @@ async fn a_token_of_the_portal_verifies_against_its_published_keys(backend: Test
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     let token = body["access_token"].as_str().expect("a token");
-    // The keys are where a service on another host would fetch them: over HTTP.
-    let verifier = Verifier::new(AuthConfig {
-        issuer: app.config.issuer.url.clone(),
-        audience: app.config.issuer.audience.clone(),
-        jwks_url: format!("{}/oauth/jwks", app.base_url),
-        roles_claim: "roles".into(),
-        keys_ttl_secs: 300,
-        keys_refetch_secs: 10,
-        leeway_secs: 0,
-    })
-    .expect("a verifier");
-    let principal = verifier
+    let ours = verifier(&app, &app.config.issuer.audience);
+    let principal = ours
         .verify(token)
         .await
         .expect("the portal's token verifies");
     assert_eq!(principal.subject, ADMIN);
     assert_eq!(principal.roles, vec![Role::Admin]);
     // The same token for another audience is not accepted.
-    let elsewhere = Verifier::new(AuthConfig {
-        audience: "another-platform".into(),
-        issuer: app.config.issuer.url.clone(),
-        jwks_url: format!("{}/oauth/jwks", app.base_url),
-        roles_claim: "roles".into(),
-        keys_ttl_secs: 300,
-        keys_refetch_secs: 10,
-        leeway_secs: 0,
-    })
-    .expect("a verifier");
+    let elsewhere = verifier(&app, "another-platform");
     assert_eq!(elsewhere.verify(token).await, Err(AuthError::Audience));
 }
 
