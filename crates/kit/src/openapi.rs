@@ -160,6 +160,141 @@ pub fn form_or_json(schema: Value) -> Value {
     })
 }
 
+/// A parameter of a function-style route (resource-pool, soa-registry): the same name, schema
+/// and flag in the query string and in the body.
+pub struct FunctionParam {
+    pub name: &'static str,
+    pub required: bool,
+    pub description: String,
+    pub schema: Value,
+}
+
+impl FunctionParam {
+    pub fn optional(name: &'static str, description: impl Into<String>, schema: Value) -> Self {
+        FunctionParam {
+            name,
+            required: false,
+            description: description.into(),
+            schema,
+        }
+    }
+
+    pub fn required(name: &'static str, description: impl Into<String>, schema: Value) -> Self {
+        FunctionParam {
+            required: true,
+            ..FunctionParam::optional(name, description, schema)
+        }
+    }
+}
+
+/// What the document says about one function-style route: served for POST (the parameters as
+/// a form or JSON body) and, for the reads, for GET (the same parameters in the query string),
+/// so that the two operations cannot drift apart.
+pub struct FunctionRoute<'a> {
+    /// The operation ids are `<name>_get` and `<name>_post`.
+    pub name: &'a str,
+    pub tag: &'a str,
+    pub summary: &'a str,
+    /// Goes before what the operation says about where its parameters are; may be empty.
+    pub description: &'a str,
+    pub params: &'a [FunctionParam],
+    /// Parameters of both operations besides the route's own (e.g. a header).
+    pub common_parameters: &'a [Value],
+    pub responses: Value,
+    pub answers_get: bool,
+}
+
+/// Whether `table` serves GET at `path`.
+pub fn serves_get(table: &RouteTable, path: &str) -> bool {
+    table
+        .specs()
+        .any(|spec| spec.path == path && spec.methods.contains(&actix_web::http::Method::GET))
+}
+
+/// A function-style route's path item: POST, and GET when it answers GET.
+pub fn function_path_item(route: &FunctionRoute) -> Value {
+    let mut item = json!({"post": function_operation(route, false)});
+    if route.answers_get {
+        item["get"] = function_operation(route, true);
+    }
+    item
+}
+
+fn function_operation(route: &FunctionRoute, get: bool) -> Value {
+    let (suffix, how) = if get {
+        ("get", "Parameters in the query string.")
+    } else {
+        (
+            "post",
+            "Parameters in a form or JSON body; query-string parameters are merged in, \
+             body keys win.",
+        )
+    };
+    let description = if route.description.is_empty() {
+        how.to_string()
+    } else {
+        format!("{}\n\n{how}", route.description)
+    };
+    let mut op = json!({
+        "operationId": format!("{}_{suffix}", route.name),
+        "tags": [route.tag],
+        "summary": route.summary,
+        "description": description,
+        "responses": route.responses,
+    });
+    let mut parameters = route.common_parameters.to_vec();
+    if get {
+        parameters.extend(route.params.iter().map(query_parameter));
+    } else {
+        op["requestBody"] = function_request_body(route.params);
+    }
+    if get || !parameters.is_empty() {
+        op["parameters"] = Value::Array(parameters);
+    }
+    op
+}
+
+fn query_parameter(param: &FunctionParam) -> Value {
+    json!({
+        "name": param.name,
+        "in": "query",
+        "required": param.required,
+        "description": param.description,
+        "schema": param.schema,
+    })
+}
+
+fn function_request_body(params: &[FunctionParam]) -> Value {
+    let mut properties = Map::new();
+    for param in params {
+        let mut schema = param.schema.clone();
+        schema["description"] = json!(param.description);
+        properties.insert(param.name.to_string(), schema);
+    }
+    let mut schema = json!({
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": false,
+    });
+    let required: Vec<&str> = params
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| p.name)
+        .collect();
+    // OpenAPI 3.0 wants a non-empty `required`, or none.
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    let media = json!({"schema": schema});
+    json!({
+        "required": false,
+        "content": {
+            "application/x-www-form-urlencoded": media,
+            "application/json": media,
+        },
+    })
+}
+
 /// A parameter of a seed-style route: name, required, description.
 pub type Param = (&'static str, bool, &'static str);
 
@@ -406,6 +541,49 @@ mod tests {
             (vec!["#/components/schemas/Missing".to_string()], 1)
         );
     }
+    #[test]
+    fn function_routes_take_the_same_parameters_by_get_and_post() {
+        let params = [
+            FunctionParam::required("ip", "The ip.", json!({"type": "string"})),
+            FunctionParam::optional("port", "The port.", json!({"type": "integer"})),
+        ];
+        let header = json!({"name": "X-Request-Id", "in": "header"});
+        let route = |answers_get, common_parameters| FunctionRoute {
+            name: "get_thing",
+            tag: "reads",
+            summary: "One thing",
+            description: "",
+            params: &params,
+            common_parameters,
+            responses: json!({"200": {"description": "ok"}}),
+            answers_get,
+        };
+        let item = function_path_item(&route(true, std::slice::from_ref(&header)));
+        let get = &item["get"];
+        assert_eq!(get["operationId"], "get_thing_get");
+        assert_eq!(get["description"], "Parameters in the query string.");
+        assert_eq!(get["parameters"][0], header);
+        assert_eq!(get["parameters"][1]["name"], "ip");
+        assert_eq!(get["parameters"][1]["required"], true);
+        assert_eq!(get["parameters"][2]["schema"], json!({"type": "integer"}));
+        let post = &item["post"];
+        assert_eq!(post["operationId"], "get_thing_post");
+        assert_eq!(post["parameters"], json!([header]));
+        let body = &post["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(body["required"], json!(["ip"]));
+        assert_eq!(
+            body["properties"]["port"],
+            json!({"type": "integer", "description": "The port."})
+        );
+        assert_eq!(
+            post["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"],
+            *body
+        );
+        let post_only = function_path_item(&route(false, &[]));
+        assert!(post_only["get"].is_null());
+        assert!(post_only["post"]["parameters"].is_null());
+    }
+
     #[test]
     fn seed_paths_declare_every_path_parameter_and_the_envelope() {
         const ROUTES: &[SeedRoute] = &[

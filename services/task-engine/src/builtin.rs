@@ -156,14 +156,8 @@ impl Peers {
         match step {
             BuiltinStep::CreateVm => self.cloud_portal(step)?.create_vm(&ctx).await,
             BuiltinStep::ReturnVm => self.cloud_portal(step)?.return_vm(&ctx).await,
-            BuiltinStep::Register => {
-                let (client, zkidc) = self.soa_registry(step)?;
-                register(client, zkidc, &ctx).await
-            }
-            BuiltinStep::Unregister => {
-                let (client, zkidc) = self.soa_registry(step)?;
-                unregister(client, zkidc, &ctx).await
-            }
+            BuiltinStep::Register => self.soa_service(&ctx)?.register(&ctx).await,
+            BuiltinStep::Unregister => self.soa_service(&ctx)?.unregister(&ctx).await,
             BuiltinStep::RecordCi => self.cmdb(step)?.record_ci(&ctx).await,
             BuiltinStep::RemoveCi => self.cmdb(step)?.remove_ci(&ctx).await,
         }
@@ -179,15 +173,25 @@ impl Peers {
             })
     }
 
-    fn soa_registry(&self, step: BuiltinStep) -> Result<(&SoaRegistryClient, &str), BuiltinError> {
-        self.soa_registry
-            .as_ref()
-            .map(|(c, z)| (c, z.as_str()))
-            .ok_or(BuiltinError::NotConfigured {
-                step,
-                service: "soa-registry",
-                key: "peers.soa_registry.url",
-            })
+    /// The service a soa-registry step names, with the client of its zkidc.
+    fn soa_service(&self, ctx: &Ctx<'_>) -> Result<SoaService, BuiltinError> {
+        let (client, default_zkidc) =
+            self.soa_registry
+                .as_ref()
+                .ok_or(BuiltinError::NotConfigured {
+                    step: ctx.step,
+                    service: "soa-registry",
+                    key: "peers.soa_registry.url",
+                })?;
+        let service = ctx.text("service")?;
+        let port = ctx.port()?;
+        let zkidc = zkidc_of(ctx, default_zkidc)?;
+        Ok(SoaService {
+            client: client.with_zkidc(&zkidc),
+            zkidc,
+            service,
+            port,
+        })
     }
 
     fn cmdb(&self, step: BuiltinStep) -> Result<&Cmdb, BuiltinError> {
@@ -499,101 +503,102 @@ fn zkidc_of(ctx: &Ctx<'_>, default: &str) -> Result<String, BuiltinError> {
     ))
 }
 
-async fn register(
-    client: &SoaRegistryClient,
-    default_zkidc: &str,
-    ctx: &Ctx<'_>,
-) -> Result<Done, BuiltinError> {
-    let service = ctx.text("service")?;
-    let port = ctx.port()?;
-    let zkidc = zkidc_of(ctx, default_zkidc)?;
-    let ip = ctx.ip()?;
-    let client = client.with_zkidc(&zkidc);
-    // Adding a service that exists is a success: this makes sure it does.
-    client
-        .add_service(&service)
-        .await
-        .map_err(ctx.peer(format!("adding service `{service}` in zkidc `{zkidc}`")))?;
-    let (key, existed) = client
-        .add_server(&service, &ip, port)
-        .await
-        .map_err(ctx.peer(format!("adding server {ip}:{port} to `{service}`")))?;
-    let mut facts = Facts::default();
-    facts
-        .vars
-        .insert("soa_key".into(), Value::String(key.clone()));
-    let how = if existed { "was already" } else { "is now" };
-    Ok(Done {
-        text: format!("{ip}:{port} {how} registered in `{service}` (zkidc `{zkidc}`) as `{key}`"),
-        facts,
-    })
+/// What `register` and `unregister` act on: a service of a zkidc, and the port of the node's
+/// server in it.
+struct SoaService {
+    client: SoaRegistryClient,
+    zkidc: String,
+    service: String,
+    port: u16,
 }
 
-async fn unregister(
-    client: &SoaRegistryClient,
-    default_zkidc: &str,
-    ctx: &Ctx<'_>,
-) -> Result<Done, BuiltinError> {
-    let service = ctx.text("service")?;
-    let port = ctx.port()?;
-    let zkidc = zkidc_of(ctx, default_zkidc)?;
-    let client = client.with_zkidc(&zkidc);
-    let mut facts = Facts::default();
-    facts.removed.push("soa_key".into());
-    let key = ctx.optional("soa_key");
-    if !key.is_empty() {
-        match client.del_server(&service, &key).await {
-            Ok(()) => {
+impl SoaService {
+    async fn register(&self, ctx: &Ctx<'_>) -> Result<Done, BuiltinError> {
+        let (client, zkidc, service, port) = (&self.client, &self.zkidc, &self.service, self.port);
+        let ip = ctx.ip()?;
+        // Adding a service that exists is a success: this makes sure it does.
+        client
+            .add_service(service)
+            .await
+            .map_err(ctx.peer(format!("adding service `{service}` in zkidc `{zkidc}`")))?;
+        let (key, existed) = client
+            .add_server(service, &ip, port)
+            .await
+            .map_err(ctx.peer(format!("adding server {ip}:{port} to `{service}`")))?;
+        let mut facts = Facts::default();
+        facts
+            .vars
+            .insert("soa_key".into(), Value::String(key.clone()));
+        let how = if existed { "was already" } else { "is now" };
+        Ok(Done {
+            text: format!(
+                "{ip}:{port} {how} registered in `{service}` (zkidc `{zkidc}`) as `{key}`"
+            ),
+            facts,
+        })
+    }
+
+    async fn unregister(&self, ctx: &Ctx<'_>) -> Result<Done, BuiltinError> {
+        let (client, zkidc, service, port) = (&self.client, &self.zkidc, &self.service, self.port);
+        let mut facts = Facts::default();
+        facts.removed.push("soa_key".into());
+        let key = ctx.optional("soa_key");
+        if !key.is_empty() {
+            match client.del_server(service, &key).await {
+                Ok(()) => {
+                    return Ok(Done {
+                        text: format!("server `{key}` removed from `{service}` (zkidc `{zkidc}`)"),
+                        facts,
+                    })
+                }
+                // Gone: look for the node by address below, in case it was registered again.
+                Err(e) if e.status() == Some(SOA_NOT_FOUND) => {}
+                Err(e) => {
+                    return Err(ctx
+                        .peer(format!("removing server `{key}` from `{service}`"))(
+                        e
+                    ))
+                }
+            }
+        }
+        let ip = ctx.ip()?;
+        let servers = match client.server_list(service).await {
+            Ok(servers) => servers,
+            Err(e) if e.status() == Some(SOA_NOT_FOUND) => {
                 return Ok(Done {
-                    text: format!("server `{key}` removed from `{service}` (zkidc `{zkidc}`)"),
+                    text: format!(
+                        "service `{service}` does not exist (zkidc `{zkidc}`): nothing to remove"
+                    ),
                     facts,
                 })
             }
-            // Gone: look for the node by address below, in case it was registered again.
-            Err(e) if e.status() == Some(SOA_NOT_FOUND) => {}
-            Err(e) => {
-                return Err(ctx
-                    .peer(format!("removing server `{key}` from `{service}`"))(
-                    e
-                ))
+            Err(e) => return Err(ctx.peer(format!("listing the servers of `{service}`"))(e)),
+        };
+        let mut removed = Vec::new();
+        for server in servers.iter().filter(|s| s.host == ip && s.port == port) {
+            match client.del_server(service, &server.key).await {
+                Ok(()) => removed.push(server.key.clone()),
+                Err(e) if e.status() == Some(SOA_NOT_FOUND) => {}
+                Err(e) => {
+                    return Err(ctx
+                        .peer(format!("removing server `{}` from `{service}`", server.key))(
+                        e,
+                    ))
+                }
             }
         }
+        let text = if removed.is_empty() {
+            format!(
+                "{ip}:{port} is not registered in `{service}` (zkidc `{zkidc}`): nothing to remove"
+            )
+        } else {
+            format!(
+                "{ip}:{port} removed from `{service}` (zkidc `{zkidc}`): {}",
+                removed.join(", ")
+            )
+        };
+        Ok(Done { text, facts })
     }
-    let ip = ctx.ip()?;
-    let servers = match client.server_list(&service).await {
-        Ok(servers) => servers,
-        Err(e) if e.status() == Some(SOA_NOT_FOUND) => {
-            return Ok(Done {
-                text: format!(
-                    "service `{service}` does not exist (zkidc `{zkidc}`): nothing to remove"
-                ),
-                facts,
-            })
-        }
-        Err(e) => return Err(ctx.peer(format!("listing the servers of `{service}`"))(e)),
-    };
-    let mut removed = Vec::new();
-    for server in servers.iter().filter(|s| s.host == ip && s.port == port) {
-        match client.del_server(&service, &server.key).await {
-            Ok(()) => removed.push(server.key.clone()),
-            Err(e) if e.status() == Some(SOA_NOT_FOUND) => {}
-            Err(e) => {
-                return Err(ctx
-                    .peer(format!("removing server `{}` from `{service}`", server.key))(
-                    e,
-                ))
-            }
-        }
-    }
-    let text = if removed.is_empty() {
-        format!("{ip}:{port} is not registered in `{service}` (zkidc `{zkidc}`): nothing to remove")
-    } else {
-        format!(
-            "{ip}:{port} removed from `{service}` (zkidc `{zkidc}`): {}",
-            removed.join(", ")
-        )
-    };
-    Ok(Done { text, facts })
 }
 
 // ---- cmdb ----

@@ -63,6 +63,23 @@ struct Extra {
     next_step: Option<String>,
 }
 
+impl Extra {
+    /// Nothing more than telling the task's `notify_url`.
+    fn notifying() -> Self {
+        Extra {
+            notify: true,
+            ..Extra::default()
+        }
+    }
+}
+
+/// The node a progress write is about: its task, id and batch.
+struct NodeAt<'a> {
+    flow: &'a FlowRow,
+    nid: i64,
+    batch: i64,
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -546,6 +563,7 @@ impl Inner {
         deadline: Option<Instant>,
     ) -> Result<NodeEnd, Error> {
         let (fid, nid, batch) = (flow.id, node.id, node.batch_id);
+        let at = NodeAt { flow, nid, batch };
         let mut now = NodeNow {
             ip: node.ip.clone(),
             vm_id: node.vm_id.clone(),
@@ -567,9 +585,7 @@ impl Inner {
         };
         let mut next = self
             .progress(
-                flow,
-                nid,
-                batch,
+                &at,
                 TaskState::Running,
                 node.step_index,
                 &step_states,
@@ -595,17 +611,12 @@ impl Inner {
                     (TaskState::Stopped, "stopped")
                 };
                 self.progress(
-                    flow,
-                    nid,
-                    batch,
+                    &at,
                     state,
                     index as i64,
                     &step_states,
                     format!("node {nid} `{}` {verb} before step `{}`", now.ip, step.name),
-                    Extra {
-                        notify: true,
-                        ..Extra::default()
-                    },
+                    Extra::notifying(),
                 )
                 .await?;
                 return Ok(NodeEnd::Halted);
@@ -615,21 +626,10 @@ impl Inner {
                 now.ip, step.name, flow.timeout_secs
             );
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                self.progress(
-                    flow,
-                    nid,
-                    batch,
-                    TaskState::Failed,
-                    index as i64,
-                    &step_states,
-                    timed_out,
-                    Extra {
-                        notify: true,
-                        ..Extra::default()
-                    },
-                )
-                .await?;
-                return Ok(NodeEnd::Failed);
+                let extra = Extra::default();
+                return self
+                    .fail_node(&at, index, &step_states, timed_out, extra)
+                    .await;
             }
             let run = self.run_step(
                 fid,
@@ -648,21 +648,11 @@ impl Inner {
                     Ok(end) => end?,
                     Err(_) => {
                         step_states.insert(step.name.clone(), Value::String("failed".into()));
-                        self.progress(
-                            flow,
-                            nid,
-                            batch,
-                            TaskState::Failed,
-                            index as i64,
-                            &step_states,
-                            format!("{timed_out}; its command was killed"),
-                            Extra {
-                                notify: true,
-                                ..Extra::default()
-                            },
-                        )
-                        .await?;
-                        return Ok(NodeEnd::Failed);
+                        let message = format!("{timed_out}; its command was killed");
+                        let extra = Extra::default();
+                        return self
+                            .fail_node(&at, index, &step_states, message, extra)
+                            .await;
                     }
                 },
             };
@@ -687,25 +677,13 @@ impl Inner {
                 extra.notify = true;
             }
             if let StepEnd::Failed = end {
-                extra.notify = true;
-                self.progress(
-                    flow,
-                    nid,
-                    batch,
-                    TaskState::Failed,
-                    index as i64,
-                    &step_states,
-                    message,
-                    extra,
-                )
-                .await?;
-                return Ok(NodeEnd::Failed);
+                return self
+                    .fail_node(&at, index, &step_states, message, extra)
+                    .await;
             }
             next = self
                 .progress(
-                    flow,
-                    nid,
-                    batch,
+                    &at,
                     TaskState::Running,
                     index as i64 + 1,
                     &step_states,
@@ -715,31 +693,50 @@ impl Inner {
                 .await?;
         }
         self.progress(
-            flow,
-            nid,
-            batch,
+            &at,
             TaskState::Success,
             steps.len() as i64,
             &step_states,
             format!("node {nid} `{}` succeeded", now.ip),
-            Extra {
-                notify: true,
-                ..Extra::default()
-            },
+            Extra::notifying(),
         )
         .await?;
         Ok(NodeEnd::Succeeded)
     }
 
+    /// Ends the node as failed at step `index` (the run of the node stops there), with what
+    /// `extra` says, and tells the task's `notify_url`.
+    async fn fail_node(
+        &self,
+        at: &NodeAt<'_>,
+        index: usize,
+        step_states: &Map<String, Value>,
+        message: String,
+        extra: Extra,
+    ) -> Result<NodeEnd, Error> {
+        let extra = Extra {
+            notify: true,
+            ..extra
+        };
+        let step_index = index as i64;
+        self.progress(
+            at,
+            TaskState::Failed,
+            step_index,
+            step_states,
+            message,
+            extra,
+        )
+        .await?;
+        Ok(NodeEnd::Failed)
+    }
+
     /// Commits a node's state, step and step states (and what its step learnt) together with
     /// a log row; then tells the task's `notify_url` when `extra.notify`. Answers, from the
     /// same transaction, whether the run goes on and the actions of `extra.next_step`.
-    #[allow(clippy::too_many_arguments)]
     async fn progress(
         &self,
-        flow: &FlowRow,
-        nid: i64,
-        batch: i64,
+        at: &NodeAt<'_>,
         state: TaskState,
         step_index: i64,
         step_states: &Map<String, Value>,
@@ -748,6 +745,7 @@ impl Inner {
     ) -> Result<Next, Error> {
         let states = encode(step_states)?;
         let me = self.id.clone();
+        let NodeAt { flow, nid, batch } = *at;
         let fid = flow.id;
         let facts = extra.facts;
         let attempt_log = extra.attempt_log;

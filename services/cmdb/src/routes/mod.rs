@@ -119,6 +119,18 @@ async fn guard(
     Ok((caller, Params::from_map(map)))
 }
 
+/// [`guard`] for a route that takes no parameter besides the signature's.
+async fn guard_only(
+    cmdb: &Cmdb,
+    req: &HttpRequest,
+    p: Params,
+    access: Access,
+) -> Result<Caller, Error> {
+    let (caller, p) = guard(cmdb, req, p, access).await?;
+    p.finish()?;
+    Ok(caller)
+}
+
 /// A numeric path segment; the message names it.
 fn path_id(req: &HttpRequest, name: &str) -> Result<i64, Error> {
     let text = req.match_info().get(name).unwrap_or_default();
@@ -185,8 +197,7 @@ async fn list_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> 
 }
 
 async fn get_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Read).await?;
     let key = req.match_info().get("key").unwrap_or_default().to_string();
     ok(cmdb.attribute(key).await?)
 }
@@ -225,15 +236,13 @@ async fn update_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) ->
 }
 
 async fn delete_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Admin).await?;
     let id = path_id(&req, "key")?;
     ok(cmdb.delete_attribute(id).await?)
 }
 
 async fn type_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Read).await?;
     ok(cmdb.type_attributes(path_id(&req, "type_id")?).await?)
 }
 
@@ -306,16 +315,14 @@ async fn enable_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Repl
 }
 
 async fn delete_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Admin).await?;
     ok(cmdb.delete_type(path_id(&req, "type_id")?).await?)
 }
 
 // ---- relations of types and of CIs ----
 
 async fn relation_types(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Read).await?;
     ok(w::RelationTypes {
         relation_types: crate::model::RELATION_TYPES
             .iter()
@@ -325,14 +332,12 @@ async fn relation_types(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> R
 }
 
 async fn type_children(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Read).await?;
     ok(cmdb.type_children(path_id(&req, "id")?).await?)
 }
 
 async fn type_parents(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Read).await?;
     ok(cmdb.type_parents(path_id(&req, "id")?).await?)
 }
 
@@ -345,14 +350,12 @@ async fn add_type_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -
 }
 
 async fn delete_type_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Admin).await?;
     ok(cmdb.delete_type_relation(path_id(&req, "ctr_id")?).await?)
 }
 
 async fn second_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Read).await?;
     let (numfound, second_cis) = cmdb.related_cis(path_id(&req, "id")?, true).await?;
     ok(w::SecondCis {
         numfound,
@@ -368,8 +371,7 @@ async fn ci_graph(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
 }
 
 async fn first_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Read).await?;
     let (numfound, first_cis) = cmdb.related_cis(path_id(&req, "id")?, false).await?;
     ok(w::FirstCis {
         numfound,
@@ -389,8 +391,7 @@ async fn add_ci_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> 
 }
 
 async fn delete_ci_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (caller, p) = guard(&cmdb, &req, p, Access::Write).await?;
-    p.finish()?;
+    let caller = guard_only(&cmdb, &req, p, Access::Write).await?;
     ok(cmdb
         .delete_ci_relation(caller, path_id(&req, "cr_id")?)
         .await?)
@@ -511,8 +512,7 @@ async fn update_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply 
 }
 
 async fn delete_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (caller, p) = guard(&cmdb, &req, p, Access::Write).await?;
-    p.finish()?;
+    let caller = guard_only(&cmdb, &req, p, Access::Write).await?;
     ok(cmdb.delete_ci(caller, path_id(&req, "ci_id")?).await?)
 }
 
@@ -549,8 +549,7 @@ async fn history(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
 }
 
 async fn history_record(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Read).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Read).await?;
     ok(cmdb.history_record(path_id(&req, "record_id")?).await?)
 }
 
@@ -566,8 +565,7 @@ async fn create_user(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Repl
 
 async fn get_user(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
     // Reading a user shows its secret: admins only, even when reads are open.
-    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
-    p.finish()?;
+    guard_only(&cmdb, &req, p, Access::Admin).await?;
     let name = req
         .match_info()
         .get("username")

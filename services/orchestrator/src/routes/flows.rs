@@ -1,16 +1,19 @@
 //! HTTP <-> domain for registry targets, expand / shrink / deploy, task events, schedules and
 //! the scheduler's status.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use kit::seed_reply::{listed, success};
 use kit::RequestId;
 use serde::Deserialize;
 use serde_json::Value;
 use wire::orchestrator::{Created, SchedulerStatus, SdTarget, Started};
 
-use super::{empty_object, only_id, only_page, path_id, req_text, Data, Params};
+use super::{empty_object, only_page, path_id, req_text, Data, OnlyId, Params};
 use crate::domain::{self, MAX_TEXT};
 use crate::error::Error;
 use crate::flows::{Flows, MAX_EXPAND};
@@ -74,8 +77,8 @@ pub async fn sd_update(
     Ok(success(empty_object()))
 }
 
-pub async fn sd_delete(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
-    TARGETS.delete(&db, only_id(&req, params)?).await?;
+pub async fn sd_delete(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+    TARGETS.delete(&db, id).await?;
     Ok(success(empty_object()))
 }
 
@@ -119,48 +122,66 @@ fn started(fid: i64) -> HttpResponse {
     success(Started { task_id: fid })
 }
 
-pub async fn expand(
-    req: HttpRequest,
-    flows: FlowsData,
+/// A flow started on the pool of the path: the pool's id, the request id the task keeps, and
+/// the flow's other parameters.
+pub struct FlowCall {
+    id: i64,
     request_id: RequestId,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req, &mut params)?;
+    params: Params,
+}
+
+impl FromRequest for FlowCall {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let Ok(request_id) = RequestId::extract(req).into_inner();
+        let params = Params::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let mut params = params.await?;
+            let id = path_id(&req, &mut params)?;
+            Ok(FlowCall {
+                id,
+                request_id,
+                params,
+            })
+        })
+    }
+}
+
+pub async fn expand(flows: FlowsData, call: FlowCall) -> Result<HttpResponse, Error> {
+    let mut params = call.params;
     let num = flow_count(&mut params, "num")?;
     let extra = Extra::without_nodes(params)?;
     let fid = flows
-        .expand(id, num, extra, Some(request_id.as_str()))
+        .expand(call.id, num, extra, Some(call.request_id.as_str()))
         .await?;
     Ok(started(fid))
 }
 
-pub async fn shrink(
-    req: HttpRequest,
-    flows: FlowsData,
-    request_id: RequestId,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req, &mut params)?;
-    let extra: Extra = params.into_struct()?;
+pub async fn shrink(flows: FlowsData, call: FlowCall) -> Result<HttpResponse, Error> {
+    let extra: Extra = call.params.into_struct()?;
     let ips = domain::ip_list("nodes", extra.nodes)?;
     let fid = flows
-        .shrink(id, ips, extra.params, Some(request_id.as_str()))
+        .shrink(call.id, ips, extra.params, Some(call.request_id.as_str()))
         .await?;
     Ok(started(fid))
 }
 
-pub async fn deploy(
-    req: HttpRequest,
-    flows: FlowsData,
-    request_id: RequestId,
-    mut params: Params,
-) -> Result<HttpResponse, Error> {
-    let id = path_id(&req, &mut params)?;
+pub async fn deploy(flows: FlowsData, call: FlowCall) -> Result<HttpResponse, Error> {
+    let mut params = call.params;
     let max_num = flow_count(&mut params, "max_num")?;
     let tag = req_text(&mut params, "tag", MAX_TEXT)?;
     let extra = Extra::without_nodes(params)?;
     let fid = flows
-        .deploy(id, &tag, max_num, extra, Some(request_id.as_str()))
+        .deploy(
+            call.id,
+            &tag,
+            max_num,
+            extra,
+            Some(call.request_id.as_str()),
+        )
         .await?;
     Ok(started(fid))
 }
@@ -262,29 +283,10 @@ pub async fn save_task(flows: FlowsData, mut params: Params) -> Result<HttpRespo
     Ok(success(true))
 }
 
-async fn schedule_list(
-    req: HttpRequest,
-    flows: FlowsData,
-    params: Params,
-    kind: &'static str,
-) -> Result<HttpResponse, Error> {
-    let id = only_id(&req, params)?;
-    let list = schedules::list(&flows, id, kind).await?;
-    Ok(success(list))
+pub async fn expand_list(flows: FlowsData, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+    Ok(success(schedules::list(&flows, id, "expand").await?))
 }
 
-pub async fn expand_list(
-    req: HttpRequest,
-    flows: FlowsData,
-    params: Params,
-) -> Result<HttpResponse, Error> {
-    schedule_list(req, flows, params, "expand").await
-}
-
-pub async fn upload_list(
-    req: HttpRequest,
-    flows: FlowsData,
-    params: Params,
-) -> Result<HttpResponse, Error> {
-    schedule_list(req, flows, params, "upload").await
+pub async fn upload_list(flows: FlowsData, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+    Ok(success(schedules::list(&flows, id, "upload").await?))
 }

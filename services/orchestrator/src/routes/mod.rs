@@ -2,8 +2,12 @@
 //! its parameters from the query string, a form or a JSON body. Ids in paths must be positive
 //! integers.
 
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use kit::db::Db;
 use kit::params::DEFAULT_PAGE_SIZE;
 use kit::routes::{RouteTable, GET, GET_POST, POST, POST_DELETE};
@@ -92,10 +96,22 @@ fn path_id(req: &HttpRequest, params: &mut Params) -> Result<i64, Error> {
 }
 
 /// The path's id, for a route that takes no other parameter.
-fn only_id(req: &HttpRequest, mut params: Params) -> Result<i64, Error> {
-    let id = path_id(req, &mut params)?;
-    params.finish()?;
-    Ok(id)
+struct OnlyId(i64);
+
+impl FromRequest for OnlyId {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let params = Params::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let mut params = params.await?;
+            let id = path_id(&req, &mut params)?;
+            params.finish()?;
+            Ok(OnlyId(id))
+        })
+    }
 }
 
 /// The path's id and the page, for the lists under one record.
@@ -174,13 +190,13 @@ async fn cluster_update(
     Ok(success(""))
 }
 
-async fn cluster_delete(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
-    CLUSTERS.delete(&db, only_id(&req, params)?).await?;
+async fn cluster_delete(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+    CLUSTERS.delete(&db, id).await?;
     Ok(success(""))
 }
 
-async fn cluster_get(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
-    Ok(success(CLUSTERS.get(&db, only_id(&req, params)?).await?))
+async fn cluster_get(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+    Ok(success(CLUSTERS.get(&db, id).await?))
 }
 
 async fn cluster_services(
@@ -214,13 +230,13 @@ async fn service_create(db: Data, mut params: Params) -> Result<HttpResponse, Er
     Ok(success(Created { id }))
 }
 
-async fn service_delete(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
-    SERVICES.delete(&db, only_id(&req, params)?).await?;
+async fn service_delete(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+    SERVICES.delete(&db, id).await?;
     Ok(success(empty_object()))
 }
 
-async fn service_get(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
-    Ok(success(SERVICES.get(&db, only_id(&req, params)?).await?))
+async fn service_get(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+    Ok(success(SERVICES.get(&db, id).await?))
 }
 
 async fn service_pools(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
@@ -297,13 +313,13 @@ async fn pool_update(
     Ok(success(empty_object()))
 }
 
-async fn pool_delete(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
-    POOLS.delete(&db, only_id(&req, params)?).await?;
+async fn pool_delete(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+    POOLS.delete(&db, id).await?;
     Ok(success(empty_object()))
 }
 
-async fn pool_get(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
-    Ok(success(POOLS.get(&db, only_id(&req, params)?).await?))
+async fn pool_get(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+    Ok(success(POOLS.get(&db, id).await?))
 }
 
 async fn pool_nodes(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {

@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
-use kit::openapi::{self, array_of, object, reference};
+use kit::openapi::{self, array_of, object, reference, FunctionParam as Param};
 use kit::params::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use serde_json::{json, Map, Value};
 use wire::resource_pool::{ErrorCode, STAT_OFFLINE, STAT_ONLINE};
@@ -44,9 +44,7 @@ fn build() -> Value {
     for name in super::functions() {
         if let Some(function) = describe(&name) {
             let path = format!("/api/{name}");
-            let reads = table.specs().any(|spec| {
-                spec.path == path && spec.methods.contains(&actix_web::http::Method::GET)
-            });
+            let reads = openapi::serves_get(&table, &path);
             paths.insert(path, path_item(&name, &function, reads));
         }
     }
@@ -82,30 +80,6 @@ result, or one of the error codes with `result` null: 1 bad argument (HTTP 400),
 code 1 and an `Allow` header.";
 
 // ---- one table per function ----
-
-/// A parameter: the same name, schema and flags for the query string and the body.
-struct Param {
-    name: &'static str,
-    required: bool,
-    description: String,
-    schema: Value,
-}
-
-fn optional(name: &'static str, description: impl Into<String>, schema: Value) -> Param {
-    Param {
-        name,
-        required: false,
-        description: description.into(),
-        schema,
-    }
-}
-
-fn required(name: &'static str, description: impl Into<String>, schema: Value) -> Param {
-    Param {
-        required: true,
-        ..optional(name, description, schema)
-    }
-}
 
 /// Everything the document says about one function.
 struct Function {
@@ -369,7 +343,7 @@ fn with(mut first: Vec<Param>, rest: Vec<Param>) -> Vec<Param> {
 // ---- the parameters ----
 
 fn model() -> Param {
-    optional(
+    Param::optional(
         "model",
         "The calling module (the seed's `model`), kept in the audit log of writes; \
          at most 255 printable characters, `-` when absent.",
@@ -380,12 +354,12 @@ fn model() -> Param {
 fn listing(what: &str) -> Vec<Param> {
     vec![
         model(),
-        optional(
+        Param::optional(
             "stat",
             format!("Which {what}: 0 all, 1 only the online ones, 2 only the offline ones."),
             json!({"type": "integer", "enum": [0, STAT_ONLINE, STAT_OFFLINE], "default": 0}),
         ),
-        optional(
+        Param::optional(
             "count",
             format!("At most this many {what}; 0 means all."),
             json!({"type": "integer", "format": "int64", "minimum": 0, "default": 0}),
@@ -394,7 +368,7 @@ fn listing(what: &str) -> Vec<Param> {
 }
 
 fn ip(description: &str) -> Param {
-    required(
+    Param::required(
         "ip",
         format!("{description} An IPv4 or IPv6 address (kept in its canonical form)."),
         json!({"type": "string", "example": "10.0.0.1"}),
@@ -402,7 +376,7 @@ fn ip(description: &str) -> Param {
 }
 
 fn port() -> Param {
-    optional(
+    Param::optional(
         "port",
         "The instance's port.",
         json!({"type": "integer", "format": "int32", "minimum": 1, "maximum": 65535, "default": DEFAULT_PORT}),
@@ -410,7 +384,7 @@ fn port() -> Param {
 }
 
 fn db() -> Param {
-    required(
+    Param::required(
         "db",
         "The database's name.",
         json!({"type": "string", "minLength": 1, "maxLength": MAX_DB_NAME}),
@@ -418,7 +392,7 @@ fn db() -> Param {
 }
 
 fn cascade(below: &str) -> Param {
-    optional(
+    Param::optional(
         "cascade",
         format!(
             "1 deletes {below} too; 0 refuses (409, code 4) while there are any. \
@@ -434,12 +408,12 @@ fn text_field(name: &'static str, what: &str, adding: bool) -> Param {
     if adding {
         schema["default"] = json!("");
     }
-    optional(name, what, schema)
+    Param::optional(name, what, schema)
 }
 
 /// An owner or business by name: found or created, empty clears it.
 fn named_field(name: &'static str, what: &str) -> Param {
-    optional(
+    Param::optional(
         name,
         format!("{what}, by name: created if unknown; empty clears it."),
         json!({"type": "string", "maxLength": MAX_TEXT}),
@@ -448,7 +422,7 @@ fn named_field(name: &'static str, what: &str) -> Param {
 
 fn online_field(name: &'static str, adding: bool) -> Param {
     let when = if adding { " Absent: now." } else { "" };
-    optional(
+    Param::optional(
         name,
         format!("Online date, `YYYY-mm-dd` or `YYYY-mm-dd HH:MM:SS` (UTC).{when}"),
         json!({"type": "string", "pattern": DATE_PATTERN, "example": "2024-01-31 08:00:00"}),
@@ -460,7 +434,7 @@ fn stat_field(name: &'static str, adding: bool) -> Param {
     if adding {
         schema["default"] = json!(STAT_ONLINE);
     }
-    optional(name, "1 online, 2 offline (not in the seed).", schema)
+    Param::optional(name, "1 online, 2 offline (not in the seed).", schema)
 }
 
 /// The `**args` of `add_server` / `mod_server` (`wire::resource_pool::ServerFields`).
@@ -490,7 +464,7 @@ fn instance_fields(adding: bool) -> Vec<Param> {
         ),
         online_field("instance_online", adding),
         named_field("instance_owner", "Owner"),
-        optional("instance_dbtype", "Database type.", db_type),
+        Param::optional("instance_dbtype", "Database type.", db_type),
         text_field("instance_hatype", "High-availability type.", adding),
         stat_field("instance_stat", adding),
     ]
@@ -504,17 +478,17 @@ fn database_fields(adding: bool) -> Vec<Param> {
         "Moves or renames the database, instead of"
     };
     vec![
-        optional(
+        Param::optional(
             "database_ip",
             format!("{location} `ip` (an IPv4 or IPv6 address)."),
             json!({"type": "string"}),
         ),
-        optional(
+        Param::optional(
             "database_port",
             format!("{location} `port`."),
             json!({"type": "integer", "format": "int32", "minimum": 1, "maximum": 65535}),
         ),
-        optional(
+        Param::optional(
             "database_name",
             format!("{location} `db`."),
             json!({"type": "string", "minLength": 1, "maxLength": MAX_DB_NAME}),
@@ -533,42 +507,42 @@ fn database_fields(adding: bool) -> Vec<Param> {
 
 fn audit_filters() -> Vec<Param> {
     vec![
-        optional(
+        Param::optional(
             "page",
             "Page number, from 1.",
             json!({"type": "integer", "format": "int64", "minimum": 1, "default": 1}),
         ),
-        optional(
+        Param::optional(
             "page_size",
             "Entries per page.",
             json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}),
         ),
-        optional(
+        Param::optional(
             "model",
             "Only changes made by this calling module (exact; `-` for calls without `model`).",
             json!({"type": "string"}),
         ),
-        optional(
+        Param::optional(
             "action",
             "Only this kind of change.",
             json!({"type": "string", "enum": ["add", "mod", "del"]}),
         ),
-        optional(
+        Param::optional(
             "entity",
             "Only changes to this kind of row.",
             json!({"type": "string", "enum": ["server", "instance", "database"]}),
         ),
-        optional(
+        Param::optional(
             "ip",
             "Only changes to the server with this ip, its instances and their databases.",
             json!({"type": "string"}),
         ),
-        optional(
+        Param::optional(
             "since",
             "Only changes at or after this UTC time (a date alone is its 00:00:00).",
             json!({"type": "string", "pattern": DATE_PATTERN}),
         ),
-        optional(
+        Param::optional(
             "until",
             "Only changes at or before this UTC time (a date alone is its 00:00:00).",
             json!({"type": "string", "pattern": DATE_PATTERN}),
@@ -580,86 +554,15 @@ fn audit_filters() -> Vec<Param> {
 
 /// A function's operations: POST, and GET for the reads.
 fn path_item(name: &str, function: &Function, answers_get: bool) -> Value {
-    let mut item = json!({"post": operation(name, function, Method::Post)});
-    if answers_get {
-        item["get"] = operation(name, function, Method::Get);
-    }
-    item
-}
-
-#[derive(Clone, Copy)]
-enum Method {
-    Get,
-    Post,
-}
-
-fn operation(name: &str, function: &Function, method: Method) -> Value {
-    let (suffix, how) = match method {
-        Method::Get => ("get", "Parameters in the query string."),
-        Method::Post => (
-            "post",
-            "Parameters in a form or JSON body; query-string parameters are merged in, \
-             body keys win.",
-        ),
-    };
-    let description = if function.description.is_empty() {
-        how.to_string()
-    } else {
-        format!("{}\n\n{how}", function.description)
-    };
-    let mut op = json!({
-        "operationId": format!("{name}_{suffix}"),
-        "tags": [function.tag],
-        "summary": function.summary,
-        "description": description,
-        "responses": responses(function),
-    });
-    let mut parameters = vec![request_id_parameter()];
-    match method {
-        Method::Get => parameters.extend(function.params.iter().map(query_parameter)),
-        Method::Post => op["requestBody"] = request_body(&function.params),
-    }
-    op["parameters"] = Value::Array(parameters);
-    op
-}
-
-fn query_parameter(param: &Param) -> Value {
-    json!({
-        "name": param.name,
-        "in": "query",
-        "required": param.required,
-        "description": param.description,
-        "schema": param.schema,
-    })
-}
-
-fn request_body(params: &[Param]) -> Value {
-    let mut properties = Map::new();
-    for param in params {
-        let mut schema = param.schema.clone();
-        schema["description"] = json!(param.description);
-        properties.insert(param.name.to_string(), schema);
-    }
-    let mut schema = json!({
-        "type": "object",
-        "properties": properties,
-        "additionalProperties": false,
-    });
-    let required: Vec<&str> = params
-        .iter()
-        .filter(|p| p.required)
-        .map(|p| p.name)
-        .collect();
-    if !required.is_empty() {
-        schema["required"] = json!(required);
-    }
-    let media = json!({"schema": schema});
-    json!({
-        "required": false,
-        "content": {
-            "application/x-www-form-urlencoded": media,
-            "application/json": media,
-        },
+    openapi::function_path_item(&openapi::FunctionRoute {
+        name,
+        tag: function.tag,
+        summary: &function.summary,
+        description: function.description,
+        params: &function.params,
+        common_parameters: &[request_id_parameter()],
+        responses: responses(function),
+        answers_get,
     })
 }
 

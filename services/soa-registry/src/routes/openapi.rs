@@ -9,7 +9,7 @@
 use std::sync::OnceLock;
 
 use actix_web::HttpResponse;
-use kit::openapi::{self, reference};
+use kit::openapi::{self, reference, FunctionParam as Param};
 use serde_json::{json, Map, Value};
 use wire::soa_registry::{Status, CODE_FAILURE, CODE_SUCCESS, STATUS_UNPARSABLE};
 
@@ -38,9 +38,7 @@ fn build() -> Value {
     for name in ROUTES.iter().chain(EXTRA_ROUTES.iter()) {
         if let Some(route) = describe(name) {
             let path = format!("/{name}/");
-            let reads = table.specs().any(|spec| {
-                spec.path == path && spec.methods.contains(&actix_web::http::Method::GET)
-            });
+            let reads = openapi::serves_get(&table, &path);
             paths.insert(path, path_item(name, &route, reads));
         }
     }
@@ -75,19 +73,11 @@ or POST, 409 conflict, 503 ZooKeeper unavailable, 500 anything else.";
 
 // ---- one table per route ----
 
-/// A parameter: the same name, schema and flag for the query string and the body.
-struct Param {
-    name: &'static str,
-    required: bool,
-    description: &'static str,
-    schema: Value,
-}
-
 fn param(name: &'static str, required: bool, description: &'static str, schema: Value) -> Param {
     Param {
         name,
         required,
-        description,
+        description: description.into(),
         schema,
     }
 }
@@ -264,78 +254,15 @@ fn name_schema() -> Value {
 
 /// A route's operations: POST, and GET for the reads.
 fn path_item(name: &str, route: &Route, answers_get: bool) -> Value {
-    let mut item = json!({"post": operation(name, route, Method::Post)});
-    if answers_get {
-        item["get"] = operation(name, route, Method::Get);
-    }
-    item
-}
-
-#[derive(Clone, Copy)]
-enum Method {
-    Get,
-    Post,
-}
-
-fn operation(name: &str, route: &Route, method: Method) -> Value {
-    let (suffix, how) = match method {
-        Method::Get => ("get", "Parameters in the query string."),
-        Method::Post => (
-            "post",
-            "Parameters in a form or JSON body; query-string parameters are merged in, \
-             body keys win.",
-        ),
-    };
-    let mut op = json!({
-        "operationId": format!("{name}_{suffix}"),
-        "tags": [route.tag],
-        "summary": route.summary,
-        "description": format!("{}\n\n{how}", route.description),
-        "responses": responses(route),
-    });
-    match method {
-        Method::Get => {
-            op["parameters"] = Value::Array(route.params.iter().map(query_parameter).collect())
-        }
-        Method::Post => op["requestBody"] = request_body(&route.params),
-    }
-    op
-}
-
-fn query_parameter(param: &Param) -> Value {
-    json!({
-        "name": param.name,
-        "in": "query",
-        "required": param.required,
-        "description": param.description,
-        "schema": param.schema,
-    })
-}
-
-fn request_body(params: &[Param]) -> Value {
-    let mut properties = Map::new();
-    for param in params {
-        let mut schema = param.schema.clone();
-        schema["description"] = json!(param.description);
-        properties.insert(param.name.to_string(), schema);
-    }
-    let required: Vec<&str> = params
-        .iter()
-        .filter(|p| p.required)
-        .map(|p| p.name)
-        .collect();
-    let media = json!({"schema": {
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": false,
-    }});
-    json!({
-        "required": false,
-        "content": {
-            "application/x-www-form-urlencoded": media,
-            "application/json": media,
-        },
+    openapi::function_path_item(&openapi::FunctionRoute {
+        name,
+        tag: route.tag,
+        summary: route.summary,
+        description: route.description,
+        params: &route.params,
+        common_parameters: &[],
+        responses: responses(route),
+        answers_get,
     })
 }
 
