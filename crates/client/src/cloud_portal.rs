@@ -18,6 +18,8 @@ pub struct CloudPortalClient {
     session_key: Option<String>,
 }
 
+crate::transport::transport_accessors!(CloudPortalClient);
+
 impl CloudPortalClient {
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
         Ok(CloudPortalClient {
@@ -34,19 +36,8 @@ impl CloudPortalClient {
         }
     }
 
-    pub fn with_request_id(&self, id: &str) -> Self {
-        CloudPortalClient {
-            transport: self.transport.with_request_id(id),
-            ..self.clone()
-        }
-    }
-
     pub fn session_key(&self) -> Option<&str> {
         self.session_key.as_deref()
-    }
-
-    pub fn transport(&self) -> &Transport {
-        &self.transport
     }
 
     /// POSTs any parameters to `path` as a form (or JSON) and returns the answer as it came,

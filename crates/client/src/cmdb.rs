@@ -26,6 +26,8 @@ pub struct CmdbClient {
     timestamps: bool,
 }
 
+crate::transport::transport_accessors!(CmdbClient);
+
 pub use wire::cmdb::{signature as sign, signed_text};
 
 impl CmdbClient {
@@ -54,17 +56,6 @@ impl CmdbClient {
             timestamps: true,
             ..self.clone()
         }
-    }
-
-    pub fn with_request_id(&self, id: &str) -> Self {
-        CmdbClient {
-            transport: self.transport.with_request_id(id),
-            ..self.clone()
-        }
-    }
-
-    pub fn transport(&self) -> &Transport {
-        &self.transport
     }
 
     /// Sends `params` to `API + path`, signed when the client has a key, and returns the

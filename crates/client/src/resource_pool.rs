@@ -15,6 +15,8 @@ pub struct ResourcePoolClient {
     model: Option<String>,
 }
 
+crate::transport::transport_accessors!(ResourcePoolClient);
+
 impl ResourcePoolClient {
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
         Ok(ResourcePoolClient {
@@ -29,17 +31,6 @@ impl ResourcePoolClient {
             model: Some(model.to_string()),
             ..self.clone()
         }
-    }
-
-    pub fn with_request_id(&self, id: &str) -> Self {
-        ResourcePoolClient {
-            transport: self.transport.with_request_id(id),
-            ..self.clone()
-        }
-    }
-
-    pub fn transport(&self) -> &Transport {
-        &self.transport
     }
 
     /// Calls `/api/<function>` with any parameters, and returns the answer as it came

@@ -17,6 +17,8 @@ pub struct SoaRegistryClient {
     zkidc: String,
 }
 
+crate::transport::transport_accessors!(SoaRegistryClient);
+
 impl SoaRegistryClient {
     pub fn new(config: ClientConfig, key: &str, zkidc: &str) -> Result<Self, ClientError> {
         Ok(SoaRegistryClient {
@@ -40,17 +42,6 @@ impl SoaRegistryClient {
             key: key.to_string(),
             ..self.clone()
         }
-    }
-
-    pub fn with_request_id(&self, id: &str) -> Self {
-        SoaRegistryClient {
-            transport: self.transport.with_request_id(id),
-            ..self.clone()
-        }
-    }
-
-    pub fn transport(&self) -> &Transport {
-        &self.transport
     }
 
     /// Calls `path` (e.g. `/addserver/`) with exactly `params` (string values), and returns the

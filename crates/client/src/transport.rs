@@ -327,3 +327,23 @@ pub fn as_pairs(params: &serde_json::Value) -> Vec<(String, String)> {
         _ => Vec::new(),
     }
 }
+
+/// `with_request_id` and `transport` of a client: a `Clone` struct with a `transport` field.
+macro_rules! transport_accessors {
+    ($name:ident) => {
+        impl $name {
+            /// The same client, sending `id` as `X-Request-Id` on every call.
+            pub fn with_request_id(&self, id: &str) -> Self {
+                $name {
+                    transport: self.transport.with_request_id(id),
+                    ..self.clone()
+                }
+            }
+
+            pub fn transport(&self) -> &$crate::transport::Transport {
+                &self.transport
+            }
+        }
+    };
+}
+pub(crate) use transport_accessors;

@@ -462,6 +462,21 @@ const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
+/// The component schema `name` of `document` (null when there is none), for tests that hold
+/// a schema against its wire type.
+pub fn component_schema<'a>(document: &'a Value, name: &str) -> &'a Value {
+    &document["components"]["schemas"][name]
+}
+
+/// The field names `value` serializes with (none when it is not an object): the other half of
+/// that comparison.
+pub fn field_names<T: serde::Serialize>(value: &T) -> std::collections::BTreeSet<String> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => map.keys().cloned().collect(),
+        _ => std::collections::BTreeSet::new(),
+    }
+}
+
 /// Every `$ref` of `document` that does not name one of its component schemas (a document
 /// whose tests assert this is empty cannot point a client at a missing type), and how many
 /// `$ref`s it has in all.

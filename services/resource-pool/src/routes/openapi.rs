@@ -861,23 +861,9 @@ fn probe_report() -> Value {
 mod tests {
     use std::collections::BTreeSet;
 
-    use serde::Serialize;
     use wire::resource_pool as w;
 
     use super::*;
-
-    fn components() -> &'static Map<String, Value> {
-        document()["components"]["schemas"]
-            .as_object()
-            .expect("components.schemas is an object")
-    }
-
-    fn keys<T: Serialize>(value: &T) -> BTreeSet<String> {
-        match serde_json::to_value(value).unwrap() {
-            Value::Object(map) => map.keys().cloned().collect(),
-            other => panic!("not an object: {other}"),
-        }
-    }
 
     fn properties(schema: &Value) -> BTreeSet<String> {
         schema["properties"]
@@ -1006,14 +992,14 @@ mod tests {
             set
         };
         for adding in [true, false] {
-            assert_eq!(names(server_fields(adding)), keys(&server));
+            assert_eq!(names(server_fields(adding)), openapi::field_names(&server));
             assert_eq!(
                 names(instance_fields(adding)),
-                with_alias(keys(&instance), "instance_business")
+                with_alias(openapi::field_names(&instance), "instance_business")
             );
             assert_eq!(
                 names(database_fields(adding)),
-                with_alias(keys(&database), "database_bussiness")
+                with_alias(openapi::field_names(&database), "database_bussiness")
             );
         }
     }
@@ -1023,11 +1009,15 @@ mod tests {
     fn result_schemas_match_the_wire_types() {
         let text = String::new;
         let check = |name: &str, wire: BTreeSet<String>| {
-            assert_eq!(properties(&components()[name]), wire, "{name}");
+            assert_eq!(
+                properties(&openapi::component_schema(document(), name)),
+                wire,
+                "{name}"
+            );
         };
         check(
             "Server",
-            keys(&w::Server {
+            openapi::field_names(&w::Server {
                 id: 1,
                 ip: text(),
                 name: text(),
@@ -1040,7 +1030,7 @@ mod tests {
         );
         check(
             "Instance",
-            keys(&w::Instance {
+            openapi::field_names(&w::Instance {
                 id: 1,
                 ip: text(),
                 port: 1,
@@ -1059,7 +1049,7 @@ mod tests {
         );
         check(
             "Database",
-            keys(&w::Database {
+            openapi::field_names(&w::Database {
                 id: 1,
                 ip: text(),
                 port: 1,
@@ -1074,7 +1064,7 @@ mod tests {
                 stat: 1,
             }),
         );
-        check("Deleted", keys(&w::Deleted::default()));
+        check("Deleted", openapi::field_names(&w::Deleted::default()));
         let entry = w::AuditEntry {
             id: 1,
             at: text(),
@@ -1086,10 +1076,10 @@ mod tests {
             new_value: None,
             request_id: text(),
         };
-        check("AuditEntry", keys(&entry));
+        check("AuditEntry", openapi::field_names(&entry));
         check(
             "AuditPage",
-            keys(&w::AuditPage {
+            openapi::field_names(&w::AuditPage {
                 total: 0,
                 page: 1,
                 page_size: 1,
@@ -1098,7 +1088,7 @@ mod tests {
         );
         check(
             "ProbeReport",
-            keys(&w::ProbeReport {
+            openapi::field_names(&w::ProbeReport {
                 ip: text(),
                 port: 1,
                 reachable: false,
@@ -1110,7 +1100,7 @@ mod tests {
         );
         check(
             "ErrorReply",
-            keys(&w::Reply::<()> {
+            openapi::field_names(&w::Reply::<()> {
                 code: 1,
                 msg: text(),
                 result: None,

@@ -401,26 +401,12 @@ fn schemas() -> Value {
 mod tests {
     use std::collections::BTreeSet;
 
-    use serde::Serialize;
     use wire::soa_registry as w;
 
     use super::*;
 
-    fn components() -> &'static Map<String, Value> {
-        document()["components"]["schemas"]
-            .as_object()
-            .expect("components.schemas is an object")
-    }
-
-    fn keys<T: Serialize>(value: &T) -> BTreeSet<String> {
-        match serde_json::to_value(value).expect("serializes") {
-            Value::Object(map) => map.keys().cloned().collect(),
-            other => panic!("not an object: {other}"),
-        }
-    }
-
     fn properties(name: &str) -> BTreeSet<String> {
-        components()[name]["properties"]
+        openapi::component_schema(document(), name)["properties"]
             .as_object()
             .unwrap_or_else(|| panic!("{name} has properties"))
             .keys()
@@ -519,28 +505,28 @@ mod tests {
             shard: Some(1),
             error: Some(String::new()),
         };
-        assert_eq!(keys(&entry), properties("ServerEntry"));
+        assert_eq!(openapi::field_names(&entry), properties("ServerEntry"));
         let done = w::Done {
             code: CODE_SUCCESS,
             key: Some(String::new()),
             existed: Some(true),
         };
-        assert_eq!(keys(&done), properties("Done"));
+        assert_eq!(openapi::field_names(&done), properties("Done"));
         let failure = w::Failure {
             code: CODE_FAILURE,
             reason: String::new(),
         };
-        assert_eq!(keys(&failure), properties("Failure"));
+        assert_eq!(openapi::field_names(&failure), properties("Failure"));
         let list = w::ServiceList {
             code: CODE_SUCCESS,
             services: Vec::new(),
         };
-        assert_eq!(keys(&list), properties("ServiceList"));
+        assert_eq!(openapi::field_names(&list), properties("ServiceList"));
         let servers = w::ServerList {
             code: CODE_SUCCESS,
             servers: Vec::new(),
         };
-        assert_eq!(keys(&servers), properties("ServerList"));
+        assert_eq!(openapi::field_names(&servers), properties("ServerList"));
         let everywhere = super::super::ServiceListAll {
             code: CODE_SUCCESS,
             zkidcs: vec![super::super::ZkidcServices {
@@ -550,7 +536,13 @@ mod tests {
                 reason: Some(String::new()),
             }],
         };
-        assert_eq!(keys(&everywhere), properties("ServiceListAll"));
-        assert_eq!(keys(&everywhere.zkidcs[0]), properties("ZkidcServices"));
+        assert_eq!(
+            openapi::field_names(&everywhere),
+            properties("ServiceListAll")
+        );
+        assert_eq!(
+            openapi::field_names(&everywhere.zkidcs[0]),
+            properties("ZkidcServices")
+        );
     }
 }
