@@ -1010,7 +1010,7 @@ mod tests {
         let text = String::new;
         let check = |name: &str, wire: BTreeSet<String>| {
             assert_eq!(
-                properties(&openapi::component_schema(document(), name)),
+                properties(openapi::component_schema(document(), name)),
                 wire,
                 "{name}"
             );
