@@ -1,6 +1,8 @@
+use crate::support::code;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wire::resource_pool::ErrorCode;
 
 use kit::testing::TestBackend;
 use tokio::net::{TcpListener, TcpStream};
@@ -95,10 +97,10 @@ async fn unknown_routes_and_methods_answer_in_the_envelope(backend: TestBackend)
     let http = reqwest::Client::new();
     let (status, body) = status_and_body(http.get(format!("{base}/api/get_everything"))).await;
     assert_eq!(status, 404);
-    assert_eq!(body["code"], 2);
+    assert_eq!(body["code"], ErrorCode::NotFound as i64);
     let (status, body) = status_and_body(http.put(format!("{base}/api/add_server"))).await;
     assert_eq!(status, 405);
-    assert_eq!(body["code"], 1);
+    assert_eq!(body["code"], ErrorCode::BadArgument as i64);
     // The trailing slash is accepted.
     let (status, _) = status_and_body(http.get(format!("{base}/api/get_all_server/"))).await;
     assert_eq!(status, 200);
@@ -205,7 +207,11 @@ async fn readyz_fails_while_mariadb_is_unreachable_and_recovers() {
     relay.cut();
     assert_eq!(wait_for_status(&app, "/readyz", 503).await, 503);
     let err = app.client.all_servers(0, 0).await.unwrap_err();
-    assert_eq!((err.code(), err.status()), (Some(5), Some(503)), "{err}");
+    assert_eq!(
+        (err.code(), err.status()),
+        (code(ErrorCode::Unavailable), Some(503)),
+        "{err}"
+    );
     // Liveness is not readiness: the process is fine.
     assert_eq!(
         app.client.transport().get_text("/healthz").await.unwrap().0,

@@ -1,4 +1,6 @@
+use crate::support::code;
 use kit::testing::TestBackend;
+use wire::resource_pool::ErrorCode;
 use wire::resource_pool::InstanceFields;
 
 use crate::support::TestApp;
@@ -27,7 +29,10 @@ async fn probe_reports_a_live_mariadb_and_a_dead_port(backend: TestBackend) {
     let c = &app.client;
 
     // Only listed instances are probed.
-    assert_eq!(c.probe(&host, port).await.unwrap_err().code(), Some(2));
+    assert_eq!(
+        c.probe(&host, port).await.unwrap_err().code(),
+        code(ErrorCode::NotFound)
+    );
 
     c.add_instance(&host, port, &InstanceFields::default())
         .await

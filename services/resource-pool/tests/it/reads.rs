@@ -1,4 +1,5 @@
 use kit::testing::TestBackend;
+use wire::resource_pool::ErrorCode;
 use wire::resource_pool::{DatabaseFields, InstanceFields, ServerFields};
 
 use crate::support::TestApp;
@@ -167,7 +168,7 @@ async fn single_reads_answer_with_the_seed_keys(backend: TestBackend) {
             "get_server_by_ip lacks `{key}`"
         );
     }
-    assert_eq!(raw.body["code"], 0);
+    assert_eq!(raw.body["code"], ErrorCode::Success as i64);
 
     // Port defaults to 3306.
     c.add_instance("10.1.0.10", 3306, &InstanceFields::default())

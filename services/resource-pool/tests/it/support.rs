@@ -2,6 +2,7 @@ use client::{ClientConfig, Encoding, Method, RawReply, ResourcePoolClient};
 use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use resource_pool::Config;
 use serde_json::Value;
+use wire::resource_pool::ErrorCode;
 
 pub struct TestApp {
     pub client: ResourcePoolClient,
@@ -52,6 +53,11 @@ impl TestApp {
 }
 
 /// The envelope's code and message of a raw reply.
+/// `code` as an API error's code (`ClientError::code`) says it.
+pub fn code(code: ErrorCode) -> Option<i64> {
+    Some(code as i64)
+}
+
 pub fn code_and_msg(reply: &RawReply) -> (i64, String) {
     (
         reply.body["code"].as_i64().unwrap_or(-1),

@@ -2,6 +2,8 @@ use client::Encoding;
 use kit::testing::TestBackend;
 use serde_json::{json, Value};
 
+use wire::resource_pool::ErrorCode;
+
 use crate::support::{code_and_msg, TestApp};
 use kit::on_both_backends;
 
@@ -157,7 +159,12 @@ async fn bad_input_is_refused_with_the_field_named(backend: TestBackend) {
     ] {
         let reply = raw_body(&app, transport.base_url(), content_type, body).await;
         assert_eq!(reply.0, 400, "{content_type} {body}");
-        assert_eq!(reply.1["code"], 1, "{content_type} {body}: {}", reply.1);
+        assert_eq!(
+            reply.1["code"],
+            ErrorCode::BadArgument as i64,
+            "{content_type} {body}: {}",
+            reply.1
+        );
     }
 }
 

@@ -3,7 +3,9 @@ use kit::testing::TestBackend;
 use serde_json::json;
 use wire::resource_pool::{DatabaseFields, InstanceFields, ServerFields};
 
-use crate::support::{code_and_msg, TestApp};
+use wire::resource_pool::ErrorCode;
+
+use crate::support::{code, code_and_msg, TestApp};
 use kit::on_both_backends;
 
 on_both_backends!(
@@ -21,7 +23,10 @@ on_both_backends!(
 async fn add_instance_creates_an_unknown_server(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     let c = &app.client;
-    assert_eq!(c.server("10.2.0.1").await.unwrap_err().code(), Some(2));
+    assert_eq!(
+        c.server("10.2.0.1").await.unwrap_err().code(),
+        code(ErrorCode::NotFound)
+    );
     let fields = InstanceFields {
         instance_name: Some("orders-primary".into()),
         instance_business: Some("shop".into()),
@@ -89,21 +94,24 @@ async fn duplicates_are_refused(backend: TestBackend) {
         .add_server("10.4.0.1", &ServerFields::default())
         .await
         .unwrap_err();
-    assert_eq!((err.code(), err.status()), (Some(3), Some(409)));
+    assert_eq!(
+        (err.code(), err.status()),
+        (code(ErrorCode::Duplicate), Some(409))
+    );
     assert!(err.message().contains("10.4.0.1"), "{}", err.message());
 
     let err = c
         .add_instance("10.4.0.1", 3306, &InstanceFields::default())
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Some(3));
+    assert_eq!(err.code(), code(ErrorCode::Duplicate));
     assert!(err.message().contains("10.4.0.1:3306"), "{}", err.message());
 
     let err = c
         .add_database("app", "10.4.0.1", 3306, &DatabaseFields::default())
         .await
         .unwrap_err();
-    assert_eq!(err.code(), Some(3));
+    assert_eq!(err.code(), code(ErrorCode::Duplicate));
     assert!(
         err.message().contains("10.4.0.1:3306/app"),
         "{}",
@@ -130,10 +138,13 @@ async fn deletes_that_would_orphan_rows_are_refused_unless_cascaded(backend: Tes
         .unwrap();
 
     let err = c.del_server("10.5.0.1", false).await.unwrap_err();
-    assert_eq!((err.code(), err.status()), (Some(4), Some(409)));
+    assert_eq!(
+        (err.code(), err.status()),
+        (code(ErrorCode::InUse), Some(409))
+    );
     assert!(err.message().contains("cascade"), "{}", err.message());
     let err = c.del_instance("10.5.0.1", 3306, false).await.unwrap_err();
-    assert_eq!(err.code(), Some(4));
+    assert_eq!(err.code(), code(ErrorCode::InUse));
     // Nothing was lost.
     assert_eq!(c.all_instances(0, 0).await.unwrap().len(), 2);
     assert_eq!(c.all_databases(0, 0).await.unwrap().len(), 2);
@@ -264,7 +275,7 @@ async fn mod_database_renames_and_moves(backend: TestBackend) {
             .await
             .unwrap_err()
             .code(),
-        Some(2)
+        code(ErrorCode::NotFound)
     );
 
     // Moving onto a name already used there is a duplicate; moving to an unknown instance is not found.
@@ -278,7 +289,7 @@ async fn mod_database_renames_and_moves(backend: TestBackend) {
             .await
             .unwrap_err()
             .code(),
-        Some(3)
+        code(ErrorCode::Duplicate)
     );
     let to_nowhere = DatabaseFields {
         database_port: Some(3399),
@@ -289,7 +300,7 @@ async fn mod_database_renames_and_moves(backend: TestBackend) {
             .await
             .unwrap_err()
             .code(),
-        Some(2)
+        code(ErrorCode::NotFound)
     );
 
     let moved = c
@@ -334,7 +345,11 @@ async fn unknown_rows_are_not_found(backend: TestBackend) {
         c.del_instance("10.8.0.1", 3306, true).await.unwrap_err(),
         c.del_database("10.8.0.1", 3306, "x").await.unwrap_err(),
     ] {
-        assert_eq!((err.code(), err.status()), (Some(2), Some(404)), "{err}");
+        assert_eq!(
+            (err.code(), err.status()),
+            (code(ErrorCode::NotFound), Some(404)),
+            "{err}"
+        );
         assert!(err.message().contains("10.8.0.1"), "{}", err.message());
     }
     let raw = app
@@ -362,7 +377,12 @@ async fn parameters_come_from_query_form_or_json(backend: TestBackend) {
                 json!({"ip": ip, "port": "3316", "instance_name": "n", "instance_stat": 2}),
             )
             .await;
-        assert_eq!(code_and_msg(&reply).0, 0, "{encoding:?}: {:?}", reply.body);
+        assert_eq!(
+            code_and_msg(&reply).0,
+            ErrorCode::Success as i64,
+            "{encoding:?}: {:?}",
+            reply.body
+        );
         let got = app
             .raw("get_instance", encoding, json!({"ip": ip, "port": 3316}))
             .await;
@@ -405,7 +425,7 @@ async fn concurrent_adds_of_one_server_make_one_row(backend: TestBackend) {
     let ok = results.iter().filter(|r| r.is_ok()).count();
     let duplicates = results
         .iter()
-        .filter(|r| matches!(r, Err(e) if e.code() == Some(3)))
+        .filter(|r| matches!(r, Err(e) if e.code() == code(ErrorCode::Duplicate)))
         .count();
     assert_eq!((ok, duplicates), (1, 7), "{results:?}");
     assert_eq!(app.client.all_servers(0, 0).await.unwrap().len(), 1);
