@@ -175,3 +175,14 @@ pub fn test_http() -> crate::config::HttpConfig {
         ..crate::config::HttpConfig::on_port(0)
     }
 }
+
+/// The OpenAPI document a service at `base_url` serves at `/openapi.json`, asserted to come
+/// with a 200 and to be JSON.
+pub async fn openapi_document(base_url: &str) -> serde_json::Value {
+    let reply = reqwest::get(format!("{base_url}/openapi.json"))
+        .await
+        .expect("/openapi.json answers");
+    assert_eq!(reply.status().as_u16(), 200);
+    let text = reply.text().await.expect("/openapi.json's body");
+    serde_json::from_str(&text).expect("JSON")
+}

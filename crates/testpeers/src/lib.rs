@@ -8,10 +8,11 @@
 
 use std::path::Path;
 
-use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient};
-use kit::testing::sshd::Sshd;
+use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient, TaskEngineClient};
+use kit::config::DatabaseConfig;
+use kit::testing::sshd::{self, Sshd};
 use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
-use task_engine::config::{HostKeyPolicy, SshConfig};
+use task_engine::config::{HostKeyPolicy, RunConfig, SshConfig};
 
 /// cloud-portal's configuration, for [`Peers::start_with`].
 pub use cloud_portal::Config as CloudPortalConfig;
@@ -198,4 +199,35 @@ pub fn task_engine_ssh(server: &Sshd, dir: &Path) -> SshConfig {
         control_persist_secs: 5,
         ..SshConfig::default()
     }
+}
+
+/// A task-engine's configuration for an integration suite: port 0, `database`, the shared
+/// sshd with `ssh_dir` as its folder (see [`task_engine_ssh`]), at most `concurrency` nodes
+/// of a batch at a time, retries pausing 50 ms, leases of 30 s.
+pub fn task_engine_config(
+    database: &DatabaseConfig,
+    ssh_dir: &Path,
+    concurrency: usize,
+) -> task_engine::Config {
+    task_engine::Config {
+        http: test_http(),
+        database: database.clone(),
+        ssh: task_engine_ssh(sshd::shared(), ssh_dir),
+        run: RunConfig {
+            concurrency,
+            retry_pause_ms: 50,
+            lease_secs: 30,
+        },
+        ..task_engine::Config::default()
+    }
+}
+
+/// Starts a task-engine with `config`: its server and a client of it.
+pub async fn serve_task_engine(config: task_engine::Config) -> (Served, TaskEngineClient) {
+    let bound = task_engine::start(config)
+        .await
+        .expect("task-engine starts");
+    let server = serve(bound);
+    let client = TaskEngineClient::new(ClientConfig::new(&server.url)).expect("client builds");
+    (server, client)
 }

@@ -6,7 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use client::CloudPortalClient;
+use wire::cloud_portal::Image;
 
 use dcp_e2e::{
     action, assert_ok, eventually, in_state, nodes, post, step, template, text, web_pool, Platform,
@@ -37,29 +40,68 @@ fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap_or_default()
 }
 
+/// A started platform with a shared folder for the hosts' files, and in cloud-portal one
+/// image (the pool's vm_type) and the four loopback hosts of one slot each.
+struct Stage {
+    platform: Platform,
+    /// The hosts' shared folder; `dir` is its path as a template parameter.
+    work: PathBuf,
+    dir: String,
+    portal: CloudPortalClient,
+    image: Image,
+}
+
+impl Stage {
+    async fn start(image_name: &str) -> Stage {
+        let platform = tokio::task::spawn_blocking(Platform::start)
+            .await
+            .expect("the platform starts");
+        let work = platform.dir.path().join("hosts");
+        std::fs::create_dir_all(&work).expect("the hosts' shared folder");
+        let dir = work.display().to_string();
+        let portal = platform.cloud_portal().await;
+        let image = portal
+            .add_image(image_name, Some("an image for the e2e suite"))
+            .await
+            .expect("add an image");
+        let ssh = kit::testing::sshd::shared();
+        for host in HOSTS {
+            portal
+                .add_host(host, ssh.port, 1)
+                .await
+                .expect("add a loopback host");
+        }
+        Stage {
+            platform,
+            work,
+            dir,
+            portal,
+            image,
+        }
+    }
+}
+
+/// How many instance slots cloud-portal's hosts have in use, summed over all hosts.
+async fn hosts_in_use(portal: &CloudPortalClient) -> i32 {
+    portal
+        .hosts()
+        .await
+        .expect("hosts")
+        .iter()
+        .map(|h| h.used)
+        .sum()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
-    let platform = tokio::task::spawn_blocking(Platform::start)
-        .await
-        .expect("the platform starts");
-    let work = platform.dir.path().join("hosts");
-    std::fs::create_dir_all(&work).expect("the hosts' shared folder");
-    let dir = work.display().to_string();
+    let Stage {
+        platform,
+        work,
+        dir,
+        portal,
+        image,
+    } = Stage::start("e2e-image").await;
     let orch = platform.orchestrator();
-
-    // cloud-portal: one image (the pool's vm_type) and four loopback hosts of one slot each.
-    let portal = platform.cloud_portal().await;
-    let image = portal
-        .add_image("e2e-image", Some("an image for the e2e suite"))
-        .await
-        .expect("add an image");
-    let ssh = kit::testing::sshd::shared();
-    for host in HOSTS {
-        portal
-            .add_host(host, ssh.port, 1)
-            .await
-            .expect("add a loopback host");
-    }
 
     // Remote steps and templates, made through the orchestrator's front door.
     action(
@@ -181,13 +223,7 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
         .await
         .expect("the service CI's children");
     assert_eq!(service_children.numfound, 1, "service → pool relation");
-    let used: i32 = portal
-        .hosts()
-        .await
-        .expect("hosts")
-        .iter()
-        .map(|h| h.used)
-        .sum();
+    let used = hosts_in_use(&portal).await;
     assert_eq!(used, 3, "three hosts in use in cloud-portal");
 
     // ---- deploy a new tag over every node ----
@@ -289,13 +325,7 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
         1,
         "one server left in ZooKeeper"
     );
-    let used: i32 = portal
-        .hosts()
-        .await
-        .expect("hosts")
-        .iter()
-        .map(|h| h.used)
-        .sum();
+    let used = hosts_in_use(&portal).await;
     assert_eq!(used, 1, "two instances given back to cloud-portal");
     for ip in &leaving {
         assert!(
@@ -315,24 +345,13 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
 /// node table ends true although every event sent meanwhile was lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_expand_survives_crashes_of_the_orchestrator_and_the_task_engine() {
-    let mut platform = tokio::task::spawn_blocking(Platform::start)
-        .await
-        .expect("the platform starts");
-    let work = platform.dir.path().join("hosts");
-    std::fs::create_dir_all(&work).expect("the hosts' shared folder");
-    let dir = work.display().to_string();
-    let portal = platform.cloud_portal().await;
-    let image = portal
-        .add_image("e2e-slow-image", Some("an image for the e2e suite"))
-        .await
-        .expect("add an image");
-    let ssh = kit::testing::sshd::shared();
-    for host in HOSTS {
-        portal
-            .add_host(host, ssh.port, 1)
-            .await
-            .expect("add a loopback host");
-    }
+    let Stage {
+        mut platform,
+        work,
+        dir,
+        portal,
+        image,
+    } = Stage::start("e2e-slow-image").await;
     // A slow remote step, so that the crash comes while nodes are in it.
     action(
         &platform,
@@ -400,13 +419,7 @@ async fn an_expand_survives_crashes_of_the_orchestrator_and_the_task_engine() {
         "the log tells of the takeover: {:?}",
         log.iter().map(|r| r.message.as_str()).collect::<Vec<_>>()
     );
-    let used: i32 = portal
-        .hosts()
-        .await
-        .expect("hosts")
-        .iter()
-        .map(|h| h.used)
-        .sum();
+    let used = hosts_in_use(&portal).await;
     assert_eq!(used, 2, "no second instance was created for a node");
     assert_eq!(
         zookeeper_members(&platform).await.len(),

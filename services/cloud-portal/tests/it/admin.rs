@@ -4,7 +4,7 @@ use client::Encoding;
 use kit::testing::TestBackend;
 use serde_json::json;
 
-use crate::support::{api_error, code_and_desc, session_of, TestApp, ADMIN};
+use crate::support::{api_error, code_and_desc, session_of, TestApp, ADMIN, BOB_PASSWORD};
 use kit::on_both_backends;
 
 on_both_backends!(
@@ -19,11 +19,7 @@ on_both_backends!(
 
 async fn the_admin_adds_and_lists_users_images_and_hosts(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    let bob = app
-        .admin
-        .add_user("bob", "bobs-password", "user")
-        .await
-        .expect("user");
+    let bob = app.add_bob().await;
     assert_eq!((bob.username.as_str(), bob.role.as_str()), ("bob", "user"));
     app.admin
         .add_user("orch", "orch-password", "service")
@@ -37,7 +33,7 @@ async fn the_admin_adds_and_lists_users_images_and_hosts(backend: TestBackend) {
             .collect::<Vec<_>>(),
         vec![(ADMIN, "admin"), ("bob", "user"), ("orch", "service")]
     );
-    assert!(app.client.login("bob", "bobs-password").await.is_ok());
+    assert!(app.client.login("bob", BOB_PASSWORD).await.is_ok());
 
     let image = app
         .admin
@@ -310,14 +306,7 @@ async fn service_endpoints_answer(backend: TestBackend) {
         .expect("healthz");
     assert_eq!(status.as_u16(), 200);
     assert!(body.contains("cloud-portal"), "{body}");
-    let (status, body) = app
-        .admin
-        .transport()
-        .get_text("/openapi.json")
-        .await
-        .expect("spec");
-    assert_eq!(status.as_u16(), 200);
-    let spec: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let spec = kit::testing::openapi_document(app.admin.transport().base_url()).await;
     assert_eq!(spec["openapi"], "3.0.3");
     for path in cloud_portal::ROUTES {
         assert!(

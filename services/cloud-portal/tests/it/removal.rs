@@ -4,7 +4,7 @@ use kit::on_both_backends;
 use kit::testing::TestBackend;
 use serde_json::{json, Value};
 
-use crate::support::{api_error, code_and_desc, session_of, TestApp, ADMIN};
+use crate::support::{api_error, code_and_desc, session_of, TestApp, ADMIN, BOB_PASSWORD};
 
 on_both_backends!(
     the_admin_deletes_unused_users_images_and_hosts,
@@ -23,14 +23,10 @@ async fn as_admin(app: &TestApp, path: &str, mut params: Value) -> (i64, String,
 
 async fn the_admin_deletes_unused_users_images_and_hosts(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    let bob = app
-        .admin
-        .add_user("bob", "bobs-password", "user")
-        .await
-        .expect("user");
+    let bob = app.add_bob().await;
     let bobs_session = app.client.with_session(
         &app.client
-            .login("bob", "bobs-password")
+            .login("bob", BOB_PASSWORD)
             .await
             .expect("bob logs in"),
     );
@@ -70,7 +66,7 @@ async fn the_admin_deletes_unused_users_images_and_hosts(backend: TestBackend) {
         (2, "Requires authentication".into())
     );
     assert_eq!(
-        api_error(app.client.login("bob", "bobs-password").await),
+        api_error(app.client.login("bob", BOB_PASSWORD).await),
         (5, "Wrong username or password.".into())
     );
     // A name that was deleted can be used again.

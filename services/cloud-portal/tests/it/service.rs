@@ -3,7 +3,7 @@
 use kit::testing::TestBackend;
 use serde_json::json;
 
-use crate::support::{api_error, code_and_desc, session_of, TestApp};
+use crate::support::{api_error, code_and_desc, session_of, status_of, TestApp};
 use kit::on_both_backends;
 
 on_both_backends!(
@@ -79,14 +79,7 @@ async fn a_service_account_creates_running_instances_and_gives_them_back(backend
         orchestrator.return_vms(&ids[..2]).await.expect("again"),
         ids[..2].to_vec()
     );
-    assert_eq!(
-        orchestrator
-            .query_instance(ids[0])
-            .await
-            .expect("query")
-            .status,
-        100
-    );
+    assert_eq!(status_of(&orchestrator, ids[0]).await, 100);
 }
 
 async fn creates_are_all_or_nothing(backend: TestBackend) {
@@ -168,14 +161,7 @@ async fn giving_back_checks_ownership_and_input(backend: TestBackend) {
         api_error(orchestrator.return_vms(&[ours, hers.id]).await),
         (1, format!("Instance {} is someone else's", hers.id))
     );
-    assert_eq!(
-        orchestrator
-            .query_instance(ours)
-            .await
-            .expect("query")
-            .status,
-        3
-    );
+    assert_eq!(status_of(&orchestrator, ours).await, 3);
     assert_eq!(
         api_error(orchestrator.return_vms(&[ours, 9999]).await),
         (4, "Can not find instance 9999".into())
@@ -204,14 +190,7 @@ async fn giving_back_checks_ownership_and_input(backend: TestBackend) {
             "invalid parameter `instance_ids`: at most 100 ids".into()
         )
     );
-    assert_eq!(
-        orchestrator
-            .query_instance(ours)
-            .await
-            .expect("query")
-            .status,
-        3
-    );
+    assert_eq!(status_of(&orchestrator, ours).await, 3);
 }
 
 async fn create_refuses_bad_input_clearly(backend: TestBackend) {

@@ -4,9 +4,12 @@ use cloud_portal::Config;
 use kit::config::HttpConfig;
 use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use serde_json::Value;
+use wire::cloud_portal::User;
 
 pub const ADMIN: &str = "root-admin";
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+/// The password of `bob`, the plain user [`TestApp::add_bob`] adds.
+pub const BOB_PASSWORD: &str = "bobs-password";
 
 pub struct TestApp {
     /// No session.
@@ -96,6 +99,14 @@ impl TestApp {
         self.client.with_session(&key)
     }
 
+    /// Adds `bob`, a plain user with password [`BOB_PASSWORD`], as the admin.
+    pub async fn add_bob(&self) -> User {
+        self.admin
+            .add_user("bob", BOB_PASSWORD, "user")
+            .await
+            .expect("user")
+    }
+
     pub async fn user(&self, name: &str) -> CloudPortalClient {
         self.user_with_role(name, "user").await
     }
@@ -145,6 +156,11 @@ pub fn api_error<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (i64, St
         Err(ClientError::Api { code, message, .. }) => (code, message),
         other => panic!("expected an answer with a non-zero code, got {other:?}"),
     }
+}
+
+/// The status of instance `id` as `client` queries it.
+pub async fn status_of(client: &CloudPortalClient, id: i64) -> i32 {
+    client.query_instance(id).await.expect("query").status
 }
 
 pub fn session_of(client: &CloudPortalClient) -> String {

@@ -75,10 +75,7 @@ async fn concurrent_creates_of_one_attribute_have_one_winner_and_400s(backend: T
 
 async fn concurrent_creates_of_one_citype_have_one_winner_and_400s(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
-    app.admin
-        .add_attribute(json!({"attr_name": "sn", "is_uniq": 1}))
-        .await
-        .expect("sn");
+    app.add_sn().await;
     let answers = race(
         &[&app],
         Method::POST,

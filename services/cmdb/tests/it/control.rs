@@ -5,7 +5,7 @@
 use kit::testing::TestBackend;
 use serde_json::json;
 
-use crate::support::{refused, TestApp};
+use crate::support::{attr_id, refused, TestApp};
 
 kit::on_both_backends!(
     names_with_control_characters_are_refused_naming_the_field,
@@ -27,15 +27,13 @@ fn names_the_field(status: u16, message: &str, field: &str, c: char) {
 async fn names_with_control_characters_are_refused_naming_the_field(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     let a = &app.admin;
-    a.add_attribute(json!({"attr_name": "sn", "is_uniq": 1}))
-        .await
-        .expect("sn");
+    app.add_sn().await;
     let type_id = a
         .add_citype(json!({"type_name": "rack", "unique": "sn"}))
         .await
         .expect("rack")
         .type_id;
-    let sn = a.attribute("sn").await.expect("sn").attribute.attr_id;
+    let sn = attr_id(a, "sn").await;
     for c in CONTROLS {
         let bad = format!("x{c}y");
         let (status, message) = refused(a.create_user(&bad, false).await);

@@ -3,7 +3,7 @@
 use kit::testing::TestBackend;
 use serde_json::json;
 
-use crate::support::{assert_refused, refused, TestApp};
+use crate::support::{assert_refused, attr_id, refused, TestApp};
 
 kit::on_both_backends!(
     attributes_are_created_listed_found_updated_and_deleted,
@@ -35,14 +35,7 @@ async fn attributes_are_created_listed_found_updated_and_deleted(backend: TestBa
     assert_eq!(one.choice_value, vec![json!("南汇"), json!("欧阳路")]);
     assert_eq!(one.value_type, "text");
     assert!(!one.is_multivalue && !one.is_uniq);
-    assert_eq!(
-        a.attribute("IDC")
-            .await
-            .expect("by alias")
-            .attribute
-            .attr_id,
-        id
-    );
+    assert_eq!(attr_id(a, "IDC").await, id);
     assert_eq!(
         a.attribute(&id.to_string())
             .await
@@ -106,11 +99,7 @@ async fn attribute_input_is_checked(backend: TestBackend) {
 async fn citypes_are_created_queried_enabled_and_deleted(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     let a = &app.admin;
-    let sn = a
-        .add_attribute(json!({"attr_name": "sn", "is_uniq": 1}))
-        .await
-        .expect("sn")
-        .attr_id;
+    let sn = app.add_sn().await;
     a.add_attribute(json!({"attr_name": "uuid", "is_uniq": 1}))
         .await
         .expect("uuid");
@@ -168,11 +157,7 @@ async fn citypes_are_created_queried_enabled_and_deleted(backend: TestBackend) {
 async fn citype_input_follows_the_seed(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;
     let a = &app.admin;
-    let sn = a
-        .add_attribute(json!({"attr_name": "sn", "is_uniq": 1}))
-        .await
-        .expect("sn")
-        .attr_id;
+    let sn = app.add_sn().await;
     a.add_attribute(json!({"attr_name": "name"}))
         .await
         .expect("name");
@@ -239,13 +224,8 @@ async fn attributes_bind_to_and_unbind_from_types(backend: TestBackend) {
     assert!(listed.attributes[0].is_required);
     assert!(!listed.attributes[1].is_required);
 
-    let status_id = a
-        .attribute("status")
-        .await
-        .expect("status")
-        .attribute
-        .attr_id;
-    let hostname_id = a.attribute("hostname").await.expect("h").attribute.attr_id;
+    let status_id = attr_id(a, "status").await;
+    let hostname_id = attr_id(a, "hostname").await;
     assert_eq!(
         a.unbind_attributes(type_id, &[status_id])
             .await

@@ -3,7 +3,7 @@
 use kit::testing::TestBackend;
 use serde_json::{json, Value};
 
-use crate::support::{refused, TestApp};
+use crate::support::{attr_id, refused, TestApp};
 
 kit::on_both_backends!(
     every_operator_selects_what_it_says,
@@ -37,12 +37,7 @@ async fn fleet(app: &TestApp) {
         .await
         .expect("switch")
         .type_id;
-    let ports = a
-        .attribute("port_count")
-        .await
-        .expect("p")
-        .attribute
-        .attr_id;
+    let ports = attr_id(a, "port_count").await;
     a.bind_attributes(switch, &[ports], false)
         .await
         .expect("bound");
@@ -81,13 +76,7 @@ async fn every_operator_selects_what_it_says(backend: TestBackend) {
         hostnames(&app, json!({"q": "主机名:web-03"})).await,
         web(&[3])
     );
-    let cpu = app
-        .admin
-        .attribute("cpu_core_num")
-        .await
-        .expect("cpu")
-        .attribute
-        .attr_id;
+    let cpu = attr_id(&app.admin, "cpu_core_num").await;
     assert_eq!(
         hostnames(&app, json!({"q": format!("{cpu}:6")})).await,
         web(&[3])

@@ -78,7 +78,7 @@ impl TestApp {
     /// ram (float), online (date), nic (text, multi-valued). Returns the type id.
     pub async fn server_model(&self) -> i64 {
         let a = &self.admin;
-        for params in [
+        let attributes = [
             json!({"attr_name": "hostname", "attr_alias": "主机名", "is_uniq": 1}),
             json!({"attr_name": "private_ip", "attr_alias": "IP"}),
             json!({"attr_name": "idc", "attr_alias": "IDC", "choice_value": ["IDC-A", "IDC-B", "IDC-C"]}),
@@ -87,8 +87,11 @@ impl TestApp {
             json!({"attr_name": "online", "value_type": "date"}),
             json!({"attr_name": "nic", "is_multivalue": 1}),
             json!({"attr_name": "status"}),
-        ] {
-            a.add_attribute(params).await.expect("attribute added");
+        ];
+        for params in &attributes {
+            a.add_attribute(params.clone())
+                .await
+                .expect("attribute added");
         }
         let type_id = a
             .add_citype(
@@ -97,28 +100,25 @@ impl TestApp {
             .await
             .expect("type added")
             .type_id;
+        // The type has the unique hostname already; the others are bound in their order.
         let mut ids = Vec::new();
-        for name in [
-            "private_ip",
-            "idc",
-            "cpu_core_num",
-            "ram",
-            "online",
-            "nic",
-            "status",
-        ] {
-            ids.push(
-                a.attribute(name)
-                    .await
-                    .expect("attribute")
-                    .attribute
-                    .attr_id,
-            );
+        for params in &attributes[1..] {
+            let name = params["attr_name"].as_str().expect("an attribute name");
+            ids.push(attr_id(a, name).await);
         }
         a.bind_attributes(type_id, &ids, false)
             .await
             .expect("attributes bound");
         type_id
+    }
+
+    /// Adds the unique attribute `sn` that scenarios key their own types on; its id.
+    pub async fn add_sn(&self) -> i64 {
+        self.admin
+            .add_attribute(json!({"attr_name": "sn", "is_uniq": 1}))
+            .await
+            .expect("sn")
+            .attr_id
     }
 
     pub async fn add_server(&self, fields: Value) -> i64 {
@@ -128,6 +128,16 @@ impl TestApp {
         }
         self.admin.add_ci(params).await.expect("CI added").ci_id
     }
+}
+
+/// The id of the attribute `name` (its name, alias or id), read through `client`.
+pub async fn attr_id(client: &CmdbClient, name: &str) -> i64 {
+    client
+        .attribute(name)
+        .await
+        .expect("attribute")
+        .attribute
+        .attr_id
 }
 
 /// The HTTP status and message of a refused call.

@@ -80,15 +80,11 @@ async fn cluster_crud(backend: TestBackend) {
 
     c.delete_cluster(second).await.unwrap();
     let reply = app
-        .call(Method::POST, &format!("/cluster/{second}"), json!({}))
+        .call_empty(Method::POST, &format!("/cluster/{second}"))
         .await;
     assert_error(&reply, 404, "not found");
     let reply = app
-        .call(
-            Method::POST,
-            &format!("/cluster/delete/{second}"),
-            json!({}),
-        )
+        .call_empty(Method::POST, &format!("/cluster/delete/{second}"))
         .await;
     assert_error(&reply, 404, "not found");
     app.stop().await;
@@ -162,23 +158,15 @@ async fn services_and_pools(backend: TestBackend) {
 
     // Nothing lost silently: parents with children stay.
     let reply = app
-        .call(
-            Method::POST,
-            &format!("/cluster/delete/{cluster}"),
-            json!({}),
-        )
+        .call_empty(Method::POST, &format!("/cluster/delete/{cluster}"))
         .await;
     assert_error(&reply, 409, "still has 2 service(s)");
     let reply = app
-        .call(
-            Method::DELETE,
-            &format!("/service/delete/{service}"),
-            json!({}),
-        )
+        .call_empty(Method::DELETE, &format!("/service/delete/{service}"))
         .await;
     assert_error(&reply, 409, "still has 2 pool(s)");
     let reply = app
-        .call(Method::DELETE, &format!("/pool/delete/{pool2}"), json!({}))
+        .call_empty(Method::DELETE, &format!("/pool/delete/{pool2}"))
         .await;
     assert_error(&reply, 409, "still has 2 node(s)");
     assert_eq!(c.pool(pool2).await.unwrap().node_count, 2);
@@ -190,11 +178,7 @@ async fn services_and_pools(backend: TestBackend) {
     c.delete_pool(pool2).await.unwrap();
     c.delete_pool(pool).await.unwrap();
     let reply = app
-        .call(
-            Method::DELETE,
-            &format!("/service/delete/{service}"),
-            json!({}),
-        )
+        .call_empty(Method::DELETE, &format!("/service/delete/{service}"))
         .await;
     assert_eq!(reply.body["data"], json!({}));
     c.delete_service(service2).await.unwrap();

@@ -1,11 +1,10 @@
 //! A real task-engine in-process on port 0, running its remote steps over the kit's real sshd
 //! (nodes are 127.0.0.x), and helpers to give it actions, remote steps and templates.
 
-use client::{ClientConfig, TaskEngineClient};
-use kit::testing::sshd;
-use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
+use client::TaskEngineClient;
+use kit::testing::{Served, TestBackend, TestDatabase};
 use serde_json::{json, Map, Value};
-use task_engine::config::{EventsConfig, RunConfig};
+use task_engine::config::EventsConfig;
 use wire::task_engine as w;
 
 pub struct Engine {
@@ -28,28 +27,14 @@ impl Engine {
     ) -> Engine {
         let db = TestDatabase::create(backend, "oc_te");
         let ssh_dir = tempfile::tempdir().expect("a temp folder for ssh");
-        let mut config = task_engine::Config {
-            http: test_http(),
-            database: db.config.clone(),
-            ssh: testpeers::task_engine_ssh(sshd::shared(), ssh_dir.path()),
-            run: RunConfig {
-                concurrency: 20,
-                retry_pause_ms: 50,
-                lease_secs: 30,
-            },
-            // The orchestrators of the tests bind 127.0.0.1, port 0: their event URL is
-            // http://127.0.0.1:<port>/internal/task_event, the port known only once bound.
-            events: EventsConfig {
-                allowed_urls: vec!["http://127.0.0.1:*/internal/task_event".into()],
-            },
-            ..task_engine::Config::default()
+        let mut config = testpeers::task_engine_config(&db.config, ssh_dir.path(), 20);
+        // The orchestrators of the tests bind 127.0.0.1, port 0: their event URL is
+        // http://127.0.0.1:<port>/internal/task_event, the port known only once bound.
+        config.events = EventsConfig {
+            allowed_urls: vec!["http://127.0.0.1:*/internal/task_event".into()],
         };
         adjust(&mut config);
-        let bound = task_engine::start(config)
-            .await
-            .expect("task-engine starts");
-        let server = serve(bound);
-        let client = TaskEngineClient::new(ClientConfig::new(&server.url)).expect("client builds");
+        let (server, client) = testpeers::serve_task_engine(config).await;
         Engine {
             url: server.url.clone(),
             client,

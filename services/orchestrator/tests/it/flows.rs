@@ -78,11 +78,16 @@ struct Flow {
 }
 
 impl Flow {
-    async fn start(
+    /// A flow followed through events.
+    async fn start(backend: TestBackend, kind: &str, steps: &[(&str, &str)], ips: &[&str]) -> Flow {
+        Flow::following(backend, Follow::Events, kind, steps, ips).await
+    }
+
+    async fn following(
         backend: TestBackend,
-        steps: &[(&str, &str)],
-        kind: &str,
         follow: Follow,
+        kind: &str,
+        steps: &[(&str, &str)],
         ips: &[&str],
     ) -> Flow {
         let dir = tempfile::tempdir().expect("a temp folder");
@@ -108,7 +113,15 @@ impl Flow {
             id,
         }
     }
+
+    async fn stop(self) {
+        self.app.stop().await;
+        self.engine.stop().await;
+    }
 }
+
+/// The remote step most flow scenarios run: it writes the deployed tag to `<ip>.tag`.
+const WRITE_TAG: (&str, &str) = ("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag");
 
 /// POSTs flow `op` (expand, shrink, deploy) of pool `id`; the answer as it came.
 async fn pool_op(app: &TestApp, op: &str, id: i64, params: Value) -> RawReply {
@@ -143,22 +156,11 @@ async fn wait_detail(engine: &Engine, fid: i64, what: &str, done: impl Fn(&[w::T
 }
 
 async fn deploy_runs_a_remote_step_with_the_tag_on_manual_nodes(backend: TestBackend) {
-    let Flow {
-        dir,
-        engine,
-        app,
-        id,
-    } = Flow::start(
-        backend,
-        &[("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag")],
-        "deploy",
-        Follow::Events,
-        &["127.0.0.2", "127.0.0.3"],
-    )
-    .await;
+    let flow = Flow::start(backend, "deploy", &[WRITE_TAG], &["127.0.0.2", "127.0.0.3"]).await;
+    let (dir, engine, app, id) = (&flow.dir, &flow.engine, &flow.app, flow.id);
 
     let fid = started(
-        &app,
+        app,
         "deploy",
         id,
         json!({"max_num": 1, "tag": "myregistry/myweb:2.0"}),
@@ -186,30 +188,20 @@ async fn deploy_runs_a_remote_step_with_the_tag_on_manual_nodes(backend: TestBac
     let task = engine.client.task(fid).await.expect("task");
     assert_eq!(task.task_name, "deploy-web_pool-myregistry/myweb:2.0");
     assert_eq!(task.batch_count, 2, "{task:?}");
-    app.stop().await;
-    engine.stop().await;
+    flow.stop().await;
 }
 
 async fn shrink_removes_manual_nodes_only_after_their_task_succeeds(backend: TestBackend) {
-    let Flow {
-        dir,
-        engine,
-        app,
-        id,
-    } = Flow::start(
-        backend,
-        &[(
-            "wait_gate",
-            "while [ ! -e {{dir}}/gate ]; do sleep 0.1; done",
-        )],
-        "shrink",
-        Follow::Events,
-        &["127.0.0.4", "127.0.0.5", "127.0.0.6"],
-    )
-    .await;
+    let gate = (
+        "wait_gate",
+        "while [ ! -e {{dir}}/gate ]; do sleep 0.1; done",
+    );
+    let ips = ["127.0.0.4", "127.0.0.5", "127.0.0.6"];
+    let flow = Flow::start(backend, "shrink", &[gate], &ips).await;
+    let (dir, engine, app, id) = (&flow.dir, &flow.engine, &flow.app, flow.id);
 
     let fid = started(
-        &app,
+        app,
         "shrink",
         id,
         json!({"nodes": ["127.0.0.4", "127.0.0.5"]}),
@@ -217,7 +209,7 @@ async fn shrink_removes_manual_nodes_only_after_their_task_succeeds(backend: Tes
     .await;
 
     // The step runs on both nodes and cannot finish: they are still in the pool, removing.
-    wait_detail(&engine, fid, "ran on both nodes", |d| {
+    wait_detail(engine, fid, "ran on both nodes", |d| {
         d.len() == 2 && d.iter().all(|n| n.state == w::STATE_RUNNING)
     })
     .await;
@@ -232,7 +224,7 @@ async fn shrink_removes_manual_nodes_only_after_their_task_succeeds(backend: Tes
         assert_eq!(n.status, want, "{n:?}");
     }
     // A second shrink of a node being removed is refused.
-    let reply = pool_op(&app, "shrink", id, json!({"nodes": ["127.0.0.4"]})).await;
+    let reply = pool_op(app, "shrink", id, json!({"nodes": ["127.0.0.4"]})).await;
     assert_error(&reply, 409, "removing");
     // Nor can it be removed by hand meanwhile.
     let reply = app
@@ -248,29 +240,21 @@ async fn shrink_removes_manual_nodes_only_after_their_task_succeeds(backend: Tes
     let nodes = app.wait_nodes(id, "shrunk", |n| n.len() == 1).await;
     assert_eq!(nodes[0].ip, "127.0.0.6");
     assert_eq!(nodes[0].status, NODE_SUCCESS);
-    app.stop().await;
-    engine.stop().await;
+    flow.stop().await;
 }
 
 async fn a_failing_remote_step_fails_the_nodes_at_that_step(backend: TestBackend) {
-    let Flow {
-        dir: _dir,
-        engine,
-        app,
-        id,
-    } = Flow::start(
+    let boom = ("boom", "echo failing >&2; exit 3");
+    let flow = Flow::start(
         backend,
-        &[
-            ("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag"),
-            ("boom", "echo failing >&2; exit 3"),
-        ],
         "deploy",
-        Follow::Events,
+        &[WRITE_TAG, boom],
         &["127.0.0.7", "127.0.0.8"],
     )
     .await;
+    let (app, id) = (&flow.app, flow.id);
 
-    let fid = started(&app, "deploy", id, json!({"max_num": 2, "tag": "v9"})).await;
+    let fid = started(app, "deploy", id, json!({"max_num": 2, "tag": "v9"})).await;
     let nodes = app
         .wait_nodes(id, "failed", |n| n.iter().all(|n| n.status == NODE_FAILED))
         .await;
@@ -282,36 +266,31 @@ async fn a_failing_remote_step_fails_the_nodes_at_that_step(backend: TestBackend
         assert_eq!(n.tag, "", "{n:?}");
     }
     // A failed node can be deployed again (it is not busy).
-    let again = pool_op(&app, "deploy", id, json!({"max_num": 2, "tag": "v9"})).await;
+    let again = pool_op(app, "deploy", id, json!({"max_num": 2, "tag": "v9"})).await;
     assert_eq!(again.status.as_u16(), 200, "{}", again.body);
-    app.stop().await;
-    engine.stop().await;
+    flow.stop().await;
 }
 
 async fn reconciliation_repairs_the_node_table_when_events_are_lost(backend: TestBackend) {
     // Every event goes to a closed port: only the periodic reconciliation can see the task end.
-    let Flow {
-        dir: _dir,
-        engine,
-        app,
-        id,
-    } = Flow::start(
+    let ips = ["127.0.0.9", "127.0.0.10"];
+    let flow = Flow::following(
         backend,
-        &[("write_tag", "echo {{tag}} > {{dir}}/{{ip}}.tag")],
-        "deploy",
         Follow::Reconciliation,
-        &["127.0.0.9", "127.0.0.10"],
+        "deploy",
+        &[WRITE_TAG],
+        &ips,
     )
     .await;
-    let fid = started(&app, "deploy", id, json!({"max_num": 5, "tag": "v2"})).await;
+    let (app, id) = (&flow.app, flow.id);
+    let fid = started(app, "deploy", id, json!({"max_num": 5, "tag": "v2"})).await;
     let nodes = app
         .wait_nodes(id, "repaired by reconciliation", |n| {
             n.iter().all(|n| n.status == NODE_SUCCESS && n.tag == "v2")
         })
         .await;
     assert!(nodes.iter().all(|n| n.task_id == fid));
-    app.stop().await;
-    engine.stop().await;
+    flow.stop().await;
 }
 
 async fn expand_creates_pending_nodes_and_sends_the_contract_to_the_task_engine(

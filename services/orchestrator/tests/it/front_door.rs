@@ -109,14 +109,7 @@ kit::on_both_backends!(
 async fn the_orchestrators_own_document_is_served_not_forwarded(backend: TestBackend) {
     let (url, engine, _engine_db) = task_engine(backend).await;
     let app = TestApp::spawn_with(backend, &url).await;
-    let (status, text) = app
-        .client
-        .transport()
-        .get_text("/openapi.json")
-        .await
-        .expect("/openapi.json answers");
-    assert_eq!(status.as_u16(), 200);
-    let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let doc = kit::testing::openapi_document(app.client.transport().base_url()).await;
     assert_eq!(doc["info"]["title"], "DCP orchestrator");
     assert!(doc["paths"]["/pool/expand/{id}"]["post"].is_object());
     drop(engine);

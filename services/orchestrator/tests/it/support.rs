@@ -109,6 +109,11 @@ impl TestApp {
         reply.body["data"].clone()
     }
 
+    /// A call with no parameters (an empty JSON object).
+    pub async fn call_empty(&self, method: Method, path: &str) -> RawReply {
+        self.call(method, path, json!({})).await
+    }
+
     pub async fn call(&self, method: Method, path: &str, params: Value) -> RawReply {
         self.client
             .call_raw(method, path, Encoding::Json, &params)

@@ -450,14 +450,7 @@ async fn writes_are_logged_with_the_keys_owner(backend: Backend) {
 #[actix_web::test]
 async fn openapi_json_is_served() {
     let app = TestApp::spawn(Backend::Embedded).await;
-    let (status, body) = app
-        .client
-        .transport()
-        .get_text("/openapi.json")
-        .await
-        .expect("/openapi.json answers");
-    assert_eq!(status.as_u16(), 200);
-    let spec: Value = serde_json::from_str(&body).expect("JSON");
+    let spec = kit::testing::openapi_document(app.client.transport().base_url()).await;
     assert_eq!(spec["openapi"], "3.0.3");
     for path in ["/serverlist/", "/servicelist_all/", "/metrics"] {
         assert!(spec["paths"][path].is_object(), "{path} is described");

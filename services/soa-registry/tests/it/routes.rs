@@ -4,7 +4,7 @@ use client::{Encoding, Method};
 use serde_json::json;
 
 use crate::on_both_stores;
-use crate::support::{assert_failure, code_and_reason, Backend, TestApp, KEY, QA_KEY};
+use crate::support::{assert_failure, code_and_reason, on_qa, Backend, TestApp, KEY, QA_KEY};
 
 on_both_stores!(
     services_are_added_listed_and_deleted,
@@ -35,9 +35,7 @@ async fn services_are_added_listed_and_deleted(backend: Backend) {
         ["idserver.thrift.http", "ip2city.http"]
     );
     // The exact seed shape.
-    let reply = app
-        .call("/servicelist/", &[("key", KEY), ("zkidc", "qa")])
-        .await;
+    let reply = app.call("/servicelist/", &on_qa(&[])).await;
     assert_eq!(reply.status.as_u16(), 200);
     assert_eq!(
         reply.body,
@@ -51,11 +49,7 @@ async fn services_are_added_listed_and_deleted(backend: Backend) {
     let reply = app
         .call(
             "/delservice/",
-            &[
-                ("key", KEY),
-                ("zkidc", "qa"),
-                ("destName", "idserver.thrift.http"),
-            ],
+            &on_qa(&[("destName", "idserver.thrift.http")]),
         )
         .await;
     assert_eq!(reply.body, json!({"code": 1}));
@@ -82,10 +76,7 @@ async fn servers_are_added_listed_and_deleted(backend: Backend) {
     assert!(first < second && second < third, "{first} {second} {third}");
 
     let reply = app
-        .call(
-            "/serverlist/",
-            &[("key", KEY), ("zkidc", "qa"), ("destName", "hello")],
-        )
+        .call("/serverlist/", &on_qa(&[("destName", "hello")]))
         .await;
     assert_eq!(
         reply.body,
@@ -154,21 +145,13 @@ async fn delservice_refuses_a_service_with_servers_unless_forced(backend: Backen
     c.add_server("busy", "10.0.0.1", 80).await.expect("add");
     c.add_server("busy", "10.0.0.2", 80).await.expect("add");
     let reply = app
-        .call(
-            "/delservice",
-            &[("key", KEY), ("zkidc", "qa"), ("destName", "busy")],
-        )
+        .call("/delservice", &on_qa(&[("destName", "busy")]))
         .await;
     assert_failure(&reply, 409, "still has 2 server(s)");
     let reply = app
         .call(
             "/delservice",
-            &[
-                ("key", KEY),
-                ("zkidc", "qa"),
-                ("destName", "busy"),
-                ("force", "0"),
-            ],
+            &on_qa(&[("destName", "busy"), ("force", "0")]),
         )
         .await;
     assert_failure(&reply, 409, "force=1");
@@ -176,12 +159,7 @@ async fn delservice_refuses_a_service_with_servers_unless_forced(backend: Backen
     let reply = app
         .call(
             "/delservice",
-            &[
-                ("key", KEY),
-                ("zkidc", "qa"),
-                ("destName", "busy"),
-                ("force", "1"),
-            ],
+            &on_qa(&[("destName", "busy"), ("force", "1")]),
         )
         .await;
     assert_eq!(reply.body, json!({"code": 1}));
@@ -236,7 +214,7 @@ async fn every_route_takes_the_seed_spellings(backend: Backend) {
                 path,
                 Method::POST,
                 encoding,
-                &[("key", KEY), ("zkidc", "qa"), ("destName", "ip2city")],
+                &on_qa(&[("destName", "ip2city")]),
             )
             .await;
         assert_eq!(
@@ -359,12 +337,7 @@ async fn missing_things_are_reported(backend: Backend) {
     let reply = app
         .call(
             "/delserver/",
-            &[
-                ("key", KEY),
-                ("zkidc", "qa"),
-                ("destName", "real"),
-                ("serverKey", "member_0000000042"),
-            ],
+            &on_qa(&[("destName", "real"), ("serverKey", "member_0000000042")]),
         )
         .await;
     assert_failure(
@@ -468,12 +441,7 @@ async fn unknown_routes_and_methods_answer_in_the_envelope(backend: Backend) {
         .await;
     assert_failure(&reply, 404, "no such route: GET /nosuchroute");
     let reply = app
-        .raw(
-            "/servicelist/",
-            Method::PUT,
-            Encoding::Query,
-            &[("key", KEY), ("zkidc", "qa")],
-        )
+        .raw("/servicelist/", Method::PUT, Encoding::Query, &on_qa(&[]))
         .await;
     let (code, reason) = code_and_reason(&reply);
     assert_eq!((code, reply.status.as_u16()), (0, 405));
@@ -485,7 +453,7 @@ async fn unknown_routes_and_methods_answer_in_the_envelope(backend: Backend) {
             "/addservice/",
             Method::GET,
             Encoding::Query,
-            &[("key", KEY), ("zkidc", "qa"), ("destName", "sneaky")],
+            &on_qa(&[("destName", "sneaky")]),
         )
         .await;
     assert_eq!(reply.status.as_u16(), 405);

@@ -225,6 +225,13 @@ impl TestApp {
     }
 }
 
+/// The parameters of a call on zkidc `qa` with the global key, then `extra`.
+pub fn on_qa<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![("key", KEY), ("zkidc", "qa")];
+    all.extend_from_slice(extra);
+    all
+}
+
 /// The envelope's code and reason of a raw reply.
 pub fn code_and_reason(reply: &RawReply) -> (i64, String) {
     (

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use client::RawReply;
 use kit::testing::TestBackend;
 use serde_json::{json, Value};
 use wire::task_engine as w;
@@ -41,6 +42,19 @@ async fn auto_on_one_node(
     (id, app.wait_finished(id).await)
 }
 
+/// POSTs `/task/create` for task `t` of template `tpl` on `nodes`, started at creation; the
+/// answer as it came.
+async fn create_auto(app: &TestApp, tpl: i64, nodes: Value) -> RawReply {
+    app.post(
+        "/task/create",
+        json!({
+            "template_id": tpl, "task_name": "t", "opr_user": "it",
+            "nodes": nodes, "auto": true,
+        }),
+    )
+    .await
+}
+
 /// Waits a moment for anything that might have been started, then says whether `marker`
 /// exists.
 async fn marker_appears(marker: &Path) -> bool {
@@ -72,15 +86,7 @@ async fn a_node_address_ssh_would_read_as_an_option_is_refused_and_nothing_runs(
     ];
     for node in hostile {
         for nodes in [json!([{ "ip": node }]), json!([node])] {
-            let reply = app
-                .post(
-                    "/task/create",
-                    json!({
-                        "template_id": tpl, "task_name": "t", "opr_user": "it",
-                        "nodes": nodes, "auto": true,
-                    }),
-                )
-                .await;
+            let reply = create_auto(&app, tpl, nodes).await;
             assert_error(&reply, 400, "`nodes[0].ip`");
             let msg = reply.body["msg"].as_str().unwrap_or_default().to_string();
             assert!(
@@ -90,15 +96,7 @@ async fn a_node_address_ssh_would_read_as_an_option_is_refused_and_nothing_runs(
         }
     }
     // A hostile node among good ones: named by its place, and the task is not made.
-    let reply = app
-        .post(
-            "/task/create",
-            json!({
-                "template_id": tpl, "task_name": "t", "opr_user": "it", "auto": true,
-                "nodes": [{"ip": "127.0.0.2"}, {"ip": proxy}],
-            }),
-        )
-        .await;
+    let reply = create_auto(&app, tpl, json!([{"ip": "127.0.0.2"}, {"ip": proxy}])).await;
     assert_error(&reply, 400, "`nodes[1].ip`");
     let listed = app.client.tasks(1, 10).await.expect("tasks listed");
     assert!(listed.data.is_empty(), "a task was made: {:?}", listed.data);
@@ -108,15 +106,7 @@ async fn a_node_address_ssh_would_read_as_an_option_is_refused_and_nothing_runs(
     );
 
     // Good addresses, given with spaces around, still run.
-    let reply = app
-        .post(
-            "/task/create",
-            json!({
-                "template_id": tpl, "task_name": "t", "opr_user": "it", "auto": true,
-                "nodes": [{"ip": " 127.0.0.2 "}, "localhost"],
-            }),
-        )
-        .await;
+    let reply = create_auto(&app, tpl, json!([{"ip": " 127.0.0.2 "}, "localhost"])).await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
     let id = reply.body["data"].as_i64().expect("a task id");
     let task = app.wait_finished(id).await;
@@ -205,14 +195,7 @@ async fn filled_values_arrive_literally_and_run_nothing(backend: TestBackend) {
 }
 
 async fn ansible_gets_filled_values_as_values_and_never_as_templates(backend: TestBackend) {
-    assert!(
-        task_engine::exec::installed("ansible"),
-        "ansible is not installed: pip install -r clients/python/requirements-test.txt (make test does)"
-    );
-    let app = TestApp::spawn_config(backend, 4, |config| {
-        config.ansible.python_interpreter = "/usr/bin/python3".into();
-    })
-    .await;
+    let app = TestApp::spawn_with_ansible(backend).await;
     let dir = tempfile::tempdir().expect("a temp folder");
     let marker = dir.path().join("marker");
     let m = marker.display().to_string();

@@ -727,15 +727,7 @@ async fn copy_on_one_node(
 }
 
 async fn other_modules_run_with_ansible(backend: TestBackend) {
-    assert!(
-        task_engine::exec::installed("ansible"),
-        "ansible is not installed: pip install -r clients/python/requirements-test.txt (make test does)"
-    );
-    let app = TestApp::spawn_config(backend, 4, |config| {
-        // Discovery would find this machine's pyenv shims, which a plain ssh shell cannot run.
-        config.ansible.python_interpreter = "/usr/bin/python3".into();
-    })
-    .await;
+    let app = TestApp::spawn_with_ansible(backend).await;
     let dir = tempfile::tempdir().expect("a temp folder");
     let dest = dir.path().join("copied.txt");
     let (done, log) = copy_on_one_node(&app, "from {{ip}}", &dest).await;

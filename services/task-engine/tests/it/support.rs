@@ -1,10 +1,7 @@
-use client::{ClientConfig, ClientError, Encoding, Method, RawReply, TaskEngineClient};
-use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
+use client::{ClientError, Encoding, Method, RawReply, TaskEngineClient};
+use kit::testing::{Served, TestBackend, TestDatabase};
 use serde_json::{json, Map, Value};
-use task_engine::config::RunConfig;
 use task_engine::Config;
-
-use crate::sshd;
 use wire::task_engine as w;
 
 pub struct TestApp {
@@ -26,6 +23,19 @@ impl TestApp {
         TestApp::spawn_config(backend, concurrency, |_| {}).await
     }
 
+    /// An app whose steps may run real ansible (4 nodes at a time); asserts it is installed.
+    pub async fn spawn_with_ansible(backend: TestBackend) -> TestApp {
+        assert!(
+            task_engine::exec::installed("ansible"),
+            "ansible is not installed: pip install -r clients/python/requirements-test.txt (make test does)"
+        );
+        TestApp::spawn_config(backend, 4, |config| {
+            // Discovery would find this machine's pyenv shims, which a plain ssh shell cannot run.
+            config.ansible.python_interpreter = "/usr/bin/python3".into();
+        })
+        .await
+    }
+
     /// As [`TestApp::spawn_with`], with the configuration adjusted by `adjust` (peers, ...).
     pub async fn spawn_config(
         backend: TestBackend,
@@ -34,23 +44,9 @@ impl TestApp {
     ) -> TestApp {
         let db = TestDatabase::create(backend, "te_it");
         let ssh_dir = tempfile::tempdir().expect("a temp folder for ssh");
-        let mut config = Config {
-            http: test_http(),
-            database: db.config.clone(),
-            ssh: sshd::ssh_config(sshd::shared(), ssh_dir.path()),
-            run: RunConfig {
-                concurrency,
-                retry_pause_ms: 50,
-                lease_secs: 30,
-            },
-            ..Config::default()
-        };
+        let mut config = testpeers::task_engine_config(&db.config, ssh_dir.path(), concurrency);
         adjust(&mut config);
-        let bound = task_engine::start(config)
-            .await
-            .expect("task-engine starts");
-        let server = serve(bound);
-        let client = TaskEngineClient::new(ClientConfig::new(&server.url)).expect("client builds");
+        let (server, client) = testpeers::serve_task_engine(config).await;
         TestApp {
             client,
             _server: server,
