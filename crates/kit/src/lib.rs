@@ -7,7 +7,7 @@
 //! - [`metrics`]: a small Prometheus registry of requests and latency per route and status.
 //! - [`db`]: one diesel connection type over SQLite and MySQL/MariaDB, its pool, migrations,
 //!   and the bridge that keeps blocking diesel work off the async reactor.
-//! - [`params`]: request parameters from the query string, a form body or a JSON body, and pagination.
+//! - [`params`]: request parameters from the query string, a form body or a JSON body, and pages.
 //! - [`openapi`]: the frame and operations routes every service's OpenAPI document shares.
 //! - [`error`]: what every service's error type shares: conversions from parameter and database
 //!   errors, and answering (the safe message to the client, the cause chain to the log).

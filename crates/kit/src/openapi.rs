@@ -462,10 +462,46 @@ const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
+/// A service's `GET /openapi.json` handler, `spec`, and `document()`, the document `build`
+/// makes, computed on first use.
+#[macro_export]
+macro_rules! served_openapi {
+    ($build:path) => {
+        pub async fn spec() -> ::actix_web::HttpResponse {
+            $crate::openapi::respond(document())
+        }
+
+        fn document() -> &'static ::serde_json::Value {
+            static DOCUMENT: ::std::sync::OnceLock<::serde_json::Value> =
+                ::std::sync::OnceLock::new();
+            DOCUMENT.get_or_init($build)
+        }
+    };
+}
+
 /// The component schema `name` of `document` (null when there is none), for tests that hold
 /// a schema against its wire type.
 pub fn component_schema<'a>(document: &'a Value, name: &str) -> &'a Value {
     &document["components"]["schemas"][name]
+}
+
+/// The property names of `schema` (none when it has no properties).
+pub fn property_names(schema: &Value) -> std::collections::BTreeSet<String> {
+    schema["properties"]
+        .as_object()
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// What is wrong with a service's `document` against its route `table`: an OpenAPI version
+/// other than 3.0.3, and every [`method_mismatches`] row.
+pub fn problems(document: &Value, table: &RouteTable) -> Vec<String> {
+    let mut found = Vec::new();
+    if document["openapi"] != "3.0.3" {
+        found.push(format!("openapi is {}, not 3.0.3", document["openapi"]));
+    }
+    found.extend(method_mismatches(document, table));
+    found
 }
 
 /// The field names `value` serializes with (none when it is not an object): the other half of

@@ -208,34 +208,6 @@ impl Page {
     }
 }
 
-/// Extractor of `page` / `page_size` alone, failing with the service's error `E`.
-pub struct Pagination<E> {
-    pub page: Page,
-    _error: PhantomData<E>,
-}
-
-impl<E> FromRequest for Pagination<E>
-where
-    E: From<ParamsError> + ResponseError + 'static,
-{
-    type Error = E;
-    type Future = LocalBoxFuture<'static, Result<Self, E>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let params = Params::<E>::from_request(req, payload);
-        Box::pin(async move {
-            let page = params
-                .await?
-                .take_page(DEFAULT_PAGE_SIZE)
-                .map_err(E::from)?;
-            Ok(Pagination {
-                page,
-                _error: PhantomData,
-            })
-        })
-    }
-}
-
 /// Reads the parameters once per request; later extractors get the cached map.
 async fn collect(req: HttpRequest, mut payload: Payload) -> Result<Rc<ParamMap>, ParamsError> {
     if let Some(cached) = req.extensions().get::<Rc<ParamMap>>() {
@@ -398,6 +370,27 @@ mod tests {
 
     impl ResponseError for Refused {}
 
+    /// A POST to `uri` with a body of `content_type`.
+    fn post(uri: &str, content_type: &str, body: &str) -> actix_web::test::TestRequest {
+        actix_web::test::TestRequest::post()
+            .uri(uri)
+            .insert_header(("content-type", content_type))
+            .set_payload(body.to_string())
+    }
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+    const JSON: &str = "application/json";
+
+    /// `request`'s parameters are refused, naming `field`.
+    async fn assert_invalid(request: actix_web::test::TestRequest, field: &str) {
+        let refused = extract(request).await;
+        assert!(
+            matches!(&refused, Err(ParamsError::Invalid { name, .. }) if name == field),
+            "{field}: {:?}",
+            refused.err()
+        );
+    }
+
     async fn extract(
         request: actix_web::test::TestRequest,
     ) -> Result<(Params<Refused>, Page), ParamsError> {
@@ -406,19 +399,21 @@ mod tests {
             .await
             .map_err(|e| e.0)?;
         // The second extractor of the same request reads the cached parameters.
-        let page = Pagination::<Refused>::from_request(&req, &mut payload)
+        let page = Params::<Refused>::from_request(&req, &mut payload)
             .await
-            .map_err(|e| e.0)?;
-        Ok((params, page.page))
+            .map_err(|e| e.0)?
+            .take_page(DEFAULT_PAGE_SIZE)?;
+        Ok((params, page))
     }
 
     #[actix_web::test]
     async fn query_form_and_json_merge_with_the_body_winning() {
         use actix_web::test::TestRequest;
-        let json = TestRequest::post()
-            .uri("/x?a=1&b=2&page=2")
-            .insert_header(("content-type", "application/json"))
-            .set_payload(r#"{"b": 3, "c": "x", "page_size": 5}"#);
+        let json = post(
+            "/x?a=1&b=2&page=2",
+            JSON,
+            r#"{"b": 3, "c": "x", "page_size": 5}"#,
+        );
         let (mut p, page) = extract(json).await.expect("json");
         assert_eq!(
             page,
@@ -431,10 +426,7 @@ mod tests {
         assert_eq!(p.take_int::<i32>("b"), Ok(Some(3)));
         assert_eq!(p.take_str("c"), Ok(Some("x".into())));
 
-        let form = TestRequest::post()
-            .uri("/x?a=1")
-            .insert_header(("content-type", "application/x-www-form-urlencoded"))
-            .set_payload("a=9&d=%E4%B8%AD");
+        let form = post("/x?a=1", FORM, "a=9&d=%E4%B8%AD");
         let (mut p, page) = extract(form).await.expect("form");
         assert_eq!(
             page,
@@ -465,19 +457,14 @@ mod tests {
             ("application/json", "[1]"),
             ("text/plain", "a=1"),
         ] {
-            let request = TestRequest::post()
-                .uri("/x")
-                .insert_header(("content-type", content_type))
-                .set_payload(body);
+            let request = post("/x", content_type, body);
             assert!(
                 matches!(extract(request).await, Err(ParamsError::Body(_))),
                 "{content_type} {body}"
             );
         }
         let bad_page = TestRequest::get().uri("/x?page=zero");
-        assert!(
-            matches!(extract(bad_page).await, Err(ParamsError::Invalid { name, .. }) if name == "page")
-        );
+        assert_invalid(bad_page, "page").await;
     }
 
     #[actix_web::test]
@@ -487,36 +474,21 @@ mod tests {
         assert!(
             matches!(extract(query).await, Err(ParamsError::Invalid { name, reason }) if name == "id" && reason.contains("more than once"))
         );
-        let form = TestRequest::post()
-            .uri("/x")
-            .insert_header(("content-type", "application/x-www-form-urlencoded"))
-            .set_payload("a=1&a=2");
-        assert!(
-            matches!(extract(form).await, Err(ParamsError::Invalid { name, .. }) if name == "a")
-        );
+        let form = post("/x", FORM, "a=1&a=2");
+        assert_invalid(form, "a").await;
     }
 
     #[actix_web::test]
     async fn control_characters_are_refused_wherever_they_come_from() {
         use actix_web::test::TestRequest;
         let query = TestRequest::get().uri("/x?name=a%1Bb");
-        assert!(
-            matches!(extract(query).await, Err(ParamsError::Invalid { name, .. }) if name == "name")
-        );
-        let json = TestRequest::post()
-            .uri("/x")
-            .insert_header(("content-type", "application/json"))
-            .set_payload(r#"{"nodes": ["ok", "nul\u0000"]}"#);
-        assert!(
-            matches!(extract(json).await, Err(ParamsError::Invalid { name, .. }) if name == "nodes")
-        );
+        assert_invalid(query, "name").await;
+        let json = post("/x", JSON, r#"{"nodes": ["ok", "nul\u0000"]}"#);
+        assert_invalid(json, "nodes").await;
         let key = TestRequest::get().uri("/x?a%00=1");
         assert!(extract(key).await.is_err());
         // Line breaks and tabs are text, not controls, in free-text values.
-        let script = TestRequest::post()
-            .uri("/x")
-            .insert_header(("content-type", "application/json"))
-            .set_payload(r##"{"content": "#!/bin/sh\n\techo hi\n"}"##);
+        let script = post("/x", JSON, r##"{"content": "#!/bin/sh\n\techo hi\n"}"##);
         let (mut p, _) = extract(script).await.expect("multi-line text");
         assert_eq!(
             p.take_str("content"),

@@ -4,22 +4,12 @@
 //! does, its parameters and the keys of its answer. proto-docs/cloud-portal.md is the
 //! reference in prose; this is the machine-readable index of the same routes.
 
-use std::sync::OnceLock;
-
-use actix_web::HttpResponse;
 use kit::openapi;
 use serde_json::{json, Map, Value};
 
 use super::ROUTES;
 
-pub async fn spec() -> HttpResponse {
-    openapi::respond(document())
-}
-
-fn document() -> &'static Value {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(build)
-}
+kit::served_openapi!(build);
 
 /// A parameter: name, required, description.
 type Param = (&'static str, bool, &'static str);

@@ -2,20 +2,10 @@
 //! The task-engine's routes it forwards (the one front door) are in the task-engine's own
 //! document; proto-docs/orchestrator.md is the reference in prose.
 
-use std::sync::OnceLock;
-
-use actix_web::HttpResponse;
 use kit::openapi::{Param, SeedRoute, NO_PARAMS, SEED_PAGE};
 use serde_json::{Map, Value};
 
-pub async fn spec() -> HttpResponse {
-    kit::openapi::respond(document())
-}
-
-fn document() -> &'static Value {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(build)
-}
+kit::served_openapi!(build);
 
 const IPS: [Param; 1] = [(
     "nodes",

@@ -7,9 +7,6 @@
 //! the two cannot drift apart. The tests below check the document against the routes and the
 //! wire types.
 
-use std::sync::OnceLock;
-
-use actix_web::HttpResponse;
 use kit::openapi::{self, array_of, object, reference, FunctionParam as Param};
 use kit::params::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use serde_json::{json, Map, Value};
@@ -28,15 +25,7 @@ const TAG_READS: &str = "seed: reads";
 const TAG_WRITES: &str = "seed: writes";
 const TAG_BEYOND: &str = "beyond the seed";
 
-pub async fn spec() -> HttpResponse {
-    openapi::respond(document())
-}
-
-/// The document, computed on first use.
-fn document() -> &'static Value {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(build)
-}
+kit::served_openapi!(build);
 
 fn build() -> Value {
     let mut paths = Map::new();
@@ -866,22 +855,15 @@ mod tests {
     use super::*;
 
     fn properties(schema: &Value) -> BTreeSet<String> {
-        schema["properties"]
-            .as_object()
-            .expect("properties")
-            .keys()
-            .cloned()
-            .collect()
+        assert!(schema["properties"].is_object(), "properties");
+        openapi::property_names(schema)
     }
 
     #[test]
     fn every_function_has_the_methods_it_answers() {
         let spec = document();
-        assert_eq!(spec["openapi"], "3.0.3");
-        assert_eq!(
-            openapi::method_mismatches(spec, &super::super::table()),
-            Vec::<String>::new()
-        );
+        let table = super::super::table();
+        assert_eq!(openapi::problems(spec, &table), Vec::<String>::new());
         for name in super::super::functions() {
             let path = &spec["paths"][format!("/api/{name}")];
             assert!(path.is_object(), "no path /api/{name}");

@@ -277,12 +277,41 @@ pub fn find_database(
         .optional()
 }
 
-pub fn count_instances_of_server(conn: &mut DbConn, server_id: i64) -> QueryResult<i64> {
-    instances::table
-        .filter(instances::server_id.eq(server_id))
-        .count()
-        .get_result(conn)
+/// `$count(conn, parent)` and `$list(conn, parent)`: how many rows of `$table` have `$parent`
+/// as their parent, and those rows (as `$row`) in id order.
+macro_rules! children {
+    ($count:ident, $list:ident, $table:ident, $parent:ident, $row:ty) => {
+        pub fn $count(conn: &mut DbConn, parent: i64) -> QueryResult<i64> {
+            $table::table
+                .filter($table::$parent.eq(parent))
+                .count()
+                .get_result(conn)
+        }
+
+        pub fn $list(conn: &mut DbConn, parent: i64) -> QueryResult<Vec<$row>> {
+            $table::table
+                .filter($table::$parent.eq(parent))
+                .order($table::id)
+                .select(<$row>::as_select())
+                .load(conn)
+        }
+    };
 }
+
+children!(
+    count_instances_of_server,
+    instances_of_server,
+    instances,
+    server_id,
+    InstanceRow
+);
+children!(
+    count_databases_of_instance,
+    databases_of_instance,
+    dbs,
+    instance_id,
+    DatabaseRow
+);
 
 pub fn count_databases_of_server(conn: &mut DbConn, server_id: i64) -> QueryResult<i64> {
     dbs::table
@@ -290,29 +319,6 @@ pub fn count_databases_of_server(conn: &mut DbConn, server_id: i64) -> QueryResu
         .filter(instances::server_id.eq(server_id))
         .count()
         .get_result(conn)
-}
-
-pub fn count_databases_of_instance(conn: &mut DbConn, instance_id: i64) -> QueryResult<i64> {
-    dbs::table
-        .filter(dbs::instance_id.eq(instance_id))
-        .count()
-        .get_result(conn)
-}
-
-pub fn instances_of_server(conn: &mut DbConn, server_id: i64) -> QueryResult<Vec<InstanceRow>> {
-    instances::table
-        .filter(instances::server_id.eq(server_id))
-        .order(instances::id)
-        .select(InstanceRow::as_select())
-        .load(conn)
-}
-
-pub fn databases_of_instance(conn: &mut DbConn, instance_id: i64) -> QueryResult<Vec<DatabaseRow>> {
-    dbs::table
-        .filter(dbs::instance_id.eq(instance_id))
-        .order(dbs::id)
-        .select(DatabaseRow::as_select())
-        .load(conn)
 }
 
 // ---- lookups of owners and businesses, created on first use ----

@@ -2,20 +2,10 @@
 //! per route says what it does and its parameters; proto-docs/task-engine.md is the reference
 //! in prose, this is the machine-readable index of the same routes.
 
-use std::sync::OnceLock;
-
-use actix_web::HttpResponse;
 use kit::openapi::{Param, SeedRoute, NO_PARAMS, SEED_PAGE};
 use serde_json::{Map, Value};
 
-pub async fn spec() -> HttpResponse {
-    kit::openapi::respond(document())
-}
-
-fn document() -> &'static Value {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(build)
-}
+kit::served_openapi!(build);
 
 const ID: [Param; 1] = [("id", true, "the task id (body or query string)")];
 

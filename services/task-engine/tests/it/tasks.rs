@@ -89,13 +89,7 @@ async fn a_task_is_created_from_a_template_and_read_with_stat_and_aliases(backen
     assert_eq!(task.created_alias, task.created);
     assert_eq!(task.created.len(), "2017-07-27 13:39:55".len());
     assert_eq!(task.step_len, 2);
-    assert_eq!(
-        task.options
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>(),
-        vec!["create_vm", "echo_step"]
-    );
+    assert_eq!(step_names(&task), vec!["create_vm", "echo_step"]);
     assert_eq!(task.params, object(json!({"echo_word": "hi"})));
     assert_eq!(
         (task.max_num, task.max_ratio, task.timeout, task.auto),
@@ -281,11 +275,10 @@ async fn a_task_keeps_the_steps_its_template_had_when_it_was_created(backend: Te
         .await
         .expect("template updated");
     let task = app.client.task(id).await.expect("task");
-    assert_eq!(
-        task.options
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>(),
-        vec!["create_vm", "echo_step"]
-    );
+    assert_eq!(step_names(&task), vec!["create_vm", "echo_step"]);
+}
+
+/// The names of a task's steps, in order.
+fn step_names(task: &w::Task) -> Vec<&str> {
+    task.options.iter().map(|s| s.name.as_str()).collect()
 }
