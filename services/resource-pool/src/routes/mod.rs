@@ -16,8 +16,7 @@ use serde::Serialize;
 use wire::resource_pool::{self as w, Reply};
 
 use crate::error::Error;
-use crate::inventory::{self, Caller, DatabaseAt, InstanceAt, Inventory, DEFAULT_PORT};
-use crate::store::AuditQuery;
+use crate::inventory::{self, AuditQuery, Caller, DatabaseAt, InstanceAt, Inventory, DEFAULT_PORT};
 
 type Params = kit::Params<Error>;
 
