@@ -7,6 +7,7 @@
 
 pub mod cloud_portal;
 pub mod cmdb;
+pub mod credentials;
 mod orchestration;
 pub mod orchestrator;
 pub mod resource_pool;
@@ -16,6 +17,7 @@ pub mod transport;
 
 pub use cloud_portal::CloudPortalClient;
 pub use cmdb::CmdbClient;
+pub use credentials::Credentials;
 pub use orchestrator::OrchestratorClient;
 pub use reqwest::{Method, StatusCode};
 pub use resource_pool::ResourcePoolClient;

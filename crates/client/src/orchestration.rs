@@ -91,6 +91,13 @@ macro_rules! seed_client {
                 }
             }
 
+            /// The same client, acting for the person whose access token is `token`.
+            pub fn on_behalf_of(&self, token: secrecy::SecretString) -> Self {
+                $name {
+                    transport: self.transport.on_behalf_of(token),
+                }
+            }
+
             pub fn transport(&self) -> &$crate::transport::Transport {
                 &self.transport
             }

@@ -2,6 +2,11 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
+use wire::identity::ON_BEHALF_OF;
+
+use crate::credentials::Credentials;
+
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -17,6 +22,8 @@ pub struct ClientConfig {
     /// Extra attempts for idempotent calls after a connection error.
     pub retries: u32,
     pub retry_delay: Duration,
+    /// Who the client is: sent as `Authorization` on every call.
+    pub credentials: Credentials,
 }
 
 impl ClientConfig {
@@ -27,7 +34,19 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(2),
             retries: 2,
             retry_delay: Duration::from_millis(100),
+            credentials: Credentials::None,
         }
+    }
+
+    /// The same configuration, calling as `credentials`.
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// The same configuration, sending this bearer token.
+    pub fn with_token(self, token: impl Into<String>) -> Self {
+        self.with_credentials(Credentials::bearer(token))
     }
 }
 
@@ -51,6 +70,9 @@ pub enum ClientError {
     Timeout { url: String, seconds: u64 },
     #[error("unexpected answer from {url}: {reason}")]
     Decode { url: String, reason: String },
+    /// No access token could be had for the client's service identity.
+    #[error("no access token from {url}: {reason}")]
+    Credentials { url: String, reason: String },
 }
 
 impl ClientError {
@@ -115,6 +137,8 @@ pub struct Transport {
     http: reqwest::Client,
     config: ClientConfig,
     request_id: Option<String>,
+    /// The person this client acts for, relayed in `X-Dcp-On-Behalf-Of`.
+    on_behalf_of: Option<SecretString>,
 }
 
 impl Transport {
@@ -132,6 +156,7 @@ impl Transport {
             http,
             config,
             request_id: None,
+            on_behalf_of: None,
         })
     }
 
@@ -145,6 +170,32 @@ impl Transport {
             request_id: Some(id.to_string()),
             ..self.clone()
         }
+    }
+
+    /// The same transport, acting for the person whose access token is `token` (the
+    /// transport's own credentials authorize the relay).
+    pub fn on_behalf_of(&self, token: SecretString) -> Self {
+        Transport {
+            on_behalf_of: Some(token),
+            ..self.clone()
+        }
+    }
+
+    /// `request` with the request id, the credentials and the relayed person.
+    async fn prepare(
+        &self,
+        mut request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        if let Some(id) = &self.request_id {
+            request = request.header(REQUEST_ID_HEADER, id);
+        }
+        if let Some(value) = self.config.credentials.authorization().await? {
+            request = request.header(reqwest::header::AUTHORIZATION, value);
+        }
+        if let Some(person) = &self.on_behalf_of {
+            request = request.header(ON_BEHALF_OF, person.expose_secret());
+        }
+        Ok(request)
     }
 
     /// Sends `params` to `path` and returns the answer whatever its status.
@@ -170,9 +221,7 @@ impl Transport {
                 Encoding::Form => request.form(params),
                 Encoding::Json => request.json(params),
             };
-            if let Some(id) = &self.request_id {
-                request = request.header(REQUEST_ID_HEADER, id);
-            }
+            request = self.prepare(request).await?;
             match request.send().await {
                 Ok(response) => return read(url, response).await,
                 Err(e) if e.is_connect() && attempt < attempts => {
@@ -227,14 +276,12 @@ impl Transport {
         body: Vec<u8>,
     ) -> Result<RawReply, ClientError> {
         let url = format!("{}{}", self.config.base_url, path);
-        let mut request = self
+        let request = self
             .http
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(body);
-        if let Some(id) = &self.request_id {
-            request = request.header(REQUEST_ID_HEADER, id);
-        }
+        let request = self.prepare(request).await?;
         match request.send().await {
             Ok(response) => read(url, response).await,
             Err(e) if e.is_timeout() => Err(ClientError::Timeout {
@@ -253,8 +300,8 @@ impl Transport {
     pub async fn get_text(&self, path: &str) -> Result<(StatusCode, String), ClientError> {
         let url = format!("{}{}", self.config.base_url, path);
         let response = self
-            .http
-            .get(&url)
+            .prepare(self.http.get(&url))
+            .await?
             .send()
             .await
             .map_err(|e| ClientError::Connect {
@@ -336,6 +383,14 @@ macro_rules! transport_accessors {
             pub fn with_request_id(&self, id: &str) -> Self {
                 $name {
                     transport: self.transport.with_request_id(id),
+                    ..self.clone()
+                }
+            }
+
+            /// The same client, acting for the person whose access token is `token`.
+            pub fn on_behalf_of(&self, token: secrecy::SecretString) -> Self {
+                $name {
+                    transport: self.transport.on_behalf_of(token),
                     ..self.clone()
                 }
             }

@@ -46,6 +46,16 @@ impl Role {
         }
     }
 
+    /// The role's name, as tokens and proto-docs spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+            Role::Service => "service",
+        }
+    }
+
     /// Whether holding `self` includes what `needed` allows (admin ⊇ operator ⊇ viewer; a
     /// service role is its own).
     pub fn covers(self, needed: Role) -> bool {
@@ -59,18 +69,59 @@ impl Role {
     }
 }
 
+/// A role held on one cluster (and everything under it: its services, pools, nodes and their
+/// tasks), as the claim `grants` lists them: `[{"role": "operator", "cluster": 3}]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub role: Role,
+    pub cluster: i64,
+}
+
 /// Who a verified token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     /// The token's `sub`: the person or service, as the issuer names it.
     pub subject: String,
-    /// Roles the issuer gave it; names this platform does not know are ignored.
+    /// Roles the issuer gave it platform-wide; names this platform does not know are ignored.
     pub roles: Vec<Role>,
+    /// Roles held on single clusters.
+    pub grants: Vec<Grant>,
 }
 
 impl Principal {
+    /// The role platform-wide.
     pub fn has(&self, needed: Role) -> bool {
         self.roles.iter().any(|role| role.covers(needed))
+    }
+
+    /// The role platform-wide or on `cluster`.
+    pub fn may(&self, needed: Role, cluster: i64) -> bool {
+        self.has(needed)
+            || self
+                .grants
+                .iter()
+                .any(|grant| grant.cluster == cluster && grant.role.covers(needed))
+    }
+
+    /// The role platform-wide or on some cluster.
+    pub fn may_somewhere(&self, needed: Role) -> bool {
+        self.has(needed) || self.grants.iter().any(|grant| grant.role.covers(needed))
+    }
+
+    /// The clusters the role is held on; `None` when it is held platform-wide.
+    pub fn clusters(&self, needed: Role) -> Option<Vec<i64>> {
+        if self.has(needed) {
+            return None;
+        }
+        let mut clusters: Vec<i64> = self
+            .grants
+            .iter()
+            .filter(|grant| grant.role.covers(needed))
+            .map(|grant| grant.cluster)
+            .collect();
+        clusters.sort_unstable();
+        clusters.dedup();
+        Some(clusters)
     }
 }
 
@@ -95,6 +146,21 @@ pub struct AuthConfig {
     /// Seconds of clock difference allowed on `exp` and `nbf`.
     #[serde(default = "default_leeway")]
     pub leeway_secs: u64,
+}
+
+/// Incomplete on purpose: a service whose `[auth]` is not configured refuses to start.
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            issuer: String::new(),
+            audience: String::new(),
+            jwks_url: String::new(),
+            roles_claim: default_roles_claim(),
+            keys_ttl_secs: default_keys_ttl(),
+            keys_refetch_secs: default_keys_refetch(),
+            leeway_secs: default_leeway(),
+        }
+    }
 }
 
 fn default_roles_claim() -> String {
@@ -136,6 +202,12 @@ impl AuthConfig {
 pub enum AuthError {
     #[error("no bearer token: send `Authorization: Bearer <access token>`")]
     Missing,
+    /// An `Authorization` of another scheme (the orchestration seed's `Authorization: root`).
+    #[error(
+        "`Authorization` must be `Bearer <access token>` (the seed's `Authorization: root` is \
+         no longer accepted; see proto-docs/identity.md for how to get a token)"
+    )]
+    Scheme,
     #[error("the token is not a well-formed JWT")]
     Malformed,
     #[error("the token's algorithm is not accepted (asymmetric signatures only)")]
@@ -175,26 +247,51 @@ struct Keys {
     fetched: Option<Instant>,
 }
 
+/// Where the issuer's public keys come from.
+enum KeySource {
+    /// Its JWKS, over HTTP.
+    Remote(reqwest::Client),
+    /// The issuer in this very process (cloud-portal verifying its own tokens).
+    Local(Box<dyn Fn() -> JwkSet + Send + Sync>),
+}
+
 /// Verifies bearer tokens of one issuer; shared by every request of a service.
 pub struct Verifier {
     config: AuthConfig,
-    http: reqwest::Client,
+    source: KeySource,
     keys: RwLock<Keys>,
 }
 
 impl Verifier {
-    pub fn new(config: AuthConfig) -> Result<Verifier, reqwest::Error> {
+    /// A verifier of `config`'s issuer; refused when `config` is incomplete (there is no
+    /// setting that turns authentication off).
+    pub fn new(config: AuthConfig) -> Result<Verifier, ConfigError> {
+        config.validate()?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
-            .build()?;
-        Ok(Verifier {
+            .build()
+            .map_err(|e| ConfigError::invalid("auth.jwks_url", format!("no HTTP client: {e}")))?;
+        Ok(Verifier::with_source(config, KeySource::Remote(http)))
+    }
+
+    /// A verifier of the issuer in this process, whose current keys `keys` gives
+    /// (`auth.jwks_url` is not used).
+    pub fn local(
+        config: AuthConfig,
+        keys: impl Fn() -> JwkSet + Send + Sync + 'static,
+    ) -> Verifier {
+        Verifier::with_source(config, KeySource::Local(Box::new(keys)))
+    }
+
+    fn with_source(config: AuthConfig, source: KeySource) -> Verifier {
+        Verifier {
             config,
-            http,
+            source,
             keys: RwLock::new(Keys {
                 by_id: HashMap::new(),
                 fetched: None,
             }),
-        })
+        }
     }
 
     /// The principal `token` speaks for, or why not.
@@ -231,7 +328,21 @@ impl Verifier {
                 .collect(),
             _ => Vec::new(),
         };
-        Ok(Principal { subject, roles })
+        let grants = claims
+            .get("grants")
+            .and_then(Value::as_array)
+            .map(|grants| {
+                grants
+                    .iter()
+                    .filter_map(|grant| serde_json::from_value::<Grant>(grant.clone()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Principal {
+            subject,
+            roles,
+            grants,
+        })
     }
 
     /// The key `kid`: from the cache while it is fresh, else fetched (a rotated key appears
@@ -262,16 +373,18 @@ impl Verifier {
 
     async fn fetch(&self) -> Result<HashMap<String, (DecodingKey, Option<Algorithm>)>, AuthError> {
         let unavailable = |e: reqwest::Error| AuthError::KeysUnavailable(e.to_string());
-        let set: JwkSet = self
-            .http
-            .get(&self.config.jwks_url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
+        let set: JwkSet = match &self.source {
+            KeySource::Local(keys) => keys(),
+            KeySource::Remote(http) => http
+                .get(&self.config.jwks_url)
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(unavailable)?
+                .json()
+                .await
+                .map_err(unavailable)?,
+        };
         let mut by_id = HashMap::new();
         for jwk in &set.keys {
             let Some(kid) = jwk.common.key_id.clone() else {

@@ -58,6 +58,10 @@ pub struct HttpConfig {
     /// a console served from another origin; comma-separated.
     #[serde(default)]
     pub allowed_origins: String,
+    /// Whether `/metrics` answers without a token (a scraper on a trusted network); by
+    /// default it needs the viewer role, as every read does.
+    #[serde(default)]
+    pub public_metrics: bool,
 }
 
 mod defaults {
@@ -90,6 +94,7 @@ impl HttpConfig {
             body_timeout_secs: defaults::body_timeout_secs(),
             keep_alive_secs: defaults::keep_alive_secs(),
             allowed_origins: String::new(),
+            public_metrics: false,
         }
     }
 

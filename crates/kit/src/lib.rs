@@ -1,6 +1,8 @@
 //! The service kit: what every DCP service needs and none should write twice.
 //!
 //! - [`auth`]: bearer tokens (JWT) verified against the issuer's published keys; roles.
+//! - [`access`]: who may call each route ([`access::Access`]), enforced before its handler; the verified [`access::Caller`].
+//! - [`signing`]: Ed25519 keys that sign access tokens (the embedded issuer, the test issuer).
 //! - [`config`]: layered configuration (defaults < TOML file < `DCP_*` environment), validated at start.
 //! - [`telemetry`]: tracing setup and the per-request middleware (request id, span, metrics).
 //! - [`election`] (feature `zookeeper`): one leader among replicas, through ZooKeeper.
@@ -21,6 +23,7 @@
 //! - `testing` (feature `testing`, for test suites only): fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
 //!   for integration tests.
 
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -36,6 +39,7 @@ pub mod routes;
 pub mod secret;
 pub mod seed_reply;
 pub mod server;
+pub mod signing;
 pub mod status_error;
 pub mod telemetry;
 #[cfg(feature = "testing")]

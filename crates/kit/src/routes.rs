@@ -11,6 +11,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::from_fn;
 use actix_web::{web, FromRequest, Handler, HttpRequest, HttpResponse, Responder};
 
+use crate::access::{authorize, Access, Rule};
 use crate::guard::refuse_cross_site;
 
 /// Why the kit refused a request before any handler of the service ran.
@@ -34,6 +35,15 @@ pub enum Refusal {
     BodyTimeout { secs: u64 },
     /// The body could not be read (the client broke the framing or went away).
     BodyUnreadable { reason: String },
+    /// No valid access token (missing, of another scheme, expired, not the issuer's, ...).
+    Unauthenticated { reason: String },
+    /// A valid token whose roles do not reach the route's decision.
+    Forbidden { subject: String, needed: String },
+    /// The route has no authorization decision: refused whoever asks (a bug the route-table
+    /// test catches).
+    NoDecision,
+    /// Tokens cannot be verified now (the issuer's keys cannot be fetched).
+    AuthUnavailable { reason: String },
 }
 
 impl Refusal {
@@ -46,6 +56,9 @@ impl Refusal {
             Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Refusal::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Refusal::BodyUnreadable { .. } => StatusCode::BAD_REQUEST,
+            Refusal::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Refusal::Forbidden { .. } | Refusal::NoDecision => StatusCode::FORBIDDEN,
+            Refusal::AuthUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -80,6 +93,14 @@ impl fmt::Display for Refusal {
                 "the request body did not arrive within {secs} s (http.body_timeout_secs)"
             ),
             Refusal::BodyUnreadable { reason } => write!(f, "unreadable request body: {reason}"),
+            Refusal::Unauthenticated { reason } => write!(f, "not authenticated: {reason}"),
+            Refusal::Forbidden { subject, needed } => {
+                write!(f, "forbidden: {subject} lacks the role this needs ({needed})")
+            }
+            Refusal::NoDecision => write!(f, "forbidden: this route has no authorization decision"),
+            Refusal::AuthUnavailable { reason } => {
+                write!(f, "authentication unavailable: {reason}")
+            }
         }
     }
 }
@@ -118,6 +139,8 @@ pub struct RouteSpec {
     pub effect: Effect,
     /// A body limit larger than `http.max_body_bytes`, for the routes that need one.
     pub body_limit: Option<usize>,
+    /// Who may call it ([`RouteTable::allow`]); `None` refuses everyone.
+    pub rule: Option<Rule>,
 }
 
 impl RouteSpec {
@@ -155,6 +178,8 @@ struct Entry {
 pub struct RouteTable {
     envelope: Envelope,
     entries: Vec<Entry>,
+    /// How many entries the last call added (`slashed` adds two): what `allow` applies to.
+    last_added: usize,
 }
 
 /// `GET` and `POST`: the reads of the seeds, whose examples use both.
@@ -170,6 +195,7 @@ impl RouteTable {
         RouteTable {
             envelope,
             entries: Vec::new(),
+            last_added: 0,
         }
     }
 
@@ -225,18 +251,45 @@ impl RouteTable {
         effect: Effect,
         handler: F,
     ) -> Self {
-        self.route(path, methods, effect, handler.clone()).route(
+        let mut table = self.route(path, methods, effect, handler.clone()).route(
             format!("{path}/"),
             methods,
             effect,
             handler,
-        )
+        );
+        table.last_added = 2;
+        table
+    }
+
+    /// Who may call the route added last: every route says it, next to its path.
+    pub fn allow(mut self, access: Access) -> Self {
+        let from = self.entries.len().saturating_sub(self.last_added);
+        for entry in &mut self.entries[from..] {
+            entry.spec.rule = Some(Rule {
+                access,
+                seed_credential: entry.spec.rule.is_some_and(|r| r.seed_credential),
+            });
+        }
+        self
+    }
+
+    /// The route added last also takes the seed's own credential instead of a bearer token
+    /// (see [`Rule::seed_credential`]); call after [`allow`](Self::allow).
+    pub fn seed_credential(mut self) -> Self {
+        let from = self.entries.len().saturating_sub(self.last_added);
+        for entry in &mut self.entries[from..] {
+            if let Some(rule) = &mut entry.spec.rule {
+                rule.seed_credential = true;
+            }
+        }
+        self
     }
 
     /// Gives the route added last a body limit of its own.
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        if let Some(last) = self.entries.last_mut() {
-            last.spec.body_limit = Some(bytes);
+        let from = self.entries.len().saturating_sub(self.last_added);
+        for entry in &mut self.entries[from..] {
+            entry.spec.body_limit = Some(bytes);
         }
         self
     }
@@ -256,9 +309,11 @@ impl RouteTable {
                 methods: methods.to_vec(),
                 effect,
                 body_limit: None,
+                rule: None,
             },
             route: Arc::new(move || web::to(handler.clone())),
         });
+        self.last_added = 1;
         self
     }
 
@@ -290,11 +345,12 @@ impl RouteTable {
                 let spec = &entry.spec;
                 if spec.effect == Effect::Forward {
                     forwarded = true;
-                    resource = resource.route((entry.route)().wrap(from_fn(refuse_cross_site)));
+                    let route = guarded((entry.route)(), spec.rule, envelope);
+                    resource = resource.route(route.wrap(from_fn(refuse_cross_site)));
                     continue;
                 }
                 for method in &spec.methods {
-                    let route = (entry.route)().method(method.clone());
+                    let route = guarded((entry.route)().method(method.clone()), spec.rule, envelope);
                     resource = resource.route(match spec.effect {
                         Effect::Write => route.wrap(from_fn(refuse_cross_site)),
                         Effect::Read | Effect::Forward => route,
@@ -320,6 +376,19 @@ impl RouteTable {
     }
 }
 
+/// `route` behind its authorization decision; without one, refused to everyone.
+fn guarded(route: actix_web::Route, rule: Option<Rule>, envelope: Envelope) -> actix_web::Route {
+    match rule {
+        Some(rule) => route.wrap(from_fn(move |req, next| authorize(rule, envelope, req, next))),
+        None => route.wrap(from_fn(
+            move |req: actix_web::dev::ServiceRequest, _: actix_web::middleware::Next<actix_web::body::BoxBody>| {
+                let response = refuse(envelope, &Refusal::NoDecision);
+                async move { Ok::<_, actix_web::Error>(req.into_response(response)) }
+            },
+        )),
+    }
+}
+
 /// A route that answers every request with the refusal `of` makes of it.
 fn answer(
     envelope: Envelope,
@@ -339,7 +408,8 @@ pub const DOC_END: &str = "<!-- end of routes -->";
 impl RouteTable {
     /// Every route as a Markdown table: path, methods, and what it does to state.
     pub fn markdown(&self) -> String {
-        let mut out = String::from("| path | methods | effect |\n| --- | --- | --- |\n");
+        let mut out =
+            String::from("| path | methods | effect | who may call |\n| --- | --- | --- | --- |\n");
         for spec in self.specs() {
             let (methods, effect) = match spec.effect {
                 Effect::Read => (join(&spec.methods, ", "), "read".to_string()),
@@ -354,8 +424,15 @@ impl RouteTable {
                 .body_limit
                 .map(|bytes| format!("; body up to {} MiB", bytes / (1024 * 1024)))
                 .unwrap_or_default();
+            let who = match spec.rule {
+                None => "nobody (no decision)".to_string(),
+                Some(rule) if rule.seed_credential => {
+                    format!("{}; or the seed's credential", rule.access.describe())
+                }
+                Some(rule) => rule.access.describe(),
+            };
             out.push_str(&format!(
-                "| `{}` | {methods} | {effect}{limit} |\n",
+                "| `{}` | {methods} | {effect}{limit} | {who} |\n",
                 spec.path
             ));
         }
@@ -416,6 +493,12 @@ pub fn refuse(envelope: Envelope, refusal: &Refusal) -> HttpResponse {
         if let Ok(value) = HeaderValue::from_str(&join(allow, ", ")) {
             response.headers_mut().insert(ALLOW, value);
         }
+    }
+    if let Refusal::Unauthenticated { .. } = refusal {
+        response.headers_mut().insert(
+            actix_web::http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"dcp\""),
+        );
     }
     if matches!(
         refusal,

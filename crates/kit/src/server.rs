@@ -11,6 +11,8 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
+use crate::access::{Access, Rule};
+use crate::auth::{Role, Verifier};
 use crate::config::HttpConfig;
 use crate::guard::{Guard, OriginPolicy};
 use crate::metrics::Metrics;
@@ -32,6 +34,8 @@ pub trait ExtraMetrics: Send + Sync + 'static {
 pub enum StartError {
     #[error(transparent)]
     Database(#[from] crate::db::OpenError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: String,
@@ -46,11 +50,12 @@ pub enum StartError {
 pub fn start(
     name: &'static str,
     http: &HttpConfig,
+    verifier: Verifier,
     readiness: Arc<dyn Readiness>,
     table: RouteTable,
     data: AppData,
 ) -> Result<Bound, StartError> {
-    bind(name, http, readiness, table, data).map_err(|source| StartError::Bind {
+    bind(name, http, verifier, readiness, table, data).map_err(|source| StartError::Bind {
         bind: http.bind.clone(),
         source,
     })
@@ -62,16 +67,18 @@ pub struct Bound {
     pub server: Server,
 }
 
-/// Binds the service: its route table (with the 404 and 405 answers), behind the request
-/// guard ([`crate::guard`]), with `data`, the state its handlers extract.
+/// Binds the service: its route table (with the 404 and 405 answers, each route behind its
+/// authorization decision, checked with `verifier`), behind the request guard
+/// ([`crate::guard`]), with `data`, the state its handlers extract.
 pub fn bind(
     name: &'static str,
     http: &HttpConfig,
+    verifier: Verifier,
     readiness: Arc<dyn Readiness>,
     table: RouteTable,
     data: AppData,
 ) -> std::io::Result<Bound> {
-    bind_with_metrics(name, http, readiness, None, table, data)
+    bind_with_metrics(name, http, verifier, readiness, None, table, data)
 }
 
 /// The state a service's handlers extract (`web::Data<T>`), added to every worker's app.
@@ -105,6 +112,7 @@ impl AppData {
 pub fn bind_with_metrics(
     name: &'static str,
     http: &HttpConfig,
+    verifier: Verifier,
     readiness: Arc<dyn Readiness>,
     extra: Option<Arc<dyn ExtraMetrics>>,
     table: RouteTable,
@@ -114,6 +122,16 @@ pub fn bind_with_metrics(
     let extra = web::Data::new(ExtraMetricsSource(extra));
     let readiness = web::Data::from(Arc::new(ReadinessCheck(readiness)));
     let service = web::Data::new(ServiceName(name));
+    let verifier = web::Data::new(verifier);
+    let metrics_rule = Rule {
+        access: if http.public_metrics {
+            Access::Public
+        } else {
+            Access::Role(Role::Viewer)
+        },
+        seed_credential: false,
+    };
+    let envelope = table.envelope();
     let guard = Arc::new(Guard::new(http, &table));
     let origins = web::Data::new(OriginPolicy {
         envelope: table.envelope(),
@@ -128,6 +146,7 @@ pub fn bind_with_metrics(
             .app_data(extra.clone())
             .app_data(readiness.clone())
             .app_data(service.clone())
+            .app_data(verifier.clone())
             .app_data(origins.clone())
             // The guard has read the body already and bounded it; extractors take what it let in.
             .app_data(web::PayloadConfig::new(guard.largest_body()))
@@ -137,7 +156,14 @@ pub fn bind_with_metrics(
             .wrap(from_fn(crate::telemetry::observe))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics_text))
+            .route(
+                "/metrics",
+                web::get()
+                    .to(metrics_text)
+                    .wrap(from_fn(move |req, next| {
+                        crate::access::authorize(metrics_rule, envelope, req, next)
+                    })),
+            )
             .configure(move |cfg| {
                 data.register(cfg);
                 table.configure(cfg);

@@ -11,6 +11,8 @@ use diesel::Connection;
 
 use crate::config::DatabaseConfig;
 
+pub mod access;
+pub mod issuer;
 pub mod sshd;
 pub mod zookeeper;
 

@@ -3,6 +3,7 @@
 pub mod cloud_portal;
 pub mod cmdb;
 pub mod host;
+pub mod identity;
 pub mod lenient;
 pub mod orchestrator;
 pub mod resource_pool;

@@ -1,0 +1,115 @@
+//! How a client proves who it is (issue #13): a bearer token it was given (a person's access
+//! token, an API token), or a service identity's client credentials, exchanged at the issuer's
+//! token endpoint for access tokens that are renewed before they expire.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+use wire::identity::TokenReply;
+
+use crate::transport::ClientError;
+
+/// A token is renewed this long before it expires, so no request carries one that lapses on
+/// the way.
+const RENEW_BEFORE: Duration = Duration::from_secs(30);
+
+/// What a client sends in `Authorization`.
+#[derive(Clone, Default)]
+pub enum Credentials {
+    /// Nothing: the public routes (and the seeds' own credentials, sent as parameters).
+    #[default]
+    None,
+    /// This bearer token, as it is.
+    Bearer(SecretString),
+    /// A service identity: `grant_type=client_credentials` at `token_url`.
+    Client(Arc<ClientCredentials>),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::None => f.write_str("None"),
+            Credentials::Bearer(_) => f.write_str("Bearer(..)"),
+            Credentials::Client(client) => write!(f, "Client({})", client.client_id),
+        }
+    }
+}
+
+impl Credentials {
+    pub fn bearer(token: impl Into<String>) -> Credentials {
+        Credentials::Bearer(SecretString::from(token.into()))
+    }
+
+    /// A service identity's credentials (tokens fetched when first needed).
+    pub fn client(token_url: &str, client_id: &str, client_secret: SecretString) -> Credentials {
+        Credentials::Client(Arc::new(ClientCredentials {
+            token_url: token_url.to_string(),
+            client_id: client_id.to_string(),
+            client_secret,
+            http: reqwest::Client::new(),
+            cached: Mutex::new(None),
+        }))
+    }
+
+    /// The `Authorization` value to send, if any.
+    pub async fn authorization(&self) -> Result<Option<String>, ClientError> {
+        match self {
+            Credentials::None => Ok(None),
+            Credentials::Bearer(token) => Ok(Some(format!("Bearer {}", token.expose_secret()))),
+            Credentials::Client(client) => {
+                let token = client.token().await?;
+                Ok(Some(format!("Bearer {}", token.expose_secret())))
+            }
+        }
+    }
+}
+
+/// A service identity and its current access token.
+pub struct ClientCredentials {
+    token_url: String,
+    client_id: String,
+    client_secret: SecretString,
+    http: reqwest::Client,
+    cached: Mutex<Option<(SecretString, Instant)>>,
+}
+
+impl ClientCredentials {
+    /// A valid access token: the cached one, or a new one from the token endpoint.
+    pub async fn token(&self) -> Result<SecretString, ClientError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, renew_at)) = cached.as_ref() {
+            if Instant::now() < *renew_at {
+                return Ok(token.clone());
+            }
+        }
+        let refused = |reason: String| ClientError::Credentials {
+            url: self.token_url.clone(),
+            reason,
+        };
+        let reply = self
+            .http
+            .post(&self.token_url)
+            .timeout(Duration::from_secs(10))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.expose_secret()),
+            ])
+            .send()
+            .await
+            .map_err(|e| refused(e.to_string()))?;
+        let status = reply.status();
+        if !status.is_success() {
+            let body = reply.text().await.unwrap_or_default();
+            return Err(refused(format!("HTTP {status}: {body}")));
+        }
+        let reply: TokenReply = reply.json().await.map_err(|e| refused(e.to_string()))?;
+        let lifetime = Duration::from_secs(reply.expires_in);
+        let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE);
+        let token = SecretString::from(reply.access_token);
+        *cached = Some((token.clone(), renew_at));
+        Ok(token)
+    }
+}
