@@ -92,9 +92,9 @@ def server(i, rnd):
 
 def start_service(database_url, workdir):
     env = dict(benchlib.database_env(database_url),
-               DCP_AUTH__ADMIN_KEY=KEY, DCP_AUTH__ADMIN_SECRET=SECRET,
-               DCP_AUTH__CREDENTIALS_FILE=os.path.join(workdir, "admin.json"),
-               DCP_AUTH__OPEN_READS="true")
+               DCP_API_KEYS__ADMIN_KEY=KEY, DCP_API_KEYS__ADMIN_SECRET=SECRET,
+               DCP_API_KEYS__CREDENTIALS_FILE=os.path.join(workdir, "admin.json"),
+               DCP_API_KEYS__OPEN_READS="true")
     return benchlib.start_service(BINARY, env)
 
 

@@ -34,7 +34,7 @@ source "$secrets"
 # orchestrator (on 127.0.0.1:8002, its notify_url): events.allowed_urls.
 service_env() {
     case $1 in
-    cmdb) echo "DCP_AUTH__ADMIN_KEY=$CMDB_KEY DCP_AUTH__ADMIN_SECRET=$CMDB_SECRET" ;;
+    cmdb) echo "DCP_API_KEYS__ADMIN_KEY=$CMDB_KEY DCP_API_KEYS__ADMIN_SECRET=$CMDB_SECRET" ;;
     task-engine)
         echo "DCP_PEERS__CLOUD_PORTAL__URL=http://127.0.0.1:8005" \
             "DCP_PEERS__CLOUD_PORTAL__USERNAME=admin DCP_PEERS__CLOUD_PORTAL__PASSWORD=admin" \

@@ -113,3 +113,59 @@ impl ClientCredentials {
         Ok(token)
     }
 }
+
+/// `[identity]` of a service that calls its peers: its own service identity at the issuer's
+/// token endpoint (client credentials). Empty `client_id`: the service calls without one.
+#[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct IdentityConfig {
+    /// The issuer's token endpoint, e.g. `http://cloud-portal:8005/oauth/token`.
+    pub token_url: String,
+    pub client_id: String,
+    #[serde(serialize_with = "hidden")]
+    pub client_secret: SecretString,
+}
+
+fn hidden<S: serde::Serializer>(_: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str("")
+}
+
+impl std::fmt::Debug for IdentityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityConfig")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdentityConfig {
+    pub fn is_configured(&self) -> bool {
+        !self.client_id.trim().is_empty()
+    }
+
+    /// What is missing or malformed, as `(key, reason)` (keys under `identity.`).
+    pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        if !self.is_configured() {
+            return None;
+        }
+        if !(self.token_url.starts_with("http://") || self.token_url.starts_with("https://")) {
+            return Some(("identity.token_url", "must be an http:// or https:// URL"));
+        }
+        if self.client_secret.expose_secret().is_empty() {
+            return Some((
+                "identity.client_secret",
+                "must be set with identity.client_id",
+            ));
+        }
+        None
+    }
+
+    /// The credentials this identity calls with (none when it is not configured).
+    pub fn credentials(&self) -> Credentials {
+        if !self.is_configured() {
+            return Credentials::None;
+        }
+        Credentials::client(&self.token_url, &self.client_id, self.client_secret.clone())
+    }
+}

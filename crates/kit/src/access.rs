@@ -260,7 +260,10 @@ async fn caller_of(
     let token = crate::auth::bearer(Some(header)).map_err(|_| Refused::Auth(AuthError::Scheme))?;
     let principal = verifier.verify(token).await.map_err(Refused::Auth)?;
     let Some(relayed) = relayed else {
-        return Ok(Caller::new(principal, SecretString::from(token.to_string())));
+        return Ok(Caller::new(
+            principal,
+            SecretString::from(token.to_string()),
+        ));
     };
     if !principal.has(Role::Service) {
         return Err(Refused::NotARelay {

@@ -95,7 +95,10 @@ impl fmt::Display for Refusal {
             Refusal::BodyUnreadable { reason } => write!(f, "unreadable request body: {reason}"),
             Refusal::Unauthenticated { reason } => write!(f, "not authenticated: {reason}"),
             Refusal::Forbidden { subject, needed } => {
-                write!(f, "forbidden: {subject} lacks the role this needs ({needed})")
+                write!(
+                    f,
+                    "forbidden: {subject} lacks the role this needs ({needed})"
+                )
             }
             Refusal::NoDecision => write!(f, "forbidden: this route has no authorization decision"),
             Refusal::AuthUnavailable { reason } => {
@@ -350,7 +353,8 @@ impl RouteTable {
                     continue;
                 }
                 for method in &spec.methods {
-                    let route = guarded((entry.route)().method(method.clone()), spec.rule, envelope);
+                    let route =
+                        guarded((entry.route)().method(method.clone()), spec.rule, envelope);
                     resource = resource.route(match spec.effect {
                         Effect::Write => route.wrap(from_fn(refuse_cross_site)),
                         Effect::Read | Effect::Forward => route,
@@ -379,9 +383,12 @@ impl RouteTable {
 /// `route` behind its authorization decision; without one, refused to everyone.
 fn guarded(route: actix_web::Route, rule: Option<Rule>, envelope: Envelope) -> actix_web::Route {
     match rule {
-        Some(rule) => route.wrap(from_fn(move |req, next| authorize(rule, envelope, req, next))),
+        Some(rule) => route.wrap(from_fn(move |req, next| {
+            authorize(rule, envelope, req, next)
+        })),
         None => route.wrap(from_fn(
-            move |req: actix_web::dev::ServiceRequest, _: actix_web::middleware::Next<actix_web::body::BoxBody>| {
+            move |req: actix_web::dev::ServiceRequest,
+                  _: actix_web::middleware::Next<actix_web::body::BoxBody>| {
                 let response = refuse(envelope, &Refusal::NoDecision);
                 async move { Ok::<_, actix_web::Error>(req.into_response(response)) }
             },

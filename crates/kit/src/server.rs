@@ -158,11 +158,9 @@ pub fn bind_with_metrics(
             .route("/readyz", web::get().to(readyz))
             .route(
                 "/metrics",
-                web::get()
-                    .to(metrics_text)
-                    .wrap(from_fn(move |req, next| {
-                        crate::access::authorize(metrics_rule, envelope, req, next)
-                    })),
+                web::get().to(metrics_text).wrap(from_fn(move |req, next| {
+                    crate::access::authorize(metrics_rule, envelope, req, next)
+                })),
             )
             .configure(move |cfg| {
                 data.register(cfg);

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient, TaskEngineClient};
 use kit::config::DatabaseConfig;
+use kit::testing::issuer::issuer;
 use kit::testing::sshd::{self, Sshd};
 use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use task_engine::config::{HostKeyPolicy, RunConfig, SshConfig};
@@ -57,6 +58,7 @@ impl Peers {
         let mut cp_config = cloud_portal::Config {
             http: test_http(),
             database: cp_db.config.clone(),
+            auth: issuer().auth_config(),
             ..cloud_portal::Config::default()
         };
         cp_config.demo.enabled = false;
@@ -110,6 +112,7 @@ impl Peers {
                 owner: "dcp-it".into(),
                 zkidcs: Vec::new(),
             }],
+            auth: issuer().auth_config(),
             ..soa_registry::config::Config::default()
         };
         let soa_registry = serve(
@@ -123,11 +126,12 @@ impl Peers {
         let mut cmdb_config = cmdb::Config {
             http: test_http(),
             database: cmdb_db.config.clone(),
+            auth: issuer().auth_config(),
             ..cmdb::Config::default()
         };
-        cmdb_config.auth.admin_key = CMDB_KEY.into();
-        cmdb_config.auth.admin_secret = CMDB_SECRET.into();
-        cmdb_config.auth.credentials_file =
+        cmdb_config.api_keys.admin_key = CMDB_KEY.into();
+        cmdb_config.api_keys.admin_secret = CMDB_SECRET.into();
+        cmdb_config.api_keys.credentials_file =
             dir.path().join("cmdb-admin.json").display().to_string();
         let cmdb = serve(cmdb::start(cmdb_config).await.expect("cmdb starts"));
 

@@ -15,6 +15,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub database: DatabaseConfig,
     pub log: LogConfig,
+    /// The platform's bearer tokens: which issuer this service trusts.
+    #[serde(default)]
+    pub auth: kit::auth::AuthConfig,
     pub session: SessionConfig,
     pub login: LoginConfig,
     pub password_hash: PasswordHashConfig,
@@ -117,6 +120,7 @@ impl Default for Config {
             http: HttpConfig::on_port(DEFAULT_PORT),
             database: DatabaseConfig::sqlite("var/cloud-portal.db"),
             log: LogConfig::default(),
+            auth: kit::auth::AuthConfig::default(),
             session: SessionConfig {
                 idle_timeout_secs: 3600,
                 absolute_timeout_secs: 86400,

@@ -9,19 +9,12 @@
 //! the same file publishes the same key.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::jwk::JwkSet;
+use kit::signing::{now_secs, SigningKey};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::config::IssuerConfig;
-
-/// The fixed head of a PKCS#8 (v1) document holding an Ed25519 seed; the 32-byte seed follows.
-const ED25519_PKCS8_HEAD: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssuerError {
@@ -41,10 +34,7 @@ pub struct Issuer {
     url: String,
     audience: String,
     token_ttl_secs: u64,
-    kid: String,
-    key: EncodingKey,
-    /// The public key, base64url: the `x` of its JWK.
-    public_x: String,
+    key: SigningKey,
 }
 
 /// An access token and how long it lives.
@@ -57,20 +47,17 @@ impl Issuer {
     /// The issuer of `config`, its key read from `key_file`, or generated there on first start.
     pub fn load_or_create(config: &IssuerConfig) -> Result<Issuer, IssuerError> {
         let seed = read_or_create_seed(&config.key_file)?;
-        let mut der = ED25519_PKCS8_HEAD.to_vec();
-        der.extend_from_slice(&seed);
-        let public = ed25519_dalek::SigningKey::from_bytes(&seed)
-            .verifying_key()
-            .to_bytes();
-        let kid = hex::encode(&Sha256::digest(public)[..8]);
         Ok(Issuer {
             url: config.url.trim_end_matches('/').to_string(),
             audience: config.audience.clone(),
             token_ttl_secs: config.token_ttl_secs,
-            kid,
-            key: EncodingKey::from_ed_der(&der),
-            public_x: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public),
+            key: SigningKey::from_seed(&seed),
         })
+    }
+
+    /// The `iss` of its tokens.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The OIDC discovery document.
@@ -90,18 +77,17 @@ impl Issuer {
 
     /// The published keys.
     pub fn jwks(&self) -> Value {
-        json!({"keys": [{
-            "kty": "OKP", "crv": "Ed25519", "x": self.public_x,
-            "kid": self.kid, "alg": "EdDSA", "use": "sig",
-        }]})
+        json!({"keys": [self.key.jwk()]})
+    }
+
+    /// The published keys, as a verifier in this process reads them.
+    pub fn key_set(&self) -> JwkSet {
+        serde_json::from_value(self.jwks()).unwrap_or(JwkSet { keys: Vec::new() })
     }
 
     /// An access token for `subject` holding `roles` (platform role names).
     pub fn access_token(&self, subject: &str, roles: &[&str]) -> Result<AccessToken, IssuerError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let now = now_secs();
         let claims = json!({
             "iss": self.url,
             "aud": self.audience,
@@ -112,10 +98,8 @@ impl Issuer {
             "exp": now + self.token_ttl_secs,
             "jti": uuid::Uuid::new_v4().simple().to_string(),
         });
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.kid.clone());
         Ok(AccessToken {
-            token: jsonwebtoken::encode(&header, &claims, &self.key)?,
+            token: self.key.sign(&claims)?,
             expires_in: self.token_ttl_secs,
         })
     }
@@ -207,7 +191,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let first = Issuer::load_or_create(&config(dir.path())).expect("created");
         let again = Issuer::load_or_create(&config(dir.path())).expect("read back");
-        assert_eq!(first.kid, again.kid);
+        assert_eq!(first.key.kid(), again.key.kid());
         assert_eq!(first.jwks(), again.jwks());
         #[cfg(unix)]
         {
@@ -230,7 +214,9 @@ mod tests {
         let config = config(dir.path());
         let kids: Vec<String> = std::thread::scope(|scope| {
             let starts: Vec<_> = (0..8)
-                .map(|_| scope.spawn(|| Issuer::load_or_create(&config).map(|i| i.kid)))
+                .map(|_| {
+                    scope.spawn(|| Issuer::load_or_create(&config).map(|i| i.key.kid().to_string()))
+                })
                 .collect();
             starts
                 .into_iter()

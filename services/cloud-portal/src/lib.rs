@@ -43,8 +43,27 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     kit::server::start(
         SERVICE,
         &config.http,
+        verifier(&config, issuer.clone())?,
         Arc::new(db),
         routes::table(),
         AppData::new().with(portal).with(issuer),
     )
+}
+
+/// The tokens cloud-portal accepts: those of the issuer `[auth]` names when one is configured
+/// (an external OIDC provider), else its own, verified with its own keys (no HTTP round trip).
+fn verifier(
+    config: &Config,
+    issuer: web::Data<issuer::Issuer>,
+) -> Result<kit::auth::Verifier, StartError> {
+    if !config.auth.issuer.trim().is_empty() {
+        return Ok(kit::auth::Verifier::new(config.auth.clone())?);
+    }
+    let own = kit::auth::AuthConfig {
+        issuer: issuer.url().to_string(),
+        audience: config.issuer.audience.clone(),
+        jwks_url: format!("{}/oauth/jwks", issuer.url()),
+        ..config.auth.clone()
+    };
+    Ok(kit::auth::Verifier::local(own, move || issuer.key_set()))
 }

@@ -11,12 +11,16 @@ pub struct Config {
     pub http: HttpConfig,
     pub database: DatabaseConfig,
     pub log: LogConfig,
-    pub auth: AuthConfig,
+    /// The seed's signed api keys (`[api_keys]`).
+    pub api_keys: ApiKeyConfig,
+    /// The platform's bearer tokens (`[auth]`).
+    #[serde(default)]
+    pub auth: kit::auth::AuthConfig,
 }
 
 /// Api-key signing and the admin user made on first start.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AuthConfig {
+pub struct ApiKeyConfig {
     /// The admin user created on start if missing.
     pub admin_user: String,
     /// The admin's api key and secret. Empty: generated once, at creation, and written to
@@ -40,7 +44,8 @@ impl Default for Config {
             http: HttpConfig::on_port(DEFAULT_PORT),
             database: DatabaseConfig::sqlite("var/cmdb.db"),
             log: LogConfig::default(),
-            auth: AuthConfig {
+            auth: kit::auth::AuthConfig::default(),
+            api_keys: ApiKeyConfig {
                 admin_user: "admin".into(),
                 admin_key: String::new(),
                 admin_secret: Secret::default(),
@@ -58,25 +63,28 @@ impl Validate for Config {
         self.http.validate()?;
         self.database.validate()?;
         self.log.validate()?;
-        let auth = &self.auth;
+        let auth = &self.api_keys;
         if auth.admin_user.trim().is_empty() {
-            return Err(ConfigError::invalid("auth.admin_user", "must not be empty"));
+            return Err(ConfigError::invalid(
+                "api_keys.admin_user",
+                "must not be empty",
+            ));
         }
         if auth.admin_key.is_empty() != auth.admin_secret.is_empty() {
             return Err(ConfigError::invalid(
-                "auth.admin_key",
-                "set both auth.admin_key and auth.admin_secret, or neither",
+                "api_keys.admin_key",
+                "set both api_keys.admin_key and api_keys.admin_secret, or neither",
             ));
         }
         if auth.admin_key.is_empty() && auth.credentials_file.trim().is_empty() {
             return Err(ConfigError::invalid(
-                "auth.credentials_file",
+                "api_keys.credentials_file",
                 "must name a file when auth.admin_key is not set",
             ));
         }
         if !(1..=86_400).contains(&auth.ts_window_secs) {
             return Err(ConfigError::invalid(
-                "auth.ts_window_secs",
+                "api_keys.ts_window_secs",
                 "must be between 1 and 86400",
             ));
         }
@@ -91,8 +99,8 @@ mod tests {
     #[test]
     fn debug_never_shows_the_admin_secret() {
         let mut config = Config::default();
-        config.auth.admin_key = "cmdb-admin-key".into();
-        config.auth.admin_secret = "cmdb-admin-secret-5678".into();
+        config.api_keys.admin_key = "cmdb-admin-key".into();
+        config.api_keys.admin_secret = "cmdb-admin-secret-5678".into();
         assert!(config.validate().is_ok());
         let shown = format!("{config:?}");
         assert!(!shown.contains("cmdb-admin-secret-5678"), "{shown}");

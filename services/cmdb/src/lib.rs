@@ -29,7 +29,7 @@ fn migrations() -> Migrations {
 /// search index, and binds the HTTP server; await `server` to serve.
 pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     let db = Db::open_async(&config.database, migrations()).await?;
-    let cmdb = service::Cmdb::new(db.clone(), config.auth.clone());
+    let cmdb = service::Cmdb::new(db.clone(), config.api_keys.clone());
     cmdb.ensure_admin()
         .await
         .map_err(|e| StartError::Setup(format!("cannot create the admin user: {e}")))?;
@@ -40,6 +40,7 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     kit::server::start(
         SERVICE,
         &config.http,
+        kit::auth::Verifier::new(config.auth.clone())?,
         Arc::new(db),
         routes::table(),
         AppData::new().with(cmdb),

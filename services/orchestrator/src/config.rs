@@ -10,6 +10,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub database: DatabaseConfig,
     pub log: LogConfig,
+    /// The platform's bearer tokens: which issuer this service trusts.
+    #[serde(default)]
+    pub auth: kit::auth::AuthConfig,
     #[serde(default)]
     pub task_engine: TaskEngineConfig,
     #[serde(default)]
@@ -24,6 +27,7 @@ impl Default for Config {
             http: HttpConfig::on_port(DEFAULT_PORT),
             database: DatabaseConfig::sqlite("var/orchestrator.db"),
             log: LogConfig::default(),
+            auth: kit::auth::AuthConfig::default(),
             task_engine: TaskEngineConfig::default(),
             events: EventsConfig::default(),
             scheduler: SchedulerConfig::default(),

@@ -83,6 +83,7 @@ pub async fn start_with_clock(
     let bound = kit::server::start(
         SERVICE,
         &config.http,
+        kit::auth::Verifier::new(config.auth.clone())?,
         Arc::new(db),
         routes::table(),
         AppData::new()

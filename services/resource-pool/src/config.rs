@@ -11,6 +11,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub database: DatabaseConfig,
     pub log: LogConfig,
+    /// The platform's bearer tokens: which issuer this service trusts.
+    #[serde(default)]
+    pub auth: kit::auth::AuthConfig,
     pub probe: ProbeConfig,
 }
 
@@ -28,6 +31,7 @@ impl Default for Config {
             http: HttpConfig::on_port(DEFAULT_PORT),
             database: DatabaseConfig::sqlite("var/resource-pool.db"),
             log: LogConfig::default(),
+            auth: kit::auth::AuthConfig::default(),
             probe: ProbeConfig {
                 user: "root".into(),
                 password: Secret::default(),

@@ -33,6 +33,7 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     kit::server::start(
         SERVICE,
         &config.http,
+        kit::auth::Verifier::new(config.auth.clone())?,
         Arc::new(db),
         routes::table(),
         AppData::new().with(inventory),

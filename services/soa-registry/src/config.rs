@@ -29,6 +29,9 @@ pub const DEMO_KEY: &str = "demo-key";
 pub struct Config {
     pub http: HttpConfig,
     pub log: LogConfig,
+    /// The platform's bearer tokens: which issuer this service trusts.
+    #[serde(default)]
+    pub auth: kit::auth::AuthConfig,
     pub store: StoreConfig,
     /// zkidc name -> `host:port[,host:port...][/chroot]` or `embedded`.
     pub zkidcs: BTreeMap<String, String>,
@@ -101,6 +104,7 @@ impl Default for Config {
         Config {
             http: HttpConfig::on_port(DEFAULT_PORT),
             log: LogConfig::default(),
+            auth: kit::auth::AuthConfig::default(),
             store: StoreConfig {
                 data_dir: "var/soa-registry".into(),
                 session_timeout_ms: 10_000,

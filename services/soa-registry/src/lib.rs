@@ -27,6 +27,8 @@ pub const SERVICE: &str = "soa-registry";
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] registry::OpenError),
+    #[error(transparent)]
+    Config(#[from] kit::config::ConfigError),
     #[error("cannot listen on {bind}: {source}")]
     Bind {
         bind: String,
@@ -52,9 +54,11 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         registry: registry.clone(),
         health: config.health.clone(),
     });
+    let verifier = kit::auth::Verifier::new(config.auth.clone())?;
     kit::server::bind_with_metrics(
         SERVICE,
         &config.http,
+        verifier,
         Arc::new(Ready(registry)),
         Some(metrics),
         routes::table(),

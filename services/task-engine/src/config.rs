@@ -13,6 +13,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub database: DatabaseConfig,
     pub log: LogConfig,
+    /// The platform's bearer tokens: which issuer this service trusts.
+    #[serde(default)]
+    pub auth: kit::auth::AuthConfig,
     #[serde(default)]
     pub ssh: SshConfig,
     #[serde(default)]
@@ -31,6 +34,7 @@ impl Default for Config {
             http: HttpConfig::on_port(DEFAULT_PORT),
             database: DatabaseConfig::sqlite("var/task-engine.db"),
             log: LogConfig::default(),
+            auth: kit::auth::AuthConfig::default(),
             ssh: SshConfig::default(),
             run: RunConfig::default(),
             peers: PeersConfig::default(),

@@ -184,7 +184,7 @@ impl Platform {
             dir.path(),
             "cmdb",
             &format!(
-                "{}[auth]\nadmin_user = \"admin\"\nadmin_key = \"{CMDB_KEY}\"\n\
+                "{}[api_keys]\nadmin_user = \"admin\"\nadmin_key = \"{CMDB_KEY}\"\n\
                  admin_secret = \"{CMDB_SECRET}\"\ncredentials_file = \"{}\"\n",
                 common(&cmdb_db.config.url),
                 dir.path().join("cmdb-admin.json").display()

@@ -67,7 +67,7 @@ fn config(dir: &Path, name: &str, extra: &str) -> String {
 fn extra(name: &str, dir: &Path, task_engine: Option<&Service>) -> String {
     match name {
         "cmdb" => format!(
-            "[auth]\nadmin_key = \"limits-key\"\nadmin_secret = \"limits-secret\"\n\
+            "[api_keys]\nadmin_key = \"limits-key\"\nadmin_secret = \"limits-secret\"\n\
              credentials_file = \"{}\"\n",
             dir.join("cmdb-admin.json").display()
         ),

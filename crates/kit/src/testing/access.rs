@@ -25,8 +25,8 @@ pub async fn route_access_problems(base_url: &str, table: &RouteTable) -> Vec<St
             continue;
         };
         for method in methods(spec) {
-            let method = reqwest::Method::from_bytes(method.as_str().as_bytes())
-                .expect("an HTTP method");
+            let method =
+                reqwest::Method::from_bytes(method.as_str().as_bytes()).expect("an HTTP method");
             let url = format!("{base_url}{}", concrete(&spec.path));
             let call = |token: Option<String>| {
                 let mut request = http.request(method.clone(), &url);
@@ -98,7 +98,9 @@ pub async fn route_access_problems(base_url: &str, table: &RouteTable) -> Vec<St
             if let Some(short) = falling_short(rule.access) {
                 let status = call(Some(issuer().token("short", &short))).await;
                 if status != 403 {
-                    problems.push(format!("{what}: roles {short:?} answered {status}, not 403"));
+                    problems.push(format!(
+                        "{what}: roles {short:?} answered {status}, not 403"
+                    ));
                 }
             }
             for enough in sufficing(rule.access) {
@@ -199,7 +201,10 @@ mod tests {
             falling_short(Access::AnyOf(&[Role::Operator, Role::Service])),
             Some(vec![Role::Viewer])
         );
-        assert_eq!(falling_short(Access::Role(Role::Viewer)), Some(vec![Role::Service]));
+        assert_eq!(
+            falling_short(Access::Role(Role::Viewer)),
+            Some(vec![Role::Service])
+        );
         assert_eq!(falling_short(Access::Authenticated), None);
     }
 }

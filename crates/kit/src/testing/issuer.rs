@@ -54,7 +54,9 @@ impl TestIssuer {
                 .bind("127.0.0.1:0")
                 .expect("the test issuer binds");
                 let addr = server.addrs()[0];
-                sender.send(addr).expect("the test issuer reports its address");
+                sender
+                    .send(addr)
+                    .expect("the test issuer reports its address");
                 server.run().await.expect("the test issuer serves");
             });
         });

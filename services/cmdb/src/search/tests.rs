@@ -35,7 +35,7 @@ async fn index_and_sql_agree(backend: TestBackend) {
     let db = Db::open_async(&test_db.config, crate::migrations())
         .await
         .expect("database opens");
-    let cmdb = Cmdb::new(db.clone(), crate::Config::default().auth);
+    let cmdb = Cmdb::new(db.clone(), crate::Config::default().api_keys);
     let caller = Caller {
         user_id: 1,
         username: "test".into(),
@@ -204,7 +204,7 @@ async fn indexed_servers(backend: TestBackend) -> (TestDatabase, Db, Cmdb, i64, 
     let db = Db::open_async(&test_db.config, crate::migrations())
         .await
         .expect("database opens");
-    let cmdb = Cmdb::new(db.clone(), crate::Config::default().auth);
+    let cmdb = Cmdb::new(db.clone(), crate::Config::default().api_keys);
     let hostname = cmdb
         .add_attribute(AttrInput {
             name: Some("hostname".into()),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use chrono::{NaiveDateTime, Utc};
 use kit::db::{Db, DbConn};
 
-use crate::config::AuthConfig;
+use crate::config::ApiKeyConfig;
 use crate::error::Error;
 use crate::model::{Catalog, Typed};
 use crate::search::index::SharedIndex;
@@ -45,7 +45,7 @@ pub const MAX_GRAPH_CIS: usize = 1000;
 
 pub struct Cmdb {
     pub(crate) db: Db,
-    auth: AuthConfig,
+    auth: ApiKeyConfig,
     /// The search index of this process (see `index`).
     pub(crate) index: Arc<SharedIndex>,
 }
@@ -70,7 +70,7 @@ pub(crate) fn attr_not_found(key: &str) -> Error {
 }
 
 impl Cmdb {
-    pub fn new(db: Db, auth: AuthConfig) -> Self {
+    pub fn new(db: Db, auth: ApiKeyConfig) -> Self {
         Cmdb {
             db,
             auth,

@@ -118,7 +118,7 @@ async fn users_write_cis_but_only_admins_change_the_model(backend: TestBackend) 
 }
 
 async fn timestamps_outside_the_window_are_refused(backend: TestBackend) {
-    let app = TestApp::spawn_with(backend, |c| c.auth.require_ts = true).await;
+    let app = TestApp::spawn_with(backend, |c| c.api_keys.require_ts = true).await;
     assert_refused(app.admin.attributes(None).await, 401, &["_ts"]);
     app.admin
         .with_timestamps()
@@ -138,7 +138,7 @@ async fn timestamps_outside_the_window_are_refused(backend: TestBackend) {
 }
 
 async fn reads_can_be_opened_by_configuration(backend: TestBackend) {
-    let app = TestApp::spawn_with(backend, |c| c.auth.open_reads = true).await;
+    let app = TestApp::spawn_with(backend, |c| c.api_keys.open_reads = true).await;
     app.server_model().await;
     assert_eq!(
         app.anonymous

@@ -50,8 +50,8 @@ impl TestApp {
             database: database.clone(),
             ..Config::default()
         };
-        config.auth.admin_key = ADMIN_KEY.into();
-        config.auth.admin_secret = ADMIN_SECRET.into();
+        config.api_keys.admin_key = ADMIN_KEY.into();
+        config.api_keys.admin_secret = ADMIN_SECRET.into();
         adjust(&mut config);
         config
     }
@@ -59,7 +59,8 @@ impl TestApp {
     async fn start(config: Config, db: Option<TestDatabase>) -> TestApp {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let mut config = config;
-        config.auth.credentials_file = dir.path().join("admin.json").to_string_lossy().into_owned();
+        config.api_keys.credentials_file =
+            dir.path().join("admin.json").to_string_lossy().into_owned();
         let bound = cmdb::start(config.clone()).await.expect("cmdb starts");
         let server = serve(bound);
         let anonymous = CmdbClient::new(ClientConfig::new(&server.url)).expect("client builds");
