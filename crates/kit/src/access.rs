@@ -265,7 +265,8 @@ async fn caller_of(
             SecretString::from(token.to_string()),
         ));
     };
-    if !principal.has(Role::Service) {
+    // Only a service identity relays (an admin is not one, though admin covers the role).
+    if !principal.roles.contains(&Role::Service) {
         return Err(Refused::NotARelay {
             subject: principal.subject,
         });

@@ -31,6 +31,12 @@ pub fn document(
     for (path, item) in operations(info) {
         paths.insert(path.to_string(), item);
     }
+    for (path, item) in paths.iter_mut() {
+        let public = PUBLIC_PATHS.contains(&path.as_str());
+        for operation in item.as_object_mut().into_iter().flat_map(|item| item.values_mut()) {
+            secure(operation, public);
+        }
+    }
     schemas.insert("Health".into(), health_schema(info.service));
     let mut tags: Vec<Value> = info
         .tags
@@ -49,8 +55,47 @@ pub fn document(
         },
         "tags": tags,
         "paths": paths,
-        "components": {"schemas": schemas},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "bearerFormat": "JWT",
+                "description": "An access token of the platform's issuer (see proto-docs/identity.md).",
+            }},
+        },
+        "security": [{"bearer": []}],
     })
+}
+
+/// The operations anyone may call without a token.
+const PUBLIC_PATHS: [&str; 3] = ["/healthz", "/readyz", "/openapi.json"];
+
+/// Marks an operation public (`security: []`), or documents the refusals of a token that is
+/// missing, invalid or short of the route's role, and of an issuer that cannot be reached.
+fn secure(operation: &mut Value, public: bool) {
+    let Some(operation) = operation.as_object_mut() else {
+        return;
+    };
+    if public {
+        operation.insert("security".into(), json!([]));
+        return;
+    }
+    let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (status, description) in [
+        ("401", "No valid access token: missing, of another scheme, expired, or not the issuer's."),
+        ("403", "The token's roles (or grants) do not allow this."),
+        ("503", "Unavailable (the database, or the token issuer's keys)."),
+    ] {
+        responses
+            .entry(status)
+            .or_insert_with(|| json!({"description": description}));
+    }
 }
 
 /// `GET /openapi.json`.

@@ -33,6 +33,10 @@ pub enum ErrorCode {
     Unavailable = 5,
     /// Anything else (HTTP 500).
     Internal = 6,
+    /// No valid access token (HTTP 401).
+    Unauthenticated = 7,
+    /// The token's roles do not allow it (HTTP 403).
+    Forbidden = 8,
 }
 
 impl ErrorCode {
@@ -46,6 +50,8 @@ impl ErrorCode {
             InUse,
             Unavailable,
             Internal,
+            Unauthenticated,
+            Forbidden,
         ]
         .into_iter()
         .find(|c| *c as i32 == code)
@@ -281,6 +287,10 @@ pub struct AuditEntry {
     pub old_value: Option<serde_json::Value>,
     pub new_value: Option<serde_json::Value>,
     pub request_id: String,
+    /// The verified subject of the access token that made the change (`model` is what the
+    /// caller says of itself).
+    #[serde(default)]
+    pub who: String,
 }
 
 /// A page of the audit log.
@@ -295,6 +305,9 @@ pub struct AuditPage {
 /// Filters of `audit_log`; all optional. `since` / `until` are dates or date-times (UTC).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditFilter {
+    /// Changes made by this verified subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub who: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

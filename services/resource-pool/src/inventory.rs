@@ -28,6 +28,8 @@ pub const MAX_DB_NAME: usize = 64;
 /// Who is calling: the seed's `model`, and the request id, both kept in the audit log.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The verified subject of the access token.
+    pub who: String,
     pub model: String,
     pub request_id: String,
 }
@@ -420,6 +422,7 @@ fn audit<T: Serialize>(
             old_value: json(old),
             new_value: json(new),
             request_id: caller.request_id.clone(),
+            who: caller.who.clone(),
         },
     )
 }

@@ -15,7 +15,7 @@ use kit::db::{Db, Migrations};
 use kit::server::{AppData, StartError};
 
 pub use config::Config;
-pub use routes::functions;
+pub use routes::{functions, table};
 
 pub const SERVICE: &str = "resource-pool";
 

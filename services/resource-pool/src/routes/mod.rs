@@ -7,7 +7,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
+use kit::access::Access;
+use kit::auth::Role;
 use kit::routes::Effect::{Read, Write};
 use kit::routes::{Refusal, RouteTable, GET};
 use kit::RequestId;
@@ -23,30 +25,51 @@ type Params = kit::Params<Error>;
 /// Every function of the seed, and ours, as `/api/<function>` with and without a trailing
 /// slash. Reads answer GET and POST; writes answer POST only.
 pub fn table() -> RouteTable {
+    const VIEWER: Access = Access::Role(Role::Viewer);
+    const OPERATOR: Access = Access::Role(Role::Operator);
     RouteTable::new(envelope)
         .function("/api/get_all_instance", Read, get_all_instance)
+        .allow(VIEWER)
         .function("/api/get_all_server", Read, get_all_server)
+        .allow(VIEWER)
         .function("/api/get_all_db", Read, get_all_db)
+        .allow(VIEWER)
         .function("/api/get_instance", Read, get_instance)
+        .allow(VIEWER)
         .function(
             "/api/get_database_by_name_instance",
             Read,
             get_database_by_name_instance,
         )
+        .allow(VIEWER)
         .function("/api/get_server_by_ip", Read, get_server_by_ip)
+        .allow(VIEWER)
         .function("/api/add_server", Write, add_server)
+        .allow(OPERATOR)
         .function("/api/mod_server", Write, mod_server)
+        .allow(OPERATOR)
         .function("/api/del_server", Write, del_server)
+        .allow(OPERATOR)
         .function("/api/add_instance", Write, add_instance)
+        .allow(OPERATOR)
         .function("/api/mod_instance", Write, mod_instance)
+        .allow(OPERATOR)
         .function("/api/del_instance", Write, del_instance)
+        .allow(OPERATOR)
         .function("/api/add_database", Write, add_database)
+        .allow(OPERATOR)
         .function("/api/mod_database", Write, mod_database)
+        .allow(OPERATOR)
         .function("/api/del_database", Write, del_database)
+        .allow(OPERATOR)
         .function("/api/audit_log", Read, audit_log)
-        // Connects to an instance already listed, and changes nothing.
+        .allow(VIEWER)
+        // Connects to an instance already listed, and changes nothing; but it makes the
+        // service log in to a database with the probe account: an operator's act.
         .function("/api/probe_instance", Read, probe_instance)
+        .allow(OPERATOR)
         .read("/openapi.json", GET, openapi::spec)
+        .allow(Access::Public)
 }
 
 /// The seed's functions, and ours, in the order of the table (the reference's order): the
@@ -64,7 +87,15 @@ pub fn functions() -> Vec<String> {
 fn envelope(refusal: &Refusal) -> HttpResponse {
     let code = match refusal {
         Refusal::NotFound { .. } => w::ErrorCode::NotFound,
-        _ => w::ErrorCode::BadArgument,
+        Refusal::Unauthenticated { .. } => w::ErrorCode::Unauthenticated,
+        Refusal::Forbidden { .. } | Refusal::NoDecision => w::ErrorCode::Forbidden,
+        Refusal::AuthUnavailable { .. } => w::ErrorCode::Unavailable,
+        Refusal::MethodNotAllowed { .. }
+        | Refusal::CrossSite { .. }
+        | Refusal::UriTooLong { .. }
+        | Refusal::BodyTooLarge { .. }
+        | Refusal::BodyTimeout { .. }
+        | Refusal::BodyUnreadable { .. } => w::ErrorCode::BadArgument,
     };
     HttpResponse::build(refusal.status()).json(Reply::<()> {
         code: code as i32,
@@ -113,10 +144,14 @@ impl<K: Key + 'static, R: Rest + 'static> FromRequest for Call<K, R> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let Ok(id) = RequestId::extract(req).into_inner();
+        let who = req
+            .extensions()
+            .get::<kit::access::Caller>()
+            .map(|caller| caller.subject().to_string());
         let params = Params::from_request(req, payload);
         Box::pin(async move {
             let mut p = params.await?;
-            let caller = caller(&mut p, &id)?;
+            let caller = caller(&mut p, &id, who)?;
             let key = K::read(&mut p)?;
             Ok(Call(caller, key, R::read(p)?))
         })
@@ -136,7 +171,9 @@ impl<F: DeserializeOwned> Rest for Fields<F> {
 }
 
 /// `model` names the calling module; it is optional and goes into the audit log.
-fn caller(p: &mut Params, request_id: &RequestId) -> Result<Caller, Error> {
+fn caller(p: &mut Params, request_id: &RequestId, who: Option<String>) -> Result<Caller, Error> {
+    // Every route taking a `Call` is behind a bearer decision: the kit left the caller.
+    let who = who.ok_or_else(|| Error::Internal("no verified caller".into()))?;
     let model = p
         .take_str("model")?
         .map(|m| m.trim().to_string())
@@ -147,6 +184,7 @@ fn caller(p: &mut Params, request_id: &RequestId) -> Result<Caller, Error> {
         ));
     }
     Ok(Caller {
+        who,
         model: if model.is_empty() { "-".into() } else { model },
         request_id: request_id.to_string(),
     })
@@ -337,6 +375,7 @@ async fn audit_log(inv: Inv, mut p: Params) -> Answer {
             }
         };
     let query = AuditQuery {
+        who: p.take_str("who")?,
         model: p.take_str("model")?,
         action: one_of("action", p.take_str("action")?, &["add", "mod", "del"])?,
         entity: one_of(

@@ -507,6 +507,11 @@ fn audit_filters() -> Vec<Param> {
             json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}),
         ),
         Param::optional(
+            "who",
+            "Only changes made by this verified subject (exact).",
+            json!({"type": "string"}),
+        ),
+        Param::optional(
             "model",
             "Only changes made by this calling module (exact; `-` for calls without `model`).",
             json!({"type": "string"}),
@@ -646,6 +651,8 @@ fn meaning(code: ErrorCode) -> &'static str {
         ErrorCode::InUse => "deleting it would orphan rows below it; ask for `cascade=1`",
         ErrorCode::Unavailable => "the inventory's own database cannot be reached",
         ErrorCode::Internal => "anything else",
+        ErrorCode::Unauthenticated => "no valid access token",
+        ErrorCode::Forbidden => "the token's roles do not allow this",
     }
 }
 
@@ -695,9 +702,12 @@ fn schemas() -> Value {
                 ErrorCode::InUse as i32,
                 ErrorCode::Unavailable as i32,
                 ErrorCode::Internal as i32,
+                ErrorCode::Unauthenticated as i32,
+                ErrorCode::Forbidden as i32,
             ],
             "description": "0 success; 1 bad argument (400); 2 not found (404); 3 duplicate (409); \
-                            4 in use (409); 5 unavailable (503); 6 internal (500).",
+                            4 in use (409); 5 unavailable (503); 6 internal (500); \
+                            7 unauthenticated (401); 8 forbidden (403).",
         },
         "ErrorReply": object("The envelope of an error.", vec![
             ("code", reference("ErrorCode")),
@@ -812,6 +822,7 @@ fn audit_entry() -> Value {
             ("old_value", row("before the change; null for `add`")),
             ("new_value", row("after the change; null for `del`")),
             ("request_id", text("The request's correlation id.")),
+            ("who", text("The verified subject of the access token that made the change.")),
         ],
     )
 }

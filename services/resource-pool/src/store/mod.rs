@@ -402,6 +402,8 @@ pub struct NewAuditEntry {
     pub old_value: Option<String>,
     pub new_value: Option<String>,
     pub request_id: String,
+    /// The verified subject of the token that made the change.
+    pub who: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -427,6 +429,7 @@ impl AuditRow {
             old_value: parse(&e.old_value),
             new_value: parse(&e.new_value),
             request_id: e.request_id.clone(),
+            who: e.who.clone(),
         }
     }
 }
@@ -441,6 +444,7 @@ pub fn insert_audit(conn: &mut DbConn, entry: &NewAuditEntry) -> QueryResult<()>
 /// The audit filters, already validated.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
+    pub who: Option<String>,
     pub model: Option<String>,
     pub action: Option<String>,
     pub entity: Option<String>,
@@ -458,6 +462,9 @@ pub fn list_audit(
 ) -> QueryResult<(i64, Vec<AuditRow>)> {
     let filtered = || {
         let mut q = audit_log::table.into_boxed();
+        if let Some(who) = &query.who {
+            q = q.filter(audit_log::who.eq(who.clone()));
+        }
         if let Some(model) = &query.model {
             q = q.filter(audit_log::model.eq(model.clone()));
         }

@@ -71,6 +71,7 @@ diesel::table! {
         old_value -> Nullable<Text>,
         new_value -> Nullable<Text>,
         request_id -> Text,
+        who -> Text,
     }
 }
 

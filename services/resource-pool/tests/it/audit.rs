@@ -1,7 +1,7 @@
 use kit::testing::TestBackend;
 use wire::resource_pool::{AuditFilter, DatabaseFields, ServerFields};
 
-use crate::support::TestApp;
+use crate::support::{TestApp, TESTER};
 use kit::on_both_backends;
 
 on_both_backends!(
@@ -53,6 +53,17 @@ async fn every_change_is_audited_with_who_what_old_and_new(backend: TestBackend)
         .entries
         .iter()
         .all(|e| e.model == "backup-agent" && e.request_id == "req-audit-1"));
+    // The actor is the token's verified subject, whatever `model` says.
+    assert!(page.entries.iter().all(|e| e.who == TESTER), "{page:?}");
+    let by_someone_else = app
+        .client
+        .audit_log(&AuditFilter {
+            who: Some("somebody-else".into()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_someone_else.total, 0);
 
     let modified = page.entries.iter().find(|e| e.action == "mod").unwrap();
     assert_eq!(modified.target, "10.20.0.1");

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod access;
 mod audit;
 mod ops;
 mod probe;

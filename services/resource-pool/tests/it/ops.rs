@@ -102,7 +102,11 @@ async fn unknown_routes_and_methods_answer_in_the_envelope(backend: TestBackend)
     assert_eq!(status, 405);
     assert_eq!(body["code"], ErrorCode::BadArgument as i64);
     // The trailing slash is accepted.
-    let (status, _) = status_and_body(http.get(format!("{base}/api/get_all_server/"))).await;
+    let (status, _) = status_and_body(
+        http.get(format!("{base}/api/get_all_server/"))
+            .bearer_auth(&app.token),
+    )
+    .await;
     assert_eq!(status, 200);
 }
 

@@ -1,11 +1,20 @@
 use client::{ClientConfig, Encoding, Method, RawReply, ResourcePoolClient};
+use kit::auth::Role;
+use kit::testing::issuer::issuer;
 use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
+
+/// The subject of the token the tests' client sends: an operator.
+pub const TESTER: &str = "tester@dcp.test";
 use resource_pool::Config;
 use serde_json::Value;
 use wire::resource_pool::ErrorCode;
 
 pub struct TestApp {
     pub client: ResourcePoolClient,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// The operator token the client sends, for hand-made requests.
+    pub token: String,
     _server: Served,
     _db: TestDatabase,
 }
@@ -20,6 +29,7 @@ impl TestApp {
         let mut config = Config {
             http: test_http(),
             database: db.config.clone(),
+            auth: issuer().auth_config(),
             ..Config::default()
         };
         adjust(&mut config);
@@ -27,10 +37,14 @@ impl TestApp {
             .await
             .expect("resource-pool starts");
         let server = serve(bound);
+        let token = issuer().token(TESTER, &[Role::Operator]);
         let client =
-            ResourcePoolClient::new(ClientConfig::new(&server.url)).expect("client builds");
+            ResourcePoolClient::new(ClientConfig::new(&server.url).with_token(token.clone()))
+                .expect("client builds");
         TestApp {
             client,
+            url: server.url.clone(),
+            token,
             _server: server,
             _db: db,
         }

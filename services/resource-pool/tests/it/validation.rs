@@ -168,10 +168,11 @@ async fn bad_input_is_refused_with_the_field_named(backend: TestBackend) {
     }
 }
 
-async fn raw_body(_app: &TestApp, base: &str, content_type: &str, body: &str) -> (u16, Value) {
+async fn raw_body(app: &TestApp, base: &str, content_type: &str, body: &str) -> (u16, Value) {
     // A hand-made request: the typed client never sends a broken body.
     let response = reqwest::Client::new()
         .post(format!("{base}/api/add_server"))
+        .bearer_auth(&app.token)
         .header("content-type", content_type)
         .body(body.to_string())
         .send()

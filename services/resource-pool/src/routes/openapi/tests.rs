@@ -207,6 +207,7 @@ fn result_schemas_match_the_wire_types() {
         old_value: None,
         new_value: None,
         request_id: text(),
+        who: text(),
     };
     check("AuditEntry", openapi::field_names(&entry));
     check(
