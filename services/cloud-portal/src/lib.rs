@@ -18,7 +18,7 @@ use kit::db::Db;
 use kit::server::{AppData, StartError};
 
 pub use config::Config;
-pub use routes::{PAGE_PATHS, ROUTES};
+pub use routes::{table, PAGE_PATHS, ROUTES};
 
 pub const SERVICE: &str = "cloud-portal";
 

@@ -22,6 +22,10 @@ use crate::store::{self, InstanceRow, NewInstance};
 
 /// The most instances one service call may create or give back.
 pub const MAX_BATCH: usize = 100;
+
+/// The password hash of users made from a bearer token: not a PHC string, so no password
+/// matches it and such a user never signs in with `/api/login`.
+const NO_PASSWORD: &str = "!token-only";
 /// `sepa` of `/api/myun/instance`: the seed document's default, and our ceiling.
 pub const DEFAULT_SEPA: i64 = 10;
 pub const MAX_SEPA: i64 = 1000;
@@ -696,6 +700,33 @@ impl Portal {
             Ok(store::insert_user(conn, &username, &hash, role, now_ms())?)
         })
         .await
+    }
+
+    /// The portal user a verified bearer token speaks for: the user named by its subject, made
+    /// on first sight (no password: such a user signs in at its identity provider, never with
+    /// `/api/login`), acting with the portal role its token's roles give (`portal_role`).
+    pub async fn user_of_token(
+        &self,
+        subject: String,
+        portal_role: &'static str,
+    ) -> Result<UserRow, Error> {
+        check_username("sub", &subject)?;
+        let mut user = self
+            .write(move |conn| {
+                if let Some(user) = store::find_user_by_name(conn, &subject)? {
+                    return Ok(user);
+                }
+                Ok(store::insert_user(
+                    conn,
+                    &subject,
+                    NO_PASSWORD,
+                    portal_role,
+                    now_ms(),
+                )?)
+            })
+            .await?;
+        user.role = portal_role.to_string();
+        Ok(user)
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>, Error> {

@@ -11,6 +11,8 @@ mod openapi;
 mod page;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use kit::access::{Access, Caller};
+use kit::auth::Role;
 use kit::routes::Effect::{Read, Write};
 use kit::routes::{Refusal, RouteTable, GET, POST};
 use serde::Serialize;
@@ -51,32 +53,83 @@ pub const ROUTES: [&str; 21] = [
 /// Every route: the API answers POST only (as the seed says), at `path` and `path/`; the web
 /// page and the OpenAPI document answer GET.
 pub fn table() -> RouteTable {
+    const SIGNED_IN: Access = Access::Authenticated;
+    const ADMIN: Access = Access::Role(Role::Admin);
+    const SERVICE: Access = Access::Role(Role::Service);
+    // Signing in is how a caller gets a credential at all: public, like the token endpoint.
+    // Every other seed route takes a bearer token or the seed's `session_key`; instances are
+    // their owner's (any signed-in user manages their own, as in the seed).
     let table = RouteTable::new(envelope)
         .slashed("/api/login", POST, Write, login)
+        .allow(Access::Public)
         .slashed("/api/logout", POST, Write, logout)
+        .allow(SIGNED_IN)
+        .seed_credential()
         .slashed("/api/instance/baseinfo", POST, Read, baseinfo)
+        .allow(SIGNED_IN)
+        .seed_credential()
         .slashed("/api/myun/instance", POST, Read, my_instances)
+        .allow(SIGNED_IN)
+        .seed_credential()
         .slashed("/api/instance/create", POST, Write, create_instance)
+        .allow(SIGNED_IN)
+        .seed_credential()
         .slashed("/api/instance/query", POST, Read, query_instance)
+        .allow(SIGNED_IN)
+        .seed_credential()
         .slashed("/api/instance/run", POST, Write, run_instance)
+        .allow(SIGNED_IN)
+        .seed_credential()
         .slashed("/api/instance/stop", POST, Write, stop_instance)
+        .allow(SIGNED_IN)
+        .seed_credential()
         .slashed("/api/instance/reboot", POST, Write, reboot_instance)
+        .allow(SIGNED_IN)
+        .seed_credential()
         .slashed("/api/instance/delete", POST, Write, delete_instance)
+        .allow(SIGNED_IN)
+        .seed_credential()
         .slashed("/api/service/instance/create", POST, Write, service_create)
+        .allow(SERVICE)
+        .seed_credential()
         .slashed("/api/service/instance/return", POST, Write, service_return)
+        .allow(SERVICE)
+        .seed_credential()
         .slashed("/api/admin/user/add", POST, Write, add_user)
+        .allow(ADMIN)
+        .seed_credential()
         .slashed("/api/admin/user/list", POST, Read, list_users)
+        .allow(ADMIN)
+        .seed_credential()
         .slashed("/api/admin/image/add", POST, Write, add_image)
+        .allow(ADMIN)
+        .seed_credential()
         .slashed("/api/admin/image/list", POST, Read, list_images)
+        .allow(ADMIN)
+        .seed_credential()
         .slashed("/api/admin/host/add", POST, Write, add_host)
+        .allow(ADMIN)
+        .seed_credential()
         .slashed("/api/admin/host/list", POST, Read, list_hosts)
+        .allow(ADMIN)
+        .seed_credential()
         .slashed("/api/admin/user/delete", POST, Write, delete_user)
+        .allow(ADMIN)
+        .seed_credential()
         .slashed("/api/admin/image/delete", POST, Write, delete_image)
+        .allow(ADMIN)
+        .seed_credential()
         .slashed("/api/admin/host/delete", POST, Write, delete_host)
+        .allow(ADMIN)
+        .seed_credential()
         .read("/openapi.json", GET, openapi::spec)
+        .allow(Access::Public)
         .read("/.well-known/openid-configuration", GET, oauth::discovery)
+        .allow(Access::Public)
         .read("/oauth/jwks", GET, oauth::jwks)
-        .write("/oauth/token", POST, oauth::token);
+        .allow(Access::Public)
+        .write("/oauth/token", POST, oauth::token)
+        .allow(Access::Public);
     page::routes(table)
 }
 
@@ -84,7 +137,15 @@ pub fn table() -> RouteTable {
 fn envelope(refusal: &Refusal) -> HttpResponse {
     let code = match refusal {
         Refusal::NotFound { .. } => Code::NotFound,
-        _ => Code::BadArgument,
+        Refusal::Unauthenticated { .. } => Code::RequiresAuthentication,
+        Refusal::Forbidden { .. } | Refusal::NoDecision => Code::Refused,
+        Refusal::AuthUnavailable { .. } => Code::Unavailable,
+        Refusal::MethodNotAllowed { .. }
+        | Refusal::CrossSite { .. }
+        | Refusal::UriTooLong { .. }
+        | Refusal::BodyTooLarge { .. }
+        | Refusal::BodyTimeout { .. }
+        | Refusal::BodyUnreadable { .. } => Code::BadArgument,
     };
     let desc = match refusal {
         Refusal::NotFound { .. } => {
@@ -112,10 +173,31 @@ fn ok<T: Serialize>(desc: impl Into<String>, body: T) -> HttpResponse {
 
 // ---- parameters shared by the routes ----
 
-/// The caller's session, as `session_key`.
-async fn session(portal: &Portal, p: &mut Params) -> Result<User, Error> {
+/// The caller: the user of a verified bearer token (the kit checked it), or of the seed's
+/// `session_key`.
+async fn session(portal: &Portal, caller: &Option<Caller>, p: &mut Params) -> Result<User, Error> {
     let key = p.take_str("session_key")?;
-    portal.authenticate(key).await
+    match caller {
+        Some(caller) => {
+            let role = portal_role(&caller.principal);
+            portal
+                .user_of_token(caller.subject().to_string(), role)
+                .await
+        }
+        None => portal.authenticate(key).await,
+    }
+}
+
+/// The portal role a token's platform roles give: admin, service, or an ordinary user (who
+/// manages their own instances).
+fn portal_role(principal: &kit::auth::Principal) -> &'static str {
+    if principal.has(Role::Admin) {
+        w::ROLE_ADMIN
+    } else if principal.roles.contains(&Role::Service) {
+        w::ROLE_SERVICE
+    } else {
+        w::ROLE_USER
+    }
 }
 
 /// `instance_id`, with the original's answer when it is missing (or 0, as the original read it).
@@ -173,15 +255,26 @@ async fn login(
     Ok(ok("Welcome to LYC.", w::Login { session_key }))
 }
 
-async fn logout(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
+async fn logout(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
     // Like the seed's routes, logout ignores parameters it does not know.
     let key = p.take_str("session_key")?;
-    portal.logout(key).await?;
+    // A bearer token has no session to end (it lapses by itself).
+    if caller.is_none() || key.is_some() {
+        portal.logout(key).await?;
+    }
     Ok(ok("Goodbye.", w::Empty {}))
 }
 
-async fn baseinfo(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    let user = session(&portal, &mut p).await?;
+async fn baseinfo(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &caller, &mut p).await?;
     let id = instance_id(&mut p)?;
     let instance = portal.instance(user, id).await?;
     Ok(ok(
@@ -195,8 +288,12 @@ async fn baseinfo(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRespon
     ))
 }
 
-async fn my_instances(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    let user = session(&portal, &mut p).await?;
+async fn my_instances(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &caller, &mut p).await?;
     let sepa = bounded(&mut p, "sepa", DEFAULT_SEPA, MAX_SEPA)?;
     let page = bounded(&mut p, "p", 1, i64::MAX)?;
     let rows = portal.my_instances(user, page, sepa).await?;
@@ -209,8 +306,12 @@ async fn my_instances(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRe
 
 // ---- the lifecycle ----
 
-async fn create_instance(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    let user = session(&portal, &mut p).await?;
+async fn create_instance(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &caller, &mut p).await?;
     let image_id = required_id(&mut p, "image_id")?;
     let name = portal::check_name("name", &p.require_str("name")?)?;
     let summary = portal::check_summary("summary", p.take_str("summary")?)?;
@@ -226,8 +327,12 @@ async fn create_instance(portal: web::Data<Portal>, mut p: Params) -> Result<Htt
     ))
 }
 
-async fn query_instance(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    let user = session(&portal, &mut p).await?;
+async fn query_instance(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &caller, &mut p).await?;
     let id = instance_id(&mut p)?;
     p.finish()?;
     let row = portal.instance(user, id).await?;
@@ -239,8 +344,13 @@ async fn query_instance(portal: web::Data<Portal>, mut p: Params) -> Result<Http
     ))
 }
 
-async fn act(portal: &Portal, mut p: Params, action: Action) -> Result<HttpResponse, Error> {
-    let user = session(portal, &mut p).await?;
+async fn act(
+    portal: &Portal,
+    caller: Option<Caller>,
+    mut p: Params,
+    action: Action,
+) -> Result<HttpResponse, Error> {
+    let user = session(portal, &caller, &mut p).await?;
     let id = instance_id(&mut p)?;
     p.finish()?;
     let row = portal.act(user, id, action).await?;
@@ -258,28 +368,48 @@ async fn act(portal: &Portal, mut p: Params, action: Action) -> Result<HttpRespo
     ))
 }
 
-async fn run_instance(portal: web::Data<Portal>, p: Params) -> Result<HttpResponse, Error> {
-    act(&portal, p, Action::Run).await
+async fn run_instance(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    p: Params,
+) -> Result<HttpResponse, Error> {
+    act(&portal, caller, p, Action::Run).await
 }
 
-async fn stop_instance(portal: web::Data<Portal>, p: Params) -> Result<HttpResponse, Error> {
-    act(&portal, p, Action::Stop).await
+async fn stop_instance(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    p: Params,
+) -> Result<HttpResponse, Error> {
+    act(&portal, caller, p, Action::Stop).await
 }
 
-async fn reboot_instance(portal: web::Data<Portal>, p: Params) -> Result<HttpResponse, Error> {
-    act(&portal, p, Action::Reboot).await
+async fn reboot_instance(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    p: Params,
+) -> Result<HttpResponse, Error> {
+    act(&portal, caller, p, Action::Reboot).await
 }
 
-async fn delete_instance(portal: web::Data<Portal>, p: Params) -> Result<HttpResponse, Error> {
-    act(&portal, p, Action::Delete).await
+async fn delete_instance(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    p: Params,
+) -> Result<HttpResponse, Error> {
+    act(&portal, caller, p, Action::Delete).await
 }
 
 // ---- the service API (service accounts and admins) ----
 
 const SERVICE_ROLES: [&str; 2] = [w::ROLE_SERVICE, w::ROLE_ADMIN];
 
-async fn service_create(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    let user = session(&portal, &mut p).await?;
+async fn service_create(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &caller, &mut p).await?;
     Portal::require_role(&user, &SERVICE_ROLES, "the service API")?;
     let image = match (p.take_int::<i64>("image_id")?, p.take_str("image")?) {
         (Some(id), None) if id > 0 => ImageRef::Id(id),
@@ -343,8 +473,12 @@ fn instance_ids(p: &mut Params) -> Result<Vec<i64>, Error> {
     Ok(ids)
 }
 
-async fn service_return(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    let user = session(&portal, &mut p).await?;
+async fn service_return(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let user = session(&portal, &caller, &mut p).await?;
     Portal::require_role(&user, &SERVICE_ROLES, "the service API")?;
     let ids = instance_ids(&mut p)?;
     p.finish()?;
@@ -358,14 +492,18 @@ async fn service_return(portal: web::Data<Portal>, mut p: Params) -> Result<Http
 // ---- administration (admins only) ----
 
 /// Checks that the caller is an admin; returns them.
-async fn admin(portal: &Portal, p: &mut Params) -> Result<User, Error> {
-    let user = session(portal, p).await?;
+async fn admin(portal: &Portal, caller: &Option<Caller>, p: &mut Params) -> Result<User, Error> {
+    let user = session(portal, caller, p).await?;
     Portal::require_role(&user, &[w::ROLE_ADMIN], "administration")?;
     Ok(user)
 }
 
-async fn add_user(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    admin(&portal, &mut p).await?;
+async fn add_user(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
     let username = p.require_str("username")?;
     portal::check_username("username", &username)?;
     let password = p.require_str("password")?;
@@ -381,8 +519,12 @@ async fn add_user(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRespon
     ))
 }
 
-async fn list_users(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    admin(&portal, &mut p).await?;
+async fn list_users(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
     p.finish()?;
     let users: Vec<w::User> = portal.users().await?.iter().map(|u| u.to_wire()).collect();
     Ok(ok(
@@ -391,8 +533,12 @@ async fn list_users(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResp
     ))
 }
 
-async fn add_image(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    admin(&portal, &mut p).await?;
+async fn add_image(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
     let name = portal::check_name("name", &p.require_str("name")?)?;
     let summary = portal::check_summary("summary", p.take_str("summary")?)?;
     p.finish()?;
@@ -405,8 +551,12 @@ async fn add_image(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRespo
     ))
 }
 
-async fn list_images(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    admin(&portal, &mut p).await?;
+async fn list_images(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
     p.finish()?;
     let images: Vec<w::Image> = portal.images().await?.iter().map(|i| i.to_wire()).collect();
     Ok(ok(
@@ -415,8 +565,12 @@ async fn list_images(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRes
     ))
 }
 
-async fn add_host(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    admin(&portal, &mut p).await?;
+async fn add_host(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
     let address = portal::check_address("address", &p.require_text("address")?)?;
     let ssh_port = bounded(&mut p, "ssh_port", 22, 65535)?;
     let capacity = bounded(&mut p, "capacity", 1, 10_000)?;
@@ -432,8 +586,12 @@ async fn add_host(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRespon
     ))
 }
 
-async fn list_hosts(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    admin(&portal, &mut p).await?;
+async fn list_hosts(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
     p.finish()?;
     let hosts: Vec<w::Host> = portal.hosts().await?.iter().map(|h| h.to_wire()).collect();
     Ok(ok(
@@ -442,8 +600,12 @@ async fn list_hosts(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResp
     ))
 }
 
-async fn delete_user(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    let caller = admin(&portal, &mut p).await?;
+async fn delete_user(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let caller = admin(&portal, &caller, &mut p).await?;
     let id = required_id(&mut p, "user_id")?;
     p.finish()?;
     let user = portal.delete_user(caller, id).await?;
@@ -455,8 +617,12 @@ async fn delete_user(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRes
     ))
 }
 
-async fn delete_image(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    admin(&portal, &mut p).await?;
+async fn delete_image(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
     let id = required_id(&mut p, "image_id")?;
     p.finish()?;
     let image = portal.delete_image(id).await?;
@@ -468,8 +634,12 @@ async fn delete_image(portal: web::Data<Portal>, mut p: Params) -> Result<HttpRe
     ))
 }
 
-async fn delete_host(portal: web::Data<Portal>, mut p: Params) -> Result<HttpResponse, Error> {
-    admin(&portal, &mut p).await?;
+async fn delete_host(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
     let id = required_id(&mut p, "host_id")?;
     p.finish()?;
     let host = portal.delete_host(id).await?;

@@ -1,11 +1,13 @@
 //! The embedded issuer's routes (RFC 6749 / OpenID discovery): answers in OAuth's own JSON,
 //! not the seed's envelope, so that any OAuth client library can use them.
 
-use actix_web::http::header::{CACHE_CONTROL, RETRY_AFTER};
+use actix_web::http::header::{AUTHORIZATION, CACHE_CONTROL, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use kit::ParamsError;
 use serde_json::json;
+use wire::cloud_portal as w;
+use wire::identity::TokenReply;
 
 use super::client_ip;
 use crate::error::Error;
@@ -23,34 +25,57 @@ pub async fn jwks(issuer: web::Data<Issuer>) -> HttpResponse {
         .json(issuer.jwks())
 }
 
-/// `grant_type=password` with `username` and `password`: an access token for that user.
+/// `grant_type=password` (`username`, `password`): an access token for that user.
+/// `grant_type=client_credentials` (`client_id`, `client_secret`, in the form or as HTTP
+/// Basic): an access token for a service identity — a portal account with the role
+/// `service`, its username the client id, its password the secret.
 pub async fn token(
     portal: web::Data<Portal>,
     issuer: web::Data<Issuer>,
     req: HttpRequest,
     mut p: kit::Params<OAuthError>,
 ) -> Result<HttpResponse, OAuthError> {
-    match p.take_str("grant_type")?.as_deref() {
-        Some("password") => {}
+    let grant = p.take_str("grant_type")?;
+    let (username, password) = match grant.as_deref() {
+        Some("password") => {
+            let username = p.require_text("username")?;
+            let password = p.require_text("password")?;
+            // OAuth clients commonly send these; a public client has no secret to check.
+            p.take_str("client_id")?;
+            (username, password)
+        }
+        Some("client_credentials") => match basic_credentials(&req) {
+            Some(pair) => pair,
+            None => (
+                p.require_text("client_id")?,
+                p.require_text("client_secret")?,
+            ),
+        },
         Some(other) => {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant_type `{other}` is not offered: use `password`"),
+                format!(
+                    "grant_type `{other}` is not offered: use `password` or `client_credentials`"
+                ),
             ))
         }
         None => return Err(ParamsError::Missing("grant_type".into()).into()),
-    }
-    let username = p.require_text("username")?;
-    let password = p.require_text("password")?;
-    // OAuth clients commonly send these; a public client has no secret to check.
-    p.take_str("client_id")?;
+    };
     p.take_str("scope")?;
     p.finish()?;
     let user = portal
         .check_password_of(username, password, client_ip(&req))
         .await
         .map_err(OAuthError::from_portal)?;
+    if grant.as_deref() == Some("client_credentials") && user.role != w::ROLE_SERVICE {
+        // Only service accounts are clients; a person signs in with the password grant.
+        return Err(OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "not a service account: people use grant_type=password",
+        ));
+    }
     let token = issuer
         .access_token(&user.username, platform_roles(&user.role))
         .map_err(|e| {
@@ -63,11 +88,28 @@ pub async fn token(
         })?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
-        .json(json!({
-            "access_token": token.token,
-            "token_type": "Bearer",
-            "expires_in": token.expires_in,
-        })))
+        .json(TokenReply {
+            access_token: token.token,
+            token_type: "Bearer".into(),
+            expires_in: token.expires_in,
+            refresh_token: None,
+        }))
+}
+
+/// The client id and secret of an `Authorization: Basic` header (RFC 6749, 2.3.1).
+fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
+    use base64::Engine;
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
 }
 
 /// A refusal of the token endpoint, answered as OAuth says (RFC 6749, 5.2).

@@ -4,6 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::HttpResponse;
+use kit::access::Access;
 use kit::routes::{RouteTable, GET};
 
 const INDEX_HTML: &str = include_str!("../../static/index.html");
@@ -21,10 +22,14 @@ pub const PATHS: [&str; 3] = ["/", "/ui/app.js", "/ui/style.css"];
 
 /// The page's files, added to the route table: GET only.
 pub fn routes(table: RouteTable) -> RouteTable {
+    // The page's own files hold no data: anyone may load them (it signs in through the API).
     table
         .read("/", GET, index)
+        .allow(Access::Public)
         .read("/ui/app.js", GET, app_js)
+        .allow(Access::Public)
         .read("/ui/style.css", GET, style_css)
+        .allow(Access::Public)
 }
 
 fn file(content_type: &'static str, body: &'static str) -> HttpResponse {

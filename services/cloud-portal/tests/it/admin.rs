@@ -1,10 +1,12 @@
 //! Administration of users, images and hosts; the admin and demo data created at start.
 
-use client::Encoding;
+use client::{ClientConfig, CloudPortalClient, Encoding};
 use kit::testing::TestBackend;
 use serde_json::json;
 
-use crate::support::{api_error, code_and_desc, session_of, TestApp, ADMIN, BOB_PASSWORD};
+use crate::support::{
+    api_error, code_and_desc, session_of, TestApp, ADMIN, ADMIN_PASSWORD, BOB_PASSWORD,
+};
 use kit::on_both_backends;
 
 on_both_backends!(
@@ -314,8 +316,11 @@ async fn service_endpoints_answer(backend: TestBackend) {
             "openapi lacks {path}"
         );
     }
-    let (status, body) = app
-        .admin
+    // `/metrics` takes a token (a viewer's at least), as every read does.
+    let token = app.bearer(ADMIN, ADMIN_PASSWORD).await;
+    let metrics =
+        CloudPortalClient::new(ClientConfig::new(&app.base_url).with_token(token)).expect("client");
+    let (status, body) = metrics
         .transport()
         .get_text("/metrics")
         .await

@@ -85,6 +85,27 @@ impl TestApp {
         }
     }
 
+    /// An access token of the embedded issuer for `username`, by the password grant.
+    pub async fn bearer(&self, username: &str, password: &str) -> String {
+        let reply: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/oauth/token", self.base_url))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("the token endpoint answers")
+            .json()
+            .await
+            .expect("JSON");
+        reply["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token: {reply}"))
+            .to_string()
+    }
+
     /// A new user with `role`, logged in.
     pub async fn user_with_role(&self, name: &str, role: &str) -> CloudPortalClient {
         self.admin

@@ -96,6 +96,12 @@ async fn bad_grants_are_refused_in_oauth_terms(backend: TestBackend) {
     .await;
     assert_eq!(
         (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "a client without its secret: {body}"
+    );
+    let (status, body) = token_request(&app, &[("grant_type", "implicit")]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
         (400, Some("unsupported_grant_type"))
     );
     let (status, body) = token_request(&app, &[("username", ADMIN)]).await;
