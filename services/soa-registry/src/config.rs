@@ -8,6 +8,8 @@
 //! key = "1122-3434"
 //! owner = "ops"
 //! zkidcs = ["qa"]
+//! [service_zkidcs]               # bearer tokens of peer services: subject -> zkidcs it may use
+//! "task-engine" = ["qa"]         # (a service subject not named here may use none)
 //! [health]                       # the optional TCP check of members (off by default)
 //! enabled = false                # for every zkidc...
 //! zkidcs = { qa = true }         # ...unless named here
@@ -36,6 +38,11 @@ pub struct Config {
     /// zkidc name -> `host:port[,host:port...][/chroot]` or `embedded`.
     pub zkidcs: BTreeMap<String, String>,
     pub keys: Vec<ApiKey>,
+    /// Least privilege for peer services: the zkidcs each service subject (a bearer token
+    /// that reaches a route by its `service` role alone) may use; a service not named may use
+    /// none. People's tokens and the seed's keys are not limited by this.
+    #[serde(default)]
+    pub service_zkidcs: BTreeMap<String, Vec<String>>,
     pub health: HealthConfig,
 }
 
@@ -85,10 +92,12 @@ pub struct StoreConfig {
     pub reconnect_delay_ms: u64,
 }
 
+/// A seed API key: the identity `owner`, with the operator role (writes and reads) on its
+/// zkidcs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKey {
     pub key: Secret,
-    /// Who holds the key; every write is logged with it.
+    /// Who holds the key: the subject every write made with it is logged with.
     pub owner: String,
     /// The zkidcs the key is valid for; empty means every zkidc.
     #[serde(default)]
@@ -117,6 +126,7 @@ impl Default for Config {
                 owner: "demo".into(),
                 zkidcs: Vec::new(),
             }],
+            service_zkidcs: BTreeMap::new(),
             health: HealthConfig::default(),
         }
     }
@@ -238,6 +248,23 @@ impl Validate for Config {
                 }
             }
         }
+        for (subject, zkidcs) in &self.service_zkidcs {
+            let name = format!("service_zkidcs.{subject}");
+            if subject.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    "service_zkidcs",
+                    "a service subject must not be empty",
+                ));
+            }
+            for zkidc in zkidcs {
+                if !self.zkidcs.contains_key(zkidc) {
+                    return Err(ConfigError::invalid(
+                        &name,
+                        format!("`{zkidc}` is not a configured zkidc"),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -282,6 +309,18 @@ mod tests {
         config.health.zkidcs.insert("nowhere".into(), true);
         let err = config.validate().expect_err("health for an unknown zkidc");
         assert!(err.to_string().contains("health.zkidcs.nowhere"), "{err}");
+
+        let mut config = Config::default();
+        config
+            .service_zkidcs
+            .insert("task-engine".into(), vec!["nowhere".into()]);
+        let err = config
+            .validate()
+            .expect_err("a service on an unknown zkidc");
+        assert!(
+            err.to_string().contains("service_zkidcs.task-engine"),
+            "{err}"
+        );
     }
 
     #[test]

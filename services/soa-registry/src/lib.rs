@@ -19,7 +19,7 @@ use kit::server::AppData;
 
 pub use config::Config;
 pub use registry::Registry;
-pub use routes::ROUTES;
+pub use routes::{table, ROUTES};
 
 pub const SERVICE: &str = "soa-registry";
 

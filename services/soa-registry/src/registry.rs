@@ -27,11 +27,70 @@ pub const MEMBER_PREFIX: &str = "member_";
 /// Longest service name or server key accepted.
 pub const MAX_NAME_LEN: usize = 255;
 
+/// What a seed key may do: write registry members and read, as the platform's operator role.
+pub const KEY_ROLE: kit::auth::Role = kit::auth::Role::Operator;
+
 /// A request allowed on one zkidc, and who made it (for the logs of writes).
 #[derive(Debug, Clone)]
 pub struct Access {
     pub zkidc: String,
-    pub owner: String,
+    /// The verified subject: a bearer token's subject, or the owner of the seed key.
+    pub actor: String,
+    /// The service that relayed the request for `actor`, if one did.
+    pub via: Option<String>,
+}
+
+/// Who is asking, established by the handlers from a bearer token or the seed's `key`, and
+/// the zkidcs that identity may use.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The subject recorded with every write.
+    pub actor: String,
+    /// The service that relayed the request for `actor`, if one did.
+    pub via: Option<String>,
+    /// `None`: every zkidc; otherwise only these.
+    pub zkidcs: Option<Vec<String>>,
+    /// How it proved itself, for the words of a refusal.
+    pub credential: Credential,
+}
+
+/// How an [`Identity`] proved itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// The seed's `key` (or `keys`).
+    Key,
+    /// A bearer token holding the people's role the route needs, platform-wide.
+    Token,
+    /// A bearer token that reached the route by its `service` role alone: limited to the
+    /// zkidcs `service_zkidcs` names for its subject.
+    ServiceToken,
+}
+
+impl Identity {
+    /// A bearer caller holding the people's role the route needs: every zkidc.
+    pub fn person(actor: &str, via: Option<&str>) -> Identity {
+        Identity {
+            actor: actor.to_string(),
+            via: via.map(str::to_string),
+            zkidcs: None,
+            credential: Credential::Token,
+        }
+    }
+
+    fn may_use(&self, zkidc: &str) -> bool {
+        match &self.zkidcs {
+            None => true,
+            Some(allowed) => allowed.iter().any(|z| z == zkidc),
+        }
+    }
+
+    fn access(&self, zkidc: &str) -> Access {
+        Access {
+            zkidc: zkidc.to_string(),
+            actor: self.actor.clone(),
+            via: self.via.clone(),
+        }
+    }
 }
 
 pub struct Registry {
@@ -39,6 +98,8 @@ pub struct Registry {
     /// One per zkidc, whether its health check runs or not (then it stays at zero).
     health: BTreeMap<String, HealthCounters>,
     keys: Vec<ApiKey>,
+    /// Service subject -> the zkidcs its bearer token may use (`service_zkidcs`).
+    service_zkidcs: BTreeMap<String, Vec<String>>,
     /// One lock per zkidc/service, so two concurrent `addserver` of the same host:port in this
     /// process cannot both create a member.
     add_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -99,6 +160,7 @@ impl Registry {
             zkidcs,
             health,
             keys: config.keys.clone(),
+            service_zkidcs: config.service_zkidcs.clone(),
             add_locks: Mutex::new(HashMap::new()),
             listings: Mutex::new(HashMap::new()),
         })
@@ -117,19 +179,13 @@ impl Registry {
         self.health.get(zkidc)
     }
 
-    /// Checks the key alone, for the listing across zkidcs: the zkidcs it is valid for (all
-    /// of them, or those it names), each as an [`Access`].
-    pub fn authorize_all(&self, key: Option<&str>) -> Result<Vec<Access>, Error> {
-        let api_key = self.api_key(key)?;
-        Ok(self
-            .zkidcs
+    /// The zkidcs `identity` may use, each as an [`Access`], for the listing across zkidcs.
+    pub fn authorize_all(&self, identity: &Identity) -> Vec<Access> {
+        self.zkidcs
             .keys()
-            .filter(|zkidc| api_key.zkidcs.is_empty() || api_key.zkidcs.contains(zkidc))
-            .map(|zkidc| Access {
-                zkidc: zkidc.clone(),
-                owner: api_key.owner.clone(),
-            })
-            .collect())
+            .filter(|zkidc| identity.may_use(zkidc))
+            .map(|zkidc| identity.access(zkidc))
+            .collect()
     }
 
     /// The services of each zkidc, asked concurrently: one zkidc failing (ZooKeeper down)
@@ -144,10 +200,10 @@ impl Registry {
         join_all(lists).await
     }
 
-    /// Checks the key and the zkidc. The key is checked first, so that an unknown caller learns
-    /// nothing about the configuration.
-    pub fn authorize(&self, key: Option<&str>, zkidc: Option<&str>) -> Result<Access, Error> {
-        let api_key = self.api_key(key)?;
+    /// Checks the zkidc and that `identity` may use it. The identity was checked first (by
+    /// the kit or [`Registry::key_identity`]), so an unknown caller learns nothing about the
+    /// configuration.
+    pub fn authorize(&self, identity: &Identity, zkidc: Option<&str>) -> Result<Access, Error> {
         let zkidc = zkidc
             .map(str::trim)
             .filter(|z| !z.is_empty())
@@ -158,29 +214,59 @@ impl Registry {
                 self.zkidc_names().join(", ")
             )));
         }
-        if !api_key.zkidcs.is_empty() && !api_key.zkidcs.iter().any(|z| z == zkidc) {
-            return Err(Error::Forbidden(format!("invalid key for zkidc `{zkidc}`")));
+        if !identity.may_use(zkidc) {
+            return Err(Error::Forbidden(match identity.credential {
+                Credential::Key => format!("invalid key for zkidc `{zkidc}`"),
+                Credential::Token | Credential::ServiceToken => format!(
+                    "service `{}` may not use zkidc `{zkidc}` (service_zkidcs)",
+                    identity.actor
+                ),
+            }));
         }
-        Ok(Access {
-            zkidc: zkidc.to_string(),
-            owner: api_key.owner.clone(),
-        })
+        Ok(identity.access(zkidc))
     }
 
-    /// The configured key, or why the request is refused.
-    fn api_key(&self, key: Option<&str>) -> Result<&ApiKey, Error> {
+    /// The identity of a seed key: its owner, on the zkidcs it names (all when it names
+    /// none). Its role is the operator's ([`KEY_ROLE`]).
+    pub fn key_identity(&self, key: Option<&str>) -> Result<Identity, Error> {
         let key = key
             .map(str::trim)
             .filter(|k| !k.is_empty())
             .ok_or_else(|| {
                 Error::Forbidden(
-                    "missing parameter `key` (the seed's examples also spell it `keys`)".into(),
+                    "missing parameter `key` (the seed's examples also spell it `keys`), \
+                     or an `Authorization: Bearer <access token>` header"
+                        .into(),
                 )
             })?;
-        self.keys
+        let api_key = self
+            .keys
             .iter()
             .find(|k| k.key.expose_secret() == key)
-            .ok_or_else(|| Error::Forbidden("invalid key".into()))
+            .ok_or_else(|| Error::Forbidden("invalid key".into()))?;
+        Ok(Identity {
+            actor: api_key.owner.clone(),
+            via: None,
+            zkidcs: (!api_key.zkidcs.is_empty()).then(|| api_key.zkidcs.clone()),
+            credential: Credential::Key,
+        })
+    }
+
+    /// The identity of a bearer token that reached the route by its `service` role alone:
+    /// least privilege, only the zkidcs `service_zkidcs` names for `subject` (none when it is
+    /// not named).
+    pub fn service_identity(&self, subject: &str, via: Option<&str>) -> Identity {
+        Identity {
+            actor: subject.to_string(),
+            via: via.map(str::to_string),
+            zkidcs: Some(
+                self.service_zkidcs
+                    .get(subject)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            credential: Credential::ServiceToken,
+        }
     }
 
     fn store(&self, access: &Access) -> Result<&Arc<dyn Store>, Error> {
@@ -234,7 +320,7 @@ impl Registry {
             Err(StoreError::NodeExists(_)) => false,
             Err(e) => return Err(e.into()),
         };
-        tracing::info!(zkidc = %access.zkidc, owner = %access.owner, service, created, "addservice");
+        tracing::info!(zkidc = %access.zkidc, actor = %access.actor, via = access.via.as_deref(), service, created, "addservice");
         Ok(created)
     }
 
@@ -280,7 +366,7 @@ impl Registry {
             }
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(zkidc = %access.zkidc, owner = %access.owner, service, force, removed, "delservice");
+        tracing::info!(zkidc = %access.zkidc, actor = %access.actor, via = access.via.as_deref(), service, force, removed, "delservice");
         Ok(removed)
     }
 
@@ -419,7 +505,7 @@ impl Registry {
             Err(StoreError::NoNode(_)) => return Err(no_such_service(access, service)),
             Err(e) => return Err(e.into()),
         };
-        tracing::info!(zkidc = %access.zkidc, owner = %access.owner, service, host, port, key = %key, "addserver");
+        tracing::info!(zkidc = %access.zkidc, actor = %access.actor, via = access.via.as_deref(), service, host, port, key = %key, "addserver");
         Ok((key, false))
     }
 
@@ -445,7 +531,7 @@ impl Registry {
             }
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(zkidc = %access.zkidc, owner = %access.owner, service, key, "delserver");
+        tracing::info!(zkidc = %access.zkidc, actor = %access.actor, via = access.via.as_deref(), service, key, "delserver");
         Ok(())
     }
 

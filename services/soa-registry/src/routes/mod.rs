@@ -2,18 +2,24 @@
 //! POST), parameters from
 //! the query string, a form or a JSON body; handlers read parameters, call the registry, and
 //! wrap the answer in the seed's envelope.
+//!
+//! Who is asking: a bearer token the kit verified (`Some(Caller)`), or, on a request without
+//! `Authorization`, the seed's `key` — every route takes it ([`RouteTable::seed_credential`]).
+//! [`identity`] turns either into the registry's [`Identity`].
 
 mod openapi;
 
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
+use kit::access::{Access as Allow, Caller};
+use kit::auth::Role;
 use kit::routes::Effect::{Read, Write};
 use kit::routes::{Refusal, RouteTable, GET};
 use serde::Serialize;
 use wire::soa_registry::{Done, Failure, ServiceEntry, ServiceList, CODE_FAILURE, CODE_SUCCESS};
 
 use crate::error::Error;
-use crate::registry::{Access, Registry};
+use crate::registry::{Access, Identity, Registry, KEY_ROLE};
 
 type Params = kit::Params<Error>;
 
@@ -32,16 +38,41 @@ pub const EXTRA_ROUTES: [&str; 1] = ["servicelist_all"];
 
 /// Every route, as `/<route>` and `/<route>/`: the reads (`servicelist`, `serverlist`,
 /// `servicelist_all`) answer GET, as the seed says, and POST; the writes answer POST only.
+///
+/// Who may call: reads viewer; member writes operator, or a peer service (the task-engine's
+/// `register` / `unregister` steps call `addservice`, `addserver`, `serverlist` and
+/// `delserver`), limited to its `service_zkidcs`; `delservice` (which may delete every
+/// member of a service) operator only. Zkidcs are configuration: no route defines them. The
+/// seed's `key` stands in for a token on every route.
 pub fn table() -> RouteTable {
+    const VIEWER: Allow = Allow::Role(Role::Viewer);
+    const VIEWER_OR_SERVICE: Allow = Allow::AnyOf(&[Role::Viewer, Role::Service]);
+    const OPERATOR: Allow = Allow::Role(Role::Operator);
+    const OPERATOR_OR_SERVICE: Allow = Allow::AnyOf(&[Role::Operator, Role::Service]);
     RouteTable::new(envelope)
         .function("/servicelist", Read, servicelist)
+        .allow(VIEWER)
+        .seed_credential()
         .function("/addservice", Write, addservice)
+        .allow(OPERATOR_OR_SERVICE)
+        .seed_credential()
         .function("/delservice", Write, delservice)
+        .allow(OPERATOR)
+        .seed_credential()
         .function("/serverlist", Read, serverlist)
+        .allow(VIEWER_OR_SERVICE)
+        .seed_credential()
         .function("/addserver", Write, addserver)
+        .allow(OPERATOR_OR_SERVICE)
+        .seed_credential()
         .function("/delserver", Write, delserver)
+        .allow(OPERATOR_OR_SERVICE)
+        .seed_credential()
         .function("/servicelist_all", Read, servicelist_all)
+        .allow(VIEWER)
+        .seed_credential()
         .read("/openapi.json", GET, openapi::spec)
+        .allow(Allow::Public)
 }
 
 /// The kit's refusals (404, 405, limits) in the seed's envelope.
@@ -56,7 +87,19 @@ fn envelope(refusal: &Refusal) -> HttpResponse {
                 .collect::<Vec<_>>()
                 .join("/, ")
         ),
-        _ => refusal.to_string(),
+        Refusal::Unauthenticated { .. } => format!(
+            "{refusal} (send `Authorization: Bearer <access token>`, or no such header and \
+             the parameter `key`)"
+        ),
+        Refusal::Forbidden { .. } | Refusal::NoDecision | Refusal::AuthUnavailable { .. } => {
+            refusal.to_string()
+        }
+        Refusal::MethodNotAllowed { .. }
+        | Refusal::CrossSite { .. }
+        | Refusal::UriTooLong { .. }
+        | Refusal::BodyTooLarge { .. }
+        | Refusal::BodyTimeout { .. }
+        | Refusal::BodyUnreadable { .. } => refusal.to_string(),
     };
     HttpResponse::build(refusal.status()).json(Failure {
         code: CODE_FAILURE,
@@ -64,12 +107,53 @@ fn envelope(refusal: &Refusal) -> HttpResponse {
     })
 }
 
-/// `key` (or the seed examples' `keys`; a non-empty `key` wins when both come) and `zkidc`.
-fn access(registry: &Registry, p: &mut Params) -> Result<Access, Error> {
+/// Who is asking, for a route whose people's role is `role` (viewer for reads, operator for
+/// writes). With a bearer token the kit verified, `key`/`keys` are taken and ignored (clients
+/// keep sending them); without one, the seed's `key` (or the examples' `keys`; a non-empty
+/// `key` wins when both come) is the identity of its owner, with the operator's role.
+fn identity(
+    registry: &Registry,
+    caller: Option<Caller>,
+    p: &mut Params,
+    role: Role,
+) -> Result<Identity, Error> {
     let key = p.take_str("key")?.filter(|k| !k.trim().is_empty());
     let keys = p.take_str("keys")?;
+    let Some(caller) = caller else {
+        let identity = registry.key_identity(key.or(keys).as_deref())?;
+        if !KEY_ROLE.covers(role) {
+            return Err(Error::Forbidden(format!(
+                "a key may not do this: it needs the role {}",
+                role.name()
+            )));
+        }
+        return Ok(identity);
+    };
+    let via = caller.via.as_deref();
+    if caller.principal.has(role) {
+        return Ok(Identity::person(caller.subject(), via));
+    }
+    // Past the kit's door without the people's role: only a peer service's role lets in.
+    if caller.principal.has(Role::Service) {
+        return Ok(registry.service_identity(caller.subject(), via));
+    }
+    Err(Error::Forbidden(format!(
+        "{} may not do this: it needs the role {}",
+        caller.subject(),
+        role.name()
+    )))
+}
+
+/// [`identity`] and `zkidc`: the request allowed on one zkidc.
+fn access(
+    registry: &Registry,
+    caller: Option<Caller>,
+    p: &mut Params,
+    role: Role,
+) -> Result<Access, Error> {
+    let identity = identity(registry, caller, p, role)?;
     let zkidc = p.take_str("zkidc")?;
-    registry.authorize(key.or(keys).as_deref(), zkidc.as_deref())
+    registry.authorize(&identity, zkidc.as_deref())
 }
 
 fn dest_name(p: &mut Params) -> Result<String, Error> {
@@ -84,8 +168,12 @@ fn done() -> HttpResponse {
     })
 }
 
-async fn servicelist(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
-    let access = access(&registry, &mut p)?;
+async fn servicelist(
+    registry: web::Data<Registry>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let access = access(&registry, caller, &mut p, Role::Viewer)?;
     // The seed's example sends destName here too; it means nothing for a list of services.
     let _ignored = p.take_str("destName")?;
     p.finish()?;
@@ -99,7 +187,7 @@ async fn servicelist(registry: web::Data<Registry>, mut p: Params) -> Result<Htt
     }))
 }
 
-/// `servicelist_all/`: one entry per zkidc the key is valid for, each a success with its
+/// `servicelist_all/`: one entry per zkidc the caller may use, each a success with its
 /// services or a failure with its reason.
 #[derive(Debug, Serialize)]
 struct ServiceListAll {
@@ -119,12 +207,12 @@ struct ZkidcServices {
 
 async fn servicelist_all(
     registry: web::Data<Registry>,
+    caller: Option<Caller>,
     mut p: Params,
 ) -> Result<HttpResponse, Error> {
-    let key = p.take_str("key")?.filter(|k| !k.trim().is_empty());
-    let keys = p.take_str("keys")?;
+    let identity = identity(&registry, caller, &mut p, Role::Viewer)?;
     p.finish()?;
-    let accesses = registry.authorize_all(key.or(keys).as_deref())?;
+    let accesses = registry.authorize_all(&identity);
     let zkidcs = registry
         .list_services_everywhere(&accesses)
         .await
@@ -155,16 +243,24 @@ async fn servicelist_all(
     }))
 }
 
-async fn addservice(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
-    let access = access(&registry, &mut p)?;
+async fn addservice(
+    registry: web::Data<Registry>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let access = access(&registry, caller, &mut p, Role::Operator)?;
     let service = dest_name(&mut p)?;
     p.finish()?;
     registry.add_service(&access, &service).await?;
     Ok(done())
 }
 
-async fn delservice(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
-    let access = access(&registry, &mut p)?;
+async fn delservice(
+    registry: web::Data<Registry>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let access = access(&registry, caller, &mut p, Role::Operator)?;
     let service = dest_name(&mut p)?;
     let force = p.take_bool("force")?.unwrap_or(false);
     p.finish()?;
@@ -172,8 +268,12 @@ async fn delservice(registry: web::Data<Registry>, mut p: Params) -> Result<Http
     Ok(done())
 }
 
-async fn serverlist(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
-    let access = access(&registry, &mut p)?;
+async fn serverlist(
+    registry: web::Data<Registry>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let access = access(&registry, caller, &mut p, Role::Viewer)?;
     let service = dest_name(&mut p)?;
     p.finish()?;
     // Encoded once per change of the service, not once per request (see Registry::listing).
@@ -183,8 +283,12 @@ async fn serverlist(registry: web::Data<Registry>, mut p: Params) -> Result<Http
         .body(listing.json.clone()))
 }
 
-async fn addserver(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
-    let access = access(&registry, &mut p)?;
+async fn addserver(
+    registry: web::Data<Registry>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let access = access(&registry, caller, &mut p, Role::Operator)?;
     let service = dest_name(&mut p)?;
     let host = p.require_str("serverHost")?.trim().to_string();
     let port = server_port(&mut p)?;
@@ -197,8 +301,12 @@ async fn addserver(registry: web::Data<Registry>, mut p: Params) -> Result<HttpR
     }))
 }
 
-async fn delserver(registry: web::Data<Registry>, mut p: Params) -> Result<HttpResponse, Error> {
-    let access = access(&registry, &mut p)?;
+async fn delserver(
+    registry: web::Data<Registry>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let access = access(&registry, caller, &mut p, Role::Operator)?;
     let service = dest_name(&mut p)?;
     let key = p.require_str("serverKey")?.trim().to_string();
     p.finish()?;

@@ -39,7 +39,7 @@ fn build() -> Value {
             (TAG_READS, "The seed's reads."),
             (
                 TAG_WRITES,
-                "The seed's writes; each is logged with the key's owner.",
+                "The seed's writes; each is logged with the caller's subject (a token's, or the key's owner).",
             ),
             (TAG_BEYOND, "Routes the seed does not have."),
         ],
@@ -55,9 +55,13 @@ Every route is `/<route>/`, also served without the trailing slash, for GET (par
 query string) and POST (the same parameters as an `application/x-www-form-urlencoded` or \
 `application/json` body; query-string parameters are merged in, body keys win). `key` may also \
 be spelt `keys`, as in the seed's examples. Unknown parameters are refused (400).\n\n\
+Who is asking: `Authorization: Bearer <access token>` (the platform's tokens; reads need the \
+viewer role, writes the operator role, `addservice`, `addserver`, `serverlist` and `delserver` \
+also take a peer service's token on the zkidcs configured for it), or, without that header, \
+the seed's `key`: its owner, with the operator role, on the zkidcs the key is valid for.\n\n\
 A success is `{\"code\": 1, ...}` (HTTP 200); a failure is exactly `{\"code\": 0, \"reason\": \
 \"...\"}` with an HTTP status that says the same thing: 400 bad or unknown parameter or zkidc, \
-403 missing or invalid key, 404 no such service, server or route, 405 a method other than GET \
+401 invalid token, 403 missing or invalid key or a role or zkidc not allowed, 404 no such service, server or route, 405 a method other than GET \
 or POST, 409 conflict, 503 ZooKeeper unavailable, 500 anything else.";
 
 // ---- one table per route ----
@@ -216,8 +220,9 @@ fn describe(name: &str) -> Option<Route> {
 fn key() -> Param {
     param(
         "key",
-        true,
-        "An API key valid for the zkidc (also accepted as `keys`).",
+        false,
+        "An API key valid for the zkidc (also accepted as `keys`); required without an \
+         `Authorization: Bearer` token, ignored with one.",
         json!({"type": "string"}),
     )
 }
@@ -269,8 +274,15 @@ fn responses(route: &Route) -> Value {
         failure("A parameter is missing, malformed or unknown, or the zkidc is unknown."),
     );
     responses.insert(
+        "401".into(),
+        failure("The bearer token is not valid (expired, not the issuer's, ...)."),
+    );
+    responses.insert(
         "403".into(),
-        failure("No key, an unknown key, or a key not valid for this zkidc."),
+        failure(
+            "No key and no token, an unknown key, a key not valid for this zkidc, a token \
+             without the role, or a service token on a zkidc not configured for it.",
+        ),
     );
     if let Some(what) = route.not_found {
         responses.insert("404".into(), failure(&format!("Not found: {what}.")));

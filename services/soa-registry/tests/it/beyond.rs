@@ -1,5 +1,5 @@
 //! Beyond the seed: the TCP health check, the listing across zkidcs, the per-zkidc metrics,
-//! the write logs with the key's owner, and `/openapi.json`.
+//! the write logs with the verified subject, and `/openapi.json`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,6 +7,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use kit::auth::Role;
+use secrecy::SecretString;
 use serde_json::{json, Value};
 use soa_registry::config::EMBEDDED;
 use tracing_subscriber::EnvFilter;
@@ -14,13 +16,14 @@ use tracing_subscriber::EnvFilter;
 use crate::on_both_stores;
 use crate::support::{
     assert_failure, direct_client, free_port, zkidcs, Backend, TestApp, KEY, OWNER, QA_KEY,
+    QA_OWNER, QA_SERVICE,
 };
 
 on_both_stores!(
     the_health_check_flips_alive_and_dead,
     services_are_listed_across_zkidcs,
     metrics_count_per_zkidc,
-    writes_are_logged_with_the_keys_owner,
+    writes_are_logged_with_the_verified_subject,
 );
 
 /// Health check on `qa` every 100 ms, connects given up after 300 ms.
@@ -382,7 +385,10 @@ async fn metrics_count_per_zkidc(backend: Backend) {
     assert!(text.contains("# TYPE dcp_soa_members gauge"), "{text}");
 }
 
-async fn writes_are_logged_with_the_keys_owner(backend: Backend) {
+/// Every write is logged with the verified subject as its actor: the key's owner for the
+/// seed's keys, the token's subject for bearer tokens (a person's, a peer service's), and the
+/// person with the relaying service as `via` when a service acts for them.
+async fn writes_are_logged_with_the_verified_subject(backend: Backend) {
     let logs = captured_logs();
     let app = TestApp::spawn(backend).await;
     let service = format!("logged-{}", uuid::Uuid::new_v4().simple());
@@ -419,30 +425,63 @@ async fn writes_are_logged_with_the_keys_owner(backend: Backend) {
     call("/delserver/", QA_KEY, vec![("serverKey", key)]).await;
     // A read is not a write: it logs nothing of the kind.
     call("/serverlist/", KEY, vec![]).await;
+    // Bearer tokens: a person, a peer service, and the service acting for a person. A key sent
+    // beside a token is ignored: the token's subject is the actor.
+    let operator = app.token_client("olga", &[Role::Operator]).with_key(KEY);
+    operator
+        .add_server(&service, "10.0.0.3", 80)
+        .await
+        .expect("an operator adds a server");
+    let peer = app.token_client(QA_SERVICE, &[Role::Service]);
+    peer.add_server(&service, "10.0.0.4", 80)
+        .await
+        .expect("the service adds a server on its zkidc");
+    let relayed = peer.on_behalf_of(SecretString::from(
+        kit::testing::issuer::issuer().token("petra", &[Role::Operator]),
+    ));
+    relayed
+        .add_server(&service, "10.0.0.5", 80)
+        .await
+        .expect("the service adds a server for petra");
     call("/delservice/", KEY, vec![("force", "1")]).await;
 
     let text = {
         let bytes = logs.lock().unwrap_or_else(PoisonError::into_inner);
         String::from_utf8_lossy(&bytes).to_string()
     };
-    let writes: Vec<(String, String, String)> = text
+    let writes: Vec<(String, String, String, String)> = text
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|event| event["service"] == service.as_str())
         .map(|event| {
             let field = |name: &str| event[name].as_str().unwrap_or_default().to_string();
-            (field("message"), field("owner"), field("zkidc"))
+            (
+                field("message"),
+                field("actor"),
+                field("via"),
+                field("zkidc"),
+            )
         })
         .collect();
-    let expected: Vec<(String, String, String)> = [
-        ("addservice", OWNER),
-        ("addserver", "qa-team"),
-        ("addserver", OWNER),
-        ("delserver", "qa-team"),
-        ("delservice", OWNER),
+    let expected: Vec<(String, String, String, String)> = [
+        ("addservice", OWNER, ""),
+        ("addserver", QA_OWNER, ""),
+        ("addserver", OWNER, ""),
+        ("delserver", QA_OWNER, ""),
+        ("addserver", "olga", ""),
+        ("addserver", QA_SERVICE, ""),
+        ("addserver", "petra", QA_SERVICE),
+        ("delservice", OWNER, ""),
     ]
     .into_iter()
-    .map(|(what, owner)| (what.to_string(), owner.to_string(), "qa".to_string()))
+    .map(|(what, actor, via)| {
+        (
+            what.to_string(),
+            actor.to_string(),
+            via.to_string(),
+            "qa".to_string(),
+        )
+    })
     .collect();
     assert_eq!(writes, expected, "log lines of {service}:\n{text}");
 }
@@ -467,9 +506,10 @@ fn labels(zkidc: &str, backend: Backend) -> String {
     format!("service=\"soa-registry\",zkidc=\"{zkidc}\",store=\"{store}\"")
 }
 
+/// `/metrics`, scraped with a viewer's token (it needs one).
 async fn metrics_text(app: &TestApp) -> String {
     let (status, text) = app
-        .client
+        .token_client("scraper", &[Role::Viewer])
         .transport()
         .get_text("/metrics")
         .await

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod access;
 mod beyond;
 mod contract;
 mod outage;

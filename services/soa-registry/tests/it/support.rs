@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use client::{ClientConfig, Encoding, Method, RawReply, SoaRegistryClient};
+use kit::auth::Role;
+use kit::testing::issuer::issuer;
 use kit::testing::{serve, test_http, Served};
 use soa_registry::config::{ApiKey, Config, StoreConfig, EMBEDDED};
 use soa_registry::store::zookeeper::ZkOptions;
@@ -20,6 +22,9 @@ pub const KEY: &str = "it-global-key";
 pub const OWNER: &str = "it-tester";
 /// Valid for `qa` only.
 pub const QA_KEY: &str = "it-qa-key";
+pub const QA_OWNER: &str = "qa-team";
+/// A peer service's subject, configured for `qa` only (`service_zkidcs`).
+pub const QA_SERVICE: &str = "it-qa-service";
 
 pub fn zk_options() -> ZkOptions {
     ZkOptions {
@@ -112,8 +117,9 @@ pub fn zkidcs(backend: Backend) -> BTreeMap<String, String> {
 }
 
 pub struct TestApp {
-    /// Key [`KEY`], zkidc `qa`.
+    /// Key [`KEY`], zkidc `qa`, no token: the seed's way.
     pub client: SoaRegistryClient,
+    pub url: String,
     _server: Served,
     _dir: tempfile::TempDir,
 }
@@ -158,10 +164,14 @@ impl TestApp {
                 },
                 ApiKey {
                     key: QA_KEY.into(),
-                    owner: "qa-team".into(),
+                    owner: QA_OWNER.into(),
                     zkidcs: vec!["qa".into()],
                 },
             ],
+            service_zkidcs: [(QA_SERVICE.to_string(), vec!["qa".to_string()])]
+                .into_iter()
+                .collect(),
+            auth: issuer().auth_config(),
             ..Config::default()
         };
         adjust(&mut config);
@@ -174,9 +184,16 @@ impl TestApp {
             .expect("client builds");
         TestApp {
             client,
+            url: server.url.clone(),
             _server: server,
             _dir: dir,
         }
+    }
+
+    /// A client on zkidc `qa` with a bearer token of `subject` holding `roles`, and no key.
+    pub fn token_client(&self, subject: &str, roles: &[Role]) -> SoaRegistryClient {
+        let config = ClientConfig::new(&self.url).with_token(issuer().token(subject, roles));
+        SoaRegistryClient::new(config, "", "qa").expect("client builds")
     }
 
     /// Waits until `/readyz` says every zkidc's store answers (at most 30 s).
