@@ -39,6 +39,18 @@ pub struct IssuerConfig {
     /// The Ed25519 signing key (hex seed), created 0600 on first start.
     pub key_file: String,
     pub token_ttl_secs: u64,
+    /// Service identities made (or their secret reset) at every start: portal accounts with
+    /// the role `service` that get tokens by the client-credentials grant. The peers'
+    /// `[identity]` names them.
+    #[serde(default)]
+    pub clients: Vec<ClientConfig>,
+}
+
+/// One service identity of `[[issuer.clients]]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientConfig {
+    pub id: String,
+    pub secret: Secret,
 }
 
 impl Default for IssuerConfig {
@@ -48,6 +60,7 @@ impl Default for IssuerConfig {
             audience: "dcp".into(),
             key_file: "var/cloud-portal-issuer.key".into(),
             token_ttl_secs: 900,
+            clients: Vec::new(),
         }
     }
 }
@@ -65,6 +78,14 @@ impl IssuerConfig {
         }
         if self.key_file.trim().is_empty() {
             return Err(ConfigError::invalid("issuer.key_file", "must be set"));
+        }
+        for client in &self.clients {
+            if client.id.trim().is_empty() || client.secret.expose_secret().len() < 16 {
+                return Err(ConfigError::invalid(
+                    "issuer.clients",
+                    "each client needs an id and a secret of at least 16 characters",
+                ));
+            }
         }
         if !(60..=86_400).contains(&self.token_ttl_secs) {
             return Err(ConfigError::invalid(

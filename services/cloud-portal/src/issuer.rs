@@ -183,6 +183,7 @@ mod tests {
             audience: "dcp".into(),
             key_file: dir.join("keys/issuer.key").display().to_string(),
             token_ttl_secs: 600,
+            clients: Vec::new(),
         }
     }
 

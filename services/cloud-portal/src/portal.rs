@@ -23,6 +23,14 @@ use crate::store::{self, InstanceRow, NewInstance};
 /// The most instances one service call may create or give back.
 pub const MAX_BATCH: usize = 100;
 
+fn id_for_log(existing: &Option<UserRow>) -> &'static str {
+    if existing.is_some() {
+        "updated"
+    } else {
+        "created"
+    }
+}
+
 /// The password hash of users made from a bearer token: not a PHC string, so no password
 /// matches it and such a user never signs in with `/api/login`.
 const NO_PASSWORD: &str = "!token-only";
@@ -342,9 +350,48 @@ impl Portal {
             .await?;
             tracing::info!(user = %config.admin.username, "created the admin user");
         }
+        for client in &config.issuer.clients {
+            self.ensure_service_account(&client.id, client.secret.expose_secret())
+                .await?;
+        }
         if config.demo.enabled {
             self.create_demo().await?;
         }
+        Ok(())
+    }
+
+    /// A service account named `id` whose password is `secret`: made, or its secret reset
+    /// when the configured one changed.
+    async fn ensure_service_account(&self, id: &str, secret: &str) -> Result<(), Error> {
+        check_username("issuer.clients.id", id)?;
+        let existing = {
+            let id = id.to_string();
+            self.db
+                .read(move |conn| store::find_user_by_name(conn, &id).map_err(Error::from))
+                .await?
+        };
+        if let Some(user) = &existing {
+            let (password, hash) = (secret.to_string(), user.password_hash.clone());
+            let same = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                .await
+                .map_err(|e| Error::Internal(Fault::caused_by(e.to_string(), e)))?;
+            if same && user.role == w::ROLE_SERVICE {
+                return Ok(());
+            }
+        }
+        let hash = self.hash(secret.to_string()).await?;
+        let id = id.to_string();
+        self.write(move |conn| {
+            match store::find_user_by_name(conn, &id)? {
+                Some(user) => store::set_service_account(conn, user.id, &hash)?,
+                None => {
+                    store::insert_user(conn, &id, &hash, w::ROLE_SERVICE, now_ms())?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        tracing::info!(client = %id_for_log(&existing), "service identity ready");
         Ok(())
     }
 

@@ -134,6 +134,17 @@ pub fn find_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<UserRow>> {
     users::table.find(id).get_result(conn).optional()
 }
 
+/// Makes user `id` a service account with this password hash.
+pub fn set_service_account(conn: &mut DbConn, id: i64, password_hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.filter(users::id.eq(id)))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::role.eq(w::ROLE_SERVICE),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn insert_user(
     conn: &mut DbConn,
     username: &str,
