@@ -1,35 +1,91 @@
 //! Api-key signing (the seed's scheme, made exact by the issue):
 //! `_secret = hex(sha1(path + secret + values of every other parameter, by name))`.
 //! `_key` and `_secret` themselves are left out; values are concatenated with no separator.
+//! And who a request is ([`Actor`]): the holder of a bearer token or a cmdb user's signed key,
+//! mapped onto the platform's roles.
 
-/// Who made a request.
+use crate::error::Error;
+
+use kit::auth::{Principal, Role};
+
+/// The prefix of the CI types the platform itself keeps (`dcp_service`, `dcp_pool`,
+/// `dcp_node`, ...): the only ones a caller holding just the `service` role may write CIs of.
+pub const PLATFORM_TYPE_PREFIX: &str = "dcp_";
+
+/// Who makes a request, as cmdb's history records it and its writes are limited.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
+pub struct Actor {
+    /// The cmdb user of a signed api key; 0 for a bearer token's holder (not a cmdb user).
     pub user_id: i64,
+    /// The verified subject: the cmdb username of a signed key, the `sub` of a token.
     pub username: String,
-    pub is_admin: bool,
+    /// Only CIs (and CI relations) of the platform's own types (`dcp_*`) may be written: a
+    /// caller whose right to write comes from the `service` role alone.
+    pub platform_types_only: bool,
 }
 
-impl Caller {
-    /// An unsigned read where reads are configured open.
-    pub fn anonymous() -> Caller {
-        Caller {
+impl Actor {
+    /// The holder of a verified bearer token.
+    pub fn of_token(principal: &Principal) -> Actor {
+        Actor {
             user_id: 0,
-            username: "anonymous".into(),
-            is_admin: false,
+            username: principal.subject.clone(),
+            platform_types_only: !principal.has(Role::Operator),
         }
+    }
+
+    /// A cmdb user who signed with their api key.
+    pub fn of_user(user_id: i64, username: String) -> Actor {
+        Actor {
+            user_id,
+            username,
+            platform_types_only: false,
+        }
+    }
+
+    /// Whether this actor may write CIs of the type named `type_name`.
+    pub fn may_write_type(&self, type_name: &str) -> Result<(), Error> {
+        if self.platform_types_only && !type_name.starts_with(PLATFORM_TYPE_PREFIX) {
+            return Err(Error::Forbidden(format!(
+                "`{}` holds only the service role, which writes CIs of the platform's own \
+                 types (`{PLATFORM_TYPE_PREFIX}*`), not of citype `{type_name}`",
+                self.username
+            )));
+        }
+        Ok(())
     }
 }
 
-/// What a route needs.
+/// The platform roles of a cmdb user signing with their api key: an admin user is `admin`,
+/// any other user `operator` (cmdb's users either change the model or write CIs).
+pub fn roles_of_user(is_admin: bool) -> Vec<Role> {
+    if is_admin {
+        vec![Role::Admin]
+    } else {
+        vec![Role::Operator]
+    }
+}
+
+/// What a route needs, in cmdb's three rights; [`Access::decision`] is the platform's
+/// decision the route table gives the same route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// A read: signed unless reads are open.
+    /// A read: `viewer`.
     Read,
-    /// A write of CIs or CI relations: any signed user.
+    /// A write of CIs or CI relations: `operator`, or `service` (limited to `dcp_*` types).
     Write,
-    /// A change of the model (attributes, CI types, type relations) or of users: an admin.
+    /// A change of the model (attributes, CI types, type relations) or of users: `admin`.
     Admin,
+}
+
+impl Access {
+    pub const fn decision(self) -> kit::access::Access {
+        match self {
+            Access::Read => kit::access::Access::Role(Role::Viewer),
+            Access::Write => kit::access::Access::AnyOf(&[Role::Operator, Role::Service]),
+            Access::Admin => kit::access::Access::Role(Role::Admin),
+        }
+    }
 }
 
 pub use wire::cmdb::{signature, signed_text};

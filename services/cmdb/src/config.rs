@@ -16,6 +16,24 @@ pub struct Config {
     /// The platform's bearer tokens (`[auth]`).
     #[serde(default)]
     pub auth: kit::auth::AuthConfig,
+    /// The platform's own model (`[platform]`).
+    #[serde(default)]
+    pub platform: PlatformConfig,
+}
+
+/// `[platform]`: what cmdb keeps for the platform's own services.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlatformConfig {
+    /// Create at start the CI types the task-engine's `record_ci` / `remove_ci` write
+    /// (`dcp_service`, `dcp_pool`, `dcp_node`, their attributes and type relations) when
+    /// missing: those steps run with a `service` token, which may not change the model.
+    pub ensure_types: bool,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        PlatformConfig { ensure_types: true }
+    }
 }
 
 /// Api-key signing and the admin user made on first start.
@@ -29,7 +47,8 @@ pub struct ApiKeyConfig {
     pub admin_secret: Secret,
     /// Where generated admin credentials are written (JSON, mode 0600).
     pub credentials_file: String,
-    /// When true, GET requests need no signature (writes always do).
+    /// Removed (issue #13: every request is authenticated); `true` is refused at start so
+    /// that a deployment relying on unsigned reads learns it at once, not from its readers.
     pub open_reads: bool,
     /// `_ts` (unix seconds, signed like any parameter) must lie within this many seconds of
     /// the server's clock when present.
@@ -45,6 +64,7 @@ impl Default for Config {
             database: DatabaseConfig::sqlite("var/cmdb.db"),
             log: LogConfig::default(),
             auth: kit::auth::AuthConfig::default(),
+            platform: PlatformConfig::default(),
             api_keys: ApiKeyConfig {
                 admin_user: "admin".into(),
                 admin_key: String::new(),
@@ -79,7 +99,14 @@ impl Validate for Config {
         if auth.admin_key.is_empty() && auth.credentials_file.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "api_keys.credentials_file",
-                "must name a file when auth.admin_key is not set",
+                "must name a file when api_keys.admin_key is not set",
+            ));
+        }
+        if auth.open_reads {
+            return Err(ConfigError::invalid(
+                "api_keys.open_reads",
+                "unsigned reads are gone: every request needs a bearer token (a viewer's is \
+                 enough to read) or an api key's signature; remove the setting",
             ));
         }
         if !(1..=86_400).contains(&auth.ts_window_secs) {
@@ -104,5 +131,16 @@ mod tests {
         assert!(config.validate().is_ok());
         let shown = format!("{config:?}");
         assert!(!shown.contains("cmdb-admin-secret-5678"), "{shown}");
+    }
+
+    #[test]
+    fn unsigned_reads_cannot_be_opened_any_more() {
+        let mut config = Config::default();
+        config.api_keys.open_reads = true;
+        let refused = config.validate().expect_err("open reads are refused");
+        assert!(
+            refused.to_string().contains("api_keys.open_reads"),
+            "{refused}"
+        );
     }
 }

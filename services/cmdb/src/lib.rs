@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod model;
 mod routes;
+pub use routes::table;
 pub mod search;
 pub mod service;
 mod store;
@@ -25,7 +26,8 @@ fn migrations() -> Migrations {
     kit::migrations!()
 }
 
-/// Opens the database (running migrations), makes sure the admin user exists, builds the
+/// Opens the database (running migrations), makes sure the admin user exists (and the
+/// platform's `dcp_*` CI types, unless `platform.ensure_types` is off), builds the
 /// search index, and binds the HTTP server; await `server` to serve.
 pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     let db = Db::open_async(&config.database, migrations()).await?;
@@ -33,6 +35,11 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     cmdb.ensure_admin()
         .await
         .map_err(|e| StartError::Setup(format!("cannot create the admin user: {e}")))?;
+    if config.platform.ensure_types {
+        cmdb.ensure_platform_model().await.map_err(|e| {
+            StartError::Setup(format!("cannot create the platform's CI types: {e}"))
+        })?;
+    }
     cmdb.sync_index()
         .await
         .map_err(|e| StartError::Setup(format!("cannot build the search index: {e}")))?;

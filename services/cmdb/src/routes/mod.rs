@@ -1,20 +1,21 @@
 //! HTTP <-> domain: the seed's paths under `/api/v0.1`. Handlers check the signature, read
 //! parameters (query, form or JSON, see `kit::Params`), call `Cmdb`, and answer JSON.
 
-use actix_web::http::Method;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kit::routes::{Refusal, RouteTable, DELETE, GET, GET_POST, POST, PUT};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use wire::cmdb as w;
 
-use crate::auth::{Access, Caller};
+use crate::auth::{Access as CmdbAccess, Actor};
 use crate::error::Error;
 use crate::model::RetKey;
 use crate::service::{
     AttrInput, CiWrite, Cmdb, HistoryInput, SearchInput, TypeInput, WriteMode, CI_PAGE_SIZE,
     HISTORY_PAGE_SIZE, MAX_PAGE_SIZE,
 };
+use kit::access::{Access, Caller};
 
 mod openapi;
 
@@ -28,74 +29,170 @@ const API: &str = "/api/v0.1";
 pub const BATCH_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Every route under `/api/v0.1`, each method with its own handler, as veops CMDB has them.
-/// `citypes/enable/{type_id}` is a write the seed shows as `GET/POST`.
+/// `citypes/enable/{type_id}` is a write the seed shows as `GET/POST`. Every route but
+/// `/openapi.json` takes a bearer token or, in its stead, a signed api key (the handler's
+/// [`guard`] checks that one against the same decision).
 pub fn table() -> RouteTable {
     RouteTable::new(envelope)
         .read(api("/attributes"), GET, list_attributes)
+        .allow(READ)
+        .seed_credential()
         .write(api("/attributes"), POST, add_attribute)
+        .allow(ADMIN)
+        .seed_credential()
         .read(api("/attributes/citype/{type_id}"), GET, type_attributes)
+        .allow(READ)
+        .seed_credential()
         .write(api("/attributes/citype/{type_id}"), POST, bind_attributes)
+        .allow(ADMIN)
+        .seed_credential()
         .write(
             api("/attributes/citype/{type_id}"),
             DELETE,
             unbind_attributes,
         )
+        .allow(ADMIN)
+        .seed_credential()
         .read(api("/attributes/{key}"), GET, get_attribute)
+        .allow(READ)
+        .seed_credential()
         .write(api("/attributes/{key}"), PUT, update_attribute)
+        .allow(ADMIN)
+        .seed_credential()
         .write(api("/attributes/{key}"), DELETE, delete_attribute)
+        .allow(ADMIN)
+        .seed_credential()
         .read(api("/citypes"), GET, list_types)
+        .allow(READ)
+        .seed_credential()
         .write(api("/citypes"), POST, add_type)
+        .allow(ADMIN)
+        .seed_credential()
         .read(api("/citypes/query"), GET, query_type)
+        .allow(READ)
+        .seed_credential()
         .write(api("/citypes/enable/{type_id}"), GET_POST, enable_type)
+        .allow(ADMIN)
+        .seed_credential()
         .write(api("/citypes/{type_id}"), PUT, update_type)
+        .allow(ADMIN)
+        .seed_credential()
         .write(api("/citypes/{type_id}"), DELETE, delete_type)
+        .allow(ADMIN)
+        .seed_credential()
         .read(api("/cityperelations/types"), GET, relation_types)
+        .allow(READ)
+        .seed_credential()
         .read(api("/cityperelations/{id}/children"), GET, type_children)
+        .allow(READ)
+        .seed_credential()
         .read(api("/cityperelations/{id}/parents"), GET, type_parents)
+        .allow(READ)
+        .seed_credential()
         .write(
             api("/cityperelations/{parent}/{child}"),
             POST,
             add_type_relation,
         )
+        .allow(ADMIN)
+        .seed_credential()
         .write(
             api("/cityperelations/{ctr_id}"),
             DELETE,
             delete_type_relation,
         )
+        .allow(ADMIN)
+        .seed_credential()
         .read(api("/ci/s"), GET, search)
+        .allow(READ)
+        .seed_credential()
         .read(api("/ci/type/{type_id}"), GET, cis_of_type)
+        .allow(READ)
+        .seed_credential()
         // Before `/ci/{ci_id}`, which would otherwise take `batch` as an id.
         .write(api("/ci/batch"), POST, batch_cis)
+        .allow(WRITE)
+        .seed_credential()
         .body_limit(BATCH_BODY_LIMIT)
         .write(api("/ci"), POST, add_ci)
+        .allow(WRITE)
+        .seed_credential()
         .write(api("/ci"), PUT, update_ci)
+        .allow(WRITE)
+        .seed_credential()
         .read(api("/ci/{ci_id}"), GET, get_ci)
+        .allow(READ)
+        .seed_credential()
         .write(api("/ci/{ci_id}"), DELETE, delete_ci)
+        .allow(WRITE)
+        .seed_credential()
         .read(api("/cirelations/types"), GET, relation_types)
+        .allow(READ)
+        .seed_credential()
         .write(
             api("/cirelations/delete/{cr_id}"),
             DELETE,
             delete_ci_relation,
         )
+        .allow(WRITE)
+        .seed_credential()
         .read(api("/cirelations/{id}/second_cis"), GET, second_cis)
+        .allow(READ)
+        .seed_credential()
         .read(api("/cirelations/{id}/first_cis"), GET, first_cis)
+        .allow(READ)
+        .seed_credential()
         // Before `{first}/{second}`, which would otherwise take `<id>/graph` and refuse GET.
         .read(api("/cirelations/{id}/graph"), GET, ci_graph)
+        .allow(READ)
+        .seed_credential()
         .write(api("/cirelations/{first}/{second}"), POST, add_ci_relation)
+        .allow(WRITE)
+        .seed_credential()
         .read(api("/history/record"), GET, history)
+        .allow(READ)
+        .seed_credential()
         .read(api("/history/{record_id}"), GET, history_record)
+        .allow(READ)
+        .seed_credential()
         .write(api("/users"), POST, create_user)
+        .allow(ADMIN)
+        .seed_credential()
         .read(api("/users/{username}"), GET, get_user)
+        .allow(ADMIN)
+        .seed_credential()
         .read("/openapi.json", GET, openapi::spec)
+        .allow(Access::Public)
 }
+
+/// The platform's decision of each of cmdb's rights ([`CmdbAccess::decision`]).
+const READ: Access = CmdbAccess::Read.decision();
+const WRITE: Access = CmdbAccess::Write.decision();
+const ADMIN: Access = CmdbAccess::Admin.decision();
 
 fn api(path: &str) -> String {
     format!("{API}{path}")
 }
 
-/// The kit's refusals (404, 405, limits) in cmdb's error body.
+/// The kit's refusals in cmdb's error body, with the status the seed gives each kind: 404,
+/// 405, 403 (cross-site, a token's roles short of the route's, a route without a decision),
+/// 414 / 413 / 408 / 400 (limits, unreadable bodies), 401 (no valid token), 503 (tokens
+/// cannot be verified now).
 fn envelope(refusal: &Refusal) -> HttpResponse {
-    HttpResponse::build(refusal.status()).json(w::ErrorBody {
+    let status = match refusal {
+        Refusal::NotFound { .. } => StatusCode::NOT_FOUND,
+        Refusal::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+        Refusal::CrossSite { .. } | Refusal::Forbidden { .. } | Refusal::NoDecision => {
+            StatusCode::FORBIDDEN
+        }
+        Refusal::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+        Refusal::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        Refusal::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
+        Refusal::BodyUnreadable { .. } => StatusCode::BAD_REQUEST,
+        Refusal::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+        Refusal::AuthUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    HttpResponse::build(status).json(w::ErrorBody {
         message: refusal.to_string(),
     })
 }
@@ -104,31 +201,50 @@ fn ok<T: Serialize>(body: T) -> Reply {
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// Checks the signature and the right to `access`; returns the caller and the parameters
-/// without `_key` / `_secret` / `_ts`.
+/// Who the request is and whether they may do `access`: the bearer token's holder (the kit
+/// verified the token and its roles before the handler ran), else the cmdb user whose api key
+/// signed it. Returns the actor and the parameters without `_key` / `_secret` / `_ts` (with a
+/// bearer token they are ignored).
 async fn guard(
     cmdb: &Cmdb,
     req: &HttpRequest,
+    bearer: Option<Caller>,
     p: Params,
-    access: Access,
-) -> Result<(Caller, Params), Error> {
+    access: CmdbAccess,
+) -> Result<(Actor, Params), Error> {
     let mut map: Map<String, Value> = p.into_struct()?;
-    let caller = cmdb
-        .authenticate(req.path(), req.method() == Method::GET, access, &mut map)
-        .await?;
-    Ok((caller, Params::from_map(map)))
+    let actor = match bearer {
+        Some(caller) => {
+            // The route table's decision is `access.decision()`; checked again here so that a
+            // handler and its table entry cannot disagree in the caller's favour.
+            if !access.decision().admits(&caller.principal) {
+                return Err(Error::Forbidden(format!(
+                    "{} lacks the role this needs ({})",
+                    caller.subject(),
+                    access.decision().describe()
+                )));
+            }
+            for name in ["_key", "_secret", "_ts"] {
+                map.remove(name);
+            }
+            Actor::of_token(&caller.principal)
+        }
+        None => cmdb.authenticate(req.path(), access, &mut map).await?,
+    };
+    Ok((actor, Params::from_map(map)))
 }
 
 /// [`guard`] for a route that takes no parameter besides the signature's.
 async fn guard_only(
     cmdb: &Cmdb,
     req: &HttpRequest,
+    bearer: Option<Caller>,
     p: Params,
-    access: Access,
-) -> Result<Caller, Error> {
-    let (caller, p) = guard(cmdb, req, p, access).await?;
+    access: CmdbAccess,
+) -> Result<Actor, Error> {
+    let (actor, p) = guard(cmdb, req, bearer, p, access).await?;
     p.finish()?;
-    Ok(caller)
+    Ok(actor)
 }
 
 /// A numeric path segment; the message names it.
@@ -189,15 +305,25 @@ fn attr_ids(p: &mut Params) -> Result<Vec<i64>, Error> {
 
 // ---- attributes ----
 
-async fn list_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+async fn list_attributes(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let q = p.take_str("q")?;
     p.finish()?;
     ok(cmdb.list_attributes(q).await?)
 }
 
-async fn get_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Read).await?;
+async fn get_attribute(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let key = req.match_info().get("key").unwrap_or_default().to_string();
     ok(cmdb.attribute(key).await?)
 }
@@ -220,34 +346,59 @@ fn attr_input(p: Params) -> Result<(Params, AttrInput), Error> {
     Ok((p, input))
 }
 
-async fn add_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
+async fn add_attribute(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let (p, input) = attr_input(p)?;
     p.finish()?;
     ok(cmdb.add_attribute(input).await?)
 }
 
-async fn update_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, p) = guard(&cmdb, &req, p, Access::Admin).await?;
+async fn update_attribute(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let id = path_id(&req, "key")?;
     let (p, input) = attr_input(p)?;
     p.finish()?;
     ok(cmdb.update_attribute(id, input).await?)
 }
 
-async fn delete_attribute(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Admin).await?;
+async fn delete_attribute(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let id = path_id(&req, "key")?;
     ok(cmdb.delete_attribute(id).await?)
 }
 
-async fn type_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Read).await?;
+async fn type_attributes(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     ok(cmdb.type_attributes(path_id(&req, "type_id")?).await?)
 }
 
-async fn bind_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+async fn bind_attributes(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let type_id = path_id(&req, "type_id")?;
     let ids = attr_ids(&mut p)?;
     let required = p.take_bool("is_required")?.unwrap_or(false);
@@ -255,8 +406,13 @@ async fn bind_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> 
     ok(cmdb.bind_attributes(type_id, ids, required).await?)
 }
 
-async fn unbind_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+async fn unbind_attributes(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let type_id = path_id(&req, "type_id")?;
     let ids = attr_ids(&mut p)?;
     p.finish()?;
@@ -265,15 +421,25 @@ async fn unbind_attributes(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -
 
 // ---- CI types ----
 
-async fn list_types(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+async fn list_types(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let name = p.take_str("type_name")?;
     p.finish()?;
     ok(cmdb.list_types(name).await?)
 }
 
-async fn query_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+async fn query_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let key = p.require_str("type")?;
     p.finish()?;
     ok(cmdb.query_type(key).await?)
@@ -290,39 +456,64 @@ fn type_input(p: &mut Params) -> Result<TypeInput, Error> {
     })
 }
 
-async fn add_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+async fn add_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let input = type_input(&mut p)?;
     p.finish()?;
     ok(cmdb.add_type(input).await?)
 }
 
-async fn update_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+async fn update_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let id = path_id(&req, "type_id")?;
     let input = type_input(&mut p)?;
     p.finish()?;
     ok(cmdb.update_type(id, input).await?)
 }
 
-async fn enable_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+async fn enable_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
     // GET changes state here too (the seed allows GET/POST): always a signed admin write.
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let id = path_id(&req, "type_id")?;
     let enabled = p.take_bool("enabled")?.unwrap_or(true);
     p.finish()?;
     ok(cmdb.set_type_enabled(id, enabled).await?)
 }
 
-async fn delete_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Admin).await?;
+async fn delete_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     ok(cmdb.delete_type(path_id(&req, "type_id")?).await?)
 }
 
 // ---- relations of types and of CIs ----
 
-async fn relation_types(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Read).await?;
+async fn relation_types(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     ok(w::RelationTypes {
         relation_types: crate::model::RELATION_TYPES
             .iter()
@@ -331,31 +522,56 @@ async fn relation_types(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> R
     })
 }
 
-async fn type_children(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Read).await?;
+async fn type_children(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     ok(cmdb.type_children(path_id(&req, "id")?).await?)
 }
 
-async fn type_parents(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Read).await?;
+async fn type_parents(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     ok(cmdb.type_parents(path_id(&req, "id")?).await?)
 }
 
-async fn add_type_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+async fn add_type_relation(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let (parent, child) = (path_id(&req, "parent")?, path_id(&req, "child")?);
     let kind = p.take_str("relation_type")?;
     p.finish()?;
     ok(cmdb.add_type_relation(parent, child, kind).await?)
 }
 
-async fn delete_type_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Admin).await?;
+async fn delete_type_relation(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     ok(cmdb.delete_type_relation(path_id(&req, "ctr_id")?).await?)
 }
 
-async fn second_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Read).await?;
+async fn second_cis(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let (numfound, second_cis) = cmdb.related_cis(path_id(&req, "id")?, true).await?;
     ok(w::SecondCis {
         numfound,
@@ -363,15 +579,25 @@ async fn second_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply
     })
 }
 
-async fn ci_graph(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+async fn ci_graph(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let depth: i64 = p.take_int("depth")?.unwrap_or(1);
     p.finish()?;
     ok(cmdb.ci_graph(path_id(&req, "id")?, depth).await?)
 }
 
-async fn first_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Read).await?;
+async fn first_cis(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let (numfound, first_cis) = cmdb.related_cis(path_id(&req, "id")?, false).await?;
     ok(w::FirstCis {
         numfound,
@@ -379,8 +605,13 @@ async fn first_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply 
     })
 }
 
-async fn add_ci_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (caller, mut p) = guard(&cmdb, &req, p, Access::Write).await?;
+async fn add_ci_relation(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (caller, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
     let (first, second) = (path_id(&req, "first")?, path_id(&req, "second")?);
     let kind = p.take_str("relation_type")?;
     let more = p.take_int("more")?;
@@ -390,8 +621,13 @@ async fn add_ci_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> 
         .await?)
 }
 
-async fn delete_ci_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let caller = guard_only(&cmdb, &req, p, Access::Write).await?;
+async fn delete_ci_relation(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let caller = guard_only(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
     ok(cmdb
         .delete_ci_relation(caller, path_id(&req, "cr_id")?)
         .await?)
@@ -399,8 +635,13 @@ async fn delete_ci_relation(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) 
 
 // ---- CIs ----
 
-async fn cis_of_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+async fn cis_of_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let type_id = path_id(&req, "type_id")?;
     let fields = p.take_str("fields")?;
     let ret = ret_key(&mut p)?;
@@ -409,8 +650,13 @@ async fn cis_of_type(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Repl
     ok(cmdb.cis_of_type(type_id, fields, ret, page).await?)
 }
 
-async fn get_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+async fn get_ci(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let ret = ret_key(&mut p)?;
     p.finish()?;
     ok(cmdb.ci(path_id(&req, "ci_id")?, ret).await?)
@@ -435,8 +681,13 @@ struct BatchBody {
     cis: Vec<Map<String, Value>>,
 }
 
-async fn batch_cis(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (caller, p) = guard(&cmdb, &req, p, Access::Write).await?;
+async fn batch_cis(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (caller, p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
     let body: BatchBody = p.into_struct()?;
     let default_policy = no_attribute_policy(body._no_attribute_policy.as_deref())?;
     let mut rows = Vec::with_capacity(body.cis.len());
@@ -482,8 +733,14 @@ fn json_text(value: &Value) -> Option<String> {
     }
 }
 
-async fn write_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params, mode: WriteMode) -> Reply {
-    let (caller, mut p) = guard(&cmdb, &req, p, Access::Write).await?;
+async fn write_ci(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+    mode: WriteMode,
+) -> Reply {
+    let (caller, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
     let ci_type = p.require_str("ci_type")?;
     let reject_unknown = no_attribute_policy(p.take_str("_no_attribute_policy")?.as_deref())?;
     let ci_id = match mode {
@@ -503,21 +760,41 @@ async fn write_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params, mode: Writ
     ok(cmdb.write_ci(caller, mode, input).await?)
 }
 
-async fn add_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    write_ci(cmdb, req, p, WriteMode::Add).await
+async fn add_ci(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    write_ci(cmdb, req, bearer, p, WriteMode::Add).await
 }
 
-async fn update_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    write_ci(cmdb, req, p, WriteMode::Update).await
+async fn update_ci(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    write_ci(cmdb, req, bearer, p, WriteMode::Update).await
 }
 
-async fn delete_ci(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let caller = guard_only(&cmdb, &req, p, Access::Write).await?;
+async fn delete_ci(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let caller = guard_only(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
     ok(cmdb.delete_ci(caller, path_id(&req, "ci_id")?).await?)
 }
 
-async fn search(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+async fn search(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let input = SearchInput {
         q: p.take_str("q")?.unwrap_or_default(),
         types: p.take_str("_type")?,
@@ -535,8 +812,13 @@ async fn search(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
 
 // ---- history ----
 
-async fn history(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Read).await?;
+async fn history(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     let input = HistoryInput {
         username: p.take_str("username")?,
         start: p.take_str("start")?,
@@ -548,24 +830,39 @@ async fn history(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
     ok(cmdb.history(input).await?)
 }
 
-async fn history_record(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    guard_only(&cmdb, &req, p, Access::Read).await?;
+async fn history_record(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
     ok(cmdb.history_record(path_id(&req, "record_id")?).await?)
 }
 
 // ---- users (beyond the seed: admins create users and read their keys) ----
 
-async fn create_user(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
-    let (_, mut p) = guard(&cmdb, &req, p, Access::Admin).await?;
+async fn create_user(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let username = p.require_str("username")?;
     let is_admin = p.take_bool("is_admin")?.unwrap_or(false);
     p.finish()?;
     ok(cmdb.create_user(username, is_admin).await?)
 }
 
-async fn get_user(cmdb: web::Data<Cmdb>, req: HttpRequest, p: Params) -> Reply {
+async fn get_user(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
     // Reading a user shows its secret: admins only, even when reads are open.
-    guard_only(&cmdb, &req, p, Access::Admin).await?;
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
     let name = req
         .match_info()
         .get("username")

@@ -9,16 +9,16 @@ use serde_json::{json, Map, Value};
 
 use super::API;
 
-/// Who may call a route (see proto-docs/cmdb.md, "Signing").
+/// Who may call a route (see proto-docs/cmdb.md, "Identity" and "Signing").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Right {
-    /// Any signed user, or anyone when `auth.open_reads` is set.
+    /// A viewer's token, or any user's signature.
     Read,
-    /// Any signed user.
+    /// An operator's token (a service's for `dcp_*` CI types), or any user's signature.
     User,
-    /// A signed admin.
+    /// An admin's token, or an admin user's signature.
     Admin,
-    /// No signature (the document itself).
+    /// No token, no signature (the document itself).
     Open,
 }
 
@@ -346,17 +346,20 @@ fn operation(route: &Route) -> Value {
         })
         .collect();
     let right = match route.right {
-        Right::Read => "read: signed by any user, or unsigned when `auth.open_reads` is set",
-        Right::User => "write: signed by any user",
-        Right::Admin => "admin: signed by an admin",
-        Right::Open => "open: no signature",
+        Right::Read => "read: a bearer token with the role viewer, or signed by any user",
+        Right::User => {
+            "write: a bearer token with the role operator (or service, for CIs of `dcp_*` \
+             types only), or signed by any user"
+        }
+        Right::Admin => "admin: a bearer token with the role admin, or signed by an admin user",
+        Right::Open => "open: no token, no signature",
     };
     let mut op = json!({
         "summary": route.summary,
         "description": format!("Right: {right}."),
         "responses": {
             "200": {"description": "done", "content": {"application/json": {"schema": reference(route.answer)}}},
-            "default": {"description": "400 bad argument or already exists, 401 unsigned, 403 not allowed, 404 not found, 500 the service failed", "content": {"application/json": {"schema": reference("Error")}}},
+            "default": {"description": "400 bad argument or already exists, 401 neither a valid token nor a valid signature, 403 not allowed, 404 not found, 500 the service failed", "content": {"application/json": {"schema": reference("Error")}}},
         },
     });
     let fields: Vec<(&str, Value)> = route

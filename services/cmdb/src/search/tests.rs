@@ -6,7 +6,7 @@ use kit::testing::{TestBackend, TestDatabase};
 use serde_json::Map;
 
 use super::*;
-use crate::auth::Caller;
+use crate::auth::Actor;
 use crate::service::{AttrInput, CiWrite, TypeInput, WriteMode};
 use crate::store;
 
@@ -36,11 +36,7 @@ async fn index_and_sql_agree(backend: TestBackend) {
         .await
         .expect("database opens");
     let cmdb = Cmdb::new(db.clone(), crate::Config::default().api_keys);
-    let caller = Caller {
-        user_id: 1,
-        username: "test".into(),
-        is_admin: true,
-    };
+    let caller = Actor::of_user(1, "test".into());
     let mut attr_ids = Vec::new();
     for (name, vt, multi) in [
         ("hostname", "text", false),

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 use wire::cmdb as w;
 
+use super::cis::may_write_ci_of;
 use super::{catalog, now, render, Cmdb, MAX_GRAPH_CIS, MAX_GRAPH_DEPTH};
-use crate::auth::Caller;
+use crate::auth::Actor;
 use crate::error::Error;
 use crate::model::HistoryAction;
 use crate::model::{RelationType, RetKey};
@@ -126,7 +127,7 @@ impl Cmdb {
 
     pub async fn add_ci_relation(
         &self,
-        caller: Caller,
+        caller: Actor,
         first: i64,
         second: i64,
         kind: Option<String>,
@@ -140,9 +141,11 @@ impl Cmdb {
         }
         self.db
             .write(move |conn| {
+                let cat = catalog(conn)?;
                 for id in [first, second] {
-                    store::ci_type_of(conn, id)?
+                    let type_id = store::ci_type_of(conn, id)?
                         .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?;
+                    may_write_ci_of(&caller, &cat, type_id)?;
                 }
                 if let Some(m) = more {
                     store::ci_type_of(conn, m)?.ok_or_else(|| {
@@ -169,11 +172,17 @@ impl Cmdb {
             .await
     }
 
-    pub async fn delete_ci_relation(&self, caller: Caller, id: i64) -> Result<w::Message, Error> {
+    pub async fn delete_ci_relation(&self, caller: Actor, id: i64) -> Result<w::Message, Error> {
         self.db
             .write(move |conn| {
                 let row = store::cr(conn, id)?
                     .ok_or_else(|| Error::NotFound(format!("ci relation {id} is not found")))?;
+                let cat = catalog(conn)?;
+                for ci in [row.first_ci_id, row.second_ci_id] {
+                    if let Some(type_id) = store::ci_type_of(conn, ci)? {
+                        may_write_ci_of(&caller, &cat, type_id)?;
+                    }
+                }
                 store::delete_cr(conn, id)?;
                 let record = store::insert_record(conn, caller.user_id, &caller.username, now())?;
                 store::insert_rel_change(conn, record, &row, HistoryAction::Delete)?;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::cis::{raw_values, CiWrite, WriteMode};
 use super::history::history_text;
 use super::{catalog, group_values, now};
-use crate::auth::Caller;
+use crate::auth::Actor;
 use crate::error::Error;
 use crate::model::{Catalog, HistoryAction, Typed};
 use crate::store::{self, AttrRow, NewAttrChange, TypeRow};
@@ -18,11 +18,12 @@ use crate::store::{self, AttrRow, NewAttrChange, TypeRow};
 /// Writes one CI (inside the caller's transaction) and returns its id.
 pub(super) fn write_ci(
     conn: &mut DbConn,
-    caller: &Caller,
+    caller: &Actor,
     mode: WriteMode,
     input: CiWrite,
 ) -> Result<i64, Error> {
     let write = resolve(conn, input)?;
+    caller.may_write_type(&write.ty.name)?;
     let ci_id = match mode {
         WriteMode::Add => {
             check_add(&write)?;
@@ -227,12 +228,7 @@ fn check_update(conn: &mut DbConn, write: &ResolvedWrite) -> Result<i64, Error> 
 
 /// Stores the changes that change something, claiming unique values, and records each in
 /// one history record (made at the first change, so a write that changes nothing leaves none).
-fn apply(
-    conn: &mut DbConn,
-    caller: &Caller,
-    ci_id: i64,
-    changes: Vec<Change>,
-) -> Result<(), Error> {
+fn apply(conn: &mut DbConn, caller: &Actor, ci_id: i64, changes: Vec<Change>) -> Result<(), Error> {
     let current = group_values(store::load_values(conn, &[ci_id])?);
     let mut record: Option<i64> = None;
     for Change { attr, values: new } in changes {

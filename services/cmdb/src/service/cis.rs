@@ -10,10 +10,10 @@ use super::{
     attr_list, catalog, group_values, now, render, type_not_found, Cmdb, CI_PAGE_SIZE,
     MAX_BATCH_ROWS,
 };
-use crate::auth::Caller;
+use crate::auth::Actor;
 use crate::error::Error;
 use crate::model::HistoryAction;
-use crate::model::{scalar_text, RetKey, Typed};
+use crate::model::{scalar_text, Catalog, RetKey, Typed};
 use crate::store::{self, AttrRow, NewAttrChange};
 use kit::db::DbConn;
 
@@ -89,7 +89,7 @@ impl Cmdb {
 
     pub async fn write_ci(
         &self,
-        caller: Caller,
+        caller: Actor,
         mode: WriteMode,
         input: CiWrite,
     ) -> Result<w::CiId, Error> {
@@ -107,7 +107,7 @@ impl Cmdb {
     /// updates that CI; otherwise it updates the CI holding its unique value, or adds one.
     pub async fn batch_cis(
         &self,
-        caller: Caller,
+        caller: Actor,
         rows: Vec<CiWrite>,
     ) -> Result<w::BatchResult, Error> {
         if rows.is_empty() || rows.len() > MAX_BATCH_ROWS {
@@ -168,12 +168,13 @@ impl Cmdb {
             .await
     }
 
-    pub async fn delete_ci(&self, caller: Caller, id: i64) -> Result<w::Message, Error> {
+    pub async fn delete_ci(&self, caller: Actor, id: i64) -> Result<w::Message, Error> {
         self.db
             .write(move |conn| {
-                store::ci_type_of(conn, id)?
+                let type_id = store::ci_type_of(conn, id)?
                     .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?;
                 let cat = catalog(conn)?;
+                may_write_ci_of(&caller, &cat, type_id)?;
                 let record = store::insert_record(conn, caller.user_id, &caller.username, now())?;
                 let mut relations = store::crs_from(conn, id)?;
                 relations.extend(store::crs_to(conn, id)?);
@@ -270,4 +271,14 @@ fn existing_ci(conn: &mut DbConn, row: &CiWrite) -> Result<Option<i64>, Error> {
         return Ok(None);
     };
     Ok(store::unique_owner(conn, unique.id, &typed.canonical())?)
+}
+
+/// Whether `caller` may write a CI of the type `type_id` (a service writes only `dcp_*`).
+pub(super) fn may_write_ci_of(caller: &Actor, cat: &Catalog, type_id: i64) -> Result<(), Error> {
+    match cat.type_by_id(type_id) {
+        Some(ty) => caller.may_write_type(&ty.name),
+        None => Err(Error::Internal(
+            format!("ci of citype {type_id}, which is not in the catalog").into(),
+        )),
+    }
 }

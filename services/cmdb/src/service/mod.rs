@@ -8,6 +8,7 @@ mod ci_relations;
 mod ci_write;
 mod cis;
 mod history;
+mod platform;
 mod render;
 mod type_relations;
 mod types;
@@ -29,6 +30,7 @@ pub use crate::search::SearchInput;
 pub use attributes::AttrInput;
 pub use cis::{CiWrite, WriteMode};
 pub use history::HistoryInput;
+pub use platform::{PlatformType, PLATFORM_TYPES};
 pub(crate) use render::{attr_list, render, render_loaded};
 pub use types::TypeInput;
 

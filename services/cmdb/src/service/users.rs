@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use wire::cmdb as w;
 
 use super::{now, Cmdb};
-use crate::auth::{self, Access, Caller};
+use crate::auth::{self, Access, Actor};
 use crate::error::Error;
 use crate::store;
 use kit::error::Fault;
@@ -52,26 +52,20 @@ impl Cmdb {
             .await
     }
 
-    /// Checks the request's signature and the caller's right to `access`; removes `_key`,
-    /// `_secret` and `_ts` from the parameters.
+    /// Checks a request signed with an api key (one without `Authorization`): its signature,
+    /// and the right to `access` of the user's platform roles ([`auth::roles_of_user`]);
+    /// removes `_key`, `_secret` and `_ts` from the parameters.
     pub async fn authenticate(
         &self,
         path: &str,
-        is_get: bool,
         access: Access,
         params: &mut Map<String, Value>,
-    ) -> Result<Caller, Error> {
+    ) -> Result<Actor, Error> {
         let key = params.get("_key").map(auth::signed_text);
         let Some(key) = key.filter(|k| !k.is_empty()) else {
-            if access == Access::Read && is_get && self.auth.open_reads {
-                for name in ["_key", "_secret", "_ts"] {
-                    params.remove(name);
-                }
-                return Ok(Caller::anonymous());
-            }
             return Err(Error::Unauthenticated(
-                "missing parameter `_key`: this request must be signed with an api key \
-                 (`_key` and `_secret`, see proto-docs/cmdb.md)"
+                "not authenticated: send `Authorization: Bearer <access token>`, or sign the \
+                 request with an api key (`_key` and `_secret`, see proto-docs/cmdb.md)"
                     .into(),
             ));
         };
@@ -128,18 +122,19 @@ impl Cmdb {
         for name in ["_key", "_secret", "_ts"] {
             params.remove(name);
         }
-        if access == Access::Admin && !user.is_admin {
+        let principal = kit::auth::Principal {
+            subject: user.username.clone(),
+            roles: auth::roles_of_user(user.is_admin),
+            grants: Vec::new(),
+        };
+        if !access.decision().admits(&principal) {
             return Err(Error::Forbidden(format!(
                 "user `{}` is not an admin: changing attributes, CI types, type relations and \
                  users needs an admin",
                 user.username
             )));
         }
-        Ok(Caller {
-            user_id: user.id,
-            username: user.username,
-            is_admin: user.is_admin,
-        })
+        Ok(Actor::of_user(user.id, user.username))
     }
 
     pub async fn create_user(&self, username: String, is_admin: bool) -> Result<w::User, Error> {

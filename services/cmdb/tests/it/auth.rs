@@ -1,6 +1,9 @@
-//! Api-key signing: unsigned and mis-signed requests get 401, users without the right 403.
+//! Api-key signing (the seed's scheme, beside bearer tokens): unsigned and mis-signed
+//! requests get 401, users without the right 403; a signed key is its cmdb user, an admin
+//! user counting as the role admin and any other as operator.
 
-use client::{ClientConfig, Method};
+use client::Method;
+use kit::auth::Role;
 use kit::testing::TestBackend;
 use serde_json::json;
 
@@ -10,7 +13,7 @@ kit::on_both_backends!(
     unsigned_and_mis_signed_requests_are_refused,
     users_write_cis_but_only_admins_change_the_model,
     timestamps_outside_the_window_are_refused,
-    reads_can_be_opened_by_configuration,
+    reads_need_a_token_or_a_signature,
 );
 
 async fn unsigned_and_mis_signed_requests_are_refused(backend: TestBackend) {
@@ -137,22 +140,36 @@ async fn timestamps_outside_the_window_are_refused(backend: TestBackend) {
         .contains("_ts"));
 }
 
-async fn reads_can_be_opened_by_configuration(backend: TestBackend) {
-    let app = TestApp::spawn_with(backend, |c| c.api_keys.open_reads = true).await;
+async fn reads_need_a_token_or_a_signature(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
     app.server_model().await;
+    assert_refused(
+        app.anonymous.attributes(None).await,
+        401,
+        &["Bearer", "_key"],
+    );
     assert_eq!(
-        app.anonymous
-            .attributes(None)
-            .await
-            .expect("open read")
-            .numfound,
+        app.admin.attributes(None).await.expect("signed").numfound,
         8
     );
     assert_eq!(
-        refused(app.anonymous.add_attribute(json!({"attr_name": "x"})).await).0,
-        401
+        app.bearer("vera", &[Role::Viewer])
+            .attributes(None)
+            .await
+            .expect("a viewer's token")
+            .numfound,
+        8
     );
-    // Even with open reads, a user's secret is for admins.
+    // A user's secret is for admins, by token as by signature.
     assert_eq!(refused(app.anonymous.user("admin").await).0, 401);
-    let _ = ClientConfig::new("http://unused");
+    assert_eq!(
+        refused(app.bearer("otto", &[Role::Operator]).user("admin").await).0,
+        403
+    );
+    let admin = app
+        .bearer("ada", &[Role::Admin])
+        .user("admin")
+        .await
+        .expect("an admin's token reads a user");
+    assert_eq!(admin.api_key, ADMIN_KEY);
 }

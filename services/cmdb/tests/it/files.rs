@@ -56,12 +56,16 @@ fn the_binary_writes_nothing_others_can_read() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let db = dir.path().join("data").join("cmdb.db");
     let credentials = dir.path().join("secrets").join("admin.json");
+    let auth = kit::testing::issuer::issuer().auth_config();
     let mut child = Command::new(env!("CARGO_BIN_EXE_cmdb"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("DCP_HTTP__BIND", "127.0.0.1:0")
         .env("DCP_DATABASE__URL", format!("sqlite://{}", db.display()))
-        .env("DCP_AUTH__CREDENTIALS_FILE", &credentials)
+        .env("DCP_API_KEYS__CREDENTIALS_FILE", &credentials)
+        .env("DCP_AUTH__ISSUER", &auth.issuer)
+        .env("DCP_AUTH__AUDIENCE", &auth.audience)
+        .env("DCP_AUTH__JWKS_URL", &auth.jwks_url)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

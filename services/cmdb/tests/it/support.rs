@@ -1,5 +1,7 @@
 use client::{ClientConfig, ClientError, CmdbClient};
 use cmdb::Config;
+use kit::auth::Role;
+use kit::testing::issuer::issuer;
 use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use serde_json::{json, Value};
 
@@ -9,9 +11,9 @@ pub const ADMIN_SECRET: &str = "admin-secret-for-tests";
 pub struct TestApp {
     /// Signed with the admin's key.
     pub admin: CmdbClient,
-    /// Signs nothing.
+    /// Signs nothing and sends no token.
     pub anonymous: CmdbClient,
-    server: Served,
+    pub server: Served,
     /// How this instance was started, so that `another` can start one more on its database.
     config: Config,
     /// The first instance owns the database; the ones `another` starts borrow it.
@@ -52,6 +54,9 @@ impl TestApp {
         };
         config.api_keys.admin_key = ADMIN_KEY.into();
         config.api_keys.admin_secret = ADMIN_SECRET.into();
+        config.auth = issuer().auth_config();
+        // Scenarios count attributes and types: the platform's own are tested on their own.
+        config.platform.ensure_types = false;
         adjust(&mut config);
         config
     }
@@ -72,6 +77,14 @@ impl TestApp {
             _db: db,
             _dir: dir,
         }
+    }
+
+    /// A client sending a bearer token of `subject` with `roles` (and no signature).
+    pub fn bearer(&self, subject: &str, roles: &[Role]) -> CmdbClient {
+        CmdbClient::new(
+            ClientConfig::new(&self.server.url).with_token(issuer().token(subject, roles)),
+        )
+        .expect("client builds")
     }
 
     /// Attributes and a `server` type most scenarios use:
