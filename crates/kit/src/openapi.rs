@@ -33,7 +33,11 @@ pub fn document(
     }
     for (path, item) in paths.iter_mut() {
         let public = PUBLIC_PATHS.contains(&path.as_str());
-        for operation in item.as_object_mut().into_iter().flat_map(|item| item.values_mut()) {
+        for operation in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|item| item.values_mut())
+        {
             secure(operation, public);
         }
     }
@@ -88,9 +92,15 @@ fn secure(operation: &mut Value, public: bool) {
         return;
     };
     for (status, description) in [
-        ("401", "No valid access token: missing, of another scheme, expired, or not the issuer's."),
+        (
+            "401",
+            "No valid access token: missing, of another scheme, expired, or not the issuer's.",
+        ),
         ("403", "The token's roles (or grants) do not allow this."),
-        ("503", "Unavailable (the database, or the token issuer's keys)."),
+        (
+            "503",
+            "Unavailable (the database, or the token issuer's keys).",
+        ),
     ] {
         responses
             .entry(status)

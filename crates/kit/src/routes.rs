@@ -535,10 +535,42 @@ mod tests {
     fn table() -> RouteTable {
         RouteTable::new(envelope)
             .read("/list", GET_POST, hello)
+            .allow(Access::Public)
             .write("/create", POST, hello)
+            .allow(Access::Public)
             .write("/big", POST, hello)
             .body_limit(10)
+            .allow(Access::Public)
             .write("/list", &[Method::DELETE], hello)
+            .allow(Access::Public)
+            .read("/undecided", GET, hello)
+    }
+
+    #[actix_web::test]
+    async fn a_route_without_a_decision_is_refused_to_everyone() {
+        let table = table();
+        let app = web_test::init_service(App::new().configure(|cfg| table.configure(cfg))).await;
+        let request = web_test::TestRequest::get().uri("/undecided").to_request();
+        let response = web_test::call_service(&app, request).await;
+        assert_eq!(response.status().as_u16(), 403);
+        let undecided: Vec<&RouteSpec> = table.specs().filter(|s| s.rule.is_none()).collect();
+        assert_eq!(undecided.len(), 1);
+        assert!(table.markdown().contains("nobody (no decision)"));
+    }
+
+    #[test]
+    fn allow_applies_to_both_paths_of_a_slashed_route() {
+        let table = RouteTable::new(envelope)
+            .slashed("/api/x", POST, Effect::Write, hello)
+            .allow(Access::Role(crate::auth::Role::Operator))
+            .seed_credential();
+        let rules: Vec<Option<Rule>> = table.specs().map(|s| s.rule).collect();
+        assert_eq!(rules.len(), 2);
+        assert!(rules.iter().all(|r| *r
+            == Some(Rule {
+                access: Access::Role(crate::auth::Role::Operator),
+                seed_credential: true
+            })));
     }
 
     #[actix_web::test]
@@ -581,7 +613,7 @@ mod tests {
     #[test]
     fn specs_enumerate_every_route_with_its_limit() {
         let specs: Vec<RouteSpec> = table().specs().cloned().collect();
-        assert_eq!(specs.len(), 4);
+        assert_eq!(specs.len(), 5);
         assert_eq!(specs[0].effect, Effect::Read);
         assert_eq!(specs[2].body_limit, Some(10));
         assert!(!specs[1].writes_on_get());

@@ -31,6 +31,11 @@ pub const CMDB_KEY: &str = "e2e-cmdb-key";
 pub const CMDB_SECRET: &str = "e2e-cmdb-secret";
 pub const PORTAL_ADMIN: &str = "admin";
 pub const PORTAL_PASSWORD: &str = "e2e-Portal-Password-1";
+/// The `iss` of the platform's tokens: cloud-portal's embedded issuer.
+pub const ISSUER: &str = "http://dcp-e2e-issuer";
+/// The service identities' secrets (`[[issuer.clients]]` of cloud-portal, `[identity]` of each).
+pub const TASK_ENGINE_SECRET: &str = "e2e-task-engine-client-secret";
+pub const ORCHESTRATOR_SECRET: &str = "e2e-orchestrator-client-secret";
 
 /// One running service process; killed when dropped.
 pub struct Service {
@@ -154,8 +159,61 @@ pub struct Platform {
     pub cmdb: Service,
     /// `host:port/chroot` of the ZooKeeper soa-registry's zkidc [`ZKIDC`] lives in.
     pub zk_connect: String,
+    /// The portal admin's access token: what the tests' clients send.
+    pub token: String,
     pub dir: tempfile::TempDir,
     _databases: Vec<TestDatabase>,
+}
+
+/// `[auth]`: every service trusts cloud-portal's embedded issuer at `portal`.
+fn auth(portal: &str) -> String {
+    format!(
+        "[auth]\nissuer = \"{ISSUER}\"\naudience = \"dcp\"\njwks_url = \"{portal}/oauth/jwks\"\n\n"
+    )
+}
+
+/// `[identity]`: a service's own credentials at the issuer's token endpoint.
+fn identity(portal: &str, id: &str, secret: &str) -> String {
+    format!(
+        "[identity]\ntoken_url = \"{portal}/oauth/token\"\nclient_id = \"{id}\"\nclient_secret = \"{secret}\"\n\n"
+    )
+}
+
+/// An access token of the embedded issuer at `portal`, by the password grant (on a thread of
+/// its own: `Platform::start` runs inside a runtime's blocking pool).
+fn password_token(portal: &str, username: &str, password: &str) -> String {
+    let (portal, username, password) = (
+        portal.to_string(),
+        username.to_string(),
+        password.to_string(),
+    );
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the token request");
+        runtime.block_on(async move {
+            let reply: Value = reqwest::Client::new()
+                .post(format!("{portal}/oauth/token"))
+                .form(&[
+                    ("grant_type", "password"),
+                    ("username", username.as_str()),
+                    ("password", password.as_str()),
+                ])
+                .send()
+                .await
+                .expect("the token endpoint answers")
+                .json()
+                .await
+                .expect("JSON");
+            reply["access_token"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no token: {reply}"))
+                .to_string()
+        })
+    })
+    .join()
+    .expect("the token request")
 }
 
 fn database(prefix: &str) -> TestDatabase {
@@ -179,14 +237,31 @@ impl Platform {
         let zk_connect = format!("127.0.0.1:{}{}", zk.port, zookeeper::unique_chroot("e2e"));
         let ssh = sshd::shared();
 
+        // cloud-portal first: its embedded issuer is every other service's.
+        let portal_db = database("e2e_portal");
+        let cloud_portal = start_service(
+            dir.path(),
+            "cloud-portal",
+            &format!(
+                "{}[admin]\nusername = \"{PORTAL_ADMIN}\"\npassword = \"{PORTAL_PASSWORD}\"\n\n[demo]\nenabled = false\n\n\
+                 [issuer]\nurl = \"{ISSUER}\"\naudience = \"dcp\"\nkey_file = \"{}\"\ntoken_ttl_secs = 900\n\n\
+                 [[issuer.clients]]\nid = \"task-engine\"\nsecret = \"{TASK_ENGINE_SECRET}\"\n\n\
+                 [[issuer.clients]]\nid = \"orchestrator\"\nsecret = \"{ORCHESTRATOR_SECRET}\"\n",
+                common(&portal_db.config.url),
+                dir.path().join("issuer.key").display()
+            ),
+        );
+        let portal = cloud_portal.url.clone();
+
         let cmdb_db = database("e2e_cmdb");
         let cmdb = start_service(
             dir.path(),
             "cmdb",
             &format!(
-                "{}[api_keys]\nadmin_user = \"admin\"\nadmin_key = \"{CMDB_KEY}\"\n\
+                "{}{}[api_keys]\nadmin_user = \"admin\"\nadmin_key = \"{CMDB_KEY}\"\n\
                  admin_secret = \"{CMDB_SECRET}\"\ncredentials_file = \"{}\"\n",
                 common(&cmdb_db.config.url),
+                auth(&portal),
                 dir.path().join("cmdb-admin.json").display()
             ),
         );
@@ -195,22 +270,14 @@ impl Platform {
             dir.path(),
             "soa-registry",
             &format!(
-                "[http]\nbind = \"127.0.0.1:0\"\nworkers = 2\n\n\
+                "{}[http]\nbind = \"127.0.0.1:0\"\nworkers = 2\n\n\
                  [log]\nformat = \"json\"\nlevel = \"info\"\n\n\
+                 [service_zkidcs]\n\"task-engine\" = [\"{ZKIDC}\"]\n\n\
                  [store]\ndata_dir = \"{}\"\n\n\
                  [zkidcs]\n{ZKIDC} = \"{zk_connect}\"\n\n\
                  [[keys]]\nkey = \"{SOA_KEY}\"\nowner = \"e2e\"\n",
+                auth(&portal),
                 dir.path().join("soa-data").display()
-            ),
-        );
-
-        let portal_db = database("e2e_portal");
-        let cloud_portal = start_service(
-            dir.path(),
-            "cloud-portal",
-            &format!(
-                "{}[admin]\nusername = \"{PORTAL_ADMIN}\"\npassword = \"{PORTAL_PASSWORD}\"\n\n[demo]\nenabled = false\n",
-                common(&portal_db.config.url)
             ),
         );
 
@@ -227,7 +294,7 @@ impl Platform {
             dir.path(),
             "task-engine",
             &format!(
-                "{}[ssh]\nuser = \"{}\"\nkey = \"{}\"\nport = {}\nhost_key_policy = \"yes\"\n\
+                "{}{}{}[ssh]\nuser = \"{}\"\nkey = \"{}\"\nport = {}\nhost_key_policy = \"yes\"\n\
                  known_hosts = \"{}\"\ncontrol_dir = \"{}\"\ncommand_timeout_secs = 60\n\n\
                  [events]\n# The orchestrator below binds 127.0.0.1, port 0.\nallowed_urls = [\"http://127.0.0.1:*/internal/task_event\"]\n\n\
                  [run]\nretry_pause_ms = 200\n# A crashed engine's tasks are taken over within seconds.\nlease_secs = 3\n\n\
@@ -235,6 +302,8 @@ impl Platform {
                  [peers.soa_registry]\nurl = \"{}\"\nkey = \"{SOA_KEY}\"\nzkidc = \"{ZKIDC}\"\n\n\
                  [peers.cmdb]\nurl = \"{}\"\nkey = \"{CMDB_KEY}\"\nsecret = \"{CMDB_SECRET}\"\n",
                 common(&engine_db.config.url),
+                auth(&portal),
+                identity(&portal, "task-engine", TASK_ENGINE_SECRET),
                 ssh.user,
                 ssh.client_key().display(),
                 ssh.port,
@@ -251,13 +320,17 @@ impl Platform {
             dir.path(),
             "orchestrator",
             &format!(
-                "{}[task_engine]\nurl = \"{}\"\n\n[events]\nreconcile_interval_ms = 2000\n",
+                "{}{}{}[task_engine]\nurl = \"{}\"\n\n[events]\nreconcile_interval_ms = 2000\n",
                 common(&orchestrator_db.config.url),
+                auth(&portal),
+                identity(&portal, "orchestrator", ORCHESTRATOR_SECRET),
                 task_engine.url,
             ),
         );
 
+        let token = password_token(&portal, PORTAL_ADMIN, PORTAL_PASSWORD);
         Platform {
+            token,
             orchestrator,
             task_engine,
             cloud_portal,
@@ -269,36 +342,36 @@ impl Platform {
         }
     }
 
-    fn config(url: &str) -> ClientConfig {
-        let mut config = ClientConfig::new(url);
+    fn config(&self, url: &str) -> ClientConfig {
+        let mut config = ClientConfig::new(url).with_token(self.token.clone());
         config.timeout = Duration::from_secs(30);
         config
     }
 
     pub fn orchestrator(&self) -> OrchestratorClient {
-        OrchestratorClient::new(Self::config(&self.orchestrator.url)).expect("a client")
+        OrchestratorClient::new(self.config(&self.orchestrator.url)).expect("a client")
     }
 
     /// The task routes, through the orchestrator's front door (as the seed's scripts do).
     pub fn tasks(&self) -> TaskEngineClient {
-        TaskEngineClient::new(Self::config(&self.orchestrator.url)).expect("a client")
+        TaskEngineClient::new(self.config(&self.orchestrator.url)).expect("a client")
     }
 
     pub fn cmdb(&self) -> CmdbClient {
-        CmdbClient::new(Self::config(&self.cmdb.url))
+        CmdbClient::new(self.config(&self.cmdb.url))
             .expect("a client")
             .with_key(CMDB_KEY, CMDB_SECRET)
     }
 
     pub fn soa_registry(&self) -> SoaRegistryClient {
-        SoaRegistryClient::new(Self::config(&self.soa_registry.url), SOA_KEY, ZKIDC)
+        SoaRegistryClient::new(self.config(&self.soa_registry.url), SOA_KEY, ZKIDC)
             .expect("a client")
     }
 
     /// A cloud-portal client logged in as the admin.
     pub async fn cloud_portal(&self) -> CloudPortalClient {
         let anonymous =
-            CloudPortalClient::new(Self::config(&self.cloud_portal.url)).expect("a client");
+            CloudPortalClient::new(self.config(&self.cloud_portal.url)).expect("a client");
         let key = anonymous
             .login(PORTAL_ADMIN, PORTAL_PASSWORD)
             .await
