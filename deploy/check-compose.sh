@@ -29,6 +29,21 @@ else
     exit 1
 fi
 
+# Every secret compose needs, set to stand-ins for the validation; without them compose must
+# refuse (no default passwords).
+secrets=(MYSQL_ROOT_PASSWORD DCP_MYSQL_PASSWORD DCP_PORTAL_ADMIN_PASSWORD DCP_SOA_KEY
+    DCP_CMDB_ADMIN_KEY DCP_CMDB_ADMIN_SECRET DCP_TASK_ENGINE_CLIENT_SECRET
+    DCP_ORCHESTRATOR_CLIENT_SECRET)
+for name in "${secrets[@]}"; do
+    export "$name=${!name:-check-compose-stand-in-secret}"
+done
+for name in "${secrets[@]}"; do
+    if env -u "$name" "${compose[@]}" -f "$file" config -q >/dev/null 2>&1; then
+        echo "check-compose: $file is valid without $name: it must refuse (\${$name:?...})" >&2
+        exit 1
+    fi
+done
+
 echo "check-compose: ${compose[*]} -f $file config -q"
 "${compose[@]}" -f "$file" config -q
 

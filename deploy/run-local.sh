@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 target_dir=${TARGET_DIR:-target}
 profile=${PROFILE:-release}
 # name and default port, in the order they depend on each other.
-services=("resource-pool 8001" "cmdb 8004" "soa-registry 8006" "cloud-portal 8005" "task-engine 8003" "orchestrator 8002")
+services=("cloud-portal 8005" "resource-pool 8001" "cmdb 8004" "soa-registry 8006" "task-engine 8003" "orchestrator 8002")
 
 # var/ holds the services' SQLite files (api secrets, password hashes, session keys), their
 # logs and the platform's credentials: the account running them only. Everything this script
@@ -16,34 +16,68 @@ umask 077
 mkdir -p var/log
 chmod 700 var var/log
 
-# The credentials the task-engine's built-in steps use to reach cloud-portal, soa-registry and
-# cmdb. Made once per ./var (they live as long as the SQLite files that hold the accounts):
-# cloud-portal's embedded default is the demo (admin/admin), soa-registry's the demo key, and
-# cmdb's admin gets a generated key and secret.
+# The platform's secrets, made once per ./var (they live as long as the SQLite files that hold
+# the accounts), 0600: the portal admin's password (no default password, even here), the
+# service identities' client secrets (the task-engine's and the orchestrator's), and cmdb's
+# admin api key and secret. soa-registry's `demo-key` is the embedded default's demo data.
 secrets=var/platform.env
+random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 if [[ ! -s $secrets ]]; then
-    random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
     {
         echo "CMDB_KEY=$(random_hex 16)"
         echo "CMDB_SECRET=$(random_hex 20)"
     } >"$secrets"
 fi
+# Older ./var folders lack what identity added: append it.
+grep -q '^DCP_ADMIN_PASSWORD=' "$secrets" || echo "DCP_ADMIN_PASSWORD=$(random_hex 12)" >>"$secrets"
+grep -q '^TASK_ENGINE_CLIENT_SECRET=' "$secrets" || echo "TASK_ENGINE_CLIENT_SECRET=$(random_hex 20)" >>"$secrets"
+grep -q '^ORCHESTRATOR_CLIENT_SECRET=' "$secrets" || echo "ORCHESTRATOR_CLIENT_SECRET=$(random_hex 20)" >>"$secrets"
+chmod 600 "$secrets"
 # shellcheck disable=SC1090
 source "$secrets"
+
+# cloud-portal is the platform's token issuer; every service trusts it.
+portal=http://127.0.0.1:8005
+auth_env="DCP_AUTH__ISSUER=$portal DCP_AUTH__AUDIENCE=dcp DCP_AUTH__JWKS_URL=$portal/oauth/jwks"
+# Settings an environment variable cannot say (lists of tables, keys with a dash) go into a
+# private file per service.
+cat >var/cloud-portal.toml <<TOML
+[[issuer.clients]]
+id = "task-engine"
+secret = "$TASK_ENGINE_CLIENT_SECRET"
+
+[[issuer.clients]]
+id = "orchestrator"
+secret = "$ORCHESTRATOR_CLIENT_SECRET"
+TOML
+cat >var/soa-registry.toml <<TOML
+# The task-engine's register/unregister steps may use these zkidcs.
+[service_zkidcs]
+"task-engine" = ["qa", "yz", "g1"]
+TOML
+identity_env() {
+    echo "DCP_IDENTITY__TOKEN_URL=$portal/oauth/token DCP_IDENTITY__CLIENT_ID=$1 DCP_IDENTITY__CLIENT_SECRET=$2"
+}
+
 # Each service gets only its own settings. The task-engine sends task events only to the
 # orchestrator (on 127.0.0.1:8002, its notify_url): events.allowed_urls.
 service_env() {
     case $1 in
-    cmdb) echo "DCP_API_KEYS__ADMIN_KEY=$CMDB_KEY DCP_API_KEYS__ADMIN_SECRET=$CMDB_SECRET" ;;
+    cloud-portal) echo "DCP_CONFIG=var/cloud-portal.toml DCP_ADMIN__PASSWORD=$DCP_ADMIN_PASSWORD" ;;
+    resource-pool) echo "$auth_env" ;;
+    soa-registry) echo "$auth_env DCP_CONFIG=var/soa-registry.toml" ;;
+    cmdb) echo "$auth_env DCP_API_KEYS__ADMIN_KEY=$CMDB_KEY DCP_API_KEYS__ADMIN_SECRET=$CMDB_SECRET" ;;
     task-engine)
-        echo "DCP_PEERS__CLOUD_PORTAL__URL=http://127.0.0.1:8005" \
-            "DCP_PEERS__CLOUD_PORTAL__USERNAME=admin DCP_PEERS__CLOUD_PORTAL__PASSWORD=admin" \
+        echo "$auth_env $(identity_env task-engine "$TASK_ENGINE_CLIENT_SECRET")" \
+            "DCP_PEERS__CLOUD_PORTAL__URL=$portal" \
+            "DCP_PEERS__CLOUD_PORTAL__USERNAME=admin DCP_PEERS__CLOUD_PORTAL__PASSWORD=$DCP_ADMIN_PASSWORD" \
             "DCP_PEERS__SOA_REGISTRY__URL=http://127.0.0.1:8006" \
             "DCP_PEERS__SOA_REGISTRY__KEY=demo-key DCP_PEERS__SOA_REGISTRY__ZKIDC=qa" \
             "DCP_PEERS__CMDB__URL=http://127.0.0.1:8004" \
             "DCP_PEERS__CMDB__KEY=$CMDB_KEY DCP_PEERS__CMDB__SECRET=$CMDB_SECRET" \
             "DCP_EVENTS__ALLOWED_URLS=http://127.0.0.1:8002/internal/task_event"
         ;;
+    orchestrator) echo "$auth_env $(identity_env orchestrator "$ORCHESTRATOR_CLIENT_SECRET")" ;;
     esac
 }
 
@@ -82,4 +116,8 @@ for entry in "${services[@]}"; do
 done
 
 echo "DCP is running. Ctrl-C stops it."
+echo "  sign in: admin / the DCP_ADMIN_PASSWORD in var/platform.env (0600); a token:"
+echo "    source var/platform.env"
+echo "    TOKEN=\$(curl -s $portal/oauth/token -d grant_type=password -d username=admin --data-urlencode password=\$DCP_ADMIN_PASSWORD | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
+echo "    curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:8002/cluster/list"
 wait

@@ -46,11 +46,25 @@ pub struct IssuerConfig {
     pub clients: Vec<ClientConfig>,
 }
 
-/// One service identity of `[[issuer.clients]]`.
+/// One service identity of `[[issuer.clients]]`: its secret given here, or read at start
+/// from the environment variable `secret_env` names (how docker compose passes it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientConfig {
     pub id: String,
+    #[serde(default)]
     pub secret: Secret,
+    #[serde(default)]
+    pub secret_env: String,
+}
+
+impl ClientConfig {
+    /// The client's secret: `secret`, else the value of `secret_env` ("" when neither).
+    pub fn secret(&self) -> String {
+        if !self.secret.expose_secret().is_empty() || self.secret_env.is_empty() {
+            return self.secret.expose_secret().to_string();
+        }
+        std::env::var(&self.secret_env).unwrap_or_default()
+    }
 }
 
 impl Default for IssuerConfig {
@@ -80,10 +94,18 @@ impl IssuerConfig {
             return Err(ConfigError::invalid("issuer.key_file", "must be set"));
         }
         for client in &self.clients {
-            if client.id.trim().is_empty() || client.secret.expose_secret().len() < 16 {
+            if client.id.trim().is_empty() || client.secret().len() < 16 {
+                let source = if client.secret_env.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (from ${})", client.secret_env)
+                };
                 return Err(ConfigError::invalid(
                     "issuer.clients",
-                    "each client needs an id and a secret of at least 16 characters",
+                    format!(
+                        "client `{}` needs an id and a secret{source} of at least 16 characters",
+                        client.id
+                    ),
                 ));
             }
         }

@@ -351,7 +351,7 @@ impl Portal {
             tracing::info!(user = %config.admin.username, "created the admin user");
         }
         for client in &config.issuer.clients {
-            self.ensure_service_account(&client.id, client.secret.expose_secret())
+            self.ensure_service_account(&client.id, &client.secret())
                 .await?;
         }
         if config.demo.enabled {
