@@ -169,3 +169,33 @@ impl IdentityConfig {
         Credentials::client(&self.token_url, &self.client_id, self.client_secret.clone())
     }
 }
+
+/// A person's access token by the password grant at `token_url` (the embedded issuer's
+/// `/oauth/token`): for scripts, tests and `dcpctl login`.
+pub async fn password_grant(
+    token_url: &str,
+    username: &str,
+    password: &str,
+) -> Result<TokenReply, ClientError> {
+    let refused = |reason: String| ClientError::Credentials {
+        url: token_url.to_string(),
+        reason,
+    };
+    let reply = reqwest::Client::new()
+        .post(token_url)
+        .timeout(Duration::from_secs(10))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .map_err(|e| refused(e.to_string()))?;
+    let status = reply.status();
+    if !status.is_success() {
+        let body = reply.text().await.unwrap_or_default();
+        return Err(refused(format!("HTTP {status}: {body}")));
+    }
+    reply.json().await.map_err(|e| refused(e.to_string()))
+}

@@ -193,23 +193,14 @@ fn password_token(portal: &str, username: &str, password: &str) -> String {
             .build()
             .expect("a runtime for the token request");
         runtime.block_on(async move {
-            let reply: Value = reqwest::Client::new()
-                .post(format!("{portal}/oauth/token"))
-                .form(&[
-                    ("grant_type", "password"),
-                    ("username", username.as_str()),
-                    ("password", password.as_str()),
-                ])
-                .send()
-                .await
-                .expect("the token endpoint answers")
-                .json()
-                .await
-                .expect("JSON");
-            reply["access_token"]
-                .as_str()
-                .unwrap_or_else(|| panic!("no token: {reply}"))
-                .to_string()
+            client::credentials::password_grant(
+                &format!("{portal}/oauth/token"),
+                &username,
+                &password,
+            )
+            .await
+            .expect("the admin gets a token")
+            .access_token
         })
     })
     .join()

@@ -56,11 +56,17 @@ const CASES: [Case; 6] = [
 ];
 
 fn config(dir: &Path, name: &str, extra: &str) -> String {
+    // Every service trusts the test issuer (the limits come before any token is looked at).
+    let auth = kit::testing::issuer::issuer().auth_config();
     format!(
         "[http]\nbind = \"127.0.0.1:0\"\nworkers = 1\nshutdown_timeout_secs = 1\n\
          body_timeout_secs = {BODY_TIMEOUT}\nheader_timeout_secs = {HEADER_TIMEOUT}\n\n\
-         [database]\nurl = \"sqlite://{}\"\n\n{extra}",
-        dir.join(format!("{name}.db")).display()
+         [database]\nurl = \"sqlite://{}\"\n\n\
+         [auth]\nissuer = \"{}\"\naudience = \"{}\"\njwks_url = \"{}\"\n\n{extra}",
+        dir.join(format!("{name}.db")).display(),
+        auth.issuer,
+        auth.audience,
+        auth.jwks_url,
     )
 }
 
