@@ -42,6 +42,10 @@ pub enum Access {
     /// the role somewhere, and the handler checks the cluster of what is touched
     /// ([`Caller::require_on`]) or lists only the clusters granted ([`Caller::clusters`]).
     Scoped(Role),
+    /// [`Access::Scoped`], or any of these roles platform-wide: the routes a person calls
+    /// with a cluster-scoped grant and a peer service calls with its own identity (the
+    /// task-engine's tasks: relayed operators and the orchestrator's scheduler).
+    ScopedOr(Role, &'static [Role]),
 }
 
 impl Access {
@@ -53,6 +57,9 @@ impl Access {
             Access::Role(role) => principal.has(*role),
             Access::AnyOf(roles) => roles.iter().any(|role| principal.has(*role)),
             Access::Scoped(role) => principal.may_somewhere(*role),
+            Access::ScopedOr(role, others) => {
+                principal.may_somewhere(*role) || others.iter().any(|other| principal.has(*other))
+            }
         }
     }
 
@@ -68,6 +75,11 @@ impl Access {
                 .collect::<Vec<_>>()
                 .join(" or "),
             Access::Scoped(role) => format!("{} (platform-wide or on the cluster)", role.name()),
+            Access::ScopedOr(role, others) => {
+                let mut names = vec![format!("{} (platform-wide or on the cluster)", role.name())];
+                names.extend(others.iter().map(|other| other.name().to_string()));
+                names.join(" or ")
+            }
         }
     }
 }

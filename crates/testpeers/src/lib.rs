@@ -9,8 +9,9 @@
 use std::path::Path;
 
 use client::{ClientConfig, CloudPortalClient, CmdbClient, SoaRegistryClient, TaskEngineClient};
+use kit::auth::Role;
 use kit::config::DatabaseConfig;
-use kit::testing::issuer::issuer;
+use kit::testing::issuer::{issuer, TestIssuer};
 use kit::testing::sshd::{self, Sshd};
 use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use task_engine::config::{HostKeyPolicy, RunConfig, SshConfig};
@@ -207,7 +208,8 @@ pub fn task_engine_ssh(server: &Sshd, dir: &Path) -> SshConfig {
 
 /// A task-engine's configuration for an integration suite: port 0, `database`, the shared
 /// sshd with `ssh_dir` as its folder (see [`task_engine_ssh`]), at most `concurrency` nodes
-/// of a batch at a time, retries pausing 50 ms, leases of 30 s.
+/// of a batch at a time, retries pausing 50 ms, leases of 30 s; it trusts the test issuer and
+/// sends its events as the service identity `task-engine`.
 pub fn task_engine_config(
     database: &DatabaseConfig,
     ssh_dir: &Path,
@@ -222,16 +224,34 @@ pub fn task_engine_config(
             retry_pause_ms: 50,
             lease_secs: 30,
         },
+        auth: issuer().auth_config(),
+        identity: service_identity("task-engine"),
         ..task_engine::Config::default()
     }
 }
 
-/// Starts a task-engine with `config`: its server and a client of it.
+/// The `[identity]` of service `client_id` at the test issuer (client credentials).
+pub fn service_identity(client_id: &str) -> client::credentials::IdentityConfig {
+    client::credentials::IdentityConfig {
+        token_url: issuer().token_url(),
+        client_id: client_id.into(),
+        client_secret: TestIssuer::client_secret(client_id).into(),
+    }
+}
+
+/// The subject of the admin token [`serve_task_engine`]'s client calls with.
+pub const TESTER: &str = "tester";
+
+/// Starts a task-engine with `config`: its server and a client of it, calling as the admin
+/// [`TESTER`].
 pub async fn serve_task_engine(config: task_engine::Config) -> (Served, TaskEngineClient) {
     let bound = task_engine::start(config)
         .await
         .expect("task-engine starts");
     let server = serve(bound);
-    let client = TaskEngineClient::new(ClientConfig::new(&server.url)).expect("client builds");
+    let client = TaskEngineClient::new(
+        ClientConfig::new(&server.url).with_token(issuer().token(TESTER, &[Role::Admin])),
+    )
+    .expect("client builds");
     (server, client)
 }

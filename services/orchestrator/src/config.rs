@@ -19,6 +19,11 @@ pub struct Config {
     pub events: EventsConfig,
     #[serde(default)]
     pub scheduler: SchedulerConfig,
+    /// This service's own identity at the token issuer (client credentials): it calls the
+    /// task-engine with it — relaying the person it acts for, when it does (expand, shrink,
+    /// deploy, the forwarded routes), alone for its own work (schedules, reconciliation).
+    #[serde(default)]
+    pub identity: client::credentials::IdentityConfig,
 }
 
 impl Default for Config {
@@ -31,6 +36,7 @@ impl Default for Config {
             task_engine: TaskEngineConfig::default(),
             events: EventsConfig::default(),
             scheduler: SchedulerConfig::default(),
+            identity: client::credentials::IdentityConfig::default(),
         }
     }
 }
@@ -42,6 +48,9 @@ impl Validate for Config {
         self.log.validate()?;
         self.task_engine.validate()?;
         self.events.validate()?;
+        if let Some((key, reason)) = self.identity.problem() {
+            return Err(ConfigError::invalid(key, reason));
+        }
         self.scheduler.validate()
     }
 }

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use client::{ClientConfig, ClientError, TaskEngineClient};
+use client::{ClientConfig, ClientError, Credentials, Encoding, Method, TaskEngineClient};
 use kit::db::{Db, DbConn};
+use secrecy::SecretString;
 use serde_json::{json, Map, Value};
 use wire::orchestrator::{
     Node, Pool, SdTarget, NODE_FAILED, NODE_PENDING, NODE_REMOVING, NODE_RUNNING, NODE_SUCCESS,
@@ -116,10 +117,25 @@ impl Request {
     }
 }
 
+/// The person a flow is started for: their token is relayed to the task-engine (which then
+/// decides on their roles and records them as the task's `opr_user`). A flow without one
+/// (a schedule's) is the orchestrator's own, called as its own identity.
+#[derive(Clone)]
+pub struct Person {
+    pub subject: String,
+    pub token: SecretString,
+}
+
+/// The `opr_user` sent for the orchestrator's own flows (the task-engine records the verified
+/// subject, the orchestrator's client id).
+const OWN_OPR_USER: &str = "orchestrator";
+
 /// What was prepared in the database before the task exists, to be undone if it cannot be
 /// created.
 struct Prepared {
     pool_id: i64,
+    /// The cluster of the pool: the task belongs to it.
+    cluster_id: i64,
     task: te::TaskRequest,
     tag: String,
     /// What was done to each node (also journalled in `oc_marks`): undone on failure.
@@ -143,6 +159,7 @@ impl Flows {
     pub fn new(
         db: Db,
         config: &TaskEngineConfig,
+        credentials: Credentials,
         notify_url: Arc<OnceLock<String>>,
     ) -> Result<Flows, ClientError> {
         let url = config.url.trim();
@@ -153,7 +170,7 @@ impl Flows {
         let engine = if url.is_empty() {
             None
         } else {
-            let mut client = ClientConfig::new(url);
+            let mut client = ClientConfig::new(url).with_credentials(credentials);
             client.timeout = Duration::from_secs(timeout_secs);
             Some(TaskEngineClient::new(client)?)
         };
@@ -178,21 +195,30 @@ impl Flows {
         })
     }
 
-    /// Prepares the nodes, creates and starts the task; returns its id.
-    pub async fn start(&self, request: Request, request_id: Option<&str>) -> Result<i64, Error> {
+    /// Prepares the nodes, creates and starts the task (for `person`, or as the
+    /// orchestrator's own); returns its id.
+    pub async fn start(
+        &self,
+        request: Request,
+        request_id: Option<&str>,
+        person: Option<Person>,
+    ) -> Result<i64, Error> {
         let kind = request.kind;
         let engine = self.engine(kind.name())?;
         let engine = match request_id {
             Some(id) => engine.with_request_id(id),
             None => engine.clone(),
         };
+        let (engine, opr_user) = match person {
+            Some(person) => (engine.on_behalf_of(person.token), person.subject),
+            None => (engine, OWN_OPR_USER.to_string()),
+        };
         let notify_url = self.notify_url.get().cloned().unwrap_or_default();
         let prepared = self
             .db
-            .write(move |c| prepare(c, &request, &notify_url))
+            .write(move |c| prepare(c, &request, &notify_url, &opr_user))
             .await?;
-        let fid = match engine
-            .create_task(&prepared.task)
+        let fid = match create_task(&engine, &prepared.task, prepared.cluster_id)
             .await
             .map_err(engine_error)
         {
@@ -374,13 +400,14 @@ impl Flows {
         count: i64,
         params: Option<Value>,
         request_id: Option<&str>,
+        person: Option<Person>,
     ) -> Result<i64, Error> {
         let targets = Targets::New {
             count,
             node_type: NODE_EXPANDED,
         };
         let request = Request::asked(Kind::Expand, pool_id, targets, params)?;
-        self.start(request, request_id).await
+        self.start(request, request_id, person).await
     }
 
     /// Shrinks pool `pool_id` by the nodes of `ips`, every one of which must be in it.
@@ -390,6 +417,7 @@ impl Flows {
         ips: Vec<String>,
         params: Option<Value>,
         request_id: Option<&str>,
+        person: Option<Person>,
     ) -> Result<i64, Error> {
         let ids = self
             .db
@@ -412,7 +440,7 @@ impl Flows {
             })
             .await?;
         let request = Request::asked(Kind::Shrink, pool_id, Targets::Existing(ids), params)?;
-        self.start(request, request_id).await
+        self.start(request, request_id, person).await
     }
 
     /// Deploys `tag` on every node of pool `pool_id`, `max_num` nodes at a time.
@@ -423,11 +451,12 @@ impl Flows {
         max_num: i64,
         params: Option<Value>,
         request_id: Option<&str>,
+        person: Option<Person>,
     ) -> Result<i64, Error> {
         let mut request = Request::asked(Kind::Deploy, pool_id, Targets::All, params)?;
         request.tag = Some(tag.trim().to_string());
         request.max_num = Some(max_num);
-        self.start(request, request_id).await
+        self.start(request, request_id, person).await
     }
 
     /// Scales the schedule-made nodes of a pool to `target`: expands the missing ones, or
@@ -461,7 +490,7 @@ impl Flows {
                 max_ratio,
                 params: Map::new(),
             };
-            return self.start(request, None).await.map(Some);
+            return self.start(request, None, None).await.map(Some);
         }
         let extra = usize::try_from(have - target).unwrap_or(0);
         if extra == 0 {
@@ -501,13 +530,53 @@ impl Flows {
             max_ratio,
             params: Map::new(),
         };
-        self.start(request, None).await.map(Some)
+        self.start(request, None, None).await.map(Some)
     }
 }
 
-/// A failed call to the task-engine: its refusal (4xx) is the caller's 400, anything else 503.
+/// Creates `task` in the task-engine as belonging to cluster `cluster_id`; returns its id.
+/// (`wire::task_engine::TaskRequest` has no `cluster_id` yet: the field is added to its JSON.)
+async fn create_task(
+    engine: &TaskEngineClient,
+    task: &te::TaskRequest,
+    cluster_id: i64,
+) -> Result<i64, ClientError> {
+    const PATH: &str = "/task/create";
+    let url = format!("{}{PATH}", engine.transport().base_url());
+    let mut body = serde_json::to_value(task).map_err(|e| ClientError::Decode {
+        url: url.clone(),
+        reason: e.to_string(),
+    })?;
+    body["cluster_id"] = json!(cluster_id);
+    let reply = engine
+        .call_raw(Method::POST, PATH, Encoding::Json, &body)
+        .await?;
+    if reply.body["code"].as_i64() != Some(0) {
+        return Err(ClientError::Api {
+            url,
+            status: reply.status.as_u16(),
+            code: reply.body["code"].as_i64().unwrap_or(-1),
+            message: reply.body["msg"].as_str().unwrap_or_default().to_string(),
+        });
+    }
+    reply.body["data"]
+        .as_i64()
+        .ok_or_else(|| ClientError::Decode {
+            url,
+            reason: format!("no task id in {}", reply.body),
+        })
+}
+
+/// A failed call to the task-engine: a refusal of the person's roles is the caller's 403, its
+/// other refusals (4xx) the caller's 400, anything else 503.
 fn engine_error(e: ClientError) -> Error {
     match e {
+        ClientError::Api {
+            status: 401 | 403, ..
+        } => Error::Unavailable(format!(
+            "the task-engine refused the orchestrator's call: {}",
+            e.message()
+        )),
         ClientError::Api { status, .. } if status < 500 => {
             Error::BadArgument(format!("the task-engine refused the task: {}", e.message()))
         }
@@ -538,7 +607,12 @@ pub fn task_params(value: Option<Value>) -> Result<Map<String, Value>, Error> {
 }
 
 /// In one transaction: checks the request, makes or marks the nodes, builds the task.
-fn prepare(c: &mut DbConn, request: &Request, notify_url: &str) -> Result<Prepared, Error> {
+fn prepare(
+    c: &mut DbConn,
+    request: &Request,
+    notify_url: &str,
+    opr_user: &str,
+) -> Result<Prepared, Error> {
     let kind = request.kind;
     let pool_id = request.pool_id;
     let pool = store::pool(c, pool_id)?
@@ -680,7 +754,7 @@ fn prepare(c: &mut DbConn, request: &Request, notify_url: &str) -> Result<Prepar
     let task = te::TaskRequest {
         template_id,
         task_name,
-        opr_user: "orchestrator".into(),
+        opr_user: opr_user.to_string(),
         nodes,
         params: Some(params),
         pool_name: Some(pool.name.clone()),
@@ -692,6 +766,7 @@ fn prepare(c: &mut DbConn, request: &Request, notify_url: &str) -> Result<Prepar
     };
     Ok(Prepared {
         pool_id,
+        cluster_id: cluster.id,
         task,
         tag,
         marks,

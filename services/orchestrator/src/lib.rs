@@ -21,6 +21,8 @@ use kit::server::{AppData, StartError};
 use tokio::sync::watch;
 
 pub use config::Config;
+/// Every route with who may call it (for the route-table test of issue #13).
+pub use routes::table;
 use schedules::{Clock, Leadership, SystemClock};
 
 pub const SERVICE: &str = "orchestrator";
@@ -71,12 +73,17 @@ pub async fn start_with_clock(
     let db = Db::open_async(&config.database, migrations()).await?;
     let shared = actix_web::web::Data::new(db.clone());
     let front_door = actix_web::web::Data::new(
-        routes::forward::TaskEngine::new(&config.task_engine)
+        routes::forward::TaskEngine::new(&config.task_engine, config.identity.credentials())
             .map_err(|e| StartError::Setup(format!("task-engine client: {e}")))?,
     );
     let notify_url = Arc::new(OnceLock::new());
-    let flows = flows::Flows::new(db.clone(), &config.task_engine, notify_url.clone())
-        .map_err(|e| StartError::Setup(format!("task-engine client: {e}")))?;
+    let flows = flows::Flows::new(
+        db.clone(),
+        &config.task_engine,
+        config.identity.credentials(),
+        notify_url.clone(),
+    )
+    .map_err(|e| StartError::Setup(format!("task-engine client: {e}")))?;
     let flows_data = actix_web::web::Data::new(flows.clone());
     let leadership = Arc::new(Leadership::default());
     let leadership_data = actix_web::web::Data::new(leadership.clone());

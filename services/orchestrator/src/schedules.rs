@@ -468,7 +468,7 @@ async fn fire(flows: &Flows, item: &sstore::CronRow) -> Result<(), Error> {
             max_ratio,
             params: Map::new(),
         };
-        flows.start(request, None).await?;
+        flows.start(request, None, None).await?;
         return Ok(());
     }
     flows.scale(schedule.pool_id, n, max_num, max_ratio).await?;

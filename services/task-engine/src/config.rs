@@ -26,6 +26,11 @@ pub struct Config {
     pub ansible: AnsibleConfig,
     #[serde(default)]
     pub events: EventsConfig,
+    /// This service's own identity at the token issuer (client credentials): the task events
+    /// it POSTs carry its token. Unset: events go without one (a receiver that checks them,
+    /// such as the orchestrator, refuses them).
+    #[serde(default)]
+    pub identity: client::credentials::IdentityConfig,
 }
 
 impl Default for Config {
@@ -40,6 +45,7 @@ impl Default for Config {
             peers: PeersConfig::default(),
             ansible: AnsibleConfig::default(),
             events: EventsConfig::default(),
+            identity: client::credentials::IdentityConfig::default(),
         }
     }
 }
@@ -53,6 +59,9 @@ impl Validate for Config {
         self.peers.validate()?;
         self.ansible.validate()?;
         self.events.validate()?;
+        if let Some((key, reason)) = self.identity.problem() {
+            return Err(ConfigError::invalid(key, reason));
+        }
         self.run.validate()
     }
 }

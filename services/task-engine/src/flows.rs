@@ -33,7 +33,11 @@ pub struct NewTask {
     pub template_id: Option<i64>,
     pub task_name: Option<String>,
     pub pool_name: Option<String>,
+    /// Who creates the task: the verified subject of the request (the seed's `opr_user`
+    /// parameter is accepted and not believed).
     pub opr_user: Option<String>,
+    /// The cluster the task belongs to (the orchestrator sets its pool's); `None`: none.
+    pub cluster_id: Option<i64>,
     pub nodes: Option<Value>,
     pub params: Option<Value>,
     pub max_num: Option<i64>,
@@ -218,6 +222,12 @@ pub async fn create_task(db: &Db, events: &EventTargets, input: NewTask) -> Resu
         &input.opr_user.ok_or_else(|| missing("opr_user"))?,
     )?;
     let pool_name = input.pool_name.unwrap_or_default();
+    let cluster_id = input.cluster_id;
+    if let Some(cluster) = cluster_id.filter(|c| *c <= 0) {
+        return Err(Error::BadArgument(format!(
+            "`cluster_id` must be a positive cluster id, not {cluster}"
+        )));
+    }
     let nodes = parse_nodes(&input.nodes.ok_or_else(|| missing("nodes"))?)?;
     let params = parse_params(input.params.as_ref())?;
     let max_ratio = input.max_ratio.unwrap_or(100);
@@ -273,6 +283,7 @@ pub async fn create_task(db: &Db, events: &EventTargets, input: NewTask) -> Resu
                 owner: String::new(),
                 lease_until: 0,
                 notify_url: notify_url.clone(),
+                cluster_id,
             },
         )?;
         let message = format!(
@@ -363,10 +374,15 @@ fn stats(rows: Vec<(i64, i32, i64)>) -> HashMap<i64, Vec<i64>> {
     by_flow
 }
 
-pub async fn list_tasks(db: &Db, page: Page) -> Result<Paged<Task>, Error> {
+/// A page of the tasks; `clusters` limits them to the tasks of these clusters (`None`: all).
+pub async fn list_tasks(
+    db: &Db,
+    page: Page,
+    clusters: Option<Vec<i64>>,
+) -> Result<Paged<Task>, Error> {
     let (rows, total, counts) = db
         .read(move |c| -> Result<_, Error> {
-            let (rows, total) = store::flows_page(c, page)?;
+            let (rows, total) = store::flows_page(c, page, clusters.as_deref())?;
             let fids: Vec<i64> = rows.iter().map(|r| r.id).collect();
             let counts = store::node_counts(c, &fids)?;
             Ok((rows, total, counts))
@@ -383,6 +399,25 @@ pub async fn list_tasks(db: &Db, page: Page) -> Result<Paged<Task>, Error> {
         })
         .collect::<Result<_, _>>()?;
     Ok((items, count(total)))
+}
+
+/// The cluster task `id` belongs to (`None`: none); 404 when there is no such task.
+pub async fn task_cluster(db: &Db, id: i64) -> Result<Option<i64>, Error> {
+    db.read(move |c| -> Result<_, Error> {
+        store::flow_cluster(c, id)?.ok_or_else(|| task_not_found(id))
+    })
+    .await
+}
+
+/// The task of node `nsid` and the cluster it belongs to; 404 when there is no such node.
+pub async fn node_task_cluster(db: &Db, nsid: i64) -> Result<(i64, Option<i64>), Error> {
+    db.read(move |c| -> Result<_, Error> {
+        let fid = store::flow_of_node(c, nsid)?
+            .ok_or_else(|| Error::NotFound(format!("task node {nsid} not found")))?;
+        let cluster = store::flow_cluster(c, fid)?.ok_or_else(|| task_not_found(fid))?;
+        Ok((fid, cluster))
+    })
+    .await
 }
 
 pub async fn get_task(db: &Db, id: i64) -> Result<Task, Error> {

@@ -22,6 +22,8 @@ use kit::db::Db;
 pub use config::Config;
 /// Why the service could not start (the kit's, as for every service).
 pub use kit::server::{AppData, StartError};
+/// Every route with who may call it (for the route-table test of issue #13).
+pub use routes::table;
 
 pub const SERVICE: &str = "task-engine";
 
@@ -38,7 +40,7 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         .events
         .targets()
         .map_err(|e| StartError::Setup(e.to_string()))?;
-    let notifier = notify::Notifier::new(targets)
+    let notifier = notify::Notifier::new(targets, config.identity.credentials())
         .map_err(|e| StartError::Setup(format!("cannot build the event client: {e}")))?;
     let engine = web::Data::new(engine::Engine::new(
         db.clone(),

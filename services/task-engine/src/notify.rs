@@ -1,5 +1,6 @@
 //! Task events: after each node state change and at a task's end, the engine POSTs
-//! `{"fid", "state", "node_id"}` to the task's `notify_url`. Best effort: one attempt with a
+//! `{"fid", "state", "node_id"}` to the task's `notify_url`, as this service's own identity
+//! (`[identity]`: `Authorization: Bearer <its token>`). Best effort: one attempt with a
 //! 5 s timeout on a task of its own, failures only logged; it never delays nor fails a task.
 //!
 //! A `notify_url` must lie under one of the base URLs of `events.allowed_urls` (same scheme,
@@ -8,6 +9,7 @@
 
 use std::time::Duration;
 
+use client::Credentials;
 use reqwest::Url;
 use wire::task_engine::TaskEvent;
 
@@ -134,17 +136,26 @@ fn parse_base(text: &str) -> Result<Base, String> {
 pub struct Notifier {
     http: reqwest::Client,
     targets: EventTargets,
+    /// Who the events come from: this service's identity.
+    credentials: Credentials,
 }
 
 impl Notifier {
-    pub fn new(targets: EventTargets) -> Result<Notifier, reqwest::Error> {
+    pub fn new(
+        targets: EventTargets,
+        credentials: Credentials,
+    ) -> Result<Notifier, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(NOTIFY_TIMEOUT)
             .connect_timeout(NOTIFY_TIMEOUT)
             // An allowed receiver must not be able to send the engine elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Notifier { http, targets })
+        Ok(Notifier {
+            http,
+            targets,
+            credentials,
+        })
     }
 
     /// Where events may go.
@@ -168,8 +179,23 @@ impl Notifier {
             return;
         }
         let (http, url) = (self.http.clone(), url.to_string());
+        let credentials = self.credentials.clone();
         tokio::spawn(async move {
-            let sent = http.post(&url).json(&event).send().await;
+            let mut request = http.post(&url).json(&event);
+            match credentials.authorization().await {
+                Ok(Some(value)) => request = request.header(reqwest::header::AUTHORIZATION, value),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(
+                        task = event.fid,
+                        url = %url,
+                        error = %e,
+                        "task event not sent: no token for this service's identity"
+                    );
+                    return;
+                }
+            }
+            let sent = request.send().await;
             match sent {
                 Ok(reply) if reply.status().is_success() => {}
                 Ok(reply) => tracing::warn!(

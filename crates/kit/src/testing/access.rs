@@ -90,7 +90,7 @@ pub async fn route_access_problems(base_url: &str, table: &RouteTable) -> Vec<St
                 }
                 let relayed = http
                     .request(method.clone(), &url)
-                    .bearer_auth(issuer().token("operator-not-a-service", &[Role::Admin]))
+                    .bearer_auth(issuer().token("operator-not-a-service", &[Role::Operator]))
                     .header(ON_BEHALF_OF, issuer().token("someone", &[Role::Admin]))
                     .send()
                     .await
@@ -172,6 +172,9 @@ fn sufficing(access: Access) -> Vec<Vec<Role>> {
         Access::Public | Access::Authenticated => vec![vec![]],
         Access::Role(role) | Access::Scoped(role) => vec![vec![role]],
         Access::AnyOf(roles) => roles.iter().map(|role| vec![*role]).collect(),
+        Access::ScopedOr(role, others) => std::iter::once(vec![role])
+            .chain(others.iter().map(|other| vec![*other]))
+            .collect(),
     }
 }
 

@@ -27,8 +27,19 @@ pub struct ClusterChange {
     pub biz: Option<String>,
 }
 
-pub async fn list(db: &Db, page: Page) -> Result<Paged<Cluster>, Error> {
-    records::page(db, page, store::clusters_page).await
+/// A page of the clusters; `only` limits it to these (a caller holding a role on some
+/// clusters only), `None` lists every one.
+pub async fn list(db: &Db, page: Page, only: Option<Vec<i64>>) -> Result<Paged<Cluster>, Error> {
+    match only {
+        None => records::page(db, page, store::clusters_page).await,
+        Some(ids) => {
+            db.read(move |c| {
+                let (rows, total) = store::clusters_page_of(c, page, Some(&ids))?;
+                Ok((rows, u64::try_from(total).unwrap_or(0)))
+            })
+            .await
+        }
+    }
 }
 
 /// Creates a cluster; returns its id.

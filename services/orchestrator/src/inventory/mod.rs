@@ -5,4 +5,5 @@
 pub mod clusters;
 pub mod nodes;
 pub mod pools;
+pub mod scope;
 pub mod services;

@@ -13,12 +13,15 @@ use serde::Deserialize;
 use serde_json::Value;
 use wire::orchestrator::{Created, SchedulerStatus, SdTarget, Started};
 
-use super::{empty_object, only_page, path_id, req_text, Data, OnlyId, Params};
+use super::{empty_object, only_page, path_id, req_text, require_on_pool, Data, OnlyId, Params};
 use crate::domain::{self, MAX_TEXT};
-use crate::error::Error;
-use crate::flows::{Flows, MAX_EXPAND};
+use crate::error::{Error, RouteError};
+use crate::flows::{Flows, Person, MAX_EXPAND};
+use crate::inventory::scope;
 use crate::registry_targets::{self, TargetChange, TARGETS};
 use crate::schedules::{self, Leadership, Save};
+use kit::access::Caller;
+use kit::auth::Role;
 
 type FlowsData = web::Data<Flows>;
 
@@ -130,6 +133,16 @@ pub struct FlowCall {
     params: Params,
 }
 
+/// Checks that `caller` may run flows on pool `id` (operator on its cluster) and names the
+/// person the task is created for: the task-engine gets their token and records them.
+async fn person_on_pool(flows: &Flows, caller: &Caller, id: i64) -> Result<Person, RouteError> {
+    require_on_pool(flows.db(), caller, Role::Operator, id).await?;
+    Ok(Person {
+        subject: caller.subject().to_string(),
+        token: caller.token().clone(),
+    })
+}
+
 impl FromRequest for FlowCall {
     type Error = Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
@@ -150,38 +163,50 @@ impl FromRequest for FlowCall {
     }
 }
 
-pub async fn expand(flows: FlowsData, call: FlowCall) -> Result<HttpResponse, Error> {
+pub async fn expand(
+    flows: FlowsData,
+    caller: Caller,
+    call: FlowCall,
+) -> Result<HttpResponse, RouteError> {
     let mut params = call.params;
     let num = flow_count(&mut params, "num")?;
     let extra = Extra::without_nodes(params)?;
+    let person = person_on_pool(&flows, &caller, call.id).await?;
+    let request_id = Some(call.request_id.as_str());
     let fid = flows
-        .expand(call.id, num, extra, Some(call.request_id.as_str()))
+        .expand(call.id, num, extra, request_id, Some(person))
         .await?;
     Ok(started(fid))
 }
 
-pub async fn shrink(flows: FlowsData, call: FlowCall) -> Result<HttpResponse, Error> {
+pub async fn shrink(
+    flows: FlowsData,
+    caller: Caller,
+    call: FlowCall,
+) -> Result<HttpResponse, RouteError> {
     let extra: Extra = call.params.into_struct()?;
     let ips = domain::ip_list("nodes", extra.nodes)?;
+    let person = person_on_pool(&flows, &caller, call.id).await?;
+    let request_id = Some(call.request_id.as_str());
     let fid = flows
-        .shrink(call.id, ips, extra.params, Some(call.request_id.as_str()))
+        .shrink(call.id, ips, extra.params, request_id, Some(person))
         .await?;
     Ok(started(fid))
 }
 
-pub async fn deploy(flows: FlowsData, call: FlowCall) -> Result<HttpResponse, Error> {
+pub async fn deploy(
+    flows: FlowsData,
+    caller: Caller,
+    call: FlowCall,
+) -> Result<HttpResponse, RouteError> {
     let mut params = call.params;
     let max_num = flow_count(&mut params, "max_num")?;
     let tag = req_text(&mut params, "tag", MAX_TEXT)?;
     let extra = Extra::without_nodes(params)?;
+    let person = person_on_pool(&flows, &caller, call.id).await?;
+    let request_id = Some(call.request_id.as_str());
     let fid = flows
-        .deploy(
-            call.id,
-            &tag,
-            max_num,
-            extra,
-            Some(call.request_id.as_str()),
-        )
+        .deploy(call.id, &tag, max_num, extra, request_id, Some(person))
         .await?;
     Ok(started(fid))
 }
@@ -250,12 +275,19 @@ fn either(
     }
 }
 
-pub async fn save_task(flows: FlowsData, mut params: Params) -> Result<HttpResponse, Error> {
+/// `/task/saveTask`: the operator role on the pool's cluster, and on the cluster of the pool
+/// of the schedule it changes.
+pub async fn save_task(
+    flows: FlowsData,
+    caller: Caller,
+    mut params: Params,
+) -> Result<HttpResponse, RouteError> {
     let id = params.take_int::<i64>("id")?.unwrap_or(0);
     if id < 0 {
         return Err(Error::BadArgument(format!(
             "invalid parameter `id`: must be 0 (new) or a schedule id, not {id}"
-        )));
+        ))
+        .into());
     }
     let pool_id = params
         .take_int::<i64>("pool_id")?
@@ -267,6 +299,12 @@ pub async fn save_task(flows: FlowsData, mut params: Params) -> Result<HttpRespo
     let cron = schedules::cron_items(either("cron", lists.cron_items, lists.cron_itmes)?)?;
     let depend =
         schedules::depend_items(either("depend", lists.depend_items, lists.depend_itmes)?)?;
+    require_on_pool(flows.db(), &caller, Role::Operator, pool_id).await?;
+    if id > 0 {
+        if let Some(cluster) = scope::of_schedule(flows.db(), id).await? {
+            caller.require_on(Role::Operator, cluster)?;
+        }
+    }
     schedules::save(
         &flows,
         Save {
@@ -283,10 +321,20 @@ pub async fn save_task(flows: FlowsData, mut params: Params) -> Result<HttpRespo
     Ok(success(true))
 }
 
-pub async fn expand_list(flows: FlowsData, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+pub async fn expand_list(
+    flows: FlowsData,
+    caller: Caller,
+    OnlyId(id): OnlyId,
+) -> Result<HttpResponse, RouteError> {
+    require_on_pool(flows.db(), &caller, Role::Viewer, id).await?;
     Ok(success(schedules::list(&flows, id, "expand").await?))
 }
 
-pub async fn upload_list(flows: FlowsData, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+pub async fn upload_list(
+    flows: FlowsData,
+    caller: Caller,
+    OnlyId(id): OnlyId,
+) -> Result<HttpResponse, RouteError> {
+    require_on_pool(flows.db(), &caller, Role::Viewer, id).await?;
     Ok(success(schedules::list(&flows, id, "upload").await?))
 }

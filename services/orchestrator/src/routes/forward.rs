@@ -1,13 +1,16 @@
 //! The one front door: the task-engine's routes of the seed are forwarded to the configured
 //! task-engine with their method, path, query string, body and `X-Request-Id`, and its answer
-//! (status and JSON body) is passed back as it came.
+//! (status and JSON body) is passed back as it came. The orchestrator calls as its own
+//! identity relaying the caller's token (`X-Dcp-On-Behalf-Of`): the task-engine decides,
+//! on the caller's roles, and records the caller.
 
 use std::time::Duration;
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use client::transport::Idempotence;
-use client::{ClientConfig, ClientError, Encoding, Method, Transport};
+use client::{ClientConfig, ClientError, Credentials, Encoding, Method, Transport};
+use kit::access::Caller;
 use kit::RequestId;
 use serde_json::Value;
 
@@ -20,12 +23,12 @@ pub struct TaskEngine {
 }
 
 impl TaskEngine {
-    pub fn new(config: &TaskEngineConfig) -> Result<Self, ClientError> {
+    pub fn new(config: &TaskEngineConfig, credentials: Credentials) -> Result<Self, ClientError> {
         let url = config.url.trim();
         if url.is_empty() {
             return Ok(TaskEngine { transport: None });
         }
-        let mut client = ClientConfig::new(url);
+        let mut client = ClientConfig::new(url).with_credentials(credentials);
         client.timeout = Duration::from_secs(match config.timeout_secs {
             0 => 30,
             n => n,
@@ -54,6 +57,7 @@ pub(super) async fn forward(
     body: web::Bytes,
     engine: web::Data<TaskEngine>,
     request_id: RequestId,
+    caller: Caller,
 ) -> Result<HttpResponse, Error> {
     let Some(transport) = &engine.transport else {
         return Err(Error::Unavailable(format!(
@@ -61,7 +65,9 @@ pub(super) async fn forward(
             req.path()
         )));
     };
-    let transport = transport.with_request_id(request_id.as_str());
+    let transport = transport
+        .with_request_id(request_id.as_str())
+        .on_behalf_of(caller.token().clone());
     let method = Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|_| Error::BadArgument(format!("unsupported method {}", req.method())))?;
     let path = match req.uri().query() {

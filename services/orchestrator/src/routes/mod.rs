@@ -17,11 +17,14 @@ use serde_json::{json, Map, Value};
 use wire::orchestrator::{Created, Pool, Service};
 
 use crate::domain::{self, MAX_DESC, MAX_TEXT};
-use crate::error::Error;
+use crate::error::{Error, RouteError};
 use crate::inventory::clusters::{self, ClusterChange, CLUSTERS};
 use crate::inventory::nodes;
 use crate::inventory::pools::{self, PoolChange, POOLS};
+use crate::inventory::scope;
 use crate::inventory::services::{self, SERVICES};
+use kit::access::{Access, Caller};
+use kit::auth::Role;
 
 mod flows;
 pub mod forward;
@@ -38,40 +41,115 @@ type Data = web::Data<Db>;
 pub fn table() -> RouteTable {
     let table = RouteTable::new(refused)
         .read("/cluster/list", GET_POST, cluster_list)
+        .allow(READ)
         .write("/cluster/create", POST, cluster_create)
+        .allow(ADMIN)
         .write("/cluster/update/{id}", POST, cluster_update)
+        .allow(ADMIN)
         .write("/cluster/delete/{id}", POST_DELETE, cluster_delete)
+        .allow(ADMIN)
         .read("/cluster/{id}/list_services", GET_POST, cluster_services)
+        .allow(READ)
         .read("/cluster/{id}", GET_POST, cluster_get)
+        .allow(READ)
         .write("/service/create", POST_GET, service_create)
+        .allow(OPERATE)
         .write("/service/delete/{id}", POST_DELETE, service_delete)
+        .allow(OPERATE)
         .read("/service/{id}/list_pools", GET_POST, service_pools)
+        .allow(READ)
         .read("/service/{id}", GET_POST, service_get)
+        .allow(READ)
         .read("/sd/list", GET_POST, flows::sd_list)
+        .allow(Access::Role(Role::Viewer))
         .write("/sd/create", POST, flows::sd_create)
+        .allow(Access::Role(Role::Operator))
         .write("/sd/update/{id}", POST, flows::sd_update)
+        .allow(Access::Role(Role::Operator))
         .write("/sd/delete/{id}", POST_DELETE, flows::sd_delete)
+        .allow(Access::Role(Role::Operator))
         .write("/pool/expand/{id}", POST, flows::expand)
+        .allow(OPERATE)
         .write("/pool/shrink/{id}", POST, flows::shrink)
+        .allow(OPERATE)
         .write("/pool/deploy/{id}", POST, flows::deploy)
+        .allow(OPERATE)
         .write("/pool/create", POST, pool_create)
+        .allow(OPERATE)
         .write("/pool/delete/{id}", POST_DELETE, pool_delete)
+        .allow(OPERATE)
         .write("/pool/update/{id}", POST_DELETE, pool_update)
+        .allow(OPERATE)
         .read("/pool/search_by_ip/{iplist}", GET_POST, search_by_ip)
+        .allow(READ)
         .read("/pool/{id}/list_nodes", GET_POST, pool_nodes)
+        .allow(READ)
         .write("/pool/{id}/add_nodes", POST_GET, add_nodes)
+        .allow(OPERATE)
         .write("/pool/{id}/remove_nodes", POST_DELETE, remove_nodes)
+        .allow(OPERATE)
         .read("/pool/{id}", GET_POST, pool_get)
+        .allow(READ)
+        // The task-engine posts its task events as its own identity.
         .write("/internal/task_event", POST, flows::task_event)
+        .allow(Access::Role(Role::Service))
         .read("/internal/scheduler", GET_POST, flows::scheduler_status)
+        .allow(Access::Role(Role::Viewer))
         // The schedules are the orchestrator's own: before the forwarded `/task/*`.
         .write("/task/saveTask", POST, flows::save_task)
+        .allow(OPERATE)
         .read("/task/expandList/{id}", GET_POST, flows::expand_list)
+        .allow(READ)
         .read("/task/uploadList/{id}", GET_POST, flows::upload_list)
-        .read("/openapi.json", GET, openapi::spec);
-    forward::paths()
-        .into_iter()
-        .fold(table, |table, path| table.forward(path, forward::forward))
+        .allow(READ)
+        .read("/openapi.json", GET, openapi::spec)
+        .allow(Access::Public);
+    // The task-engine decides on the caller, whose token the orchestrator relays.
+    forward::paths().into_iter().fold(table, |table, path| {
+        table
+            .forward(path, forward::forward)
+            .allow(Access::Authenticated)
+    })
+}
+
+// Who may call what (issue #13; see proto-docs/orchestrator.md, "Identity").
+
+/// Reads: viewers, platform-wide or of the cluster the record belongs to (lists of a scoped
+/// viewer show its clusters only).
+const READ: Access = Access::Scoped(Role::Viewer);
+/// Changes of services, pools, nodes and schedules, and the flows: operators, platform-wide
+/// or of the cluster the service or pool belongs to.
+const OPERATE: Access = Access::Scoped(Role::Operator);
+/// Clusters themselves: admins.
+const ADMIN: Access = Access::Role(Role::Admin);
+
+/// `caller` holds `role` on `cluster` (or platform-wide); a record that does not exist
+/// (`None`) passes, for the handler to answer its own 404.
+fn require_on(caller: &Caller, role: Role, cluster: Option<i64>) -> Result<(), RouteError> {
+    match cluster {
+        Some(cluster) => Ok(caller.require_on(role, cluster)?),
+        None => Ok(()),
+    }
+}
+
+/// `caller` holds `role` on the cluster of service `id`.
+async fn require_on_service(
+    db: &Db,
+    caller: &Caller,
+    role: Role,
+    id: i64,
+) -> Result<(), RouteError> {
+    require_on(caller, role, scope::of_service(db, id).await?)
+}
+
+/// `caller` holds `role` on the cluster of pool `id`.
+pub(crate) async fn require_on_pool(
+    db: &Db,
+    caller: &Caller,
+    role: Role,
+    id: i64,
+) -> Result<(), RouteError> {
+    require_on(caller, role, scope::of_pool(db, id).await?)
 }
 
 /// A write the seed shows with GET as well as POST.
@@ -160,9 +238,10 @@ fn new_name(params: &mut Params) -> Result<Option<String>, Error> {
 
 // ---- clusters ----
 
-async fn cluster_list(db: Data, params: Params) -> Result<HttpResponse, Error> {
+/// The clusters; a caller holding the viewer role on some clusters only sees those.
+async fn cluster_list(db: Data, caller: Caller, params: Params) -> Result<HttpResponse, Error> {
     let page = only_page(params)?;
-    let (rows, total) = clusters::list(&db, page).await?;
+    let (rows, total) = clusters::list(&db, page, caller.clusters(Role::Viewer)).await?;
     Ok(listed(page, rows, total))
 }
 
@@ -195,29 +274,41 @@ async fn cluster_delete(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Er
     Ok(success(""))
 }
 
-async fn cluster_get(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+async fn cluster_get(
+    db: Data,
+    caller: Caller,
+    OnlyId(id): OnlyId,
+) -> Result<HttpResponse, RouteError> {
+    caller.require_on(Role::Viewer, id)?;
     Ok(success(CLUSTERS.get(&db, id).await?))
 }
 
 async fn cluster_services(
     req: HttpRequest,
     db: Data,
+    caller: Caller,
     params: Params,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, RouteError> {
     let (id, page) = id_and_page(&req, params)?;
+    caller.require_on(Role::Viewer, id)?;
     let (rows, total) = services::of_cluster(&db, id, page).await?;
     Ok(listed(page, rows, total))
 }
 
 // ---- services ----
 
-async fn service_create(db: Data, mut params: Params) -> Result<HttpResponse, Error> {
+async fn service_create(
+    db: Data,
+    caller: Caller,
+    mut params: Params,
+) -> Result<HttpResponse, RouteError> {
     let name = req_text(&mut params, "name", MAX_TEXT)?;
     let desc = opt_text(&mut params, "desc", MAX_DESC)?.unwrap_or_default();
     let service_type = opt_text(&mut params, "service_type", MAX_TEXT)?.unwrap_or_default();
     let docker_image = req_text(&mut params, "docker_image", MAX_TEXT)?;
     let cluster_id = domain::positive("cluster_id", req_int(&mut params, "cluster_id")?)?;
     params.finish()?;
+    caller.require_on(Role::Operator, cluster_id)?;
     let service = Service {
         id: 0,
         name,
@@ -230,17 +321,33 @@ async fn service_create(db: Data, mut params: Params) -> Result<HttpResponse, Er
     Ok(success(Created { id }))
 }
 
-async fn service_delete(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+async fn service_delete(
+    db: Data,
+    caller: Caller,
+    OnlyId(id): OnlyId,
+) -> Result<HttpResponse, RouteError> {
+    require_on_service(&db, &caller, Role::Operator, id).await?;
     SERVICES.delete(&db, id).await?;
     Ok(success(empty_object()))
 }
 
-async fn service_get(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+async fn service_get(
+    db: Data,
+    caller: Caller,
+    OnlyId(id): OnlyId,
+) -> Result<HttpResponse, RouteError> {
+    require_on_service(&db, &caller, Role::Viewer, id).await?;
     Ok(success(SERVICES.get(&db, id).await?))
 }
 
-async fn service_pools(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+async fn service_pools(
+    req: HttpRequest,
+    db: Data,
+    caller: Caller,
+    params: Params,
+) -> Result<HttpResponse, RouteError> {
     let (id, page) = id_and_page(&req, params)?;
+    require_on_service(&db, &caller, Role::Viewer, id).await?;
     let (rows, total) = services::pools(&db, id, page).await?;
     Ok(listed(page, rows, total))
 }
@@ -249,7 +356,11 @@ async fn service_pools(req: HttpRequest, db: Data, params: Params) -> Result<Htt
 
 const TEMPLATE_KEYS: [&str; 3] = ["expand_tpl", "shrink_tpl", "deploy_tpl"];
 
-async fn pool_create(db: Data, mut params: Params) -> Result<HttpResponse, Error> {
+async fn pool_create(
+    db: Data,
+    caller: Caller,
+    mut params: Params,
+) -> Result<HttpResponse, RouteError> {
     let name = req_text(&mut params, "name", MAX_TEXT)?;
     let desc = opt_text(&mut params, "desc", MAX_DESC)?.unwrap_or_default();
     let vm_type = domain::non_negative("vm_type", req_int(&mut params, "vm_type")?)?;
@@ -260,6 +371,7 @@ async fn pool_create(db: Data, mut params: Params) -> Result<HttpResponse, Error
         *slot = domain::non_negative(key, params.take_int::<i64>(key)?.unwrap_or(0))?;
     }
     params.finish()?;
+    require_on_service(&db, &caller, Role::Operator, service_id).await?;
     let pool = Pool {
         id: 0,
         name,
@@ -287,8 +399,9 @@ fn opt_non_negative(params: &mut Params, name: &str) -> Result<Option<i64>, Erro
 async fn pool_update(
     req: HttpRequest,
     db: Data,
+    caller: Caller,
     mut params: Params,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, RouteError> {
     let id = path_id(&req, &mut params)?;
     let name = new_name(&mut params)?;
     let desc = opt_text(&mut params, "desc", MAX_DESC)?;
@@ -299,6 +412,7 @@ async fn pool_update(
         *slot = opt_non_negative(&mut params, key)?;
     }
     params.finish()?;
+    require_on_pool(&db, &caller, Role::Operator, id).await?;
     let [expand_tpl, shrink_tpl, deploy_tpl] = templates;
     let change = PoolChange {
         name,
@@ -313,17 +427,33 @@ async fn pool_update(
     Ok(success(empty_object()))
 }
 
-async fn pool_delete(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+async fn pool_delete(
+    db: Data,
+    caller: Caller,
+    OnlyId(id): OnlyId,
+) -> Result<HttpResponse, RouteError> {
+    require_on_pool(&db, &caller, Role::Operator, id).await?;
     POOLS.delete(&db, id).await?;
     Ok(success(empty_object()))
 }
 
-async fn pool_get(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
+async fn pool_get(
+    db: Data,
+    caller: Caller,
+    OnlyId(id): OnlyId,
+) -> Result<HttpResponse, RouteError> {
+    require_on_pool(&db, &caller, Role::Viewer, id).await?;
     Ok(success(POOLS.get(&db, id).await?))
 }
 
-async fn pool_nodes(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+async fn pool_nodes(
+    req: HttpRequest,
+    db: Data,
+    caller: Caller,
+    params: Params,
+) -> Result<HttpResponse, RouteError> {
     let (id, page) = id_and_page(&req, params)?;
+    require_on_pool(&db, &caller, Role::Viewer, id).await?;
     let (rows, total) = nodes::of_pool(&db, id, page).await?;
     Ok(listed(page, rows, total))
 }
@@ -341,18 +471,37 @@ fn node_ips(req: &HttpRequest, mut params: Params) -> Result<(i64, Vec<String>),
     Ok((id, domain::ip_list("nodes", given.nodes)?))
 }
 
-async fn add_nodes(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+async fn add_nodes(
+    req: HttpRequest,
+    db: Data,
+    caller: Caller,
+    params: Params,
+) -> Result<HttpResponse, RouteError> {
     let (id, ips) = node_ips(&req, params)?;
+    require_on_pool(&db, &caller, Role::Operator, id).await?;
     Ok(success(nodes::add(&db, id, ips).await?))
 }
 
-async fn remove_nodes(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+async fn remove_nodes(
+    req: HttpRequest,
+    db: Data,
+    caller: Caller,
+    params: Params,
+) -> Result<HttpResponse, RouteError> {
     let (id, ips) = node_ips(&req, params)?;
+    require_on_pool(&db, &caller, Role::Operator, id).await?;
     nodes::remove(&db, id, ips).await?;
     Ok(success(empty_object()))
 }
 
-async fn search_by_ip(req: HttpRequest, db: Data, params: Params) -> Result<HttpResponse, Error> {
+/// The pool of each IP; a caller holding the viewer role on some clusters only is told of
+/// the pools of those clusters.
+async fn search_by_ip(
+    req: HttpRequest,
+    db: Data,
+    caller: Caller,
+    params: Params,
+) -> Result<HttpResponse, Error> {
     let list = req
         .match_info()
         .get("iplist")
@@ -360,8 +509,13 @@ async fn search_by_ip(req: HttpRequest, db: Data, params: Params) -> Result<Http
         .to_string();
     params.finish()?;
     let ips = domain::ip_list("iplist", Some(Value::String(list)))?;
-    let map: Map<String, Value> = nodes::pools_of(&db, ips)
-        .await?
+    let mut found = nodes::pools_of(&db, ips).await?;
+    if let Some(visible) = caller.clusters(Role::Viewer) {
+        let pools = found.iter().map(|(_, pool)| *pool).collect();
+        let clusters = scope::of_pools(&db, pools).await?;
+        found.retain(|(_, pool)| clusters.get(pool).is_some_and(|c| visible.contains(c)));
+    }
+    let map: Map<String, Value> = found
         .into_iter()
         .map(|(ip, pool)| (ip, json!(pool)))
         .collect();

@@ -43,8 +43,24 @@ pub fn cluster(conn: &mut DbConn, id: i64) -> QueryResult<Option<Cluster>> {
 }
 
 pub fn clusters_page(conn: &mut DbConn, page: Page) -> QueryResult<(Vec<Cluster>, i64)> {
-    let total = oc_clusters::table.select(count_star()).get_result(conn)?;
-    let rows: Vec<ClusterRow> = oc_clusters::table
+    clusters_page_of(conn, page, None)
+}
+
+/// A page of the clusters; `only` limits it to these ids (`None`: every cluster).
+pub fn clusters_page_of(
+    conn: &mut DbConn,
+    page: Page,
+    only: Option<&[i64]>,
+) -> QueryResult<(Vec<Cluster>, i64)> {
+    let scoped = || {
+        let mut query = oc_clusters::table.into_boxed();
+        if let Some(ids) = only {
+            query = query.filter(oc_clusters::id.eq_any(ids.to_vec()));
+        }
+        query
+    };
+    let total = scoped().select(count_star()).get_result(conn)?;
+    let rows: Vec<ClusterRow> = scoped()
         .order(oc_clusters::id)
         .offset(page.offset())
         .limit(page.limit())

@@ -10,6 +10,7 @@ async fn task_engine(backend: TestBackend) -> (String, Served, TestDatabase) {
     let config = task_engine::Config {
         http: test_http(),
         database: db.config.clone(),
+        auth: kit::testing::issuer::issuer().auth_config(),
         ..task_engine::Config::default()
     };
     let bound = task_engine::start(config)

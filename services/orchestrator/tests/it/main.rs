@@ -5,6 +5,7 @@
 // Test code: a panic is how a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod bad_input;
 mod clusters;
 mod engine;

@@ -2,11 +2,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use client::{ClientConfig, Encoding, Method, OrchestratorClient, RawReply};
+use kit::auth::Role;
+use kit::testing::issuer::issuer;
 use kit::testing::{serve, test_http, Served, TestBackend, TestDatabase};
 use orchestrator::schedules::{Clock, ManualClock};
 use orchestrator::{Background, Config};
 use serde_json::{json, Value};
 use wire::orchestrator::{Node, SchedulerStatus};
+
+/// The subject of the admin token the test clients call with.
+pub const TESTER: &str = "tester";
 
 pub struct TestApp {
     pub client: OrchestratorClient,
@@ -16,7 +21,8 @@ pub struct TestApp {
 }
 
 /// A configuration for tests: port 0, one worker, this database and task-engine; events and
-/// reconciliation as the test says.
+/// reconciliation as the test says; trusting the test issuer, calling the task-engine as the
+/// service identity `orchestrator`.
 pub fn test_config(database: &kit::config::DatabaseConfig, task_engine_url: &str) -> Config {
     Config {
         http: test_http(),
@@ -25,6 +31,8 @@ pub fn test_config(database: &kit::config::DatabaseConfig, task_engine_url: &str
             url: task_engine_url.to_string(),
             timeout_secs: 10,
         },
+        auth: issuer().auth_config(),
+        identity: testpeers::service_identity("orchestrator"),
         ..Config::default()
     }
 }
@@ -54,14 +62,27 @@ impl TestApp {
             .await
             .expect("orchestrator starts");
         let server = serve(started.bound);
-        let client =
-            OrchestratorClient::new(ClientConfig::new(&server.url)).expect("client builds");
+        let client = OrchestratorClient::new(
+            ClientConfig::new(&server.url).with_token(issuer().token(TESTER, &[Role::Admin])),
+        )
+        .expect("client builds");
         TestApp {
             client,
             server,
             background: Some(started.background),
             _db: db,
         }
+    }
+
+    /// The service's base URL.
+    pub fn url(&self) -> &str {
+        &self.server.url
+    }
+
+    /// A client of this orchestrator calling with `token`.
+    pub fn client_with(&self, token: String) -> OrchestratorClient {
+        OrchestratorClient::new(ClientConfig::new(self.url()).with_token(token))
+            .expect("client builds")
     }
 
     /// Every node of pool `id`.

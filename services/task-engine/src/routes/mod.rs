@@ -13,8 +13,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::{self, ActionImplInput, ActionInput, RemoteStepInput, TemplateInput};
-use crate::error::Error;
+use crate::error::{Error, RouteError};
 use crate::flows::{self, NewTask};
+use kit::access::{Access, Caller, Denied};
+use kit::auth::Role;
 
 mod openapi;
 
@@ -29,55 +31,155 @@ type Engine = web::Data<crate::engine::Engine>;
 pub fn table() -> RouteTable {
     RouteTable::new(refused)
         .read("/action/list", GET_POST, action_list)
+        .allow(VIEWER)
         .write("/action/create", POST, action_create)
+        .allow(ADMIN)
         .write("/action/update/{id}", POST, action_update)
+        .allow(ADMIN)
         .write("/action/delete/{id}", POST, action_delete)
+        .allow(ADMIN)
         // `/action/impl/*` is served as `/actimpl/*` (see proto-docs).
         .read("/action/impl/list", GET_POST, impl_list)
+        .allow(VIEWER)
         .write("/action/impl/create", POST, impl_create)
+        .allow(ADMIN)
         .write("/action/impl/update/{id}", POST, impl_update)
+        .allow(ADMIN)
         .write("/action/impl/delete/{id}", POST, impl_delete)
+        .allow(ADMIN)
         .read("/action/impl/{id}", GET_POST, impl_get)
+        .allow(VIEWER)
         .read("/action/{id}", GET_POST, action_get)
+        .allow(VIEWER)
         .read("/actimpl/list", GET_POST, impl_list)
+        .allow(VIEWER)
         .write("/actimpl/create", POST, impl_create)
+        .allow(ADMIN)
         .write("/actimpl/update/{id}", POST, impl_update)
+        .allow(ADMIN)
         .write("/actimpl/delete/{id}", POST, impl_delete)
+        .allow(ADMIN)
         .read("/actimpl/{id}", GET_POST, impl_get)
+        .allow(VIEWER)
         .read("/remote_step/list", GET_POST, step_list)
+        .allow(VIEWER)
         .write("/remote_step/create", POST, step_create)
+        .allow(ADMIN)
         .write("/remote_step/update/{id}", POST, step_update)
+        .allow(ADMIN)
         .write("/remote_step/delete/{id}", POST, step_delete)
+        .allow(ADMIN)
         .read("/remote_step/{id}", GET_POST, step_get)
+        .allow(VIEWER)
         .read("/task_tpl/list", GET_POST, template_list)
+        .allow(VIEWER)
         .write("/task_tpl/create", POST, template_create)
+        .allow(ADMIN)
         .write("/task_tpl/update/{id}", POST, template_update)
+        .allow(ADMIN)
         .write("/task_tpl/delete/{id}", POST, template_delete)
+        .allow(ADMIN)
         .read("/task_tpl/{id}", GET_POST, template_get)
+        .allow(VIEWER)
         .read("/task/impl/list", GET_POST, template_list)
+        .allow(VIEWER)
         .write("/task/impl/create", POST_GET, template_create)
+        .allow(ADMIN)
         .write("/task/impl/delete", POST, task_impl_delete)
+        .allow(ADMIN)
         .write("/task/impl/delete/{id}", POST, template_delete)
+        .allow(ADMIN)
         .read("/task_step/list", GET_POST, task_step_list)
+        .allow(VIEWER)
         // Running tasks; then the seed routes the orchestrator serves, said plainly rather
         // than read as ids.
         .write("/task/start", POST, task_start)
+        .allow(RUN)
         .write("/task/start/{id}", POST, task_start_path)
+        .allow(RUN)
         .write("/task/stop", POST, task_stop)
+        .allow(CONTROL)
         .write("/task/stop/{id}", POST, task_stop_path)
+        .allow(CONTROL)
         .write("/task/pause", POST, task_pause)
+        .allow(CONTROL)
         .write("/task/pause/{id}", POST, task_pause_path)
+        .allow(CONTROL)
         .read("/task/saveTask", GET_POST, orchestrator_route)
+        .allow(VIEWER)
         .read("/task/expandList/{id}", GET_POST, orchestrator_route)
+        .allow(VIEWER)
         .read("/task/uploadList/{id}", GET_POST, orchestrator_route)
+        .allow(VIEWER)
         .read("/task/list", GET_POST, task_list)
+        .allow(TASK_READ)
         .write("/task/create", POST, task_create)
+        .allow(RUN)
         .read("/task/flow/{id}/log", GET_POST, task_log)
+        .allow(TASK_READ)
         .read("/task/node/{id}/log", GET_POST, node_log)
+        .allow(TASK_READ)
         .read("/task/{id}/log", GET_POST, task_log)
+        .allow(TASK_READ)
         .read("/task/{id}/detail", GET_POST, task_detail)
+        .allow(TASK_READ)
         .read("/task/{id}", GET_POST, task_get)
+        .allow(TASK_READ)
         .read("/openapi.json", GET, openapi::spec)
+        .allow(Access::Public)
+}
+
+// Who may call what (issue #13; see proto-docs/task-engine.md, "Identity").
+
+/// The catalog (actions, implementations, remote steps, templates): read by viewers.
+const VIEWER: Access = Access::Role(Role::Viewer);
+/// Defining the catalog: admins only.
+const ADMIN: Access = Access::Role(Role::Admin);
+/// Reading tasks: viewers, platform-wide or of the task's cluster (lists show a scoped
+/// viewer the tasks of its clusters); and the orchestrator's own identity, which follows the
+/// tasks it started.
+const TASK_READ: Access = Access::ScopedOr(Role::Viewer, &[Role::Service]);
+/// Creating and starting (or resuming) tasks: operators, platform-wide or of the task's
+/// cluster; and the orchestrator's own identity, for its schedules.
+const RUN: Access = Access::ScopedOr(Role::Operator, &[Role::Service]);
+/// Pausing and stopping tasks: operators, platform-wide or of the task's cluster.
+const CONTROL: Access = Access::Scoped(Role::Operator);
+
+/// Whether `caller` may act as `role` on a task of `cluster`: the role on that cluster (or
+/// platform-wide); a task of no cluster needs it platform-wide. A peer service (`service`)
+/// acts on any task its route admits it to.
+fn may_on_task(caller: &Caller, role: Role, cluster: Option<i64>) -> Result<(), Denied> {
+    if caller.principal.has(Role::Service) {
+        return Ok(());
+    }
+    match cluster {
+        Some(cluster) => caller.require_on(role, cluster),
+        None => caller.require(role),
+    }
+}
+
+/// The clusters whose tasks `caller` may read: `None` for every task.
+fn readable_clusters(caller: &Caller) -> Option<Vec<i64>> {
+    if caller.principal.has(Role::Service) {
+        return None;
+    }
+    caller.clusters(Role::Viewer)
+}
+
+/// Checks that `caller` may act as `role` on task `id` (404 when there is none).
+async fn check_task(db: &Db, caller: &Caller, role: Role, id: i64) -> Result<(), RouteError> {
+    let cluster = flows::task_cluster(db, id).await?;
+    may_on_task(caller, role, cluster)?;
+    Ok(())
+}
+
+/// Who the task's log names as the actor of a request: the verified subject, and the
+/// service that relayed it.
+fn actor(caller: &Caller) -> String {
+    match &caller.via {
+        Some(via) => format!("{} (via {via})", caller.subject()),
+        None => caller.subject().to_string(),
+    }
 }
 
 /// A write the seed shows with GET as well as POST.
@@ -388,23 +490,36 @@ struct TaskJson {
     params: Option<Value>,
 }
 
-async fn task_create(db: Data, engine: Engine, mut p: Params) -> Result<HttpResponse, Error> {
+/// `/task/create`. `opr_user` is the verified subject of the request (for a task the
+/// orchestrator creates for a person, that person); the seed's `opr_user` parameter is still
+/// accepted and not believed. `cluster_id` (optional) is the cluster the task belongs to:
+/// creating it needs the operator role on that cluster.
+async fn task_create(
+    db: Data,
+    engine: Engine,
+    caller: Caller,
+    mut p: Params,
+) -> Result<HttpResponse, RouteError> {
     ignore_id(&mut p)?;
     let template_id = p.take_int::<i64>("template_id")?;
     let task_name = p.take_str("task_name")?;
     let pool_name = p.take_str("pool_name")?;
-    let opr_user = p.take_str("opr_user")?;
+    // Accepted for the seed's clients; the verified subject is recorded instead.
+    p.take_str("opr_user")?;
+    let cluster_id = p.take_int::<i64>("cluster_id")?;
     let max_num = p.take_int::<i64>("max_num")?;
     let max_ratio = p.take_int::<i64>("max_ratio")?;
     let timeout = p.take_int::<i64>("timeout")?;
     let auto = p.take_bool("auto")?;
     let notify_url = p.take_str("notify_url")?;
     let rest: TaskJson = p.into_struct()?;
+    may_on_task(&caller, Role::Operator, cluster_id)?;
     let input = NewTask {
         template_id,
         task_name,
         pool_name,
-        opr_user,
+        opr_user: Some(caller.subject().to_string()),
+        cluster_id,
         nodes: rest.nodes,
         params: rest.params,
         max_num,
@@ -416,76 +531,156 @@ async fn task_create(db: Data, engine: Engine, mut p: Params) -> Result<HttpResp
     let id = flows::create_task(&db, engine.event_targets(), input).await?;
     // `auto` (the seed's 自动, "automatic"): the task starts as soon as it is created.
     if auto == Some(true) {
-        engine.start(id, "auto at creation").await?;
+        engine
+            .start(id, &format!("{} (auto at creation)", actor(&caller)))
+            .await?;
     }
     Ok(success(id))
 }
 
-/// `/task/start` with the seed's `{"id": 1}` in the body (or the query string).
-async fn task_start(engine: Engine, mut p: Params) -> Result<HttpResponse, Error> {
+/// The id of `/task/start`, `/task/stop`, `/task/pause`: `{"id": 1}` in the body (or the
+/// query string).
+fn body_id(mut p: Params) -> Result<i64, RouteError> {
     let id = p
         .take_str("id")?
         .ok_or_else(|| Error::BadArgument("missing parameter `id`".into()))?;
     p.finish()?;
-    engine.start(parse_id(&id)?, "a start request").await?;
+    Ok(parse_id(&id)?)
+}
+
+/// What a request does to a task.
+#[derive(Clone, Copy)]
+enum Control {
+    Start,
+    Stop,
+    Pause,
+}
+
+/// Starts, stops or pauses task `id` for `caller`: the operator role on the task's cluster.
+async fn control(
+    db: &Db,
+    engine: &Engine,
+    caller: &Caller,
+    id: i64,
+    what: Control,
+) -> Result<HttpResponse, RouteError> {
+    check_task(db, caller, Role::Operator, id).await?;
+    match what {
+        Control::Start => engine.start(id, &actor(caller)).await?,
+        Control::Stop => engine.stop(id, &actor(caller)).await?,
+        Control::Pause => engine.pause(id, &actor(caller)).await?,
+    }
     Ok(done())
 }
 
-/// `/task/stop` with `{"id": 1}` in the body (or the query string).
-async fn task_stop(engine: Engine, mut p: Params) -> Result<HttpResponse, Error> {
-    let id = p
-        .take_str("id")?
-        .ok_or_else(|| Error::BadArgument("missing parameter `id`".into()))?;
-    p.finish()?;
-    engine.stop(parse_id(&id)?, "a stop request").await?;
-    Ok(done())
+async fn task_start(
+    db: Data,
+    engine: Engine,
+    caller: Caller,
+    p: Params,
+) -> Result<HttpResponse, RouteError> {
+    control(&db, &engine, &caller, body_id(p)?, Control::Start).await
 }
 
-/// `/task/pause` with `{"id": 1}` in the body (or the query string).
-async fn task_pause(engine: Engine, mut p: Params) -> Result<HttpResponse, Error> {
-    let id = p
-        .take_str("id")?
-        .ok_or_else(|| Error::BadArgument("missing parameter `id`".into()))?;
-    p.finish()?;
-    engine.pause(parse_id(&id)?, "a pause request").await?;
-    Ok(done())
+async fn task_stop(
+    db: Data,
+    engine: Engine,
+    caller: Caller,
+    p: Params,
+) -> Result<HttpResponse, RouteError> {
+    control(&db, &engine, &caller, body_id(p)?, Control::Stop).await
 }
 
-async fn task_pause_path(engine: Engine, id: web::Path<String>) -> Result<HttpResponse, Error> {
-    engine.pause(parse_id(&id)?, "a pause request").await?;
-    Ok(done())
+async fn task_pause(
+    db: Data,
+    engine: Engine,
+    caller: Caller,
+    p: Params,
+) -> Result<HttpResponse, RouteError> {
+    control(&db, &engine, &caller, body_id(p)?, Control::Pause).await
 }
 
-async fn task_stop_path(engine: Engine, id: web::Path<String>) -> Result<HttpResponse, Error> {
-    engine.stop(parse_id(&id)?, "a stop request").await?;
-    Ok(done())
+async fn task_start_path(
+    db: Data,
+    engine: Engine,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RouteError> {
+    control(&db, &engine, &caller, parse_id(&id)?, Control::Start).await
 }
 
-async fn task_start_path(engine: Engine, id: web::Path<String>) -> Result<HttpResponse, Error> {
-    engine.start(parse_id(&id)?, "a start request").await?;
-    Ok(done())
+async fn task_stop_path(
+    db: Data,
+    engine: Engine,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RouteError> {
+    control(&db, &engine, &caller, parse_id(&id)?, Control::Stop).await
 }
 
-async fn task_list(db: Data, p: Params) -> Result<HttpResponse, Error> {
+async fn task_pause_path(
+    db: Data,
+    engine: Engine,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RouteError> {
+    control(&db, &engine, &caller, parse_id(&id)?, Control::Pause).await
+}
+
+/// The tasks; a caller holding the viewer role only on some clusters sees their tasks.
+async fn task_list(db: Data, caller: Caller, p: Params) -> Result<HttpResponse, Error> {
     let page = list_page(p)?;
-    let (rows, total) = flows::list_tasks(&db, page).await?;
+    let (rows, total) = flows::list_tasks(&db, page, readable_clusters(&caller)).await?;
     Ok(listed(page, rows, total))
 }
 
-async fn task_get(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error> {
-    Ok(success(flows::get_task(&db, parse_id(&id)?).await?))
+/// The task of the path's id, once the caller may read it.
+async fn readable_task(
+    db: &Db,
+    caller: &Caller,
+    id: &web::Path<String>,
+) -> Result<i64, RouteError> {
+    let id = parse_id(id)?;
+    check_task(db, caller, Role::Viewer, id).await?;
+    Ok(id)
 }
 
-async fn task_detail(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error> {
-    Ok(success(flows::task_nodes(&db, parse_id(&id)?).await?))
+async fn task_get(
+    db: Data,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RouteError> {
+    let id = readable_task(&db, &caller, &id).await?;
+    Ok(success(flows::get_task(&db, id).await?))
 }
 
-async fn task_log(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error> {
-    Ok(success(flows::task_log(&db, parse_id(&id)?).await?))
+async fn task_detail(
+    db: Data,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RouteError> {
+    let id = readable_task(&db, &caller, &id).await?;
+    Ok(success(flows::task_nodes(&db, id).await?))
 }
 
-async fn node_log(db: Data, id: web::Path<String>) -> Result<HttpResponse, Error> {
-    Ok(success(flows::node_log(&db, parse_id(&id)?).await?))
+async fn task_log(
+    db: Data,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RouteError> {
+    let id = readable_task(&db, &caller, &id).await?;
+    Ok(success(flows::task_log(&db, id).await?))
+}
+
+async fn node_log(
+    db: Data,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, RouteError> {
+    let nsid = parse_id(&id)?;
+    let (_, cluster) = flows::node_task_cluster(&db, nsid).await?;
+    may_on_task(&caller, Role::Viewer, cluster)?;
+    Ok(success(flows::node_log(&db, nsid).await?))
 }
 
 #[cfg(test)]

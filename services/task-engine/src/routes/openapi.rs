@@ -173,7 +173,16 @@ const ROUTES: &[SeedRoute] = &[
         &[
             ("template_id", true, "an existing template"),
             ("task_name", true, ""),
-            ("opr_user", true, "who asks"),
+            (
+                "opr_user",
+                false,
+                "accepted and ignored: the task records the verified caller (the token's subject)",
+            ),
+            (
+                "cluster_id",
+                false,
+                "the cluster the task belongs to: creating and controlling it needs operator there",
+            ),
             (
                 "nodes",
                 true,

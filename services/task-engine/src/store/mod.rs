@@ -298,6 +298,8 @@ pub struct FlowRow {
     pub lease_until: i64,
     /// Where the task's events are POSTed; empty: nowhere.
     pub notify_url: String,
+    /// The cluster the task belongs to; `None`: none (only platform-wide roles control it).
+    pub cluster_id: Option<i64>,
 }
 
 /// A flow to insert (`id`, `owner`, `lease_until` are ignored).
@@ -321,6 +323,7 @@ pub fn insert_flow(conn: &mut DbConn, f: &FlowRow) -> QueryResult<i64> {
             te_flows::created.eq(f.created),
             te_flows::updated.eq(f.updated),
             te_flows::notify_url.eq(&f.notify_url),
+            te_flows::cluster_id.eq(f.cluster_id),
         ))
         .execute(conn)?;
     last_insert_id(conn)
@@ -330,15 +333,46 @@ pub fn flow(conn: &mut DbConn, id: i64) -> QueryResult<Option<FlowRow>> {
     te_flows::table.find(id).get_result(conn).optional()
 }
 
-pub fn flows_page(conn: &mut DbConn, page: Page) -> QueryResult<(Vec<FlowRow>, i64)> {
-    let total = te_flows::table.select(count_star()).get_result(conn)?;
+/// A page of the tasks, newest first; `clusters` limits them to the tasks of these clusters
+/// (`None`: every task).
+pub fn flows_page(
+    conn: &mut DbConn,
+    page: Page,
+    clusters: Option<&[i64]>,
+) -> QueryResult<(Vec<FlowRow>, i64)> {
+    let scoped = || {
+        let mut query = te_flows::table.into_boxed();
+        if let Some(ids) = clusters {
+            query = query.filter(te_flows::cluster_id.eq_any(ids.to_vec()));
+        }
+        query
+    };
+    let total = scoped().select(count_star()).get_result(conn)?;
     // Newest first: an operator looks for the task just started.
-    let rows = te_flows::table
+    let rows = scoped()
         .order(te_flows::id.desc())
         .offset(page.offset())
         .limit(page.limit())
         .load(conn)?;
     Ok((rows, total))
+}
+
+/// The cluster of task `id` (`Some(None)`: a task of no cluster; `None`: no such task).
+pub fn flow_cluster(conn: &mut DbConn, id: i64) -> QueryResult<Option<Option<i64>>> {
+    te_flows::table
+        .find(id)
+        .select(te_flows::cluster_id)
+        .get_result(conn)
+        .optional()
+}
+
+/// The task of node `nsid`, if the node exists.
+pub fn flow_of_node(conn: &mut DbConn, nsid: i64) -> QueryResult<Option<i64>> {
+    te_flow_nodes::table
+        .find(nsid)
+        .select(te_flow_nodes::fid)
+        .get_result(conn)
+        .optional()
 }
 
 /// Tasks of the template in one of `states`.

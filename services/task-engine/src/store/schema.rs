@@ -58,6 +58,7 @@ diesel::table! {
         owner -> Text,
         lease_until -> BigInt,
         notify_url -> Text,
+        cluster_id -> Nullable<BigInt>,
     }
 }
 

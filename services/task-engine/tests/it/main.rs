@@ -8,6 +8,7 @@
 mod sshd;
 mod support;
 
+mod access;
 mod bad_input;
 mod catalog;
 mod injection;

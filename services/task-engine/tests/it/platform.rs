@@ -407,22 +407,49 @@ fn notifying(tpl: i64, notify_url: String) -> w::TaskRequest {
     req
 }
 
+/// The `Authorization` of each event POSTed to the sink.
+type Authorizations = Arc<Mutex<Vec<String>>>;
+
 /// Collects what is POSTed to `/events`.
 async fn event_sink() -> (Served, Arc<Mutex<Vec<w::TaskEvent>>>) {
+    let (served, seen, _) = event_sink_with_authorizations().await;
+    (served, seen)
+}
+
+/// As [`event_sink`], keeping the `Authorization` each event came with.
+async fn event_sink_with_authorizations() -> (Served, Arc<Mutex<Vec<w::TaskEvent>>>, Authorizations)
+{
     let seen: Arc<Mutex<Vec<w::TaskEvent>>> = Arc::new(Mutex::new(Vec::new()));
+    let authorizations: Authorizations = Arc::new(Mutex::new(Vec::new()));
     let data = web::Data::from(seen.clone());
+    let headers = web::Data::from(authorizations.clone());
     let server = HttpServer::new(move || {
-        App::new().app_data(data.clone()).route(
-            "/events{tail:.*}",
-            web::post().to(
-                |seen: web::Data<Mutex<Vec<w::TaskEvent>>>, event: web::Json<w::TaskEvent>| async move {
-                    if let Ok(mut list) = seen.lock() {
-                        list.push(event.into_inner());
-                    }
-                    HttpResponse::Ok().finish()
-                },
-            ),
-        )
+        App::new()
+            .app_data(data.clone())
+            .app_data(headers.clone())
+            .route(
+                "/events{tail:.*}",
+                web::post().to(
+                    |req: actix_web::HttpRequest,
+                     seen: web::Data<Mutex<Vec<w::TaskEvent>>>,
+                     headers: web::Data<Mutex<Vec<String>>>,
+                     event: web::Json<w::TaskEvent>| async move {
+                        let authorization = req
+                            .headers()
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string();
+                        if let Ok(mut list) = headers.lock() {
+                            list.push(authorization);
+                        }
+                        if let Ok(mut list) = seen.lock() {
+                            list.push(event.into_inner());
+                        }
+                        HttpResponse::Ok().finish()
+                    },
+                ),
+            )
     })
     .workers(1)
     .bind("127.0.0.1:0")
@@ -431,11 +458,12 @@ async fn event_sink() -> (Served, Arc<Mutex<Vec<w::TaskEvent>>>) {
     (
         serve_at(server.run(), format!("http://{addr}/events")),
         seen,
+        authorizations,
     )
 }
 
 async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBackend) {
-    let (sink, seen) = event_sink().await;
+    let (sink, seen, authorizations) = event_sink_with_authorizations().await;
     let nobody = format!(
         "http://127.0.0.1:{}/nobody",
         kit::testing::sshd::free_port()
@@ -484,6 +512,19 @@ async fn events_reach_the_notify_url_and_a_bad_one_is_refused(backend: TestBacke
     let end: Vec<&w::TaskEvent> = events.iter().filter(|e| e.node_id.is_none()).collect();
     assert_eq!(end.len(), 1);
     assert_eq!(end[0].state, w::STATE_SUCCESS);
+    // Each event carries the task-engine's own identity (`[identity]`, client credentials).
+    let verifier =
+        kit::auth::Verifier::new(kit::testing::issuer::issuer().auth_config()).expect("a verifier");
+    let authorizations = authorizations.lock().map(|l| l.clone()).unwrap_or_default();
+    assert_eq!(authorizations.len(), events.len());
+    for authorization in &authorizations {
+        let token = authorization
+            .strip_prefix("Bearer ")
+            .unwrap_or_else(|| panic!("not a bearer token: `{authorization}`"));
+        let sender = verifier.verify(token).await.expect("the issuer's token");
+        assert_eq!(sender.subject, "task-engine");
+        assert!(sender.has(kit::auth::Role::Service), "{sender:?}");
+    }
 
     // An unreachable notify_url does not hold the task up.
     let req = notifying(tpl, nobody);

@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use client::{ClientConfig, TaskEngineClient};
+use kit::auth::Role;
+use kit::testing::issuer::issuer;
 use kit::testing::{TestBackend, TestDatabase};
 use serde_json::{json, Value};
 use wire::task_engine as w;
@@ -32,6 +34,7 @@ struct Engine {
 impl Engine {
     async fn launch(db: &TestDatabase, dir: &Path, name: &str) -> Engine {
         let ssh = sshd::ssh_config(sshd::shared(), dir);
+        let auth = issuer().auth_config();
         let port = sshd::free_port();
         let log = std::fs::File::create(dir.join(format!("{name}.log"))).expect("engine log");
         let child = Command::new(env!("CARGO_BIN_EXE_task-engine"))
@@ -44,13 +47,19 @@ impl Engine {
             .env("DCP_SSH__CONTROL_DIR", &ssh.control_dir)
             .env("DCP_RUN__LEASE_SECS", "2")
             .env("DCP_RUN__RETRY_PAUSE_MS", "50")
+            .env("DCP_AUTH__ISSUER", &auth.issuer)
+            .env("DCP_AUTH__AUDIENCE", &auth.audience)
+            .env("DCP_AUTH__JWKS_URL", &auth.jwks_url)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("engine log"))
             .stderr(log)
             .spawn()
             .expect("the task-engine binary starts");
-        let client = TaskEngineClient::new(ClientConfig::new(&format!("http://127.0.0.1:{port}")))
-            .expect("client builds");
+        let client = TaskEngineClient::new(
+            ClientConfig::new(&format!("http://127.0.0.1:{port}"))
+                .with_token(issuer().token("tester", &[Role::Admin])),
+        )
+        .expect("client builds");
         let mut engine = Engine { child, client };
         let deadline = Instant::now() + Duration::from_secs(30);
         while engine.client.tasks(1, 1).await.is_err() {

@@ -353,7 +353,7 @@ async fn auto_starts_the_task_at_creation(backend: TestBackend) {
     let log = app.client.task_log(id).await.expect("log");
     assert!(log
         .iter()
-        .any(|r| r.message == "task started by auto at creation"));
+        .any(|r| r.message == "task started by tester (auto at creation)"));
 }
 
 async fn a_stopped_task_stops_after_the_running_step_and_cannot_start_again(backend: TestBackend) {
@@ -620,7 +620,7 @@ async fn a_paused_task_waits_at_the_step_boundary_and_resumes_where_each_node_st
         .into_iter()
         .map(|r| r.message)
         .collect();
-    assert_eq!(count(&log, "task resumed by a start request"), 1, "{log:?}");
+    assert_eq!(count(&log, "task resumed by tester"), 1, "{log:?}");
     for (i, ip) in hosts.iter().enumerate() {
         // No step ran twice on any node.
         assert_eq!(count(&log, &format!("`slow` attempt 1/1 on `{ip}`: ok")), 1);

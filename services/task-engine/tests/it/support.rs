@@ -55,6 +55,17 @@ impl TestApp {
         }
     }
 
+    /// The service's base URL.
+    pub fn url(&self) -> &str {
+        &self._server.url
+    }
+
+    /// A client of this service calling with `token`.
+    pub fn client_with(&self, token: String) -> TaskEngineClient {
+        TaskEngineClient::new(client::ClientConfig::new(self.url()).with_token(token))
+            .expect("client builds")
+    }
+
     /// Waits (up to 60 s) until the task is neither INIT nor RUNNING; returns it.
     pub async fn wait_finished(&self, id: i64) -> w::Task {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);

@@ -207,7 +207,7 @@ async fn task_and_node_logs_are_served_on_every_documented_path(backend: TestBac
     assert_eq!(log[0].batch_id, 0);
     assert_eq!(log[0].correlation_id, format!("{id}-0"));
     assert!(
-        log[0].message.contains("created by root"),
+        log[0].message.contains("created by tester"),
         "{}",
         log[0].message
     );
