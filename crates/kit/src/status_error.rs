@@ -18,6 +18,9 @@ pub enum StatusError {
     BadArgument(String),
     #[error("{0}")]
     NotFound(String),
+    /// The caller's roles or grants do not reach what it touches (issue #13).
+    #[error("{0}")]
+    Forbidden(String),
     /// A name already taken, a delete of something still used or holding children, an IP
     /// already in a pool.
     #[error("{0}")]
@@ -51,6 +54,7 @@ impl ServiceError for StatusError {
         match self {
             StatusError::BadArgument(_) => StatusCode::BAD_REQUEST,
             StatusError::NotFound(_) => StatusCode::NOT_FOUND,
+            StatusError::Forbidden(_) => StatusCode::FORBIDDEN,
             StatusError::Conflict(_) => StatusCode::CONFLICT,
             StatusError::Unavailable(_) | StatusError::UnavailableBecause(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -67,6 +71,12 @@ impl ServiceError for StatusError {
 }
 
 crate::service_error!(StatusError);
+
+impl From<crate::access::Denied> for StatusError {
+    fn from(denied: crate::access::Denied) -> Self {
+        StatusError::Forbidden(denied.to_string())
+    }
+}
 
 /// The envelope of an error: `{"code": <status>, "msg": ..., "data": {}}` (the seed's error
 /// examples carry `"data": {}`).

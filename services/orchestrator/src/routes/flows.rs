@@ -15,7 +15,7 @@ use wire::orchestrator::{Created, SchedulerStatus, SdTarget, Started};
 
 use super::{empty_object, only_page, path_id, req_text, require_on_pool, Data, OnlyId, Params};
 use crate::domain::{self, MAX_TEXT};
-use crate::error::{Error, RouteError};
+use crate::error::Error;
 use crate::flows::{Flows, Person, MAX_EXPAND};
 use crate::inventory::scope;
 use crate::registry_targets::{self, TargetChange, TARGETS};
@@ -135,7 +135,7 @@ pub struct FlowCall {
 
 /// Checks that `caller` may run flows on pool `id` (operator on its cluster) and names the
 /// person the task is created for: the task-engine gets their token and records them.
-async fn person_on_pool(flows: &Flows, caller: &Caller, id: i64) -> Result<Person, RouteError> {
+async fn person_on_pool(flows: &Flows, caller: &Caller, id: i64) -> Result<Person, Error> {
     require_on_pool(flows.db(), caller, Role::Operator, id).await?;
     Ok(Person {
         subject: caller.subject().to_string(),
@@ -167,7 +167,7 @@ pub async fn expand(
     flows: FlowsData,
     caller: Caller,
     call: FlowCall,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let mut params = call.params;
     let num = flow_count(&mut params, "num")?;
     let extra = Extra::without_nodes(params)?;
@@ -183,7 +183,7 @@ pub async fn shrink(
     flows: FlowsData,
     caller: Caller,
     call: FlowCall,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let extra: Extra = call.params.into_struct()?;
     let ips = domain::ip_list("nodes", extra.nodes)?;
     let person = person_on_pool(&flows, &caller, call.id).await?;
@@ -198,7 +198,7 @@ pub async fn deploy(
     flows: FlowsData,
     caller: Caller,
     call: FlowCall,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let mut params = call.params;
     let max_num = flow_count(&mut params, "max_num")?;
     let tag = req_text(&mut params, "tag", MAX_TEXT)?;
@@ -281,7 +281,7 @@ pub async fn save_task(
     flows: FlowsData,
     caller: Caller,
     mut params: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let id = params.take_int::<i64>("id")?.unwrap_or(0);
     if id < 0 {
         return Err(Error::BadArgument(format!(
@@ -325,7 +325,7 @@ pub async fn expand_list(
     flows: FlowsData,
     caller: Caller,
     OnlyId(id): OnlyId,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     require_on_pool(flows.db(), &caller, Role::Viewer, id).await?;
     Ok(success(schedules::list(&flows, id, "expand").await?))
 }
@@ -334,7 +334,7 @@ pub async fn upload_list(
     flows: FlowsData,
     caller: Caller,
     OnlyId(id): OnlyId,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     require_on_pool(flows.db(), &caller, Role::Viewer, id).await?;
     Ok(success(schedules::list(&flows, id, "upload").await?))
 }

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use wire::orchestrator::{Created, Pool, Service};
 
 use crate::domain::{self, MAX_DESC, MAX_TEXT};
-use crate::error::{Error, RouteError};
+use crate::error::Error;
 use crate::inventory::clusters::{self, ClusterChange, CLUSTERS};
 use crate::inventory::nodes;
 use crate::inventory::pools::{self, PoolChange, POOLS};
@@ -125,7 +125,7 @@ const ADMIN: Access = Access::Role(Role::Admin);
 
 /// `caller` holds `role` on `cluster` (or platform-wide); a record that does not exist
 /// (`None`) passes, for the handler to answer its own 404.
-fn require_on(caller: &Caller, role: Role, cluster: Option<i64>) -> Result<(), RouteError> {
+fn require_on(caller: &Caller, role: Role, cluster: Option<i64>) -> Result<(), Error> {
     match cluster {
         Some(cluster) => Ok(caller.require_on(role, cluster)?),
         None => Ok(()),
@@ -133,12 +133,7 @@ fn require_on(caller: &Caller, role: Role, cluster: Option<i64>) -> Result<(), R
 }
 
 /// `caller` holds `role` on the cluster of service `id`.
-async fn require_on_service(
-    db: &Db,
-    caller: &Caller,
-    role: Role,
-    id: i64,
-) -> Result<(), RouteError> {
+async fn require_on_service(db: &Db, caller: &Caller, role: Role, id: i64) -> Result<(), Error> {
     require_on(caller, role, scope::of_service(db, id).await?)
 }
 
@@ -148,7 +143,7 @@ pub(crate) async fn require_on_pool(
     caller: &Caller,
     role: Role,
     id: i64,
-) -> Result<(), RouteError> {
+) -> Result<(), Error> {
     require_on(caller, role, scope::of_pool(db, id).await?)
 }
 
@@ -274,11 +269,7 @@ async fn cluster_delete(db: Data, OnlyId(id): OnlyId) -> Result<HttpResponse, Er
     Ok(success(""))
 }
 
-async fn cluster_get(
-    db: Data,
-    caller: Caller,
-    OnlyId(id): OnlyId,
-) -> Result<HttpResponse, RouteError> {
+async fn cluster_get(db: Data, caller: Caller, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
     caller.require_on(Role::Viewer, id)?;
     Ok(success(CLUSTERS.get(&db, id).await?))
 }
@@ -288,7 +279,7 @@ async fn cluster_services(
     db: Data,
     caller: Caller,
     params: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let (id, page) = id_and_page(&req, params)?;
     caller.require_on(Role::Viewer, id)?;
     let (rows, total) = services::of_cluster(&db, id, page).await?;
@@ -301,7 +292,7 @@ async fn service_create(
     db: Data,
     caller: Caller,
     mut params: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let name = req_text(&mut params, "name", MAX_TEXT)?;
     let desc = opt_text(&mut params, "desc", MAX_DESC)?.unwrap_or_default();
     let service_type = opt_text(&mut params, "service_type", MAX_TEXT)?.unwrap_or_default();
@@ -325,17 +316,13 @@ async fn service_delete(
     db: Data,
     caller: Caller,
     OnlyId(id): OnlyId,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     require_on_service(&db, &caller, Role::Operator, id).await?;
     SERVICES.delete(&db, id).await?;
     Ok(success(empty_object()))
 }
 
-async fn service_get(
-    db: Data,
-    caller: Caller,
-    OnlyId(id): OnlyId,
-) -> Result<HttpResponse, RouteError> {
+async fn service_get(db: Data, caller: Caller, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
     require_on_service(&db, &caller, Role::Viewer, id).await?;
     Ok(success(SERVICES.get(&db, id).await?))
 }
@@ -345,7 +332,7 @@ async fn service_pools(
     db: Data,
     caller: Caller,
     params: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let (id, page) = id_and_page(&req, params)?;
     require_on_service(&db, &caller, Role::Viewer, id).await?;
     let (rows, total) = services::pools(&db, id, page).await?;
@@ -356,11 +343,7 @@ async fn service_pools(
 
 const TEMPLATE_KEYS: [&str; 3] = ["expand_tpl", "shrink_tpl", "deploy_tpl"];
 
-async fn pool_create(
-    db: Data,
-    caller: Caller,
-    mut params: Params,
-) -> Result<HttpResponse, RouteError> {
+async fn pool_create(db: Data, caller: Caller, mut params: Params) -> Result<HttpResponse, Error> {
     let name = req_text(&mut params, "name", MAX_TEXT)?;
     let desc = opt_text(&mut params, "desc", MAX_DESC)?.unwrap_or_default();
     let vm_type = domain::non_negative("vm_type", req_int(&mut params, "vm_type")?)?;
@@ -401,7 +384,7 @@ async fn pool_update(
     db: Data,
     caller: Caller,
     mut params: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let id = path_id(&req, &mut params)?;
     let name = new_name(&mut params)?;
     let desc = opt_text(&mut params, "desc", MAX_DESC)?;
@@ -427,21 +410,13 @@ async fn pool_update(
     Ok(success(empty_object()))
 }
 
-async fn pool_delete(
-    db: Data,
-    caller: Caller,
-    OnlyId(id): OnlyId,
-) -> Result<HttpResponse, RouteError> {
+async fn pool_delete(db: Data, caller: Caller, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
     require_on_pool(&db, &caller, Role::Operator, id).await?;
     POOLS.delete(&db, id).await?;
     Ok(success(empty_object()))
 }
 
-async fn pool_get(
-    db: Data,
-    caller: Caller,
-    OnlyId(id): OnlyId,
-) -> Result<HttpResponse, RouteError> {
+async fn pool_get(db: Data, caller: Caller, OnlyId(id): OnlyId) -> Result<HttpResponse, Error> {
     require_on_pool(&db, &caller, Role::Viewer, id).await?;
     Ok(success(POOLS.get(&db, id).await?))
 }
@@ -451,7 +426,7 @@ async fn pool_nodes(
     db: Data,
     caller: Caller,
     params: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let (id, page) = id_and_page(&req, params)?;
     require_on_pool(&db, &caller, Role::Viewer, id).await?;
     let (rows, total) = nodes::of_pool(&db, id, page).await?;
@@ -476,7 +451,7 @@ async fn add_nodes(
     db: Data,
     caller: Caller,
     params: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let (id, ips) = node_ips(&req, params)?;
     require_on_pool(&db, &caller, Role::Operator, id).await?;
     Ok(success(nodes::add(&db, id, ips).await?))
@@ -487,7 +462,7 @@ async fn remove_nodes(
     db: Data,
     caller: Caller,
     params: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let (id, ips) = node_ips(&req, params)?;
     require_on_pool(&db, &caller, Role::Operator, id).await?;
     nodes::remove(&db, id, ips).await?;

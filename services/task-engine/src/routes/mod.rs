@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::{self, ActionImplInput, ActionInput, RemoteStepInput, TemplateInput};
-use crate::error::{Error, RouteError};
+use crate::error::Error;
 use crate::flows::{self, NewTask};
 use kit::access::{Access, Caller, Denied};
 use kit::auth::Role;
@@ -167,7 +167,7 @@ fn readable_clusters(caller: &Caller) -> Option<Vec<i64>> {
 }
 
 /// Checks that `caller` may act as `role` on task `id` (404 when there is none).
-async fn check_task(db: &Db, caller: &Caller, role: Role, id: i64) -> Result<(), RouteError> {
+async fn check_task(db: &Db, caller: &Caller, role: Role, id: i64) -> Result<(), Error> {
     let cluster = flows::task_cluster(db, id).await?;
     may_on_task(caller, role, cluster)?;
     Ok(())
@@ -499,7 +499,7 @@ async fn task_create(
     engine: Engine,
     caller: Caller,
     mut p: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     ignore_id(&mut p)?;
     let template_id = p.take_int::<i64>("template_id")?;
     let task_name = p.take_str("task_name")?;
@@ -540,7 +540,7 @@ async fn task_create(
 
 /// The id of `/task/start`, `/task/stop`, `/task/pause`: `{"id": 1}` in the body (or the
 /// query string).
-fn body_id(mut p: Params) -> Result<i64, RouteError> {
+fn body_id(mut p: Params) -> Result<i64, Error> {
     let id = p
         .take_str("id")?
         .ok_or_else(|| Error::BadArgument("missing parameter `id`".into()))?;
@@ -563,7 +563,7 @@ async fn control(
     caller: &Caller,
     id: i64,
     what: Control,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     check_task(db, caller, Role::Operator, id).await?;
     match what {
         Control::Start => engine.start(id, &actor(caller)).await?,
@@ -578,7 +578,7 @@ async fn task_start(
     engine: Engine,
     caller: Caller,
     p: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     control(&db, &engine, &caller, body_id(p)?, Control::Start).await
 }
 
@@ -587,7 +587,7 @@ async fn task_stop(
     engine: Engine,
     caller: Caller,
     p: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     control(&db, &engine, &caller, body_id(p)?, Control::Stop).await
 }
 
@@ -596,7 +596,7 @@ async fn task_pause(
     engine: Engine,
     caller: Caller,
     p: Params,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     control(&db, &engine, &caller, body_id(p)?, Control::Pause).await
 }
 
@@ -605,7 +605,7 @@ async fn task_start_path(
     engine: Engine,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     control(&db, &engine, &caller, parse_id(&id)?, Control::Start).await
 }
 
@@ -614,7 +614,7 @@ async fn task_stop_path(
     engine: Engine,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     control(&db, &engine, &caller, parse_id(&id)?, Control::Stop).await
 }
 
@@ -623,7 +623,7 @@ async fn task_pause_path(
     engine: Engine,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     control(&db, &engine, &caller, parse_id(&id)?, Control::Pause).await
 }
 
@@ -635,21 +635,13 @@ async fn task_list(db: Data, caller: Caller, p: Params) -> Result<HttpResponse, 
 }
 
 /// The task of the path's id, once the caller may read it.
-async fn readable_task(
-    db: &Db,
-    caller: &Caller,
-    id: &web::Path<String>,
-) -> Result<i64, RouteError> {
+async fn readable_task(db: &Db, caller: &Caller, id: &web::Path<String>) -> Result<i64, Error> {
     let id = parse_id(id)?;
     check_task(db, caller, Role::Viewer, id).await?;
     Ok(id)
 }
 
-async fn task_get(
-    db: Data,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, RouteError> {
+async fn task_get(db: Data, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, Error> {
     let id = readable_task(&db, &caller, &id).await?;
     Ok(success(flows::get_task(&db, id).await?))
 }
@@ -658,25 +650,17 @@ async fn task_detail(
     db: Data,
     caller: Caller,
     id: web::Path<String>,
-) -> Result<HttpResponse, RouteError> {
+) -> Result<HttpResponse, Error> {
     let id = readable_task(&db, &caller, &id).await?;
     Ok(success(flows::task_nodes(&db, id).await?))
 }
 
-async fn task_log(
-    db: Data,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, RouteError> {
+async fn task_log(db: Data, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, Error> {
     let id = readable_task(&db, &caller, &id).await?;
     Ok(success(flows::task_log(&db, id).await?))
 }
 
-async fn node_log(
-    db: Data,
-    caller: Caller,
-    id: web::Path<String>,
-) -> Result<HttpResponse, RouteError> {
+async fn node_log(db: Data, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, Error> {
     let nsid = parse_id(&id)?;
     let (_, cluster) = flows::node_task_cluster(&db, nsid).await?;
     may_on_task(&caller, Role::Viewer, cluster)?;
