@@ -258,7 +258,9 @@ async fn two_engines_share_one_database(backend: TestBackend) {
     // Each step appends its name to a file per task and node, through ssh.
     let file = format!("{}/{{{{tag}}}}-{{{{ip}}}}", files.display());
     remote(&a.client, "one", format!("echo one >> {file}")).await;
-    remote(&a.client, "two", format!("echo two >> {file}; sleep 4")).await;
+    // Long enough that every node is still inside `two` when the last one reaches it, however
+    // loaded the machine (14 nodes start one after another).
+    remote(&a.client, "two", format!("echo two >> {file}; sleep 10")).await;
     remote(&a.client, "three", format!("echo three >> {file}")).await;
     let tpl = template(&b.client, "two", &["one", "two", "three"]).await;
     let hosts = ["127.0.0.2", "127.0.0.3"];
@@ -295,7 +297,7 @@ async fn two_engines_share_one_database(backend: TestBackend) {
     assert!(ra.is_ok() != rb.is_ok(), "{ra:?} {rb:?}");
     let a_owns_6 = ra.is_ok();
 
-    // Every node inside `two` (its `echo` done, 4 s of sleep left): SIGKILL `a`; `b` takes
+    // Every node inside `two` (its `echo` done, up to 10 s of sleep left): SIGKILL `a`; `b` takes
     // its tasks over.
     let deadline = Instant::now() + Duration::from_secs(30);
     for i in 0..ids.len() {
@@ -311,7 +313,7 @@ async fn two_engines_share_one_database(backend: TestBackend) {
         }
     }
     a.kill();
-    let deadline = Instant::now() + Duration::from_secs(40);
+    let deadline = Instant::now() + Duration::from_secs(60);
     for &id in &ids {
         loop {
             let task = b.client.task(id).await.expect("task");
