@@ -84,28 +84,16 @@ impl ClientCredentials {
                 return Ok(token.clone());
             }
         }
-        let refused = |reason: String| ClientError::Credentials {
-            url: self.token_url.clone(),
-            reason,
-        };
-        let reply = self
-            .http
-            .post(&self.token_url)
-            .timeout(Duration::from_secs(10))
-            .form(&[
+        let reply = token_request(
+            &self.http,
+            &self.token_url,
+            &[
                 ("grant_type", "client_credentials"),
                 ("client_id", self.client_id.as_str()),
                 ("client_secret", self.client_secret.expose_secret()),
-            ])
-            .send()
-            .await
-            .map_err(|e| refused(e.to_string()))?;
-        let status = reply.status();
-        if !status.is_success() {
-            let body = reply.text().await.unwrap_or_default();
-            return Err(refused(format!("HTTP {status}: {body}")));
-        }
-        let reply: TokenReply = reply.json().await.map_err(|e| refused(e.to_string()))?;
+            ],
+        )
+        .await?;
         let lifetime = Duration::from_secs(reply.expires_in);
         let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_BEFORE);
         let token = SecretString::from(reply.access_token);
@@ -177,18 +165,32 @@ pub async fn password_grant(
     username: &str,
     password: &str,
 ) -> Result<TokenReply, ClientError> {
+    token_request(
+        &reqwest::Client::new(),
+        token_url,
+        &[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+/// One request to the token endpoint (RFC 6749, 4.3 and 4.4) and its answer.
+async fn token_request(
+    http: &reqwest::Client,
+    token_url: &str,
+    form: &[(&str, &str)],
+) -> Result<TokenReply, ClientError> {
     let refused = |reason: String| ClientError::Credentials {
         url: token_url.to_string(),
         reason,
     };
-    let reply = reqwest::Client::new()
+    let reply = http
         .post(token_url)
         .timeout(Duration::from_secs(10))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password),
-        ])
+        .form(form)
         .send()
         .await
         .map_err(|e| refused(e.to_string()))?;

@@ -87,23 +87,11 @@ impl TestApp {
 
     /// An access token of the embedded issuer for `username`, by the password grant.
     pub async fn bearer(&self, username: &str, password: &str) -> String {
-        let reply: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/oauth/token", self.base_url))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", username),
-                ("password", password),
-            ])
-            .send()
+        let token_url = format!("{}/oauth/token", self.base_url);
+        client::credentials::password_grant(&token_url, username, password)
             .await
-            .expect("the token endpoint answers")
-            .json()
-            .await
-            .expect("JSON");
-        reply["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no token: {reply}"))
-            .to_string()
+            .expect("a token by the password grant")
+            .access_token
     }
 
     /// A new user with `role`, logged in.
