@@ -37,6 +37,10 @@ fmt:
 
 ## bench: load the inventory and measure it over loopback (see BENCHMARKS.md)
 bench: deps mariadb
+	# resource-pool once more without authentication (a bench-only feature), kept aside, to
+	# measure what authentication costs side by side; then the real binaries.
+	$(CARGO) build --release -p resource-pool --features bench-unauthenticated
+	mkdir -p $(TARGET_DIR)/bench && cp $(TARGET_DIR)/release/resource-pool $(TARGET_DIR)/bench/resource-pool-unauthenticated
 	$(CARGO) build --release --bins
 	TARGET_DIR=$(TARGET_DIR) deploy/bench.sh
 

@@ -14,8 +14,8 @@ searches with wrk from a second process:
     q=idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline&count=50
     the same with facet=idc,os
 
-Reads are benchmarked with `auth.open_reads = true` (unsigned GETs), so the figures are the
-search's, not the signature check's. Prints a Markdown table and writes var/bench/cmdb.md.
+Reads are benchmarked with the admin's bearer token (benchlib's issuer), as every client now
+calls: the figures include verifying it. Prints a Markdown table and writes var/bench/cmdb.md.
 
 Environment: TARGET_DIR (cargo target dir holding release/cmdb), DCP_TEST_MYSQL_URL
 (MariaDB server URL; database dcp_bench_cmdb is dropped and re-created), BENCH_SECONDS (per
@@ -93,8 +93,7 @@ def server(i, rnd):
 def start_service(database_url, workdir):
     env = dict(benchlib.database_env(database_url),
                DCP_API_KEYS__ADMIN_KEY=KEY, DCP_API_KEYS__ADMIN_SECRET=SECRET,
-               DCP_API_KEYS__CREDENTIALS_FILE=os.path.join(workdir, "admin.json"),
-               DCP_API_KEYS__OPEN_READS="true")
+               DCP_API_KEYS__CREDENTIALS_FILE=os.path.join(workdir, "admin.json"))
     return benchlib.start_service(BINARY, env)
 
 
@@ -252,8 +251,8 @@ def main():
         mysql(f"DROP DATABASE IF EXISTS {MYSQL_DB};")
     shutil.rmtree(tmp, ignore_errors=True)
 
-    table = [f"{TOTAL_CIS:,} CIs of type `server` (10 attributes); reads unsigned "
-             f"(`auth.open_reads = true`); wrk -t1, {SECONDS} s per run.", "",
+    table = [f"{TOTAL_CIS:,} CIs of type `server` (10 attributes); reads with a bearer "
+             f"token; wrk -t1, {SECONDS} s per run.", "",
              "| backend | search | numfound | connections | requests/s | p50 ms | p99 ms | errors |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for backend, name, found, connections, rps, p50, p99, errors in results:

@@ -22,6 +22,7 @@ import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 SERVERS, INSTANCES_PER_SERVER, DATABASES = 10_000, 3, 100_000
 BINARY = benchlib.release_binary("resource-pool")
+UNAUTHENTICATED = os.path.join(benchlib.TARGET_DIR, "bench", "resource-pool-unauthenticated")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 MYSQL_URL = benchlib.MYSQL_URL
 
@@ -99,6 +100,7 @@ def main():
     benchlib.require_wrk()
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
     results = []
+    auth_runs = []
     tmp = tempfile.mkdtemp(prefix="dcp-bench-")
     script = os.path.join(tmp, "random_instance.lua")
     with open(script, "w") as f:
@@ -125,6 +127,19 @@ def main():
                 results.append((backend, "get_all_instance?count=100", connections, rps, p50, p99, errors))
         finally:
             benchlib.stop(proc)
+        # What authentication costs: the same database, the same build without it (the
+        # bench-unauthenticated feature), then the real one again, alternating so that drift
+        # hits both alike.
+        if os.access(UNAUTHENTICATED, os.X_OK):
+            env = benchlib.database_env(url)
+            for label, binary in (("without auth", UNAUTHENTICATED), ("with auth", BINARY),
+                                  ("without auth", UNAUTHENTICATED), ("with auth", BINARY)):
+                proc, base = benchlib.start_service(binary, env)
+                try:
+                    rps, p50, p99, errors = wrk(base, 64, script)
+                    auth_runs.append((backend, label, rps, p50, p99, errors))
+                finally:
+                    benchlib.stop(proc)
     if "mysql" in backends:
         mysql("DROP DATABASE IF EXISTS dcp_bench;")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -133,6 +148,22 @@ def main():
              "|---|---|---:|---:|---:|---:|---:|"]
     for backend, call, connections, rps, p50, p99, errors in results:
         table.append(f"| {backend} | {call} | {connections} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {errors} |")
+    if auth_runs:
+        table += ["", "What authentication and authorization cost: get_instance at 64 connections, "
+                  "the same build with and without them (`--features bench-unauthenticated`), "
+                  "alternated in one run.", "",
+                  "| backend | build | requests/s | p50 ms | p99 ms | errors |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for backend, label, rps, p50, p99, errors in auth_runs:
+            table.append(f"| {backend} | {label} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {errors} |")
+        for backend in backends:
+            best = {label: max(r[2] for r in auth_runs if r[0] == backend and r[1] == label)
+                    for label in ("with auth", "without auth")}
+            cost = 100.0 * (1 - best["with auth"] / best["without auth"])
+            table.append(f"\n{backend}: with auth at {best['with auth']:,.0f} requests/s, "
+                         f"{cost:.1f} % below the build without it ({best['without auth']:,.0f}).")
+    else:
+        table += ["", f"({UNAUTHENTICATED} is missing: `make bench` builds it.)"]
     benchlib.write_report("resource-pool", "\n".join(table))
 
 

@@ -1,6 +1,12 @@
 """What the deploy/bench_*.py benchmarks share: where the release binaries are, starting one
-and stopping it, a wrk run and its figures, the MariaDB command line for DCP_TEST_MYSQL_URL,
-free loopback ports, and writing the report. Standard library only."""
+and stopping it, the platform's token issuer (a release cloud-portal) and its admin's token,
+a wrk run and its figures, the MariaDB command line for DCP_TEST_MYSQL_URL, free loopback
+ports, and writing the report. Standard library only.
+
+Every service refuses a call without a token, so the first `start_service` starts an issuer,
+gives every service its `[auth]`, and every request of the benchmark (urllib's and wrk's)
+carries the admin's token: what is measured is the service as it runs, authentication
+included."""
 import os
 import re
 import shutil
@@ -36,10 +42,60 @@ def database_env(database_url):
     return {"DCP_DATABASE__URL": database_url, "DCP_DATABASE__POOL_SIZE": "16"}
 
 
+ISSUER = "http://dcp-bench-issuer"
+_issuer = {}
+
+
+def issuer():
+    """The benchmarks' token issuer: a release cloud-portal on a temporary SQLite file, started
+    once; answers (its base URL, the admin's access token)."""
+    if not _issuer:
+        import atexit
+        import json
+        import secrets
+        import tempfile
+        binary = release_binary("cloud-portal")
+        require_binary(binary, "cloud-portal")
+        workdir = tempfile.mkdtemp(prefix="dcp-bench-issuer-")
+        password = secrets.token_hex(12)
+        env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_LOG__LEVEL="warn",
+                   DCP_DATABASE__URL="sqlite://" + os.path.join(workdir, "portal.db"),
+                   DCP_DEMO__ENABLED="false", DCP_ADMIN__PASSWORD=password,
+                   DCP_ISSUER__URL=ISSUER, DCP_ISSUER__TOKEN_TTL_SECS="86400",
+                   DCP_ISSUER__KEY_FILE=os.path.join(workdir, "issuer.key"))
+        proc = subprocess.Popen([binary], cwd=workdir, stdout=subprocess.PIPE, env=env, text=True)
+        m = re.search(r"listening on (http://\S+)", proc.stdout.readline())
+        if not m:
+            proc.kill()
+            sys.exit("bench: the token issuer (cloud-portal) did not start")
+        base = m.group(1)
+        atexit.register(lambda: (proc.terminate(), shutil.rmtree(workdir, ignore_errors=True)))
+        form = urllib.parse.urlencode({"grant_type": "password", "username": "admin",
+                                       "password": password}).encode()
+        import urllib.request
+        with urllib.request.urlopen(base + "/oauth/token", data=form, timeout=30) as reply:
+            token = json.load(reply)["access_token"]
+        # Every urllib request of the benchmark carries the token.
+        opener = urllib.request.build_opener()
+        opener.addheaders = [("Authorization", "Bearer " + token)]
+        urllib.request.install_opener(opener)
+        _issuer.update(base=base, token=token)
+    return _issuer["base"], _issuer["token"]
+
+
+def auth_env():
+    """`[auth]` of a service that trusts the benchmarks' issuer."""
+    base, _ = issuer()
+    return {"DCP_AUTH__ISSUER": ISSUER, "DCP_AUTH__AUDIENCE": "dcp",
+            "DCP_AUTH__JWKS_URL": base + "/oauth/jwks"}
+
+
 def start_service(binary, env, cwd=None):
-    """Starts a DCP service binary on 127.0.0.1:0, logging at `warn`, with the variables of env
-    over the caller's environment; returns (process, base URL) once it says where it listens."""
+    """Starts a DCP service binary on 127.0.0.1:0, logging at `warn`, trusting the benchmarks'
+    issuer, with the variables of env over the caller's environment; returns (process, base
+    URL) once it says where it listens."""
     full_env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_LOG__LEVEL="warn")
+    full_env.update(auth_env())
     full_env.update(env)
     proc = subprocess.Popen([binary], cwd=cwd, stdout=subprocess.PIPE, env=full_env, text=True)
     started = time.monotonic()
@@ -77,7 +133,8 @@ class WrkRun(NamedTuple):
 
 def wrk(url, connections, seconds, script=None, timeout=None):
     """One wrk run (one thread, latency distribution) against url."""
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+            "-H", "Authorization: Bearer " + issuer()[1]]
     if timeout:
         args += ["--timeout", timeout]
     if script:
