@@ -19,6 +19,18 @@ use serde_json::Value;
 use tokio::sync::RwLock;
 
 use crate::config::ConfigError;
+use crate::revocation::{RevocationList, RevocationSource, Standing};
+
+/// The `token_use` claim of an API token (long-lived, revocable), as the issuer signs it.
+pub const API_TOKEN_USE: &str = "api";
+
+fn revocation_list(config: &AuthConfig, source: RevocationSource) -> RevocationList {
+    RevocationList::new(
+        source,
+        Duration::from_secs(config.revocation_poll_secs),
+        Duration::from_secs(config.revocation_stale_secs),
+    )
+}
 
 /// What a role lets its holder do. Defining commands (admin) is apart from running them
 /// (operator), as in AWX.
@@ -146,6 +158,17 @@ pub struct AuthConfig {
     /// Seconds of clock difference allowed on `exp` and `nbf`.
     #[serde(default = "default_leeway")]
     pub leeway_secs: u64,
+    /// The issuer's list of revoked API tokens (`<issuer>/oauth/revoked`); empty: API tokens
+    /// are not checked against one (an issuer without API tokens). See `kit::revocation`.
+    #[serde(default)]
+    pub revocation_url: String,
+    /// The longest a revocation goes unseen: the list is fetched again this often.
+    #[serde(default = "default_revocation_poll")]
+    pub revocation_poll_secs: u64,
+    /// How long the last list serves when the issuer cannot be reached; then API tokens are
+    /// refused (503) until it can be.
+    #[serde(default = "default_revocation_stale")]
+    pub revocation_stale_secs: u64,
 }
 
 /// Incomplete on purpose: a service whose `[auth]` is not configured refuses to start.
@@ -159,8 +182,18 @@ impl Default for AuthConfig {
             keys_ttl_secs: default_keys_ttl(),
             keys_refetch_secs: default_keys_refetch(),
             leeway_secs: default_leeway(),
+            revocation_url: String::new(),
+            revocation_poll_secs: default_revocation_poll(),
+            revocation_stale_secs: default_revocation_stale(),
         }
     }
+}
+
+fn default_revocation_poll() -> u64 {
+    10
+}
+fn default_revocation_stale() -> u64 {
+    60
 }
 
 fn default_roles_claim() -> String {
@@ -187,10 +220,22 @@ impl AuthConfig {
                 return Err(ConfigError::invalid(key, "must be set"));
             }
         }
-        if !(self.jwks_url.starts_with("http://") || self.jwks_url.starts_with("https://")) {
+        for (key, url) in [
+            ("auth.jwks_url", &self.jwks_url),
+            ("auth.revocation_url", &self.revocation_url),
+        ] {
+            let empty_allowed = key == "auth.revocation_url" && url.is_empty();
+            if !(empty_allowed || url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::invalid(
+                    key,
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        if !(1..=3600).contains(&self.revocation_poll_secs) {
             return Err(ConfigError::invalid(
-                "auth.jwks_url",
-                "must be an http:// or https:// URL",
+                "auth.revocation_poll_secs",
+                "must be between 1 and 3600",
             ));
         }
         Ok(())
@@ -229,6 +274,9 @@ pub enum AuthError {
     /// The issuer's keys could not be fetched: the service answers 503, not 401.
     #[error("the issuer's keys cannot be fetched: {0}")]
     KeysUnavailable(String),
+    /// An API token its owner or an admin revoked.
+    #[error("the token has been revoked")]
+    Revoked,
 }
 
 /// The asymmetric algorithms a JWKS key may sign with.
@@ -260,6 +308,7 @@ pub struct Verifier {
     config: AuthConfig,
     source: KeySource,
     keys: RwLock<Keys>,
+    revocations: Option<RevocationList>,
 }
 
 impl Verifier {
@@ -271,7 +320,23 @@ impl Verifier {
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| ConfigError::invalid("auth.jwks_url", format!("no HTTP client: {e}")))?;
-        Ok(Verifier::with_source(config, KeySource::Remote(http)))
+        let revocations = (!config.revocation_url.is_empty()).then(|| {
+            let source = RevocationSource::Remote {
+                http: http.clone(),
+                url: config.revocation_url.clone(),
+            };
+            revocation_list(&config, source)
+        });
+        let mut verifier = Verifier::with_source(config, KeySource::Remote(http));
+        verifier.revocations = revocations;
+        Ok(verifier)
+    }
+
+    /// The same verifier, checking API tokens against `source`'s revoked tokens (the issuer in
+    /// this process).
+    pub fn with_revocations(mut self, source: RevocationSource) -> Verifier {
+        self.revocations = Some(revocation_list(&self.config, source));
+        self
     }
 
     /// A verifier of the issuer in this process, whose current keys `keys` gives
@@ -291,6 +356,7 @@ impl Verifier {
                 by_id: HashMap::new(),
                 fetched: None,
             }),
+            revocations: None,
         }
     }
 
@@ -328,6 +394,9 @@ impl Verifier {
                 .collect(),
             _ => Vec::new(),
         };
+        if claims.get("token_use").and_then(Value::as_str) == Some(API_TOKEN_USE) {
+            self.check_not_revoked(&claims).await?;
+        }
         let grants = claims
             .get("grants")
             .and_then(Value::as_array)
@@ -343,6 +412,22 @@ impl Verifier {
             roles,
             grants,
         })
+    }
+
+    /// An API token must carry its id, and its id must not be on the issuer's list.
+    async fn check_not_revoked(&self, claims: &Value) -> Result<(), AuthError> {
+        let Some(list) = &self.revocations else {
+            return Ok(());
+        };
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .ok_or(AuthError::Malformed)?;
+        match list.standing(jti).await {
+            Standing::Valid => Ok(()),
+            Standing::Revoked => Err(AuthError::Revoked),
+            Standing::Unknown(reason) => Err(AuthError::KeysUnavailable(reason)),
+        }
     }
 
     /// The key `kid`: from the cache while it is fresh, else fetched (a rotated key appears
@@ -547,6 +632,7 @@ mod tests {
             keys_ttl_secs: 300,
             keys_refetch_secs: refetch_secs,
             leeway_secs: 0,
+            ..AuthConfig::default()
         })
         .expect("a verifier")
     }

@@ -2,6 +2,7 @@
 //!
 //! - [`auth`]: bearer tokens (JWT) verified against the issuer's published keys; roles.
 //! - [`access`]: who may call each route ([`access::Access`]), enforced before its handler; the verified [`access::Caller`].
+//! - [`revocation`]: the issuer's list of revoked API tokens, fetched at most every few seconds.
 //! - [`signing`]: Ed25519 keys that sign access tokens (the embedded issuer, the test issuer).
 //! - [`config`]: layered configuration (defaults < TOML file < `DCP_*` environment), validated at start.
 //! - [`telemetry`]: tracing setup and the per-request middleware (request id, span, metrics).
@@ -35,6 +36,7 @@ pub mod guard;
 pub mod metrics;
 pub mod openapi;
 pub mod params;
+pub mod revocation;
 pub mod routes;
 pub mod secret;
 pub mod seed_reply;

@@ -35,6 +35,7 @@ fn verifier(app: &TestApp, audience: &str) -> Verifier {
         keys_ttl_secs: 300,
         keys_refetch_secs: 10,
         leeway_secs: 0,
+        ..AuthConfig::default()
     })
     .expect("a verifier")
 }
