@@ -3,6 +3,7 @@
 //! - [`auth`]: bearer tokens (JWT) verified against the issuer's published keys; roles.
 //! - [`access`]: who may call each route ([`access::Access`]), enforced before its handler; the verified [`access::Caller`].
 //! - [`revocation`]: the issuer's list of revoked API tokens, fetched at most every few seconds.
+//! - [`audit`]: the trail of a service's writes: verified actor, relaying service, what, when, request id.
 //! - [`signing`]: Ed25519 keys that sign access tokens (the embedded issuer, the test issuer).
 //! - [`config`]: layered configuration (defaults < TOML file < `DCP_*` environment), validated at start.
 //! - [`telemetry`]: tracing setup and the per-request middleware (request id, span, metrics).
@@ -25,6 +26,7 @@
 //!   for integration tests.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -358,6 +358,22 @@ pub const SEED_PAGE: [Param; 2] = [
     ("page", false, "from 1, default 1"),
     ("page_size", false, "1 to 1000, default 10"),
 ];
+/// `/audit/list` (kit::audit): the trail of a service's writes.
+pub const AUDIT_ROUTE: SeedRoute = (
+    "/audit/list",
+    "audit",
+    "The trail of this service's writes, newest first: verified actor, relaying service, \
+     route, its parameters, request id",
+    &[
+        ("actor", false, "only this verified subject's changes"),
+        ("since", false, "UTC `YYYY-mm-dd HH:MM:SS` or `YYYY-mm-dd`"),
+        ("until", false, "UTC `YYYY-mm-dd HH:MM:SS` or `YYYY-mm-dd`"),
+        ("request_id", false, "only the changes of this X-Request-Id"),
+        ("page", false, "from 1, default 1"),
+        ("page_size", false, "1 to 1000, default 10"),
+    ],
+);
+
 /// A seed-style route without parameters (beyond a path id).
 pub const NO_PARAMS: [Param; 0] = [];
 

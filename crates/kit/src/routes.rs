@@ -353,8 +353,13 @@ impl RouteTable {
                     continue;
                 }
                 for method in &spec.methods {
-                    let route =
-                        guarded((entry.route)().method(method.clone()), spec.rule, envelope);
+                    // Innermost: the trail sees the verified caller and the handler's answer.
+                    let route = (entry.route)().method(method.clone());
+                    let route = match spec.effect {
+                        Effect::Write => route.wrap(from_fn(crate::audit::record_write)),
+                        Effect::Read | Effect::Forward => route,
+                    };
+                    let route = guarded(route, spec.rule, envelope);
                     resource = resource.route(match spec.effect {
                         Effect::Write => route.wrap(from_fn(refuse_cross_site)),
                         Effect::Read | Effect::Forward => route,

@@ -87,6 +87,7 @@ pub async fn start_with_clock(
     let flows_data = actix_web::web::Data::new(flows.clone());
     let leadership = Arc::new(Leadership::default());
     let leadership_data = actix_web::web::Data::new(leadership.clone());
+    let trail = actix_web::web::Data::new(kit::audit::Trail::new(db.clone()));
     let bound = kit::server::start(
         SERVICE,
         &config.http,
@@ -94,6 +95,7 @@ pub async fn start_with_clock(
         Arc::new(db),
         routes::table(),
         AppData::new()
+            .with(trail)
             .with(shared)
             .with(front_door)
             .with(flows_data)

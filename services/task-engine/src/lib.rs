@@ -51,12 +51,13 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     ));
     // Renews this engine's task leases and takes over the tasks of dead engines.
     engine.keep_leases();
+    let trail = web::Data::new(kit::audit::Trail::new(db.clone()));
     kit::server::start(
         SERVICE,
         &config.http,
         kit::auth::Verifier::new(config.auth.clone())?,
         Arc::new(db),
         routes::table(),
-        AppData::new().with(shared).with(engine),
+        AppData::new().with(trail).with(shared).with(engine),
     )
 }

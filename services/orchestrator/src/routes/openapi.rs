@@ -220,6 +220,7 @@ const ROUTES: &[SeedRoute] = &[
         "A pool's upload (deploy) schedules",
         &NO_PARAMS,
     ),
+    kit::openapi::AUDIT_ROUTE,
 ];
 
 fn build() -> Value {

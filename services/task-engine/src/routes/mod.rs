@@ -125,6 +125,9 @@ pub fn table() -> RouteTable {
         .allow(TASK_READ)
         .read("/task/{id}", GET_POST, task_get)
         .allow(TASK_READ)
+        // Every write of this service, by actor, time and request id (kit::audit).
+        .read("/audit/list", GET_POST, kit::audit::seed_list)
+        .allow(Access::Role(Role::Viewer))
         .read("/openapi.json", GET, openapi::spec)
         .allow(Access::Public)
 }

@@ -224,6 +224,7 @@ const ROUTES: &[SeedRoute] = &[
         &NO_PARAMS,
     ),
     ("/task/node/{id}/log", "tasks", "One node's log", &NO_PARAMS),
+    kit::openapi::AUDIT_ROUTE,
 ];
 
 fn build() -> Value {
