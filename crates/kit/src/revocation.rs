@@ -5,6 +5,10 @@
 //! presented. So a revoked token stops working on every service within `revocation_poll_secs`
 //! (10 s by default) — the documented bound.
 //!
+//! Each fetch also reports the ids of the API tokens this service accepted since the last one
+//! (`?seen=<jti>,<jti>`): the issuer keeps them as the tokens' last-used time, at most one
+//! poll interval late.
+//!
 //! If the list cannot be fetched, the last one is used for `revocation_stale_secs` (60 s by
 //! default); after that API tokens are refused (503) until it can be fetched again: a token
 //! that may have been revoked is not honoured blind. Short-lived access tokens are never on
@@ -22,9 +26,16 @@ pub type Revoked = Result<HashSet<String>, String>;
 
 /// Where the list comes from: the issuer over HTTP, or the issuer in this very process.
 pub enum RevocationSource {
-    Remote { http: reqwest::Client, url: String },
-    Local(Box<dyn Fn() -> Pin<Box<dyn Future<Output = Revoked> + Send>> + Send + Sync>),
+    Remote {
+        http: reqwest::Client,
+        url: String,
+    },
+    /// Given the ids seen since the last fetch.
+    Local(Box<dyn Fn(Vec<String>) -> Pin<Box<dyn Future<Output = Revoked> + Send>> + Send + Sync>),
 }
+
+/// The most ids one fetch reports as seen (the rest wait for the next).
+const SEEN_PER_FETCH: usize = 200;
 
 struct Fetched {
     revoked: HashSet<String>,
@@ -32,6 +43,8 @@ struct Fetched {
     at: Option<Instant>,
     /// When a fetch was last tried.
     tried: Option<Instant>,
+    /// API tokens accepted since the last fetch.
+    seen: HashSet<String>,
 }
 
 /// The revoked tokens as last fetched, fetched again when older than `poll`.
@@ -61,6 +74,7 @@ impl RevocationList {
                 revoked: HashSet::new(),
                 at: None,
                 tried: None,
+                seen: HashSet::new(),
             }),
         }
     }
@@ -72,10 +86,14 @@ impl RevocationList {
         let due = fetched.tried.is_none_or(|at| at.elapsed() >= self.poll);
         if due {
             fetched.tried = Some(Instant::now());
-            match self.fetch().await {
+            let seen: Vec<String> = fetched.seen.iter().take(SEEN_PER_FETCH).cloned().collect();
+            match self.fetch(seen.clone()).await {
                 Ok(revoked) => {
                     fetched.revoked = revoked;
                     fetched.at = Some(Instant::now());
+                    for jti in &seen {
+                        fetched.seen.remove(jti);
+                    }
                 }
                 Err(reason) => tracing::warn!(%reason, "the revoked tokens cannot be fetched"),
             }
@@ -85,6 +103,7 @@ impl RevocationList {
                 if fetched.revoked.contains(jti) {
                     Standing::Revoked
                 } else {
+                    fetched.seen.insert(jti.to_string());
                     Standing::Valid
                 }
             }
@@ -92,16 +111,19 @@ impl RevocationList {
         }
     }
 
-    async fn fetch(&self) -> Revoked {
+    async fn fetch(&self, seen: Vec<String>) -> Revoked {
         match &self.source {
-            RevocationSource::Local(list) => list().await,
+            RevocationSource::Local(list) => list(seen).await,
             RevocationSource::Remote { http, url } => {
                 #[derive(serde::Deserialize)]
                 struct List {
                     revoked: Vec<String>,
                 }
-                let list: List = http
-                    .get(url)
+                let mut request = http.get(url);
+                if !seen.is_empty() {
+                    request = request.query(&[("seen", seen.join(","))]);
+                }
+                let list: List = request
                     .send()
                     .await
                     .and_then(reqwest::Response::error_for_status)
@@ -127,7 +149,7 @@ mod tests {
         up: Arc<AtomicBool>,
         fetches: Arc<AtomicUsize>,
     ) -> RevocationSource {
-        RevocationSource::Local(Box::new(move || {
+        RevocationSource::Local(Box::new(move |_seen| {
             let (revoked, up, fetches) = (revoked.clone(), up.clone(), fetches.clone());
             Box::pin(async move {
                 fetches.fetch_add(1, Ordering::SeqCst);
@@ -167,5 +189,32 @@ mod tests {
         up.store(true, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(250)).await;
         assert_eq!(list.standing("t2").await, Standing::Valid);
+    }
+}
+
+#[cfg(test)]
+mod seen_tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_tokens_accepted_are_reported_at_the_next_fetch() {
+        let reported: Arc<Mutex<Vec<Vec<String>>>> = Arc::new(Mutex::new(Vec::new()));
+        let log = reported.clone();
+        let source = RevocationSource::Local(Box::new(move |seen| {
+            if let Ok(mut log) = log.lock() {
+                log.push(seen);
+            }
+            Box::pin(async { Ok(HashSet::from(["gone".to_string()])) })
+        }));
+        let list = RevocationList::new(source, Duration::from_millis(100), Duration::from_secs(5));
+        assert_eq!(list.standing("a").await, Standing::Valid);
+        assert_eq!(list.standing("gone").await, Standing::Revoked);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(list.standing("b").await, Standing::Valid);
+        let reported = reported.lock().expect("lock").clone();
+        // The first fetch knew of nothing; the second reports `a` (not the revoked one).
+        assert_eq!(reported, vec![Vec::<String>::new(), vec!["a".to_string()]]);
     }
 }
