@@ -81,6 +81,10 @@ fn secure(operation: &mut Value, public: bool) {
     let Some(operation) = operation.as_object_mut() else {
         return;
     };
+    // An operation the service marked public itself (`security: []`) is left as it is.
+    if operation.get("security") == Some(&json!([])) {
+        return;
+    }
     if public {
         operation.insert("security".into(), json!([]));
         return;

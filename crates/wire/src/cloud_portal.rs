@@ -260,3 +260,36 @@ mod tests {
         assert_eq!(status_string(7), "Unknown Status");
     }
 }
+
+/// An API token as listed (never the token itself). Times are milliseconds since the epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    /// The platform roles it carries.
+    pub roles: Vec<String>,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    /// When a service last accepted it (reported at their next poll of the revoked list).
+    pub last_used_ms: Option<i64>,
+    pub revoked_ms: Option<i64>,
+    pub revoked_by: Option<String>,
+}
+
+/// `/api/token/create`: the token, shown this once, and what is kept of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedApiToken {
+    pub token: String,
+    pub api_token: ApiToken,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiTokenList {
+    pub api_tokens: Vec<ApiToken>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiTokenReply {
+    pub api_token: ApiToken,
+}

@@ -2,6 +2,7 @@
 //! (LuoYunCloud's API, see proto-docs/cloud-portal.md). `start` builds the whole service so
 //! that tests can run it in-process on port 0.
 
+pub mod api_tokens;
 pub mod auth;
 pub mod config;
 pub mod driver;
@@ -36,17 +37,21 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         StartError::Setup(format!("cannot create the admin user or demo data: {e}"))
     })?;
     let portal = web::Data::new(portal);
-    let issuer = web::Data::new(
+    let issuer = Arc::new(
         issuer::Issuer::load_or_create(&config.issuer)
             .map_err(|e| StartError::Setup(format!("token issuer: {e}")))?,
     );
+    let tokens = Arc::new(api_tokens::ApiTokens::new(db.clone(), issuer.clone()));
     kit::server::start(
         SERVICE,
         &config.http,
-        verifier(&config, issuer.clone())?,
+        verifier(&config, issuer.clone(), tokens.clone())?,
         Arc::new(db),
         routes::table(),
-        AppData::new().with(portal).with(issuer),
+        AppData::new()
+            .with(portal)
+            .with(web::Data::from(issuer))
+            .with(web::Data::from(tokens)),
     )
 }
 
@@ -54,7 +59,8 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
 /// (an external OIDC provider), else its own, verified with its own keys (no HTTP round trip).
 fn verifier(
     config: &Config,
-    issuer: web::Data<issuer::Issuer>,
+    issuer: Arc<issuer::Issuer>,
+    tokens: Arc<api_tokens::ApiTokens>,
 ) -> Result<kit::auth::Verifier, StartError> {
     if !config.auth.issuer.trim().is_empty() {
         return Ok(kit::auth::Verifier::new(config.auth.clone())?);
@@ -65,5 +71,11 @@ fn verifier(
         jwks_url: format!("{}/oauth/jwks", issuer.url()),
         ..config.auth.clone()
     };
-    Ok(kit::auth::Verifier::local(own, move || issuer.key_set()))
+    // Its own API tokens are checked against its own list of revoked ones, straight from the
+    // database (the same poll interval as every other service).
+    let revoked = kit::revocation::RevocationSource::Local(Box::new(move |seen| {
+        let tokens = tokens.clone();
+        Box::pin(async move { tokens.revoked(seen).await.map_err(|e| e.to_string()) })
+    }));
+    Ok(kit::auth::Verifier::local(own, move || issuer.key_set()).with_revocations(revoked))
 }

@@ -9,6 +9,7 @@
 mod oauth;
 mod openapi;
 mod page;
+mod tokens;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use kit::access::{Access, Caller};
@@ -26,7 +27,7 @@ pub use page::PATHS as PAGE_PATHS;
 type Params = kit::Params<Error>;
 
 /// Every route, for the docs and the not-found answer.
-pub const ROUTES: [&str; 21] = [
+pub const ROUTES: [&str; 24] = [
     "/api/login",
     "/api/logout",
     "/api/instance/baseinfo",
@@ -48,6 +49,9 @@ pub const ROUTES: [&str; 21] = [
     "/api/admin/user/delete",
     "/api/admin/image/delete",
     "/api/admin/host/delete",
+    "/api/token/create",
+    "/api/token/list",
+    "/api/token/revoke",
 ];
 
 /// Every route: the API answers POST only (as the seed says), at `path` and `path/`; the web
@@ -129,7 +133,19 @@ pub fn table() -> RouteTable {
         .read("/oauth/jwks", GET, oauth::jwks)
         .allow(Access::Public)
         .write("/oauth/token", POST, oauth::token)
-        .allow(Access::Public);
+        .allow(Access::Public)
+        // Not secret (an id opens nothing): every service's verifier polls it.
+        .read("/oauth/revoked", GET, tokens::revoked)
+        .allow(Access::Public)
+        .slashed("/api/token/create", POST, Write, tokens::create)
+        .allow(SIGNED_IN)
+        .seed_credential()
+        .slashed("/api/token/list", POST, Read, tokens::list)
+        .allow(SIGNED_IN)
+        .seed_credential()
+        .slashed("/api/token/revoke", POST, Write, tokens::revoke)
+        .allow(SIGNED_IN)
+        .seed_credential();
     page::routes(table)
 }
 

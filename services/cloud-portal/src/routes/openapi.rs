@@ -168,6 +168,29 @@ fn describe(path: &str) -> Option<Doc> {
             params: &[SESSION, ("host_id", true, "a positive integer")],
             answer: "host: {id, address, ssh_port, capacity, used}",
         },
+        "/api/token/create" => Doc {
+            tag: "API tokens",
+            summary: "A named, long-lived token for scripts (shown once; kept as a SHA-256)",
+            params: &[
+                SESSION,
+                ("name", true, "1 to 100 printable characters"),
+                ("expires_days", false, "1 to 365, default 90"),
+                ("roles", false, "comma-separated, no more than the caller holds; default all of them"),
+            ],
+            answer: "token, api_token: {id, name, owner, roles, created_ms, expires_ms, last_used_ms, revoked_ms, revoked_by}",
+        },
+        "/api/token/list" => Doc {
+            tag: "API tokens",
+            summary: "My API tokens (an admin's `all=1`: everyone's)",
+            params: &[SESSION, ("all", false, "1: every owner's (admins)")],
+            answer: "api_tokens: [api_token]",
+        },
+        "/api/token/revoke" => Doc {
+            tag: "API tokens",
+            summary: "Revoke an API token (its owner or an admin); every service refuses it within auth.revocation_poll_secs",
+            params: &[SESSION, ("token_id", true, "a positive integer")],
+            answer: "api_token",
+        },
         _ => return None,
     })
 }
@@ -218,33 +241,49 @@ fn issuer_paths() -> Map<String, Value> {
         "/.well-known/openid-configuration".into(),
         json!({"get": {"tags": [tag], "summary": "Where the issuer publishes its keys and issues tokens",
             "operationId": "openid_configuration",
+            "security": [],
             "responses": {"200": {"description": "the discovery document", "content": {"application/json": {"schema": any_object}}}}}}),
     );
     paths.insert(
         "/oauth/jwks".into(),
         json!({"get": {"tags": [tag], "summary": "The issuer's public keys (a JWKS)",
             "operationId": "jwks",
+            "security": [],
             "responses": {"200": {"description": "`{\"keys\": [...]}`", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": any_object}}}}}}}}}),
     );
     paths.insert(
         "/oauth/token".into(),
-        json!({"post": {"tags": [tag], "summary": "An access token for a user's password (grant_type=password)",
+        json!({"post": {"tags": [tag], "summary": "An access token: a user's password (grant_type=password, username, password) or a service account's client credentials (grant_type=client_credentials, client_id, client_secret, or HTTP Basic)",
             "operationId": "token",
+            "security": [],
             "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
-                "type": "object", "required": ["grant_type", "username", "password"],
+                "type": "object", "required": ["grant_type"],
                 "properties": {
-                    "grant_type": {"type": "string", "enum": ["password"]},
+                    "grant_type": {"type": "string", "enum": ["password", "client_credentials"]},
                     "username": {"type": "string"}, "password": {"type": "string"},
-                    "client_id": {"type": "string"}, "scope": {"type": "string"}}}}}},
+                    "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                    "scope": {"type": "string"}}}}}},
             "responses": {
                 "200": {"description": "`{access_token, token_type: Bearer, expires_in}`", "content": {"application/json": {"schema": {
                     "type": "object", "required": ["access_token", "token_type", "expires_in"],
                     "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}}}}}},
                 "400": oauth_error.clone(),
+                "401": oauth_error.clone(),
                 "429": oauth_error.clone(),
                 "default": oauth_error
             }}}),
+    );
+    paths.insert(
+        "/oauth/revoked".into(),
+        json!({"get": {"tags": [tag], "summary": "The ids (jti) of the revoked, unexpired API tokens; every service's verifier polls it",
+            "operationId": "revoked_tokens",
+            "security": [],
+            "parameters": [{"name": "seen", "in": "query", "required": false,
+                "description": "comma-separated ids of API tokens the verifier accepted since its last poll (their last-used time)",
+                "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "`{\"revoked\": [jti, ...]}`", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["revoked"], "properties": {"revoked": {"type": "array", "items": {"type": "string"}}}}}}}}}}),
     );
     paths
 }
@@ -271,6 +310,10 @@ fn build() -> Value {
                 "What the task-engine's create_vm and return_vm call.",
             ),
             ("administration (role admin)", "Users, images and hosts."),
+            (
+                "API tokens",
+                "Long-lived, revocable tokens for scripts and CI.",
+            ),
         ],
         readiness: "the database answers",
     };

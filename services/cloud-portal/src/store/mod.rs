@@ -2,6 +2,7 @@
 //! Functions here run inside `Db::read` / `Db::write`, on the blocking pool.
 
 pub mod schema;
+pub mod tokens;
 
 use diesel::prelude::*;
 use kit::db::{last_insert_id, DbConn};
