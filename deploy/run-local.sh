@@ -38,7 +38,7 @@ source "$secrets"
 
 # cloud-portal is the platform's token issuer; every service trusts it.
 portal=http://127.0.0.1:8005
-auth_env="DCP_AUTH__ISSUER=$portal DCP_AUTH__AUDIENCE=dcp DCP_AUTH__JWKS_URL=$portal/oauth/jwks"
+auth_env="DCP_AUTH__ISSUER=$portal DCP_AUTH__AUDIENCE=dcp DCP_AUTH__JWKS_URL=$portal/oauth/jwks DCP_AUTH__REVOCATION_URL=$portal/oauth/revoked"
 # Settings an environment variable cannot say (lists of tables, keys with a dash) go into a
 # private file per service.
 cat >var/cloud-portal.toml <<TOML

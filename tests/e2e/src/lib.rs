@@ -168,7 +168,8 @@ pub struct Platform {
 /// `[auth]`: every service trusts cloud-portal's embedded issuer at `portal`.
 fn auth(portal: &str) -> String {
     format!(
-        "[auth]\nissuer = \"{ISSUER}\"\naudience = \"dcp\"\njwks_url = \"{portal}/oauth/jwks\"\n\n"
+        "[auth]\nissuer = \"{ISSUER}\"\naudience = \"dcp\"\njwks_url = \"{portal}/oauth/jwks\"\n\
+         revocation_url = \"{portal}/oauth/revoked\"\nrevocation_poll_secs = 1\n\n"
     )
 }
 
