@@ -1,6 +1,12 @@
 """Python client of the DCP ``cmdb`` service (the seed's CMDB API under ``/api/v0.1``).
 
-Every request is signed with an api key, as the service requires::
+A request proves who sends it in one of two ways:
+
+* a platform access token (a JWT from the platform's issuer, e.g. cloud-portal's
+  ``POST /oauth/token``), sent as ``Authorization: Bearer <token>``; the token's roles decide
+  what it may do (viewer: reads; operator: CI and relation writes; admin: everything,
+  including the model and users). With a token the request is not signed;
+* without a token, the seed's way: the request is signed with a cmdb api key::
 
     _secret = sha1_hex(path + secret + "".join(value of every other parameter, by name))
 
@@ -21,13 +27,16 @@ and PUT. Values are converted before signing, exactly as they are sent:
 * anything else goes through ``str()``.
 
 Errors: every answer that is not 2xx raises :class:`CmdbError` with the HTTP ``status``
-(400 bad argument or already exists, 401 unsigned or mis-signed, 403 not allowed, 404 not
-found, 500 the service failed) and the service's ``message``. A transport failure raises
-:class:`CmdbError` with status 0.
+(400 bad argument or already exists, 401 unsigned, mis-signed or no valid token, 403 not
+allowed, 404 not found, 500 the service failed, 503 tokens cannot be verified now) and the
+service's ``message``. A transport failure raises :class:`CmdbError` with status 0.
 
-Configuration: ``Client(base_url, key, secret)``; ``base_url`` defaults to
+Configuration: ``Client(base_url, key, secret, token=None)``; ``base_url`` defaults to
 ``$DCP_CMDB_URL`` or ``http://127.0.0.1:8004``, ``key`` / ``secret`` to ``$DCP_CMDB_KEY`` /
-``$DCP_CMDB_SECRET``. Standard library only; Python 3.8 or later.
+``$DCP_CMDB_SECRET``, ``token`` to ``$DCP_CMDB_TOKEN`` (``token=""`` sends none, so the
+request is signed with the key even when that variable is set). The client does not fetch or
+renew tokens: give it a fresh one (``client.token = ...``) when the old one expires.
+Standard library only; Python 3.8 or later.
 """
 
 import datetime
@@ -77,19 +86,24 @@ def sign(path, secret, params):
 
 
 class Client:
-    def __init__(self, base_url=None, key=None, secret=None, timeout=10.0, timestamps=False):
+    """One caller of cmdb: ``token`` (sent as ``Authorization: Bearer``) if there is one, else
+    the api ``key`` / ``secret`` that sign every request; see the module's documentation."""
+
+    def __init__(self, base_url=None, key=None, secret=None, timeout=10.0, timestamps=False, token=None):
         self.base_url = (base_url or os.environ.get("DCP_CMDB_URL") or DEFAULT_URL).rstrip("/")
         self.key = key if key is not None else os.environ.get("DCP_CMDB_KEY")
         self.secret = secret if secret is not None else os.environ.get("DCP_CMDB_SECRET")
+        self.token = token if token is not None else os.environ.get("DCP_CMDB_TOKEN")
         self.timeout = timeout
         self.timestamps = timestamps
 
     # ---- the one way requests go out ----
 
     def prepare(self, path, params=None, signed=True):
-        """The text parameters of a request to ``API + path``, with ``_key`` / ``_secret``."""
+        """The text parameters of a request to ``API + path``, with ``_key`` / ``_secret``
+        (unless the client has a token, which replaces the signature)."""
         text = {k: as_text(v) for k, v in (params or {}).items() if v is not None}
-        if signed and self.key:
+        if signed and self.key and not self.token:
             if self.timestamps:
                 text["_ts"] = str(int(time.time()))
             text["_key"] = self.key
@@ -102,6 +116,8 @@ class Client:
         url = self.base_url + urllib.parse.quote(API + path, safe="/")
         data = None
         headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
         encoded = urllib.parse.urlencode(text)
         if method in ("POST", "PUT"):
             data = encoded.encode("utf-8")

@@ -1,6 +1,6 @@
 """What the Python test suites share: a DCP service binary run as a real process, a request
-built by hand, and a MariaDB database made for (and dropped after) one run. Standard library
-only.
+built by hand, a real cloud-portal run as the platform's token issuer (:class:`Issuer`), and a
+MariaDB database made for (and dropped after) one run. Standard library only.
 
 A service is started on 127.0.0.1:0 and its address read from the line every DCP binary
 prints on stdout: ``<service> listening on http://HOST:PORT``.
@@ -141,12 +141,15 @@ class ServiceProcess:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def http_request(url, method="POST", params=None, json_body=True, timeout=30):
+def http_request(url, method="POST", params=None, json_body=True, timeout=30, token=None):
     """One request built by hand (no client): answers (HTTP status, decoded JSON body), whatever
     the status. A GET carries params in its query string; other methods send them as JSON, or
-    as a form with json_body=False."""
+    as a form with json_body=False. ``token``, when given, goes out as
+    ``Authorization: Bearer <token>``."""
     data = None
     headers = {}
+    if token:
+        headers["Authorization"] = "Bearer " + token
     if method == "GET":
         if params:
             url += "?" + urllib.parse.urlencode(params)
@@ -163,6 +166,134 @@ def http_request(url, method="POST", params=None, json_body=True, timeout=30):
             return response.status, json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read().decode("utf-8") or "null")
+
+
+class Issuer:
+    """A real cloud-portal run as the platform's token issuer, for one test module or class.
+
+    Every DCP service refuses to start without ``[auth]`` and wants ``Authorization: Bearer
+    <JWT>`` on its routes; this is where the suites get both. The portal runs on 127.0.0.1:0
+    with a fresh SQLite database in its own temporary folder, demo data off, cheap password
+    hashes, and an administrator of its own. Its tokens carry ``iss`` = :attr:`ISS` and
+    ``aud`` = :attr:`AUDIENCE`; its keys are at ``<url>/oauth/jwks``.
+
+    - :meth:`auth_env` is the environment that makes another service trust it
+      (``DCP_AUTH__ISSUER``, ``DCP_AUTH__AUDIENCE``, ``DCP_AUTH__JWKS_URL``);
+    - :meth:`token` is the administrator's access token (role admin), fetched with the
+      password grant of ``POST /oauth/token`` and fetched again before it expires;
+    - :meth:`add_user` makes a portal user (role ``user`` gives viewer tokens, ``admin`` admin
+      ones, ``service`` service ones) and :meth:`password_token` gets a token for any user;
+    - ``clients`` ({client id: secret}, secrets of 16 characters or more) are service
+      identities (``[[issuer.clients]]``, role service); :meth:`identity_env` is the
+      ``DCP_IDENTITY__*`` environment of the service that calls as one of them.
+
+    Use::
+
+        issuer = Issuer()
+        issuer.start()
+        service = ServiceProcess("resource-pool", "RESOURCE_POOL_BIN", env=issuer.auth_env())
+        ...
+        issuer.stop(); issuer.cleanup()
+    """
+
+    ISS = "http://dcp-pytest-issuer"
+    AUDIENCE = "dcp"
+    ADMIN = "pytest-admin"
+    ADMIN_PASSWORD = "pytest-admin-password"
+    # A token is fetched again when less than this is left of its life (seconds).
+    RENEW_MARGIN = 60
+
+    def __init__(self, clients=None, extra_env=None):
+        self.process = ServiceProcess("cloud-portal", "CLOUD_PORTAL_BIN", clean_env=True)
+        workdir = self.process.workdir
+        if clients:
+            # A list of tables has no environment form: the identities go in a config file.
+            config = os.path.join(workdir, "issuer.toml")
+            with open(config, "w", encoding="utf-8") as f:
+                for client_id, secret in sorted(clients.items()):
+                    f.write("[[issuer.clients]]\nid = %s\nsecret = %s\n\n"
+                            % (json.dumps(client_id), json.dumps(secret)))
+            self.process.env["DCP_CONFIG"] = config
+        self.process.env.update({
+            "DCP_DATABASE__URL": "sqlite://" + os.path.join(workdir, "issuer.db"),
+            "DCP_DEMO__ENABLED": "false",
+            "DCP_ADMIN__USERNAME": self.ADMIN,
+            "DCP_ADMIN__PASSWORD": self.ADMIN_PASSWORD,
+            "DCP_ISSUER__URL": self.ISS,
+            "DCP_ISSUER__AUDIENCE": self.AUDIENCE,
+            "DCP_ISSUER__KEY_FILE": os.path.join(workdir, "issuer.key"),
+            # Cheap password hashes keep a debug build quick.
+            "DCP_PASSWORD_HASH__MEMORY_KIB": "1024",
+            "DCP_PASSWORD_HASH__ITERATIONS": "1",
+        })
+        self.process.env.update(extra_env or {})
+        self.url = None
+        self._tokens = {}
+
+    def start(self):
+        self.url = self.process.start()
+        return self.url
+
+    def stop(self):
+        self.process.stop()
+
+    def cleanup(self):
+        self.process.cleanup()
+
+    @property
+    def jwks_url(self):
+        return self.url + "/oauth/jwks"
+
+    def auth_env(self):
+        """The ``DCP_AUTH__*`` environment of a service that trusts this issuer."""
+        return {
+            "DCP_AUTH__ISSUER": self.ISS,
+            "DCP_AUTH__AUDIENCE": self.AUDIENCE,
+            "DCP_AUTH__JWKS_URL": self.jwks_url,
+        }
+
+    def identity_env(self, client_id, secret):
+        """The ``DCP_IDENTITY__*`` environment of a service calling as ``client_id``."""
+        return {
+            "DCP_IDENTITY__TOKEN_URL": self.url + "/oauth/token",
+            "DCP_IDENTITY__CLIENT_ID": client_id,
+            "DCP_IDENTITY__CLIENT_SECRET": secret,
+        }
+
+    def password_token(self, username, password):
+        """A fresh access token of ``username`` (password grant); raises if refused."""
+        status, body = http_request(
+            self.url + "/oauth/token", "POST",
+            {"grant_type": "password", "username": username, "password": password},
+            json_body=False, timeout=30,
+        )
+        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
+            raise RuntimeError("the issuer refused a token for %s: HTTP %s %s" % (username, status, body))
+        return body
+
+    def token(self, username=None, password=None):
+        """An access token of ``username`` (default: the administrator, role admin), kept and
+        fetched again shortly before it expires."""
+        if username is None:
+            username, password = self.ADMIN, self.ADMIN_PASSWORD
+        kept = self._tokens.get(username)
+        if kept is None or time.monotonic() > kept[1]:
+            answer = self.password_token(username, password)
+            life = float(answer.get("expires_in") or 0)
+            kept = (answer["access_token"], time.monotonic() + max(life - self.RENEW_MARGIN, 0))
+            self._tokens[username] = kept
+        return kept[0]
+
+    def add_user(self, username, password, role="user"):
+        """Makes a portal user (``user``: viewer tokens, ``admin``, ``service``); answers its token."""
+        status, body = http_request(
+            self.url + "/api/admin/user/add", "POST",
+            {"username": username, "password": password, "role": role},
+            json_body=False, timeout=30, token=self.token(),
+        )
+        if status != 200 or body.get("code") != 0:
+            raise RuntimeError("the issuer refused to add user %s: HTTP %s %s" % (username, status, body))
+        return self.token(username, password)
 
 
 def mysql_database_or_skip():

@@ -26,6 +26,8 @@ Error codes (the seed only names 0; the others are the service's own)::
     4  in use: deleting it would orphan rows below it; pass cascade=1
     5  unavailable: the service, or its database, cannot be reached
     6  internal error, or an answer that is not the service's JSON envelope
+    7  unauthenticated: no access token, or one the service does not accept (HTTP 401)
+    8  forbidden: the token's roles do not allow this call (HTTP 403)
 
 The seed's functions never raise on a transport problem: when the service
 cannot be reached (connection refused, DNS failure, timeout) they return code
@@ -43,6 +45,14 @@ Configuration, read at call time:
 
 * ``DCP_RESOURCE_POOL_URL``: base URL of the service (default
   ``http://127.0.0.1:8001``);
+* ``DCP_RESOURCE_POOL_TOKEN``: the platform access token (a JWT from the
+  platform's issuer, e.g. cloud-portal's ``POST /oauth/token``) sent as
+  ``Authorization: Bearer <token>`` on every call; the module variable
+  ``TOKEN``, when not ``None``, takes precedence (``""`` sends none). The
+  service refuses a call without a valid token (code 7) and a call the token's
+  roles do not allow (code 8): reads need the role viewer, writes and
+  ``probe_instance`` operator (admin covers both). The module does not fetch or
+  renew tokens: give it a fresh one when the old one expires;
 * ``DCP_RESOURCE_POOL_TIMEOUT``: timeout of one call in seconds (default 10);
   the module variable ``TIMEOUT``, when set to a number, takes precedence.
 
@@ -94,9 +104,12 @@ __all__ = [
     "IN_USE",
     "UNAVAILABLE",
     "INTERNAL",
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
     "DEFAULT_URL",
     "DEFAULT_TIMEOUT",
     "TIMEOUT",
+    "TOKEN",
 ]
 
 SUCCESS = 0
@@ -106,14 +119,20 @@ DUPLICATE = 3
 IN_USE = 4
 UNAVAILABLE = 5
 INTERNAL = 6
+UNAUTHENTICATED = 7
+FORBIDDEN = 8
 
 DEFAULT_URL = "http://127.0.0.1:8001"
 DEFAULT_TIMEOUT = 10.0
 URL_ENV = "DCP_RESOURCE_POOL_URL"
 TIMEOUT_ENV = "DCP_RESOURCE_POOL_TIMEOUT"
+TOKEN_ENV = "DCP_RESOURCE_POOL_TOKEN"
 
 #: Timeout of one call in seconds; ``None`` means ``$DCP_RESOURCE_POOL_TIMEOUT``, else 10.
 TIMEOUT: Optional[float] = None
+
+#: Access token sent as ``Authorization: Bearer``; ``None`` means ``$DCP_RESOURCE_POOL_TOKEN``.
+TOKEN: Optional[str] = None
 
 _state = threading.local()
 
@@ -168,6 +187,12 @@ def _timeout() -> float:
     return DEFAULT_TIMEOUT
 
 
+def _token() -> str:
+    if TOKEN is not None:
+        return TOKEN.strip()
+    return os.environ.get(TOKEN_ENV, "").strip()
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
@@ -213,17 +238,16 @@ def _call(function: str, params: Dict[str, Any]) -> Tuple[Any, int]:
         return None, BAD_ARGUMENT
     status = None
     request_id = None
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "User-Agent": "dcp-resource-pool-python",
+    }
+    token = _token()
+    if token:
+        headers["Authorization"] = "Bearer " + token
     try:
-        request = urllib.request.Request(
-            url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "User-Agent": "dcp-resource-pool-python",
-            },
-        )
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)
         with _open(request, _timeout()) as response:
             status = response.status
             request_id = response.headers.get("X-Request-Id")
@@ -378,11 +402,13 @@ def del_database(ip, port, db, **args):
 def audit_log(**filters):
     """EXTRA (not in the seed). A page of the audit log, newest first, and the error code.
 
-    filters (all optional): model, action (add|mod|del), entity (server|instance|database),
+    filters (all optional): who (the verified subject of the token that made the change),
+    model, action (add|mod|del), entity (server|instance|database),
     ip (the server, its instances and their databases), since, until (dates, UTC),
     page (from 1), page_size (default 10, at most 1000).
-    result: {"total", "page", "page_size", "entries": [{id, at, model, action, entity,
-    target, old_value, new_value, request_id}]}.
+    result: {"total", "page", "page_size", "entries": [{id, at, who, model, action, entity,
+    target, old_value, new_value, request_id}]}; ``who`` is the token's subject, ``model``
+    what the caller said of itself.
     """
     return _call("audit_log", dict(filters))
 

@@ -8,7 +8,9 @@ The service binary is `$CMDB_BIN`, else `$CARGO_TARGET_DIR/debug/cmdb`, else
 `<repo>/target/debug/cmdb` (build it with `cargo build -p cmdb`). The suite starts it on a
 free port with a fresh SQLite database and no admin key configured, so the service generates
 the admin's key and secret and writes them to its credentials file, which the suite reads as
-an operator would.
+an operator would. It trusts a real cloud-portal started once for this module as the
+platform's token issuer (`dcp_testing.Issuer`, binary `$CLOUD_PORTAL_BIN` or the same target
+folder's `cloud-portal`), so that the client's bearer tokens are tested beside its signing.
 
 When `$DCP_PY_TEST_MYSQL_URL` is set (for example
 `mysql://root@127.0.0.1:3306/dcp_pytest_cmdb`), the same suite runs again against that
@@ -24,6 +26,7 @@ import stat
 import sys
 import unittest
 import urllib.parse
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -31,26 +34,50 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import cmdb  # noqa: E402
-from dcp_testing import ServiceProcess, http_request, mysql_database_or_skip  # noqa: E402
+from dcp_testing import Issuer, ServiceProcess, http_request, mysql_database_or_skip  # noqa: E402
+
+# The platform's token issuer of this module: a real cloud-portal (setUpModule).
+ISSUER = None
+
+
+def setUpModule():
+    global ISSUER
+    issuer = Issuer()
+    try:
+        issuer.start()
+    except Exception:
+        issuer.cleanup()
+        raise
+    ISSUER = issuer
+
+
+def tearDownModule():
+    global ISSUER
+    if ISSUER is not None:
+        ISSUER.stop()
+        ISSUER.cleanup()
+        ISSUER = None
 
 
 class Service(ServiceProcess):
-    """The cmdb binary on 127.0.0.1:0 with a fresh SQLite database in a temporary folder."""
+    """The cmdb binary on 127.0.0.1:0 with a fresh SQLite database in a temporary folder,
+    trusting the module's issuer."""
 
     def __init__(self, extra_env=None):
         super().__init__("cmdb", "CMDB_BIN", clean_env=True)
         self.credentials = os.path.join(self.workdir, "admin.json")
         self.env.update({
             "DCP_DATABASE__URL": "sqlite://" + os.path.join(self.workdir, "cmdb.db"),
-            "DCP_AUTH__CREDENTIALS_FILE": self.credentials,
+            "DCP_API_KEYS__CREDENTIALS_FILE": self.credentials,
         })
+        self.env.update(ISSUER.auth_env())
         self.env.update(extra_env or {})
 
 
-def raw_request(url, method, path, params, json_body=False):
+def raw_request(url, method, path, params, json_body=False, token=None):
     """A request built by hand (no client): returns (status, decoded body)."""
     full = url + urllib.parse.quote(cmdb.API + path, safe="/")
-    return http_request(full, method, params, json_body, timeout=10)
+    return http_request(full, method, params, json_body, timeout=10, token=token)
 
 
 class _SigningSuite:
@@ -112,7 +139,7 @@ class _SigningSuite:
         self.assertEqual(self.admin.delete_ci(ci_id)["message"], "ok")
 
     def test_unsigned_writes_get_401(self):
-        unsigned = cmdb.Client(self.service.url, key="", secret="")
+        unsigned = cmdb.Client(self.service.url, key="", secret="", token="")
         message = self.assert_refused(401, unsigned.add_ci, "server", hostname="nope")
         self.assertIn("_key", message)
         status, body = raw_request(self.service.url, "POST", "/ci", {"ci_type": "server", "hostname": "nope"})
@@ -149,7 +176,7 @@ class _SigningSuite:
 
     def test_signed_reads_and_timestamps(self):
         self.assertGreaterEqual(self.admin.attributes()["numfound"], 3)
-        unsigned = cmdb.Client(self.service.url, key="", secret="")
+        unsigned = cmdb.Client(self.service.url, key="", secret="", token="")
         self.assert_refused(401, unsigned.attributes)
         stamped = cmdb.Client(
             self.service.url, self.admin_credentials["api_key"], self.admin_credentials["secret"], timestamps=True
@@ -170,6 +197,54 @@ class _SigningSuite:
         detail = self.admin.history_record(record["record_id"])
         self.assertEqual(detail["username"], "py-user")
         self.assertIn(str(ci_id), detail["attr_history"])
+
+    # ---- bearer tokens ----
+
+    def test_a_bearer_token_replaces_the_signature(self):
+        bearer = cmdb.Client(self.service.url, key="", secret="", token=ISSUER.token())
+        self.assertNotIn("_secret", bearer.prepare("/ci", {"ci_type": "server"}))
+        ci_id = bearer.add_ci("server", hostname="token-01", cpu_core_num=2)["ci_id"]
+        self.assertEqual(bearer.ci(ci_id)["ci"]["hostname"], "token-01")
+        self.assertGreaterEqual(bearer.attributes()["numfound"], 3)
+        # The history names the token's subject.
+        records = self.admin.history(username=Issuer.ADMIN, page_size=100)["records"]
+        details = [self.admin.history_record(r["record_id"]) for r in records]
+        self.assertTrue(details, "no history record of %s" % Issuer.ADMIN)
+        self.assertTrue(all(d["username"] == Issuer.ADMIN for d in details))
+        self.assertTrue(any(str(ci_id) in str(d["attr_history"]) for d in details), details)
+        bearer.delete_ci(ci_id)
+
+    def test_a_token_the_issuer_did_not_sign_gets_401(self):
+        forged = cmdb.Client(self.service.url, key="", secret="", token=ISSUER.token() + "x")
+        self.assert_refused(401, forged.attributes)
+        self.assert_refused(401, forged.add_ci, "server", hostname="forged-token")
+        # A token is checked even when a valid signature comes with it.
+        params = self.admin.prepare("/ci", {"ci_type": "server", "hostname": "forged-token"})
+        status, _ = raw_request(self.service.url, "POST", "/ci", params, token="not-a-jwt")
+        self.assertEqual(status, 401)
+        self.assertEqual(self.admin.search("hostname:forged-token")["numfound"], 0)
+
+    def test_a_viewer_token_reads_but_may_not_write(self):
+        token = ISSUER.add_user("cmdb-viewer-%s" % uuid.uuid4().hex[:8], "viewer-password")
+        viewer = cmdb.Client(self.service.url, key="", secret="", token=token)
+        self.assertGreaterEqual(viewer.attributes()["numfound"], 3)
+        self.assert_refused(403, viewer.add_ci, "server", hostname="viewer-made")
+        self.assert_refused(403, viewer.add_attribute, "viewer_attr")
+        self.assertEqual(self.admin.search("hostname:viewer-made")["numfound"], 0)
+
+    def test_the_token_comes_from_the_environment_too(self):
+        saved = os.environ.get("DCP_CMDB_TOKEN")
+        os.environ["DCP_CMDB_TOKEN"] = ISSUER.token()
+        try:
+            client = cmdb.Client(self.service.url, key="", secret="")
+            signed = cmdb.Client(self.service.url, key="", secret="", token="")
+        finally:
+            if saved is None:
+                os.environ.pop("DCP_CMDB_TOKEN", None)
+            else:
+                os.environ["DCP_CMDB_TOKEN"] = saved
+        self.assertGreaterEqual(client.attributes()["numfound"], 3)
+        self.assert_refused(401, signed.attributes)
 
     def test_errors_carry_the_seed_envelope(self):
         message = self.assert_refused(400, self.admin.search, "colour:red")

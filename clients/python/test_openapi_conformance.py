@@ -18,8 +18,16 @@ document with three checks:
 Phases ``examples``, ``coverage`` (boundary and invalid values, deterministic) and
 ``fuzzing`` (``--max-examples`` cases per operation, ``--seed`` fixed). Values the service
 knows (ids, IPs, names of the seeded rows) are offered through Schemathesis dictionaries, so a
-share of the generated requests reaches real rows. Requests are authenticated by
-conformance_hooks.py (cmdb signing, a cloud-portal session, soa-registry's key).
+share of the generated requests reaches real rows.
+
+Every service requires the platform's bearer tokens: a real cloud-portal, started once for
+this module (``dcp_testing.Issuer``), is the issuer the five others trust (``DCP_AUTH__*``;
+orchestrator and task-engine also get a service identity of their own, ``DCP_IDENTITY__*``),
+and every generated request carries its admin's token (conformance_hooks.py). cloud-portal
+under test is its own issuer: its ``/api/*`` requests carry a ``session_key`` as in the seed,
+the others a token from its own ``/oauth/token``. The seeding calls authenticate as the seed
+does where it can (cmdb's signed api key, soa-registry's ``key``, cloud-portal's session) and
+with the admin's token elsewhere.
 
 Budget: ``DCP_CONFORMANCE_MAX_EXAMPLES`` (default 10) fuzzed cases per operation, and each
 service's run is killed after ``DCP_CONFORMANCE_TIMEOUT`` seconds (default 150), which fails
@@ -44,7 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from dcp_testing import ServiceProcess, http_request  # noqa: E402
+from dcp_testing import Issuer, ServiceProcess, http_request  # noqa: E402
 
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 PHASES = "examples,coverage,fuzzing"
@@ -57,6 +65,35 @@ MIN_CASES_PER_OPERATION = 3
 MIN_SHARE_REACHING_SUCCESS = 1 / 3
 # A closed port on loopback: where peers the run must not reach point.
 NOWHERE = "http://127.0.0.1:9"
+# The service identities the issuer knows (client id -> secret): the peers' [identity].
+SERVICE_CLIENTS = {
+    "orchestrator": "conformance-orchestrator-secret",
+    "task-engine": "conformance-task-engine-secret",
+}
+
+# The platform's token issuer of this module: a real cloud-portal (setUpModule).
+ISSUER = None
+
+
+def setUpModule():
+    global ISSUER
+    if not _schemathesis_available():
+        return  # every test skips itself (setUpClass)
+    issuer = Issuer(clients=SERVICE_CLIENTS)
+    try:
+        issuer.start()
+    except Exception:
+        issuer.cleanup()
+        raise
+    ISSUER = issuer
+
+
+def tearDownModule():
+    global ISSUER
+    if ISSUER is not None:
+        ISSUER.stop()
+        ISSUER.cleanup()
+        ISSUER = None
 
 
 def _schemathesis_available():
@@ -67,9 +104,14 @@ def _schemathesis_available():
     return True
 
 
-def call(url, path, params=None, method="POST", json_body=True):
-    """One request to a service: (HTTP status, decoded JSON body)."""
-    return http_request(url + path, method, params, json_body, timeout=30)
+def call(url, path, params=None, method="POST", json_body=True, token=None):
+    """One request to a service: (HTTP status, decoded JSON body); ``token`` as bearer."""
+    return http_request(url + path, method, params, json_body, timeout=30, token=token)
+
+
+def admin_call(url, path, params=None, method="POST", json_body=True):
+    """:func:`call` with the issuer's admin token."""
+    return call(url, path, params, method, json_body, token=ISSUER.token())
 
 
 def toml_value(value):
@@ -155,8 +197,17 @@ class Conformance:
         return {}
 
     @classmethod
-    def start_service(cls, name, binary_env, env_of_workdir):
+    def token(cls):
+        """The bearer token the run's requests carry: the issuer's admin."""
+        return ISSUER.token()
+
+    @classmethod
+    def start_service(cls, name, binary_env, env_of_workdir, trusts_issuer=True):
         process = ServiceProcess(name, binary_env, clean_env=True)
+        if trusts_issuer:
+            process.env.update(ISSUER.auth_env())
+            if name in SERVICE_CLIENTS:
+                process.env.update(ISSUER.identity_env(name, SERVICE_CLIENTS[name]))
         process.env.update(env_of_workdir(process.workdir))
         cls.processes.append(process)
         process.start()
@@ -168,7 +219,8 @@ class Conformance:
             raise unittest.SkipTest("schemathesis is not installed (make pydeps)")
         cls.processes = []
         try:
-            cls.main = cls.start_service(cls.service, cls.binary_env, cls.service_env)
+            cls.main = cls.start_service(cls.service, cls.binary_env, cls.service_env,
+                                         trusts_issuer=cls.service != "cloud-portal")
             cls.dictionaries = cls.seed(cls.main.url)
         except BaseException:
             cls.tearDownClass()
@@ -187,7 +239,8 @@ class Conformance:
 
     def test_every_operation_answers_as_its_document_says(self):
         started = time.monotonic()
-        report = run_schemathesis(self, self.main, self.dictionaries, self.hook_env)
+        hook_env = dict(self.hook_env, DCP_CONFORMANCE_TOKEN=self.token())
+        report = run_schemathesis(self, self.main, self.dictionaries, hook_env)
         elapsed = time.monotonic() - started
         operations = report["operations"]
         cases = report["test_cases"]
@@ -310,15 +363,15 @@ class ResourcePoolConformance(Conformance, unittest.TestCase):
         # Loopback addresses only: probe_instance connects to an instance's address. Port
         # 3307 is closed, so a probe answers "unreachable" at once.
         for ip in ("127.0.0.2", "127.0.0.3"):
-            expect_ok(cls, *call(url, "/api/add_server", {
+            expect_ok(cls, *admin_call(url, "/api/add_server", {
                 "ip": ip, "server_name": "db-" + ip, "server_owner": "dba", "server_os": "linux",
                 "server_online": "2024-01-02",
             }), "add_server")
-            expect_ok(cls, *call(url, "/api/add_instance", {
+            expect_ok(cls, *admin_call(url, "/api/add_instance", {
                 "ip": ip, "port": 3307, "instance_name": "main", "instance_level": "A",
                 "instance_owner": "dba", "instance_business": "shop",
             }), "add_instance")
-            expect_ok(cls, *call(url, "/api/add_database", {
+            expect_ok(cls, *admin_call(url, "/api/add_database", {
                 "ip": ip, "port": 3307, "db": "orders", "database_owner": "dba",
             }), "add_database")
         return {"ip": ["127.0.0.2", "127.0.0.3"], "port": [3307], "db": ["orders"]}
@@ -327,7 +380,6 @@ class ResourcePoolConformance(Conformance, unittest.TestCase):
 class SoaRegistryConformance(Conformance, unittest.TestCase):
     service = "soa-registry"
     binary_env = "SOA_REGISTRY_BIN"
-    hook_env = {"DCP_CONFORMANCE_SOA_KEY": "conformance-key"}
 
     @classmethod
     def service_env(cls, workdir):
@@ -368,7 +420,7 @@ class CmdbConformance(Conformance, unittest.TestCase):
     def service_env(cls, workdir):
         return {
             "DCP_DATABASE__URL": "sqlite://" + os.path.join(workdir, "cmdb.db"),
-            "DCP_AUTH__CREDENTIALS_FILE": os.path.join(workdir, "admin.json"),
+            "DCP_API_KEYS__CREDENTIALS_FILE": os.path.join(workdir, "admin.json"),
         }
 
     @classmethod
@@ -377,10 +429,6 @@ class CmdbConformance(Conformance, unittest.TestCase):
 
         with open(os.path.join(cls.main.workdir, "admin.json"), encoding="utf-8") as f:
             credentials = json.load(f)
-        cls.hook_env = {
-            "DCP_CONFORMANCE_CMDB_KEY": credentials["api_key"],
-            "DCP_CONFORMANCE_CMDB_SECRET": credentials["secret"],
-        }
         admin = cmdb.Client(url, credentials["api_key"], credentials["secret"])
         admin.add_attribute("hostname", attr_alias="host_name", is_uniq=True)
         admin.add_attribute("cpu_core_num", value_type="int")
@@ -425,6 +473,14 @@ class CloudPortalConformance(Conformance, unittest.TestCase):
             "DCP_PASSWORD_HASH__MEMORY_KIB": "8",
             "DCP_PASSWORD_HASH__ITERATIONS": "1",
         }
+
+    @classmethod
+    def token(cls):
+        """cloud-portal verifies its own tokens: its admin's, from its /oauth/token."""
+        status, body = call(cls.main.url, "/oauth/token", {
+            "grant_type": "password", "username": "admin", "password": "admin-password",
+        }, json_body=False)
+        return expect_ok(cls, status, body, "/oauth/token")["access_token"]
 
     @classmethod
     def seed(cls, url):
@@ -474,8 +530,9 @@ class CloudPortalConformance(Conformance, unittest.TestCase):
 
 
 def seed_call(test_class, url, path, params):
-    """A seed-style call (orchestrator, task-engine): the `data` of a `code` 0 answer."""
-    status, body = call(url, path, params)
+    """A seed-style call (orchestrator, task-engine) with the admin's token: the `data` of a
+    `code` 0 answer."""
+    status, body = admin_call(url, path, params)
     if status != 200 or body.get("code") != 0:
         raise RuntimeError("seeding %s: %s answered %d %s" % (test_class.service, path, status, body))
     return body.get("data")

@@ -10,6 +10,10 @@ it on a free port with a fresh SQLite database; when `$DCP_PY_TEST_MYSQL_URL` is
 `mysql://root@127.0.0.1:3306/dcp_pytest_1234`) the whole suite runs a second time against that MySQL
 database, which the service creates and the suite drops at the end (only if it did not exist before;
 dropping uses the `mysql` command-line client). Without it, the MySQL run is skipped.
+
+The service trusts a real cloud-portal started once for this module as the platform's token
+issuer (`dcp_testing.Issuer`; its binary is `$CLOUD_PORTAL_BIN`, else the same target folder's
+`cloud-portal`); the client sends that issuer's admin token (`rp.TOKEN`).
 """
 
 import datetime
@@ -39,7 +43,29 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import resource_pool as rp  # noqa: E402
-from dcp_testing import ServiceProcess, mysql_database_or_skip, service_binary  # noqa: E402
+from dcp_testing import Issuer, ServiceProcess, mysql_database_or_skip, service_binary  # noqa: E402
+
+# The platform's token issuer of this module: a real cloud-portal (setUpModule).
+ISSUER = None
+
+
+def setUpModule():
+    global ISSUER
+    issuer = Issuer()
+    try:
+        issuer.start()
+    except Exception:
+        issuer.cleanup()
+        raise
+    ISSUER = issuer
+
+
+def tearDownModule():
+    global ISSUER
+    if ISSUER is not None:
+        ISSUER.stop()
+        ISSUER.cleanup()
+        ISSUER = None
 
 
 def resource_pool_binary():
@@ -47,10 +73,12 @@ def resource_pool_binary():
 
 
 class Service(ServiceProcess):
-    """The resource-pool binary, run on 127.0.0.1:0 with the given database URL."""
+    """The resource-pool binary, run on 127.0.0.1:0 with the given database URL, trusting the
+    module's issuer."""
 
     def __init__(self, database_url, extra_env=None):
         env = {"DCP_DATABASE__URL": database_url}
+        env.update(ISSUER.auth_env())
         env.update(extra_env or {})
         super().__init__("resource-pool", "RESOURCE_POOL_BIN", env=env)
         self.database_url = database_url
@@ -74,7 +102,9 @@ SEED_GET_INSTANCE_KEYS = {
     "business_id", "owner", "ha_type",
 }
 SEED_GET_DATABASE_KEYS = {"id", "name", "level", "online_date", "business_id", "instance_id", "owner", "stat"}
-AUDIT_ENTRY_KEYS = {"id", "at", "model", "action", "entity", "target", "old_value", "new_value", "request_id"}
+AUDIT_ENTRY_KEYS = {
+    "id", "at", "model", "action", "entity", "target", "old_value", "new_value", "request_id", "who",
+}
 PROBE_KEYS = {"ip", "port", "reachable", "version", "uptime_seconds", "error", "elapsed_ms"}
 
 
@@ -85,10 +115,14 @@ def closed_port():
         return s.getsockname()[1]
 
 
-def raw_request(url, data=None, headers=None, method=None):
-    """(status, headers, body bytes) of one HTTP request, 4xx/5xx included; bypasses proxies."""
+def raw_request(url, data=None, headers=None, method=None, token=None):
+    """(status, headers, body bytes) of one HTTP request, 4xx/5xx included; bypasses proxies.
+    ``token`` goes out as ``Authorization: Bearer``."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    headers = dict(headers or {})
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with opener.open(request, timeout=10) as response:
             return response.status, response.headers, response.read()
@@ -146,9 +180,12 @@ class _InventorySuite:
         shutil.rmtree(cls._workdir, ignore_errors=True)
 
     def setUp(self):
-        # Each test starts from the service's URL, whatever an earlier test did to the environment.
+        # Each test starts from the service's URL and the admin's token, whatever an earlier
+        # test did to the environment.
         os.environ[rp.URL_ENV] = self.service.url
         rp.TIMEOUT = None
+        rp.TOKEN = ISSUER.token()
+        self.addCleanup(setattr, rp, "TOKEN", None)
 
     # ---- helpers ----
 
@@ -680,10 +717,13 @@ class _InventorySuite:
 
     def test_http_surface(self):
         base = self.service.url
+        token = ISSUER.token()
         ip = self.ip()
         self.ok(rp.add_server(ip, server_name="raw"))
         # Query string, GET.
-        status, headers, body = raw_request(base + "/api/get_server_by_ip?" + urllib.parse.urlencode({"ip": ip}))
+        status, headers, body = raw_request(
+            base + "/api/get_server_by_ip?" + urllib.parse.urlencode({"ip": ip}), token=token
+        )
         self.assertEqual(status, 200)
         reply = json.loads(body)
         self.assertEqual((reply["code"], reply["result"]["name"]), (0, "raw"))
@@ -693,12 +733,15 @@ class _InventorySuite:
             base + "/api/get_server_by_ip?ip=10.255.255.255",
             data=urllib.parse.urlencode({"ip": ip}).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded"},
+            token=token,
         )
         self.assertEqual((status, json.loads(body)["result"]["ip"]), (200, ip))
         # X-Request-Id is taken from the request and sent back.
-        status, headers, _ = raw_request(base + "/api/get_all_server?count=1", headers={"X-Request-Id": "pytest-42"})
+        status, headers, _ = raw_request(
+            base + "/api/get_all_server?count=1", headers={"X-Request-Id": "pytest-42"}, token=token
+        )
         self.assertEqual(headers.get("X-Request-Id"), "pytest-42")
-        status, headers, _ = raw_request(base + "/api/get_all_server?count=1")
+        status, headers, _ = raw_request(base + "/api/get_all_server?count=1", token=token)
         self.assertTrue(headers.get("X-Request-Id"))
         # HTTP statuses follow the codes.
         for path, expected_status, expected_code in (
@@ -706,13 +749,13 @@ class _InventorySuite:
             ("/api/get_server_by_ip?ip=" + self.ip(), 404, 2),
             ("/api/add_server?ip=" + ip, 409, 3),
         ):
-            status, _, body = raw_request(base + path, data=b"", method="POST")
+            status, _, body = raw_request(base + path, data=b"", method="POST", token=token)
             reply = json.loads(body)
             self.assertEqual((status, reply["code"], reply["result"]), (expected_status, expected_code, None), path)
         for path in ("/healthz", "/readyz"):
             status, _, _ = raw_request(base + path)
             self.assertEqual(status, 200, path)
-        status, headers, body = raw_request(base + "/metrics")
+        status, headers, body = raw_request(base + "/metrics", token=token)
         self.assertEqual(status, 200)
         self.assertIn("dcp_http_requests_total", body.decode())
         status, _, body = raw_request(base + "/openapi.json")
@@ -720,6 +763,70 @@ class _InventorySuite:
         paths = json.loads(body).get("paths", {})
         for function in rp.__all__[:15] + ["audit_log", "probe_instance"]:
             self.assertTrue(any(p.rstrip("/") == "/api/" + function for p in paths), function)
+
+
+    # ---- access tokens ----
+
+    def test_a_call_without_a_token_gets_401_in_the_seeds_envelope(self):
+        ip = self.ip()
+        rp.TOKEN = ""
+        self.assertEqual(rp.get_all_server(), (None, rp.UNAUTHENTICATED))
+        self.assertTrue(rp.last_error())
+        self.assert_code(rp.add_server(ip), rp.UNAUTHENTICATED)
+        # The raw answer: HTTP 401 with the seed's envelope, code 7.
+        for path in ("/api/get_all_server", "/api/add_server?ip=" + ip):
+            status, _, body = raw_request(self.service.url + path, data=b"", method="POST")
+            reply = json.loads(body)
+            self.assertEqual((status, reply["code"], reply["result"]), (401, rp.UNAUTHENTICATED, None), path)
+            self.assertIsInstance(reply["msg"], str)
+            self.assertTrue(reply["msg"])
+        status, _, _ = raw_request(self.service.url + "/metrics")
+        self.assertEqual(status, 401, "/metrics")
+        # A token that is not one of the issuer's is no better than none.
+        rp.TOKEN = ISSUER.token() + "x"
+        self.assertEqual(rp.get_all_server(), (None, rp.UNAUTHENTICATED))
+        # With the admin's token the same calls pass, and nothing was written without it.
+        rp.TOKEN = ISSUER.token()
+        self.assert_not_found(rp.get_server_by_ip(ip=ip))
+        self.ok(rp.add_server(ip), "add_server with the token")
+        self.get_ok(rp.get_all_server(), "get_all_server with the token")
+        # The health probes and the document stay open.
+        for path in ("/healthz", "/readyz", "/openapi.json"):
+            status, _, _ = raw_request(self.service.url + path)
+            self.assertEqual(status, 200, path)
+
+    def test_the_token_comes_from_the_environment_too(self):
+        saved = os.environ.get(rp.TOKEN_ENV)
+        self.addCleanup(lambda: os.environ.__setitem__(rp.TOKEN_ENV, saved) if saved is not None
+                        else os.environ.pop(rp.TOKEN_ENV, None))
+        rp.TOKEN = None
+        os.environ[rp.TOKEN_ENV] = ISSUER.token()
+        self.get_ok(rp.get_all_server(count=1), "token from $DCP_RESOURCE_POOL_TOKEN")
+        os.environ.pop(rp.TOKEN_ENV)
+        self.assertEqual(rp.get_all_server(count=1), (None, rp.UNAUTHENTICATED))
+
+    def test_a_viewer_reads_but_may_not_write(self):
+        username = "rp-viewer-%s" % uuid.uuid4().hex[:8]
+        rp.TOKEN = ISSUER.add_user(username, "viewer-password", role="user")
+        ip = self.ip()
+        self.get_ok(rp.get_all_server(count=1), "a viewer's read")
+        self.assert_code(rp.add_server(ip), rp.FORBIDDEN, "a viewer's write")
+        self.assert_code(rp.probe_instance(ip)[1], rp.FORBIDDEN, "a viewer's probe")
+        status, _, body = raw_request(self.service.url + "/api/add_server?ip=" + ip, data=b"", method="POST",
+                                      token=rp.TOKEN)
+        reply = json.loads(body)
+        self.assertEqual((status, reply["code"], reply["result"]), (403, rp.FORBIDDEN, None))
+        rp.TOKEN = ISSUER.token()
+        self.assert_not_found(rp.get_server_by_ip(ip=ip))
+
+    def test_the_audit_log_records_the_tokens_subject(self):
+        ip = self.ip()
+        self.ok(rp.add_server(ip, model="pytest-model"))
+        entries = self.get_ok(rp.audit_log(ip=ip))["entries"]
+        self.assertEqual([(e["who"], e["model"]) for e in entries], [(Issuer.ADMIN, "pytest-model")])
+        mine = self.get_ok(rp.audit_log(who=Issuer.ADMIN, ip=ip))["entries"]
+        self.assertEqual([e["id"] for e in mine], [entries[0]["id"]])
+        self.assertEqual(self.get_ok(rp.audit_log(who="someone-else", ip=ip))["entries"], [])
 
 
 class SqliteInventoryTests(_InventorySuite, unittest.TestCase):
@@ -779,11 +886,22 @@ class ProcessLifecycleTests(unittest.TestCase):
             ("DCP_DATABASE__POOL_SIZE", "0", "database.pool_size"),
             ("DCP_LOG__FORMAT", "xml", "log.format"),
         ]:
-            done = self.run_binary({key: value})
+            done = self.run_binary(dict(ISSUER.auth_env(), **{key: value}))
             self.assertNotEqual(done.returncode, 0, key)
             self.assertIn(named, done.stderr.decode("utf-8", "replace"), key)
 
+    def test_without_auth_it_refuses_to_start(self):
+        workdir = tempfile.mkdtemp(prefix="rp-noauth-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DCP_AUTH__")}
+        env.update({"DCP_HTTP__BIND": "127.0.0.1:0", "DCP_DATABASE__URL": "sqlite://%s/rp.db" % workdir})
+        done = subprocess.run([resource_pool_binary()], cwd=workdir, env=env, capture_output=True, timeout=30)
+        self.assertNotEqual(done.returncode, 0)
+        self.assertIn("auth", done.stderr.decode("utf-8", "replace"))
+
     def test_sigterm_and_sigint_stop_the_service_cleanly(self):
+        rp.TOKEN = ISSUER.token()
+        self.addCleanup(setattr, rp, "TOKEN", None)
         for sig in (signal.SIGTERM, signal.SIGINT):
             workdir = tempfile.mkdtemp(prefix="rp-stop-")
             self.addCleanup(shutil.rmtree, workdir, True)
@@ -832,6 +950,7 @@ class ClientTransportTests(unittest.TestCase):
     def setUp(self):
         self._saved_url = os.environ.get(rp.URL_ENV)
         self._saved_timeout = rp.TIMEOUT
+        self._saved_token = rp.TOKEN
 
     def tearDown(self):
         if self._saved_url is None:
@@ -839,6 +958,7 @@ class ClientTransportTests(unittest.TestCase):
         else:
             os.environ[rp.URL_ENV] = self._saved_url
         rp.TIMEOUT = self._saved_timeout
+        rp.TOKEN = self._saved_token
 
     def all_seed_calls(self):
         ip = "10.9.8.7"
