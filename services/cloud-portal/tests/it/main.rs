@@ -8,6 +8,7 @@ mod support;
 
 mod access;
 mod admin;
+mod grants;
 mod lifecycle;
 mod removal;
 mod seed;
