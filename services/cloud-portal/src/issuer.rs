@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use jsonwebtoken::jwk::JwkSet;
+use kit::auth::Grant;
 use kit::signing::{now_secs, SigningKey};
 use serde_json::{json, Value};
 
@@ -71,7 +72,7 @@ impl Issuer {
             "id_token_signing_alg_values_supported": ["EdDSA"],
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
-            "claims_supported": ["sub", "roles"],
+            "claims_supported": ["sub", "roles", "grants"],
         })
     }
 
@@ -85,14 +86,23 @@ impl Issuer {
         serde_json::from_value(self.jwks()).unwrap_or(JwkSet { keys: Vec::new() })
     }
 
-    /// An access token for `subject` holding `roles` (platform role names).
-    pub fn access_token(&self, subject: &str, roles: &[&str]) -> Result<AccessToken, IssuerError> {
+    /// An access token for `subject` holding `roles` (platform role names) everywhere and
+    /// `grants` on single clusters. `grants` is always present, `[]` when there are none: a
+    /// portal `user` with an operator grant on cluster 3 is
+    /// `"roles": ["viewer"], "grants": [{"role": "operator", "cluster": 3}]`.
+    pub fn access_token(
+        &self,
+        subject: &str,
+        roles: &[&str],
+        grants: &[Grant],
+    ) -> Result<AccessToken, IssuerError> {
         let now = now_secs();
         let claims = json!({
             "iss": self.url,
             "aud": self.audience,
             "sub": subject,
             "roles": roles,
+            "grants": grants,
             "iat": now,
             "nbf": now,
             "exp": now + self.token_ttl_secs,

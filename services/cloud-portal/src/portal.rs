@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use kit::auth::{Grant, Role};
 use kit::db::{Db, DbConn};
 use kit::error::Fault;
 use wire::cloud_portal as w;
@@ -18,7 +19,7 @@ use crate::error::Error;
 /// A signed-in user, as the portal's operations take it.
 pub use crate::store::UserRow as User;
 use crate::store::UserRow;
-use crate::store::{self, InstanceRow, NewInstance};
+use crate::store::{self, GrantRow, InstanceRow, NewGrant, NewInstance};
 
 /// The most instances one service call may create or give back.
 pub const MAX_BATCH: usize = 100;
@@ -124,6 +125,33 @@ pub fn check_role(value: &str) -> Result<&'static str, Error> {
             "invalid parameter `role`: `{other}` is not one of user, admin, service"
         ))),
     }
+}
+
+/// A role that may be granted on one cluster: viewer or operator. Admin and service are
+/// platform-wide: they come with the portal role (`/api/admin/user/add`'s `role`).
+pub fn check_grant_role(value: &str) -> Result<Role, Error> {
+    match value {
+        "viewer" => Ok(Role::Viewer),
+        "operator" => Ok(Role::Operator),
+        _ => Err(Error::BadArgument(format!(
+            "invalid parameter `role`: `{value}` is not one of viewer, operator \
+             (admin and service are platform-wide: a user's role, not a grant)"
+        ))),
+    }
+}
+
+/// A grant as a token's `grants` claim lists it.
+pub fn token_grant(row: &GrantRow) -> Result<Grant, Error> {
+    let role = Role::parse(&row.role).ok_or_else(|| {
+        Error::Internal(Fault::new(format!(
+            "grant {} holds the unknown role `{}`",
+            row.id, row.role
+        )))
+    })?;
+    Ok(Grant {
+        role,
+        cluster: row.cluster_id,
+    })
 }
 
 /// A session key as we issue them (hex digits are case-insensitive); anything else is no session.
@@ -774,6 +802,99 @@ impl Portal {
             .await?;
         user.role = portal_role.to_string();
         Ok(user)
+    }
+
+    // ---- grants (roles on single clusters) ----
+
+    /// Grants `role` on cluster `cluster_id` to the user named `username`; `actor` (the
+    /// verified subject of the admin) is recorded as who granted it.
+    pub async fn add_grant(
+        &self,
+        actor: String,
+        username: String,
+        role: Role,
+        cluster_id: i64,
+    ) -> Result<GrantRow, Error> {
+        let row = self
+            .write(move |conn| {
+                let user = store::find_user_by_name(conn, &username)?
+                    .ok_or_else(|| Error::NotFound(format!("Can not find user {username}")))?;
+                if let Some(same) = store::find_same_grant(conn, user.id, role.name(), cluster_id)?
+                {
+                    return Err(Error::Conflict(format!(
+                        "User {username} already holds {} on cluster {cluster_id} (grant {})",
+                        role.name(),
+                        same.id
+                    )));
+                }
+                let new = NewGrant {
+                    user_id: user.id,
+                    role: role.name(),
+                    cluster_id,
+                    granted_by: &actor,
+                };
+                Ok(store::insert_grant(conn, &new, now_ms())?)
+            })
+            .await?;
+        tracing::info!(
+            grant = row.id,
+            user = %row.username,
+            role = %row.role,
+            cluster = row.cluster_id,
+            by = %row.granted_by,
+            "grant added"
+        );
+        Ok(row)
+    }
+
+    /// Revokes grant `id`; `actor` is logged as who revoked it.
+    pub async fn delete_grant(&self, actor: String, id: i64) -> Result<GrantRow, Error> {
+        let row = self
+            .write(move |conn| {
+                let grant = store::find_grant(conn, id)?
+                    .ok_or_else(|| Error::NotFound(format!("Can not find grant {id}")))?;
+                if !store::delete_grant(conn, id)? {
+                    return Err(Error::NotFound(format!("Can not find grant {id}")));
+                }
+                Ok(grant)
+            })
+            .await?;
+        tracing::info!(
+            grant = row.id,
+            user = %row.username,
+            role = %row.role,
+            cluster = row.cluster_id,
+            granted_by = %row.granted_by,
+            by = %actor,
+            "grant revoked"
+        );
+        Ok(row)
+    }
+
+    /// Every grant, or those of the user named `username` (who must exist).
+    pub async fn grants(&self, username: Option<String>) -> Result<Vec<GrantRow>, Error> {
+        self.db
+            .read(move |conn| {
+                let user_id = match &username {
+                    Some(name) => Some(
+                        store::find_user_by_name(conn, name)?
+                            .ok_or_else(|| Error::NotFound(format!("Can not find user {name}")))?
+                            .id,
+                    ),
+                    None => None,
+                };
+                Ok(store::list_grants(conn, user_id)?)
+            })
+            .await
+    }
+
+    /// The grants of user `user_id`, as their tokens carry them.
+    pub async fn token_grants_of(&self, user_id: i64) -> Result<Vec<Grant>, Error> {
+        let rows = self
+            .db
+            .read(move |conn| store::list_grants(conn, Some(user_id)).map_err(Error::from))
+            .await?;
+        rows.iter().map(token_grant).collect()
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>, Error> {

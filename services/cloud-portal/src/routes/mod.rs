@@ -13,21 +13,23 @@ mod tokens;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use kit::access::{Access, Caller};
-use kit::auth::Role;
+use kit::auth::{Grant, Role};
 use kit::routes::Effect::{Read, Write};
 use kit::routes::{Refusal, RouteTable, GET, POST};
 use serde::Serialize;
 use wire::cloud_portal::{self as w, Code, Envelope};
 
 use crate::error::Error;
+use crate::issuer::platform_roles;
 use crate::portal::{self, Action, ImageRef, Portal, User, DEFAULT_SEPA, MAX_BATCH, MAX_SEPA};
+use crate::store::GrantRow;
 
 pub use page::PATHS as PAGE_PATHS;
 
 type Params = kit::Params<Error>;
 
 /// Every route, for the docs and the not-found answer.
-pub const ROUTES: [&str; 24] = [
+pub const ROUTES: [&str; 28] = [
     "/api/login",
     "/api/logout",
     "/api/instance/baseinfo",
@@ -52,6 +54,10 @@ pub const ROUTES: [&str; 24] = [
     "/api/token/create",
     "/api/token/list",
     "/api/token/revoke",
+    "/api/admin/grant/add",
+    "/api/admin/grant/delete",
+    "/api/admin/grant/list",
+    "/api/whoami",
 ];
 
 /// Every route: the API answers POST only (as the seed says), at `path` and `path/`; the web
@@ -125,6 +131,19 @@ pub fn table() -> RouteTable {
         .seed_credential()
         .slashed("/api/admin/host/delete", POST, Write, delete_host)
         .allow(ADMIN)
+        .seed_credential()
+        .slashed("/api/admin/grant/add", POST, Write, add_grant)
+        .allow(ADMIN)
+        .seed_credential()
+        .slashed("/api/admin/grant/delete", POST, Write, delete_grant)
+        .allow(ADMIN)
+        .seed_credential()
+        .slashed("/api/admin/grant/list", POST, Read, list_grants)
+        .allow(ADMIN)
+        .seed_credential()
+        // Who the caller is: a read, so GET as well as the seed style's POST.
+        .function("/api/whoami", Read, whoami)
+        .allow(SIGNED_IN)
         .seed_credential()
         .read("/openapi.json", GET, openapi::spec)
         .allow(Access::Public)
@@ -665,6 +684,165 @@ async fn delete_host(
             host: host.to_wire(),
         },
     ))
+}
+
+// ---- grants: roles on single clusters (admins only) ----
+
+/// A grant as the admin API answers it.
+#[derive(Debug, Serialize)]
+struct GrantOut {
+    id: i64,
+    username: String,
+    role: String,
+    cluster_id: i64,
+    /// The verified subject of the admin who granted it.
+    granted_by: String,
+    /// When, in milliseconds since the Unix epoch.
+    granted_ms: i64,
+}
+
+impl From<&GrantRow> for GrantOut {
+    fn from(row: &GrantRow) -> Self {
+        GrantOut {
+            id: row.id,
+            username: row.username.clone(),
+            role: row.role.clone(),
+            cluster_id: row.cluster_id,
+            granted_by: row.granted_by.clone(),
+            granted_ms: row.created_ms,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct GrantReply {
+    grant: GrantOut,
+}
+
+#[derive(Debug, Serialize)]
+struct GrantList {
+    grants: Vec<GrantOut>,
+}
+
+async fn add_grant(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let actor = admin(&portal, &caller, &mut p).await?;
+    let username = p.require_str("username")?;
+    portal::check_username("username", &username)?;
+    let role = portal::check_grant_role(&p.require_str("role")?)?;
+    let cluster_id = required_id(&mut p, "cluster_id")?;
+    p.finish()?;
+    let grant = portal
+        .add_grant(actor.username, username, role, cluster_id)
+        .await?;
+    Ok(ok(
+        format!(
+            "Granted {} on cluster {} to {}",
+            grant.role, grant.cluster_id, grant.username
+        ),
+        GrantReply {
+            grant: GrantOut::from(&grant),
+        },
+    ))
+}
+
+async fn delete_grant(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let actor = admin(&portal, &caller, &mut p).await?;
+    let id = required_id(&mut p, "grant_id")?;
+    p.finish()?;
+    let grant = portal.delete_grant(actor.username, id).await?;
+    Ok(ok(
+        format!(
+            "Revoked {} on cluster {} from {}",
+            grant.role, grant.cluster_id, grant.username
+        ),
+        GrantReply {
+            grant: GrantOut::from(&grant),
+        },
+    ))
+}
+
+async fn list_grants(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
+    let username = p.take_str("username")?;
+    if let Some(name) = &username {
+        portal::check_username("username", name)?;
+    }
+    p.finish()?;
+    let grants: Vec<GrantOut> = portal
+        .grants(username)
+        .await?
+        .iter()
+        .map(GrantOut::from)
+        .collect();
+    Ok(ok(
+        format!("List {} grants", grants.len()),
+        GrantList { grants },
+    ))
+}
+
+// ---- whoami (any signed-in caller, about themself) ----
+
+/// Who the caller is, as every service of the platform sees them.
+#[derive(Debug, Serialize)]
+struct WhoAmI {
+    /// The token's `sub`, or the session's username.
+    subject: String,
+    /// Platform-wide roles.
+    roles: Vec<Role>,
+    /// Roles on single clusters: `[{"role": "operator", "cluster": 3}]`.
+    grants: Vec<Grant>,
+    /// The service that relayed the request for the subject (`X-Dcp-On-Behalf-Of`), if one did.
+    via: Option<String>,
+    /// How the caller signed in: `token` (a bearer token) or `session_key`.
+    credential: &'static str,
+}
+
+/// A bearer caller is what their verified token says (the token of a relayed person when a
+/// service relays); a `session_key` caller is their portal user with its stored grants, as
+/// their next token would say. Only the caller's own identity is ever shown.
+async fn whoami(
+    portal: web::Data<Portal>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    let key = p.take_str("session_key")?;
+    let me = match caller {
+        Some(caller) => WhoAmI {
+            subject: caller.principal.subject,
+            roles: caller.principal.roles,
+            grants: caller.principal.grants,
+            via: caller.via,
+            credential: "token",
+        },
+        None => {
+            let user = portal.authenticate(key).await?;
+            let grants = portal.token_grants_of(user.id).await?;
+            WhoAmI {
+                roles: platform_roles(&user.role)
+                    .iter()
+                    .filter_map(|name| Role::parse(name))
+                    .collect(),
+                subject: user.username,
+                grants,
+                via: None,
+                credential: "session_key",
+            }
+        }
+    };
+    p.finish()?;
+    Ok(ok(format!("You are {}", me.subject), me))
 }
 
 #[cfg(test)]

@@ -76,8 +76,15 @@ pub async fn token(
             "not a service account: people use grant_type=password",
         ));
     }
+    // The user's roles on single clusters, read now: a grant added or revoked shows in the
+    // next token (a token already out keeps what it says until it expires).
+    let grants = portal
+        .token_grants_of(user.id)
+        .await
+        .map_err(OAuthError::from_portal)?;
+    let roles = platform_roles(&user.role);
     let token = issuer
-        .access_token(&user.username, platform_roles(&user.role))
+        .access_token(&user.username, roles, &grants)
         .map_err(|e| {
             tracing::error!(error = %e, "cannot sign a token");
             OAuthError::new(
@@ -86,6 +93,13 @@ pub async fn token(
                 "cannot sign a token",
             )
         })?;
+    tracing::info!(
+        subject = %user.username,
+        grant_type = grant.as_deref().unwrap_or_default(),
+        roles = ?roles,
+        grants = ?grants,
+        "access token issued"
+    );
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(TokenReply {

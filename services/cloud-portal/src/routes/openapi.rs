@@ -191,7 +191,85 @@ fn describe(path: &str) -> Option<Doc> {
             params: &[SESSION, ("token_id", true, "a positive integer")],
             answer: "api_token",
         },
+        "/api/admin/grant/add" => Doc {
+            tag: "administration (role admin)",
+            summary: "Grant a user a role on one cluster; their next token carries it",
+            params: &[
+                SESSION,
+                ("username", true, "an existing user's name"),
+                ("role", true, "viewer or operator"),
+                ("cluster_id", true, "the cluster, a positive integer"),
+            ],
+            answer: GRANT,
+        },
+        "/api/admin/grant/delete" => Doc {
+            tag: "administration (role admin)",
+            summary: "Revoke a grant; the user's next token no longer carries it",
+            params: &[SESSION, ("grant_id", true, "a positive integer")],
+            answer: GRANT,
+        },
+        "/api/admin/grant/list" => Doc {
+            tag: "administration (role admin)",
+            summary: "Every grant, or one user's",
+            params: &[SESSION, ("username", false, "only this user's grants")],
+            answer: "grants: [grant]",
+        },
+        "/api/whoami" => Doc {
+            tag: "identity",
+            summary: "Who I am: my subject, platform roles and grants on clusters",
+            params: &[(
+                "session_key",
+                false,
+                "the 40-hex key from /api/login, when no bearer token is sent",
+            )],
+            answer: "subject, roles: [role], grants: [{role, cluster}], via (null: not relayed), \
+                     credential (token or session_key)",
+        },
         _ => return None,
+    })
+}
+
+const GRANT: &str = "grant: {id, username, role, cluster_id, granted_by, granted_ms}";
+
+/// The routes that answer GET as well as POST (reads whose parameters may be a query string).
+const GET_TOO: [&str; 1] = ["/api/whoami"];
+
+fn responses(doc: &Doc) -> Value {
+    json!({
+        "200": {
+            "description": format!(
+                "code 0 and desc{}",
+                if doc.answer.is_empty() { String::new() } else { format!(", with {}", doc.answer) }
+            ),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
+        },
+        "default": {
+            "description": "a non-zero code and desc (see proto-docs/cloud-portal.md)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
+        },
+    })
+}
+
+/// The GET of a route: its parameters in the query string.
+fn query_operation(doc: &Doc) -> Value {
+    let parameters: Vec<Value> = doc
+        .params
+        .iter()
+        .map(|(name, needed, description)| {
+            json!({
+                "name": name,
+                "in": "query",
+                "required": needed,
+                "description": description,
+                "schema": {"type": "string"},
+            })
+        })
+        .collect();
+    json!({
+        "tags": [doc.tag],
+        "summary": doc.summary,
+        "parameters": parameters,
+        "responses": responses(doc),
     })
 }
 
@@ -212,19 +290,7 @@ fn operation(doc: &Doc) -> Value {
         "tags": [doc.tag],
         "summary": doc.summary,
         "requestBody": openapi::form_or_json(schema),
-        "responses": {
-            "200": {
-                "description": format!(
-                    "code 0 and desc{}",
-                    if doc.answer.is_empty() { String::new() } else { format!(", with {}", doc.answer) }
-                ),
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
-            },
-            "default": {
-                "description": "a non-zero code and desc (see proto-docs/cloud-portal.md)",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Envelope"}}},
-            },
-        },
+        "responses": responses(doc),
     })
 }
 
@@ -292,7 +358,12 @@ fn build() -> Value {
     let mut paths = Map::new();
     for path in ROUTES {
         if let Some(doc) = describe(path) {
-            paths.insert(path.to_string(), json!({"post": operation(&doc)}));
+            let mut item = Map::new();
+            item.insert("post".into(), operation(&doc));
+            if GET_TOO.contains(&path) {
+                item.insert("get".into(), query_operation(&doc));
+            }
+            paths.insert(path.to_string(), Value::Object(item));
         }
     }
     paths.extend(issuer_paths());
@@ -309,7 +380,11 @@ fn build() -> Value {
                 "service API (role service or admin)",
                 "What the task-engine's create_vm and return_vm call.",
             ),
-            ("administration (role admin)", "Users, images and hosts."),
+            (
+                "administration (role admin)",
+                "Users, images, hosts, and grants of roles on single clusters.",
+            ),
+            ("identity", "Who the caller is (issue #13)."),
             (
                 "API tokens",
                 "Long-lived, revocable tokens for scripts and CI.",
@@ -347,5 +422,13 @@ mod tests {
         let login = &spec["paths"]["/api/login"]["post"]["requestBody"]["content"]
             ["application/x-www-form-urlencoded"]["schema"];
         assert_eq!(login["required"], json!(["username", "password"]));
+    }
+
+    #[test]
+    fn the_document_serves_the_methods_of_the_table() {
+        let problems = openapi::problems(&build(), &crate::routes::table());
+        assert!(problems.is_empty(), "{problems:#?}");
+        let whoami = &build()["paths"]["/api/whoami"];
+        assert!(whoami["get"].is_object() && whoami["post"].is_object());
     }
 }

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use kit::db::{last_insert_id, DbConn};
 use wire::cloud_portal as w;
 
-use schema::{hosts, images, instances, sessions, users};
+use schema::{grants, hosts, images, instances, sessions, users};
 
 // Single-row lookups use `get_result`, not `first`: `first` binds `LIMIT ?`, and SQLite
 // re-prepares a statement whenever a bound LIMIT is rebound (a re-parse on every call).
@@ -121,6 +121,36 @@ impl InstanceRow {
         }
     }
 }
+
+/// A role a user holds on one cluster, with the name of its holder.
+#[derive(Debug, Clone, Queryable)]
+pub struct GrantRow {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub cluster_id: i64,
+    pub granted_by: String,
+    pub created_ms: i64,
+}
+
+/// The columns of a [`GrantRow`], its holder's name joined in.
+type GrantColumns = (
+    grants::id,
+    users::username,
+    grants::role,
+    grants::cluster_id,
+    grants::granted_by,
+    grants::created_ms,
+);
+
+const GRANT_COLUMNS: GrantColumns = (
+    grants::id,
+    users::username,
+    grants::role,
+    grants::cluster_id,
+    grants::granted_by,
+    grants::created_ms,
+);
 
 // ---- users ----
 
@@ -440,11 +470,84 @@ pub fn find_host(conn: &mut DbConn, id: i64) -> QueryResult<Option<HostRow>> {
     hosts::table.find(id).get_result(conn).optional()
 }
 
-/// Removes a user, their sessions and the rows of their deleted instances (the caller made
-/// sure no other instance is theirs). Deleted rows only: should a live one have appeared
+// ---- grants ----
+
+pub struct NewGrant<'a> {
+    pub user_id: i64,
+    pub role: &'a str,
+    pub cluster_id: i64,
+    pub granted_by: &'a str,
+}
+
+pub fn insert_grant(conn: &mut DbConn, new: &NewGrant<'_>, now_ms: i64) -> QueryResult<GrantRow> {
+    diesel::insert_into(grants::table)
+        .values((
+            grants::user_id.eq(new.user_id),
+            grants::role.eq(new.role),
+            grants::cluster_id.eq(new.cluster_id),
+            grants::granted_by.eq(new.granted_by),
+            grants::created_ms.eq(now_ms),
+        ))
+        .execute(conn)?;
+    let id = last_insert_id(conn)?;
+    grants::table
+        .inner_join(users::table)
+        .filter(grants::id.eq(id))
+        .select(GRANT_COLUMNS)
+        .get_result(conn)
+}
+
+pub fn find_grant(conn: &mut DbConn, id: i64) -> QueryResult<Option<GrantRow>> {
+    grants::table
+        .inner_join(users::table)
+        .filter(grants::id.eq(id))
+        .select(GRANT_COLUMNS)
+        .get_result(conn)
+        .optional()
+}
+
+/// The grant of `role` on `cluster_id` to `user_id`, if there is one.
+pub fn find_same_grant(
+    conn: &mut DbConn,
+    user_id: i64,
+    role: &str,
+    cluster_id: i64,
+) -> QueryResult<Option<GrantRow>> {
+    grants::table
+        .inner_join(users::table)
+        .filter(grants::user_id.eq(user_id))
+        .filter(grants::role.eq(role))
+        .filter(grants::cluster_id.eq(cluster_id))
+        .select(GRANT_COLUMNS)
+        .get_result(conn)
+        .optional()
+}
+
+/// Every grant, or those of `user_id`, by id.
+pub fn list_grants(conn: &mut DbConn, user_id: Option<i64>) -> QueryResult<Vec<GrantRow>> {
+    let mut query = grants::table
+        .inner_join(users::table)
+        .select(GRANT_COLUMNS)
+        .order(grants::id)
+        .into_boxed();
+    if let Some(user_id) = user_id {
+        query = query.filter(grants::user_id.eq(user_id));
+    }
+    query.load(conn)
+}
+
+/// Removes grant `id`; true when there was one.
+pub fn delete_grant(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    let removed = diesel::delete(grants::table.find(id)).execute(conn)?;
+    Ok(removed == 1)
+}
+
+/// Removes a user, their sessions, their grants and the rows of their deleted instances (the
+/// caller made sure no other instance is theirs). Deleted rows only: should a live one have appeared
 /// since, the foreign key refuses the user's removal and the transaction rolls back.
 pub fn delete_user(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+    diesel::delete(grants::table.filter(grants::user_id.eq(id))).execute(conn)?;
     diesel::delete(
         instances::table
             .filter(instances::user_id.eq(id))

@@ -55,7 +55,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    grants (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        cluster_id -> BigInt,
+        granted_by -> Text,
+        created_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(instances -> users (user_id));
 diesel::joinable!(instances -> images (image_id));
-diesel::allow_tables_to_appear_in_same_query!(users, sessions, images, hosts, instances);
+diesel::allow_tables_to_appear_in_same_query!(users, sessions, images, hosts, instances, grants);

@@ -9,6 +9,7 @@ mod support;
 mod access;
 mod admin;
 mod api_tokens;
+mod grants;
 mod lifecycle;
 mod removal;
 mod seed;
