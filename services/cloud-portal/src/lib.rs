@@ -42,6 +42,7 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
             .map_err(|e| StartError::Setup(format!("token issuer: {e}")))?,
     );
     let tokens = Arc::new(api_tokens::ApiTokens::new(db.clone(), issuer.clone()));
+    let trail = web::Data::new(kit::audit::Trail::new(db.clone()));
     kit::server::start(
         SERVICE,
         &config.http,
@@ -49,6 +50,7 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
         Arc::new(db),
         routes::table(),
         AppData::new()
+            .with(trail)
             .with(portal)
             .with(web::Data::from(issuer))
             .with(web::Data::from(tokens)),

@@ -29,7 +29,7 @@ pub use page::PATHS as PAGE_PATHS;
 type Params = kit::Params<Error>;
 
 /// Every route, for the docs and the not-found answer.
-pub const ROUTES: [&str; 28] = [
+pub const ROUTES: [&str; 29] = [
     "/api/login",
     "/api/logout",
     "/api/instance/baseinfo",
@@ -54,6 +54,7 @@ pub const ROUTES: [&str; 28] = [
     "/api/token/create",
     "/api/token/list",
     "/api/token/revoke",
+    "/api/admin/audit/list",
     "/api/admin/grant/add",
     "/api/admin/grant/delete",
     "/api/admin/grant/list",
@@ -164,6 +165,9 @@ pub fn table() -> RouteTable {
         .seed_credential()
         .slashed("/api/token/revoke", POST, Write, tokens::revoke)
         .allow(SIGNED_IN)
+        .seed_credential()
+        .slashed("/api/admin/audit/list", POST, Read, audit_list)
+        .allow(ADMIN)
         .seed_credential();
     page::routes(table)
 }
@@ -843,6 +847,30 @@ async fn whoami(
     };
     p.finish()?;
     Ok(ok(format!("You are {}", me.subject), me))
+}
+
+/// The trail of this service's writes (kit::audit), newest first: by `actor`, `since`,
+/// `until`, `request_id`; `p` and `sepa` page it as the seed's lists do.
+async fn audit_list(
+    portal: web::Data<Portal>,
+    trail: web::Data<kit::audit::Trail>,
+    caller: Option<Caller>,
+    mut p: Params,
+) -> Result<HttpResponse, Error> {
+    admin(&portal, &caller, &mut p).await?;
+    let filter = kit::audit::filter_of(&mut p)?;
+    let sepa = bounded(&mut p, "sepa", DEFAULT_SEPA, MAX_SEPA)?;
+    let page = bounded(&mut p, "p", 1, i64::MAX)?;
+    p.finish()?;
+    let page = kit::Page {
+        page: u64::try_from(page).unwrap_or(1),
+        page_size: u64::try_from(sepa).unwrap_or(10),
+    };
+    let (changes, total) = trail.list(filter, page).await?;
+    Ok(ok(
+        format!("List {} of {total} changes", changes.len()),
+        serde_json::json!({ "changes": changes, "total": total }),
+    ))
 }
 
 #[cfg(test)]

@@ -191,6 +191,20 @@ fn describe(path: &str) -> Option<Doc> {
             params: &[SESSION, ("token_id", true, "a positive integer")],
             answer: "api_token",
         },
+        "/api/admin/audit/list" => Doc {
+            tag: "administration (role admin)",
+            summary: "The trail of this service's writes, newest first: verified actor, relaying service, route, its parameters, request id",
+            params: &[
+                SESSION,
+                ("actor", false, "only this verified subject's changes"),
+                ("since", false, "UTC `YYYY-mm-dd HH:MM:SS` or `YYYY-mm-dd`"),
+                ("until", false, "UTC `YYYY-mm-dd HH:MM:SS` or `YYYY-mm-dd`"),
+                ("request_id", false, "only the changes of this X-Request-Id"),
+                ("sepa", false, "entries per page, default 10"),
+                ("p", false, "the page, from 1"),
+            ],
+            answer: "changes: [{id, at, actor, via, action, entity, target, request_id}], total",
+        },
         "/api/admin/grant/add" => Doc {
             tag: "administration (role admin)",
             summary: "Grant a user a role on one cluster; their next token carries it",

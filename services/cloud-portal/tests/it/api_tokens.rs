@@ -53,6 +53,11 @@ async fn an_api_token_works_until_revoked(backend: TestBackend) {
     let token = created["token"].as_str().expect("the token").to_string();
     let id = created["api_token"]["id"].as_i64().expect("an id");
     assert_eq!(created["api_token"]["roles"], json!(["admin"]));
+    // The write is in the trail under the verified subject, not what the caller might claim.
+    let trail = call(&admin, "/api/admin/audit/list", json!({"actor": ADMIN})).await;
+    assert_eq!(trail["code"], 0, "{trail}");
+    assert_eq!(trail["changes"][0]["action"], "POST /api/token/create", "{trail}");
+    assert_eq!(trail["changes"][0]["actor"], ADMIN);
     // The token works here and on any service that trusts the portal.
     let script = with_token(&app, &token);
     script
