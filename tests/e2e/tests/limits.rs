@@ -253,7 +253,9 @@ fn check_service(service: &Service, case: &Case) {
          Transfer-Encoding: chunked\r\n\r\n",
         host(url)
     );
-    stream.write_all(&with_token(head.as_bytes())).expect("send");
+    stream
+        .write_all(&with_token(head.as_bytes()))
+        .expect("send");
     let chunk = vec![b' '; 64 * 1024];
     for _ in 0..20 {
         let frame = [
