@@ -31,7 +31,7 @@ fi
 
 # Every secret compose needs, set to stand-ins for the validation; without them compose must
 # refuse (no default passwords).
-secrets=(MYSQL_ROOT_PASSWORD DCP_MYSQL_PASSWORD DCP_PORTAL_ADMIN_PASSWORD DCP_SOA_KEY
+secrets=(MYSQL_ROOT_PASSWORD DCP_MYSQL_PASSWORD DCP_PORTAL_ADMIN_PASSWORD
     DCP_CMDB_ADMIN_KEY DCP_CMDB_ADMIN_SECRET DCP_TASK_ENGINE_CLIENT_SECRET
     DCP_ORCHESTRATOR_CLIENT_SECRET)
 for name in "${secrets[@]}"; do

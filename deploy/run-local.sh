@@ -19,7 +19,7 @@ chmod 700 var var/log
 # The platform's secrets, made once per ./var (they live as long as the SQLite files that hold
 # the accounts), 0600: the portal admin's password (no default password, even here), the
 # service identities' client secrets (the task-engine's and the orchestrator's), and cmdb's
-# admin api key and secret. soa-registry's `demo-key` is the embedded default's demo data.
+# admin api key and secret.
 secrets=var/platform.env
 random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 if [[ ! -s $secrets ]]; then
@@ -59,8 +59,9 @@ identity_env() {
     echo "DCP_IDENTITY__TOKEN_URL=$portal/oauth/token DCP_IDENTITY__CLIENT_ID=$1 DCP_IDENTITY__CLIENT_SECRET=$2"
 }
 
-# Each service gets only its own settings. The task-engine sends task events only to the
-# orchestrator (on 127.0.0.1:8002, its notify_url): events.allowed_urls.
+# Each service gets only its own settings. The task-engine calls its peers as its own
+# identity (no peer secrets), and sends task events only to the orchestrator (on
+# 127.0.0.1:8002, its notify_url): events.allowed_urls.
 service_env() {
     case $1 in
     cloud-portal) echo "DCP_CONFIG=var/cloud-portal.toml DCP_ADMIN__PASSWORD=$DCP_ADMIN_PASSWORD" ;;
@@ -70,11 +71,8 @@ service_env() {
     task-engine)
         echo "$auth_env $(identity_env task-engine "$TASK_ENGINE_CLIENT_SECRET")" \
             "DCP_PEERS__CLOUD_PORTAL__URL=$portal" \
-            "DCP_PEERS__CLOUD_PORTAL__USERNAME=admin DCP_PEERS__CLOUD_PORTAL__PASSWORD=$DCP_ADMIN_PASSWORD" \
-            "DCP_PEERS__SOA_REGISTRY__URL=http://127.0.0.1:8006" \
-            "DCP_PEERS__SOA_REGISTRY__KEY=demo-key DCP_PEERS__SOA_REGISTRY__ZKIDC=qa" \
+            "DCP_PEERS__SOA_REGISTRY__URL=http://127.0.0.1:8006 DCP_PEERS__SOA_REGISTRY__ZKIDC=qa" \
             "DCP_PEERS__CMDB__URL=http://127.0.0.1:8004" \
-            "DCP_PEERS__CMDB__KEY=$CMDB_KEY DCP_PEERS__CMDB__SECRET=$CMDB_SECRET" \
             "DCP_EVENTS__ALLOWED_URLS=http://127.0.0.1:8002/internal/task_event"
         ;;
     orchestrator) echo "$auth_env $(identity_env orchestrator "$ORCHESTRATOR_CLIENT_SECRET")" ;;

@@ -2,6 +2,10 @@
 //! zkidc [`ZKIDC`]) and cmdb — started in-process on port 0 from their library crates, for the
 //! integration suites of the services that call them (task-engine, orchestrator). The
 //! end-to-end suite (`tests/e2e`) runs them as processes instead.
+//!
+//! They trust the test issuer, and let the task-engine's service identity ([`TASK_ENGINE`])
+//! do what its built-in steps do: cloud-portal makes it a portal user on first sight,
+//! soa-registry lets it use [`ZKIDC`], cmdb creates the `dcp_*` types it writes at start.
 
 // Test support: a panic is how a broken fixture fails its test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -21,7 +25,11 @@ pub use cloud_portal::Config as CloudPortalConfig;
 
 pub const CP_ADMIN: &str = "cp-admin";
 pub const CP_ADMIN_PASSWORD: &str = "cp-admin-password";
-/// The cloud-portal account with role `service` the built-in steps use.
+/// The client id of the task-engine's service identity at the test issuer: the subject its
+/// built-in steps act as.
+pub const TASK_ENGINE: &str = "task-engine";
+/// A cloud-portal account with role `service`, for the legacy seed credentials of the
+/// task-engine's `[peers]` ([`Peers::configure_legacy`]).
 pub const CP_SERVICE: &str = "dcp-service";
 pub const CP_SERVICE_PASSWORD: &str = "dcp-service-password";
 pub const SOA_KEY: &str = "dcp-it-soa-key";
@@ -113,6 +121,9 @@ impl Peers {
                 owner: "dcp-it".into(),
                 zkidcs: Vec::new(),
             }],
+            service_zkidcs: [(TASK_ENGINE.to_string(), vec![ZKIDC.to_string()])]
+                .into_iter()
+                .collect(),
             auth: issuer().auth_config(),
             ..soa_registry::config::Config::default()
         };
@@ -122,7 +133,7 @@ impl Peers {
                 .expect("soa-registry starts"),
         );
 
-        // cmdb with a known admin key.
+        // cmdb with a known admin key, making the platform's `dcp_*` types at start.
         let cmdb_db = TestDatabase::create(backend, "peer_cmdb");
         let mut cmdb_config = cmdb::Config {
             http: test_http(),
@@ -130,6 +141,7 @@ impl Peers {
             auth: issuer().auth_config(),
             ..cmdb::Config::default()
         };
+        cmdb_config.platform.ensure_types = true;
         cmdb_config.api_keys.admin_key = CMDB_KEY.into();
         cmdb_config.api_keys.admin_secret = CMDB_SECRET.into();
         cmdb_config.api_keys.credentials_file =
@@ -146,9 +158,32 @@ impl Peers {
         }
     }
 
-    /// Points a task-engine's `[peers]` at these peers.
+    /// Points a task-engine's `[peers]` at these peers (the URLs and the default zkidc), to
+    /// be called with its service identity [`TASK_ENGINE`] (`[identity]`).
     pub fn configure(&self, config: &mut task_engine::Config) {
         use task_engine::config::{CloudPortalPeer, CmdbPeer, SoaRegistryPeer};
+        config.identity = service_identity(TASK_ENGINE);
+        config.peers.cloud_portal = CloudPortalPeer {
+            url: self.cloud_portal.url.clone(),
+            ..CloudPortalPeer::default()
+        };
+        config.peers.soa_registry = SoaRegistryPeer {
+            url: self.soa_registry.url.clone(),
+            zkidc: ZKIDC.into(),
+            ..SoaRegistryPeer::default()
+        };
+        config.peers.cmdb = CmdbPeer {
+            url: self.cmdb.url.clone(),
+            ..CmdbPeer::default()
+        };
+    }
+
+    /// As [`Peers::configure`], with the legacy seed credentials instead of an identity: the
+    /// cloud-portal account [`CP_SERVICE`], the soa-registry key, cmdb's admin key (and no
+    /// `[identity]`, so task events go without a token).
+    pub fn configure_legacy(&self, config: &mut task_engine::Config) {
+        use task_engine::config::{CloudPortalPeer, CmdbPeer, SoaRegistryPeer};
+        config.identity = client::credentials::IdentityConfig::default();
         config.peers.cloud_portal = CloudPortalPeer {
             url: self.cloud_portal.url.clone(),
             username: CP_SERVICE.into(),
@@ -166,8 +201,17 @@ impl Peers {
         };
     }
 
-    /// cloud-portal, logged in as the service account.
-    pub async fn cloud_portal_service(&self) -> CloudPortalClient {
+    /// cloud-portal as the task-engine's service identity: whose instances its steps make.
+    pub fn cloud_portal_service(&self) -> CloudPortalClient {
+        CloudPortalClient::new(
+            ClientConfig::new(&self.cloud_portal.url)
+                .with_credentials(service_identity(TASK_ENGINE).credentials()),
+        )
+        .expect("client")
+    }
+
+    /// cloud-portal, logged in as the legacy service account [`CP_SERVICE`].
+    pub async fn cloud_portal_legacy(&self) -> CloudPortalClient {
         let cp = CloudPortalClient::new(ClientConfig::new(&self.cloud_portal.url)).expect("client");
         let key = cp
             .login(CP_SERVICE, CP_SERVICE_PASSWORD)

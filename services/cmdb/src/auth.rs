@@ -70,7 +70,8 @@ pub fn roles_of_user(is_admin: bool) -> Vec<Role> {
 /// decision the route table gives the same route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// A read: `viewer`.
+    /// A read: `viewer`, or `service` (the task-engine's `record_ci` / `remove_ci` read the
+    /// platform's types and look CIs up before they write).
     Read,
     /// A write of CIs or CI relations: `operator`, or `service` (limited to `dcp_*` types).
     Write,
@@ -81,7 +82,7 @@ pub enum Access {
 impl Access {
     pub const fn decision(self) -> kit::access::Access {
         match self {
-            Access::Read => kit::access::Access::Role(Role::Viewer),
+            Access::Read => kit::access::Access::AnyOf(&[Role::Viewer, Role::Service]),
             Access::Write => kit::access::Access::AnyOf(&[Role::Operator, Role::Service]),
             Access::Admin => kit::access::Access::Role(Role::Admin),
         }

@@ -1,6 +1,12 @@
 //! The built-in steps: `create_vm` / `return_vm` (cloud-portal), `register` / `unregister`
 //! (soa-registry), `record_ci` / `remove_ci` (cmdb), called through `crates/client`.
 //!
+//! The peers are called with this service's own identity (`[identity]`: a bearer token of the
+//! role `service` whose subject is the client id) when it is configured, otherwise with the
+//! legacy seed credentials of `[peers]` (a cloud-portal session, a soa-registry key, a signed
+//! cmdb api key). Either way the steps never change cmdb's model: they read the CI types they
+//! write and fail, naming what is missing, when one is not there.
+//!
 //! Each step reads its parameters like a remote step's placeholders (the step's
 //! `param_values`, then the task's `params`, then the node's variables) and answers what it
 //! learnt about the node ([`Facts`]); the engine writes those in the same transaction as the
@@ -11,6 +17,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::time::Duration;
 
+use client::credentials::{Credentials, IdentityConfig};
 use client::{ClientConfig, ClientError, CloudPortalClient, CmdbClient, SoaRegistryClient};
 use kit::secret::Secret;
 use serde_json::{json, Map, Value};
@@ -70,6 +77,8 @@ pub enum BuiltinError {
     },
     #[error("built-in step `{step}`: {reason}")]
     Unexpected { step: BuiltinStep, reason: String },
+    #[error("built-in step `{step}`: cmdb's model lacks {what}; the task-engine never changes the model: cmdb creates the platform's `dcp_*` types at start (`[platform] ensure_types`), an admin creates any other `ci_type`")]
+    MissingModel { step: BuiltinStep, what: String },
 }
 
 /// The node a built-in step works on.
@@ -97,33 +106,58 @@ pub struct Peers {
     cmdb: Option<Cmdb>,
 }
 
-fn client_config(url: &str, peers: &PeersConfig) -> ClientConfig {
-    let mut config = ClientConfig::new(url);
+/// A peer's client settings: its URL, the timeouts, and who calls (`credentials`: this
+/// service's identity, or none when the legacy seed credentials go as parameters).
+fn client_config(url: &str, peers: &PeersConfig, credentials: &Credentials) -> ClientConfig {
+    let mut config = ClientConfig::new(url).with_credentials(credentials.clone());
     config.timeout = Duration::from_secs(peers.timeout_secs);
     config.connect_timeout = Duration::from_secs(peers.connect_timeout_secs);
     config
 }
 
 impl Peers {
-    /// Clients for the configured peers (an empty `url` leaves a peer out).
-    pub fn new(config: &PeersConfig) -> Result<Peers, ClientError> {
-        let cloud_portal = if config.cloud_portal.url.is_empty() {
+    /// Clients for the configured peers (an empty `url` leaves a peer out), calling with
+    /// `identity` when it is configured (one token, shared by the three), otherwise with the
+    /// legacy seed credentials of `config`.
+    pub fn new(config: &PeersConfig, identity: &IdentityConfig) -> Result<Peers, ClientError> {
+        let with_identity = identity.is_configured();
+        let credentials = identity.credentials();
+        if with_identity {
+            let unused = config.unused_legacy_keys();
+            if !unused.is_empty() {
+                tracing::warn!(
+                    keys = unused.join(", "),
+                    "legacy peer credentials ignored: the peers are called with [identity]"
+                );
+            }
+        }
+        let cp = &config.cloud_portal;
+        let cloud_portal = if cp.url.is_empty() {
             None
         } else {
-            Some(CloudPortal {
-                client: CloudPortalClient::new(client_config(&config.cloud_portal.url, config))?,
-                username: config.cloud_portal.username.clone(),
-                password: config.cloud_portal.password.clone(),
+            let login = (!with_identity).then(|| Login {
+                username: cp.username.clone(),
+                password: cp.password.clone(),
                 session: Mutex::new(None),
+            });
+            Some(CloudPortal {
+                client: CloudPortalClient::new(client_config(&cp.url, config, &credentials))?,
+                login,
             })
         };
         let soa = &config.soa_registry;
         let soa_registry = if soa.url.is_empty() {
             None
         } else {
+            // With a bearer token soa-registry ignores `key`: none is sent.
+            let key = if with_identity {
+                ""
+            } else {
+                soa.key.expose_secret()
+            };
             let client = SoaRegistryClient::new(
-                client_config(&soa.url, config),
-                soa.key.expose_secret(),
+                client_config(&soa.url, config, &credentials),
+                key,
                 &soa.zkidc,
             )?;
             Some((client, soa.zkidc.clone()))
@@ -131,10 +165,15 @@ impl Peers {
         let cmdb = if config.cmdb.url.is_empty() {
             None
         } else {
+            let client = CmdbClient::new(client_config(&config.cmdb.url, config, &credentials))?;
+            let client = if with_identity {
+                client
+            } else {
+                client.with_key(&config.cmdb.key, config.cmdb.secret.expose_secret())
+            };
             Some(Cmdb {
-                client: CmdbClient::new(client_config(&config.cmdb.url, config))?
-                    .with_key(&config.cmdb.key, config.cmdb.secret.expose_secret()),
-                ensured: Mutex::new(HashSet::new()),
+                client,
+                checked: Mutex::new(HashSet::new()),
                 setup: Mutex::new(()),
             })
         };
@@ -272,46 +311,61 @@ impl Ctx<'_> {
 
 // ---- cloud-portal ----
 
-/// A logged-in service account: one session, reused by every call, renewed when it expires.
+/// cloud-portal, called with this service's identity (its client sends the token), or, legacy,
+/// as a logged-in service account.
 struct CloudPortal {
     client: CloudPortalClient,
+    /// The legacy seed credentials; `None` with an identity.
+    login: Option<Login>,
+}
+
+/// A service account's username and password: one session, reused by every call, renewed
+/// when it expires.
+struct Login {
     username: String,
     password: Secret,
     session: Mutex<Option<String>>,
 }
 
-impl CloudPortal {
+impl Login {
     /// The session key, logging in when there is none yet (one login for all nodes).
-    async fn session(&self) -> Result<String, ClientError> {
+    async fn session(&self, client: &CloudPortalClient) -> Result<String, ClientError> {
         let mut session = self.session.lock().await;
         if let Some(key) = session.as_ref() {
             return Ok(key.clone());
         }
-        let key = self
-            .client
+        let key = client
             .login(&self.username, self.password.expose_secret())
             .await?;
         *session = Some(key.clone());
         Ok(key)
     }
 
-    /// Calls `f` with a logged-in client; an expired session is renewed once.
+    /// Forgets `key` unless another call has already replaced it.
+    async fn forget(&self, key: &str) {
+        let mut session = self.session.lock().await;
+        if session.as_deref() == Some(key) {
+            *session = None;
+        }
+    }
+}
+
+impl CloudPortal {
+    /// Calls `f` with the client: as it is with an identity; legacy, logged in, an expired
+    /// session renewed once.
     async fn call<T, F, Fut>(&self, f: F) -> Result<T, ClientError>
     where
         F: Fn(CloudPortalClient) -> Fut,
         Fut: Future<Output = Result<T, ClientError>>,
     {
-        let key = self.session().await?;
+        let Some(login) = &self.login else {
+            return f(self.client.clone()).await;
+        };
+        let key = login.session(&self.client).await?;
         match f(self.client.with_session(&key)).await {
             Err(e) if e.code() == Some(CP_NEEDS_LOGIN) => {
-                {
-                    // Forget it unless another call has already replaced it.
-                    let mut session = self.session.lock().await;
-                    if session.as_deref() == Some(key.as_str()) {
-                        *session = None;
-                    }
-                }
-                let key = self.session().await?;
+                login.forget(&key).await;
+                let key = login.session(&self.client).await?;
                 f(self.client.with_session(&key)).await
             }
             other => other,
@@ -387,14 +441,14 @@ impl CloudPortal {
         instance_facts(ctx, instance, false)
     }
 
-    /// The service account's live instance named `name`, if any (deleted ones are not listed).
+    /// The calling account's live instance named `name`, if any (deleted ones are not listed).
     async fn find_by_name(&self, ctx: &Ctx<'_>, name: &str) -> Result<Option<i64>, BuiltinError> {
         const PAGE: u32 = 1000;
         for p in 1.. {
             let list = self
                 .call(|c| async move { c.my_instances(PAGE, p).await })
                 .await
-                .map_err(ctx.peer("listing the service account's instances"))?;
+                .map_err(ctx.peer("listing this service's instances"))?;
             if let Some(found) = list.iter().find(|i| i.name == name) {
                 return Ok(Some(found.id));
             }
@@ -603,10 +657,11 @@ impl SoaService {
 
 // ---- cmdb ----
 
-/// cmdb's answers for "not found" and for "already exists" (the seed's 500).
+/// cmdb's answer for "not found".
 const CMDB_NOT_FOUND: u16 = 404;
 
-/// The CI types the steps keep, each with its unique attribute and the others.
+/// The CI types the steps keep, each with its unique attribute and the others (cmdb creates
+/// them at start: services/cmdb/src/service/platform.rs).
 const SERVICE_TYPE: &str = "dcp_service";
 const POOL_TYPE: &str = "dcp_pool";
 const NODE_TYPE: &str = "dcp_node";
@@ -620,10 +675,10 @@ const CONTAIN: &str = "contain";
 
 struct Cmdb {
     client: CmdbClient,
-    /// CI types known to exist with their attributes and relations (in this process).
-    ensured: Mutex<HashSet<String>>,
-    /// Serialises the writes shared by every node (types, service and pool CIs), so that
-    /// concurrent nodes do not race to create the same thing.
+    /// Node CI types found with everything the steps write (in this process).
+    checked: Mutex<HashSet<String>>,
+    /// Serialises the writes shared by every node (service and pool CIs), so that concurrent
+    /// nodes do not race to create the same thing.
     setup: Mutex<()>,
 }
 
@@ -632,30 +687,14 @@ fn ci_id(ci: &Map<String, Value>) -> Option<i64> {
 }
 
 impl Cmdb {
-    async fn attribute(
-        &self,
-        ctx: &Ctx<'_>,
-        name: &str,
-        unique: bool,
-    ) -> Result<i64, BuiltinError> {
-        match self.client.attribute(name).await {
-            Ok(found) => return Ok(found.attribute.attr_id),
-            Err(e) if e.status() == Some(CMDB_NOT_FOUND) => {}
-            Err(e) => return Err(ctx.peer(format!("reading attribute `{name}`"))(e)),
+    fn missing(ctx: &Ctx<'_>, what: String) -> BuiltinError {
+        BuiltinError::MissingModel {
+            step: ctx.step,
+            what,
         }
-        let added = self
-            .client
-            .add_attribute(json!({
-                "attr_name": name,
-                "value_type": "text",
-                "is_uniq": u8::from(unique),
-            }))
-            .await
-            .map_err(ctx.peer(format!("adding attribute `{name}`")))?;
-        Ok(added.attr_id)
     }
 
-    /// The CI type `name` with unique attribute `key` and attributes `attrs`; its id.
+    /// The id of CI type `name`, which must have the unique attribute `key` and `attrs` bound.
     async fn citype(
         &self,
         ctx: &Ctx<'_>,
@@ -663,55 +702,75 @@ impl Cmdb {
         key: &str,
         attrs: &[&str],
     ) -> Result<i64, BuiltinError> {
-        let key_id = self.attribute(ctx, key, true).await?;
-        let type_id = match self.client.query_citype(name).await {
-            Ok(found) => found.citype.type_id,
+        let citype = match self.client.query_citype(name).await {
+            Ok(found) => found.citype,
             Err(e) if e.status() == Some(CMDB_NOT_FOUND) => {
-                self.client
-                    .add_citype(json!({"type_name": name, "_id": key_id}))
-                    .await
-                    .map_err(ctx.peer(format!("adding CI type `{name}`")))?
-                    .type_id
+                return Err(Self::missing(ctx, format!("the CI type `{name}`")))
             }
             Err(e) => return Err(ctx.peer(format!("reading CI type `{name}`"))(e)),
         };
-        let mut ids = Vec::new();
-        for attr in attrs {
-            ids.push(self.attribute(ctx, attr, false).await?);
+        if citype.unique != key {
+            return Err(Self::missing(
+                ctx,
+                format!(
+                    "the CI type `{name}` with the unique attribute `{key}` (its unique attribute is `{}`)",
+                    citype.unique
+                ),
+            ));
         }
-        self.client
-            .bind_attributes(type_id, &ids, false)
+        let bound = self
+            .client
+            .type_attributes(citype.type_id)
             .await
-            .map_err(ctx.peer(format!("binding attributes to CI type `{name}`")))?;
-        Ok(type_id)
+            .map_err(ctx.peer(format!("reading the attributes of CI type `{name}`")))?;
+        let names: HashSet<&str> = bound
+            .attributes
+            .iter()
+            .map(|a| a.attribute.attr_name.as_str())
+            .collect();
+        let absent: Vec<&str> = attrs
+            .iter()
+            .copied()
+            .filter(|attr| !names.contains(attr))
+            .collect();
+        if !absent.is_empty() {
+            return Err(Self::missing(
+                ctx,
+                format!(
+                    "the attributes `{}` bound to the CI type `{name}`",
+                    absent.join("`, `")
+                ),
+            ));
+        }
+        Ok(citype.type_id)
     }
 
+    /// The type relation `parent` → `child` must exist.
     async fn type_relation(
         &self,
         ctx: &Ctx<'_>,
-        parent: i64,
-        child: i64,
+        (parent, parent_name): (i64, &str),
+        (child, child_name): (i64, &str),
     ) -> Result<(), BuiltinError> {
         let children = self
             .client
             .citype_children(parent)
             .await
-            .map_err(ctx.peer("reading CI type relations"))?;
+            .map_err(ctx.peer(format!("reading the children of CI type `{parent_name}`")))?;
         if children.children.iter().any(|c| c.citype.type_id == child) {
             return Ok(());
         }
-        self.client
-            .add_citype_relation(parent, child, CONTAIN)
-            .await
-            .map_err(ctx.peer("adding a CI type relation"))?;
-        Ok(())
+        Err(Self::missing(
+            ctx,
+            format!("the CI type relation `{parent_name}` → `{child_name}`"),
+        ))
     }
 
-    /// Makes sure the three types, their attributes and relations exist (once per process
-    /// and node type).
-    async fn schema(&self, ctx: &Ctx<'_>, node_type: &str) -> Result<(), BuiltinError> {
-        let mut ensured = self.ensured.lock().await;
-        if ensured.contains(node_type) {
+    /// Checks that the three types, their attributes and relations exist (once per process
+    /// and node type, until a write fails).
+    async fn check_model(&self, ctx: &Ctx<'_>, node_type: &str) -> Result<(), BuiltinError> {
+        let mut checked = self.checked.lock().await;
+        if checked.contains(node_type) {
             return Ok(());
         }
         let service = self
@@ -719,9 +778,11 @@ impl Cmdb {
             .await?;
         let pool = self.citype(ctx, POOL_TYPE, POOL_KEY, &POOL_ATTRS).await?;
         let node = self.citype(ctx, node_type, NODE_KEY, &NODE_ATTRS).await?;
-        self.type_relation(ctx, service, pool).await?;
-        self.type_relation(ctx, pool, node).await?;
-        ensured.insert(node_type.to_string());
+        self.type_relation(ctx, (service, SERVICE_TYPE), (pool, POOL_TYPE))
+            .await?;
+        self.type_relation(ctx, (pool, POOL_TYPE), (node, node_type))
+            .await?;
+        checked.insert(node_type.to_string());
         Ok(())
     }
 
@@ -766,7 +827,7 @@ impl Cmdb {
         let recorded = self.record(ctx).await;
         if recorded.is_err() {
             // The model may have changed under us (a type deleted): check it again next time.
-            self.ensured.lock().await.clear();
+            self.checked.lock().await.clear();
         }
         recorded
     }
@@ -789,7 +850,7 @@ impl Cmdb {
         let pool_key = format!("{cluster}/{service}/{pool}");
         let pool_ci = {
             let _setup = self.setup.lock().await;
-            self.schema(ctx, &node_type).await?;
+            self.check_model(ctx, &node_type).await?;
             let service_ci = self
                 .upsert(
                     ctx,

@@ -27,8 +27,10 @@ pub struct Config {
     #[serde(default)]
     pub events: EventsConfig,
     /// This service's own identity at the token issuer (client credentials): the task events
-    /// it POSTs carry its token. Unset: events go without one (a receiver that checks them,
-    /// such as the orchestrator, refuses them).
+    /// it POSTs and the built-in steps' calls to their peers carry its token (role `service`,
+    /// subject = `client_id`). Unset: events go without one (a receiver that checks them,
+    /// such as the orchestrator, refuses them), and each configured peer needs its legacy
+    /// seed credentials in `[peers]`.
     #[serde(default)]
     pub identity: client::credentials::IdentityConfig,
 }
@@ -56,7 +58,7 @@ impl Validate for Config {
         self.database.validate()?;
         self.log.validate()?;
         self.ssh.validate()?;
-        self.peers.validate()?;
+        self.peers.validate(self.identity.is_configured())?;
         self.ansible.validate()?;
         self.events.validate()?;
         if let Some((key, reason)) = self.identity.problem() {
@@ -315,7 +317,9 @@ impl RunConfig {
 }
 
 /// The services the built-in steps call. A peer whose `url` is empty is not configured: the
-/// steps that need it fail, naming the key to set.
+/// steps that need it fail, naming the key to set. A configured peer is called with this
+/// service's own identity (`[identity]`) when it is set; without it, with the peer's legacy
+/// seed credentials below, which are then required. With both, the identity is used.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PeersConfig {
@@ -340,31 +344,39 @@ impl Default for PeersConfig {
     }
 }
 
-/// cloud-portal, as a user with the role `service` (`create_vm`, `return_vm`).
+/// cloud-portal (`create_vm`, `return_vm`). Legacy, without `[identity]`: a portal user with
+/// the role `service`, by username and password (a session).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CloudPortalPeer {
     pub url: String,
+    /// Legacy seed credential: only without `[identity]`.
     pub username: String,
+    /// Legacy seed credential: only without `[identity]`.
     pub password: Secret,
 }
 
-/// soa-registry (`register`, `unregister`): an API key and the zkidc used when a task names none.
+/// soa-registry (`register`, `unregister`): the zkidc used when a task names none. Legacy,
+/// without `[identity]`: an API key.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SoaRegistryPeer {
     pub url: String,
+    /// Legacy seed credential: only without `[identity]`.
     pub key: Secret,
     pub zkidc: String,
 }
 
-/// cmdb (`record_ci`, `remove_ci`): an admin's api key and secret (the steps create the CI
-/// types and attributes they need).
+/// cmdb (`record_ci`, `remove_ci`). Legacy, without `[identity]`: a cmdb user's api key and
+/// secret. Either way the steps only write CIs: the CI types are cmdb's (`[platform]
+/// ensure_types`) or an admin's to create.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CmdbPeer {
     pub url: String,
+    /// Legacy seed credential: only without `[identity]`.
     pub key: String,
+    /// Legacy seed credential: only without `[identity]`.
     pub secret: Secret,
 }
 
@@ -381,50 +393,54 @@ fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn require(key: &str, value: &str, peer: &str) -> Result<(), ConfigError> {
+/// A legacy credential of a configured peer, needed when there is no `[identity]`.
+fn require_legacy(key: &str, value: &str, url_key: &str) -> Result<(), ConfigError> {
     if value.trim().is_empty() {
         return Err(ConfigError::invalid(
             key,
-            format!("must be set when {peer} is configured"),
+            format!(
+                "must be set when {url_key} is configured without `[identity]` \
+                 (identity.token_url, identity.client_id, identity.client_secret: this \
+                 service's own identity, which the peers should be called with; `{key}` is \
+                 the legacy seed credential)"
+            ),
         ));
     }
     Ok(())
 }
 
 impl PeersConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// The URLs, and, when `identity` (this service's own identity is configured) is false,
+    /// the legacy credentials of every configured peer.
+    pub fn validate(&self, identity: bool) -> Result<(), ConfigError> {
         let cp = &self.cloud_portal;
         check_url("peers.cloud_portal.url", &cp.url)?;
-        if !cp.url.is_empty() {
-            require(
-                "peers.cloud_portal.username",
-                &cp.username,
-                "peers.cloud_portal.url",
-            )?;
-            require(
-                "peers.cloud_portal.password",
-                cp.password.expose_secret(),
-                "peers.cloud_portal.url",
-            )?;
-        }
         let soa = &self.soa_registry;
         check_url("peers.soa_registry.url", &soa.url)?;
-        if !soa.url.is_empty() {
-            require(
-                "peers.soa_registry.key",
-                soa.key.expose_secret(),
-                "peers.soa_registry.url",
-            )?;
-        }
         let cmdb = &self.cmdb;
         check_url("peers.cmdb.url", &cmdb.url)?;
-        if !cmdb.url.is_empty() {
-            require("peers.cmdb.key", &cmdb.key, "peers.cmdb.url")?;
-            require(
-                "peers.cmdb.secret",
-                cmdb.secret.expose_secret(),
-                "peers.cmdb.url",
-            )?;
+        if !identity {
+            if !cp.url.is_empty() {
+                let url_key = "peers.cloud_portal.url";
+                require_legacy("peers.cloud_portal.username", &cp.username, url_key)?;
+                require_legacy(
+                    "peers.cloud_portal.password",
+                    cp.password.expose_secret(),
+                    url_key,
+                )?;
+            }
+            if !soa.url.is_empty() {
+                require_legacy(
+                    "peers.soa_registry.key",
+                    soa.key.expose_secret(),
+                    "peers.soa_registry.url",
+                )?;
+            }
+            if !cmdb.url.is_empty() {
+                let url_key = "peers.cmdb.url";
+                require_legacy("peers.cmdb.key", &cmdb.key, url_key)?;
+                require_legacy("peers.cmdb.secret", cmdb.secret.expose_secret(), url_key)?;
+            }
         }
         if self.timeout_secs == 0 || self.connect_timeout_secs == 0 {
             return Err(ConfigError::invalid(
@@ -433,6 +449,27 @@ impl PeersConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The legacy credentials set beside `[identity]`, which then go unused (for a warning).
+    pub fn unused_legacy_keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        if !self.cloud_portal.username.is_empty() {
+            keys.push("peers.cloud_portal.username");
+        }
+        if !self.cloud_portal.password.expose_secret().is_empty() {
+            keys.push("peers.cloud_portal.password");
+        }
+        if !self.soa_registry.key.expose_secret().is_empty() {
+            keys.push("peers.soa_registry.key");
+        }
+        if !self.cmdb.key.is_empty() {
+            keys.push("peers.cmdb.key");
+        }
+        if !self.cmdb.secret.expose_secret().is_empty() {
+            keys.push("peers.cmdb.secret");
+        }
+        keys
     }
 }
 
@@ -485,9 +522,9 @@ mod tests {
     #[test]
     fn peers_are_optional_but_need_their_credentials_when_set() {
         let mut peers = PeersConfig::default();
-        assert!(peers.validate().is_ok(), "no peer configured is valid");
+        assert!(peers.validate(false).is_ok(), "no peer configured is valid");
         peers.cloud_portal.url = "http://cp:8005".into();
-        let error = peers.validate().map_err(|e| e.to_string());
+        let error = peers.validate(false).map_err(|e| e.to_string());
         assert!(
             error
                 .as_ref()
@@ -496,16 +533,16 @@ mod tests {
         );
         peers.cloud_portal.username = "svc".into();
         peers.cloud_portal.password = "pw".into();
-        assert!(peers.validate().is_ok());
+        assert!(peers.validate(false).is_ok());
         peers.cmdb.url = "cmdb:8004".into();
-        let error = peers.validate().map_err(|e| e.to_string());
+        let error = peers.validate(false).map_err(|e| e.to_string());
         assert!(
             error.as_ref().is_err_and(|e| e.contains("peers.cmdb.url")),
             "{error:?}"
         );
         peers.cmdb.url = "http://cmdb:8004".into();
         peers.cmdb.key = "k".into();
-        let error = peers.validate().map_err(|e| e.to_string());
+        let error = peers.validate(false).map_err(|e| e.to_string());
         assert!(
             error
                 .as_ref()
@@ -514,11 +551,42 @@ mod tests {
         );
         peers.soa_registry.url = "http://soa:8006".into();
         peers.cmdb.secret = "s".into();
-        let error = peers.validate().map_err(|e| e.to_string());
+        let error = peers.validate(false).map_err(|e| e.to_string());
         assert!(
             error
                 .as_ref()
                 .is_err_and(|e| e.contains("peers.soa_registry.key")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn with_an_identity_the_peers_need_no_legacy_credentials() {
+        let mut config = Config::default();
+        config.peers.cloud_portal.url = "http://cp:8005".into();
+        config.peers.soa_registry.url = "http://soa:8006".into();
+        config.peers.cmdb.url = "http://cmdb:8004".into();
+        let error = config.validate().map_err(|e| e.to_string());
+        assert!(
+            error
+                .as_ref()
+                .is_err_and(|e| e.contains("peers.cloud_portal.username")
+                    && e.contains("identity.client_id")),
+            "{error:?}"
+        );
+        config.identity = client::credentials::IdentityConfig {
+            token_url: "http://cp:8005/oauth/token".into(),
+            client_id: "task-engine".into(),
+            client_secret: "a-secret-of-the-task-engine".to_string().into(),
+        };
+        assert!(config.validate().is_ok(), "{:?}", config.validate());
+        assert!(config.peers.unused_legacy_keys().is_empty());
+        config.peers.cmdb.key = "k".into();
+        assert_eq!(config.peers.unused_legacy_keys(), vec!["peers.cmdb.key"]);
+        config.peers.cmdb.url = "cmdb:8004".into();
+        let error = config.validate().map_err(|e| e.to_string());
+        assert!(
+            error.as_ref().is_err_and(|e| e.contains("peers.cmdb.url")),
             "{error:?}"
         );
     }

@@ -33,7 +33,7 @@ pub async fn start(config: Config) -> Result<kit::server::Bound, StartError> {
     let shared = web::Data::new(db.clone());
     let executor =
         Arc::new(exec::SshExecutor::new(config.ssh.clone()).with_ansible(config.ansible.clone()));
-    let peers = builtin::Peers::new(&config.peers)
+    let peers = builtin::Peers::new(&config.peers, &config.identity)
         .map_err(|e| StartError::Setup(format!("cannot build the peers' clients: {e}")))?;
     let peers = Arc::new(peers);
     let targets = config

@@ -290,9 +290,10 @@ impl Platform {
                  known_hosts = \"{}\"\ncontrol_dir = \"{}\"\ncommand_timeout_secs = 60\n\n\
                  [events]\n# The orchestrator below binds 127.0.0.1, port 0.\nallowed_urls = [\"http://127.0.0.1:*/internal/task_event\"]\n\n\
                  [run]\nretry_pause_ms = 200\n# A crashed engine's tasks are taken over within seconds.\nlease_secs = 3\n\n\
-                 [peers.cloud_portal]\nurl = \"{}\"\nusername = \"{PORTAL_ADMIN}\"\npassword = \"{PORTAL_PASSWORD}\"\n\n\
-                 [peers.soa_registry]\nurl = \"{}\"\nkey = \"{SOA_KEY}\"\nzkidc = \"{ZKIDC}\"\n\n\
-                 [peers.cmdb]\nurl = \"{}\"\nkey = \"{CMDB_KEY}\"\nsecret = \"{CMDB_SECRET}\"\n",
+                 # The peers are called with [identity] above.\n\
+                 [peers.cloud_portal]\nurl = \"{}\"\n\n\
+                 [peers.soa_registry]\nurl = \"{}\"\nzkidc = \"{ZKIDC}\"\n\n\
+                 [peers.cmdb]\nurl = \"{}\"\n",
                 common(&engine_db.config.url),
                 auth(&portal),
                 identity(&portal, "task-engine", TASK_ENGINE_SECRET),
@@ -358,6 +359,20 @@ impl Platform {
     pub fn soa_registry(&self) -> SoaRegistryClient {
         SoaRegistryClient::new(self.config(&self.soa_registry.url), SOA_KEY, ZKIDC)
             .expect("a client")
+    }
+
+    /// cloud-portal as the task-engine's service identity: the account its steps act as.
+    pub fn cloud_portal_as_task_engine(&self) -> CloudPortalClient {
+        let token_url = format!("{}/oauth/token", self.cloud_portal.url);
+        let mut config = ClientConfig::new(&self.cloud_portal.url).with_credentials(
+            client::Credentials::client(
+                &token_url,
+                "task-engine",
+                TASK_ENGINE_SECRET.to_string().into(),
+            ),
+        );
+        config.timeout = Duration::from_secs(30);
+        CloudPortalClient::new(config).expect("a client")
     }
 
     /// A cloud-portal client logged in as the admin.

@@ -223,6 +223,27 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
         .await
         .expect("the service CI's children");
     assert_eq!(service_children.numfound, 1, "service → pool relation");
+    // The built-in steps acted as the task-engine's own identity: every change in cmdb's
+    // history is `task-engine`'s, and its cloud-portal account owns the three instances.
+    let all_history = cmdb.history(json!({})).await.expect("cmdb's history");
+    let engine_history = cmdb
+        .history(json!({"username": "task-engine"}))
+        .await
+        .expect("the task-engine's history");
+    assert!(
+        engine_history.numfound > 0 && engine_history.numfound == all_history.numfound,
+        "cmdb's history names the task-engine: {all_history:?}"
+    );
+    let owned = platform
+        .cloud_portal_as_task_engine()
+        .my_instances(100, 1)
+        .await
+        .expect("the task-engine's instances");
+    assert_eq!(
+        owned.len(),
+        3,
+        "the task-engine owns the instances: {owned:?}"
+    );
     let used = hosts_in_use(&portal).await;
     assert_eq!(used, 3, "three hosts in use in cloud-portal");
 

@@ -12,7 +12,7 @@ use super::API;
 /// Who may call a route (see proto-docs/cmdb.md, "Identity" and "Signing").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Right {
-    /// A viewer's token, or any user's signature.
+    /// A viewer's or a service's token, or any user's signature.
     Read,
     /// An operator's token (a service's for `dcp_*` CI types), or any user's signature.
     User,
@@ -346,7 +346,9 @@ fn operation(route: &Route) -> Value {
         })
         .collect();
     let right = match route.right {
-        Right::Read => "read: a bearer token with the role viewer, or signed by any user",
+        Right::Read => {
+            "read: a bearer token with the role viewer or service, or signed by any user"
+        }
         Right::User => {
             "write: a bearer token with the role operator (or service, for CIs of `dcp_*` \
              types only), or signed by any user"

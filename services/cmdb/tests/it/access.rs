@@ -61,6 +61,11 @@ async fn a_service_writes_cis_of_platform_types_only(backend: TestBackend) {
     app.server_model().await;
     let server = app.add_server(json!({"hostname": "web-1"})).await;
     let engine = app.bearer("task-engine", &[Role::Service]);
+    // It reads what it writes: the platform's model and CIs.
+    engine
+        .query_citype("dcp_node")
+        .await
+        .expect("a service reads the platform's types");
     // The platform's types: add, update (through the batch's upsert), relate, delete.
     let pool = engine
         .add_ci(json!({"ci_type": "dcp_pool", "dcp_pool_key": "c1/web/p1", "pool": "p1"}))

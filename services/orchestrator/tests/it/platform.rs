@@ -27,7 +27,7 @@ async fn expand_by_three_gives_three_registered_nodes_with_ips_and_shrink_gives_
     // calling them.
     let peers = Peers::start(backend, 3).await;
     let image = peers.image_id;
-    let cp_service = peers.cloud_portal_service().await;
+    let cp_service = peers.cloud_portal_service();
     let soa = peers.soa_registry_client();
     let cmdb = peers.cmdb_client();
     let engine = Engine::spawn_with(backend, |config| peers.configure(config)).await;

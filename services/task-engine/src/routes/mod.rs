@@ -548,7 +548,7 @@ fn body_id(mut p: Params) -> Result<i64, Error> {
         .take_str("id")?
         .ok_or_else(|| Error::BadArgument("missing parameter `id`".into()))?;
     p.finish()?;
-    Ok(parse_id(&id)?)
+    parse_id(&id)
 }
 
 /// What a request does to a task.

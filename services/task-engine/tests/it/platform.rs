@@ -1,6 +1,8 @@
 //! The built-in steps against the real peers, started in-process on port 0 from their library
 //! crates: cloud-portal (its host pool is 127.0.0.2.., which all reach the shared sshd),
 //! soa-registry (embedded store) and cmdb. Task events go to a tiny actix server of the test.
+//! The engine calls them with its own service identity (`task-engine`), or, in one test, with
+//! the legacy seed credentials.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,7 @@ use diesel::Connection;
 use kit::testing::{serve_at, Served, TestBackend, TestDatabase};
 use serde_json::{json, Map, Value};
 
-use testpeers::{CloudPortalConfig, Peers, CP_SERVICE, CP_SERVICE_PASSWORD};
+use testpeers::{CloudPortalConfig, Peers, CP_SERVICE, CP_SERVICE_PASSWORD, TASK_ENGINE};
 use wire::cloud_portal::STATUS_DELETED;
 use wire::task_engine as w;
 
@@ -24,51 +26,73 @@ kit::on_both_backends!(
     create_vm_run_again_reuses_the_instance_it_created,
     events_reach_the_notify_url_and_a_bad_one_is_refused,
     a_notify_url_outside_the_allowed_urls_is_refused,
-    an_expired_cloud_portal_session_is_renewed,
+    the_legacy_seed_credentials_still_work_and_an_expired_session_is_renewed,
+    record_ci_never_creates_a_ci_type,
 );
 
 const SERVICE: &str = "dcp.it.web";
 const PORT: u16 = 8080;
 
+/// How the engine calls its peers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Calling {
+    /// With its own service identity `task-engine` (`[identity]`).
+    AsItself,
+    /// With the legacy seed credentials of `[peers]` (and no `[identity]`).
+    WithLegacyCredentials,
+}
+
 /// The three peers and a task-engine configured to call them.
 struct Platform {
     app: TestApp,
-    /// cloud-portal as the engine's service account.
+    /// cloud-portal as whoever the engine calls it as.
     cp_service: CloudPortalClient,
     soa: SoaRegistryClient,
+    /// cmdb, signing as its admin.
     cmdb: CmdbClient,
     /// A cloud-portal image (the pools' `vm_type`).
     image_id: i64,
     cp_url: String,
-    _peers: Peers,
+    peers: Peers,
 }
 
 impl Platform {
-    /// The peers with `hosts` cloud-portal hosts 127.0.0.2.. of one slot each.
+    /// The peers with `hosts` cloud-portal hosts 127.0.0.2.. of one slot each, called as the
+    /// engine's own identity.
     async fn start(backend: TestBackend, hosts: u8) -> Platform {
-        Platform::start_with(backend, hosts, |_| {}).await
+        Platform::start_with(backend, hosts, Calling::AsItself, |_| {}).await
     }
 
-    /// As [`Platform::start`], with cloud-portal's configuration adjusted by `adjust`.
+    /// As [`Platform::start`], calling as `calling`, with cloud-portal's configuration
+    /// adjusted by `adjust`.
     async fn start_with(
         backend: TestBackend,
         hosts: u8,
+        calling: Calling,
         adjust: impl FnOnce(&mut CloudPortalConfig),
     ) -> Platform {
         let peers = Peers::start_with(backend, hosts, adjust).await;
-        let app = TestApp::spawn_config(backend, 20, |config| peers.configure(config)).await;
+        let app = TestApp::spawn_config(backend, 20, |config| match calling {
+            Calling::AsItself => peers.configure(config),
+            Calling::WithLegacyCredentials => peers.configure_legacy(config),
+        })
+        .await;
+        let cp_service = match calling {
+            Calling::AsItself => peers.cloud_portal_service(),
+            Calling::WithLegacyCredentials => peers.cloud_portal_legacy().await,
+        };
         Platform {
             app,
-            cp_service: peers.cloud_portal_service().await,
+            cp_service,
             soa: peers.soa_registry_client(),
             cmdb: peers.cmdb_client(),
             image_id: peers.image_id,
             cp_url: peers.cloud_portal.url.clone(),
-            _peers: peers,
+            peers,
         }
     }
 
-    /// The service account's live instances.
+    /// The live instances of the account the engine calls cloud-portal as.
     async fn instances(&self) -> Vec<wire::cloud_portal::ListedInstance> {
         self.cp_service
             .my_instances(1000, 1)
@@ -249,6 +273,29 @@ async fn deploy_and_teardown_across_cloud_portal_soa_registry_and_cmdb(backend: 
         .children
         .iter()
         .any(|c| c.citype.type_name == "dcp_pool"));
+
+    // Every step acted as the engine's own identity: cmdb's history names `task-engine` for
+    // every change; the instances are its own in cloud-portal, the legacy account has none.
+    let all = p.cmdb.history(json!({})).await.expect("history");
+    let engine = p
+        .cmdb
+        .history(json!({"username": TASK_ENGINE}))
+        .await
+        .expect("the engine's history");
+    assert!(engine.numfound > 0, "{engine:?}");
+    assert_eq!(engine.numfound, all.numfound, "{all:?}");
+    let record = p
+        .cmdb
+        .history_record(engine.records[0].record_id)
+        .await
+        .expect("a record");
+    assert_eq!(record.username, TASK_ENGINE);
+    let legacy = p.peers.cloud_portal_legacy().await;
+    assert!(legacy
+        .my_instances(1000, 1)
+        .await
+        .expect("the legacy account's instances")
+        .is_empty());
 
     // The way back: a task over the nodes as detail shows them (what an orchestrator sends).
     let teardown = template(app, "shrink", &["unregister", "return_vm", "remove_ci"]).await;
@@ -599,23 +646,35 @@ async fn a_notify_url_outside_the_allowed_urls_is_refused(backend: TestBackend) 
     assert!(error.message().contains("events.allowed_urls"), "{error}");
 }
 
-async fn an_expired_cloud_portal_session_is_renewed(backend: TestBackend) {
+async fn the_legacy_seed_credentials_still_work_and_an_expired_session_is_renewed(
+    backend: TestBackend,
+) {
+    // No `[identity]`: the cloud-portal account, soa-registry's key, cmdb's admin key.
     // Sessions expire one second after their last use.
-    let p = Platform::start_with(backend, 1, |config| {
+    let p = Platform::start_with(backend, 1, Calling::WithLegacyCredentials, |config| {
         config.session.idle_timeout_secs = 1;
     })
     .await;
     let app = &p.app;
-    let create = template(app, "vm", &["create_vm"]).await;
+    let create = template(app, "vm", &["create_vm", "register", "record_ci"]).await;
+    let params = json!({
+        "vm_type_id": p.image_id, "service": SERVICE, "port": PORT, "cluster": "c1",
+        "service_name": "web", "pool": "web-pool",
+    });
     let (id, task) = app
-        .run(&request(
-            create,
-            vec![json!({"ip": ""})],
-            json!({"vm_type_id": p.image_id}),
-        ))
+        .run(&request(create, vec![json!({"ip": ""})], params))
         .await;
     assert_succeeded(app, id, &task).await;
     let node = app.client.task_detail(id).await.expect("detail").remove(0);
+    // The legacy account owns the instance; cmdb's history names its admin user.
+    assert_eq!(p.instances().await.len(), 1);
+    assert_eq!(p.soa.server_list(SERVICE).await.expect("servers").len(), 1);
+    let history = p.cmdb.history(json!({})).await.expect("history");
+    assert!(history.numfound > 0);
+    assert!(
+        history.records.iter().all(|r| r.username != TASK_ENGINE),
+        "{history:?}"
+    );
     // The engine's session has now expired; its next call is refused with code 2 first.
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     let back = template(app, "back", &["return_vm"]).await;
@@ -641,4 +700,30 @@ async fn an_expired_cloud_portal_session_is_renewed(backend: TestBackend) {
         .await
         .expect("instance");
     assert_eq!(instance.status, STATUS_DELETED);
+}
+
+async fn record_ci_never_creates_a_ci_type(backend: TestBackend) {
+    let p = Platform::start(backend, 1).await;
+    let app = &p.app;
+    let tpl = template(app, "ci", &["record_ci"]).await;
+    let (id, task) = app
+        .run(&request(
+            tpl,
+            vec![json!({"ip": "127.0.0.2"})],
+            json!({"service_name": "web", "pool": "web-pool", "ci_type": "dcp_rack"}),
+        ))
+        .await;
+    assert_eq!(task.status, w::STATE_FAILED);
+    let log = task_log_text(app, id).await;
+    assert!(
+        log.contains("cmdb's model lacks the CI type `dcp_rack`")
+            && log.contains("[platform] ensure_types"),
+        "{log}"
+    );
+    let error = p
+        .cmdb
+        .query_citype("dcp_rack")
+        .await
+        .expect_err("no such type");
+    assert_eq!(error.status(), Some(404), "{error}");
 }
