@@ -341,6 +341,78 @@ impl Platform {
         config
     }
 
+    /// The orchestrator as the holder of `token`.
+    pub fn orchestrator_as(&self, token: &str) -> OrchestratorClient {
+        let mut config = self.config(&self.orchestrator.url);
+        config.credentials = client::Credentials::bearer(token);
+        OrchestratorClient::new(config).expect("a client")
+    }
+
+    /// The task routes through the front door, as the holder of `token`.
+    pub fn tasks_as(&self, token: &str) -> TaskEngineClient {
+        let mut config = self.config(&self.orchestrator.url);
+        config.credentials = client::Credentials::bearer(token);
+        TaskEngineClient::new(config).expect("a client")
+    }
+
+    /// A person `username` made in cloud-portal (an ordinary user: a viewer platform-wide),
+    /// granted `role` on `cluster` by the admin; their access token.
+    pub async fn person_granted(&self, username: &str, role: &str, cluster: i64) -> String {
+        let password = format!("{username}-e2e-password-1");
+        let admin = CloudPortalClient::new(self.config(&self.cloud_portal.url)).expect("a client");
+        for (path, params) in [
+            (
+                "/api/admin/user/add",
+                json!({"username": username, "password": password, "role": "user"}),
+            ),
+            (
+                "/api/admin/grant/add",
+                json!({"username": username, "role": role, "cluster_id": cluster}),
+            ),
+        ] {
+            let reply = admin
+                .call_raw(path, Encoding::Form, &params)
+                .await
+                .expect("cloud-portal answers");
+            assert_eq!(reply.body["code"], 0, "{path}: {}", reply.body);
+        }
+        client::credentials::password_grant(
+            &format!("{}/oauth/token", self.cloud_portal.url),
+            username,
+            &password,
+        )
+        .await
+        .expect("the person gets a token")
+        .access_token
+    }
+
+    /// The trail of `service` (its `/audit/list`) for `actor`: each change's action and `via`.
+    pub async fn trail_of(&self, service: &Service, actor: &str) -> Vec<(String, String)> {
+        let client = TaskEngineClient::new(self.config(&service.url)).expect("a client");
+        let reply = client
+            .call_raw(
+                Method::POST,
+                "/audit/list",
+                Encoding::Json,
+                &json!({"actor": actor, "page_size": 200}),
+            )
+            .await
+            .expect("the trail");
+        assert_eq!(reply.body["code"], 0, "{}: {}", service.name, reply.body);
+        reply.body["data"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap_or_default().to_string(),
+                    e["via"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
     pub fn orchestrator(&self) -> OrchestratorClient {
         OrchestratorClient::new(self.config(&self.orchestrator.url)).expect("a client")
     }

@@ -156,6 +156,27 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
     )
     .await;
 
+    // ---- from here on the flow is olga's: an operator granted on this pool's cluster only
+    // (a viewer platform-wide); only service identities call between the services ----
+    let admin_orch = orch;
+    let pool = post(&admin_orch, &format!("/pool/{pool_id}"), json!({})).await;
+    let service_id = pool.body["data"]["service_id"]
+        .as_i64()
+        .expect("the pool's service");
+    let service = post(&admin_orch, &format!("/service/{service_id}"), json!({})).await;
+    let cluster_id = service.body["data"]["cluster_id"]
+        .as_i64()
+        .expect("its cluster");
+    let olga = platform
+        .person_granted("olga", "operator", cluster_id)
+        .await;
+    let orch = platform.orchestrator_as(&olga);
+    // Another cluster's pool: refused to olga (403), and nothing starts there.
+    let other = other_cluster_pool(&admin_orch, image.id).await;
+    let refused = post(&orch, &format!("/pool/expand/{other}"), json!({"num": 1})).await;
+    assert_eq!(refused.status.as_u16(), 403, "{}", refused.body);
+    assert!(nodes(&admin_orch, other).await.is_empty());
+
     // ---- expand by 3 ----
     let expand = post(&orch, &format!("/pool/expand/{pool_id}"), json!({"num": 3})).await;
     assert_ok(&expand, "expand");
@@ -308,10 +329,10 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
         .as_i64()
         .expect("a failed node names its task");
     platform
-        .tasks()
+        .tasks_as(&olga)
         .start_task(task_id)
         .await
-        .expect("resume the task through the front door");
+        .expect("olga resumes her task through the front door");
     eventually(
         90,
         "the fixed node deployed 3.0 and is ok",
@@ -359,6 +380,65 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
         .await
         .expect("search the node CIs");
     assert_eq!(found.numfound, 1, "the shrunk nodes left cmdb: {found:?}");
+
+    // ---- every write of the flow is olga's: the orchestrator's trail, and the task-engine's
+    // (relayed by the orchestrator); each task records her as the person who pressed ----
+    let orchestrator_trail = platform.trail_of(&platform.orchestrator, "olga").await;
+    for flow in ["expand", "deploy", "shrink"] {
+        let action = format!("POST /pool/{flow}/{{id}}");
+        assert!(
+            orchestrator_trail.iter().any(|(a, _)| *a == action),
+            "{action} in the orchestrator's trail: {orchestrator_trail:?}"
+        );
+    }
+    let engine_trail = platform.trail_of(&platform.task_engine, "olga").await;
+    let created: Vec<_> = engine_trail
+        .iter()
+        .filter(|(a, _)| a == "POST /task/create")
+        .collect();
+    assert_eq!(
+        created.len(),
+        4,
+        "expand, 2 deploys, shrink: {engine_trail:?}"
+    );
+    assert!(
+        created.iter().all(|(_, via)| via == "orchestrator"),
+        "{engine_trail:?}"
+    );
+    let tasks = platform.tasks().tasks(1, 50).await.expect("the tasks");
+    assert!(
+        tasks.data.iter().all(|t| t.opr_user == "olga"),
+        "every task is olga's: {:?}",
+        tasks.data.iter().map(|t| &t.opr_user).collect::<Vec<_>>()
+    );
+}
+
+/// A pool of another cluster (made by the admin), for olga to be refused on.
+async fn other_cluster_pool(admin: &client::OrchestratorClient, image_id: i64) -> i64 {
+    let cluster = post(
+        admin,
+        "/cluster/create",
+        json!({"name": "other", "desc": "", "biz": ""}),
+    )
+    .await;
+    assert_ok(&cluster, "the other cluster");
+    let cluster_id = dcp_e2e::new_id(&cluster, "cluster id");
+    let service = post(
+        admin,
+        "/service/create",
+        json!({"name": "other-web", "docker_image": "registry.local/other:1", "cluster_id": cluster_id}),
+    )
+    .await;
+    assert_ok(&service, "the other service");
+    let service_id = dcp_e2e::new_id(&service, "service id");
+    let pool = post(
+        admin,
+        "/pool/create",
+        json!({"name": "other-pool", "vm_type": image_id, "sd_id": 0, "service_id": service_id}),
+    )
+    .await;
+    assert_ok(&pool, "the other pool");
+    dcp_e2e::new_id(&pool, "pool id")
 }
 
 /// The orchestrator and the task-engine both crash (SIGKILL) in the middle of an expand and

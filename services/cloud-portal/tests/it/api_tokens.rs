@@ -56,7 +56,10 @@ async fn an_api_token_works_until_revoked(backend: TestBackend) {
     // The write is in the trail under the verified subject, not what the caller might claim.
     let trail = call(&admin, "/api/admin/audit/list", json!({"actor": ADMIN})).await;
     assert_eq!(trail["code"], 0, "{trail}");
-    assert_eq!(trail["changes"][0]["action"], "POST /api/token/create", "{trail}");
+    assert_eq!(
+        trail["changes"][0]["action"], "POST /api/token/create",
+        "{trail}"
+    );
     assert_eq!(trail["changes"][0]["actor"], ADMIN);
     // The token works here and on any service that trusts the portal.
     let script = with_token(&app, &token);
