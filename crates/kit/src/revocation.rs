@@ -24,14 +24,14 @@ use tokio::sync::Mutex;
 /// The ids of the revoked tokens, or why they cannot be had.
 pub type Revoked = Result<HashSet<String>, String>;
 
+/// The revoked ids from the issuer in this process, given the ids seen since the last fetch.
+pub type LocalRevocations =
+    Box<dyn Fn(Vec<String>) -> Pin<Box<dyn Future<Output = Revoked> + Send>> + Send + Sync>;
+
 /// Where the list comes from: the issuer over HTTP, or the issuer in this very process.
 pub enum RevocationSource {
-    Remote {
-        http: reqwest::Client,
-        url: String,
-    },
-    /// Given the ids seen since the last fetch.
-    Local(Box<dyn Fn(Vec<String>) -> Pin<Box<dyn Future<Output = Revoked> + Send>> + Send + Sync>),
+    Remote { http: reqwest::Client, url: String },
+    Local(LocalRevocations),
 }
 
 /// The most ids one fetch reports as seen (the rest wait for the next).

@@ -286,8 +286,7 @@ pub async fn save_task(
     if id < 0 {
         return Err(Error::BadArgument(format!(
             "invalid parameter `id`: must be 0 (new) or a schedule id, not {id}"
-        ))
-        .into());
+        )));
     }
     let pool_id = params
         .take_int::<i64>("pool_id")?
