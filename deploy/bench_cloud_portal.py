@@ -39,8 +39,8 @@ INSTANCES = 1000
 PAGE = 10
 CONNECTIONS = (1, 64)
 USER, PASSWORD = "bench", "bench-password"
-# The embedded default configuration's admin (allowed because demo data is on by default).
-ADMIN, ADMIN_PASSWORD = "admin", "admin"
+# The admin the benchmark configures (there is no built-in admin password).
+ADMIN, ADMIN_PASSWORD = "admin", "bench-admin-password"
 # Where the benchmark's instances are placed: addresses only, never contacted.
 HOST_ADDRESS = "127.0.9.1"
 START_TIMEOUT = 30
@@ -76,7 +76,8 @@ def mysql_answers():
 
 
 def start_service(database_url, workdir):
-    proc, base = benchlib.start_service(BINARY, benchlib.database_env(database_url), cwd=workdir)
+    env = dict(benchlib.database_env(database_url), DCP_ADMIN__PASSWORD=ADMIN_PASSWORD)
+    proc, base = benchlib.start_service(BINARY, env, cwd=workdir)
     return proc, base.rstrip("/")
 
 

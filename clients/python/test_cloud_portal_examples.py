@@ -33,6 +33,9 @@ from dcp_testing import ServiceProcess, http_request  # noqa: E402
 SESSION_KEY = re.compile(r"^[0-9a-f]{40}$")
 
 
+ADMIN_PASSWORD = "examples-admin-password"
+
+
 class Service(ServiceProcess):
     """cloud-portal on a free port, with a fresh SQLite database in a temporary folder."""
 
@@ -42,6 +45,8 @@ class Service(ServiceProcess):
         self.env["DCP_DATABASE__URL"] = self.database_url
         # Cheaper password hashes keep a debug build quick; everything else is the default.
         self.env["DCP_PASSWORD_HASH__MEMORY_KIB"] = "1024"
+        # There is no built-in admin password: the test chooses one.
+        self.env["DCP_ADMIN__PASSWORD"] = ADMIN_PASSWORD
 
     def start(self):
         super().start()
@@ -113,7 +118,7 @@ class _SeedExamples:
 
     def test_get_instance_info_of_someone_elses_instance(self):
         # The admin of the default configuration makes instances 3, 4 and 5 for itself.
-        admin = self.post("/api/login", username="admin", password="admin")["session_key"]
+        admin = self.post("/api/login", username="admin", password=ADMIN_PASSWORD)["session_key"]
         ids = [self.post("/api/instance/create", session_key=admin, image_id=1, name="admin-vm")
                for _ in range(3)]
         self.assertEqual([i["instance"]["id"] for i in ids], [3, 4, 5])

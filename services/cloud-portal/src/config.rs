@@ -6,10 +6,6 @@ use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_PORT: u16 = 8005;
 
-/// The admin password of the embedded default. It is accepted only while `demo.enabled` is
-/// on, so a production configuration (demo off) must choose its own.
-pub const DEMO_ADMIN_PASSWORD: &str = "admin";
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
     pub http: HttpConfig,
@@ -179,7 +175,8 @@ impl Default for Config {
             },
             admin: AdminConfig {
                 username: "admin".into(),
-                password: DEMO_ADMIN_PASSWORD.into(),
+                // No built-in password: `make run` generates one, compose requires one.
+                password: Secret::default(),
             },
             demo: DemoConfig { enabled: true },
             issuer: IssuerConfig::default(),
@@ -239,14 +236,14 @@ impl Validate for Config {
         }
         crate::portal::check_username("admin.username", &self.admin.username)
             .map_err(|e| ConfigError::invalid("admin.username", e.to_string()))?;
-        crate::portal::check_password("admin.password", self.admin.password.expose_secret())
-            .map_err(|e| ConfigError::invalid("admin.password", e.to_string()))?;
-        if !self.demo.enabled && self.admin.password.expose_secret() == DEMO_ADMIN_PASSWORD {
+        if self.admin.password.expose_secret().is_empty() {
             return Err(ConfigError::invalid(
                 "admin.password",
-                "the demo password is allowed only with demo.enabled = true: set DCP_ADMIN__PASSWORD",
+                "there is no default admin password: set DCP_ADMIN__PASSWORD (make run generates one)",
             ));
         }
+        crate::portal::check_password("admin.password", self.admin.password.expose_secret())
+            .map_err(|e| ConfigError::invalid("admin.password", e.to_string()))?;
         Ok(())
     }
 }
@@ -264,14 +261,10 @@ mod tests {
     }
 
     #[test]
-    fn the_default_is_valid_and_production_must_choose_an_admin_password() {
+    fn there_is_no_built_in_admin_password() {
         let mut config = Config::default();
-        assert!(config.validate().is_ok());
-        config.demo.enabled = false;
-        let err = config
-            .validate()
-            .expect_err("demo password without the demo");
-        assert!(err.to_string().contains("admin.password"), "{err}");
+        let err = config.validate().expect_err("no admin password");
+        assert!(err.to_string().contains("DCP_ADMIN__PASSWORD"), "{err}");
         config.admin.password = "a real secret".into();
         assert!(config.validate().is_ok());
     }
