@@ -113,9 +113,27 @@ for entry in "${services[@]}"; do
     printf '  %-14s %s   (log: var/log/%s.log)\n' "$name" "$(sed -n 's/.*listening on //p' "var/log/$name.out")" "$name"
 done
 
+# The first run also makes the admin an API token (for scripts and curl), kept beside the
+# password: DCP_ADMIN_TOKEN in var/platform.env.
+if ! grep -q '^DCP_ADMIN_TOKEN=' "$secrets" && command -v python3 >/dev/null; then
+    token=$(DCP_ADMIN_PASSWORD="$DCP_ADMIN_PASSWORD" python3 - "$portal" <<'PY'
+import json, os, sys, urllib.parse, urllib.request
+portal = sys.argv[1]
+def post(path, fields, token=None):
+    request = urllib.request.Request(portal + path, data=urllib.parse.urlencode(fields).encode())
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.load(reply)
+access = post("/oauth/token", {"grant_type": "password", "username": "admin",
+                               "password": os.environ["DCP_ADMIN_PASSWORD"]})["access_token"]
+print(post("/api/token/create", {"name": "make run admin", "expires_days": "365"}, access)["token"])
+PY
+    ) && echo "DCP_ADMIN_TOKEN=$token" >>"$secrets"
+fi
+
 echo "DCP is running. Ctrl-C stops it."
-echo "  sign in: admin / the DCP_ADMIN_PASSWORD in var/platform.env (0600); a token:"
+echo "  sign in: admin / DCP_ADMIN_PASSWORD; an admin API token: DCP_ADMIN_TOKEN (var/platform.env, 0600):"
 echo "    source var/platform.env"
-echo "    TOKEN=\$(curl -s $portal/oauth/token -d grant_type=password -d username=admin --data-urlencode password=\$DCP_ADMIN_PASSWORD | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"
-echo "    curl -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:8002/cluster/list"
+echo "    curl -H \"Authorization: Bearer \$DCP_ADMIN_TOKEN\" http://127.0.0.1:8002/cluster/list"
 wait
