@@ -7,14 +7,19 @@ Every service refuses a call without a token, so the first `start_service` start
 gives every service its `[auth]`, and every request of the benchmark (urllib's and wrk's)
 carries the admin's token: what is measured is the service as it runs, authentication
 included."""
+import atexit
+import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
+import urllib.request
 from typing import NamedTuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,10 +55,6 @@ def issuer():
     """The benchmarks' token issuer: a release cloud-portal on a temporary SQLite file, started
     once; answers (its base URL, the admin's access token)."""
     if not _issuer:
-        import atexit
-        import json
-        import secrets
-        import tempfile
         binary = release_binary("cloud-portal")
         require_binary(binary, "cloud-portal")
         workdir = tempfile.mkdtemp(prefix="dcp-bench-issuer-")
@@ -72,7 +73,6 @@ def issuer():
         atexit.register(lambda: (proc.terminate(), shutil.rmtree(workdir, ignore_errors=True)))
         form = urllib.parse.urlencode({"grant_type": "password", "username": "admin",
                                        "password": password}).encode()
-        import urllib.request
         with urllib.request.urlopen(base + "/oauth/token", data=form, timeout=30) as reply:
             token = json.load(reply)["access_token"]
         # Every urllib request of the benchmark carries the token.

@@ -309,7 +309,23 @@ pub struct Verifier {
     source: KeySource,
     keys: RwLock<Keys>,
     revocations: Option<RevocationList>,
+    /// Tokens already verified, by their exact text: a signature check costs as much as the
+    /// rest of a request, and a client sends the same token many times.
+    verified: std::sync::Mutex<HashMap<String, Verified>>,
 }
+
+/// A token verified before, and until when that holds without checking it again.
+struct Verified {
+    principal: Principal,
+    until: Instant,
+    api_token_id: Option<String>,
+}
+
+/// How long a verified token is trusted without its signature checked again (never past its
+/// `exp`): a key the issuer withdraws stops working within this.
+const VERIFIED_FOR: Duration = Duration::from_secs(60);
+/// The most verified tokens kept; beyond it the cache starts afresh.
+const VERIFIED_MAX: usize = 10_000;
 
 impl Verifier {
     /// A verifier of `config`'s issuer; refused when `config` is incomplete (there is no
@@ -357,11 +373,46 @@ impl Verifier {
                 fetched: None,
             }),
             revocations: None,
+            verified: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
-    /// The principal `token` speaks for, or why not.
+    /// The principal `token` speaks for, or why not: from the cache of verified tokens while it
+    /// holds (an API token is still checked against the revoked list every time), else checked.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let cached = self.verified.lock().ok().and_then(|cache| {
+            cache
+                .get(token)
+                .filter(|hit| Instant::now() < hit.until)
+                .map(|hit| (hit.principal.clone(), hit.api_token_id.clone()))
+        });
+        if let Some((principal, api_token_id)) = cached {
+            if let Some(jti) = api_token_id {
+                self.check_not_revoked(&serde_json::json!({ "jti": jti }))
+                    .await?;
+            }
+            return Ok(principal);
+        }
+        let (principal, expires_in, api_token_id) = self.check(token).await?;
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_MAX {
+                cache.clear();
+            }
+            cache.insert(
+                token.to_string(),
+                Verified {
+                    principal: principal.clone(),
+                    until: Instant::now() + expires_in.min(VERIFIED_FOR),
+                    api_token_id,
+                },
+            );
+        }
+        Ok(principal)
+    }
+
+    /// Checks `token` whole: what it says, how long it has left, and its id if it is an API
+    /// token.
+    async fn check(&self, token: &str) -> Result<(Principal, Duration, Option<String>), AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(AuthError::Algorithm);
@@ -394,9 +445,23 @@ impl Verifier {
                 .collect(),
             _ => Vec::new(),
         };
-        if claims.get("token_use").and_then(Value::as_str) == Some(API_TOKEN_USE) {
+        let api_token_id = if claims.get("token_use").and_then(Value::as_str) == Some(API_TOKEN_USE)
+        {
             self.check_not_revoked(&claims).await?;
-        }
+            claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        } else {
+            None
+        };
+        let now = crate::signing::now_secs();
+        let expires_in = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .map_or(Duration::ZERO, |exp| {
+                Duration::from_secs(exp.saturating_sub(now))
+            });
         let grants = claims
             .get("grants")
             .and_then(Value::as_array)
@@ -407,11 +472,15 @@ impl Verifier {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Principal {
-            subject,
-            roles,
-            grants,
-        })
+        Ok((
+            Principal {
+                subject,
+                roles,
+                grants,
+            },
+            expires_in,
+            api_token_id,
+        ))
     }
 
     /// An API token must carry its id, and its id must not be on the issuer's list.

@@ -786,20 +786,31 @@ impl Portal {
         portal_role: &'static str,
     ) -> Result<UserRow, Error> {
         check_username("sub", &subject)?;
-        let mut user = self
+        let name = subject.clone();
+        let made = self
             .write(move |conn| {
-                if let Some(user) = store::find_user_by_name(conn, &subject)? {
+                if let Some(user) = store::find_user_by_name(conn, &name)? {
                     return Ok(user);
                 }
                 Ok(store::insert_user(
                     conn,
-                    &subject,
+                    &name,
                     NO_PASSWORD,
                     portal_role,
                     now_ms(),
                 )?)
             })
-            .await?;
+            .await;
+        let mut user = match made {
+            Ok(user) => user,
+            // Two first requests of one subject raced; the other made the user: read it.
+            Err(Error::Conflict(_)) => self
+                .db
+                .read(move |conn| store::find_user_by_name(conn, &subject).map_err(Error::from))
+                .await?
+                .ok_or_else(|| Error::Internal("a user made concurrently has gone".into()))?,
+            Err(other) => return Err(other),
+        };
         user.role = portal_role.to_string();
         Ok(user)
     }

@@ -11,6 +11,7 @@ use crate::support::{api_error, TestApp, ADMIN, ADMIN_PASSWORD};
 
 kit::on_both_backends!(
     every_route_enforces_its_decision,
+    the_first_requests_of_a_new_subject_race_without_failing,
     the_embedded_issuers_tokens_open_the_seeds_routes,
     a_service_account_gets_a_token_by_client_credentials,
 );
@@ -93,4 +94,16 @@ async fn a_service_account_gets_a_token_by_client_credentials(backend: TestBacke
         (status, reply["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+}
+
+async fn the_first_requests_of_a_new_subject_race_without_failing(backend: TestBackend) {
+    // An external issuer's person, unknown to the portal: their first requests all arrive at
+    // once (a script's parallel calls), and each must find or make the same portal user.
+    let app = TestApp::spawn_with(backend, |c| c.auth = issuer().auth_config()).await;
+    let token = issuer().token("newcomer", &[kit::auth::Role::Operator]);
+    let client = with_token(&app, token);
+    let calls: Vec<_> = (0..8).map(|_| client.my_instances(1, 10)).collect();
+    for answer in futures_util::future::join_all(calls).await {
+        answer.expect("every first request answers");
+    }
 }
