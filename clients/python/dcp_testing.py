@@ -240,6 +240,22 @@ class Issuer:
     def cleanup(self):
         self.process.cleanup()
 
+    @classmethod
+    def started(cls, **kwargs):
+        """A running issuer for a test module's setUpModule (its folder removed if it fails)."""
+        issuer = cls(**kwargs)
+        try:
+            issuer.start()
+        except Exception:
+            issuer.cleanup()
+            raise
+        return issuer
+
+    def close(self):
+        """Stops the issuer and removes its folder (tearDownModule)."""
+        self.stop()
+        self.cleanup()
+
     @property
     def jwks_url(self):
         return self.url + "/oauth/jwks"

@@ -79,20 +79,13 @@ def setUpModule():
     global ISSUER
     if not _schemathesis_available():
         return  # every test skips itself (setUpClass)
-    issuer = Issuer(clients=SERVICE_CLIENTS)
-    try:
-        issuer.start()
-    except Exception:
-        issuer.cleanup()
-        raise
-    ISSUER = issuer
+    ISSUER = Issuer.started(clients=SERVICE_CLIENTS)
 
 
 def tearDownModule():
     global ISSUER
     if ISSUER is not None:
-        ISSUER.stop()
-        ISSUER.cleanup()
+        ISSUER.close()
         ISSUER = None
 
 

@@ -51,20 +51,13 @@ ISSUER = None
 
 def setUpModule():
     global ISSUER
-    issuer = Issuer()
-    try:
-        issuer.start()
-    except Exception:
-        issuer.cleanup()
-        raise
-    ISSUER = issuer
+    ISSUER = Issuer.started()
 
 
 def tearDownModule():
     global ISSUER
     if ISSUER is not None:
-        ISSUER.stop()
-        ISSUER.cleanup()
+        ISSUER.close()
         ISSUER = None
 
 
