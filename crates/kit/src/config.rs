@@ -145,6 +145,16 @@ pub struct DatabaseConfig {
     pub connect_timeout_secs: u64,
     /// MySQL only: create the database named in the URL if it does not exist.
     pub create_database: bool,
+    /// How long a request may wait for the database in all (queueing for a connection
+    /// included) before it is answered 503; a database that lets a request pass it is taken
+    /// as down until a probe finds it answering. A write that ran out of time may still be
+    /// committed (proto-docs/faults.md).
+    #[serde(default = "default_request_deadline_ms")]
+    pub request_deadline_ms: u64,
+}
+
+fn default_request_deadline_ms() -> u64 {
+    10_000
 }
 
 impl DatabaseConfig {
@@ -154,6 +164,7 @@ impl DatabaseConfig {
             pool_size: 8,
             connect_timeout_secs: 5,
             create_database: true,
+            request_deadline_ms: default_request_deadline_ms(),
         }
     }
 
@@ -170,6 +181,12 @@ impl DatabaseConfig {
             return Err(ConfigError::invalid(
                 "database.connect_timeout_secs",
                 "must be at least 1",
+            ));
+        }
+        if self.request_deadline_ms < 100 {
+            return Err(ConfigError::invalid(
+                "database.request_deadline_ms",
+                "must be at least 100",
             ));
         }
         Ok(())

@@ -6,8 +6,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::mysql::MysqlConnection;
@@ -141,33 +142,103 @@ pub enum ConnectError {
     Setup(#[from] diesel::result::Error),
 }
 
-/// A pooled connection, with a mark set when it failed a health check after an error.
-pub struct Pooled {
-    pub conn: DbConn,
-    broken: bool,
+/// How long a request waits for a probe of a database known to be down before it is refused:
+/// a refused connection answers well within it, a frozen database never does.
+const PROBE_WAIT: Duration = Duration::from_millis(50);
+/// How often a request waiting for a connection looks again at the circuit.
+const CHECKOUT_SLICE: Duration = Duration::from_millis(20);
+/// r2d2 retries a failed connect in the background, the delay doubling up to half of this:
+/// kept short so a database that comes back gets connections at once.
+const POOL_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// `/readyz` answers within this (or the request deadline, if shorter), whatever the
+/// database does; its wait for a free connection is shorter still, so a busy pool is told
+/// apart from a database that does not answer.
+const READY_DEADLINE: Duration = Duration::from_secs(2);
+const READY_CONNECTION_WAIT: Duration = Duration::from_secs(1);
+
+/// What the service knows of its database's health, shared by requests and the pool.
+///
+/// A circuit breaker: while the database is known to be unreachable (a connect failed, or a
+/// request outlived its deadline) requests are refused at once instead of each waiting out a
+/// timeout. A request arriving while it is open starts a probe (one at a time: a fresh
+/// connection and `SELECT 1`) and waits [`PROBE_WAIT`] for it; the first probe or pool
+/// connect that succeeds closes the circuit, so the first request after the database answers
+/// again is served.
+struct Circuit {
+    open: AtomicBool,
+    reason: Mutex<String>,
+    /// Raised whenever a connection is found dead or the circuit opens: every connection made
+    /// before is checked with `SELECT 1` once before its next use, since it may be as stale.
+    generation: AtomicU64,
+    probing: AtomicBool,
+    probed: tokio::sync::Notify,
 }
 
-impl Pooled {
-    /// After work on this connection failed: if the connection itself no longer answers,
-    /// mark it so the pool drops it. Checking only after errors keeps a round trip off every
-    /// request (r2d2's test-on-checkout would cost one per request on MySQL).
-    /// Returns the error to report: a lost connection is "unavailable", whatever the
-    /// backend's own error said ("Lost connection to server during query", ...).
-    fn check_after_error<T, E: From<DbError>>(&mut self, result: Result<T, E>) -> Result<T, E> {
-        if result.is_ok() || self.conn.batch_execute("SELECT 1").is_ok() {
-            return result;
+impl Circuit {
+    fn new() -> Circuit {
+        Circuit {
+            open: AtomicBool::new(false),
+            reason: Mutex::new(String::new()),
+            generation: AtomicU64::new(0),
+            probing: AtomicBool::new(false),
+            probed: tokio::sync::Notify::new(),
         }
-        self.broken = true;
-        Err(E::from(DbError::Unavailable(
-            "the connection to the database was lost".into(),
-        )))
+    }
+
+    fn is_open(&self) -> bool {
+        self.open.load(Ordering::Acquire)
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn trip(&self, reason: String) {
+        *lock(&self.reason) = reason.clone();
+        if !self.open.swap(true, Ordering::AcqRel) {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            tracing::warn!(%reason, "database unavailable: refusing requests until it answers");
+        }
+    }
+
+    fn close(&self) {
+        if self.open.swap(false, Ordering::AcqRel) {
+            tracing::info!("database answers again");
+        }
+    }
+
+    fn suspect_older_connections(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn refusal(&self) -> DbError {
+        DbError::Unavailable(lock(&self.reason).clone())
     }
 }
 
-/// An r2d2 manager that picks the backend from the URL and reports the backend's own error.
+/// A mutex whose data stays usable after a panic elsewhere (it only holds plain values).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// A pooled connection: marked broken when it failed a check, so the pool drops it, and
+/// stamped with the circuit's generation when it was last known to answer.
+pub struct Pooled {
+    pub conn: DbConn,
+    broken: bool,
+    generation: u64,
+}
+
+/// An r2d2 manager that picks the backend from the URL, reports the backend's own error, and
+/// tells the circuit whether the database can be reached.
+#[derive(Clone)]
 pub struct ConnectionManager {
     url: String,
     backend: Backend,
+    circuit: Arc<Circuit>,
 }
 
 impl ConnectionManager {
@@ -177,7 +248,11 @@ impl ConnectionManager {
             Backend::Sqlite => url.trim_start_matches("sqlite://").to_string(),
             Backend::Mysql => url.replacen("mariadb://", "mysql://", 1),
         };
-        Ok(ConnectionManager { url, backend })
+        Ok(ConnectionManager {
+            url,
+            backend,
+            circuit: Arc::new(Circuit::new()),
+        })
     }
 }
 
@@ -186,10 +261,20 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = ConnectError;
 
     fn connect(&self) -> Result<Pooled, ConnectError> {
-        Ok(Pooled {
-            conn: self.establish()?,
-            broken: false,
-        })
+        match self.establish() {
+            Ok(conn) => {
+                self.circuit.close();
+                Ok(Pooled {
+                    conn,
+                    broken: false,
+                    generation: self.circuit.generation(),
+                })
+            }
+            Err(e) => {
+                self.circuit.trip(format!("cannot connect ({e})"));
+                Err(e)
+            }
+        }
     }
 
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), ConnectError> {
@@ -223,6 +308,12 @@ impl ConnectionManager {
             }
         }
     }
+
+    /// A fresh connection that answers `SELECT 1`, made outside the pool and dropped.
+    fn probe(&self) -> Result<(), ConnectError> {
+        self.establish()?.batch_execute("SELECT 1")?;
+        Ok(())
+    }
 }
 
 /// The embedded migrations of one service, one set per dialect.
@@ -234,19 +325,137 @@ pub struct Migrations {
     pub mysql: EmbeddedMigrations,
 }
 
+/// The blocking side of [`Db`]: checks connections out and runs work on them, on a blocking
+/// thread.
+#[derive(Clone)]
+struct Source {
+    pool: r2d2::Pool<ConnectionManager>,
+    circuit: Arc<Circuit>,
+    /// How long to wait for a connection while the pool is merely busy.
+    connection_wait: Duration,
+}
+
+impl Source {
+    /// A connection that answers. Refused at once while the circuit is open; a connection
+    /// older than the last sign of trouble is checked first, and dropped if dead.
+    fn checkout(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, DbError> {
+        let give_up = Instant::now() + self.connection_wait;
+        loop {
+            if self.circuit.is_open() {
+                return Err(self.circuit.refusal());
+            }
+            match self.pool.get_timeout(CHECKOUT_SLICE) {
+                Ok(mut pooled) => {
+                    let current = self.circuit.generation();
+                    if pooled.generation < current {
+                        if pooled.conn.batch_execute("SELECT 1").is_err() {
+                            pooled.broken = true;
+                            continue;
+                        }
+                        pooled.generation = current;
+                    }
+                    return Ok(pooled);
+                }
+                Err(_) if Instant::now() >= give_up => {
+                    return Err(DbError::Unavailable(format!(
+                        "no database connection free within {} ms",
+                        self.connection_wait.as_millis()
+                    )));
+                }
+                Err(_) => continue,
+            }
+        }
+    }
+
+    /// After work on `pooled` failed: whether the connection itself is dead. A dead one is
+    /// dropped by the pool and makes every older connection suspect.
+    fn is_lost(&self, pooled: &mut Pooled) -> bool {
+        if pooled.conn.batch_execute("SELECT 1").is_ok() {
+            return false;
+        }
+        pooled.broken = true;
+        self.circuit.suspect_older_connections();
+        true
+    }
+
+    /// Runs a read; one that failed because its connection was dead runs again, once, on
+    /// another (a read has no effect to repeat).
+    fn read<T, E, F>(&self, mut work: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConn) -> Result<T, E>,
+        E: From<DbError>,
+    {
+        let mut pooled = self.checkout()?;
+        let result = work(&mut pooled.conn);
+        if result.is_ok() || !self.is_lost(&mut pooled) {
+            return result;
+        }
+        drop(pooled);
+        tracing::info!("a pooled database connection was dead; reading again on another");
+        let mut pooled = self.checkout()?;
+        let result = work(&mut pooled.conn);
+        if result.is_err() && self.is_lost(&mut pooled) {
+            return Err(lost_connection().into());
+        }
+        result
+    }
+
+    /// Runs work in one transaction. When the connection turns out dead before the
+    /// transaction began (a stale connection fails at `BEGIN`), nothing reached the database:
+    /// it runs again, once, on another. A connection lost later is reported, never retried
+    /// here: the change may or may not have been committed.
+    fn write<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<DbError> + From<diesel::result::Error>,
+    {
+        let mut work = Some(work);
+        for attempt in 0..2 {
+            let mut pooled = self.checkout()?;
+            let mut began = false;
+            let result = pooled.conn.transaction(|conn| {
+                began = true;
+                match work.take() {
+                    Some(work) => work(conn),
+                    None => Err(DbError::Task("the write ran twice".into()).into()),
+                }
+            });
+            if result.is_ok() || !self.is_lost(&mut pooled) {
+                return result;
+            }
+            if began || attempt > 0 {
+                return Err(lost_connection().into());
+            }
+            tracing::info!("a pooled database connection was dead; writing on another");
+        }
+        Err(lost_connection().into())
+    }
+}
+
+fn lost_connection() -> DbError {
+    DbError::Unavailable("the connection was lost".into())
+}
+
 /// The service's handle on its database.
 #[derive(Clone)]
 pub struct Db {
-    pool: r2d2::Pool<ConnectionManager>,
+    source: Source,
+    /// For probes of a database known to be down, made outside the pool.
+    manager: ConnectionManager,
+    circuit: Arc<Circuit>,
     backend: Backend,
     /// SQLite has one writer at a time; queueing writers here avoids "database is locked"
     /// when a read transaction would have to upgrade. MySQL does not need it.
     sqlite_writer: Arc<Mutex<()>>,
     /// One permit per pooled connection, taken before going to the blocking pool: requests
     /// beyond the pool wait here as futures rather than as parked threads fighting for a
-    /// connection (on two cores the thread churn cost more than the queries).
+    /// connection (on two cores the thread churn cost more than the queries). A request that
+    /// outlives its deadline leaves its permit with its thread until the thread is done.
     permits: Arc<tokio::sync::Semaphore>,
-    connect_timeout: Duration,
+    /// How long a request waits for a free connection while the pool is busy.
+    connection_wait: Duration,
+    /// How long a request may wait for the database in all before it is answered 503.
+    deadline: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -273,31 +482,41 @@ impl Db {
             reason,
         })?;
         let manager = ConnectionManager::new(&config.url)?;
+        let circuit = manager.circuit.clone();
         let pool = r2d2::Pool::builder()
             .max_size(config.pool_size)
-            // Connections are checked after an error instead (see `Pooled`), and recycled
-            // well before MySQL's wait_timeout would close them.
+            // Connections are checked after an error, and once after any sign of trouble
+            // (see `Source::checkout`), instead of on every checkout; and recycled well before
+            // MySQL's wait_timeout would close them.
             .test_on_check_out(false)
             .idle_timeout(Some(Duration::from_secs(300)))
             .max_lifetime(Some(Duration::from_secs(1800)))
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(config.connect_timeout_secs))
-            .build(manager)
-            .map_err(|e| OpenError::Connect {
-                url: shown.clone(),
-                reason: e.to_string(),
-            })?;
+            .connection_timeout(POOL_CONNECT_TIMEOUT)
+            .build_unchecked(manager.clone());
+        let connection_wait = Duration::from_secs(config.connect_timeout_secs);
         let db = Db {
-            pool,
+            source: Source {
+                pool,
+                circuit: circuit.clone(),
+                connection_wait,
+            },
+            manager,
+            circuit,
             backend,
             sqlite_writer: Arc::new(Mutex::new(())),
             permits: Arc::new(tokio::sync::Semaphore::new(config.pool_size as usize)),
-            connect_timeout: Duration::from_secs(config.connect_timeout_secs),
+            connection_wait,
+            deadline: Duration::from_millis(config.request_deadline_ms),
         };
-        let mut conn = db.pool.get().map_err(|e| OpenError::Connect {
-            url: shown.clone(),
-            reason: e.to_string(),
-        })?;
+        let mut conn =
+            db.source
+                .pool
+                .get_timeout(connection_wait)
+                .map_err(|e| OpenError::Connect {
+                    url: shown.clone(),
+                    reason: e.to_string(),
+                })?;
         let applied = match &mut conn.conn {
             DbConn::Sqlite(c) => c.run_pending_migrations(migrations.sqlite).map(|v| v.len()),
             DbConn::Mysql(c) => c.run_pending_migrations(migrations.mysql).map(|v| v.len()),
@@ -325,37 +544,16 @@ impl Db {
         self.backend
     }
 
-    /// Runs read-only diesel work on the blocking pool.
+    /// Runs read-only diesel work on the blocking pool. The work may run twice (see
+    /// `Source::read`), so it must not change anything outside the database.
     pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let _permit = self.permit().await?;
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut pooled = pool
-                .get()
-                .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            let result = work(&mut pooled.conn);
-            pooled.check_after_error(result)
-        })
-        .await
-        .map_err(|e| DbError::Task(e.to_string()))?
-    }
-
-    /// Waits for a turn at the pool, no longer than a connection would be waited for.
-    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, DbError> {
-        match tokio::time::timeout(self.connect_timeout, self.permits.clone().acquire_owned()).await
-        {
-            Ok(Ok(permit)) => Ok(permit),
-            Ok(Err(closed)) => Err(DbError::Task(closed.to_string())),
-            Err(_) => Err(DbError::Unavailable(format!(
-                "no database connection free within {} s",
-                self.connect_timeout.as_secs()
-            ))),
-        }
+        let source = self.source.clone();
+        self.run(move || source.read(work)).await
     }
 
     /// Runs diesel work in one transaction on the blocking pool; any error rolls it back.
@@ -365,39 +563,111 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        let _permit = self.permit().await?;
-        let pool = self.pool.clone();
+        let source = self.source.clone();
         let sqlite_writer = (self.backend == Backend::Sqlite).then(|| self.sqlite_writer.clone());
-        tokio::task::spawn_blocking(move || {
-            let _turn = sqlite_writer.as_ref().map(|m| match m.lock() {
-                Ok(guard) => guard,
-                Err(poisoned) => poisoned.into_inner(),
-            });
-            let mut pooled = pool
-                .get()
-                .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            let result = pooled.conn.transaction(work);
-            pooled.check_after_error(result)
+        self.run(move || {
+            let _turn = sqlite_writer.as_deref().map(lock);
+            source.write(work)
         })
         .await
-        .map_err(|e| DbError::Task(e.to_string()))?
     }
 
-    /// `Ok` when a connection can be had and answers `SELECT 1` within two seconds.
-    pub async fn ping(&self) -> Result<(), String> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut pooled = pool
-                .get_timeout(Duration::from_secs(2))
-                .map_err(|e| format!("database unavailable: {e}"))?;
-            let answered = pooled.conn.batch_execute("SELECT 1");
-            if answered.is_err() {
-                pooled.broken = true;
+    /// Runs `job` on the blocking pool within the request deadline: refused at once while the
+    /// database is known down, 503 when the deadline passes (the job's thread finishes on its
+    /// own, and its outcome is unknown to the caller — see proto-docs on timed-out writes).
+    async fn run<T, E, J>(&self, job: J) -> Result<T, E>
+    where
+        J: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        self.admit().await?;
+        let started = Instant::now();
+        let wait = self.connection_wait.min(self.deadline);
+        let permit = match tokio::time::timeout(wait, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(closed)) => return Err(DbError::Task(closed.to_string()).into()),
+            Err(_) => {
+                return Err(DbError::Unavailable(format!(
+                    "no database connection free within {} ms",
+                    wait.as_millis()
+                ))
+                .into())
             }
-            answered.map_err(|e| format!("database unavailable: {e}"))
-        })
-        .await
-        .map_err(|e| e.to_string())?
+        };
+        let handle = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job()
+        });
+        let remaining = self.deadline.saturating_sub(started.elapsed());
+        match tokio::time::timeout(remaining, handle).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(failed)) => Err(DbError::Task(failed.to_string()).into()),
+            Err(_) => Err(self.no_answer(self.deadline).into()),
+        }
+    }
+
+    /// Opens the circuit: the database did not answer within `deadline`.
+    fn no_answer(&self, deadline: Duration) -> DbError {
+        let reason = format!("no answer within {} ms", deadline.as_millis());
+        self.circuit.trip(reason.clone());
+        DbError::Unavailable(reason)
+    }
+
+    /// Lets a request through unless the database is known down; then it probes (or joins the
+    /// probe under way) and waits [`PROBE_WAIT`] for the answer.
+    async fn admit(&self) -> Result<(), DbError> {
+        if !self.circuit.is_open() {
+            return Ok(());
+        }
+        // Registered before the probe can finish, so its notification is not missed.
+        let probed = self.circuit.probed.notified();
+        self.start_probe();
+        // The wait ends with the probe or the time limit; the circuit says which way it went.
+        let _ = tokio::time::timeout(PROBE_WAIT, probed).await;
+        if self.circuit.is_open() {
+            Err(self.circuit.refusal())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn start_probe(&self) {
+        if self.circuit.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let manager = self.manager.clone();
+        let circuit = self.circuit.clone();
+        tokio::spawn(async move {
+            // No time limit: against a frozen database the probe waits with it, and one
+            // probe at a time is all there is.
+            match tokio::task::spawn_blocking(move || manager.probe()).await {
+                Ok(Ok(())) => circuit.close(),
+                Ok(Err(e)) => circuit.trip(format!("cannot connect ({e})")),
+                Err(e) => tracing::error!(error = %e, "database probe failed"),
+            }
+            circuit.probing.store(false, Ordering::Release);
+            circuit.probed.notify_waiters();
+        });
+    }
+
+    /// `Ok` when a connection can be had and answers `SELECT 1`, within two seconds (or the
+    /// request deadline, if shorter).
+    pub async fn ping(&self) -> Result<(), String> {
+        self.admit().await.map_err(|e| e.to_string())?;
+        let source = Source {
+            connection_wait: READY_CONNECTION_WAIT,
+            ..self.source.clone()
+        };
+        let deadline = READY_DEADLINE.min(self.deadline);
+        let handle = tokio::task::spawn_blocking(move || {
+            source.read(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from))
+        });
+        match tokio::time::timeout(deadline, handle).await {
+            Ok(Ok(answered)) => answered.map_err(|e| e.to_string()),
+            Ok(Err(failed)) => Err(failed.to_string()),
+            Err(_) => Err(self.no_answer(deadline).to_string()),
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+#[cfg(all(test, feature = "testing"))]
+mod db_drills;
 #[cfg(feature = "zookeeper")]
 pub mod election;
 pub mod entry;

@@ -12,7 +12,9 @@ use diesel::Connection;
 use crate::config::DatabaseConfig;
 
 pub mod access;
+pub mod drills;
 pub mod issuer;
+pub mod mariadb;
 pub mod sshd;
 pub mod zookeeper;
 
@@ -66,6 +68,7 @@ impl TestDatabase {
                         pool_size: 8,
                         connect_timeout_secs: 5,
                         create_database: false,
+                        request_deadline_ms: 10_000,
                     },
                     server_url: Some(server),
                     name,

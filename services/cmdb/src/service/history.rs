@@ -64,9 +64,9 @@ impl Cmdb {
                     })
                     .collect();
                 Ok(w::HistoryList {
-                    username: input.username.unwrap_or_default(),
-                    start: input.start.unwrap_or_default(),
-                    end: input.end.unwrap_or_default(),
+                    username: input.username.clone().unwrap_or_default(),
+                    start: input.start.clone().unwrap_or_default(),
+                    end: input.end.clone().unwrap_or_default(),
                     page: input.page,
                     numfound,
                     records,

@@ -33,7 +33,7 @@ pub async fn of_schedule(db: &Db, id: i64) -> Result<Option<i64>, Error> {
 pub async fn of_pools(db: &Db, pools: Vec<i64>) -> Result<HashMap<i64, i64>, Error> {
     db.read(move |c| {
         let mut clusters = HashMap::new();
-        for id in pools {
+        for &id in &pools {
             if let Some(cluster) = pool_cluster(c, id)? {
                 clusters.insert(id, cluster);
             }

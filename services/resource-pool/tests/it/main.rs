@@ -8,6 +8,7 @@ mod support;
 
 mod access;
 mod audit;
+mod faults;
 mod ops;
 mod probe;
 mod reads;
