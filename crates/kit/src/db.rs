@@ -614,8 +614,10 @@ impl Db {
         DbError::Unavailable(reason)
     }
 
-    /// Lets a request through unless the database is known down; then it probes (or joins the
-    /// probe under way) and waits [`PROBE_WAIT`] for the answer.
+    /// Lets a request through unless the database is known down; then it starts a probe (or
+    /// joins the one under way) and waits for its answer up to [`PROBE_WAIT`]. A database that
+    /// refuses connections answers the probe at once; one that is frozen never does, and the
+    /// request is refused when the wait is over.
     async fn admit(&self) -> Result<(), DbError> {
         if !self.circuit.is_open() {
             return Ok(());
@@ -623,7 +625,7 @@ impl Db {
         // Registered before the probe can finish, so its notification is not missed.
         let probed = self.circuit.probed.notified();
         self.start_probe();
-        // The wait ends with the probe or the time limit; the circuit says which way it went.
+        // The wait ends with the probe or the time limit; the circuit says which.
         let _ = tokio::time::timeout(PROBE_WAIT, probed).await;
         if self.circuit.is_open() {
             Err(self.circuit.refusal())
@@ -632,6 +634,7 @@ impl Db {
         }
     }
 
+    /// Starts a probe unless one is under way.
     fn start_probe(&self) {
         if self.circuit.probing.swap(true, Ordering::AcqRel) {
             return;

@@ -72,6 +72,17 @@ impl ServiceError for StatusError {
 
 crate::service_error!(StatusError);
 
+impl StatusError {
+    /// Whether this is a 503: the database or a service needed cannot be reached now, and the
+    /// same request may succeed later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StatusError::Unavailable(_) | StatusError::UnavailableBecause(_)
+        )
+    }
+}
+
 impl From<crate::access::Denied> for StatusError {
     fn from(denied: crate::access::Denied) -> Self {
         StatusError::Forbidden(denied.to_string())

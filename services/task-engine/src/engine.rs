@@ -324,27 +324,70 @@ impl Inner {
     fn spawn(self: Arc<Self>, fid: i64) {
         let inner = self;
         tokio::spawn(async move {
-            if let Err(e) = inner.clone().run_flow(fid).await {
-                tracing::error!(task = fid, error = %e, "task loop failed");
-                // Best effort: say so in the task's log and leave it FAILED.
-                let message = format!("task loop failed: {e}");
-                let _ = inner
-                    .db
-                    .write(move |c| -> Result<(), Error> {
-                        let at = now();
-                        store::move_flow_state(
-                            c,
-                            fid,
-                            &[TaskState::Running],
-                            TaskState::Failed,
-                            at,
-                        )?;
-                        store::insert_log(c, fid, 0, None, &message, at)?;
-                        Ok(())
-                    })
-                    .await;
-            }
+            let mut outage = Outage::default();
+            let failure = loop {
+                match inner.clone().run_flow(fid).await {
+                    Ok(()) => return,
+                    // The database went away under the run: once it is back, the run goes on
+                    // from what it recorded (finished steps are recorded, see `progress`).
+                    Err(e) if e.is_unavailable() => outage.wait(fid, "the task's run", &e).await,
+                    Err(e) => break e,
+                }
+            };
+            tracing::error!(task = fid, error = %failure, "task loop failed");
+            // Best effort: say so in the task's log and leave it FAILED.
+            let message = format!("task loop failed: {failure}");
+            let _ = inner
+                .db
+                .write(move |c| -> Result<(), Error> {
+                    let at = now();
+                    store::move_flow_state(c, fid, &[TaskState::Running], TaskState::Failed, at)?;
+                    store::insert_log(c, fid, 0, None, &message, at)?;
+                    Ok(())
+                })
+                .await;
         });
+    }
+
+    /// Runs a write of the run loop again while the database is unavailable, until it is
+    /// taken: a step that finished while the database was away is recorded when it comes
+    /// back, not run a second time. Safe to repeat: the writes check the task's owner first
+    /// and set absolute values (a write that outlived its deadline and was committed after
+    /// all leaves, at worst, its log line twice).
+    async fn until_recorded<T, Fut>(
+        &self,
+        fid: i64,
+        what: &str,
+        mut write: impl FnMut() -> Fut,
+    ) -> Result<T, Error>
+    where
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let mut outage = Outage::default();
+        loop {
+            match write().await {
+                Err(e) if e.is_unavailable() => outage.wait(fid, what, &e).await,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Waiting out a database outage in the run loop: a warning once, then pauses that grow to
+/// two seconds.
+#[derive(Default)]
+struct Outage {
+    waits: u32,
+}
+
+impl Outage {
+    async fn wait(&mut self, fid: i64, what: &str, error: &Error) {
+        if self.waits == 0 {
+            tracing::warn!(task = fid, %what, %error, "database unavailable: the run waits for it");
+        }
+        self.waits = self.waits.saturating_add(1);
+        let pause = Duration::from_millis(100).saturating_mul(1 << self.waits.min(5));
+        tokio::time::sleep(pause.min(Duration::from_secs(2))).await;
     }
 }
 
@@ -361,12 +404,14 @@ impl Inner {
         node: Option<i64>,
         message: String,
     ) -> Result<(), Error> {
-        self.db
-            .write(move |c| -> Result<(), Error> {
+        self.until_recorded(fid, "a log line", || {
+            let message = message.clone();
+            self.db.write(move |c| -> Result<(), Error> {
                 store::insert_log(c, fid, batch, node, &message, now())?;
                 Ok(())
             })
-            .await
+        })
+        .await
     }
 
     async fn halt(&self, fid: i64) -> Result<Halt, Error> {
@@ -750,34 +795,33 @@ impl Inner {
         let facts = extra.facts;
         let attempt_log = extra.attempt_log;
         let next_step = extra.next_step;
+        let record =
+            move |c: &mut kit::db::DbConn| -> Result<(Halt, Actions, Option<TaskState>), Error> {
+                // A task another engine has taken over is left to it.
+                let Some(flow) = store::flow(c, fid)?.filter(|f| f.owner == me) else {
+                    return Ok((Halt::Lost, Ok(Vec::new()), None));
+                };
+                let at = now();
+                store::set_node_progress(c, nid, state, step_index, &states, at)?;
+                if let Some((ip, vm_id, vars)) = &facts {
+                    store::set_node_facts(c, nid, ip, vm_id, vars)?;
+                }
+                if let Some(text) = &attempt_log {
+                    store::insert_log(c, fid, batch, Some(nid), text, at)?;
+                }
+                store::insert_log(c, fid, batch, Some(nid), &message, at)?;
+                let task_state = flow.state;
+                let halt = halt_of(Some(flow), &me);
+                let actions = match &next_step {
+                    Some(name) if halt == Halt::Go && BuiltinStep::parse(name).is_none() => {
+                        load_actions(c, name)?
+                    }
+                    _ => Ok(Vec::new()),
+                };
+                Ok((halt, actions, Some(task_state)))
+            };
         let (halt, actions, task_state) = self
-            .db
-            .write(
-                move |c| -> Result<(Halt, Actions, Option<TaskState>), Error> {
-                    // A task another engine has taken over is left to it.
-                    let Some(flow) = store::flow(c, fid)?.filter(|f| f.owner == me) else {
-                        return Ok((Halt::Lost, Ok(Vec::new()), None));
-                    };
-                    let at = now();
-                    store::set_node_progress(c, nid, state, step_index, &states, at)?;
-                    if let Some((ip, vm_id, vars)) = &facts {
-                        store::set_node_facts(c, nid, ip, vm_id, vars)?;
-                    }
-                    if let Some(text) = &attempt_log {
-                        store::insert_log(c, fid, batch, Some(nid), text, at)?;
-                    }
-                    store::insert_log(c, fid, batch, Some(nid), &message, at)?;
-                    let task_state = flow.state;
-                    let halt = halt_of(Some(flow), &me);
-                    let actions = match &next_step {
-                        Some(name) if halt == Halt::Go && BuiltinStep::parse(name).is_none() => {
-                            load_actions(c, name)?
-                        }
-                        _ => Ok(Vec::new()),
-                    };
-                    Ok((halt, actions, Some(task_state)))
-                },
-            )
+            .until_recorded(fid, "a node's progress", || self.db.write(record.clone()))
             .await?;
         if let (true, Some(task_state)) = (extra.notify, task_state) {
             self.notifier.send(

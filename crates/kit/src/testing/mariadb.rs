@@ -8,6 +8,7 @@
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -202,6 +203,11 @@ fn install(data: &Path) {
         Path::new(MARIADBD).exists() && Path::new(INSTALL_DB).exists(),
         "MariaDB's server is not installed ({MARIADBD}, {INSTALL_DB}): apt-get install mariadb-server"
     );
+    // One at a time: installs beside a loaded test run are slow enough as they are.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let output = Command::new(INSTALL_DB)
         .arg("--no-defaults")
         .arg("--user=root")
@@ -214,6 +220,6 @@ fn install(data: &Path) {
         output.status.success(),
         "{INSTALL_DB} failed: {}{}",
         String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        String::from_utf8_lossy(&output.stderr),
     );
 }

@@ -10,6 +10,7 @@ mod audit;
 mod bad_input;
 mod clusters;
 mod engine;
+mod faults;
 mod flows;
 mod flows_input;
 mod front_door;

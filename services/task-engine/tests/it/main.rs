@@ -11,6 +11,7 @@ mod support;
 mod access;
 mod bad_input;
 mod catalog;
+mod faults;
 mod injection;
 mod platform;
 mod recovery;
