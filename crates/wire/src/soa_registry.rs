@@ -27,7 +27,24 @@ pub struct Failure {
 pub struct ServiceList {
     pub code: i32,
     pub services: Vec<ServiceEntry>,
+    /// Present only when the answer is the last view kept while ZooKeeper cannot be reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Stale>,
 }
+
+/// The mark of a read answered from the last view while ZooKeeper cannot be reached:
+/// `"stale": {"age_seconds": 12.5, "reason": "ZooKeeper unavailable (...): ..."}`. Also sent as
+/// the headers [`STALE_HEADER`] (the same seconds) and `Age` (whole seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stale {
+    /// Seconds (millisecond precision) since the view was last known to be current.
+    pub age_seconds: f64,
+    /// Why it is not fresh.
+    pub reason: String,
+}
+
+/// The header of a stale read: its age in seconds, e.g. `12.500`.
+pub const STALE_HEADER: &str = "X-Dcp-Stale-Seconds";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceEntry {
@@ -39,6 +56,9 @@ pub struct ServiceEntry {
 pub struct ServerList {
     pub code: i32,
     pub servers: Vec<ServerEntry>,
+    /// Present only when the answer is the last view kept while ZooKeeper cannot be reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<Stale>,
 }
 
 /// One member of a service. `host`, `port` and `key` are the seed's; `status` and `shard`

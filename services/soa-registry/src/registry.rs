@@ -2,9 +2,11 @@
 //! Apart from actix: it takes checked values and answers domain results or [`Error`].
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use futures_util::future::join_all;
@@ -105,16 +107,50 @@ pub struct Registry {
     add_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// The last listing of each `zkidc/service`, kept while its store's generation does not
     /// move: `serverlist` of an unchanged service is then a lookup, not 1,000 parses and an
-    /// encoding.
+    /// encoding. While the store cannot be reached, it is the stale view `serverlist` serves.
     listings: Mutex<HashMap<String, Arc<Listing>>>,
+    /// The last services of each zkidc read from its store: the stale view `servicelist`
+    /// serves while the store cannot be reached.
+    services_seen: Mutex<HashMap<String, Arc<Seen>>>,
+    /// Longest a request waits on its zkidc's store (`store.op_timeout_ms`), all its store
+    /// operations (and waits for the `addserver` lock) together.
+    deadline: Duration,
+    /// The origin of the confirmation times kept in atomics.
+    epoch: Instant,
 }
 
 /// The members of a service as listed, and the `serverlist` answer encoded once.
 pub struct Listing {
     generation: u64,
+    /// When this listing was last known to be current: made, or answered from the cache while
+    /// the store's generation had not moved (microseconds since the registry's epoch).
+    confirmed: AtomicU64,
     pub servers: Vec<ServerEntry>,
     /// `{"code":1,"servers":[...]}`, exactly as the route answers it.
     pub json: Bytes,
+}
+
+/// The services of a zkidc as last read.
+struct Seen {
+    generation: u64,
+    confirmed: AtomicU64,
+    names: Vec<String>,
+}
+
+/// A read's answer, fresh or from the last view kept while the store cannot be reached.
+#[derive(Debug, Clone)]
+pub struct Read<T> {
+    pub value: T,
+    pub stale: Option<Stale>,
+}
+
+/// An answer from the last view: how old it is, and why it is not fresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stale {
+    /// Since the view was last known to be current.
+    pub age: Duration,
+    /// Why the store could not answer (`ZooKeeper unavailable (...): ...`).
+    pub reason: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +199,44 @@ impl Registry {
             service_zkidcs: config.service_zkidcs.clone(),
             add_locks: Mutex::new(HashMap::new()),
             listings: Mutex::new(HashMap::new()),
+            services_seen: Mutex::new(HashMap::new()),
+            deadline: options.op_timeout,
+            epoch: Instant::now(),
         })
+    }
+
+    /// Runs a request's store work within [`Registry::deadline`]: past it, the answer is
+    /// "ZooKeeper unavailable" (a write may still have happened, as for any timeout).
+    async fn bounded<T>(
+        &self,
+        access: &Access,
+        work: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.deadline, work).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Unavailable(Fault::new(format!(
+                "ZooKeeper unavailable (zkidc `{}`): no answer within {} ms",
+                access.zkidc,
+                self.deadline.as_millis()
+            )))),
+        }
+    }
+
+    /// Now, as kept in a confirmation atomic.
+    fn stamp_now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// How old a view made at `generation` and last confirmed at `confirmed` is: from its last
+    /// confirmation, or from the moment the store lost its connection if the store's
+    /// generation had not moved since the view was made (then it was current until then).
+    fn age(&self, store: &dyn Store, generation: u64, confirmed: u64) -> Duration {
+        let confirmed = self.epoch + Duration::from_micros(confirmed);
+        let current_until = match store.lost_at() {
+            Some((since, at)) if at == generation && since > confirmed => since,
+            _ => confirmed,
+        };
+        current_until.elapsed()
     }
 
     pub fn zkidc_names(&self) -> Vec<String> {
@@ -193,10 +266,10 @@ impl Registry {
     pub async fn list_services_everywhere(
         &self,
         accesses: &[Access],
-    ) -> Vec<(String, Result<Vec<String>, Error>)> {
+    ) -> Vec<(String, Result<Read<Vec<String>>, Error>)> {
         let lists = accesses
             .iter()
-            .map(|access| async move { (access.zkidc.clone(), self.list_services(access).await) });
+            .map(|access| async move { (access.zkidc.clone(), self.services(access).await) });
         join_all(lists).await
     }
 
@@ -295,6 +368,54 @@ impl Registry {
         }
     }
 
+    /// `servicelist`: the services of a zkidc, sorted, within the deadline; while the store
+    /// cannot be reached, the last ones read, marked [`Stale`].
+    pub async fn services(&self, access: &Access) -> Result<Read<Vec<String>>, Error> {
+        let store = self.store(access)?;
+        let fresh = self
+            .bounded(access, async {
+                let generation = store.generation()?;
+                let names = self.list_services(access).await?;
+                Ok((generation, names))
+            })
+            .await;
+        let mut seen = self
+            .services_seen
+            .lock()
+            .map_err(|_| Error::Internal("services cache poisoned".into()))?;
+        match fresh {
+            Ok((generation, names)) => {
+                seen.insert(
+                    access.zkidc.clone(),
+                    Arc::new(Seen {
+                        generation,
+                        confirmed: AtomicU64::new(self.stamp_now()),
+                        names: names.clone(),
+                    }),
+                );
+                Ok(Read {
+                    value: names,
+                    stale: None,
+                })
+            }
+            Err(Error::Unavailable(fault)) => match seen.get(&access.zkidc) {
+                Some(last) => Ok(Read {
+                    value: last.names.clone(),
+                    stale: Some(Stale {
+                        age: self.age(
+                            store.as_ref(),
+                            last.generation,
+                            last.confirmed.load(Ordering::Relaxed),
+                        ),
+                        reason: fault.message().to_string(),
+                    }),
+                }),
+                None => Err(Error::Unavailable(fault)),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     /// The services of a zkidc, sorted. A tree without `/soa/services` has none.
     pub async fn list_services(&self, access: &Access) -> Result<Vec<String>, Error> {
         let store = self.store(access)?;
@@ -309,6 +430,11 @@ impl Registry {
 
     /// Creates the service; true if it was created, false if it was already there (idempotent).
     pub async fn add_service(&self, access: &Access, service: &str) -> Result<bool, Error> {
+        self.bounded(access, self.add_service_now(access, service))
+            .await
+    }
+
+    async fn add_service_now(&self, access: &Access, service: &str) -> Result<bool, Error> {
         validate_name("destName", service)?;
         let store = self.store(access)?;
         store.ensure_path(SERVICES_ROOT).await?;
@@ -320,12 +446,19 @@ impl Registry {
             Err(StoreError::NodeExists(_)) => false,
             Err(e) => return Err(e.into()),
         };
+        self.patch_services(access, |names| {
+            if let Err(at) = names.binary_search_by(|n| n.as_str().cmp(service)) {
+                names.insert(at, service.to_string());
+            }
+        })?;
         tracing::info!(zkidc = %access.zkidc, actor = %access.actor, via = access.via.as_deref(), service, created, "addservice");
         Ok(created)
     }
 
     /// Deletes the service. With servers (or any child) it is refused unless `force`, which
-    /// deletes them too. Returns how many child nodes were deleted with it.
+    /// deletes them too. Returns how many child nodes were deleted with it. Not bounded by the
+    /// request deadline as a whole (a forced delete of a large service takes one round trip per
+    /// node): each store operation is.
     pub async fn del_service(
         &self,
         access: &Access,
@@ -366,6 +499,9 @@ impl Registry {
             }
             Err(e) => return Err(e.into()),
         }
+        self.patch_services(access, |names| names.retain(|n| n != service))?;
+        self.lock_listings()?
+            .remove(&format!("{}/{service}", access.zkidc));
         tracing::info!(zkidc = %access.zkidc, actor = %access.actor, via = access.via.as_deref(), service, force, removed, "delservice");
         Ok(removed)
     }
@@ -377,12 +513,56 @@ impl Registry {
         access: &Access,
         service: &str,
     ) -> Result<Vec<ServerEntry>, Error> {
-        Ok(self.listing(access, service).await?.servers.clone())
+        Ok(self
+            .bounded(access, self.listing(access, service))
+            .await?
+            .servers
+            .clone())
+    }
+
+    /// `serverlist`: [`Registry::listing`] within the deadline; while the store cannot be
+    /// reached, the service's last listing, marked [`Stale`] (a service never listed, or not
+    /// since the service started, is "ZooKeeper unavailable" as before).
+    pub async fn servers(
+        &self,
+        access: &Access,
+        service: &str,
+    ) -> Result<Read<Arc<Listing>>, Error> {
+        let store = self.store(access)?;
+        match self.bounded(access, self.listing(access, service)).await {
+            Ok(listing) => Ok(Read {
+                value: listing,
+                stale: None,
+            }),
+            Err(Error::Unavailable(fault)) => {
+                let cache_key = format!("{}/{service}", access.zkidc);
+                let last = self.lock_listings()?.get(&cache_key).cloned();
+                match last {
+                    Some(listing) => {
+                        let age = self.age(
+                            store.as_ref(),
+                            listing.generation,
+                            listing.confirmed.load(Ordering::Relaxed),
+                        );
+                        Ok(Read {
+                            value: listing,
+                            stale: Some(Stale {
+                                age,
+                                reason: fault.message().to_string(),
+                            }),
+                        })
+                    }
+                    None => Err(Error::Unavailable(fault)),
+                }
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// [`Registry::list_servers`] with its encoded answer, from the cache when the store's
     /// generation has not moved since it was made (as fresh as the store's own reads: for
-    /// ZooKeeper, the watched view).
+    /// ZooKeeper, the watched view). Never stale: "ZooKeeper unavailable" when the store
+    /// cannot answer.
     pub async fn listing(&self, access: &Access, service: &str) -> Result<Arc<Listing>, Error> {
         validate_name("destName", service)?;
         let store = self.store(access)?;
@@ -390,26 +570,32 @@ impl Registry {
         let generation = store.generation()?;
         if let Some(hit) = self.lock_listings()?.get(&cache_key) {
             if hit.generation == generation {
+                hit.confirmed.store(self.stamp_now(), Ordering::Relaxed);
                 return Ok(hit.clone());
             }
         }
         let servers = match self.read_servers(store.as_ref(), access, service).await {
             Ok(servers) => servers,
             Err(e) => {
-                // A service that is gone leaves no entry behind.
-                self.lock_listings()?.remove(&cache_key);
+                // A service that is gone leaves no entry behind; one that cannot be read now
+                // keeps its last listing, the stale view of `serverlist`.
+                if matches!(e, Error::NotFound(_)) {
+                    self.lock_listings()?.remove(&cache_key);
+                }
                 return Err(e);
             }
         };
         let json = serde_json::to_vec(&ServerList {
             code: CODE_SUCCESS,
             servers: servers.clone(),
+            stale: None,
         })
         .map_err(|e| {
             Error::Internal(Fault::caused_by(format!("cannot encode the list: {e}"), e))
         })?;
         let listing = Arc::new(Listing {
             generation,
+            confirmed: AtomicU64::new(self.stamp_now()),
             servers,
             json: Bytes::from(json),
         });
@@ -418,6 +604,65 @@ impl Registry {
             self.lock_listings()?.insert(cache_key, listing.clone());
         }
         Ok(listing)
+    }
+
+    /// After one of our writes was acknowledged: the kept listing gets the change too, so that
+    /// a stale `serverlist` (should ZooKeeper go away now) still shows the caller's own
+    /// acknowledged writes. It keeps its generation and confirmation time (what it knows of
+    /// other clients' changes is as old as before), so a fresh read rebuilds it as before.
+    fn patch_listing(
+        &self,
+        access: &Access,
+        service: &str,
+        change: impl FnOnce(&mut Vec<ServerEntry>),
+    ) -> Result<(), Error> {
+        let mut listings = self.lock_listings()?;
+        let cache_key = format!("{}/{service}", access.zkidc);
+        let Some(old) = listings.get(&cache_key) else {
+            return Ok(());
+        };
+        let mut servers = old.servers.clone();
+        change(&mut servers);
+        let json = serde_json::to_vec(&ServerList {
+            code: CODE_SUCCESS,
+            servers: servers.clone(),
+            stale: None,
+        })
+        .map_err(|e| {
+            Error::Internal(Fault::caused_by(format!("cannot encode the list: {e}"), e))
+        })?;
+        let patched = Arc::new(Listing {
+            generation: old.generation,
+            confirmed: AtomicU64::new(old.confirmed.load(Ordering::Relaxed)),
+            servers,
+            json: Bytes::from(json),
+        });
+        listings.insert(cache_key, patched);
+        Ok(())
+    }
+
+    /// [`Registry::patch_listing`] for the kept services of a zkidc.
+    fn patch_services(
+        &self,
+        access: &Access,
+        change: impl FnOnce(&mut Vec<String>),
+    ) -> Result<(), Error> {
+        let mut seen = self
+            .services_seen
+            .lock()
+            .map_err(|_| Error::Internal("services cache poisoned".into()))?;
+        let Some(old) = seen.get(&access.zkidc) else {
+            return Ok(());
+        };
+        let mut names = old.names.clone();
+        change(&mut names);
+        let patched = Arc::new(Seen {
+            generation: old.generation,
+            confirmed: AtomicU64::new(old.confirmed.load(Ordering::Relaxed)),
+            names,
+        });
+        seen.insert(access.zkidc.clone(), patched);
+        Ok(())
     }
 
     fn lock_listings(
@@ -468,6 +713,17 @@ impl Registry {
         host: &str,
         port: u16,
     ) -> Result<(String, bool), Error> {
+        self.bounded(access, self.add_server_now(access, service, host, port))
+            .await
+    }
+
+    async fn add_server_now(
+        &self,
+        access: &Access,
+        service: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<(String, bool), Error> {
         validate_name("destName", service)?;
         validate_host(host)?;
         let store = self.store(access)?;
@@ -505,11 +761,21 @@ impl Registry {
             Err(StoreError::NoNode(_)) => return Err(no_such_service(access, service)),
             Err(e) => return Err(e.into()),
         };
+        self.patch_listing(access, service, |servers| {
+            if let Err(at) = servers.binary_search_by(|s| s.key.as_str().cmp(&key)) {
+                servers.insert(at, entry(&key, &data));
+            }
+        })?;
         tracing::info!(zkidc = %access.zkidc, actor = %access.actor, via = access.via.as_deref(), service, host, port, key = %key, "addserver");
         Ok((key, false))
     }
 
     pub async fn del_server(&self, access: &Access, service: &str, key: &str) -> Result<(), Error> {
+        self.bounded(access, self.del_server_now(access, service, key))
+            .await
+    }
+
+    async fn del_server_now(&self, access: &Access, service: &str, key: &str) -> Result<(), Error> {
         validate_name("destName", service)?;
         validate_name("serverKey", key)?;
         let store = self.store(access)?;
@@ -531,6 +797,7 @@ impl Registry {
             }
             Err(e) => return Err(e.into()),
         }
+        self.patch_listing(access, service, |servers| servers.retain(|s| s.key != key))?;
         tracing::info!(zkidc = %access.zkidc, actor = %access.actor, via = access.via.as_deref(), service, key, "delserver");
         Ok(())
     }

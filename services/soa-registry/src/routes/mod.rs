@@ -10,16 +10,21 @@
 mod openapi;
 
 use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
+use actix_web::HttpResponseBuilder;
 use actix_web::{web, HttpResponse};
 use kit::access::{Access as Allow, Caller};
 use kit::auth::Role;
 use kit::routes::Effect::{Read, Write};
 use kit::routes::{Refusal, RouteTable, GET};
 use serde::Serialize;
-use wire::soa_registry::{Done, Failure, ServiceEntry, ServiceList, CODE_FAILURE, CODE_SUCCESS};
+use wire::soa_registry::{
+    Done, Failure, ServiceEntry, ServiceList, Stale as StaleMark, CODE_FAILURE, CODE_SUCCESS,
+    STALE_HEADER,
+};
 
 use crate::error::Error;
-use crate::registry::{Access, Identity, Registry, KEY_ROLE};
+use crate::registry::{Access, Identity, Registry, Stale, KEY_ROLE};
 
 type Params = kit::Params<Error>;
 
@@ -177,14 +182,53 @@ async fn servicelist(
     // The seed's example sends destName here too; it means nothing for a list of services.
     let _ignored = p.take_str("destName")?;
     p.finish()?;
-    let services = registry.list_services(&access).await?;
-    Ok(HttpResponse::Ok().json(ServiceList {
+    let read = registry.services(&access).await?;
+    let mut reply = HttpResponse::Ok();
+    let stale = read.stale.as_ref().map(|stale| mark(&mut reply, stale));
+    Ok(reply.json(ServiceList {
         code: CODE_SUCCESS,
-        services: services
+        services: read
+            .value
             .into_iter()
             .map(|service| ServiceEntry { service })
             .collect(),
+        stale,
     }))
+}
+
+/// A stale read's mark: the `stale` field, and the headers `X-Dcp-Stale-Seconds` (the same
+/// seconds) and `Age` (whole seconds, RFC 9111: the answer comes from a cache).
+fn mark(reply: &mut HttpResponseBuilder, stale: &Stale) -> StaleMark {
+    // Milliseconds, so that the header and the field say the very same number.
+    let age_seconds = (stale.age.as_millis() as f64) / 1000.0;
+    reply.insert_header((STALE_HEADER, format!("{age_seconds:.3}")));
+    reply.insert_header((
+        actix_web::http::header::AGE,
+        stale.age.as_secs().to_string(),
+    ));
+    StaleMark {
+        age_seconds,
+        reason: stale.reason.clone(),
+    }
+}
+
+/// `{"code":1,"servers":[...]}` (as encoded once per listing) with `"stale":{...}` added.
+fn with_stale(json: &Bytes, stale: &StaleMark) -> Result<Bytes, Error> {
+    let mark = serde_json::to_vec(stale).map_err(|e| {
+        Error::Internal(kit::error::Fault::caused_by(
+            format!("cannot encode the stale mark: {e}"),
+            e,
+        ))
+    })?;
+    let Some(body) = json.strip_suffix(b"}") else {
+        return Err(Error::Internal("a listing is not a JSON object".into()));
+    };
+    let mut out = Vec::with_capacity(json.len() + mark.len() + 10);
+    out.extend_from_slice(body);
+    out.extend_from_slice(b",\"stale\":");
+    out.extend_from_slice(&mark);
+    out.push(b'}');
+    Ok(Bytes::from(out))
 }
 
 /// `servicelist_all/`: one entry per zkidc the caller may use, each a success with its
@@ -203,6 +247,9 @@ struct ZkidcServices {
     services: Option<Vec<ServiceEntry>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// Services from the zkidc's last view, while its ZooKeeper cannot be reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stale: Option<StaleMark>,
 }
 
 async fn servicelist_all(
@@ -218,22 +265,27 @@ async fn servicelist_all(
         .await
         .into_iter()
         .map(|(zkidc, listed)| match listed {
-            Ok(services) => ZkidcServices {
+            Ok(read) => ZkidcServices {
                 zkidc,
                 code: CODE_SUCCESS,
                 services: Some(
-                    services
+                    read.value
                         .into_iter()
                         .map(|service| ServiceEntry { service })
                         .collect(),
                 ),
                 reason: None,
+                stale: read.stale.map(|stale| StaleMark {
+                    age_seconds: (stale.age.as_millis() as f64) / 1000.0,
+                    reason: stale.reason,
+                }),
             },
             Err(e) => ZkidcServices {
                 zkidc,
                 code: CODE_FAILURE,
                 services: None,
                 reason: Some(e.to_string()),
+                stale: None,
             },
         })
         .collect();
@@ -277,10 +329,16 @@ async fn serverlist(
     let service = dest_name(&mut p)?;
     p.finish()?;
     // Encoded once per change of the service, not once per request (see Registry::listing).
-    let listing = registry.listing(&access, &service).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(ContentType::json())
-        .body(listing.json.clone()))
+    let read = registry.servers(&access, &service).await?;
+    let mut reply = HttpResponse::Ok();
+    reply.content_type(ContentType::json());
+    match &read.stale {
+        None => Ok(reply.body(read.value.json.clone())),
+        Some(stale) => {
+            let stale = mark(&mut reply, stale);
+            Ok(reply.body(with_stale(&read.value.json, &stale)?))
+        }
+    }
 }
 
 async fn addserver(
@@ -330,4 +388,22 @@ fn server_port(p: &mut Params) -> Result<u16, Error> {
 #[cfg(test)]
 mod tests {
     kit::route_docs_test!("soa-registry.md");
+
+    #[test]
+    fn a_stale_listing_is_the_listing_with_its_mark() {
+        let json = super::Bytes::from_static(br#"{"code":1,"servers":[{"host":"h","port":1,"key":"member_0000000001","status":"ALIVE"}]}"#);
+        let mark = super::StaleMark {
+            age_seconds: 12.5,
+            reason: "ZooKeeper unavailable (zk:2181): connection to server has lost".into(),
+        };
+        let out = super::with_stale(&json, &mark).expect("spliced");
+        let parsed: wire::soa_registry::ServerList =
+            serde_json::from_slice(&out).expect("still a ServerList");
+        assert_eq!(parsed.servers.len(), 1);
+        assert_eq!(parsed.stale, Some(mark));
+        // A seed client reads `code` and `servers` as before.
+        let value: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+        assert_eq!(value["code"], 1);
+        assert_eq!(value["servers"][0]["key"], "member_0000000001");
+    }
 }

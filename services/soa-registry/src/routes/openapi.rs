@@ -98,7 +98,9 @@ fn describe(name: &str) -> Option<Route> {
             summary: "The services of a zkidc",
             description: "The children of `/soa/services`, sorted by name; none if the tree \
                           has no `/soa/services` yet. `destName` is accepted and ignored (the \
-                          seed's example sends it).",
+                          seed's example sends it). While ZooKeeper cannot be reached, the last \
+                          services read, with `stale` and the headers `X-Dcp-Stale-Seconds` and \
+                          `Age`.",
             params: vec![
                 key(),
                 zkidc(),
@@ -148,7 +150,9 @@ fn describe(name: &str) -> Option<Route> {
             summary: "The servers of a service",
             description: "Every `member_*` child, sorted by key, including members other \
                           ServerSet clients registered. A member whose data is not ServerSet \
-                          JSON is listed with status `UNPARSABLE` and an `error`.",
+                          JSON is listed with status `UNPARSABLE` and an `error`. While \
+                          ZooKeeper cannot be reached, the service's last listing, with `stale` \
+                          and the headers `X-Dcp-Stale-Seconds` and `Age`.",
             params: vec![key(), zkidc(), dest_name()],
             result: reference("ServerList"),
             not_found: Some("no such service"),
@@ -205,7 +209,8 @@ fn describe(name: &str) -> Option<Route> {
             summary: "The services of every zkidc the key is valid for",
             description: "One entry per zkidc, sorted by name, asked concurrently. A zkidc \
                           that cannot answer (ZooKeeper unavailable) is an entry with `code` 0 \
-                          and its `reason`; the others still answer, and the whole answer is \
+                          and its `reason` (or, when its last services are known, code 1 with \
+                          them and `stale`); the others still answer, and the whole answer is \
                           a success.",
             params: vec![key()],
             result: reference("ServiceListAll"),
@@ -342,6 +347,16 @@ fn schemas() -> Value {
             "properties": {
                 "code": success_code(),
                 "services": {"type": "array", "items": reference("ServiceEntry")},
+                "stale": reference("Stale"),
+            },
+        },
+        "Stale": {
+            "type": "object",
+            "description": "Only on an answer from the last view, kept while ZooKeeper cannot be reached.",
+            "required": ["age_seconds", "reason"],
+            "properties": {
+                "age_seconds": {"type": "number", "description": "Seconds since the view was last known to be current (as the X-Dcp-Stale-Seconds header)."},
+                "reason": {"type": "string", "description": "Why ZooKeeper could not answer."},
             },
         },
         "ServerEntry": {
@@ -362,6 +377,7 @@ fn schemas() -> Value {
             "properties": {
                 "code": success_code(),
                 "servers": {"type": "array", "items": reference("ServerEntry")},
+                "stale": reference("Stale"),
             },
         },
         "Done": {
@@ -385,6 +401,7 @@ fn schemas() -> Value {
                     "description": "With code 1.",
                 },
                 "reason": {"type": "string", "description": "With code 0: why this zkidc did not answer."},
+                "stale": reference("Stale"),
             },
         },
         "ServiceListAll": {
@@ -512,14 +529,21 @@ mod tests {
             reason: String::new(),
         };
         assert_eq!(openapi::field_names(&failure), properties("Failure"));
+        let stale = w::Stale {
+            age_seconds: 1.5,
+            reason: String::new(),
+        };
+        assert_eq!(openapi::field_names(&stale), properties("Stale"));
         let list = w::ServiceList {
             code: CODE_SUCCESS,
             services: Vec::new(),
+            stale: Some(stale.clone()),
         };
         assert_eq!(openapi::field_names(&list), properties("ServiceList"));
         let servers = w::ServerList {
             code: CODE_SUCCESS,
             servers: Vec::new(),
+            stale: Some(stale.clone()),
         };
         assert_eq!(openapi::field_names(&servers), properties("ServerList"));
         let everywhere = super::super::ServiceListAll {
@@ -529,6 +553,7 @@ mod tests {
                 code: CODE_SUCCESS,
                 services: Some(Vec::new()),
                 reason: Some(String::new()),
+                stale: Some(stale),
             }],
         };
         assert_eq!(

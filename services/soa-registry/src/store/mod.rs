@@ -90,6 +90,12 @@ pub trait Store: Send + Sync + 'static {
     /// a watch that fired, a new session), so that callers can keep what they derived from
     /// reads until it moves. `Unavailable` when the store cannot serve now.
     fn generation(&self) -> Result<u64, StoreError>;
+    /// When the store was last seen losing its connection to its data, and its
+    /// [`Store::generation`] then: what was derived at that generation was current until that
+    /// moment. `None` while connected, and always for a store that cannot lose it.
+    fn lost_at(&self) -> Option<(std::time::Instant, u64)> {
+        None
+    }
     /// Counters and connection state, for `/metrics`.
     fn stats(&self) -> StoreStats;
     /// `zookeeper` or `embedded`, a label of the metrics.

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use zookeeper_client as zk;
@@ -81,6 +81,10 @@ struct View {
     epochs: HashMap<(Kind, String), u64>,
     children: HashMap<String, Vec<String>>,
     data: HashMap<String, Vec<u8>>,
+    /// When the session was first seen not connected, and the generation the view had then
+    /// (what was derived at that generation was current until that moment); `None` while
+    /// connected.
+    lost: Option<(Instant, u64)>,
 }
 
 type Stamp = (u64, u64);
@@ -111,6 +115,15 @@ impl View {
         self.epochs.clear();
         self.children.clear();
         self.data.clear();
+    }
+
+    /// The session was seen not connected: remember when (the first time), then forget
+    /// everything, as watches may be missed from now on.
+    fn lose(&mut self, now: Instant) {
+        if self.lost.is_none() {
+            self.lost = Some((now, self.generation));
+        }
+        self.clear();
     }
 
     /// After a write at `path` (whatever its outcome): its data, its children, its parent's.
@@ -179,7 +192,7 @@ impl ZkStore {
         match client {
             Some(client) if usable(client.state()) => Ok(client),
             Some(client) => {
-                self.inner.with_view(View::clear);
+                self.inner.session_lost();
                 Err(self.unavailable(&format!("session {:?}", client.state())))
             }
             None => {
@@ -255,19 +268,27 @@ impl ZkStore {
     }
 
     fn map_error(&self, path: &str, e: zk::Error) -> StoreError {
-        match e {
-            zk::Error::NoNode => StoreError::NoNode(path.to_string()),
-            zk::Error::NodeExists => StoreError::NodeExists(path.to_string()),
-            zk::Error::NotEmpty => StoreError::NotEmpty(path.to_string()),
-            zk::Error::BadVersion => StoreError::BadVersion(path.to_string()),
-            zk::Error::BadArguments(_) => StoreError::BadPath(path.to_string()),
-            zk::Error::ConnectionLoss
-            | zk::Error::SessionExpired
-            | zk::Error::SessionMoved
-            | zk::Error::ClientClosed
-            | zk::Error::Timeout
-            | zk::Error::NoHosts => self.unavailable(&e.to_string()),
-            other => StoreError::Internal(format!("ZooKeeper: {other}")),
+        let session_usable = self
+            .inner
+            .client
+            .read()
+            .map(|slot| slot.as_ref().is_some_and(|c| usable(c.state())))
+            .unwrap_or(false);
+        match classify(&e, session_usable) {
+            Class::NoNode => StoreError::NoNode(path.to_string()),
+            Class::NodeExists => StoreError::NodeExists(path.to_string()),
+            Class::NotEmpty => StoreError::NotEmpty(path.to_string()),
+            Class::BadVersion => StoreError::BadVersion(path.to_string()),
+            Class::BadPath => StoreError::BadPath(path.to_string()),
+            Class::Unavailable => {
+                // The view may be behind now: what it holds was watched by a session that is
+                // in trouble.
+                if !session_usable {
+                    self.inner.session_lost();
+                }
+                self.unavailable(&e.to_string())
+            }
+            Class::Internal => StoreError::Internal(format!("ZooKeeper: {e}")),
         }
     }
 
@@ -351,6 +372,51 @@ impl Lookup<Vec<u8>> for View {
     }
 }
 
+/// What a `zookeeper-client` error means for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    NoNode,
+    NodeExists,
+    NotEmpty,
+    BadVersion,
+    BadPath,
+    /// ZooKeeper cannot be reached or cannot serve now: 503 "ZooKeeper unavailable".
+    Unavailable,
+    /// ZooKeeper answered something this service does not expect: a bug or a misconfiguration.
+    Internal,
+}
+
+/// Every connectivity failure is `Unavailable`, whatever form `zookeeper-client` 0.11 gives it:
+/// the session's own states (`ConnectionLoss`, `SessionExpired`, `SessionMoved`, `ClientClosed`,
+/// `Timeout`, `NoHosts`), a server that cannot serve now (`Throttled`; `NotReadOnly`: only a
+/// read-only server, without quorum, is reachable), and the transport's failures, which come as
+/// `Custom` (an I/O error such as "Connection reset by peer", "no response from connection in
+/// 4000ms") — and as `UnexpectedError` / `UnmarshalError` when the connection broke on a garbled
+/// or unexpected reply, which the session state tells (the client drops the connection first,
+/// then fails what was in flight). What remains are answers about the request itself.
+fn classify(e: &zk::Error, session_usable: bool) -> Class {
+    match e {
+        zk::Error::NoNode => Class::NoNode,
+        zk::Error::NodeExists => Class::NodeExists,
+        zk::Error::NotEmpty => Class::NotEmpty,
+        zk::Error::BadVersion => Class::BadVersion,
+        zk::Error::BadArguments(_) => Class::BadPath,
+        zk::Error::ConnectionLoss
+        | zk::Error::SessionExpired
+        | zk::Error::SessionMoved
+        | zk::Error::ClientClosed
+        | zk::Error::Timeout
+        | zk::Error::NoHosts
+        | zk::Error::Throttled
+        | zk::Error::NotReadOnly
+        | zk::Error::Custom(_) => Class::Unavailable,
+        zk::Error::UnexpectedError(_) | zk::Error::UnmarshalError { .. } if !session_usable => {
+            Class::Unavailable
+        }
+        _ => Class::Internal,
+    }
+}
+
 fn usable(state: zk::SessionState) -> bool {
     matches!(
         state,
@@ -378,8 +444,37 @@ impl Inner {
         }
     }
 
+    /// The session is not connected (seen by a request, or told by the session's states).
+    fn session_lost(&self) {
+        self.with_view(|view| view.lose(Instant::now()));
+    }
+
+    /// Follows the session's states, so that the moment it is lost is known even when no
+    /// request comes (the age of stale answers counts from it), and is forgotten once it is
+    /// back. Ends with the session.
+    fn follow_session(self: &Arc<Self>, client: &zk::Client) {
+        let mut states = client.state_watcher();
+        let weak = Arc::downgrade(self);
+        self.runtime.spawn(async move {
+            loop {
+                let state = states.changed().await;
+                let Some(inner) = weak.upgrade() else {
+                    return;
+                };
+                if usable(state) {
+                    inner.with_view(|view| view.lost = None);
+                } else {
+                    inner.session_lost();
+                }
+                if terminal(state) {
+                    return;
+                }
+            }
+        });
+    }
+
     /// Builds a new session (creating the chroot if needed) and makes it current.
-    async fn reconnect(&self) {
+    async fn reconnect(self: &Arc<Self>) {
         let attempt = tokio::time::timeout(
             self.options.session_timeout + self.options.op_timeout,
             self.connect_once(),
@@ -389,12 +484,16 @@ impl Inner {
         match attempt {
             Ok(client) => {
                 tracing::info!(zookeeper = %self.connect, session = ?client.session_id(), "ZooKeeper session established");
+                self.follow_session(&client);
+                // The new session has none of the old one's watches.
+                self.with_view(|view| {
+                    view.clear();
+                    view.lost = None;
+                });
                 if let Ok(mut slot) = self.client.write() {
                     *slot = Some(client);
                 }
                 self.counters.sessions.fetch_add(1, Ordering::Relaxed);
-                // The new session has none of the old one's watches.
-                self.with_view(View::clear);
             }
             Err(reason) => {
                 tracing::warn!(zookeeper = %self.connect, %reason, "cannot connect to ZooKeeper");
@@ -589,9 +688,18 @@ impl Store for ZkStore {
     }
 
     fn generation(&self) -> Result<u64, StoreError> {
-        // As for a cached read: while the session is down, what was derived may be behind.
-        self.ensure_usable()?;
+        // As for a cached read: while the session is down, what was derived may be behind (and
+        // the refusal is counted as one).
+        if let Err(e) = self.ensure_usable() {
+            let refused = Err(e);
+            self.count(&refused);
+            return refused;
+        }
         Ok(self.inner.lock_view()?.generation)
+    }
+
+    fn lost_at(&self) -> Option<(Instant, u64)> {
+        self.inner.view.lock().ok().and_then(|view| view.lost)
     }
 
     fn stats(&self) -> StoreStats {
@@ -658,6 +766,58 @@ mod tests {
         view.clear();
         assert_ne!(view.stamp(Kind::Data, "/s/member_0000000001"), stamp);
         assert_eq!(Lookup::<Vec<u8>>::get(&view, "/s/member_0000000001"), None);
+    }
+
+    #[test]
+    fn every_connectivity_failure_is_unavailable() {
+        for e in [
+            zk::Error::ConnectionLoss,
+            zk::Error::SessionExpired,
+            zk::Error::SessionMoved,
+            zk::Error::ClientClosed,
+            zk::Error::Timeout,
+            zk::Error::NoHosts,
+            zk::Error::Throttled,
+            zk::Error::NotReadOnly,
+        ] {
+            assert_eq!(classify(&e, true), Class::Unavailable, "{e}");
+            assert_eq!(classify(&e, false), Class::Unavailable, "{e}");
+        }
+        // A garbled reply breaks the connection (the session is then not connected): that is
+        // connectivity; the same error on a connected session is a surprise.
+        let garbled =
+            zk::Error::UnexpectedError("recv response with xid 7 but no pending request".into());
+        assert_eq!(classify(&garbled, false), Class::Unavailable);
+        assert_eq!(classify(&garbled, true), Class::Internal);
+        // Answers about the request itself.
+        assert_eq!(classify(&zk::Error::NoNode, false), Class::NoNode);
+        assert_eq!(classify(&zk::Error::NodeExists, true), Class::NodeExists);
+        assert_eq!(classify(&zk::Error::NotEmpty, true), Class::NotEmpty);
+        assert_eq!(classify(&zk::Error::BadVersion, true), Class::BadVersion);
+        for e in [
+            zk::Error::NoAuth,
+            zk::Error::InvalidAcl,
+            zk::Error::NoChildrenForEphemerals,
+            zk::Error::UnexpectedErrorCode(-999),
+        ] {
+            assert_eq!(classify(&e, true), Class::Internal, "{e}");
+        }
+        // `Custom` (the transport's I/O errors and "no response from connection in 4000ms") has
+        // no public constructor; the fault drills (tests/it/faults.rs) meet it for real.
+    }
+
+    #[test]
+    fn the_moment_the_session_was_lost_is_kept_until_it_is_back() {
+        let mut view = View::default();
+        view.put("/s", vec!["member_0000000001".to_string()]);
+        let generation = view.generation;
+        let first = Instant::now();
+        view.lose(first);
+        assert_eq!(view.lost, Some((first, generation)));
+        assert_eq!(Lookup::<Vec<String>>::get(&view, "/s"), None);
+        // Seen lost again later: the first moment stands.
+        view.lose(first + Duration::from_secs(1));
+        assert_eq!(view.lost, Some((first, generation)));
     }
 
     #[test]

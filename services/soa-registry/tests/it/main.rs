@@ -10,6 +10,7 @@ mod support;
 mod access;
 mod beyond;
 mod contract;
+mod faults;
 mod outage;
 mod routes;
 mod zookeeper;

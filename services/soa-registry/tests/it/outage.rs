@@ -44,6 +44,8 @@ async fn zookeeper_outages_are_survived() {
         .expect("add server");
 
     zk.stop();
+    // Reads serve the last view, marked stale; it has the member this service's own
+    // acknowledged write added (the view was last read before that write).
     let params = [("key", KEY), ("zkidc", "qa"), ("destName", "hello")];
     let started = Instant::now();
     let reply = app.call("/serverlist/", &params).await;
@@ -52,6 +54,28 @@ async fn zookeeper_outages_are_survived() {
         "the answer took {:?}",
         started.elapsed()
     );
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    assert_eq!(reply.body["code"], 1);
+    assert_eq!(
+        reply.body["servers"][0]["key"],
+        key.as_str(),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body["stale"]["age_seconds"].as_f64().is_some(),
+        "{}",
+        reply.body
+    );
+    let reason = reply.body["stale"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("ZooKeeper unavailable"), "{reason}");
+    // A service this process never listed has no view: refused as before.
+    let reply = app
+        .call(
+            "/serverlist/",
+            &[("key", KEY), ("zkidc", "qa"), ("destName", "never-listed")],
+        )
+        .await;
     assert_failure(&reply, 503, "ZooKeeper unavailable");
     let reply = app
         .call(
@@ -78,6 +102,7 @@ async fn zookeeper_outages_are_survived() {
         .expect("/readyz answers");
     assert_eq!(status.as_u16(), 503, "{body}");
     assert!(body.contains("zkidc qa: ZooKeeper unavailable"), "{body}");
+    // ... and, having never read the tree, has no view to serve: refused.
     let reply = late
         .call("/servicelist/", &[("key", KEY), ("zkidc", "qa")])
         .await;
