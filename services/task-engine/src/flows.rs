@@ -46,6 +46,41 @@ pub struct NewTask {
     pub auto: Option<bool>,
     /// Where the engine POSTs the task's events (http or https).
     pub notify_url: Option<String>,
+    /// The `Idempotency-Key` of the request: a retry of a creation with the same key (from the
+    /// same creator) answers the task the first one created instead of creating another.
+    pub idempotency_key: Option<String>,
+}
+
+/// Longest `Idempotency-Key`.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// What `/task/create` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    New(i64),
+    /// An earlier request with the same `Idempotency-Key` created this task.
+    Replayed(i64),
+}
+
+impl Created {
+    pub fn id(self) -> i64 {
+        match self {
+            Created::New(id) | Created::Replayed(id) => id,
+        }
+    }
+}
+
+/// The stored form of an idempotency key: SHA-256 of its creator and the key, so a key is
+/// only ever its creator's, and any key fits the column.
+fn key_digest(creator: &str, key: &str) -> Result<String, Error> {
+    let printable = key.bytes().all(|b| b.is_ascii_graphic());
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_CHARS || !printable {
+        return Err(Error::BadArgument(format!(
+            "`Idempotency-Key` must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"
+        )));
+    }
+    use sha2::{Digest, Sha256};
+    Ok(hex::encode(Sha256::digest(format!("{creator}\n{key}"))))
 }
 
 /// Longest `notify_url`.
@@ -210,7 +245,7 @@ fn node_text(node: &Map<String, Value>, key: &str) -> String {
 }
 
 /// Creates a task from `/task/create`'s fields; its `notify_url` must lie under `events`.
-pub async fn create_task(db: &Db, events: &EventTargets, input: NewTask) -> Result<i64, Error> {
+pub async fn create_task(db: &Db, events: &EventTargets, input: NewTask) -> Result<Created, Error> {
     let missing = |f: &str| Error::BadArgument(format!("missing parameter `{f}`"));
     let template_id = input.template_id.ok_or_else(|| missing("template_id"))?;
     let task_name = check_name(
@@ -254,7 +289,17 @@ pub async fn create_task(db: &Db, events: &EventTargets, input: NewTask) -> Resu
     let batches = plan::batch_count(count_nodes, size);
     let notify_url = check_notify_url(input.notify_url.as_deref().unwrap_or_default(), events)?;
     let params_text = encode(&params)?;
+    let digest = match &input.idempotency_key {
+        Some(key) => Some(key_digest(&opr_user, key)?),
+        None => None,
+    };
     catalog_write(db, move |c| {
+        // The catalog lock serializes creations, so the key's check and insert cannot race.
+        if let Some(digest) = &digest {
+            if let Some(fid) = store::flow_of_key(c, digest)? {
+                return replay(c, fid, template_id, &task_name);
+            }
+        }
         let template = store::template(c, template_id)?
             .ok_or_else(|| Error::NotFound(format!("task template {template_id} not found")))?;
         let steps: Vec<TemplateStep> = serde_json::from_str(&template.steps)
@@ -314,9 +359,31 @@ pub async fn create_task(db: &Db, events: &EventTargets, input: NewTask) -> Resu
             let message = format!("node {nid} `{ip}` queued in batch {batch_id}");
             store::insert_log(c, fid, batch_id, Some(nid), &message, at)?;
         }
-        Ok(fid)
+        if let Some(digest) = &digest {
+            store::insert_flow_key(c, digest, fid)?;
+        }
+        Ok(Created::New(fid))
     })
     .await
+}
+
+/// The answer to a creation whose `Idempotency-Key` already created task `fid`: that task,
+/// unless the request asks for another template or name (a key reused by mistake).
+fn replay(
+    c: &mut kit::db::DbConn,
+    fid: i64,
+    template_id: i64,
+    task_name: &str,
+) -> Result<Created, Error> {
+    let flow = store::flow(c, fid)?
+        .ok_or_else(|| Error::Internal(format!("task {fid} of an idempotency key is gone")))?;
+    if flow.template_id != template_id || flow.task_name != task_name {
+        return Err(Error::Conflict(format!(
+            "this `Idempotency-Key` already created task {fid} (template {}, `{}`); use a new key for another task",
+            flow.template_id, flow.task_name
+        )));
+    }
+    Ok(Created::Replayed(fid))
 }
 
 fn encode(value: &impl serde::Serialize) -> Result<String, Error> {

@@ -3,6 +3,7 @@
 //! integers. JSON-valued fields (`params`, `steps`, `nodes`, ...) may also come as text holding
 //! JSON, since forms carry only text.
 
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kit::db::Db;
@@ -11,10 +12,11 @@ use kit::routes::{RouteTable, GET, GET_POST, POST};
 use kit::seed_reply::{listed, parse_id, refused, success};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use wire::task_engine::{IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED};
 
 use crate::catalog::{self, ActionImplInput, ActionInput, RemoteStepInput, TemplateInput};
 use crate::error::Error;
-use crate::flows::{self, NewTask};
+use crate::flows::{self, Created, NewTask};
 use kit::access::{Access, Caller, Denied};
 use kit::auth::Role;
 
@@ -498,11 +500,18 @@ struct TaskJson {
 /// accepted and not believed. `cluster_id` (optional) is the cluster the task belongs to:
 /// creating it needs the operator role on that cluster.
 async fn task_create(
+    req: HttpRequest,
     db: Data,
     engine: Engine,
     caller: Caller,
     mut p: Params,
 ) -> Result<HttpResponse, Error> {
+    let idempotency_key = match req.headers().get(IDEMPOTENCY_KEY) {
+        Some(value) => Some(value.to_str().map(str::to_string).map_err(|_| {
+            Error::BadArgument("`Idempotency-Key` must be visible ASCII characters".into())
+        })?),
+        None => None,
+    };
     ignore_id(&mut p)?;
     let template_id = p.take_int::<i64>("template_id")?;
     let task_name = p.take_str("task_name")?;
@@ -530,15 +539,25 @@ async fn task_create(
         timeout,
         auto,
         notify_url,
+        idempotency_key,
     };
-    let id = flows::create_task(&db, engine.event_targets(), input).await?;
-    // `auto` (the seed's 自动, "automatic"): the task starts as soon as it is created.
-    if auto == Some(true) {
+    let created = flows::create_task(&db, engine.event_targets(), input).await?;
+    let id = created.id();
+    // `auto` (the seed's 自动, "automatic"): the task starts as soon as it is created (by the
+    // request that created it, not by a replay).
+    if auto == Some(true) && created == Created::New(id) {
         engine
             .start(id, &format!("{} (auto at creation)", actor(&caller)))
             .await?;
     }
-    Ok(success(id))
+    let mut answer = success(id);
+    if let Created::Replayed(_) = created {
+        answer.headers_mut().insert(
+            HeaderName::from_static(IDEMPOTENT_REPLAYED),
+            HeaderValue::from_static("true"),
+        );
+    }
+    Ok(answer)
 }
 
 /// The id of `/task/start`, `/task/stop`, `/task/pause`: `{"id": 1}` in the body (or the

@@ -169,7 +169,9 @@ const ROUTES: &[SeedRoute] = &[
     (
         "/task/create",
         "tasks",
-        "Create a task from a template; answers its id",
+        "Create a task from a template; answers its id. With an `Idempotency-Key` header, a retry \
+         with the same key answers the task the first request created (header \
+         `Idempotent-Replayed: true`) instead of creating another",
         &[
             ("template_id", true, "an existing template"),
             ("task_name", true, ""),

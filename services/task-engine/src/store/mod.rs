@@ -11,8 +11,8 @@ use kit::Page;
 use wire::task_engine::TaskState;
 
 use schema::{
-    te_action_impls, te_actions, te_catalog_lock, te_flow_logs, te_flow_nodes, te_flows,
-    te_remote_steps, te_templates,
+    te_action_impls, te_actions, te_catalog_lock, te_flow_keys, te_flow_logs, te_flow_nodes,
+    te_flows, te_remote_steps, te_templates,
 };
 
 /// Takes the catalog lock for the rest of the transaction (see the migration).
@@ -327,6 +327,23 @@ pub fn insert_flow(conn: &mut DbConn, f: &FlowRow) -> QueryResult<i64> {
         ))
         .execute(conn)?;
     last_insert_id(conn)
+}
+
+/// The task created under the idempotency `digest`, if any.
+pub fn flow_of_key(conn: &mut DbConn, digest: &str) -> QueryResult<Option<i64>> {
+    te_flow_keys::table
+        .find(digest)
+        .select(te_flow_keys::fid)
+        .get_result(conn)
+        .optional()
+}
+
+/// Records that the idempotency `digest` created task `fid` (a second insert of the same
+/// digest is refused by the primary key).
+pub fn insert_flow_key(conn: &mut DbConn, digest: &str, fid: i64) -> QueryResult<usize> {
+    diesel::insert_into(te_flow_keys::table)
+        .values((te_flow_keys::digest.eq(digest), te_flow_keys::fid.eq(fid)))
+        .execute(conn)
 }
 
 pub fn flow(conn: &mut DbConn, id: i64) -> QueryResult<Option<FlowRow>> {

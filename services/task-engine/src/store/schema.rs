@@ -63,6 +63,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    te_flow_keys (digest) {
+        digest -> Text,
+        fid -> BigInt,
+    }
+}
+
+diesel::table! {
     te_flow_nodes (id) {
         id -> BigInt,
         fid -> BigInt,

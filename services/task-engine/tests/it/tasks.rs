@@ -15,7 +15,79 @@ kit::on_both_backends!(
     a_template_used_by_an_unfinished_task_is_not_deleted,
     a_task_keeps_the_steps_its_template_had_when_it_was_created,
     max_num_caps_the_batch_size,
+    a_retried_creation_with_the_same_idempotency_key_creates_one_task,
 );
+
+/// `POST /task/create` as `subject` (an admin), with `Idempotency-Key: key` when given.
+async fn create_with_key(
+    app: &TestApp,
+    subject: &str,
+    key: Option<&str>,
+    body: Value,
+) -> reqwest::Response {
+    let token = kit::testing::issuer::issuer().token(subject, &[kit::auth::Role::Admin]);
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/task/create", app.url()))
+        .bearer_auth(token)
+        .json(&body);
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    request.send().await.expect("the task-engine answers")
+}
+
+async fn a_retried_creation_with_the_same_idempotency_key_creates_one_task(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    let tpl = template(&app).await;
+    let body =
+        |name: &str| json!({"template_id": tpl, "task_name": name, "nodes": [{"ip": "10.0.0.1"}]});
+    let id_of = |reply: Value| reply["data"].as_i64().expect("a task id");
+
+    let first = create_with_key(&app, "olga", Some("expand-42"), body("t")).await;
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let id = id_of(first.json().await.expect("JSON"));
+    // The retry (its answer lost, say): the same task, marked as a replay; nothing new.
+    let retry = create_with_key(&app, "olga", Some("expand-42"), body("t")).await;
+    assert_eq!(retry.status(), 200);
+    assert_eq!(
+        retry
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    assert_eq!(id_of(retry.json().await.expect("JSON")), id);
+    assert_eq!(
+        app.client.tasks(1, 100).await.expect("tasks").query_count,
+        1
+    );
+
+    // The same key for another task is a mistake, said so; another creator's key is theirs.
+    let reused = create_with_key(&app, "olga", Some("expand-42"), body("other")).await;
+    assert_eq!(reused.status(), 409);
+    let theirs = create_with_key(&app, "pavel", Some("expand-42"), body("t")).await;
+    assert_eq!(theirs.status(), 200);
+    assert_ne!(id_of(theirs.json().await.expect("JSON")), id);
+    // Without a key, every request creates.
+    for _ in 0..2 {
+        let plain = create_with_key(&app, "olga", None, body("t")).await;
+        assert_eq!(plain.status(), 200);
+    }
+    assert_eq!(
+        app.client.tasks(1, 100).await.expect("tasks").query_count,
+        4
+    );
+    // A key that is not 1..255 visible ASCII characters is refused.
+    for bad in ["", "with space", &"k".repeat(256)] {
+        let refused = create_with_key(&app, "olga", Some(bad), body("t")).await;
+        assert_eq!(refused.status(), 400, "key {bad:?}");
+    }
+    assert_eq!(
+        app.client.tasks(1, 100).await.expect("tasks").query_count,
+        4
+    );
+}
 
 async fn max_num_caps_the_batch_size(backend: TestBackend) {
     let app = TestApp::spawn(backend).await;

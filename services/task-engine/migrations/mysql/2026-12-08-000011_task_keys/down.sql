@@ -1,0 +1,1 @@
+DROP TABLE te_flow_keys;
