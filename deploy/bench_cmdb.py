@@ -14,6 +14,13 @@ searches with wrk from a second process:
     q=idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline&count=50
     the same with facet=idc,os
 
+and, after relating the CIs into a tree (the first CI the root of 100 CIs, each of which is
+the root of about 1,000 of the rest; rows written with SQL like the CIs), two searches under
+the root with veops CMDB's `/ci_relations/s` (the walk in SQL, the search on the index):
+
+    root_id=R&level=2&q=idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline&count=50
+    root_id=R&level=1,2&q=cpu_core_num:>=16&facet=idc,os&count=50
+
 Reads are benchmarked with the admin's bearer token (benchlib's issuer), as every client now
 calls: the figures include verifying it. Prints a Markdown table and writes var/bench/cmdb.md.
 
@@ -88,6 +95,55 @@ def server(i, rnd):
         "sn": f"SN{i:08d}",
         "env": ENVS[i % len(ENVS)],
     }
+
+
+RELATION_FANOUT = 100
+
+
+def relation_rows(ids):
+    """ci_relations rows relating `ids` (sorted) into a tree: ids[0] -> the next
+    RELATION_FANOUT, each of those -> every RELATION_FANOUT-th CI of the rest."""
+    root, middle, rest = ids[0], ids[1:1 + RELATION_FANOUT], ids[1 + RELATION_FANOUT:]
+    rows = [(root, m, "contain") for m in middle]
+    rows += [(middle[n % len(middle)], ci, "contain") for n, ci in enumerate(rest)]
+    return root, rows
+
+
+def relation_queries(root):
+    """The /ci_relations/s searches, as (name, path with query)."""
+    return [
+        ("ci_relations/s level=2, q=idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline&count=50",
+         "/api/v0.1/ci_relations/s?" + urllib.parse.urlencode(
+             {"root_id": root, "level": "2", "q": "idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline",
+              "count": "50"})),
+        ("ci_relations/s level=1,2, q=cpu_core_num:>=16&facet=idc,os&count=50",
+         "/api/v0.1/ci_relations/s?" + urllib.parse.urlencode(
+             {"root_id": root, "level": "1,2", "q": "cpu_core_num:>=16", "facet": "idc,os",
+              "count": "50"})),
+    ]
+
+
+def relate_sqlite(path):
+    conn = sqlite3.connect(path, timeout=30)
+    ids = [row[0] for row in conn.execute("SELECT id FROM cis ORDER BY id")]
+    root, rows = relation_rows(ids)
+    conn.executemany("INSERT INTO ci_relations (first_ci_id, second_ci_id, relation_type) VALUES (?, ?, ?)",
+                     rows)
+    conn.commit()
+    conn.close()
+    return root, len(rows)
+
+
+def relate_mysql():
+    ids = [int(line) for line in mysql("SELECT id FROM cis ORDER BY id;", MYSQL_DB).split()]
+    root, rows = relation_rows(ids)
+    chunks = ["SET autocommit=0;"]
+    for start in range(0, len(rows), 5000):
+        batch = ",".join("(%d,%d,'%s')" % row for row in rows[start:start + 5000])
+        chunks.append(f"INSERT INTO ci_relations (first_ci_id, second_ci_id, relation_type) VALUES {batch};")
+    chunks += ["COMMIT;", "ANALYZE TABLE ci_relations;"]
+    mysql("\n".join(chunks), MYSQL_DB)
+    return root, len(rows)
 
 
 def start_service(database_url, workdir):
@@ -241,6 +297,18 @@ def main():
                     # A 10 s timeout, so slow answers are measured rather than dropped as
                     # socket errors.
                     run = benchlib.wrk(target, connections, SECONDS, timeout="10s")
+                    results.append((backend, name, found, connections, run.rps, run.p50_ms,
+                                    run.p99_ms, run.non_2xx))
+                    print(f"{backend}: {name} c={connections}: p50 {run.p50_ms:.1f} ms, "
+                          f"p99 {run.p99_ms:.1f} ms", file=sys.stderr)
+            root, related = relate_sqlite(path) if backend == "sqlite" else relate_mysql()
+            print(f"{backend}: {related} CI relations under ci {root}", file=sys.stderr)
+            for name, path_query in relation_queries(root):
+                reply = client.request("GET", "/ci_relations/s", dict(urllib.parse.parse_qsl(
+                    path_query.split("?", 1)[1])))
+                found = reply["numfound"]
+                for connections in CONNECTIONS:
+                    run = benchlib.wrk(base + path_query, connections, SECONDS, timeout="10s")
                     results.append((backend, name, found, connections, run.rps, run.p50_ms,
                                     run.p99_ms, run.non_2xx))
                     print(f"{backend}: {name} c={connections}: p50 {run.p50_ms:.1f} ms, "

@@ -42,6 +42,13 @@ impl ParamsError {
 #[derive(Debug, Clone, Default)]
 pub struct ParamMap(pub Map<String, Value>);
 
+/// The raw text of a request's JSON body, kept (in the request's extensions) beside the merged
+/// parameters for a service that needs a value exactly as the client wrote it: a number
+/// beyond 64 bits, or a float in the digits the client chose (cmdb checks signatures that
+/// Python clients compute over `str()` of each value).
+#[derive(Debug, Clone)]
+pub struct RawJsonBody(pub web::Bytes);
+
 /// Extractor of the merged parameters that fails with the service's error `E`.
 pub struct Params<E> {
     map: Map<String, Value>,
@@ -225,7 +232,9 @@ async fn collect(req: HttpRequest, mut payload: Payload) -> Result<Rc<ParamMap>,
         let body = web::Bytes::from_request(&req, &mut payload)
             .await
             .map_err(|e| ParamsError::Body(e.to_string()))?;
-        merge_body(&req, &body, &mut map)?;
+        if merge_body(&req, &body, &mut map)? {
+            req.extensions_mut().insert(RawJsonBody(body));
+        }
     }
     for (name, value) in &map {
         check_controls(name, value)?;
@@ -235,13 +244,14 @@ async fn collect(req: HttpRequest, mut payload: Payload) -> Result<Rc<ParamMap>,
     Ok(shared)
 }
 
+/// Merges the body's parameters into `map`; true when the body was JSON.
 fn merge_body(
     req: &HttpRequest,
     body: &[u8],
     map: &mut Map<String, Value>,
-) -> Result<(), ParamsError> {
+) -> Result<bool, ParamsError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
-        return Ok(());
+        return Ok(false);
     }
     let content_type = req.content_type().to_ascii_lowercase();
     let looks_like_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
@@ -252,18 +262,19 @@ fn merge_body(
             Value::Object(fields) => map.extend(fields),
             _ => return Err(ParamsError::Body("the JSON body must be an object".into())),
         }
+        Ok(true)
     } else if content_type.is_empty() || content_type == "application/x-www-form-urlencoded" {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
             .map_err(|e| ParamsError::Body(format!("invalid form: {e}")))?;
         let mut form = Map::new();
         insert_pairs(pairs, &mut form)?;
         map.extend(form);
+        Ok(false)
     } else {
-        return Err(ParamsError::Body(format!(
+        Err(ParamsError::Body(format!(
             "unsupported content type `{content_type}`: send JSON or a form"
-        )));
+        )))
     }
-    Ok(())
 }
 
 /// Adds `name=value` pairs; a name given twice is refused rather than resolved to one of them.

@@ -130,6 +130,43 @@ pub struct CiTypeOne {
     pub citype: CiType,
 }
 
+/// A CI type as veops CMDB's `/ci_types` routes show it (the seed's `/citypes` keep
+/// [`CiType`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VeopsCiType {
+    pub id: i64,
+    pub name: String,
+    pub alias: String,
+    pub unique_id: i64,
+    /// The unique attribute's name (veops' list fills `unique_key` with it too).
+    pub unique_key: String,
+    pub unique_name: String,
+    pub enabled: bool,
+    pub icon: String,
+}
+
+/// `GET /ci_types` and `GET /ci_types/<id or name>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VeopsCiTypeList {
+    pub numfound: i64,
+    pub ci_types: Vec<VeopsCiType>,
+}
+
+impl From<CiType> for VeopsCiType {
+    fn from(t: CiType) -> Self {
+        VeopsCiType {
+            id: t.type_id,
+            name: t.type_name,
+            alias: t.type_alias,
+            unique_id: t.unique_id,
+            unique_key: t.unique.clone(),
+            unique_name: t.unique,
+            enabled: t.enabled,
+            icon: t.icon_url,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeId {
     pub type_id: i64,

@@ -1,6 +1,7 @@
 //! The one error type of cmdb and, in one place, how it goes on the wire: the seed's
-//! `{"message": "..."}` with 400 / 401 / 403 / 404 / 500. A 500 means the service failed
-//! (database unavailable, a broken invariant); whatever the caller can fix is a 4xx.
+//! `{"message": "..."}` with 400 / 401 / 403 / 404 / 500 / 503. A 503 means the database
+//! cannot be reached now (try again later); a 500 that the service failed otherwise (a
+//! broken invariant, a database that gave up); whatever the caller can fix is a 4xx.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
@@ -24,6 +25,10 @@ pub enum Error {
     /// an operator keeps on server errors for what is the caller's conflict.
     #[error("{0}")]
     Duplicate(String),
+    /// The database cannot be reached (the pool timed out, the connection was lost): a 503,
+    /// which clients and load balancers retry, not a 500 that says the service is broken.
+    #[error(transparent)]
+    Unavailable(Fault),
     /// The service failed; the cause is kept for the log, the client sees the message.
     #[error(transparent)]
     Internal(Fault),
@@ -31,9 +36,10 @@ pub enum Error {
 
 impl ServiceError for Error {
     const DATABASE: &'static str = "cmdb database";
-    // The seed answers every failure of the service as a 500.
+    // A database that gave a transaction up stays a 500, as the seed answers failures; one
+    // that cannot be reached is a 503 (issue #14).
     const BUSY: Kind = Kind::Internal;
-    const CONNECTION_LOST: Kind = Kind::Internal;
+    const CONNECTION_LOST: Kind = Kind::Unavailable;
 
     fn of_kind(kind: Kind, fault: Fault) -> Self {
         match kind {
@@ -42,7 +48,8 @@ impl ServiceError for Error {
             Kind::Duplicate => Error::Duplicate(fault.into_message()),
             Kind::BadArgument | Kind::StillReferenced => Error::BadArgument(fault.into_message()),
             Kind::NotFound => Error::NotFound(fault.into_message()),
-            Kind::Unavailable | Kind::Busy | Kind::Internal => Error::Internal(fault),
+            Kind::Unavailable => Error::Unavailable(fault),
+            Kind::Busy | Kind::Internal => Error::Internal(fault),
         }
     }
 
@@ -79,6 +86,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::Internal(_) => 500,
+            Error::Unavailable(_) => 503,
         }
     }
 }
@@ -95,6 +103,34 @@ mod tests {
     use crate::store;
 
     kit::on_both_backends!(a_unique_key_refusal_is_a_conflict_not_a_server_error);
+
+    /// A database that cannot be reached (the pool gave up waiting for a connection, or the
+    /// connection was lost) is a 503 in cmdb's envelope, not a 500.
+    #[test]
+    fn an_unreachable_database_is_a_503_in_the_envelope() {
+        use actix_web::body::MessageBody;
+        use actix_web::ResponseError;
+        let timed_out: Error = kit::error::from_db(kit::db::DbError::Unavailable(
+            "timed out waiting for connection".into(),
+        ));
+        assert!(matches!(timed_out, Error::Unavailable(_)), "{timed_out:?}");
+        assert_eq!(timed_out.status_code().as_u16(), 503);
+        assert_eq!(timed_out.http_status(), 503);
+        let body = timed_out.error_response().into_body().try_into_bytes().ok();
+        let body: serde_json::Value =
+            serde_json::from_slice(&body.unwrap_or_default()).unwrap_or_default();
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("cmdb database unavailable")),
+            "{body}"
+        );
+        let lost = kit::error::from_classified::<Error>(
+            kit::db::Failure::ConnectionLost("server has gone away".into()),
+            diesel::result::Error::BrokenTransactionManager,
+        );
+        assert_eq!(lost.status_code().as_u16(), 503, "{lost:?}");
+    }
 
     /// The race the service's own existence check cannot see ends at the database's unique
     /// key: the backend's real refusal (SQLite's and MariaDB's own errors) is a 400 naming

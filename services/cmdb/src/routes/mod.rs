@@ -2,7 +2,7 @@
 //! parameters (query, form or JSON, see `kit::Params`), call `Cmdb`, and answer JSON.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use kit::routes::{Refusal, RouteTable, DELETE, GET, GET_POST, POST, PUT};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -12,8 +12,8 @@ use crate::auth::{Access as CmdbAccess, Actor};
 use crate::error::Error;
 use crate::model::RetKey;
 use crate::service::{
-    AttrInput, CiWrite, Cmdb, HistoryInput, SearchInput, TypeInput, WriteMode, CI_PAGE_SIZE,
-    HISTORY_PAGE_SIZE, MAX_PAGE_SIZE,
+    AttrInput, CiWrite, Cmdb, ExistPolicy, HistoryInput, RelationWalk, SearchInput, TypeInput,
+    WriteMode, CI_PAGE_SIZE, HISTORY_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use kit::access::{Access, Caller};
 
@@ -80,6 +80,22 @@ pub fn table() -> RouteTable {
         .write(api("/citypes/{type_id}"), DELETE, delete_type)
         .allow(ADMIN)
         .seed_credential()
+        // veops CMDB's names of the CI type routes, beside the seed's `/citypes`.
+        .read(api("/ci_types"), GET, veops_list_types)
+        .allow(READ)
+        .seed_credential()
+        .write(api("/ci_types"), POST, veops_add_type)
+        .allow(ADMIN)
+        .seed_credential()
+        .read(api("/ci_types/{key}"), GET, veops_get_type)
+        .allow(READ)
+        .seed_credential()
+        .write(api("/ci_types/{key}"), PUT, veops_update_type)
+        .allow(ADMIN)
+        .seed_credential()
+        .write(api("/ci_types/{key}"), DELETE, veops_delete_type)
+        .allow(ADMIN)
+        .seed_credential()
         .read(api("/cityperelations/types"), GET, relation_types)
         .allow(READ)
         .seed_credential()
@@ -123,6 +139,9 @@ pub fn table() -> RouteTable {
         .read(api("/ci/{ci_id}"), GET, get_ci)
         .allow(READ)
         .seed_credential()
+        .write(api("/ci/{ci_id}"), PUT, update_ci_by_id)
+        .allow(WRITE)
+        .seed_credential()
         .write(api("/ci/{ci_id}"), DELETE, delete_ci)
         .allow(WRITE)
         .seed_credential()
@@ -147,6 +166,24 @@ pub fn table() -> RouteTable {
         .allow(READ)
         .seed_credential()
         .write(api("/cirelations/{first}/{second}"), POST, add_ci_relation)
+        .allow(WRITE)
+        .seed_credential()
+        // veops CMDB's CI relation routes: the search under a root, add, delete.
+        .read(api("/ci_relations/s"), GET, relation_search)
+        .allow(READ)
+        .seed_credential()
+        .write(
+            api("/ci_relations/{cr_id}"),
+            DELETE,
+            veops_delete_ci_relation,
+        )
+        .allow(WRITE)
+        .seed_credential()
+        .write(
+            api("/ci_relations/{first}/{second}"),
+            POST,
+            veops_add_ci_relation,
+        )
         .allow(WRITE)
         .seed_credential()
         .read(api("/history/record"), GET, history)
@@ -213,6 +250,11 @@ async fn guard(
     access: CmdbAccess,
 ) -> Result<(Actor, Params), Error> {
     let mut map: Map<String, Value> = p.into_struct()?;
+    let raw = req
+        .extensions()
+        .get::<kit::params::RawJsonBody>()
+        .map(|body| crate::auth::raw_numbers(&body.0))
+        .unwrap_or_default();
     let actor = match bearer {
         Some(caller) => {
             // The route table's decision is `access.decision()`; checked again here so that a
@@ -229,8 +271,20 @@ async fn guard(
             }
             Actor::of_token(&caller.principal)
         }
-        None => cmdb.authenticate(req.path(), access, &mut map).await?,
+        None => {
+            cmdb.authenticate(req.path(), access, &mut map, &raw)
+                .await?
+        }
     };
+    // A number `serde_json` holds as a float (an integer beyond 64 bits, or any float) goes
+    // on as the text the client wrote, so that a value is stored with every digit it had.
+    for (name, value) in map.iter_mut() {
+        if let (Value::Number(n), Some(text)) = (&*value, raw.get(name)) {
+            if n.is_f64() {
+                *value = Value::String(text.clone());
+            }
+        }
+    }
     Ok((actor, Params::from_map(map)))
 }
 
@@ -617,8 +671,181 @@ async fn add_ci_relation(
     let more = p.take_int("more")?;
     p.finish()?;
     ok(cmdb
-        .add_ci_relation(caller, first, second, kind, more)
+        .add_ci_relation(caller, (first, second), kind, more, false)
         .await?)
+}
+
+/// `POST /ci_relations/<src_ci_id>/<dst_ci_id>` (veops CMDB): an existing relation answers
+/// its id; the kind is `relation_type`, else the CI types' relation's, else `contain`.
+async fn veops_add_ci_relation(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (caller, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
+    let (first, second) = (path_id(&req, "first")?, path_id(&req, "second")?);
+    let kind = p.take_str("relation_type")?;
+    let more = p.take_int("more")?;
+    p.finish()?;
+    ok(cmdb
+        .add_ci_relation(caller, (first, second), kind, more, true)
+        .await?)
+}
+
+/// `DELETE /ci_relations/<cr_id>` (veops CMDB).
+async fn veops_delete_ci_relation(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let caller = guard_only(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
+    ok(cmdb
+        .delete_ci_relation(caller, path_id(&req, "cr_id")?)
+        .await?)
+}
+
+/// `GET /ci_relations/s` (veops CMDB): the CIs `level` hops from `root_id` (`1`, or several
+/// as `1,2,3`), along relations to their second CIs or with `reverse` to their first, that
+/// the search parameters of `/ci/s` match.
+async fn relation_search(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
+    let root_id = p.take_int("root_id")?.ok_or_else(|| {
+        Error::BadArgument("missing parameter `root_id`: the CI to search under".into())
+    })?;
+    let levels = match p.take_str("level")? {
+        None => vec![1],
+        Some(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<i64>().map_err(|_| {
+                    Error::BadArgument(format!(
+                        "invalid parameter `level`: `{s}` is not a level (1, or 1,2,3)"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let reverse = p.take_bool("reverse")?.unwrap_or(false);
+    let input = search_input(&mut p)?;
+    p.finish()?;
+    let walk = RelationWalk {
+        root_id,
+        levels,
+        reverse,
+    };
+    ok(cmdb.relation_search(walk, input).await?)
+}
+
+// ---- CI types under veops CMDB's names (`/ci_types`) ----
+
+/// veops' fields of a CI type: `name`, `alias`, `unique_key` (the unique attribute by name,
+/// alias or id) or `unique_id`, `icon`, `enabled`.
+fn veops_type_input(p: &mut Params) -> Result<TypeInput, Error> {
+    let name = p.take_str("name")?;
+    let alias = p.take_str("alias")?;
+    let mut unique_id = p.take_int("unique_id")?;
+    let mut unique = None;
+    if let Some(key) = p.take_str("unique_key")?.filter(|k| !k.trim().is_empty()) {
+        match key.trim().parse::<i64>() {
+            Ok(id) => unique_id = unique_id.or(Some(id)),
+            Err(_) => unique = Some(key),
+        }
+    }
+    Ok(TypeInput {
+        name,
+        alias,
+        unique_id,
+        unique,
+        icon_url: p.take_str("icon")?,
+        enabled: p.take_bool("enabled")?,
+    })
+}
+
+async fn veops_list_types(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
+    let name = p.take_str("type_name")?;
+    p.finish()?;
+    let list = cmdb.list_types(name).await?;
+    ok(w::VeopsCiTypeList {
+        numfound: list.numfound,
+        ci_types: list.citypes.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// One type by id (404 when missing) or by name or alias (an empty list when missing, as
+/// veops answers).
+async fn veops_get_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
+    let key = req.match_info().get("key").unwrap_or_default().to_string();
+    let by_id = key.trim().parse::<i64>().is_ok();
+    let ci_types: Vec<w::VeopsCiType> = match cmdb.query_type(key).await {
+        Ok(one) => vec![one.citype.into()],
+        Err(Error::NotFound(_)) if !by_id => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    ok(w::VeopsCiTypeList {
+        numfound: ci_types.len() as i64,
+        ci_types,
+    })
+}
+
+async fn veops_add_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
+    let input = veops_type_input(&mut p)?;
+    p.finish()?;
+    if input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(Error::BadArgument("missing parameter `name`".into()));
+    }
+    ok(cmdb.add_type(input).await?)
+}
+
+async fn veops_update_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
+    let id = path_id(&req, "key")?;
+    let input = veops_type_input(&mut p)?;
+    p.finish()?;
+    ok(cmdb.update_type(id, input).await?)
+}
+
+async fn veops_delete_type(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    guard_only(&cmdb, &req, bearer, p, CmdbAccess::Admin).await?;
+    let id = path_id(&req, "key")?;
+    cmdb.delete_type(id).await?;
+    ok(w::TypeId { type_id: id })
 }
 
 async fn delete_ci_relation(
@@ -733,31 +960,26 @@ fn json_text(value: &Value) -> Option<String> {
     }
 }
 
-async fn write_ci(
-    cmdb: web::Data<Cmdb>,
-    req: HttpRequest,
-    bearer: Option<Caller>,
-    p: Params,
-    mode: WriteMode,
-) -> Reply {
-    let (caller, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
-    let ci_type = p.require_str("ci_type")?;
-    let reject_unknown = no_attribute_policy(p.take_str("_no_attribute_policy")?.as_deref())?;
-    let ci_id = match mode {
-        WriteMode::Update => match p.take_int("ci_id")? {
-            Some(id) => Some(id),
-            None => p.take_int("_id")?,
-        },
-        WriteMode::Add => None,
-    };
-    let fields: Map<String, Value> = p.into_struct()?;
-    let input = CiWrite {
-        ci_type,
-        reject_unknown,
-        ci_id,
-        fields,
-    };
-    ok(cmdb.write_ci(caller, mode, input).await?)
+/// `_no_attribute_policy` (the seed's name) or `no_attribute_policy` (veops CMDB's); both
+/// given must agree.
+fn either_no_attribute_policy(p: &mut Params) -> Result<bool, Error> {
+    let seed = p.take_str("_no_attribute_policy")?;
+    let veops = p.take_str("no_attribute_policy")?;
+    match (seed, veops) {
+        (Some(a), Some(b)) if a.trim() != b.trim() => Err(Error::BadArgument(format!(
+            "invalid parameter `no_attribute_policy`: `{b}` disagrees with \
+             `_no_attribute_policy` `{a}` (give one)"
+        ))),
+        (a, b) => no_attribute_policy(a.or(b).as_deref()),
+    }
+}
+
+/// The CI id of an update given as `ci_id` or `_id`.
+fn update_id(p: &mut Params) -> Result<Option<i64>, Error> {
+    Ok(match p.take_int("ci_id")? {
+        Some(id) => Some(id),
+        None => p.take_int("_id")?,
+    })
 }
 
 async fn add_ci(
@@ -766,7 +988,18 @@ async fn add_ci(
     bearer: Option<Caller>,
     p: Params,
 ) -> Reply {
-    write_ci(cmdb, req, bearer, p, WriteMode::Add).await
+    let (caller, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
+    let ci_type = p.require_str("ci_type")?;
+    let reject_unknown = either_no_attribute_policy(&mut p)?;
+    let policy = ExistPolicy::parse(p.take_str("exist_policy")?.as_deref())?;
+    let fields: Map<String, Value> = p.into_struct()?;
+    let input = CiWrite {
+        ci_type,
+        reject_unknown,
+        ci_id: None,
+        fields,
+    };
+    ok(cmdb.add_ci(caller, policy, input).await?)
 }
 
 async fn update_ci(
@@ -775,7 +1008,45 @@ async fn update_ci(
     bearer: Option<Caller>,
     p: Params,
 ) -> Reply {
-    write_ci(cmdb, req, bearer, p, WriteMode::Update).await
+    let (caller, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
+    let ci_type = p.require_str("ci_type")?;
+    let reject_unknown = either_no_attribute_policy(&mut p)?;
+    let ci_id = update_id(&mut p)?;
+    let fields: Map<String, Value> = p.into_struct()?;
+    let input = CiWrite {
+        ci_type,
+        reject_unknown,
+        ci_id,
+        fields,
+    };
+    ok(cmdb.write_ci(caller, WriteMode::Update, input).await?)
+}
+
+/// `PUT /ci/<ci_id>` (veops CMDB's `update_ci(payload, ci_id=N)`): the CI by its id;
+/// `ci_type` may be left out (it is the CI's), and when given must be the CI's.
+async fn update_ci_by_id(
+    cmdb: web::Data<Cmdb>,
+    req: HttpRequest,
+    bearer: Option<Caller>,
+    p: Params,
+) -> Reply {
+    let (caller, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
+    let id = path_id(&req, "ci_id")?;
+    let ci_type = p.take_str("ci_type")?.unwrap_or_default();
+    let reject_unknown = either_no_attribute_policy(&mut p)?;
+    if let Some(other) = update_id(&mut p)?.filter(|other| *other != id) {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `ci_id`: {other} is not the CI of the path ({id})"
+        )));
+    }
+    let fields: Map<String, Value> = p.into_struct()?;
+    let input = CiWrite {
+        ci_type,
+        reject_unknown,
+        ci_id: Some(id),
+        fields,
+    };
+    ok(cmdb.write_ci(caller, WriteMode::Update, input).await?)
 }
 
 async fn delete_ci(
@@ -795,19 +1066,25 @@ async fn search(
     p: Params,
 ) -> Reply {
     let (_, mut p) = guard(&cmdb, &req, bearer, p, CmdbAccess::Read).await?;
-    let input = SearchInput {
+    let input = search_input(&mut p)?;
+    p.finish()?;
+    ok(cmdb.search(input).await?)
+}
+
+/// The parameters of `/ci/s`, which `/ci_relations/s` takes too.
+fn search_input(p: &mut Params) -> Result<SearchInput, Error> {
+    Ok(SearchInput {
         q: p.take_str("q")?.unwrap_or_default(),
         types: p.take_str("_type")?,
         ids: p.take_str("_id")?,
         fl: p.take_str("fl")?,
-        ret_key: ret_key(&mut p)?,
-        count: page_size(&mut p, &["count", "page_size"], CI_PAGE_SIZE)?,
-        page: page(&mut p)?,
+        ret_key: ret_key(p)?,
+        count: page_size(p, &["count", "page_size"], CI_PAGE_SIZE)?,
+        page: page(p)?,
         facet: p.take_str("facet")?,
         sort: p.take_str("sort")?,
-    };
-    p.finish()?;
-    ok(cmdb.search(input).await?)
+        within: None,
+    })
 }
 
 // ---- history ----

@@ -93,11 +93,104 @@ const CI_WRITE: &[ParamRow] = &[
         "ignore (default) or reject attributes the type does not have",
     ),
     (
+        "no_attribute_policy",
+        "string",
+        false,
+        "veops CMDB's name of _no_attribute_policy",
+    ),
+    (
+        "exist_policy",
+        "string",
+        false,
+        "POST only: reject (default) a CI of the type holding the unique value, need it (update it; 404 without), or replace (update it, else add)",
+    ),
+    (
         "ci_id",
         "integer",
         false,
-        "update only: the CI by id (also `_id`) rather than by its unique value",
+        "PUT only: the CI by id (also `_id`) rather than by its unique value",
     ),
+];
+
+const SEARCH: &[ParamRow] = &[
+    ("q", "string", false, "terms, comma-separated"),
+    ("_type", "string", false, "CI types, `a` or `(a;b)`"),
+    ("_id", "string", false, "CI ids, `1` or `(1;2)`"),
+    (
+        "fl",
+        "string",
+        false,
+        "attributes of the answer, comma-separated",
+    ),
+    RET_KEY,
+    (
+        "count",
+        "integer",
+        false,
+        "page size, 1..1000, default 25 (alias page_size)",
+    ),
+    PAGE,
+    (
+        "facet",
+        "string",
+        false,
+        "attributes to count values of, over all matches",
+    ),
+    ("sort", "string", false, "attr, +attr or -attr"),
+];
+
+const RELATION_SEARCH: &[ParamRow] = &[
+    ("root_id", "integer", true, "the CI to search under"),
+    (
+        "level",
+        "string",
+        false,
+        "hops from the root: 1 (default) or several, comma-separated",
+    ),
+    (
+        "reverse",
+        "boolean",
+        false,
+        "walk to first CIs (parents) rather than second CIs",
+    ),
+    ("q", "string", false, "terms, comma-separated"),
+    ("_type", "string", false, "CI types, `a` or `(a;b)`"),
+    ("_id", "string", false, "CI ids, `1` or `(1;2)`"),
+    (
+        "fl",
+        "string",
+        false,
+        "attributes of the answer, comma-separated",
+    ),
+    RET_KEY,
+    (
+        "count",
+        "integer",
+        false,
+        "page size, 1..1000, default 25 (alias page_size)",
+    ),
+    PAGE,
+    (
+        "facet",
+        "string",
+        false,
+        "attributes to count values of, over all matches",
+    ),
+    ("sort", "string", false, "attr, +attr or -attr"),
+];
+
+const VEOPS_TYPE_FIELDS: &[ParamRow] = &[
+    ("name", "string", false, "name (required to add)"),
+    ("alias", "string", false, "alias"),
+    (
+        "unique_key",
+        "string",
+        false,
+        "the unique attribute by name, alias or id",
+    ),
+    ("unique_id", "integer", false, "the unique attribute by id"),
+    ("icon", "string", false, "icon"),
+    ("enabled", "boolean", false, "whether CIs may be written"),
 ];
 
 const ROUTES: &[Route] = &[
@@ -121,12 +214,18 @@ const ROUTES: &[Route] = &[
     Route { method: "get", path: "/cityperelations/{id}/parents", right: Right::Read, summary: "Parent types of a CI type", params: &[], answer: "Parents" },
     Route { method: "post", path: "/cityperelations/{parent}/{child}", right: Right::Admin, summary: "Relate two CI types", params: &[("relation_type", "string", false, "default contain")], answer: "CtrId" },
     Route { method: "delete", path: "/cityperelations/{ctr_id}", right: Right::Admin, summary: "Delete a CI type relation", params: &[], answer: "Message" },
-    Route { method: "get", path: "/ci/s", right: Right::Read, summary: "Search CIs (see proto-docs/cmdb.md, the search language)", params: &[("q", "string", false, "terms, comma-separated"), ("_type", "string", false, "CI types, `a` or `(a;b)`"), ("_id", "string", false, "CI ids, `1` or `(1;2)`"), ("fl", "string", false, "attributes of the answer, comma-separated"), RET_KEY, ("count", "integer", false, "page size, 1..1000, default 25 (alias page_size)"), PAGE, ("facet", "string", false, "attributes to count values of, over all matches"), ("sort", "string", false, "attr, +attr or -attr")], answer: "SearchResult" },
+    Route { method: "get", path: "/ci_types", right: Right::Read, summary: "List CI types (veops CMDB's form)", params: &[("type_name", "string", false, "filter on the name")], answer: "VeopsCiTypeList" },
+    Route { method: "post", path: "/ci_types", right: Right::Admin, summary: "Add a CI type (veops CMDB's fields)", params: VEOPS_TYPE_FIELDS, answer: "TypeId" },
+    Route { method: "get", path: "/ci_types/{key}", right: Right::Read, summary: "One CI type by id, name or alias (veops CMDB's form)", params: &[], answer: "VeopsCiTypeList" },
+    Route { method: "put", path: "/ci_types/{key}", right: Right::Admin, summary: "Update a CI type (veops CMDB's fields)", params: VEOPS_TYPE_FIELDS, answer: "TypeId" },
+    Route { method: "delete", path: "/ci_types/{key}", right: Right::Admin, summary: "Delete a CI type without CIs", params: &[], answer: "TypeId" },
+    Route { method: "get", path: "/ci/s", right: Right::Read, summary: "Search CIs (see proto-docs/cmdb.md, the search language)", params: SEARCH, answer: "SearchResult" },
     Route { method: "get", path: "/ci/type/{type_id}", right: Right::Read, summary: "CIs of a type, 25 a page", params: &[("fields", "string", false, "attributes of the answer, comma-separated"), RET_KEY, PAGE], answer: "CiPage" },
     Route { method: "post", path: "/ci/batch", right: Right::User, summary: "Add or update many CIs (JSON body), a result per row", params: &[("cis", "array", true, "rows: attribute objects; a row may carry ci_type, _no_attribute_policy and _id / ci_id"), ("ci_type", "string", false, "the type of rows that name none"), ("_no_attribute_policy", "string", false, "ignore (default) or reject, for rows that say nothing")], answer: "BatchResult" },
     Route { method: "post", path: "/ci", right: Right::User, summary: "Add a CI (any other parameter is an attribute)", params: CI_WRITE, answer: "CiId" },
     Route { method: "put", path: "/ci", right: Right::User, summary: "Update a CI (any other parameter is an attribute)", params: CI_WRITE, answer: "CiId" },
     Route { method: "get", path: "/ci/{ci_id}", right: Right::Read, summary: "One CI", params: &[], answer: "CiOne" },
+    Route { method: "put", path: "/ci/{ci_id}", right: Right::User, summary: "Update a CI by id (any other parameter is an attribute)", params: &[("ci_type", "string", false, "the CI's type, by name or id (default: the CI's)"), ("_no_attribute_policy", "string", false, "ignore (default) or reject attributes the type does not have"), ("no_attribute_policy", "string", false, "veops CMDB's name of _no_attribute_policy")], answer: "CiId" },
     Route { method: "delete", path: "/ci/{ci_id}", right: Right::User, summary: "Delete a CI and its relations", params: &[], answer: "Message" },
     Route { method: "get", path: "/cirelations/types", right: Right::Read, summary: "Relation type names", params: &[], answer: "RelationTypes" },
     Route { method: "delete", path: "/cirelations/delete/{cr_id}", right: Right::User, summary: "Delete a CI relation", params: &[], answer: "Message" },
@@ -134,6 +233,9 @@ const ROUTES: &[Route] = &[
     Route { method: "get", path: "/cirelations/{id}/first_cis", right: Right::Read, summary: "CIs related to this CI", params: &[], answer: "FirstCis" },
     Route { method: "get", path: "/cirelations/{id}/graph", right: Right::Read, summary: "CIs within `depth` hops, with the relations between them", params: &[("depth", "integer", false, "hops, 1..5, default 1")], answer: "CiGraph" },
     Route { method: "post", path: "/cirelations/{first}/{second}", right: Right::User, summary: "Relate two CIs", params: &[("relation_type", "string", false, "default contain"), ("more", "integer", false, "a CI id kept with the relation")], answer: "CrId" },
+    Route { method: "get", path: "/ci_relations/s", right: Right::Read, summary: "Search the CIs some levels of relations under a root (veops CMDB)", params: RELATION_SEARCH, answer: "SearchResult" },
+    Route { method: "delete", path: "/ci_relations/{cr_id}", right: Right::User, summary: "Delete a CI relation (veops CMDB)", params: &[], answer: "Message" },
+    Route { method: "post", path: "/ci_relations/{first}/{second}", right: Right::User, summary: "Relate two CIs; an existing relation answers its id (veops CMDB)", params: &[("relation_type", "string", false, "default: the CI types' relation's, else contain"), ("more", "integer", false, "a CI id kept with the relation")], answer: "CrId" },
     Route { method: "get", path: "/history/record", right: Right::Read, summary: "History records, newest first", params: &[PAGE, ("page_size", "integer", false, "default 25"), ("username", "string", false, "only this user's"), ("start", "string", false, "from this time"), ("end", "string", false, "until this time")], answer: "HistoryList" },
     Route { method: "get", path: "/history/{record_id}", right: Right::Read, summary: "One history record in detail", params: &[], answer: "HistoryDetail" },
     Route { method: "post", path: "/users", right: Right::Admin, summary: "Create a user with a new key and secret", params: &[("username", "string", true, "name"), ("is_admin", "boolean", false, "default false")], answer: "User" },
@@ -181,6 +283,23 @@ const SCHEMAS: &[(&str, &[(&str, &str)])] = &[
         &[("numfound", "integer"), ("citypes", "array")],
     ),
     ("CiTypeOne", &[("citype", "object")]),
+    (
+        "VeopsCiTypeList",
+        &[("numfound", "integer"), ("ci_types", "array")],
+    ),
+    (
+        "VeopsCiType",
+        &[
+            ("id", "integer"),
+            ("name", "string"),
+            ("alias", "string"),
+            ("unique_id", "integer"),
+            ("unique_key", "string"),
+            ("unique_name", "string"),
+            ("enabled", "boolean"),
+            ("icon", "string"),
+        ],
+    ),
     ("RelationTypes", &[("relation_types", "array")]),
     ("Children", &[("children", "array")]),
     ("Parents", &[("parents", "array")]),
@@ -298,6 +417,7 @@ const SCHEMAS: &[(&str, &[(&str, &str)])] = &[
 /// The item schema of array properties that have one.
 const ITEMS: &[(&str, &str, &str)] = &[
     ("AttributeList", "attributes", "Attribute"),
+    ("VeopsCiTypeList", "ci_types", "VeopsCiType"),
     ("CiPage", "cis", "Ci"),
     ("SearchResult", "result", "Ci"),
     ("SecondCis", "second_cis", "Ci"),

@@ -558,8 +558,27 @@ impl Index {
         Ok(())
     }
 
+    /// The CIs of terms combined left to right: AND, `-` OR, `~` AND NOT, `-~` OR NOT; a
+    /// leading `~` or `-~` starts from every CI; no term is every CI.
+    fn combine(&self, terms: &[(Join, Selector)]) -> RoaringBitmap {
+        let mut matched: Option<RoaringBitmap> = None;
+        for (join, selector) in terms {
+            let next = self.select(selector);
+            matched = Some(match (matched, join) {
+                (None, Join::Not | Join::OrNot) => &self.all - next,
+                (None, _) => next,
+                (Some(acc), Join::And) => acc & next,
+                (Some(acc), Join::Or) => acc | next,
+                (Some(acc), Join::Not) => acc - next,
+                (Some(acc), Join::OrNot) => acc | (&self.all - next),
+            });
+        }
+        matched.unwrap_or_else(|| self.all.clone())
+    }
+
     fn select(&self, selector: &Selector) -> RoaringBitmap {
         match selector {
+            Selector::Group(terms) => self.combine(terms),
             Selector::Types(types) => types.iter().filter_map(|t| self.by_type.get(t)).union(),
             Selector::Ids(ids) => {
                 let mut out: RoaringBitmap = ids.iter().filter_map(|id| ci_key(*id)).collect();
@@ -594,18 +613,7 @@ impl Index {
         types: Option<&[i64]>,
         ids: Option<&[i64]>,
     ) -> RoaringBitmap {
-        let mut matched: Option<RoaringBitmap> = None;
-        for (join, selector) in terms {
-            let next = self.select(selector);
-            matched = Some(match (matched, join) {
-                (None, Join::Not) => &self.all - next,
-                (None, _) => next,
-                (Some(acc), Join::And) => acc & next,
-                (Some(acc), Join::Or) => acc | next,
-                (Some(acc), Join::Not) => acc - next,
-            });
-        }
-        let mut matched = matched.unwrap_or_else(|| self.all.clone());
+        let mut matched = self.combine(terms);
         // Values are only ever indexed for known CIs; this keeps it so in any case.
         matched &= &self.all;
         if let Some(types) = types {
@@ -615,16 +623,6 @@ impl Index {
             matched &= self.select(&Selector::Ids(ids.to_vec()));
         }
         matched
-    }
-
-    /// How many of `matched` each type holds (types without any left out).
-    pub fn count_by_type(&self, matched: &RoaringBitmap) -> Vec<(i64, i64)> {
-        self.by_type
-            .iter()
-            .map(|(t, cis)| (*t, cis.intersection_len(matched)))
-            .filter(|(_, n)| *n > 0)
-            .map(|(t, n)| (t, i64::try_from(n).unwrap_or(i64::MAX)))
-            .collect()
     }
 
     /// Every value of the attribute held by a CI of `matched`, with how many times.

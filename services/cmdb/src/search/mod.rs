@@ -9,7 +9,7 @@ pub(crate) mod sql;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kit::db::DbConn;
 use serde_json::Value;
@@ -18,10 +18,10 @@ use wire::cmdb as w;
 use crate::error::Error;
 use crate::model::{Catalog, RetKey, Typed};
 use crate::service::{catalog, render, render_loaded, Cmdb};
+use crate::store;
 use index::{PageValues, SharedIndex};
 use plan::{plan, Plan};
-use query::Join;
-use sql::{selector_filter, Filter};
+use sql::{terms_filter, Filter};
 
 #[derive(Debug, Clone)]
 pub struct SearchInput {
@@ -34,7 +34,21 @@ pub struct SearchInput {
     pub page: i64,
     pub facet: Option<String>,
     pub sort: Option<String>,
+    /// Only these CIs (the walk of `/ci_relations/s`), when given.
+    pub within: Option<Vec<i64>>,
 }
+
+/// The walk of `GET /ci_relations/s`: from `root_id` along relations (to their second CIs,
+/// or with `reverse` to their first CIs), the CIs at each of `levels` hops.
+#[derive(Debug, Clone)]
+pub struct RelationWalk {
+    pub root_id: i64,
+    pub levels: Vec<i64>,
+    pub reverse: bool,
+}
+
+/// The deepest level `/ci_relations/s` walks to.
+pub const MAX_RELATION_LEVEL: i64 = 20;
 
 impl Cmdb {
     // ---- search ----
@@ -47,10 +61,65 @@ impl Cmdb {
     }
 }
 
+impl Cmdb {
+    /// `GET /ci_relations/s`: the CIs `walk` reaches that `input` matches, searched on the
+    /// index exactly as `/ci/s` searches (the walk only narrows the CIs it looks at).
+    pub async fn relation_search(
+        &self,
+        walk: RelationWalk,
+        mut input: SearchInput,
+    ) -> Result<w::SearchResult, Error> {
+        if walk.levels.is_empty() {
+            return Err(Error::BadArgument(
+                "invalid parameter `level`: give one level or several, comma-separated".into(),
+            ));
+        }
+        if let Some(bad) = walk
+            .levels
+            .iter()
+            .find(|l| !(1..=MAX_RELATION_LEVEL).contains(*l))
+        {
+            return Err(Error::BadArgument(format!(
+                "invalid parameter `level`: {bad} is not between 1 and {MAX_RELATION_LEVEL}"
+            )));
+        }
+        let index = self.index.clone();
+        self.db
+            .read(move |conn| {
+                let root = walk.root_id;
+                store::ci_type_of(conn, root)?
+                    .ok_or_else(|| Error::NotFound(format!("ci {root} is not found")))?;
+                input.within = Some(walk_levels(conn, &walk)?);
+                search_cis(conn, &index, &input)
+            })
+            .await
+    }
+}
+
+/// The CIs at each of the walk's levels: level 1 is the root's relations' other ends, level
+/// n those of level n-1 (a CI met at two levels is at both; a cycle may bring the root back).
+fn walk_levels(conn: &mut DbConn, walk: &RelationWalk) -> Result<Vec<i64>, Error> {
+    let deepest = walk.levels.iter().copied().max().unwrap_or(0);
+    let mut frontier = vec![walk.root_id];
+    let mut found = BTreeSet::new();
+    for level in 1..=deepest {
+        let mut next = store::related_ids(conn, &frontier, walk.reverse)?;
+        next.sort_unstable();
+        next.dedup();
+        if walk.levels.contains(&level) {
+            found.extend(next.iter().copied());
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    Ok(found.into_iter().collect())
+}
+
 /// What a search found.
 struct Found {
     numfound: i64,
-    by_type: Vec<(i64, i64)>,
     facets: Vec<Vec<(Typed, i64)>>,
     page: Vec<i64>,
     /// The page's types and values when the index gave them (else they are read).
@@ -75,7 +144,6 @@ fn find_in_index(index: &SharedIndex, plan: &Plan<'_>, offset: i64, count: i64) 
         let loaded = Some(idx.cis(&page));
         Found {
             numfound,
-            by_type: idx.count_by_type(&matched),
             facets,
             page,
             loaded,
@@ -90,20 +158,7 @@ fn find_in_sql(
     offset: i64,
     count: i64,
 ) -> Result<Found, Error> {
-    // Terms combine left to right: plain ANDs, `-` ORs, `~` subtracts; a leading `~`
-    // subtracts from every CI (of the `_type`s, which are ANDed below).
-    let mut matched: Option<Filter> = None;
-    for (join, selector) in &plan.terms {
-        let next = selector_filter(conn, selector);
-        matched = Some(match (matched, join) {
-            (None, Join::Not) => next.not(),
-            (None, _) => next,
-            (Some(acc), Join::And) => acc.and(next),
-            (Some(acc), Join::Or) => acc.or(next),
-            (Some(acc), Join::Not) => acc.and_not(next),
-        });
-    }
-    let mut filter = matched.unwrap_or_else(Filter::all);
+    let mut filter = terms_filter(conn, &plan.terms);
     if let Some(types) = &plan.types {
         filter = Filter::types_in(types).and(filter);
     }
@@ -127,7 +182,6 @@ fn find_in_sql(
     };
     Ok(Found {
         numfound,
-        by_type,
         facets,
         page,
         loaded: None,
@@ -157,12 +211,6 @@ fn search_result(
     input: &SearchInput,
     found: Found,
 ) -> Result<w::SearchResult, Error> {
-    let mut counter: BTreeMap<String, i64> = BTreeMap::new();
-    for (type_id, n) in found.by_type {
-        if let Some(t) = cat.type_by_id(type_id) {
-            *counter.entry(t.name.clone()).or_default() += n;
-        }
-    }
     let mut facet = BTreeMap::new();
     for (attr, rows) in plan.facets.iter().zip(found.facets) {
         let mut entries: Vec<(String, Value, i64)> = rows
@@ -186,6 +234,14 @@ fn search_result(
         }
         None => render(conn, cat, &found.page, fl, input.ret_key)?,
     };
+    // The page's CIs per type name, as veops CMDB counts them.
+    let mut counter: BTreeMap<String, i64> = BTreeMap::new();
+    for ci in &result {
+        let type_id = ci.get("_type").and_then(Value::as_i64).unwrap_or_default();
+        if let Some(t) = cat.type_by_id(type_id) {
+            *counter.entry(t.name.clone()).or_default() += 1;
+        }
+    }
     Ok(w::SearchResult {
         numfound: found.numfound,
         total: result.len() as i64,

@@ -25,6 +25,8 @@ pub enum Selector {
         attr: Option<i64>,
         alternatives: Vec<Vec<(Cmp, Param)>>,
     },
+    /// `(terms)`: the CIs the terms select, combined left to right as `q`'s are.
+    Group(Vec<(Join, Selector)>),
 }
 
 /// A value bound to a `?`.
@@ -242,6 +244,7 @@ fn term_selector(cat: &Catalog, term: &Term) -> Result<Selector, Error> {
             .map(|v| sql_bounds(attr, &[(Op::Eq, v)], term))
             .collect::<Result<_, _>>()?,
         Pred::Range(low, high) => vec![sql_bounds(attr, &[(Op::Ge, low), (Op::Le, high)], term)?],
+        Pred::Group(inner) => return terms_selectors(cat, inner).map(Selector::Group),
         Pred::Cmp(op, v) => {
             let op = match op {
                 CmpOp::Gt => Op::Gt,
@@ -257,6 +260,14 @@ fn term_selector(cat: &Catalog, term: &Term) -> Result<Selector, Error> {
         attr: attr.map(|a| a.id),
         alternatives,
     })
+}
+
+/// Each term's selector with how it joins the ones before it.
+fn terms_selectors(cat: &Catalog, terms: &[Term]) -> Result<Vec<(Join, Selector)>, Error> {
+    terms
+        .iter()
+        .map(|term| Ok((term.join, term_selector(cat, term)?)))
+        .collect()
 }
 
 /// A search, read and checked against the catalog.
@@ -275,9 +286,17 @@ pub(super) fn plan<'c>(cat: &'c Catalog, input: &SearchInput) -> Result<Plan<'c>
         Some(items) if !items.is_empty() => Some(resolve_types(cat, &items, "_type")?),
         _ => None,
     };
-    let ids = match input.ids.as_deref().map(list_items) {
+    let ids: Option<Vec<i64>> = match input.ids.as_deref().map(list_items) {
         Some(items) if !items.is_empty() => Some(parse_ids(&items, "_id")?.into_iter().collect()),
         _ => None,
+    };
+    // Both `_id` and a relation walk: the CIs in both.
+    let ids = match (ids, &input.within) {
+        (Some(ids), Some(within)) => {
+            let within: BTreeSet<i64> = within.iter().copied().collect();
+            Some(ids.into_iter().filter(|id| within.contains(id)).collect())
+        }
+        (ids, within) => ids.or_else(|| within.clone()),
     };
     let fl = attr_list(cat, input.fl.as_deref(), "fl")?;
     let facets: Vec<&AttrRow> = match input.facet.as_deref() {
@@ -319,10 +338,7 @@ pub(super) fn plan<'c>(cat: &'c Catalog, input: &SearchInput) -> Result<Plan<'c>
         }
         None => Order::Id,
     };
-    let terms = parsed
-        .iter()
-        .map(|term| Ok((term.join, term_selector(cat, term)?)))
-        .collect::<Result<_, Error>>()?;
+    let terms = terms_selectors(cat, &parsed)?;
     Ok(Plan {
         terms,
         types,

@@ -1,8 +1,10 @@
 //! The search language of `GET /api/v0.1/ci/s` (`q`), parsed into clauses. Pure: resolving
 //! attribute names and running the clauses is `service`'s job.
 //!
-//! `q` is terms separated by top-level commas. A term is `[-|~]attr:value` or `[-|~]value`:
-//! no prefix ANDs the term with what precedes it, `-` ORs it, `~` removes its matches.
+//! `q` is terms separated by top-level commas. A term is `[-|~|-~]attr:value`,
+//! `[-|~|-~]value` or `[-|~|-~](terms)`: no prefix ANDs the term with what precedes it, `-`
+//! ORs it, `~` removes its matches, `-~` ORs what it does not match (veops CMDB's OR NOT);
+//! parentheses around terms group them into one term.
 //! A value is `v` (with `*` wildcards), `(a;b;...)` (IN), `[a _TO_ b]` (RANGE), or
 //! `>v`, `>=v`, `<v`, `<=v` (COMPARISON).
 
@@ -12,6 +14,8 @@ pub enum Join {
     And,
     Or,
     Not,
+    /// `-~`: OR the CIs the term does not match.
+    OrNot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,12 +34,15 @@ pub enum Pred {
     /// Inclusive bounds; `*` alone is an open end.
     Range(String, String),
     Cmp(CmpOp, String),
+    /// `(terms)`: the terms inside, combined as a `q` of their own, as one term.
+    Group(Vec<Term>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Term {
     pub join: Join,
-    /// The attribute (name, id or alias), `_type`, `_id`, or none for a bare value.
+    /// The attribute (name, id or alias), `_type`, `_id`, or none for a bare value or a
+    /// group.
     pub field: Option<String>,
     pub pred: Pred,
     /// The term as written, for error messages.
@@ -98,8 +105,34 @@ pub fn parse(q: &str) -> Result<Vec<Term>, ParseError> {
     Ok(out)
 }
 
+/// The terms inside `(...)` when `rest` is one group: it opens with `(`, the bracket closes
+/// at its end, and what is inside holds a `:` or `,` outside brackets (else it is a bare IN
+/// list `(a;b)`).
+fn group_inner(rest: &str) -> Option<&str> {
+    let inner = rest.strip_prefix('(')?.strip_suffix(')')?;
+    let mut depth = 0_i32;
+    let mut separates = false;
+    for c in inner.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => {
+                depth -= 1;
+                // The opening bracket closed before the end: `(a)-(b)` is no one group.
+                if depth < 0 {
+                    return None;
+                }
+            }
+            ':' | ',' if depth == 0 => separates = true,
+            _ => {}
+        }
+    }
+    (depth == 0 && separates).then_some(inner)
+}
+
 fn parse_term(text: &str) -> Result<Term, ParseError> {
-    let (join, rest) = if let Some(rest) = text.strip_prefix('-') {
+    let (join, rest) = if let Some(rest) = text.strip_prefix("-~") {
+        (Join::OrNot, rest)
+    } else if let Some(rest) = text.strip_prefix('-') {
         (Join::Or, rest)
     } else if let Some(rest) = text.strip_prefix('~') {
         (Join::Not, rest)
@@ -107,6 +140,18 @@ fn parse_term(text: &str) -> Result<Term, ParseError> {
         (Join::And, text)
     };
     let rest = rest.trim();
+    if let Some(inner) = group_inner(rest) {
+        let terms = parse(inner)?;
+        if terms.is_empty() {
+            return Err(bad(text, "an empty group `()`"));
+        }
+        return Ok(Term {
+            join,
+            field: None,
+            pred: Pred::Group(terms),
+            text: text.to_string(),
+        });
+    }
     // Attribute names cannot hold `:` or brackets, so the first `:` before any bracket ends
     // the name; a bare value may not start with a bracket.
     let colon = rest.find(':');
@@ -125,10 +170,10 @@ fn parse_term(text: &str) -> Result<Term, ParseError> {
         return Err(bad(text, "no value"));
     }
     let pred = parse_value(text, value)?;
-    if field.is_none() && !matches!(pred, Pred::Eq(_)) {
+    if field.is_none() && !matches!(pred, Pred::Eq(_) | Pred::In(_)) {
         return Err(bad(
             text,
-            "IN, RANGE and comparisons need an attribute (attr:value)",
+            "RANGE and comparisons need an attribute (attr:value)",
         ));
     }
     Ok(Term {
@@ -279,6 +324,41 @@ mod tests {
     }
 
     #[test]
+    fn dash_tilde_is_or_not() {
+        let terms = parse("idc:A,-~status:offline").expect("parses");
+        assert_eq!(terms[1].join, Join::OrNot);
+        assert_eq!(terms[1].field.as_deref(), Some("status"));
+        assert_eq!(terms[1].pred, Pred::Eq("offline".into()));
+    }
+
+    #[test]
+    fn parentheses_group_terms_into_one() {
+        let terms = parse("idc:A,(status:on,-cpu:>4),~(a:1,b:2),-(x:(1;2))").expect("parses");
+        assert_eq!(terms.len(), 4);
+        let Pred::Group(inner) = &terms[1].pred else {
+            panic!("a group: {:?}", terms[1]);
+        };
+        assert_eq!(terms[1].join, Join::And);
+        assert_eq!(inner.len(), 2);
+        assert_eq!(inner[1].join, Join::Or);
+        assert_eq!(inner[1].pred, Pred::Cmp(CmpOp::Gt, "4".into()));
+        assert_eq!(terms[2].join, Join::Not);
+        assert!(matches!(&terms[2].pred, Pred::Group(g) if g.len() == 2));
+        // A group of one IN term; groups nest.
+        assert!(
+            matches!(&terms[3].pred, Pred::Group(g) if g[0].pred == Pred::In(vec!["1".into(), "2".into()]))
+        );
+        let nested = one("((a:1,-b:2),c:3)");
+        assert!(matches!(&nested.pred, Pred::Group(g) if matches!(&g[0].pred, Pred::Group(_))));
+        // Without `:` or `,` inside, parentheses are an IN list of bare values.
+        assert_eq!(
+            one("(web-1;web-2)").pred,
+            Pred::In(vec!["web-1".into(), "web-2".into()])
+        );
+        assert_eq!(one("(web-1;web-2)").field, None);
+    }
+
+    #[test]
     fn in_list_splits_on_semicolons() {
         let t = one("hostname:(cmdb*;cmdb-web*)");
         assert_eq!(t.pred, Pred::In(vec!["cmdb*".into(), "cmdb-web*".into()]));
@@ -324,8 +404,10 @@ mod tests {
             ("a:[1 _TO_ ]", "a:[1 _TO_ ]"),
             ("a:[1 2]", "a:[1 2]"),
             ("a:>", "a:>"),
-            ("(x;y)", "(x;y)"),
+            ("[x _TO_ y]", "[x _TO_ y]"),
             ("-", "-"),
+            ("(a:1,b:)", "b:"),
+            ("(a:1,),c:(", "c:("),
         ] {
             let err = parse(q).expect_err(q);
             assert_eq!(err.term, term, "{q}");

@@ -21,6 +21,7 @@ use diesel::sqlite::Sqlite;
 use kit::db::DbConn;
 
 use super::plan::{Cmp, Order, Param, Selector};
+use super::query::Join;
 use crate::model::{Typed, ValueType};
 use crate::store::{from_seconds, value_table_name};
 
@@ -364,9 +365,29 @@ pub fn facet(
     })
 }
 
+/// Terms combined left to right as SQL: plain ANDs, `-` ORs, `~` subtracts, `-~` ORs the
+/// complement; a leading `~` or `-~` subtracts from every CI (of the `_type`s, which the
+/// caller ANDs); no term is every CI.
+pub(super) fn terms_filter(conn: &DbConn, terms: &[(Join, Selector)]) -> Filter {
+    let mut matched: Option<Filter> = None;
+    for (join, selector) in terms {
+        let next = selector_filter(conn, selector);
+        matched = Some(match (matched, join) {
+            (None, Join::Not | Join::OrNot) => next.not(),
+            (None, _) => next,
+            (Some(acc), Join::And) => acc.and(next),
+            (Some(acc), Join::Or) => acc.or(next),
+            (Some(acc), Join::Not) => acc.and_not(next),
+            (Some(acc), Join::OrNot) => acc.or(next.not()),
+        });
+    }
+    matched.unwrap_or_else(Filter::all)
+}
+
 /// A selector as SQL over `cis c`.
 pub(super) fn selector_filter(conn: &DbConn, selector: &Selector) -> Filter {
     match selector {
+        Selector::Group(terms) => terms_filter(conn, terms),
         Selector::Types(types) => Filter::types_in(types),
         Selector::Ids(ids) => Filter::ids_in(ids),
         Selector::Values {

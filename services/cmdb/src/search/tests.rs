@@ -27,6 +27,7 @@ fn input(q: &str, facet: Option<&str>, sort: Option<&str>, page: i64) -> SearchI
         page,
         facet: facet.map(str::to_string),
         sort: sort.map(str::to_string),
+        within: None,
     }
 }
 
@@ -138,6 +139,13 @@ async fn index_and_sql_agree(backend: TestBackend) {
         "nic:eth1",
         "nic:*",
         "idc:*",
+        // veops CMDB's OR NOT and grouping, and a bare IN list.
+        "idc:A,-~cpu:*",
+        "-~idc:B",
+        "cpu:>=16,(idc:A,-idc:B)",
+        "(cpu:>=16,idc:A),-(hostname:web-1*,~nic:eth1)",
+        "~(idc:A,-idc:C),-~(cpu:(4;8))",
+        "(web-1;web-2;web-30)",
     ];
     // Agreeing on empty answers would prove little: count the pages that hold CIs.
     let mut non_empty_pages = 0;

@@ -125,15 +125,22 @@ impl Cmdb {
             .await
     }
 
+    /// Relates `first` to `second`. The seed's route (`as_veops` false) refuses a relation
+    /// that exists and defaults to `contain`; veops CMDB's (`/ci_relations/<src>/<dst>`,
+    /// `as_veops` true) answers an existing relation's id, and without `relation_type`
+    /// takes the kind of the relation between the two CIs' types, if there is one.
     pub async fn add_ci_relation(
         &self,
         caller: Actor,
-        first: i64,
-        second: i64,
+        (first, second): (i64, i64),
         kind: Option<String>,
         more: Option<i64>,
+        as_veops: bool,
     ) -> Result<w::CrId, Error> {
-        let kind = RelationType::parse(kind.as_deref())?;
+        let given = match kind.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(_) => Some(RelationType::parse(kind.as_deref())?),
+        };
         if first == second {
             return Err(Error::BadArgument(format!(
                 "a CI cannot be related to itself (ci {first})"
@@ -142,11 +149,26 @@ impl Cmdb {
         self.db
             .write(move |conn| {
                 let cat = catalog(conn)?;
-                for id in [first, second] {
+                let mut types = (0, 0);
+                for (id, slot) in [(first, &mut types.0), (second, &mut types.1)] {
                     let type_id = store::ci_type_of(conn, id)?
                         .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?;
                     may_write_ci_of(&caller, &cat, type_id)?;
+                    *slot = type_id;
                 }
+                if as_veops {
+                    if let Some(existing) = store::cr_between(conn, first, second)? {
+                        return Ok(w::CrId { cr_id: existing.id });
+                    }
+                }
+                let kind = match given {
+                    Some(kind) => kind,
+                    None if as_veops => match store::ctr_between(conn, types.0, types.1)? {
+                        Some(ctr) => RelationType::parse(Some(&ctr.relation_type))?,
+                        None => RelationType::parse(None)?,
+                    },
+                    None => RelationType::parse(None)?,
+                };
                 if let Some(m) = more {
                     store::ci_type_of(conn, m)?.ok_or_else(|| {
                         Error::NotFound(format!("invalid parameter `more`: ci {m} is not found"))

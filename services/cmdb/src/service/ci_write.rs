@@ -75,8 +75,17 @@ impl ResolvedWrite {
 /// the type does not have are skipped or, with `reject_unknown`, refused.
 fn resolve(conn: &mut DbConn, input: CiWrite) -> Result<ResolvedWrite, Error> {
     let cat = catalog(conn)?;
-    let ty = cat
-        .ci_type(&input.ci_type)
+    // An update by id may leave the type out: it is the CI's own.
+    let own_type = match input.ci_id {
+        Some(id) if input.ci_type.trim().is_empty() => Some(
+            store::ci_type_of(conn, id)?
+                .ok_or_else(|| Error::NotFound(format!("ci {id} is not found")))?,
+        ),
+        _ => None,
+    };
+    let ty = own_type
+        .and_then(|t| cat.type_by_id(t))
+        .or_else(|| cat.ci_type(&input.ci_type))
         .ok_or_else(|| {
             Error::BadArgument(format!(
                 "invalid parameter `ci_type`: citype `{}` is not found",

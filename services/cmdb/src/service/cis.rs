@@ -33,8 +33,34 @@ impl WriteMode {
     }
 }
 
+/// What `POST /ci` does when a CI of the type already holds the unique value given
+/// (`exist_policy`, as veops CMDB has it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExistPolicy {
+    /// The default: the write is refused (400, "already exists").
+    Reject,
+    /// Only an existing CI is written (updated); none is a 404.
+    Need,
+    /// The existing CI is updated, else a CI is added.
+    Replace,
+}
+
+impl ExistPolicy {
+    pub fn parse(text: Option<&str>) -> Result<ExistPolicy, Error> {
+        match text.map(str::trim) {
+            None | Some("") | Some("reject") => Ok(ExistPolicy::Reject),
+            Some("need") => Ok(ExistPolicy::Need),
+            Some("replace") => Ok(ExistPolicy::Replace),
+            Some(other) => Err(Error::BadArgument(format!(
+                "invalid parameter `exist_policy`: `{other}` is not one of need, reject, replace"
+            ))),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CiWrite {
+    /// The type by name, alias or id; may be empty on an update by id (the CI's own type).
     pub ci_type: String,
     /// `_no_attribute_policy=reject`: refuse attributes the type does not have.
     pub reject_unknown: bool,
@@ -95,6 +121,44 @@ impl Cmdb {
     ) -> Result<w::CiId, Error> {
         self.db
             .write(move |conn| {
+                let ci_id = write_ci(conn, &caller, mode, input)?;
+                store::log_changes(conn, &[ci_id])?;
+                Ok(w::CiId { ci_id })
+            })
+            .await
+    }
+
+    /// `POST /ci`: adds a CI, or under `exist_policy` `need` / `replace` updates the CI of
+    /// the type holding the unique value given.
+    pub async fn add_ci(
+        &self,
+        caller: Actor,
+        policy: ExistPolicy,
+        mut input: CiWrite,
+    ) -> Result<w::CiId, Error> {
+        self.db
+            .write(move |conn| {
+                let mode = match policy {
+                    ExistPolicy::Reject => WriteMode::Add,
+                    ExistPolicy::Need | ExistPolicy::Replace => {
+                        match existing_of_type(conn, &input)? {
+                            Some(id) => {
+                                input.ci_id = Some(id);
+                                WriteMode::Update
+                            }
+                            None if policy == ExistPolicy::Need => {
+                                return Err(Error::NotFound(format!(
+                                    "no ci of citype `{}` holds the unique value given \
+                                     (exist_policy=need)",
+                                    input.ci_type
+                                )))
+                            }
+                            // Added; a unique value held by a CI of another type is refused
+                            // there as already existing.
+                            None => WriteMode::Add,
+                        }
+                    }
+                };
                 let ci_id = write_ci(conn, &caller, mode, input)?;
                 store::log_changes(conn, &[ci_id])?;
                 Ok(w::CiId { ci_id })
@@ -271,6 +335,23 @@ fn existing_ci(conn: &mut DbConn, row: &CiWrite) -> Result<Option<i64>, Error> {
         return Ok(None);
     };
     Ok(store::unique_owner(conn, unique.id, &typed.canonical())?)
+}
+
+/// The CI of the row's type already holding its unique value (none when another type's CI
+/// holds it, or the row names no known type).
+fn existing_of_type(conn: &mut DbConn, row: &CiWrite) -> Result<Option<i64>, Error> {
+    let cat = catalog(conn)?;
+    let Some(ty) = cat.ci_type(&row.ci_type) else {
+        return Err(Error::BadArgument(format!(
+            "invalid parameter `ci_type`: citype `{}` is not found",
+            row.ci_type
+        )));
+    };
+    let type_id = ty.id;
+    match existing_ci(conn, row)? {
+        Some(id) if store::ci_type_of(conn, id)? == Some(type_id) => Ok(Some(id)),
+        _ => Ok(None),
+    }
 }
 
 /// Whether `caller` may write a CI of the type `type_id` (a service writes only `dcp_*`).

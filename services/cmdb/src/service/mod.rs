@@ -26,9 +26,9 @@ use crate::model::{Catalog, Typed};
 use crate::search::index::SharedIndex;
 use crate::store;
 
-pub use crate::search::SearchInput;
+pub use crate::search::{RelationWalk, SearchInput};
 pub use attributes::AttrInput;
-pub use cis::{CiWrite, WriteMode};
+pub use cis::{CiWrite, ExistPolicy, WriteMode};
 pub use history::HistoryInput;
 pub use platform::{PlatformType, PLATFORM_TYPES};
 pub(crate) use render::{attr_list, render, render_loaded};

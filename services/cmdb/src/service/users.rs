@@ -52,14 +52,16 @@ impl Cmdb {
             .await
     }
 
-    /// Checks a request signed with an api key (one without `Authorization`): its signature,
-    /// and the right to `access` of the user's platform roles ([`auth::roles_of_user`]);
+    /// Checks a request signed with an api key (one without `Authorization`): its signature
+    /// (in DCP's form or veops CMDB's, see [`auth::veops_signature`]; `raw` holds the JSON
+    /// body's numbers as written), and the right to `access` of the user's platform roles ([`auth::roles_of_user`]);
     /// removes `_key`, `_secret` and `_ts` from the parameters.
     pub async fn authenticate(
         &self,
         path: &str,
         access: Access,
         params: &mut Map<String, Value>,
+        raw: &auth::RawNumbers,
     ) -> Result<Actor, Error> {
         let key = params.get("_key").map(auth::signed_text);
         let Some(key) = key.filter(|k| !k.is_empty()) else {
@@ -82,14 +84,21 @@ impl Cmdb {
             .ok_or_else(|| {
                 Error::Unauthenticated(format!("invalid parameter `_key`: unknown api key `{key}`"))
             })?;
-        let signed_as_sent =
-            auth::same_signature(&auth::signature(path, &user.secret, params), &given);
-        let signed_decoded = || {
-            let decoded = auth::decoded_path(path);
-            decoded != path
-                && auth::same_signature(&auth::signature(&decoded, &user.secret, params), &given)
-        };
-        if !signed_as_sent && !signed_decoded() {
+        // Either form of the values (DCP's clients' or veops CMDB's Python client's), over
+        // the path as sent or decoded.
+        let decoded = auth::decoded_path(path);
+        let mut paths = vec![path];
+        if decoded != path {
+            paths.push(decoded.as_str());
+        }
+        let signed = paths.iter().any(|p| {
+            auth::same_signature(&auth::signature(p, &user.secret, params), &given)
+                || auth::same_signature(
+                    &auth::veops_signature(p, &user.secret, params, raw),
+                    &given,
+                )
+        });
+        if !signed {
             return Err(Error::Unauthenticated(
                 "invalid parameter `_secret`: the signature does not match (sha1 hex of path + \
                  secret + the other parameters' values ordered by name)"

@@ -136,3 +136,24 @@ pub fn crs_to(conn: &mut DbConn, second: i64) -> QueryResult<Vec<CrRow>> {
         .order(ci_relations::id)
         .load(conn)
 }
+
+/// The CIs one relation away from any of `ids`: the second CIs of their relations, or with
+/// `reverse` the first CIs (each read through its own index), with repeats.
+pub fn related_ids(conn: &mut DbConn, ids: &[i64], reverse: bool) -> QueryResult<Vec<i64>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let found: Vec<i64> = if reverse {
+            ci_relations::table
+                .filter(ci_relations::second_ci_id.eq_any(chunk))
+                .select(ci_relations::first_ci_id)
+                .load(conn)?
+        } else {
+            ci_relations::table
+                .filter(ci_relations::first_ci_id.eq_any(chunk))
+                .select(ci_relations::second_ci_id)
+                .load(conn)?
+        };
+        out.extend(found);
+    }
+    Ok(out)
+}

@@ -18,3 +18,4 @@ mod model;
 mod openapi;
 mod relations;
 mod search;
+mod veops;
