@@ -12,6 +12,7 @@ mod cis;
 mod conflicts;
 mod control;
 mod envelope;
+mod faults;
 mod files;
 mod index;
 mod model;

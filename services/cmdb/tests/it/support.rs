@@ -32,6 +32,11 @@ impl TestApp {
         Self::start(config, Some(db)).await
     }
 
+    /// An instance on `database`, which the caller owns (a private MariaDB of a drill).
+    pub async fn spawn_on(database: &kit::config::DatabaseConfig) -> TestApp {
+        Self::start(Self::config_for(database, |_| {}), None).await
+    }
+
     /// One more cmdb process (as far as the database can tell) on this instance's database,
     /// with the same admin: what two replicas behind a load balancer are.
     pub async fn another(&self) -> TestApp {
