@@ -42,6 +42,8 @@ bench: deps mariadb
 	$(CARGO) build --release -p resource-pool --features bench-unauthenticated
 	mkdir -p $(TARGET_DIR)/bench && cp $(TARGET_DIR)/release/resource-pool $(TARGET_DIR)/bench/resource-pool-unauthenticated
 	$(CARGO) build --release --bins
+	# the framework's ceiling the request path is measured against (deploy/bench_path.py)
+	$(CARGO) build --release -p kit --example bare_actix
 	TARGET_DIR=$(TARGET_DIR) deploy/bench.sh
 
 ## up: the whole platform in containers (needs a Docker engine)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: every service's benchmark (deploy/bench_<service>.py), one after the other, over
-# loopback. Each prints a Markdown table and writes it to var/bench/<service>.md.
+# loopback. Each prints a Markdown table and writes it to var/bench/<service>.md
+# (bench_path.py: the request path as a share of a bare actix handler, BENCH_ONLY=path).
 # BENCH_ONLY=cmdb (a service name) runs one of them; BENCH_ONLY=platform runs only the
 # end-to-end expand (tests/e2e/tests/bench_expand.rs, release binaries, MariaDB).
 set -euo pipefail

@@ -90,14 +90,19 @@ def auth_env():
             "DCP_AUTH__JWKS_URL": base + "/oauth/jwks"}
 
 
-def start_service(binary, env, cwd=None):
-    """Starts a DCP service binary on 127.0.0.1:0, logging at `warn`, trusting the benchmarks'
-    issuer, with the variables of env over the caller's environment; returns (process, base
-    URL) once it says where it listens."""
-    full_env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_LOG__LEVEL="warn")
+def start_service(binary, env, cwd=None, log_level="warn", log_file=None):
+    """Starts a DCP service binary on 127.0.0.1:0, logging at log_level (to log_file if given,
+    as `make run` does, else to this process's stderr), trusting the benchmarks' issuer, with
+    the variables of env over the caller's environment; returns (process, base URL) once it
+    says where it listens."""
+    full_env = dict(os.environ, DCP_HTTP__BIND="127.0.0.1:0", DCP_LOG__LEVEL=log_level)
     full_env.update(auth_env())
     full_env.update(env)
-    proc = subprocess.Popen([binary], cwd=cwd, stdout=subprocess.PIPE, env=full_env, text=True)
+    stderr = open(log_file, "a") if log_file else None
+    proc = subprocess.Popen([binary], cwd=cwd, stdout=subprocess.PIPE, stderr=stderr,
+                            env=full_env, text=True)
+    if stderr:
+        stderr.close()
     started = time.monotonic()
     line = proc.stdout.readline()
     m = re.search(r"listening on (http://\S+)", line)

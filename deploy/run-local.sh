@@ -98,14 +98,18 @@ for entry in "${services[@]}"; do
         echo "run-local: $binary is missing; build with: cargo build --release --bins" >&2
         stop
     fi
+    # The service writes its log itself, rotated at 64 MB with 4 old files kept (a disk cannot
+    # fill); stderr keeps what comes before logging starts (a bad setting) and panics.
     # shellcheck disable=SC2046
-    env $(service_env "$name") DCP_LOG__FORMAT="${DCP_LOG__FORMAT:-pretty}" "$binary" >"var/log/$name.out" 2>"var/log/$name.log" &
+    env $(service_env "$name") DCP_LOG__FORMAT="${DCP_LOG__FORMAT:-pretty}" \
+        DCP_LOG__FILE="var/log/$name.log" \
+        "$binary" >"var/log/$name.out" 2>"var/log/$name.err" &
     pids+=($!)
     for _ in $(seq 1 100); do
         grep -q "listening on" "var/log/$name.out" 2>/dev/null && break
         if ! kill -0 "${pids[-1]}" 2>/dev/null; then
             echo "run-local: $name did not start:" >&2
-            tail -n 20 "var/log/$name.log" >&2
+            tail -n 20 "var/log/$name.err" "var/log/$name.log" >&2 2>/dev/null
             stop
         fi
         sleep 0.1

@@ -199,6 +199,22 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter such as `info` or `info,resource_pool=debug`; `RUST_LOG` overrides it.
     pub level: String,
+    /// A file to log to instead of stderr (empty: stderr), rotated by size: at `max_file_mb` it
+    /// becomes `FILE.1` (and `FILE.1` `FILE.2`, ...), keeping `max_files` old files.
+    #[serde(default)]
+    pub file: String,
+    #[serde(default = "default_max_file_mb")]
+    pub max_file_mb: u64,
+    #[serde(default = "default_max_files")]
+    pub max_files: usize,
+}
+
+fn default_max_file_mb() -> u64 {
+    64
+}
+
+fn default_max_files() -> usize {
+    4
 }
 
 impl Default for LogConfig {
@@ -206,6 +222,9 @@ impl Default for LogConfig {
         LogConfig {
             format: "auto".into(),
             level: "info".into(),
+            file: String::new(),
+            max_file_mb: default_max_file_mb(),
+            max_files: default_max_files(),
         }
     }
 }
@@ -220,6 +239,15 @@ impl LogConfig {
                     format!("`{other}` is not one of auto, pretty, json"),
                 ))
             }
+        }
+        if self.max_file_mb == 0 || self.max_file_mb > 1024 * 1024 {
+            return Err(ConfigError::invalid(
+                "log.max_file_mb",
+                "must be from 1 to 1048576",
+            ));
+        }
+        if self.max_files == 0 {
+            return Err(ConfigError::invalid("log.max_files", "must be at least 1"));
         }
         tracing_subscriber::EnvFilter::try_new(&self.level)
             .map(|_| ())
@@ -331,5 +359,30 @@ mod tests {
         std::env::remove_var("DCP_WORKERS_HINT");
         std::env::remove_var("DCP_SECRET");
         assert!(err.to_string().contains("workers_hint"), "{err}");
+    }
+
+    #[test]
+    fn a_log_file_needs_a_size_and_a_count_of_old_files() {
+        let mut log = LogConfig {
+            file: "var/log/x.log".into(),
+            ..LogConfig::default()
+        };
+        assert!(log.validate().is_ok());
+        log.max_files = 0;
+        assert!(log
+            .validate()
+            .is_err_and(|e| e.to_string().contains("log.max_files")));
+        log.max_files = 4;
+        log.max_file_mb = 0;
+        assert!(log
+            .validate()
+            .is_err_and(|e| e.to_string().contains("log.max_file_mb")));
+        // An older file without the new keys keeps working: stderr, 64 MB, 4 files.
+        let old: LogConfig =
+            serde_json::from_str(r#"{"format": "json", "level": "info"}"#).expect("the old keys");
+        assert_eq!(
+            (old.file.as_str(), old.max_file_mb, old.max_files),
+            ("", 64, 4)
+        );
     }
 }

@@ -35,7 +35,7 @@ where
             return ExitCode::from(2);
         }
     };
-    crate::telemetry::init(log(&config));
+    let _log = crate::telemetry::init(log(&config));
     let bound = match start(config).await {
         Ok(bound) => bound,
         Err(e) => {

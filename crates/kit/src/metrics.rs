@@ -21,9 +21,29 @@ struct Series {
     buckets: [u64; BUCKETS.len() + 1],
 }
 
+/// The series of one route, by method and status.
+type RouteSeries = BTreeMap<(&'static str, u16), Series>;
+
 pub struct Metrics {
     service: String,
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    /// By route, then method and status: a request of a route already seen is counted without
+    /// allocating (the route is looked up by `&str`, the method is one of a fixed set).
+    series: Mutex<BTreeMap<String, RouteSeries>>,
+}
+
+/// The label of an HTTP method: the standard ones as they are, anything else `OTHER` (so a
+/// client cannot grow the series with made-up methods).
+fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 impl Metrics {
@@ -44,9 +64,11 @@ impl Metrics {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let entry = series
-            .entry((route.to_string(), method.to_string(), status))
-            .or_default();
+        let of_route = match series.get_mut(route) {
+            Some(of_route) => of_route,
+            None => series.entry(route.to_string()).or_default(),
+        };
+        let entry = of_route.entry((method_label(method), status)).or_default();
         entry.count += 1;
         entry.sum_seconds += seconds;
         entry.buckets[slot] += 1;
@@ -62,14 +84,14 @@ impl Metrics {
             "# HELP dcp_http_requests_total HTTP requests served, by route, method and status.\n",
         );
         out.push_str("# TYPE dcp_http_requests_total counter\n");
-        for ((route, method, status), s) in series.iter() {
-            let labels = self.labels(route, method, *status);
+        for (route, (method, status), s) in flatten(&series) {
+            let labels = self.labels(route, method, status);
             let _ = writeln!(out, "dcp_http_requests_total{{{labels}}} {}", s.count);
         }
         out.push_str("# HELP dcp_http_request_duration_seconds Time to serve a request, by route, method and status.\n");
         out.push_str("# TYPE dcp_http_request_duration_seconds histogram\n");
-        for ((route, method, status), s) in series.iter() {
-            let labels = self.labels(route, method, *status);
+        for (route, (method, status), s) in flatten(&series) {
+            let labels = self.labels(route, method, status);
             let mut cumulative = 0;
             for (i, le) in BUCKETS.iter().enumerate() {
                 cumulative += s.buckets[i];
@@ -108,6 +130,17 @@ impl Metrics {
     }
 }
 
+/// Every series in (route, method, status) order.
+fn flatten(
+    series: &BTreeMap<String, RouteSeries>,
+) -> impl Iterator<Item = (&str, (&'static str, u16), &Series)> {
+    series.iter().flat_map(|(route, of_route)| {
+        of_route
+            .iter()
+            .map(move |(key, s)| (route.as_str(), *key, s))
+    })
+}
+
 fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
@@ -133,6 +166,19 @@ mod tests {
         assert!(text.contains("route=\"/a\",method=\"GET\",status=\"200\",le=\"0.005\"} 2"));
         assert!(text.contains("route=\"/a\",method=\"GET\",status=\"404\",le=\"10\"} 0"));
         assert!(text.contains("route=\"/a\",method=\"GET\",status=\"404\",le=\"+Inf\"} 1"));
+    }
+
+    #[test]
+    fn made_up_methods_share_one_series() {
+        let metrics = Metrics::new("svc");
+        metrics.observe("/a", "BREW", 405, Duration::from_millis(1));
+        metrics.observe("/a", "PROPFIND", 405, Duration::from_millis(1));
+        let text = metrics.render();
+        assert!(
+            text.contains("route=\"/a\",method=\"OTHER\",status=\"405\"} 2"),
+            "{text}"
+        );
+        assert!(!text.contains("BREW"), "{text}");
     }
 
     #[test]

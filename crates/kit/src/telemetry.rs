@@ -8,7 +8,11 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use file_rotate::compression::Compression;
+use file_rotate::suffix::AppendCount;
+use file_rotate::{ContentLimit, FileRotate};
 use tracing::Instrument;
+use tracing_appender::non_blocking::NonBlockingBuilder;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogConfig;
@@ -17,20 +21,48 @@ use crate::metrics::Metrics;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// Keeps the log writer's thread alive; dropping it (when `main` returns) writes out what is
+/// still queued.
+#[must_use = "the log writer stops when this is dropped"]
+pub struct LogGuard {
+    _writer: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
+
 /// Installs the global subscriber. Safe to call twice (tests): the second call does nothing.
-pub fn init(log: &LogConfig) {
+///
+/// Lines are formatted on the request's thread and written by a thread of their own
+/// (`tracing_appender::non_blocking`, never dropping a line: a full queue makes the request
+/// wait instead), to stderr or to `log.file`, which is rotated at `log.max_file_mb` keeping
+/// `log.max_files` old files. Colours only when the output is a terminal.
+pub fn init(log: &LogConfig) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&log.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    let to_terminal = log.file.is_empty() && std::io::stderr().is_terminal();
     let json = match log.format.as_str() {
         "json" => true,
         "pretty" => false,
-        _ => !std::io::stderr().is_terminal(),
+        _ => !to_terminal,
+    };
+    let (writer, guard) = if log.file.is_empty() {
+        NonBlockingBuilder::default()
+            .lossy(false)
+            .finish(std::io::stderr())
+    } else {
+        let rotated = FileRotate::new(
+            &log.file,
+            AppendCount::new(log.max_files),
+            ContentLimit::BytesSurpassed(log.max_file_mb.saturating_mul(1024 * 1024) as usize),
+            Compression::None,
+            None,
+        );
+        NonBlockingBuilder::default().lossy(false).finish(rotated)
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _already_set = if json {
+        .with_ansi(to_terminal)
+        .with_writer(writer);
+    let installed = if json {
         builder
             .json()
             .flatten_event(true)
@@ -39,6 +71,10 @@ pub fn init(log: &LogConfig) {
     } else {
         builder.try_init()
     };
+    // A second call keeps the first subscriber; its writer is not needed.
+    LogGuard {
+        _writer: installed.ok().map(|()| guard),
+    }
 }
 
 /// The id of the request being served: taken from `X-Request-Id` or made up, and sent back.

@@ -386,6 +386,12 @@ pub struct TaskRequest {
     pub notify_url: Option<String>,
 }
 
+/// The header that makes `/task/create` safe to retry: a second request with the same key from
+/// the same creator answers the task the first created (draft-ietf-httpapi-idempotency-key).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Set (`true`) on an answer that is the replay of an earlier creation with the same key.
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,9 +450,3 @@ mod tests {
         assert_eq!(BuiltinStep::parse("deploy"), None);
     }
 }
-
-/// The header that makes `/task/create` safe to retry: a second request with the same key from
-/// the same creator answers the task the first created (draft-ietf-httpapi-idempotency-key).
-pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
-/// Set (`true`) on an answer that is the replay of an earlier creation with the same key.
-pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
