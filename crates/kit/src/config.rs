@@ -62,6 +62,17 @@ pub struct HttpConfig {
     /// default it needs the viewer role, as every read does.
     #[serde(default)]
     pub public_metrics: bool,
+    /// Connections each worker thread holds open at once. A worker at the cap takes no new
+    /// connection until one of its own closes: they wait in the listen backlog, they are not
+    /// refused. It bounds what a flood of connections can cost (about 32 KiB each, see
+    /// [`crate::memory`]).
+    #[serde(default = "defaults::max_connections_per_worker")]
+    pub max_connections_per_worker: usize,
+    /// Seconds between two returns of the allocator's free memory to the system (glibc's
+    /// `malloc_trim`), so that what a burst of connections took is given back once it is
+    /// over; 0 never.
+    #[serde(default = "defaults::memory_trim_secs")]
+    pub memory_trim_secs: u64,
 }
 
 mod defaults {
@@ -80,6 +91,12 @@ mod defaults {
     pub fn keep_alive_secs() -> u64 {
         15
     }
+    pub fn max_connections_per_worker() -> usize {
+        1024
+    }
+    pub fn memory_trim_secs() -> u64 {
+        10
+    }
 }
 
 impl HttpConfig {
@@ -95,6 +112,8 @@ impl HttpConfig {
             keep_alive_secs: defaults::keep_alive_secs(),
             allowed_origins: String::new(),
             public_metrics: false,
+            max_connections_per_worker: defaults::max_connections_per_worker(),
+            memory_trim_secs: defaults::memory_trim_secs(),
         }
     }
 
@@ -119,6 +138,11 @@ impl HttpConfig {
             ("http.max_uri_bytes", self.max_uri_bytes as u64),
             ("http.header_timeout_secs", self.header_timeout_secs),
             ("http.body_timeout_secs", self.body_timeout_secs),
+            // None would leave the service listening and never taking a connection.
+            (
+                "http.max_connections_per_worker",
+                self.max_connections_per_worker as u64,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::invalid(key, "must be greater than 0"));
@@ -319,6 +343,43 @@ mod tests {
             workers_hint: 1,
             strict: false,
         }
+    }
+
+    #[test]
+    fn a_connection_cap_of_zero_is_refused_and_the_memory_settings_have_defaults() {
+        let http: HttpConfig =
+            toml_http("bind = \"127.0.0.1:0\"\nworkers = 0\nshutdown_timeout_secs = 1\n");
+        assert_eq!(
+            (http.max_connections_per_worker, http.memory_trim_secs),
+            (1024, 10)
+        );
+        http.validate().expect("the defaults are valid");
+
+        let capped = HttpConfig {
+            max_connections_per_worker: 0,
+            ..http.clone()
+        };
+        let err = capped
+            .validate()
+            .expect_err("a cap of 0 never takes a connection");
+        assert!(
+            err.to_string().contains("http.max_connections_per_worker"),
+            "{err}"
+        );
+
+        let untrimmed = HttpConfig {
+            memory_trim_secs: 0,
+            ..http
+        };
+        untrimmed.validate().expect("0 turns trimming off");
+    }
+
+    fn toml_http(text: &str) -> HttpConfig {
+        config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .expect("an [http] table")
     }
 
     // One test touches the process environment, so that no two race on it.

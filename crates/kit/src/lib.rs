@@ -22,6 +22,7 @@
 //! - [`guard`]: what every request meets before routing: target length, cross-site rule, body size and time.
 //! - [`secret`]: passwords, api secrets and keys in configurations, hidden from `Debug`.
 //! - [`server`]: the HTTP server with `/healthz`, `/readyz`, `/metrics` and graceful shutdown.
+//! - [`memory`]: what a burst of connections costs in memory; the connection cap and giving it back.
 //! - `testing` (feature `testing`, for test suites only): fresh SQLite files and MariaDB databases, a real sshd and a real ZooKeeper
 //!   for integration tests.
 
@@ -37,6 +38,7 @@ pub mod election;
 pub mod entry;
 pub mod error;
 pub mod guard;
+pub mod memory;
 pub mod metrics;
 pub mod openapi;
 pub mod params;

@@ -169,7 +169,10 @@ pub fn bind_with_metrics(
     })
     .shutdown_timeout(http.shutdown_timeout_secs)
     .client_request_timeout(Duration::from_secs(http.header_timeout_secs))
-    .keep_alive(Duration::from_secs(http.keep_alive_secs));
+    .keep_alive(Duration::from_secs(http.keep_alive_secs))
+    // What a flood of connections may take (crate::memory): past the cap, a worker takes no
+    // new connection until one of its own closes; they wait in the listen backlog.
+    .max_connections(http.max_connections_per_worker);
     if http.workers > 0 {
         server = server.workers(http.workers);
     }
@@ -180,6 +183,7 @@ pub fn bind_with_metrics(
         .copied()
         .ok_or_else(|| std::io::Error::other("the server bound no address"))?;
     tracing::info!(service = name, %addr, "listening");
+    crate::memory::start_trimming(Duration::from_secs(http.memory_trim_secs));
     Ok(Bound {
         addr,
         server: server.run(),
@@ -216,4 +220,100 @@ async fn metrics_text(
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::AuthConfig;
+    use crate::routes::Refusal;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    struct Ready;
+
+    impl Readiness for Ready {
+        fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn envelope(refusal: &Refusal) -> HttpResponse {
+        HttpResponse::build(refusal.status()).finish()
+    }
+
+    /// Sends `GET /healthz` on `stream`; the connection stays open (HTTP/1.1 keep-alive).
+    async fn ask(stream: &mut TcpStream) {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .expect("request sent");
+    }
+
+    /// The status line of the reply that arrives on `stream`.
+    async fn status_line(stream: &mut TcpStream) -> String {
+        let mut reply = [0u8; 64];
+        let read = stream.read(&mut reply).await.expect("reply read");
+        String::from_utf8_lossy(&reply[..read])
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    // The cap queues the connection past it (the listen backlog keeps it) rather than refusing
+    // it: nothing answers it while the first is open, and it is served once the first closes.
+    #[actix_web::test]
+    async fn a_worker_at_its_connection_cap_takes_the_next_connection_once_one_closes() {
+        let http = HttpConfig {
+            workers: 1,
+            max_connections_per_worker: 1,
+            memory_trim_secs: 0,
+            ..HttpConfig::on_port(0)
+        };
+        let verifier = Verifier::local(
+            AuthConfig {
+                issuer: "https://issuer.test".into(),
+                audience: "dcp".into(),
+                ..AuthConfig::default()
+            },
+            || jsonwebtoken::jwk::JwkSet { keys: Vec::new() },
+        );
+        let bound = bind(
+            "cap-test",
+            &http,
+            verifier,
+            Arc::new(Ready),
+            RouteTable::new(envelope),
+            AppData::new(),
+        )
+        .expect("bound");
+        let handle = bound.server.handle();
+        actix_web::rt::spawn(bound.server);
+
+        let mut first = TcpStream::connect(bound.addr)
+            .await
+            .expect("first connects");
+        ask(&mut first).await;
+        assert_eq!(status_line(&mut first).await, "HTTP/1.1 200 OK");
+
+        // The kernel completes the handshake; the worker, at its cap, does not take it.
+        let mut second = TcpStream::connect(bound.addr)
+            .await
+            .expect("second connects");
+        ask(&mut second).await;
+        let early =
+            tokio::time::timeout(Duration::from_millis(500), status_line(&mut second)).await;
+        assert!(
+            early.is_err(),
+            "the connection past the cap was served while the first was open: {early:?}"
+        );
+
+        drop(first);
+        let late = tokio::time::timeout(Duration::from_secs(10), status_line(&mut second))
+            .await
+            .expect("the queued connection is served once the first closes");
+        assert_eq!(late, "HTTP/1.1 200 OK");
+        handle.stop(false).await;
+    }
 }
