@@ -663,10 +663,25 @@ impl Db {
             ..self.source.clone()
         };
         let deadline = READY_DEADLINE.min(self.deadline);
+        let started = Instant::now();
+        // Behind the same permits as requests: a flood of /readyz (it needs no token) queues
+        // here instead of spawning a blocking thread each.
+        let wait = READY_CONNECTION_WAIT.min(deadline / 2);
+        let permit = tokio::time::timeout(wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| {
+                format!(
+                    "database unavailable: no connection free within {} ms",
+                    wait.as_millis()
+                )
+            })?
+            .map_err(|closed| closed.to_string())?;
         let handle = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             source.read(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from))
         });
-        match tokio::time::timeout(deadline, handle).await {
+        let remaining = deadline.saturating_sub(started.elapsed());
+        match tokio::time::timeout(remaining, handle).await {
             Ok(Ok(answered)) => answered.map_err(|e| e.to_string()),
             Ok(Err(failed)) => Err(failed.to_string()),
             Err(_) => Err(self.no_answer(deadline).to_string()),
