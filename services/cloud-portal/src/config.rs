@@ -34,6 +34,13 @@ pub struct IssuerConfig {
     pub audience: String,
     /// The Ed25519 signing key (hex seed), created 0600 on first start.
     pub key_file: String,
+    /// Keys published in the JWKS beside the signing key but never used to sign (each created
+    /// like `key_file` if missing): how the key is rotated without downtime — first publish
+    /// the next key here on every replica, then make it `key_file` and list the old one here
+    /// until the last token it signed has expired (proto-docs/identity.md, "Rotating the
+    /// issuer's key").
+    #[serde(default)]
+    pub published_key_files: Vec<String>,
     pub token_ttl_secs: u64,
     /// Service identities made (or their secret reset) at every start: portal accounts with
     /// the role `service` that get tokens by the client-credentials grant. The peers'
@@ -69,6 +76,7 @@ impl Default for IssuerConfig {
             url: format!("http://127.0.0.1:{DEFAULT_PORT}"),
             audience: "dcp".into(),
             key_file: "var/cloud-portal-issuer.key".into(),
+            published_key_files: Vec::new(),
             token_ttl_secs: 900,
             clients: Vec::new(),
         }
@@ -88,6 +96,14 @@ impl IssuerConfig {
         }
         if self.key_file.trim().is_empty() {
             return Err(ConfigError::invalid("issuer.key_file", "must be set"));
+        }
+        for file in &self.published_key_files {
+            if file.trim().is_empty() || file == &self.key_file {
+                return Err(ConfigError::invalid(
+                    "issuer.published_key_files",
+                    "each must be a file other than issuer.key_file",
+                ));
+            }
         }
         for client in &self.clients {
             if client.id.trim().is_empty() || client.secret().len() < 16 {

@@ -6,7 +6,8 @@
 //!
 //! The signing key is an Ed25519 key generated on first start and kept in `issuer.key_file`
 //! (0600, its folder 0700); its id is derived from the public key, so every replica reading
-//! the same file publishes the same key.
+//! the same file publishes the same key. `issuer.published_key_files` are published beside it
+//! and never sign: the next key before a rotation, the previous one after it.
 
 use std::path::Path;
 
@@ -36,6 +37,8 @@ pub struct Issuer {
     audience: String,
     token_ttl_secs: u64,
     key: SigningKey,
+    /// Published for verification only (rotation).
+    published: Vec<SigningKey>,
 }
 
 /// An access token and how long it lives.
@@ -48,11 +51,17 @@ impl Issuer {
     /// The issuer of `config`, its key read from `key_file`, or generated there on first start.
     pub fn load_or_create(config: &IssuerConfig) -> Result<Issuer, IssuerError> {
         let seed = read_or_create_seed(&config.key_file)?;
+        let published = config
+            .published_key_files
+            .iter()
+            .map(|file| read_or_create_seed(file).map(|seed| SigningKey::from_seed(&seed)))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Issuer {
             url: config.url.trim_end_matches('/').to_string(),
             audience: config.audience.clone(),
             token_ttl_secs: config.token_ttl_secs,
             key: SigningKey::from_seed(&seed),
+            published,
         })
     }
 
@@ -76,9 +85,13 @@ impl Issuer {
         })
     }
 
-    /// The published keys.
+    /// The published keys: the signing key first, then the others of a rotation.
     pub fn jwks(&self) -> Value {
-        json!({"keys": [self.key.jwk()]})
+        let keys: Vec<Value> = std::iter::once(&self.key)
+            .chain(&self.published)
+            .map(SigningKey::jwk)
+            .collect();
+        json!({ "keys": keys })
     }
 
     /// The published keys, as a verifier in this process reads them.
@@ -225,9 +238,83 @@ mod tests {
             url: "http://portal.test:8005/".into(),
             audience: "dcp".into(),
             key_file: dir.join("keys/issuer.key").display().to_string(),
+            published_key_files: Vec::new(),
             token_ttl_secs: 600,
             clients: Vec::new(),
         }
+    }
+
+    /// A rotation in its three steps, on one key folder: a token signed before stays valid
+    /// through all of them, and the new key is published before it signs anything.
+    #[test]
+    fn the_key_rotates_without_invalidating_a_token() {
+        use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let verifies = |issuer: &Issuer, token: &str| -> bool {
+            let Ok(header) = decode_header(token) else {
+                return false;
+            };
+            let Some(jwk) = header
+                .kid
+                .and_then(|kid| issuer.key_set().find(&kid).cloned())
+            else {
+                return false;
+            };
+            let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+                return false;
+            };
+            let mut validation = Validation::new(Algorithm::EdDSA);
+            validation.set_audience(&["dcp"]);
+            decode::<Value>(token, &key, &validation).is_ok()
+        };
+        let old_file = dir.path().join("keys/issuer.key").display().to_string();
+        let next_file = dir
+            .path()
+            .join("keys/issuer-next.key")
+            .display()
+            .to_string();
+        let before = Issuer::load_or_create(&config(dir.path())).expect("the old key");
+        let old_token = before
+            .access_token("ann", &["viewer"], &[])
+            .expect("a token")
+            .token;
+
+        // 1. Every replica publishes the next key; the old one still signs.
+        let publishing = Issuer::load_or_create(&IssuerConfig {
+            published_key_files: vec![next_file.clone()],
+            ..config(dir.path())
+        })
+        .expect("the next key made and published");
+        assert_eq!(publishing.key.kid(), before.key.kid());
+        assert_eq!(publishing.jwks()["keys"].as_array().map(Vec::len), Some(2));
+        assert!(verifies(&publishing, &old_token));
+
+        // 2. The next key signs; the old one stays published.
+        let switched = Issuer::load_or_create(&IssuerConfig {
+            key_file: next_file.clone(),
+            published_key_files: vec![old_file.clone()],
+            ..config(dir.path())
+        })
+        .expect("switched");
+        assert_eq!(switched.key.kid(), publishing.published[0].kid());
+        let new_token = switched
+            .access_token("ann", &["viewer"], &[])
+            .expect("a token")
+            .token;
+        assert!(verifies(&switched, &old_token), "a token of the old key");
+        assert!(verifies(&switched, &new_token), "a token of the new key");
+        // What step 1 published already verifies what step 2 signs.
+        assert!(verifies(&publishing, &new_token));
+
+        // 3. Once the old key's tokens have expired, it is dropped.
+        let done = Issuer::load_or_create(&IssuerConfig {
+            key_file: next_file,
+            ..config(dir.path())
+        })
+        .expect("done");
+        assert_eq!(done.jwks()["keys"].as_array().map(Vec::len), Some(1));
+        assert!(verifies(&done, &new_token));
+        assert!(!verifies(&done, &old_token), "the old key is gone");
     }
 
     #[test]
