@@ -42,6 +42,9 @@ pub struct IssuerConfig {
     #[serde(default)]
     pub published_key_files: Vec<String>,
     pub token_ttl_secs: u64,
+    /// How long the refresh token of a password grant lasts (each is used once and replaced).
+    #[serde(default = "default_refresh_ttl_secs")]
+    pub refresh_ttl_secs: u64,
     /// Service identities made (or their secret reset) at every start: portal accounts with
     /// the role `service` that get tokens by the client-credentials grant. The peers'
     /// `[identity]` names them.
@@ -78,13 +81,25 @@ impl Default for IssuerConfig {
             key_file: "var/cloud-portal-issuer.key".into(),
             published_key_files: Vec::new(),
             token_ttl_secs: 900,
+            refresh_ttl_secs: default_refresh_ttl_secs(),
             clients: Vec::new(),
         }
     }
 }
 
+/// 30 days: a person signed in with `dcpctl login` or the console stays so for a month of use.
+fn default_refresh_ttl_secs() -> u64 {
+    30 * 24 * 3600
+}
+
 impl IssuerConfig {
     fn validate(&self) -> Result<(), ConfigError> {
+        if !(300..=90 * 24 * 3600).contains(&self.refresh_ttl_secs) {
+            return Err(ConfigError::invalid(
+                "issuer.refresh_ttl_secs",
+                "must be from 300 (5 minutes) to 7776000 (90 days)",
+            ));
+        }
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
             return Err(ConfigError::invalid(
                 "issuer.url",

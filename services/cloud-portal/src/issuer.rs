@@ -36,6 +36,7 @@ pub struct Issuer {
     url: String,
     audience: String,
     token_ttl_secs: u64,
+    refresh_ttl_secs: u64,
     key: SigningKey,
     /// Published for verification only (rotation).
     published: Vec<SigningKey>,
@@ -60,9 +61,15 @@ impl Issuer {
             url: config.url.trim_end_matches('/').to_string(),
             audience: config.audience.clone(),
             token_ttl_secs: config.token_ttl_secs,
+            refresh_ttl_secs: config.refresh_ttl_secs,
             key: SigningKey::from_seed(&seed),
             published,
         })
+    }
+
+    /// How long a refresh token lasts.
+    pub fn refresh_ttl_secs(&self) -> u64 {
+        self.refresh_ttl_secs
     }
 
     /// The `iss` of its tokens.
@@ -76,7 +83,7 @@ impl Issuer {
             "issuer": self.url,
             "jwks_uri": format!("{}/oauth/jwks", self.url),
             "token_endpoint": format!("{}/oauth/token", self.url),
-            "grant_types_supported": ["password", "client_credentials"],
+            "grant_types_supported": ["password", "client_credentials", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
             "id_token_signing_alg_values_supported": ["EdDSA"],
             "response_types_supported": ["token"],
@@ -240,6 +247,7 @@ mod tests {
             key_file: dir.join("keys/issuer.key").display().to_string(),
             published_key_files: Vec::new(),
             token_ttl_secs: 600,
+            refresh_ttl_secs: 3600,
             clients: Vec::new(),
         }
     }

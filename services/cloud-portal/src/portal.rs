@@ -490,6 +490,49 @@ impl Portal {
         Ok(key)
     }
 
+    /// A new refresh token for `user_id` lasting `ttl_secs`, kept as its SHA-256 (expired
+    /// ones are swept on the way).
+    pub async fn issue_refresh_token(&self, user_id: i64, ttl_secs: u64) -> Result<String, Error> {
+        let token = auth::new_session_key();
+        let hash = auth::session_key_hash(&token);
+        let lifetime_ms = i64::try_from(ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX / 2);
+        self.write(move |conn| {
+            let now = now_ms();
+            store::delete_expired_refresh(conn, now)?;
+            store::insert_refresh(conn, &hash, user_id, now, now.saturating_add(lifetime_ms))?;
+            Ok(())
+        })
+        .await?;
+        Ok(token)
+    }
+
+    /// The user a refresh token was given to, once: the token is used up by this call.
+    /// `None` when it is unknown, expired, or its user is gone — or when it was used before,
+    /// in which case every refresh token of its user ends too (a used token presented again
+    /// was stolen or replayed; RFC 9700, 4.14.2).
+    pub async fn redeem_refresh_token(&self, token: String) -> Result<Option<User>, Error> {
+        let hash = auth::session_key_hash(&token);
+        self.write(move |conn| {
+            let now = now_ms();
+            let Some(row) = store::find_refresh(conn, &hash)? else {
+                return Ok(None);
+            };
+            if row.expires_ms < now {
+                return Ok(None);
+            }
+            if row.used_ms.is_some() || store::use_refresh(conn, &hash, now)? == 0 {
+                store::delete_refresh_of_user(conn, row.user_id)?;
+                tracing::warn!(
+                    user = row.user_id,
+                    "a used refresh token was presented again: every refresh token of its user ended"
+                );
+                return Ok(None);
+            }
+            Ok(store::find_user(conn, row.user_id)?)
+        })
+        .await
+    }
+
     /// The user `username` if `password` is theirs: failures slowed down per user and client
     /// address, the same answer for an unknown user and a wrong password (login and the
     /// token endpoint alike).

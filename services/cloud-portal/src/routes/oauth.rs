@@ -25,7 +25,9 @@ pub async fn jwks(issuer: web::Data<Issuer>) -> HttpResponse {
         .json(issuer.jwks())
 }
 
-/// `grant_type=password` (`username`, `password`): an access token for that user.
+/// `grant_type=password` (`username`, `password`): an access token for that user, and a
+/// refresh token. `grant_type=refresh_token` (`refresh_token`): a new pair for the user of a
+/// refresh token, which is used up.
 /// `grant_type=client_credentials` (`client_id`, `client_secret`, in the form or as HTTP
 /// Basic): an access token for a service identity — a portal account with the role
 /// `service`, its username the client id, its password the secret.
@@ -36,46 +38,73 @@ pub async fn token(
     mut p: kit::Params<OAuthError>,
 ) -> Result<HttpResponse, OAuthError> {
     let grant = p.take_str("grant_type")?;
-    let (username, password) = match grant.as_deref() {
+    let user = match grant.as_deref() {
         Some("password") => {
             let username = p.require_text("username")?;
             let password = p.require_text("password")?;
             // OAuth clients commonly send these; a public client has no secret to check.
             p.take_str("client_id")?;
-            (username, password)
+            p.take_str("scope")?;
+            p.finish()?;
+            portal
+                .check_password_of(username, password, client_ip(&req))
+                .await
+                .map_err(OAuthError::from_portal)?
         }
-        Some("client_credentials") => match basic_credentials(&req) {
-            Some(pair) => pair,
-            None => (
-                p.require_text("client_id")?,
-                p.require_text("client_secret")?,
-            ),
-        },
+        Some("client_credentials") => {
+            let (id, secret) = match basic_credentials(&req) {
+                Some(pair) => pair,
+                None => (
+                    p.require_text("client_id")?,
+                    p.require_text("client_secret")?,
+                ),
+            };
+            p.take_str("scope")?;
+            p.finish()?;
+            let user = portal
+                .check_password_of(id, secret, client_ip(&req))
+                .await
+                .map_err(OAuthError::from_portal)?;
+            if user.role != w::ROLE_SERVICE {
+                // Only service accounts are clients; a person signs in with the password grant.
+                return Err(OAuthError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "not a service account: people use grant_type=password",
+                ));
+            }
+            user
+        }
+        // RFC 6749, 6: a new access token (roles and grants read now) and a new refresh token
+        // for the one given, which is used up.
+        Some("refresh_token") => {
+            let refresh = p.require_text("refresh_token")?;
+            p.take_str("client_id")?;
+            p.take_str("scope")?;
+            p.finish()?;
+            portal
+                .redeem_refresh_token(refresh)
+                .await
+                .map_err(OAuthError::from_portal)?
+                .ok_or_else(|| {
+                    OAuthError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "the refresh token is unknown, expired or already used: sign in again",
+                    )
+                })?
+        }
         Some(other) => {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
                 format!(
-                    "grant_type `{other}` is not offered: use `password` or `client_credentials`"
+                    "grant_type `{other}` is not offered: use `password`, `client_credentials` or `refresh_token`"
                 ),
             ))
         }
         None => return Err(ParamsError::Missing("grant_type".into()).into()),
     };
-    p.take_str("scope")?;
-    p.finish()?;
-    let user = portal
-        .check_password_of(username, password, client_ip(&req))
-        .await
-        .map_err(OAuthError::from_portal)?;
-    if grant.as_deref() == Some("client_credentials") && user.role != w::ROLE_SERVICE {
-        // Only service accounts are clients; a person signs in with the password grant.
-        return Err(OAuthError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "not a service account: people use grant_type=password",
-        ));
-    }
     // The user's roles on single clusters, read now: a grant added or revoked shows in the
     // next token (a token already out keeps what it says until it expires).
     let grants = portal
@@ -100,13 +129,24 @@ pub async fn token(
         grants = ?grants,
         "access token issued"
     );
+    // People get a refresh token; a service asks again with its credentials (RFC 6749, 4.4.3).
+    let refresh_token = if user.role == w::ROLE_SERVICE {
+        None
+    } else {
+        Some(
+            portal
+                .issue_refresh_token(user.id, issuer.refresh_ttl_secs())
+                .await
+                .map_err(OAuthError::from_portal)?,
+        )
+    };
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(TokenReply {
             access_token: token.token,
             token_type: "Bearer".into(),
             expires_in: token.expires_in,
-            refresh_token: None,
+            refresh_token,
         }))
 }
 

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use kit::db::{last_insert_id, DbConn};
 use wire::cloud_portal as w;
 
-use schema::{grants, hosts, images, instances, sessions, users};
+use schema::{grants, hosts, images, instances, refresh_tokens, sessions, users};
 
 // Single-row lookups use `get_result`, not `first`: `first` binds `LIMIT ?`, and SQLite
 // re-prepares a statement whenever a bound LIMIT is rebound (a re-parse on every call).
@@ -231,6 +231,63 @@ pub fn touch_session(conn: &mut DbConn, key_hash: &str, now_ms: i64) -> QueryRes
 
 pub fn delete_session(conn: &mut DbConn, key_hash: &str) -> QueryResult<usize> {
     diesel::delete(sessions::table.find(key_hash)).execute(conn)
+}
+
+// ---- refresh tokens ----
+
+#[derive(Debug, Clone, Queryable)]
+pub struct RefreshRow {
+    pub token_hash: String,
+    pub user_id: i64,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub used_ms: Option<i64>,
+}
+
+pub fn insert_refresh(
+    conn: &mut DbConn,
+    token_hash: &str,
+    user_id: i64,
+    now_ms: i64,
+    expires_ms: i64,
+) -> QueryResult<usize> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::user_id.eq(user_id),
+            refresh_tokens::created_ms.eq(now_ms),
+            refresh_tokens::expires_ms.eq(expires_ms),
+        ))
+        .execute(conn)
+}
+
+pub fn find_refresh(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<RefreshRow>> {
+    refresh_tokens::table
+        .find(token_hash)
+        .get_result(conn)
+        .optional()
+}
+
+/// Marks a refresh token used; 0 rows when it was used already (a concurrent redeem won).
+pub fn use_refresh(conn: &mut DbConn, token_hash: &str, now_ms: i64) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .find(token_hash)
+            .filter(refresh_tokens::used_ms.is_null()),
+    )
+    .set(refresh_tokens::used_ms.eq(now_ms))
+    .execute(conn)
+}
+
+/// Ends every refresh token of `user_id`.
+pub fn delete_refresh_of_user(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    diesel::delete(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id))).execute(conn)
+}
+
+/// Removes refresh tokens past their expiry (each grant sweeps them).
+pub fn delete_expired_refresh(conn: &mut DbConn, now_ms: i64) -> QueryResult<usize> {
+    diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_ms.lt(now_ms)))
+        .execute(conn)
 }
 
 /// Removes sessions past either expiry (a login sweeps them, so the table does not grow).

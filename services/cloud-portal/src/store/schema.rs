@@ -20,6 +20,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        created_ms -> BigInt,
+        expires_ms -> BigInt,
+        used_ms -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     images (id) {
         id -> BigInt,
         name -> Text,
