@@ -25,7 +25,7 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use super::plan::{Cmp, Order, Param, Selector};
 use super::query::{glob_match, Join};
-use crate::model::{Typed, ValueType};
+use crate::model::{Catalog, Typed, ValueType};
 use crate::store::{self, from_seconds, to_seconds};
 
 /// Rows read per statement while building.
@@ -416,10 +416,33 @@ fn is_empty_range<K: Ord>(low: &Bound<K>, high: &Bound<K>) -> bool {
     }
 }
 
+/// The catalog (attributes, types) and every type's bound attributes, as of the index's
+/// sequence: what a search plans and renders with, without reading them per search. Every
+/// write to them logs [`store::CATALOG`], so the next search anywhere reads them again.
+pub struct CatalogSnapshot {
+    pub cat: Catalog,
+    /// Attribute ids bound to each type, by type id (rendering's "every attribute").
+    pub bindings: HashMap<i64, Vec<i64>>,
+}
+
+impl CatalogSnapshot {
+    fn load(conn: &mut DbConn) -> QueryResult<Arc<CatalogSnapshot>> {
+        Ok(Arc::new(CatalogSnapshot {
+            cat: Catalog {
+                attrs: store::all_attributes(conn)?,
+                types: store::all_types(conn)?,
+            },
+            bindings: store::all_bindings(conn)?,
+        }))
+    }
+}
+
 /// One map per value table, by attribute id, as the tables are.
 pub struct Index {
     /// The change sequence this index reflects.
     seq: i64,
+    /// The catalog as of `seq` (or later).
+    catalog: Arc<CatalogSnapshot>,
     /// False once a CI id does not fit; searches then go to SQL until a restart.
     usable: bool,
     all: RoaringBitmap,
@@ -436,9 +459,10 @@ fn ci_key(id: i64) -> Option<u32> {
 }
 
 impl Index {
-    fn empty(seq: i64) -> Index {
+    fn empty(seq: i64, catalog: Arc<CatalogSnapshot>) -> Index {
         Index {
             seq,
+            catalog,
             usable: true,
             all: RoaringBitmap::new(),
             by_type: HashMap::new(),
@@ -452,7 +476,7 @@ impl Index {
 
     /// Everything in the tables, as of sequence `seq` or later.
     fn build(conn: &mut DbConn, seq: i64) -> QueryResult<Index> {
-        let mut index = Index::empty(seq);
+        let mut index = Index::empty(seq, CatalogSnapshot::load(conn)?);
         let mut after = 0;
         loop {
             let rows = store::cis_after(conn, after, BUILD_PAGE)?;
@@ -477,7 +501,7 @@ impl Index {
             // Keep only the sequence: nothing here would be used.
             index = Index {
                 usable: false,
-                ..Index::empty(seq)
+                ..Index::empty(seq, index.catalog.clone())
             };
         }
         Ok(index)
@@ -772,29 +796,37 @@ impl SharedIndex {
     }
 
     /// Brings the index up to the last committed change: builds it if it has never been,
-    /// reloads the CIs changed since, or rebuilds it when asked to or when that is cheaper.
-    pub fn sync(&self, conn: &mut DbConn) -> QueryResult<()> {
+    /// reloads the CIs changed since (and the catalog when it changed), or rebuilds it when
+    /// asked to or when that is cheaper. Answers the catalog as of that change.
+    ///
+    /// This is the search's freshness check: one primary-key read of the change sequence,
+    /// and nothing more while no transaction has committed since the index last looked.
+    pub fn sync(&self, conn: &mut DbConn) -> QueryResult<Arc<CatalogSnapshot>> {
         let seq = store::change_seq(conn)?;
-        let current = self
-            .read()
-            .is_some_and(|g| g.as_ref().is_some_and(|i| i.seq >= seq));
-        if current {
-            return Ok(());
+        if let Some(guard) = self.read() {
+            if let Some(index) = guard.as_ref().filter(|i| i.seq >= seq) {
+                return Ok(index.catalog.clone());
+            }
         }
         let mut guard = self.write();
         let rebuild = match guard.as_mut() {
             Some(index) if index.seq >= seq => false,
             Some(index) if !index.usable => {
+                // Searches run in SQL: only the catalog is kept, read again on any change.
+                index.catalog = CatalogSnapshot::load(conn)?;
                 index.seq = seq;
                 false
             }
             // The log no longer reaches back to this index: it cannot catch up.
             Some(index) if index.seq < store::trimmed_upto(conn)? => true,
             Some(index) => {
-                let changed = store::changes_between(conn, index.seq, seq)?;
+                let mut changed = store::changes_between(conn, index.seq, seq)?;
                 if changed.contains(&store::REBUILD) || changed.len() > REBUILD_ABOVE {
                     true
                 } else {
+                    if changed.remove(&store::CATALOG) {
+                        index.catalog = CatalogSnapshot::load(conn)?;
+                    }
                     index.reload(conn, &changed)?;
                     // A reload that stopped half way leaves the sequence behind, so the next
                     // search reloads the same CIs again.
@@ -813,7 +845,10 @@ impl SharedIndex {
                 );
             }
         }
-        Ok(())
+        match guard.as_ref() {
+            Some(index) => Ok(index.catalog.clone()),
+            None => CatalogSnapshot::load(conn),
+        }
     }
 
     /// Runs `f` on the index when it is built and usable; `None` tells the caller to use SQL.

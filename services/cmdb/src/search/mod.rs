@@ -16,10 +16,10 @@ use serde_json::Value;
 use wire::cmdb as w;
 
 use crate::error::Error;
-use crate::model::{Catalog, RetKey, Typed};
-use crate::service::{catalog, render, render_loaded, Cmdb};
+use crate::model::{RetKey, Typed};
+use crate::service::{render, render_loaded, Cmdb};
 use crate::store;
-use index::{PageValues, SharedIndex};
+use index::{CatalogSnapshot, PageValues, SharedIndex};
 use plan::{plan, Plan};
 use sql::{terms_filter, Filter};
 
@@ -193,20 +193,20 @@ fn search_cis(
     index: &SharedIndex,
     input: &SearchInput,
 ) -> Result<w::SearchResult, Error> {
-    let cat = catalog(conn)?;
-    let plan = plan(&cat, input)?;
+    // The freshness check (one read when nothing changed) gives the catalog too.
+    let snapshot = index.sync(conn)?;
+    let plan = plan(&snapshot.cat, input)?;
     let offset = (input.page - 1).saturating_mul(input.count);
-    index.sync(conn)?;
     let found = match find_in_index(index, &plan, offset, input.count) {
         Some(found) => found,
         None => find_in_sql(conn, &plan, offset, input.count)?,
     };
-    search_result(conn, &cat, &plan, input, found)
+    search_result(conn, &snapshot, &plan, input, found)
 }
 
 fn search_result(
     conn: &mut DbConn,
-    cat: &Catalog,
+    snapshot: &CatalogSnapshot,
     plan: &Plan<'_>,
     input: &SearchInput,
     found: Found,
@@ -227,11 +227,18 @@ fn search_result(
                 .collect(),
         );
     }
+    let cat = &snapshot.cat;
     let fl = plan.fl.as_deref();
     let result = match &found.loaded {
-        Some((types, values)) => {
-            render_loaded(conn, cat, &found.page, types, values, fl, input.ret_key)?
-        }
+        Some((types, values)) => render_loaded(
+            cat,
+            &snapshot.bindings,
+            &found.page,
+            types,
+            values,
+            fl,
+            input.ret_key,
+        ),
         None => render(conn, cat, &found.page, fl, input.ret_key)?,
     };
     // The page's CIs per type name, as veops CMDB counts them.

@@ -85,7 +85,7 @@ impl Cmdb {
     pub async fn sync_index(&self) -> Result<(), Error> {
         let index = self.index.clone();
         self.db
-            .read(move |conn| index.sync(conn).map_err(Error::from))
+            .read(move |conn| index.sync(conn).map(|_| ()).map_err(Error::from))
             .await
     }
 }

@@ -47,25 +47,28 @@ pub(crate) fn render(
     for (ci, attr, value) in store::load_values(conn, ids)? {
         values.entry((ci, attr)).or_default().push(value);
     }
-    render_loaded(conn, cat, ids, &types, &values, fields, ret)
-}
-
-/// [`render`] of CIs whose types (by CI id) and values (by CI and attribute id, in
-/// insertion order) are at hand.
-pub(crate) fn render_loaded(
-    conn: &mut DbConn,
-    cat: &Catalog,
-    ids: &[i64],
-    types: &HashMap<i64, i64>,
-    values: &HashMap<(i64, i64), Vec<Typed>>,
-    fields: Option<&[i64]>,
-    ret: RetKey,
-) -> Result<Vec<w::Ci>, Error> {
     let bindings = if fields.is_none() {
         store::all_bindings(conn)?
     } else {
         HashMap::new()
     };
+    Ok(render_loaded(
+        cat, &bindings, ids, &types, &values, fields, ret,
+    ))
+}
+
+/// [`render`] of CIs whose types (by CI id) and values (by CI and attribute id, in
+/// insertion order) are at hand, `bindings` the attribute ids bound to each type (what
+/// "every attribute" is when `fields` does not say).
+pub(crate) fn render_loaded(
+    cat: &Catalog,
+    bindings: &HashMap<i64, Vec<i64>>,
+    ids: &[i64],
+    types: &HashMap<i64, i64>,
+    values: &HashMap<(i64, i64), Vec<Typed>>,
+    fields: Option<&[i64]>,
+    ret: RetKey,
+) -> Vec<w::Ci> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let Some(t) = types.get(id).and_then(|t| cat.type_by_id(*t)) else {
@@ -105,5 +108,5 @@ pub(crate) fn render_loaded(
         }
         out.push(ci);
     }
-    Ok(out)
+    out
 }

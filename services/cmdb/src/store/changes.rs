@@ -10,6 +10,9 @@ use super::schema::{ci_change_seq, ci_changes};
 
 /// The `ci_changes` entry that asks every process to rebuild its search index.
 pub const REBUILD: i64 = 0;
+/// The `ci_changes` entry that says the catalog (attributes, types, their bindings) changed:
+/// every process reads it again before its next search. Every catalog write logs it.
+pub const CATALOG: i64 = -1;
 
 /// Records that `ci_ids` changed, under a new change sequence. Call it last in the
 /// transaction that changed them: the bump locks the counter row until commit (which makes
