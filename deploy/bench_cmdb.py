@@ -37,7 +37,9 @@ import sqlite3
 import sys
 import tempfile
 import time
+import json
 import urllib.parse
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
@@ -50,6 +52,9 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,8").split(",")]
 TOTAL_CIS = int(os.environ.get("BENCH_CIS", "100000"))
 API_CIS = int(os.environ.get("BENCH_API_CIS", "2000"))
+# CIs after the API's through /ci/batch (the rest, up to BENCH_CIS, with SQL).
+BATCH_CIS = min(int(os.environ.get("BENCH_BATCH_CIS", str(TOTAL_CIS - API_CIS))),
+                TOTAL_CIS - API_CIS)
 MYSQL_URL = benchlib.MYSQL_URL
 MYSQL_DB = "dcp_bench_cmdb"
 KEY, SECRET = "bench-key", "bench-secret"
@@ -165,6 +170,38 @@ def create_model(client):
     return type_id, attrs
 
 
+BATCH_ROWS = 1000
+_BULK = []
+
+
+def bulk_server(i):
+    """The attributes of CI number i > API_CIS: one random stream from API_CIS+1 on, so the
+    data is the same whichever part goes through /ci/batch and which through SQL."""
+    if not _BULK:
+        rnd = random.Random(2)
+        _BULK.extend(server(n, rnd) for n in range(API_CIS + 1, TOTAL_CIS + 1))
+    return _BULK[i - API_CIS - 1]
+
+
+def batch_throughput(base, first, last):
+    """CIs first..last through `POST /ci/batch` (BATCH_ROWS rows a request, JSON body, the
+    admin's bearer token), one client; returns CIs per second (0 when there are none)."""
+    if last < first:
+        return 0.0
+    token = benchlib.issuer()[1]
+    started = time.time()
+    for start in range(first, last + 1, BATCH_ROWS):
+        rows = [bulk_server(i) for i in range(start, min(start + BATCH_ROWS, last + 1))]
+        body = json.dumps({"ci_type": "server", "cis": rows}).encode()
+        req = urllib.request.Request(base + "/api/v0.1/ci/batch", data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": "Bearer " + token})
+        with urllib.request.urlopen(req, timeout=600) as resp:
+            done = json.loads(resp.read())
+        assert done["added"] == len(rows) and done["failed"] == 0, done
+    return (last - first + 1) / (time.time() - started)
+
+
 def api_throughput(client):
     """CIs 1..API_CIS through the signed API; returns CIs per second."""
     rnd = random.Random(1)
@@ -195,13 +232,12 @@ def rss_mb(proc):
 
 
 def bulk_rows(type_id, attrs, first_ci_id):
-    """Rows for CIs numbered API_CIS+1..TOTAL_CIS, ids from first_ci_id on."""
-    rnd = random.Random(2)
+    """Rows for CIs numbered API_CIS+BATCH_CIS+1..TOTAL_CIS, ids from first_ci_id on."""
     cis, texts, ints, floats, uniques = [], [], [], [], []
-    for n, i in enumerate(range(API_CIS + 1, TOTAL_CIS + 1)):
+    for n, i in enumerate(range(API_CIS + BATCH_CIS + 1, TOTAL_CIS + 1)):
         ci_id = first_ci_id + n
         cis.append((ci_id, type_id))
-        for name, value in server(i, rnd).items():
+        for name, value in bulk_server(i).items():
             attr_id, value_type = attrs[name]
             if value_type == "int":
                 ints.append((ci_id, attr_id, value))
@@ -211,6 +247,8 @@ def bulk_rows(type_id, attrs, first_ci_id):
                 texts.append((ci_id, attr_id, value))
             if name == "hostname":
                 uniques.append((attr_id, value, ci_id))
+    if not cis:
+        return []
     return [
         ("cis", "id, type_id", cis),
         ("ci_values_text", "ci_id, attr_id, value", texts),
@@ -261,7 +299,7 @@ def main():
     benchlib.require_wrk()
     benchlib.require_binary(BINARY, "cmdb")
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
-    results, creation, memory = [], [], []
+    results, creation, batches, memory = [], [], [], []
     tmp = tempfile.mkdtemp(prefix="dcp-bench-cmdb-")
     for backend in backends:
         if backend == "sqlite":
@@ -277,6 +315,10 @@ def main():
             rate = api_throughput(client)
             creation.append((backend, rate))
             print(f"{backend}: {API_CIS} CIs through the signed API at {rate:,.0f} CIs/s",
+                  file=sys.stderr)
+            rate = batch_throughput(base, API_CIS + 1, API_CIS + BATCH_CIS)
+            batches.append((backend, rate))
+            print(f"{backend}: {BATCH_CIS} CIs through /ci/batch at {rate:,.0f} CIs/s",
                   file=sys.stderr)
             started = time.time()
             load_sqlite(path, type_id, attrs) if backend == "sqlite" else load_mysql(type_id, attrs)
@@ -329,6 +371,10 @@ def main():
     table += ["", "| backend | CI creation through the signed API (1 client) |", "|---|---:|"]
     for backend, rate in creation:
         table.append(f"| {backend} | {rate:,.0f} CIs/s ({API_CIS} CIs) |")
+    table += ["", f"| backend | CI creation through /ci/batch ({BATCH_ROWS} rows a request, 1 client) |",
+              "|---|---:|"]
+    for backend, rate in batches:
+        table.append(f"| {backend} | {rate:,.0f} CIs/s ({BATCH_CIS} CIs after the first {API_CIS}) |")
     table += ["", "| backend | first search after the load (index rebuild) | RSS before -> after |",
               "|---|---:|---:|"]
     for backend, seconds, before, after in memory:
