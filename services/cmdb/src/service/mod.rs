@@ -4,6 +4,7 @@
 //! [`Cmdb`]; the search is `crate::search`.
 
 mod attributes;
+mod ci_batch;
 mod ci_relations;
 mod ci_write;
 mod cis;
