@@ -14,6 +14,7 @@
 //! CI ids are kept as `u32`. Should the database hold a larger id, the index declares itself
 //! unusable and the service answers searches with SQL (`search::sql`) instead.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -25,7 +26,7 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use super::plan::{Cmp, Order, Param, Selector};
 use super::query::{glob_match, Join};
-use crate::model::{Catalog, Typed, ValueType};
+use crate::model::{Catalog, IdMap, Typed, ValueType};
 use crate::store::{self, from_seconds, to_seconds};
 
 /// Rows read per statement while building.
@@ -34,7 +35,7 @@ const BUILD_PAGE: i64 = 50_000;
 const REBUILD_ABOVE: usize = store::KEEP_CHANGES as usize;
 
 /// Some CIs' types (by CI id) and values (by CI and attribute id, in insertion order).
-pub type PageValues = (HashMap<i64, i64>, HashMap<(i64, i64), Vec<Typed>>);
+pub type PageValues = (IdMap<i64, i64>, IdMap<(i64, i64), Vec<Typed>>);
 
 /// A float as a map key: totally ordered, -0.0 equal to 0.0 as in SQL; the value itself is
 /// kept as stored, for rendering.
@@ -180,10 +181,10 @@ fn union<'a>(postings: impl Iterator<Item = &'a Posting>) -> RoaringBitmap {
 struct Column<K> {
     by_value: BTreeMap<K, Posting>,
     /// Each CI's first value (what `sort` orders by)...
-    first: HashMap<u32, K>,
+    first: IdMap<u32, K>,
     /// ...and its others in insertion order: most attributes hold one value, and a map
     /// entry without a list costs a third of one with.
-    rest: HashMap<u32, Vec<K>>,
+    rest: IdMap<u32, Vec<K>>,
     /// The CIs holding at least one value.
     holders: RoaringBitmap,
     /// The CIs holding a value more than once: facets count values, not CIs.
@@ -194,8 +195,8 @@ impl<K: Key> Column<K> {
     fn new() -> Column<K> {
         Column {
             by_value: BTreeMap::new(),
-            first: HashMap::new(),
-            rest: HashMap::new(),
+            first: IdMap::default(),
+            rest: IdMap::default(),
             holders: RoaringBitmap::new(),
             repeats: RoaringBitmap::new(),
         }
@@ -249,11 +250,19 @@ impl<K: Key> Column<K> {
         self.repeats.remove(ci);
     }
 
+    #[cfg(test)]
     fn select(&self, alternatives: &[Vec<(Cmp, Param)>]) -> RoaringBitmap {
+        self.select_cow(alternatives).into_owned()
+    }
+
+    /// The CIs holding a value within any of the alternatives' bounds; borrowed when that is
+    /// one set the column holds (every holder, or the CIs of one value), so that combining
+    /// it with others copies nothing.
+    fn select_cow(&self, alternatives: &[Vec<(Cmp, Param)>]) -> Cow<'_, RoaringBitmap> {
         let mut parts: Vec<&Posting> = Vec::new();
         for bounds in alternatives {
             if bounds.is_empty() {
-                return self.holders.clone();
+                return Cow::Borrowed(&self.holders);
             }
             let mut low: Bound<K> = Bound::Unbounded;
             let mut high: Bound<K> = Bound::Unbounded;
@@ -293,33 +302,39 @@ impl<K: Key> Column<K> {
                     .map(|(_, cis)| cis),
             );
         }
-        union(parts.into_iter())
+        match parts.as_slice() {
+            [Posting::Many(cis)] => Cow::Borrowed(cis),
+            _ => Cow::Owned(union(parts.into_iter())),
+        }
     }
 
     /// Every value held by a CI of `matched`, with how many times it is held.
     fn facet(&self, matched: &RoaringBitmap) -> Vec<(K, u64)> {
-        let holding = matched & &self.holders;
         let mut counts: BTreeMap<&K, u64> = BTreeMap::new();
-        if (self.by_value.len() as u64) <= holding.len() {
-            // Few distinct values: one intersection count each...
+        let holding = matched.intersection_len(&self.holders);
+        if (self.by_value.len() as u64) <= holding {
+            // Few distinct values: one intersection count each (every value's CIs are
+            // holders, so counting against `matched` is counting against the holders in it)...
             for (key, cis) in &self.by_value {
-                let n = cis.intersection_len(&holding);
+                let n = cis.intersection_len(matched);
                 if n > 0 {
                     counts.insert(key, n);
                 }
             }
             // ...plus the repeats, which a set counts once.
-            for ci in &(&holding & &self.repeats) {
-                let keys: Vec<&K> = self.values_of(ci).collect();
-                for (i, key) in keys.iter().enumerate() {
-                    if keys[..i].contains(key) {
-                        *counts.entry(*key).or_default() += 1;
+            if !self.repeats.is_empty() {
+                for ci in &(matched & &self.repeats) {
+                    let keys: Vec<&K> = self.values_of(ci).collect();
+                    for (i, key) in keys.iter().enumerate() {
+                        if keys[..i].contains(key) {
+                            *counts.entry(*key).or_default() += 1;
+                        }
                     }
                 }
             }
         } else {
             // Many distinct values (say hostnames): walk the matches instead.
-            for ci in &holding {
+            for ci in &(matched & &self.holders) {
                 for key in self.values_of(ci) {
                     *counts.entry(key).or_default() += 1;
                 }
@@ -446,12 +461,12 @@ pub struct Index {
     /// False once a CI id does not fit; searches then go to SQL until a restart.
     usable: bool,
     all: RoaringBitmap,
-    by_type: HashMap<i64, RoaringBitmap>,
-    type_of: HashMap<u32, i64>,
-    ints: HashMap<i64, Column<i64>>,
-    floats: HashMap<i64, Column<FloatKey>>,
-    texts: HashMap<i64, Column<Arc<str>>>,
-    dates: HashMap<i64, Column<i64>>,
+    by_type: IdMap<i64, RoaringBitmap>,
+    type_of: IdMap<u32, i64>,
+    ints: IdMap<i64, Column<i64>>,
+    floats: IdMap<i64, Column<FloatKey>>,
+    texts: IdMap<i64, Column<Arc<str>>>,
+    dates: IdMap<i64, Column<i64>>,
 }
 
 fn ci_key(id: i64) -> Option<u32> {
@@ -465,12 +480,12 @@ impl Index {
             catalog,
             usable: true,
             all: RoaringBitmap::new(),
-            by_type: HashMap::new(),
-            type_of: HashMap::new(),
-            ints: HashMap::new(),
-            floats: HashMap::new(),
-            texts: HashMap::new(),
-            dates: HashMap::new(),
+            by_type: IdMap::default(),
+            type_of: IdMap::default(),
+            ints: IdMap::default(),
+            floats: IdMap::default(),
+            texts: IdMap::default(),
+            dates: IdMap::default(),
         }
     }
 
@@ -589,35 +604,50 @@ impl Index {
         for (join, selector) in terms {
             let next = self.select(selector);
             matched = Some(match (matched, join) {
-                (None, Join::Not | Join::OrNot) => &self.all - next,
-                (None, _) => next,
-                (Some(acc), Join::And) => acc & next,
-                (Some(acc), Join::Or) => acc | next,
-                (Some(acc), Join::Not) => acc - next,
-                (Some(acc), Join::OrNot) => acc | (&self.all - next),
+                (None, Join::Not | Join::OrNot) => &self.all - next.as_ref(),
+                (None, _) => next.into_owned(),
+                (Some(mut acc), Join::And) => {
+                    acc &= next.as_ref();
+                    acc
+                }
+                (Some(mut acc), Join::Or) => {
+                    acc |= next.as_ref();
+                    acc
+                }
+                (Some(mut acc), Join::Not) => {
+                    acc -= next.as_ref();
+                    acc
+                }
+                (Some(acc), Join::OrNot) => acc | (&self.all - next.as_ref()),
             });
         }
         matched.unwrap_or_else(|| self.all.clone())
     }
 
-    fn select(&self, selector: &Selector) -> RoaringBitmap {
+    fn select(&self, selector: &Selector) -> Cow<'_, RoaringBitmap> {
         match selector {
-            Selector::Group(terms) => self.combine(terms),
-            Selector::Types(types) => types.iter().filter_map(|t| self.by_type.get(t)).union(),
+            Selector::Group(terms) => Cow::Owned(self.combine(terms)),
+            Selector::Types(types) => match types.as_slice() {
+                [one] => self
+                    .by_type
+                    .get(one)
+                    .map_or_else(|| Cow::Owned(RoaringBitmap::new()), Cow::Borrowed),
+                _ => Cow::Owned(types.iter().filter_map(|t| self.by_type.get(t)).union()),
+            },
             Selector::Ids(ids) => {
                 let mut out: RoaringBitmap = ids.iter().filter_map(|id| ci_key(*id)).collect();
                 out &= &self.all;
-                out
+                Cow::Owned(out)
             }
             Selector::Values {
                 vt,
                 attr: Some(attr),
                 alternatives,
             } => match vt {
-                ValueType::Int => self.ints.get(attr).map(|c| c.select(alternatives)),
-                ValueType::Float => self.floats.get(attr).map(|c| c.select(alternatives)),
-                ValueType::Text => self.texts.get(attr).map(|c| c.select(alternatives)),
-                ValueType::Date => self.dates.get(attr).map(|c| c.select(alternatives)),
+                ValueType::Int => self.ints.get(attr).map(|c| c.select_cow(alternatives)),
+                ValueType::Float => self.floats.get(attr).map(|c| c.select_cow(alternatives)),
+                ValueType::Text => self.texts.get(attr).map(|c| c.select_cow(alternatives)),
+                ValueType::Date => self.dates.get(attr).map(|c| c.select_cow(alternatives)),
             }
             .unwrap_or_default(),
             // A bare value: any text attribute.
@@ -625,7 +655,12 @@ impl Index {
                 attr: None,
                 alternatives,
                 ..
-            } => self.texts.values().map(|c| c.select(alternatives)).union(),
+            } => Cow::Owned(
+                self.texts
+                    .values()
+                    .map(|c| c.select_cow(alternatives).into_owned())
+                    .union(),
+            ),
         }
     }
 
@@ -641,10 +676,10 @@ impl Index {
         // Values are only ever indexed for known CIs; this keeps it so in any case.
         matched &= &self.all;
         if let Some(types) = types {
-            matched &= self.select(&Selector::Types(types.to_vec()));
+            matched &= self.select(&Selector::Types(types.to_vec())).as_ref();
         }
         if let Some(ids) = ids {
-            matched &= self.select(&Selector::Ids(ids.to_vec()));
+            matched &= self.select(&Selector::Ids(ids.to_vec())).as_ref();
         }
         matched
     }
@@ -681,8 +716,8 @@ impl Index {
     /// a page without reading it back from the database.
     pub fn cis(&self, ids: &[i64]) -> PageValues {
         fn collect<K: Key>(
-            out: &mut HashMap<(i64, i64), Vec<Typed>>,
-            columns: &HashMap<i64, Column<K>>,
+            out: &mut IdMap<(i64, i64), Vec<Typed>>,
+            columns: &IdMap<i64, Column<K>>,
             id: i64,
             ci: u32,
             typed: impl Fn(&K) -> Typed,
@@ -694,8 +729,8 @@ impl Index {
                 }
             }
         }
-        let mut types = HashMap::with_capacity(ids.len());
-        let mut values = HashMap::new();
+        let mut types = IdMap::with_capacity_and_hasher(ids.len(), Default::default());
+        let mut values = IdMap::with_capacity_and_hasher(ids.len() * 8, Default::default());
         for id in ids {
             let Some((ci, type_id)) =
                 ci_key(*id).and_then(|ci| self.type_of.get(&ci).map(|t| (ci, *t)))
