@@ -48,6 +48,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 BINARY = benchlib.release_binary("cmdb")
+# The framework's ceiling, when built (`cargo build --release -p kit --example bare_actix`): a
+# bare actix-web handler, measured at the same connection counts before each backend's searches.
+BARE = os.path.join(benchlib.TARGET_DIR, "release", "examples", "bare_actix")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,8").split(",")]
 TOTAL_CIS = int(os.environ.get("BENCH_CIS", "100000"))
@@ -332,6 +335,15 @@ def main():
             memory.append((backend, time.time() - started, before, after))
             print(f"{backend}: first search (index rebuild) {time.time() - started:.1f} s, "
                   f"RSS {before} -> {after} MB", file=sys.stderr)
+            if os.path.exists(BARE):
+                bare, bare_base = benchlib.start_service(BARE, {})
+                try:
+                    for connections in CONNECTIONS:
+                        run = benchlib.wrk(bare_base + "/api/get_instance", connections, SECONDS)
+                        results.append((backend, "bare actix handler (the ceiling)", 0, connections,
+                                        run.rps, run.p50_ms, run.p99_ms, run.non_2xx))
+                finally:
+                    benchlib.stop(bare)
             for name, params in QUERIES:
                 target = f"{base}/api/v0.1/ci/s?{urllib.parse.urlencode(params)}"
                 found = client.search(**params)["numfound"]
@@ -367,7 +379,7 @@ def main():
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for backend, name, found, connections, rps, p50, p99, errors in results:
         table.append(f"| {backend} | `{name}` | {found:,} | {connections} | {rps:,.1f} | "
-                     f"{p50:.1f} | {p99:.1f} | {errors} |")
+                     f"{p50:.2f} | {p99:.1f} | {errors} |")
     table += ["", "| backend | CI creation through the signed API (1 client) |", "|---|---:|"]
     for backend, rate in creation:
         table.append(f"| {backend} | {rate:,.0f} CIs/s ({API_CIS} CIs) |")
