@@ -15,8 +15,9 @@ searches with wrk from a second process:
     the same with facet=idc,os
 
 and, after relating the CIs into a tree (the first CI the root of 100 CIs, each of which is
-the root of about 1,000 of the rest; rows written with SQL like the CIs), two searches under
-the root with veops CMDB's `/ci_relations/s` (the walk in SQL, the search on the index):
+the root of about 1,000 of the rest; rows written with SQL like the CIs, then the rebuild
+entry), two searches under the root with veops CMDB's `/ci_relations/s` (walk and search on
+the index):
 
     root_id=R&level=2&q=idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline&count=50
     root_id=R&level=1,2&q=cpu_core_num:>=16&facet=idc,os&count=50
@@ -137,6 +138,9 @@ def relate_sqlite(path):
     root, rows = relation_rows(ids)
     conn.executemany("INSERT INTO ci_relations (first_ci_id, second_ci_id, relation_type) VALUES (?, ?, ?)",
                      rows)
+    # The index keeps the relations too: a writer outside the API tells it, as for CIs.
+    for statement in REBUILD_SQL:
+        conn.execute(statement)
     conn.commit()
     conn.close()
     return root, len(rows)
@@ -149,6 +153,7 @@ def relate_mysql():
     for start in range(0, len(rows), 5000):
         batch = ",".join("(%d,%d,'%s')" % row for row in rows[start:start + 5000])
         chunks.append(f"INSERT INTO ci_relations (first_ci_id, second_ci_id, relation_type) VALUES {batch};")
+    chunks += [statement + ";" for statement in REBUILD_SQL]
     chunks += ["COMMIT;", "ANALYZE TABLE ci_relations;"]
     mysql("\n".join(chunks), MYSQL_DB)
     return root, len(rows)

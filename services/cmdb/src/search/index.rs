@@ -452,12 +452,66 @@ impl CatalogSnapshot {
     }
 }
 
+/// The CI relations, as adjacency lists both ways (ids as the table holds them, so a CI id
+/// beyond 32 bits is no obstacle here).
+#[derive(Default)]
+struct Relations {
+    /// first CI -> its relations' second CIs.
+    forward: IdMap<i64, Vec<i64>>,
+    /// second CI -> its relations' first CIs.
+    reverse: IdMap<i64, Vec<i64>>,
+}
+
+impl Relations {
+    fn add(&mut self, first: i64, second: i64) {
+        self.forward.entry(first).or_default().push(second);
+        self.reverse.entry(second).or_default().push(first);
+    }
+
+    /// Forgets every relation with `ci` at either end.
+    fn remove_ci(&mut self, ci: i64) {
+        for second in self.forward.remove(&ci).unwrap_or_default() {
+            if let Entry::Occupied(mut e) = self.reverse.entry(second) {
+                e.get_mut().retain(|f| *f != ci);
+                if e.get().is_empty() {
+                    e.remove();
+                }
+            }
+        }
+        for first in self.reverse.remove(&ci).unwrap_or_default() {
+            if let Entry::Occupied(mut e) = self.forward.entry(first) {
+                e.get_mut().retain(|s| *s != ci);
+                if e.get().is_empty() {
+                    e.remove();
+                }
+            }
+        }
+    }
+
+    /// As `store::related_ids`: the other ends of the relations from (or with `reverse`,
+    /// to) any of `ids`, with repeats.
+    fn related(&self, ids: &[i64], reverse: bool) -> Vec<i64> {
+        let map = if reverse {
+            &self.reverse
+        } else {
+            &self.forward
+        };
+        ids.iter()
+            .filter_map(|id| map.get(id))
+            .flatten()
+            .copied()
+            .collect()
+    }
+}
+
 /// One map per value table, by attribute id, as the tables are.
 pub struct Index {
     /// The change sequence this index reflects.
     seq: i64,
     /// The catalog as of `seq` (or later).
     catalog: Arc<CatalogSnapshot>,
+    /// Every CI relation, both ways: the walk of `/ci_relations/s`.
+    relations: Relations,
     /// False once a CI id does not fit; searches then go to SQL until a restart.
     usable: bool,
     all: RoaringBitmap,
@@ -478,6 +532,7 @@ impl Index {
         Index {
             seq,
             catalog,
+            relations: Relations::default(),
             usable: true,
             all: RoaringBitmap::new(),
             by_type: IdMap::default(),
@@ -510,6 +565,15 @@ impl Index {
                 for (_, ci, attr, value) in rows {
                     index.add_value(ci, attr, value);
                 }
+            }
+        }
+        let mut after = 0;
+        loop {
+            let rows = store::relation_pairs_after(conn, after, BUILD_PAGE)?;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            for (_, first, second) in rows {
+                index.relations.add(first, second);
             }
         }
         if !index.usable {
@@ -593,6 +657,15 @@ impl Index {
         }
         for (ci, attr, value) in values {
             self.add_value(ci, attr, value);
+        }
+        // Their relations too: every relation write logs both of its CIs.
+        let ids: Vec<i64> = ids.iter().copied().collect();
+        let touching = store::crs_touching(conn, &ids)?;
+        for id in &ids {
+            self.relations.remove_ci(*id);
+        }
+        for row in touching {
+            self.relations.add(row.first_ci_id, row.second_ci_id);
         }
         Ok(())
     }
@@ -748,6 +821,11 @@ impl Index {
             });
         }
         (types, values)
+    }
+
+    /// As `store::related_ids`, on the relations held here.
+    pub fn related(&self, ids: &[i64], reverse: bool) -> Vec<i64> {
+        self.relations.related(ids, reverse)
     }
 
     /// The ids of one page of `matched`.

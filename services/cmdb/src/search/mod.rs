@@ -89,7 +89,18 @@ impl Cmdb {
                 let root = walk.root_id;
                 store::ci_type_of(conn, root)?
                     .ok_or_else(|| Error::NotFound(format!("ci {root} is not found")))?;
-                input.within = Some(walk_levels(conn, &walk)?);
+                // The walk on the index's relations (brought up to date first); in SQL when
+                // the index cannot be used.
+                index.sync(conn)?;
+                let within = match index
+                    .with(|idx| walk_levels(&walk, |ids, reverse| Ok(idx.related(ids, reverse))))
+                {
+                    Some(found) => found?,
+                    None => walk_levels(&walk, |ids, reverse| {
+                        Ok(store::related_ids(conn, ids, reverse)?)
+                    })?,
+                };
+                input.within = Some(within);
                 search_cis(conn, &index, &input)
             })
             .await
@@ -98,12 +109,16 @@ impl Cmdb {
 
 /// The CIs at each of the walk's levels: level 1 is the root's relations' other ends, level
 /// n those of level n-1 (a CI met at two levels is at both; a cycle may bring the root back).
-fn walk_levels(conn: &mut DbConn, walk: &RelationWalk) -> Result<Vec<i64>, Error> {
+/// `related` answers the other ends of the relations of some CIs, with repeats.
+fn walk_levels(
+    walk: &RelationWalk,
+    mut related: impl FnMut(&[i64], bool) -> Result<Vec<i64>, Error>,
+) -> Result<Vec<i64>, Error> {
     let deepest = walk.levels.iter().copied().max().unwrap_or(0);
     let mut frontier = vec![walk.root_id];
     let mut found = BTreeSet::new();
     for level in 1..=deepest {
-        let mut next = store::related_ids(conn, &frontier, walk.reverse)?;
+        let mut next = related(&frontier, walk.reverse)?;
         next.sort_unstable();
         next.dedup();
         if walk.levels.contains(&level) {

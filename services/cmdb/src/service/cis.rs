@@ -227,7 +227,12 @@ impl Cmdb {
                     }
                 }
                 store::delete_ci(conn, id)?;
-                store::log_changes(conn, &[id])?;
+                // The other ends of its relations changed too (for the index's relations).
+                let mut touched = vec![id];
+                for r in &relations {
+                    touched.extend([r.first_ci_id, r.second_ci_id]);
+                }
+                store::log_changes(conn, &touched)?;
                 Ok(w::Message {
                     message: "ok".into(),
                 })
