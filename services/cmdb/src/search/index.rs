@@ -752,7 +752,12 @@ impl Index {
             matched &= self.select(&Selector::Types(types.to_vec())).as_ref();
         }
         if let Some(ids) = ids {
-            matched &= self.select(&Selector::Ids(ids.to_vec())).as_ref();
+            // A walk's ids come sorted and distinct, and go in as a sorted run (a hundred
+            // thousand of them under a big root); any others one at a time.
+            let keys = ids.iter().filter_map(|id| ci_key(*id));
+            let only =
+                RoaringBitmap::from_sorted_iter(keys.clone()).unwrap_or_else(|_| keys.collect());
+            matched &= &only;
         }
         matched
     }

@@ -9,7 +9,7 @@ pub(crate) mod sql;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use kit::db::DbConn;
 use serde_json::Value;
@@ -116,7 +116,7 @@ fn walk_levels(
 ) -> Result<Vec<i64>, Error> {
     let deepest = walk.levels.iter().copied().max().unwrap_or(0);
     let mut frontier = vec![walk.root_id];
-    let mut found = BTreeSet::new();
+    let mut found = Vec::new();
     for level in 1..=deepest {
         let mut next = related(&frontier, walk.reverse)?;
         next.sort_unstable();
@@ -129,7 +129,10 @@ fn walk_levels(
         }
         frontier = next;
     }
-    Ok(found.into_iter().collect())
+    // Sorted and distinct, as the search takes them.
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
 }
 
 /// What a search found.
