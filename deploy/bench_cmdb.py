@@ -15,8 +15,9 @@ searches with wrk from a second process:
     the same with facet=idc,os
 
 and, after relating the CIs into a tree (the first CI the root of 100 CIs, each of which is
-the root of about 1,000 of the rest; rows written with SQL like the CIs), two searches under
-the root with veops CMDB's `/ci_relations/s` (the walk in SQL, the search on the index):
+the root of about 1,000 of the rest; rows written with SQL like the CIs, then the rebuild
+entry), two searches under the root with veops CMDB's `/ci_relations/s` (walk and search on
+the index):
 
     root_id=R&level=2&q=idc:(IDC-A;IDC-B),cpu_core_num:>=16,~status:offline&count=50
     root_id=R&level=1,2&q=cpu_core_num:>=16&facet=idc,os&count=50
@@ -37,7 +38,9 @@ import sqlite3
 import sys
 import tempfile
 import time
+import json
 import urllib.parse
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
@@ -46,10 +49,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402  (deploy/benchlib.py)
 
 BINARY = benchlib.release_binary("cmdb")
+# The framework's ceiling, when built (`cargo build --release -p kit --example bare_actix`): a
+# bare actix-web handler, measured at the same connection counts before each backend's searches.
+BARE = os.path.join(benchlib.TARGET_DIR, "release", "examples", "bare_actix")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1,8").split(",")]
 TOTAL_CIS = int(os.environ.get("BENCH_CIS", "100000"))
 API_CIS = int(os.environ.get("BENCH_API_CIS", "2000"))
+# CIs after the API's through /ci/batch (the rest, up to BENCH_CIS, with SQL).
+BATCH_CIS = min(int(os.environ.get("BENCH_BATCH_CIS", str(TOTAL_CIS - API_CIS))),
+                TOTAL_CIS - API_CIS)
 MYSQL_URL = benchlib.MYSQL_URL
 MYSQL_DB = "dcp_bench_cmdb"
 KEY, SECRET = "bench-key", "bench-secret"
@@ -129,6 +138,9 @@ def relate_sqlite(path):
     root, rows = relation_rows(ids)
     conn.executemany("INSERT INTO ci_relations (first_ci_id, second_ci_id, relation_type) VALUES (?, ?, ?)",
                      rows)
+    # The index keeps the relations too: a writer outside the API tells it, as for CIs.
+    for statement in REBUILD_SQL:
+        conn.execute(statement)
     conn.commit()
     conn.close()
     return root, len(rows)
@@ -141,6 +153,7 @@ def relate_mysql():
     for start in range(0, len(rows), 5000):
         batch = ",".join("(%d,%d,'%s')" % row for row in rows[start:start + 5000])
         chunks.append(f"INSERT INTO ci_relations (first_ci_id, second_ci_id, relation_type) VALUES {batch};")
+    chunks += [statement + ";" for statement in REBUILD_SQL]
     chunks += ["COMMIT;", "ANALYZE TABLE ci_relations;"]
     mysql("\n".join(chunks), MYSQL_DB)
     return root, len(rows)
@@ -163,6 +176,38 @@ def create_model(client):
     type_id = made["type_id"]
     client.bind_attributes(type_id, [a for a, _ in attrs.values()])
     return type_id, attrs
+
+
+BATCH_ROWS = 1000
+_BULK = []
+
+
+def bulk_server(i):
+    """The attributes of CI number i > API_CIS: one random stream from API_CIS+1 on, so the
+    data is the same whichever part goes through /ci/batch and which through SQL."""
+    if not _BULK:
+        rnd = random.Random(2)
+        _BULK.extend(server(n, rnd) for n in range(API_CIS + 1, TOTAL_CIS + 1))
+    return _BULK[i - API_CIS - 1]
+
+
+def batch_throughput(base, first, last):
+    """CIs first..last through `POST /ci/batch` (BATCH_ROWS rows a request, JSON body, the
+    admin's bearer token), one client; returns CIs per second (0 when there are none)."""
+    if last < first:
+        return 0.0
+    token = benchlib.issuer()[1]
+    started = time.time()
+    for start in range(first, last + 1, BATCH_ROWS):
+        rows = [bulk_server(i) for i in range(start, min(start + BATCH_ROWS, last + 1))]
+        body = json.dumps({"ci_type": "server", "cis": rows}).encode()
+        req = urllib.request.Request(base + "/api/v0.1/ci/batch", data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": "Bearer " + token})
+        with urllib.request.urlopen(req, timeout=600) as resp:
+            done = json.loads(resp.read())
+        assert done["added"] == len(rows) and done["failed"] == 0, done
+    return (last - first + 1) / (time.time() - started)
 
 
 def api_throughput(client):
@@ -195,13 +240,12 @@ def rss_mb(proc):
 
 
 def bulk_rows(type_id, attrs, first_ci_id):
-    """Rows for CIs numbered API_CIS+1..TOTAL_CIS, ids from first_ci_id on."""
-    rnd = random.Random(2)
+    """Rows for CIs numbered API_CIS+BATCH_CIS+1..TOTAL_CIS, ids from first_ci_id on."""
     cis, texts, ints, floats, uniques = [], [], [], [], []
-    for n, i in enumerate(range(API_CIS + 1, TOTAL_CIS + 1)):
+    for n, i in enumerate(range(API_CIS + BATCH_CIS + 1, TOTAL_CIS + 1)):
         ci_id = first_ci_id + n
         cis.append((ci_id, type_id))
-        for name, value in server(i, rnd).items():
+        for name, value in bulk_server(i).items():
             attr_id, value_type = attrs[name]
             if value_type == "int":
                 ints.append((ci_id, attr_id, value))
@@ -211,6 +255,8 @@ def bulk_rows(type_id, attrs, first_ci_id):
                 texts.append((ci_id, attr_id, value))
             if name == "hostname":
                 uniques.append((attr_id, value, ci_id))
+    if not cis:
+        return []
     return [
         ("cis", "id, type_id", cis),
         ("ci_values_text", "ci_id, attr_id, value", texts),
@@ -261,7 +307,7 @@ def main():
     benchlib.require_wrk()
     benchlib.require_binary(BINARY, "cmdb")
     backends = os.environ.get("BENCH_BACKENDS", "sqlite,mysql").split(",")
-    results, creation, memory = [], [], []
+    results, creation, batches, memory = [], [], [], []
     tmp = tempfile.mkdtemp(prefix="dcp-bench-cmdb-")
     for backend in backends:
         if backend == "sqlite":
@@ -278,6 +324,10 @@ def main():
             creation.append((backend, rate))
             print(f"{backend}: {API_CIS} CIs through the signed API at {rate:,.0f} CIs/s",
                   file=sys.stderr)
+            rate = batch_throughput(base, API_CIS + 1, API_CIS + BATCH_CIS)
+            batches.append((backend, rate))
+            print(f"{backend}: {BATCH_CIS} CIs through /ci/batch at {rate:,.0f} CIs/s",
+                  file=sys.stderr)
             started = time.time()
             load_sqlite(path, type_id, attrs) if backend == "sqlite" else load_mysql(type_id, attrs)
             print(f"{backend}: loaded up to {TOTAL_CIS} CIs with SQL in {time.time() - started:.1f} s",
@@ -290,6 +340,15 @@ def main():
             memory.append((backend, time.time() - started, before, after))
             print(f"{backend}: first search (index rebuild) {time.time() - started:.1f} s, "
                   f"RSS {before} -> {after} MB", file=sys.stderr)
+            if os.path.exists(BARE):
+                bare, bare_base = benchlib.start_service(BARE, {})
+                try:
+                    for connections in CONNECTIONS:
+                        run = benchlib.wrk(bare_base + "/api/get_instance", connections, SECONDS)
+                        results.append((backend, "bare actix handler (the ceiling)", 0, connections,
+                                        run.rps, run.p50_ms, run.p99_ms, run.non_2xx))
+                finally:
+                    benchlib.stop(bare)
             for name, params in QUERIES:
                 target = f"{base}/api/v0.1/ci/s?{urllib.parse.urlencode(params)}"
                 found = client.search(**params)["numfound"]
@@ -325,10 +384,14 @@ def main():
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for backend, name, found, connections, rps, p50, p99, errors in results:
         table.append(f"| {backend} | `{name}` | {found:,} | {connections} | {rps:,.1f} | "
-                     f"{p50:.1f} | {p99:.1f} | {errors} |")
+                     f"{p50:.2f} | {p99:.1f} | {errors} |")
     table += ["", "| backend | CI creation through the signed API (1 client) |", "|---|---:|"]
     for backend, rate in creation:
         table.append(f"| {backend} | {rate:,.0f} CIs/s ({API_CIS} CIs) |")
+    table += ["", f"| backend | CI creation through /ci/batch ({BATCH_ROWS} rows a request, 1 client) |",
+              "|---|---:|"]
+    for backend, rate in batches:
+        table.append(f"| {backend} | {rate:,.0f} CIs/s ({BATCH_CIS} CIs after the first {API_CIS}) |")
     table += ["", "| backend | first search after the load (index rebuild) | RSS before -> after |",
               "|---|---:|---:|"]
     for backend, seconds, before, after in memory:

@@ -14,6 +14,7 @@
 //! CI ids are kept as `u32`. Should the database hold a larger id, the index declares itself
 //! unusable and the service answers searches with SQL (`search::sql`) instead.
 
+use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
@@ -25,7 +26,7 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use super::plan::{Cmp, Order, Param, Selector};
 use super::query::{glob_match, Join};
-use crate::model::{Typed, ValueType};
+use crate::model::{Catalog, IdMap, Typed, ValueType};
 use crate::store::{self, from_seconds, to_seconds};
 
 /// Rows read per statement while building.
@@ -34,7 +35,7 @@ const BUILD_PAGE: i64 = 50_000;
 const REBUILD_ABOVE: usize = store::KEEP_CHANGES as usize;
 
 /// Some CIs' types (by CI id) and values (by CI and attribute id, in insertion order).
-pub type PageValues = (HashMap<i64, i64>, HashMap<(i64, i64), Vec<Typed>>);
+pub type PageValues = (IdMap<i64, i64>, IdMap<(i64, i64), Vec<Typed>>);
 
 /// A float as a map key: totally ordered, -0.0 equal to 0.0 as in SQL; the value itself is
 /// kept as stored, for rendering.
@@ -180,10 +181,10 @@ fn union<'a>(postings: impl Iterator<Item = &'a Posting>) -> RoaringBitmap {
 struct Column<K> {
     by_value: BTreeMap<K, Posting>,
     /// Each CI's first value (what `sort` orders by)...
-    first: HashMap<u32, K>,
+    first: IdMap<u32, K>,
     /// ...and its others in insertion order: most attributes hold one value, and a map
     /// entry without a list costs a third of one with.
-    rest: HashMap<u32, Vec<K>>,
+    rest: IdMap<u32, Vec<K>>,
     /// The CIs holding at least one value.
     holders: RoaringBitmap,
     /// The CIs holding a value more than once: facets count values, not CIs.
@@ -194,8 +195,8 @@ impl<K: Key> Column<K> {
     fn new() -> Column<K> {
         Column {
             by_value: BTreeMap::new(),
-            first: HashMap::new(),
-            rest: HashMap::new(),
+            first: IdMap::default(),
+            rest: IdMap::default(),
             holders: RoaringBitmap::new(),
             repeats: RoaringBitmap::new(),
         }
@@ -249,11 +250,19 @@ impl<K: Key> Column<K> {
         self.repeats.remove(ci);
     }
 
+    #[cfg(test)]
     fn select(&self, alternatives: &[Vec<(Cmp, Param)>]) -> RoaringBitmap {
+        self.select_cow(alternatives).into_owned()
+    }
+
+    /// The CIs holding a value within any of the alternatives' bounds; borrowed when that is
+    /// one set the column holds (every holder, or the CIs of one value), so that combining
+    /// it with others copies nothing.
+    fn select_cow(&self, alternatives: &[Vec<(Cmp, Param)>]) -> Cow<'_, RoaringBitmap> {
         let mut parts: Vec<&Posting> = Vec::new();
         for bounds in alternatives {
             if bounds.is_empty() {
-                return self.holders.clone();
+                return Cow::Borrowed(&self.holders);
             }
             let mut low: Bound<K> = Bound::Unbounded;
             let mut high: Bound<K> = Bound::Unbounded;
@@ -293,33 +302,39 @@ impl<K: Key> Column<K> {
                     .map(|(_, cis)| cis),
             );
         }
-        union(parts.into_iter())
+        match parts.as_slice() {
+            [Posting::Many(cis)] => Cow::Borrowed(cis),
+            _ => Cow::Owned(union(parts.into_iter())),
+        }
     }
 
     /// Every value held by a CI of `matched`, with how many times it is held.
     fn facet(&self, matched: &RoaringBitmap) -> Vec<(K, u64)> {
-        let holding = matched & &self.holders;
         let mut counts: BTreeMap<&K, u64> = BTreeMap::new();
-        if (self.by_value.len() as u64) <= holding.len() {
-            // Few distinct values: one intersection count each...
+        let holding = matched.intersection_len(&self.holders);
+        if (self.by_value.len() as u64) <= holding {
+            // Few distinct values: one intersection count each (every value's CIs are
+            // holders, so counting against `matched` is counting against the holders in it)...
             for (key, cis) in &self.by_value {
-                let n = cis.intersection_len(&holding);
+                let n = cis.intersection_len(matched);
                 if n > 0 {
                     counts.insert(key, n);
                 }
             }
             // ...plus the repeats, which a set counts once.
-            for ci in &(&holding & &self.repeats) {
-                let keys: Vec<&K> = self.values_of(ci).collect();
-                for (i, key) in keys.iter().enumerate() {
-                    if keys[..i].contains(key) {
-                        *counts.entry(*key).or_default() += 1;
+            if !self.repeats.is_empty() {
+                for ci in &(matched & &self.repeats) {
+                    let keys: Vec<&K> = self.values_of(ci).collect();
+                    for (i, key) in keys.iter().enumerate() {
+                        if keys[..i].contains(key) {
+                            *counts.entry(*key).or_default() += 1;
+                        }
                     }
                 }
             }
         } else {
             // Many distinct values (say hostnames): walk the matches instead.
-            for ci in &holding {
+            for ci in &(matched & &self.holders) {
                 for key in self.values_of(ci) {
                     *counts.entry(key).or_default() += 1;
                 }
@@ -416,19 +431,96 @@ fn is_empty_range<K: Ord>(low: &Bound<K>, high: &Bound<K>) -> bool {
     }
 }
 
+/// The catalog (attributes, types) and every type's bound attributes, as of the index's
+/// sequence: what a search plans and renders with, without reading them per search. Every
+/// write to them logs [`store::CATALOG`], so the next search anywhere reads them again.
+pub struct CatalogSnapshot {
+    pub cat: Catalog,
+    /// Attribute ids bound to each type, by type id (rendering's "every attribute").
+    pub bindings: HashMap<i64, Vec<i64>>,
+}
+
+impl CatalogSnapshot {
+    fn load(conn: &mut DbConn) -> QueryResult<Arc<CatalogSnapshot>> {
+        Ok(Arc::new(CatalogSnapshot {
+            cat: Catalog {
+                attrs: store::all_attributes(conn)?,
+                types: store::all_types(conn)?,
+            },
+            bindings: store::all_bindings(conn)?,
+        }))
+    }
+}
+
+/// The CI relations, as adjacency lists both ways (ids as the table holds them, so a CI id
+/// beyond 32 bits is no obstacle here).
+#[derive(Default)]
+struct Relations {
+    /// first CI -> its relations' second CIs.
+    forward: IdMap<i64, Vec<i64>>,
+    /// second CI -> its relations' first CIs.
+    reverse: IdMap<i64, Vec<i64>>,
+}
+
+impl Relations {
+    fn add(&mut self, first: i64, second: i64) {
+        self.forward.entry(first).or_default().push(second);
+        self.reverse.entry(second).or_default().push(first);
+    }
+
+    /// Forgets every relation with `ci` at either end.
+    fn remove_ci(&mut self, ci: i64) {
+        for second in self.forward.remove(&ci).unwrap_or_default() {
+            if let Entry::Occupied(mut e) = self.reverse.entry(second) {
+                e.get_mut().retain(|f| *f != ci);
+                if e.get().is_empty() {
+                    e.remove();
+                }
+            }
+        }
+        for first in self.reverse.remove(&ci).unwrap_or_default() {
+            if let Entry::Occupied(mut e) = self.forward.entry(first) {
+                e.get_mut().retain(|s| *s != ci);
+                if e.get().is_empty() {
+                    e.remove();
+                }
+            }
+        }
+    }
+
+    /// As `store::related_ids`: the other ends of the relations from (or with `reverse`,
+    /// to) any of `ids`, with repeats.
+    fn related(&self, ids: &[i64], reverse: bool) -> Vec<i64> {
+        let map = if reverse {
+            &self.reverse
+        } else {
+            &self.forward
+        };
+        ids.iter()
+            .filter_map(|id| map.get(id))
+            .flatten()
+            .copied()
+            .collect()
+    }
+}
+
 /// One map per value table, by attribute id, as the tables are.
 pub struct Index {
     /// The change sequence this index reflects.
     seq: i64,
+    /// The catalog as of `seq` (or later).
+    catalog: Arc<CatalogSnapshot>,
+    /// Every CI relation, both ways: the walk of `/ci_relations/s`.
+    relations: Relations,
     /// False once a CI id does not fit; searches then go to SQL until a restart.
     usable: bool,
     all: RoaringBitmap,
-    by_type: HashMap<i64, RoaringBitmap>,
-    type_of: HashMap<u32, i64>,
-    ints: HashMap<i64, Column<i64>>,
-    floats: HashMap<i64, Column<FloatKey>>,
-    texts: HashMap<i64, Column<Arc<str>>>,
-    dates: HashMap<i64, Column<i64>>,
+    by_type: IdMap<i64, RoaringBitmap>,
+    type_of: IdMap<u32, i64>,
+    ints: IdMap<i64, Column<i64>>,
+    floats: IdMap<i64, Column<FloatKey>>,
+    texts: IdMap<i64, Column<Arc<str>>>,
+    dates: IdMap<i64, Column<i64>>,
 }
 
 fn ci_key(id: i64) -> Option<u32> {
@@ -436,23 +528,25 @@ fn ci_key(id: i64) -> Option<u32> {
 }
 
 impl Index {
-    fn empty(seq: i64) -> Index {
+    fn empty(seq: i64, catalog: Arc<CatalogSnapshot>) -> Index {
         Index {
             seq,
+            catalog,
+            relations: Relations::default(),
             usable: true,
             all: RoaringBitmap::new(),
-            by_type: HashMap::new(),
-            type_of: HashMap::new(),
-            ints: HashMap::new(),
-            floats: HashMap::new(),
-            texts: HashMap::new(),
-            dates: HashMap::new(),
+            by_type: IdMap::default(),
+            type_of: IdMap::default(),
+            ints: IdMap::default(),
+            floats: IdMap::default(),
+            texts: IdMap::default(),
+            dates: IdMap::default(),
         }
     }
 
     /// Everything in the tables, as of sequence `seq` or later.
     fn build(conn: &mut DbConn, seq: i64) -> QueryResult<Index> {
-        let mut index = Index::empty(seq);
+        let mut index = Index::empty(seq, CatalogSnapshot::load(conn)?);
         let mut after = 0;
         loop {
             let rows = store::cis_after(conn, after, BUILD_PAGE)?;
@@ -473,11 +567,20 @@ impl Index {
                 }
             }
         }
+        let mut after = 0;
+        loop {
+            let rows = store::relation_pairs_after(conn, after, BUILD_PAGE)?;
+            let Some(last) = rows.last() else { break };
+            after = last.0;
+            for (_, first, second) in rows {
+                index.relations.add(first, second);
+            }
+        }
         if !index.usable {
             // Keep only the sequence: nothing here would be used.
             index = Index {
                 usable: false,
-                ..Index::empty(seq)
+                ..Index::empty(seq, index.catalog.clone())
             };
         }
         Ok(index)
@@ -555,6 +658,15 @@ impl Index {
         for (ci, attr, value) in values {
             self.add_value(ci, attr, value);
         }
+        // Their relations too: every relation write logs both of its CIs.
+        let ids: Vec<i64> = ids.iter().copied().collect();
+        let touching = store::crs_touching(conn, &ids)?;
+        for id in &ids {
+            self.relations.remove_ci(*id);
+        }
+        for row in touching {
+            self.relations.add(row.first_ci_id, row.second_ci_id);
+        }
         Ok(())
     }
 
@@ -565,35 +677,50 @@ impl Index {
         for (join, selector) in terms {
             let next = self.select(selector);
             matched = Some(match (matched, join) {
-                (None, Join::Not | Join::OrNot) => &self.all - next,
-                (None, _) => next,
-                (Some(acc), Join::And) => acc & next,
-                (Some(acc), Join::Or) => acc | next,
-                (Some(acc), Join::Not) => acc - next,
-                (Some(acc), Join::OrNot) => acc | (&self.all - next),
+                (None, Join::Not | Join::OrNot) => &self.all - next.as_ref(),
+                (None, _) => next.into_owned(),
+                (Some(mut acc), Join::And) => {
+                    acc &= next.as_ref();
+                    acc
+                }
+                (Some(mut acc), Join::Or) => {
+                    acc |= next.as_ref();
+                    acc
+                }
+                (Some(mut acc), Join::Not) => {
+                    acc -= next.as_ref();
+                    acc
+                }
+                (Some(acc), Join::OrNot) => acc | (&self.all - next.as_ref()),
             });
         }
         matched.unwrap_or_else(|| self.all.clone())
     }
 
-    fn select(&self, selector: &Selector) -> RoaringBitmap {
+    fn select(&self, selector: &Selector) -> Cow<'_, RoaringBitmap> {
         match selector {
-            Selector::Group(terms) => self.combine(terms),
-            Selector::Types(types) => types.iter().filter_map(|t| self.by_type.get(t)).union(),
+            Selector::Group(terms) => Cow::Owned(self.combine(terms)),
+            Selector::Types(types) => match types.as_slice() {
+                [one] => self
+                    .by_type
+                    .get(one)
+                    .map_or_else(|| Cow::Owned(RoaringBitmap::new()), Cow::Borrowed),
+                _ => Cow::Owned(types.iter().filter_map(|t| self.by_type.get(t)).union()),
+            },
             Selector::Ids(ids) => {
                 let mut out: RoaringBitmap = ids.iter().filter_map(|id| ci_key(*id)).collect();
                 out &= &self.all;
-                out
+                Cow::Owned(out)
             }
             Selector::Values {
                 vt,
                 attr: Some(attr),
                 alternatives,
             } => match vt {
-                ValueType::Int => self.ints.get(attr).map(|c| c.select(alternatives)),
-                ValueType::Float => self.floats.get(attr).map(|c| c.select(alternatives)),
-                ValueType::Text => self.texts.get(attr).map(|c| c.select(alternatives)),
-                ValueType::Date => self.dates.get(attr).map(|c| c.select(alternatives)),
+                ValueType::Int => self.ints.get(attr).map(|c| c.select_cow(alternatives)),
+                ValueType::Float => self.floats.get(attr).map(|c| c.select_cow(alternatives)),
+                ValueType::Text => self.texts.get(attr).map(|c| c.select_cow(alternatives)),
+                ValueType::Date => self.dates.get(attr).map(|c| c.select_cow(alternatives)),
             }
             .unwrap_or_default(),
             // A bare value: any text attribute.
@@ -601,7 +728,12 @@ impl Index {
                 attr: None,
                 alternatives,
                 ..
-            } => self.texts.values().map(|c| c.select(alternatives)).union(),
+            } => Cow::Owned(
+                self.texts
+                    .values()
+                    .map(|c| c.select_cow(alternatives).into_owned())
+                    .union(),
+            ),
         }
     }
 
@@ -617,10 +749,15 @@ impl Index {
         // Values are only ever indexed for known CIs; this keeps it so in any case.
         matched &= &self.all;
         if let Some(types) = types {
-            matched &= self.select(&Selector::Types(types.to_vec()));
+            matched &= self.select(&Selector::Types(types.to_vec())).as_ref();
         }
         if let Some(ids) = ids {
-            matched &= self.select(&Selector::Ids(ids.to_vec()));
+            // A walk's ids come sorted and distinct, and go in as a sorted run (a hundred
+            // thousand of them under a big root); any others one at a time.
+            let keys = ids.iter().filter_map(|id| ci_key(*id));
+            let only =
+                RoaringBitmap::from_sorted_iter(keys.clone()).unwrap_or_else(|_| keys.collect());
+            matched &= &only;
         }
         matched
     }
@@ -657,8 +794,8 @@ impl Index {
     /// a page without reading it back from the database.
     pub fn cis(&self, ids: &[i64]) -> PageValues {
         fn collect<K: Key>(
-            out: &mut HashMap<(i64, i64), Vec<Typed>>,
-            columns: &HashMap<i64, Column<K>>,
+            out: &mut IdMap<(i64, i64), Vec<Typed>>,
+            columns: &IdMap<i64, Column<K>>,
             id: i64,
             ci: u32,
             typed: impl Fn(&K) -> Typed,
@@ -670,8 +807,8 @@ impl Index {
                 }
             }
         }
-        let mut types = HashMap::with_capacity(ids.len());
-        let mut values = HashMap::new();
+        let mut types = IdMap::with_capacity_and_hasher(ids.len(), Default::default());
+        let mut values = IdMap::with_capacity_and_hasher(ids.len() * 8, Default::default());
         for id in ids {
             let Some((ci, type_id)) =
                 ci_key(*id).and_then(|ci| self.type_of.get(&ci).map(|t| (ci, *t)))
@@ -689,6 +826,11 @@ impl Index {
             });
         }
         (types, values)
+    }
+
+    /// As `store::related_ids`, on the relations held here.
+    pub fn related(&self, ids: &[i64], reverse: bool) -> Vec<i64> {
+        self.relations.related(ids, reverse)
     }
 
     /// The ids of one page of `matched`.
@@ -772,29 +914,37 @@ impl SharedIndex {
     }
 
     /// Brings the index up to the last committed change: builds it if it has never been,
-    /// reloads the CIs changed since, or rebuilds it when asked to or when that is cheaper.
-    pub fn sync(&self, conn: &mut DbConn) -> QueryResult<()> {
+    /// reloads the CIs changed since (and the catalog when it changed), or rebuilds it when
+    /// asked to or when that is cheaper. Answers the catalog as of that change.
+    ///
+    /// This is the search's freshness check: one primary-key read of the change sequence,
+    /// and nothing more while no transaction has committed since the index last looked.
+    pub fn sync(&self, conn: &mut DbConn) -> QueryResult<Arc<CatalogSnapshot>> {
         let seq = store::change_seq(conn)?;
-        let current = self
-            .read()
-            .is_some_and(|g| g.as_ref().is_some_and(|i| i.seq >= seq));
-        if current {
-            return Ok(());
+        if let Some(guard) = self.read() {
+            if let Some(index) = guard.as_ref().filter(|i| i.seq >= seq) {
+                return Ok(index.catalog.clone());
+            }
         }
         let mut guard = self.write();
         let rebuild = match guard.as_mut() {
             Some(index) if index.seq >= seq => false,
             Some(index) if !index.usable => {
+                // Searches run in SQL: only the catalog is kept, read again on any change.
+                index.catalog = CatalogSnapshot::load(conn)?;
                 index.seq = seq;
                 false
             }
             // The log no longer reaches back to this index: it cannot catch up.
             Some(index) if index.seq < store::trimmed_upto(conn)? => true,
             Some(index) => {
-                let changed = store::changes_between(conn, index.seq, seq)?;
+                let mut changed = store::changes_between(conn, index.seq, seq)?;
                 if changed.contains(&store::REBUILD) || changed.len() > REBUILD_ABOVE {
                     true
                 } else {
+                    if changed.remove(&store::CATALOG) {
+                        index.catalog = CatalogSnapshot::load(conn)?;
+                    }
                     index.reload(conn, &changed)?;
                     // A reload that stopped half way leaves the sequence behind, so the next
                     // search reloads the same CIs again.
@@ -813,7 +963,10 @@ impl SharedIndex {
                 );
             }
         }
-        Ok(())
+        match guard.as_ref() {
+            Some(index) => Ok(index.catalog.clone()),
+            None => CatalogSnapshot::load(conn),
+        }
     }
 
     /// Runs `f` on the index when it is built and usable; `None` tells the caller to use SQL.

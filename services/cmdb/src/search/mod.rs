@@ -9,17 +9,17 @@ pub(crate) mod sql;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use kit::db::DbConn;
 use serde_json::Value;
 use wire::cmdb as w;
 
 use crate::error::Error;
-use crate::model::{Catalog, RetKey, Typed};
-use crate::service::{catalog, render, render_loaded, Cmdb};
+use crate::model::{RetKey, Typed};
+use crate::service::{render, render_loaded, Cmdb};
 use crate::store;
-use index::{PageValues, SharedIndex};
+use index::{CatalogSnapshot, PageValues, SharedIndex};
 use plan::{plan, Plan};
 use sql::{terms_filter, Filter};
 
@@ -89,7 +89,18 @@ impl Cmdb {
                 let root = walk.root_id;
                 store::ci_type_of(conn, root)?
                     .ok_or_else(|| Error::NotFound(format!("ci {root} is not found")))?;
-                input.within = Some(walk_levels(conn, &walk)?);
+                // The walk on the index's relations (brought up to date first); in SQL when
+                // the index cannot be used.
+                index.sync(conn)?;
+                let within = match index
+                    .with(|idx| walk_levels(&walk, |ids, reverse| Ok(idx.related(ids, reverse))))
+                {
+                    Some(found) => found?,
+                    None => walk_levels(&walk, |ids, reverse| {
+                        Ok(store::related_ids(conn, ids, reverse)?)
+                    })?,
+                };
+                input.within = Some(within);
                 search_cis(conn, &index, &input)
             })
             .await
@@ -98,12 +109,16 @@ impl Cmdb {
 
 /// The CIs at each of the walk's levels: level 1 is the root's relations' other ends, level
 /// n those of level n-1 (a CI met at two levels is at both; a cycle may bring the root back).
-fn walk_levels(conn: &mut DbConn, walk: &RelationWalk) -> Result<Vec<i64>, Error> {
+/// `related` answers the other ends of the relations of some CIs, with repeats.
+fn walk_levels(
+    walk: &RelationWalk,
+    mut related: impl FnMut(&[i64], bool) -> Result<Vec<i64>, Error>,
+) -> Result<Vec<i64>, Error> {
     let deepest = walk.levels.iter().copied().max().unwrap_or(0);
     let mut frontier = vec![walk.root_id];
-    let mut found = BTreeSet::new();
+    let mut found = Vec::new();
     for level in 1..=deepest {
-        let mut next = store::related_ids(conn, &frontier, walk.reverse)?;
+        let mut next = related(&frontier, walk.reverse)?;
         next.sort_unstable();
         next.dedup();
         if walk.levels.contains(&level) {
@@ -114,7 +129,10 @@ fn walk_levels(conn: &mut DbConn, walk: &RelationWalk) -> Result<Vec<i64>, Error
         }
         frontier = next;
     }
-    Ok(found.into_iter().collect())
+    // Sorted and distinct, as the search takes them.
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
 }
 
 /// What a search found.
@@ -193,20 +211,20 @@ fn search_cis(
     index: &SharedIndex,
     input: &SearchInput,
 ) -> Result<w::SearchResult, Error> {
-    let cat = catalog(conn)?;
-    let plan = plan(&cat, input)?;
+    // The freshness check (one read when nothing changed) gives the catalog too.
+    let snapshot = index.sync(conn)?;
+    let plan = plan(&snapshot.cat, input)?;
     let offset = (input.page - 1).saturating_mul(input.count);
-    index.sync(conn)?;
     let found = match find_in_index(index, &plan, offset, input.count) {
         Some(found) => found,
         None => find_in_sql(conn, &plan, offset, input.count)?,
     };
-    search_result(conn, &cat, &plan, input, found)
+    search_result(conn, &snapshot, &plan, input, found)
 }
 
 fn search_result(
     conn: &mut DbConn,
-    cat: &Catalog,
+    snapshot: &CatalogSnapshot,
     plan: &Plan<'_>,
     input: &SearchInput,
     found: Found,
@@ -227,11 +245,18 @@ fn search_result(
                 .collect(),
         );
     }
+    let cat = &snapshot.cat;
     let fl = plan.fl.as_deref();
     let result = match &found.loaded {
-        Some((types, values)) => {
-            render_loaded(conn, cat, &found.page, types, values, fl, input.ret_key)?
-        }
+        Some((types, values)) => render_loaded(
+            cat,
+            &snapshot.bindings,
+            &found.page,
+            types,
+            values,
+            fl,
+            input.ret_key,
+        ),
         None => render(conn, cat, &found.page, fl, input.ret_key)?,
     };
     // The page's CIs per type name, as veops CMDB counts them.

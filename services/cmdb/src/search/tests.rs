@@ -164,10 +164,9 @@ async fn index_and_sql_agree(backend: TestBackend) {
             let index = cmdb.index.clone();
             let (from_index, from_sql) = db
                 .read(move |conn| -> Result<_, Error> {
-                    let cat = catalog(conn)?;
-                    let plan = plan(&cat, &search)?;
+                    let cat = index.sync(conn)?;
+                    let plan = plan(&cat.cat, &search)?;
                     let offset = (search.page - 1).saturating_mul(search.count);
-                    index.sync(conn)?;
                     let from_index = find_in_index(&index, &plan, offset, search.count)
                         .expect("the index is usable");
                     let from_sql = find_in_sql(conn, &plan, offset, search.count)?;

@@ -65,6 +65,7 @@ impl Cmdb {
                 check_names_free(&cat, &fields, None)?;
                 let id = store::insert_attribute(conn, &fields)
                     .map_err(|e| Error::already_exists(e, || attr_taken(&fields)))?;
+                store::log_changes(conn, &[store::CATALOG])?;
                 Ok(w::AttrId { attr_id: id })
             })
             .await
@@ -99,6 +100,7 @@ impl Cmdb {
                 }
                 store::update_attribute(conn, id, &fields)
                     .map_err(|e| Error::already_exists(e, || attr_taken(&fields)))?;
+                store::log_changes(conn, &[store::CATALOG])?;
                 Ok(w::AttrId { attr_id: id })
             })
             .await
@@ -118,7 +120,8 @@ impl Cmdb {
                     )));
                 }
                 store::delete_attribute(conn, id)?;
-                // Every CI may have lost values: searches rebuild rather than reload them all.
+                // Every CI may have lost values: searches rebuild rather than reload them all
+                // (which reads the catalog again too).
                 store::log_changes(conn, &[store::REBUILD])?;
                 Ok(w::Message {
                     message: format!("attribute {} deleted", attr.name),

@@ -189,6 +189,8 @@ impl Cmdb {
                     more,
                 };
                 store::insert_rel_change(conn, record, &row, HistoryAction::Add)?;
+                // Both CIs: the search index keeps their relations (`/ci_relations/s`).
+                store::log_changes(conn, &[first, second])?;
                 Ok(w::CrId { cr_id: id })
             })
             .await
@@ -208,6 +210,7 @@ impl Cmdb {
                 store::delete_cr(conn, id)?;
                 let record = store::insert_record(conn, caller.user_id, &caller.username, now())?;
                 store::insert_rel_change(conn, record, &row, HistoryAction::Delete)?;
+                store::log_changes(conn, &[row.first_ci_id, row.second_ci_id])?;
                 Ok(w::Message {
                     message: format!("CI relation {} deleted", row.relation_type),
                 })

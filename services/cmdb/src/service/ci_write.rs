@@ -3,6 +3,7 @@
 //! (and find the CI an update is for), and [`apply`] stores what changed with its history.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use kit::db::DbConn;
 use serde_json::Value;
@@ -36,19 +37,19 @@ pub(super) fn write_ci(
 }
 
 /// One attribute as a write gives it: its values, or `None` to clear it.
-struct Change {
-    attr: AttrRow,
-    values: Option<Vec<Typed>>,
+pub(super) struct Change {
+    pub(super) attr: AttrRow,
+    pub(super) values: Option<Vec<Typed>>,
 }
 
 /// A write read against the catalog: its type, the type's bindings, and every attribute
 /// it gives with its values parsed.
-struct ResolvedWrite {
-    cat: Catalog,
-    ty: TypeRow,
+pub(super) struct ResolvedWrite {
+    cat: Arc<Catalog>,
+    pub(super) ty: TypeRow,
     /// `(attr_id, is_required)` of the type's attributes.
     bound: Vec<(i64, bool)>,
-    changes: Vec<Change>,
+    pub(super) changes: Vec<Change>,
     unique_attr: AttrRow,
     /// The CI by id (update only).
     ci_id: Option<i64>,
@@ -74,7 +75,7 @@ impl ResolvedWrite {
 /// The type (enabled), and each given attribute of it with its values parsed; attributes
 /// the type does not have are skipped or, with `reject_unknown`, refused.
 fn resolve(conn: &mut DbConn, input: CiWrite) -> Result<ResolvedWrite, Error> {
-    let cat = catalog(conn)?;
+    let cat = Arc::new(catalog(conn)?);
     // An update by id may leave the type out: it is the CI's own.
     let own_type = match input.ci_id {
         Some(id) if input.ci_type.trim().is_empty() => Some(
@@ -83,6 +84,17 @@ fn resolve(conn: &mut DbConn, input: CiWrite) -> Result<ResolvedWrite, Error> {
         ),
         _ => None,
     };
+    let ty = resolve_type(&cat, own_type, &input)?;
+    let bound = store::type_bindings(conn, ty.id)?;
+    resolve_with(cat, ty, bound, &input)
+}
+
+/// The type a write names (or `own_type`, the CI's), refused when unknown or disabled.
+pub(super) fn resolve_type(
+    cat: &Catalog,
+    own_type: Option<i64>,
+    input: &CiWrite,
+) -> Result<TypeRow, Error> {
     let ty = own_type
         .and_then(|t| cat.type_by_id(t))
         .or_else(|| cat.ci_type(&input.ci_type))
@@ -99,7 +111,16 @@ fn resolve(conn: &mut DbConn, input: CiWrite) -> Result<ResolvedWrite, Error> {
             ty.name
         )));
     }
-    let bound = store::type_bindings(conn, ty.id)?;
+    Ok(ty)
+}
+
+/// [`resolve`] with the catalog, the type and its bindings at hand (reads nothing).
+pub(super) fn resolve_with(
+    cat: Arc<Catalog>,
+    ty: TypeRow,
+    bound: Vec<(i64, bool)>,
+    input: &CiWrite,
+) -> Result<ResolvedWrite, Error> {
     let mut changes: Vec<Change> = Vec::new();
     let mut seen = HashSet::new();
     for (key, value) in &input.fields {
@@ -167,7 +188,7 @@ fn parse_values(attr: &AttrRow, key: &str, value: &Value) -> Result<Option<Vec<T
 }
 
 /// A new CI needs its unique value and every required attribute.
-fn check_add(write: &ResolvedWrite) -> Result<(), Error> {
+pub(super) fn check_add(write: &ResolvedWrite) -> Result<(), Error> {
     if !matches!(write.unique_value(), Some(Some(_))) {
         return Err(write.missing_unique());
     }

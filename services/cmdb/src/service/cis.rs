@@ -1,9 +1,9 @@
 //! CIs: reading them, writing one or a batch (the write itself is `ci_write`), deleting.
 
-use diesel::Connection;
 use serde_json::{Map, Value};
 use wire::cmdb as w;
 
+use super::ci_batch::batch;
 use super::ci_write::write_ci;
 use super::history::history_text;
 use super::{
@@ -166,9 +166,10 @@ impl Cmdb {
             .await
     }
 
-    /// Writes every row in one transaction, each row in a savepoint of its own, so a
-    /// refused row leaves no trace and does not undo the others. A row with `_id` / `ci_id`
-    /// updates that CI; otherwise it updates the CI holding its unique value, or adds one.
+    /// Writes every row in one transaction; a refused row leaves no trace and does not undo
+    /// the others. A row with `_id` / `ci_id` updates that CI; otherwise it updates the CI
+    /// holding its unique value, or adds one. Rows that add CIs are written in bulk (see
+    /// `ci_batch`), each answered as if written alone.
     pub async fn batch_cis(
         &self,
         caller: Actor,
@@ -182,50 +183,14 @@ impl Cmdb {
         }
         self.db
             .write(move |conn| {
-                let mut out = w::BatchResult {
-                    added: 0,
-                    updated: 0,
-                    failed: 0,
-                    results: Vec::with_capacity(rows.len()),
+                let (results, written_ids) = batch(conn, &caller, rows)?;
+                let count = |action: &str| results.iter().filter(|r| r.action == action).count();
+                let out = w::BatchResult {
+                    added: count(WriteMode::Add.as_str()) as i64,
+                    updated: count(WriteMode::Update.as_str()) as i64,
+                    failed: count("error") as i64,
+                    results,
                 };
-                let mut written_ids = Vec::new();
-                for (index, row) in rows.into_iter().enumerate() {
-                    let written = conn.transaction(|conn| {
-                        let mode = if row.ci_id.is_some() || existing_ci(conn, &row)?.is_some() {
-                            WriteMode::Update
-                        } else {
-                            WriteMode::Add
-                        };
-                        write_ci(conn, &caller, mode, row).map(|id| (mode, id))
-                    });
-                    let index = index as i64;
-                    out.results.push(match written {
-                        Ok((mode, ci_id)) => {
-                            written_ids.push(ci_id);
-                            match mode {
-                                WriteMode::Add => out.added += 1,
-                                WriteMode::Update => out.updated += 1,
-                            }
-                            w::BatchRow {
-                                index,
-                                action: mode.as_str().into(),
-                                ci_id: Some(ci_id),
-                                status: 200,
-                                message: None,
-                            }
-                        }
-                        Err(e) => {
-                            out.failed += 1;
-                            w::BatchRow {
-                                index,
-                                action: "error".into(),
-                                ci_id: None,
-                                status: e.http_status(),
-                                message: Some(e.to_string()),
-                            }
-                        }
-                    });
-                }
                 store::log_changes(conn, &written_ids)?;
                 Ok(out)
             })
@@ -262,7 +227,12 @@ impl Cmdb {
                     }
                 }
                 store::delete_ci(conn, id)?;
-                store::log_changes(conn, &[id])?;
+                // The other ends of its relations changed too (for the index's relations).
+                let mut touched = vec![id];
+                for r in &relations {
+                    touched.extend([r.first_ci_id, r.second_ci_id]);
+                }
+                store::log_changes(conn, &touched)?;
                 Ok(w::Message {
                     message: "ok".into(),
                 })
@@ -309,7 +279,7 @@ pub(super) fn raw_values(attr: &AttrRow, key: &str, value: &Value) -> Result<Vec
 
 /// The CI already holding the row's unique value, if the row names its type and gives
 /// that value. Anything unreadable is left for `write_ci` to refuse with its own message.
-fn existing_ci(conn: &mut DbConn, row: &CiWrite) -> Result<Option<i64>, Error> {
+pub(super) fn existing_ci(conn: &mut DbConn, row: &CiWrite) -> Result<Option<i64>, Error> {
     let cat = catalog(conn)?;
     let Some(ty) = cat.ci_type(&row.ci_type) else {
         return Ok(None);

@@ -4,6 +4,7 @@
 //! [`Cmdb`]; the search is `crate::search`.
 
 mod attributes;
+mod ci_batch;
 mod ci_relations;
 mod ci_write;
 mod cis;
@@ -85,7 +86,7 @@ impl Cmdb {
     pub async fn sync_index(&self) -> Result<(), Error> {
         let index = self.index.clone();
         self.db
-            .read(move |conn| index.sync(conn).map_err(Error::from))
+            .read(move |conn| index.sync(conn).map(|_| ()).map_err(Error::from))
             .await
     }
 }

@@ -66,6 +66,7 @@ impl Cmdb {
                         })
                     })?;
                 }
+                store::log_changes(conn, &[store::CATALOG])?;
                 Ok(w::AttrIds {
                     attributes: attr_ids,
                 })
@@ -101,6 +102,7 @@ impl Cmdb {
                         )));
                     }
                 }
+                store::log_changes(conn, &[store::CATALOG])?;
                 Ok(w::AttrIds {
                     attributes: attr_ids,
                 })
@@ -159,6 +161,7 @@ impl Cmdb {
                     .map_err(|e| Error::already_exists(e, || type_taken(&fields.name)))?;
                 // The unique attribute is an attribute of the type, and required.
                 store::bind(conn, id, fields.unique_attr_id, true)?;
+                store::log_changes(conn, &[store::CATALOG])?;
                 Ok(w::TypeId { type_id: id })
             })
             .await
@@ -183,6 +186,7 @@ impl Cmdb {
                 store::update_type(conn, id, &fields)
                     .map_err(|e| Error::already_exists(e, || type_taken(&fields.name)))?;
                 store::bind(conn, id, fields.unique_attr_id, true)?;
+                store::log_changes(conn, &[store::CATALOG])?;
                 Ok(w::TypeId { type_id: id })
             })
             .await
@@ -201,6 +205,7 @@ impl Cmdb {
                     enabled,
                 };
                 store::update_type(conn, id, &fields)?;
+                store::log_changes(conn, &[store::CATALOG])?;
                 Ok(w::TypeId { type_id: id })
             })
             .await
@@ -219,6 +224,7 @@ impl Cmdb {
                     )));
                 }
                 store::delete_type(conn, id)?;
+                store::log_changes(conn, &[store::CATALOG])?;
                 Ok(w::Message {
                     message: format!("ci type {} deleted", t.name),
                 })

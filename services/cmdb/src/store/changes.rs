@@ -3,13 +3,15 @@
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use kit::db::DbConn;
 
 use super::schema::{ci_change_seq, ci_changes};
 
 /// The `ci_changes` entry that asks every process to rebuild its search index.
 pub const REBUILD: i64 = 0;
+/// The `ci_changes` entry that says the catalog (attributes, types, their bindings) changed:
+/// every process reads it again before its next search. Every catalog write logs it.
+pub const CATALOG: i64 = -1;
 
 /// Records that `ci_ids` changed, under a new change sequence. Call it last in the
 /// transaction that changed them: the bump locks the counter row until commit (which makes
@@ -21,19 +23,19 @@ pub fn log_changes(conn: &mut DbConn, ci_ids: &[i64]) -> QueryResult<()> {
     diesel::update(ci_change_seq::table.find(SEQ_ROW))
         .set(ci_change_seq::value.eq(ci_change_seq::value + 1))
         .execute(conn)?;
-    let distinct: BTreeSet<i64> = ci_ids.iter().copied().collect();
-    for id in distinct {
-        // The new sequence is read by the INSERT itself: one round trip less per write.
-        diesel::insert_into(ci_changes::table)
-            .values(
-                ci_change_seq::table
-                    .find(SEQ_ROW)
-                    .select((ci_change_seq::value, id.into_sql::<BigInt>())),
-            )
-            .into_columns((ci_changes::seq, ci_changes::ci_id))
-            .execute(conn)?;
-    }
+    // The bump holds the row until commit: this is the sequence it gave.
     let seq = change_seq(conn)?;
+    let distinct: BTreeSet<i64> = ci_ids.iter().copied().collect();
+    let distinct: Vec<i64> = distinct.into_iter().collect();
+    for chunk in distinct.chunks(super::INSERT_CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|id| (ci_changes::seq.eq(seq), ci_changes::ci_id.eq(*id)))
+            .collect();
+        on_backend!(conn, |c| diesel::insert_into(ci_changes::table)
+            .values(rows)
+            .execute(c))?;
+    }
     trim_changes(conn, seq, KEEP_CHANGES, TRIM_EVERY)
 }
 

@@ -15,6 +15,19 @@ pub fn insert_ci(conn: &mut DbConn, type_id: i64) -> QueryResult<i64> {
     last_insert_id(conn)
 }
 
+/// New CIs of these types, in one statement per thousand; their ids in order.
+pub fn insert_cis(conn: &mut DbConn, type_ids: &[i64]) -> QueryResult<Vec<i64>> {
+    super::insert_numbered(conn, type_ids.len(), |conn, range| {
+        let rows: Vec<_> = type_ids[range]
+            .iter()
+            .map(|t| cis::type_id.eq(*t))
+            .collect();
+        on_backend!(conn, |c| diesel::insert_into(cis::table)
+            .values(rows)
+            .execute(c))
+    })
+}
+
 /// The CI's type, if the CI exists.
 pub fn ci_type_of(conn: &mut DbConn, id: i64) -> QueryResult<Option<i64>> {
     cis::table

@@ -55,6 +55,58 @@ pub fn insert_record(
     last_insert_id(conn)
 }
 
+/// `n` records of one caller at one time (one per CI a batch adds); their ids in order.
+pub fn insert_records(
+    conn: &mut DbConn,
+    user_id: i64,
+    username: &str,
+    at: NaiveDateTime,
+    n: usize,
+) -> QueryResult<Vec<i64>> {
+    let at = to_seconds(&at);
+    super::insert_numbered(conn, n, |conn, range| {
+        let rows: Vec<_> = range
+            .map(|_| {
+                (
+                    history_records::user_id.eq(user_id),
+                    history_records::username.eq(username),
+                    history_records::created_at.eq(at),
+                )
+            })
+            .collect();
+        on_backend!(conn, |c| diesel::insert_into(history_records::table)
+            .values(rows)
+            .execute(c))
+    })
+}
+
+/// Many attribute changes, each of its record, in multi-row statements.
+pub fn insert_attr_changes(
+    conn: &mut DbConn,
+    changes: &[(i64, NewAttrChange<'_>)],
+) -> QueryResult<()> {
+    for chunk in changes.chunks(super::INSERT_CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(record, change)| {
+                (
+                    history_attrs::record_id.eq(*record),
+                    history_attrs::ci_id.eq(change.ci_id),
+                    history_attrs::attr_id.eq(change.attr.id),
+                    history_attrs::attr_name.eq(&change.attr.name),
+                    history_attrs::operate.eq(change.operate.as_str()),
+                    history_attrs::old_value.eq(change.old.as_deref()),
+                    history_attrs::new_value.eq(change.new.as_deref()),
+                )
+            })
+            .collect();
+        on_backend!(conn, |c| diesel::insert_into(history_attrs::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 pub struct NewAttrChange<'a> {
     pub ci_id: i64,
     pub attr: &'a AttrRow,

@@ -137,6 +137,24 @@ pub fn crs_to(conn: &mut DbConn, second: i64) -> QueryResult<Vec<CrRow>> {
         .load(conn)
 }
 
+/// `(id, first_ci_id, second_ci_id)` of the relations after `after`, by id, at most `limit`.
+pub fn relation_pairs_after(
+    conn: &mut DbConn,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, i64, i64)>> {
+    ci_relations::table
+        .filter(ci_relations::id.gt(after))
+        .select((
+            ci_relations::id,
+            ci_relations::first_ci_id,
+            ci_relations::second_ci_id,
+        ))
+        .order(ci_relations::id)
+        .limit(limit)
+        .load(conn)
+}
+
 /// The CIs one relation away from any of `ids`: the second CIs of their relations, or with
 /// `reverse` the first CIs (each read through its own index), with repeats.
 pub fn related_ids(conn: &mut DbConn, ids: &[i64], reverse: bool) -> QueryResult<Vec<i64>> {

@@ -134,6 +134,83 @@ pub fn insert_value(conn: &mut DbConn, ci_id: i64, attr_id: i64, value: &Typed) 
     Ok(())
 }
 
+/// Many values, `(ci_id, attr_id, value)`, in multi-row statements per table; rows of one
+/// table keep their order (so multi-values keep theirs).
+pub fn insert_values(conn: &mut DbConn, values: &[(i64, i64, &Typed)]) -> QueryResult<()> {
+    let (mut ints, mut floats, mut texts, mut dates) = (vec![], vec![], vec![], vec![]);
+    for (ci, attr, value) in values {
+        match value {
+            Typed::Int(v) => ints.push((*ci, *attr, *v)),
+            Typed::Float(v) => floats.push((*ci, *attr, *v)),
+            Typed::Text(v) => texts.push((*ci, *attr, v.as_str())),
+            Typed::Date(at) => dates.push((*ci, *attr, to_seconds(at))),
+        }
+    }
+    macro_rules! insert {
+        ($table:ident, $rows:expr) => {{
+            use super::schema::$table as t;
+            for chunk in $rows.chunks(super::INSERT_CHUNK) {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|(ci, attr, v)| (t::ci_id.eq(*ci), t::attr_id.eq(*attr), t::value.eq(*v)))
+                    .collect();
+                on_backend!(conn, |c| diesel::insert_into(t::table)
+                    .values(rows)
+                    .execute(c))?;
+            }
+        }};
+    }
+    insert!(ci_values_int, ints);
+    insert!(ci_values_float, floats);
+    insert!(ci_values_text, texts);
+    insert!(ci_values_datetime, dates);
+    Ok(())
+}
+
+/// The CIs holding these values of unique attributes, `(attr_id, canonical value)`, by value.
+pub fn unique_owners(
+    conn: &mut DbConn,
+    wanted: &[(i64, String)],
+) -> QueryResult<std::collections::HashMap<(i64, String), i64>> {
+    let mut by_attr: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
+    for (attr, value) in wanted {
+        by_attr.entry(*attr).or_default().push(value);
+    }
+    let mut found = std::collections::HashMap::new();
+    for (attr, values) in by_attr {
+        for chunk in values.chunks(IN_CHUNK) {
+            let rows: Vec<(String, i64)> = ci_unique_values::table
+                .filter(ci_unique_values::attr_id.eq(attr))
+                .filter(ci_unique_values::value.eq_any(chunk))
+                .select((ci_unique_values::value, ci_unique_values::ci_id))
+                .load(conn)?;
+            found.extend(rows.into_iter().map(|(v, ci)| ((attr, v), ci)));
+        }
+    }
+    Ok(found)
+}
+
+/// Claims of unique values, `(attr_id, canonical value, ci_id)`, in multi-row statements:
+/// a value already held fails the statement (the primary key).
+pub fn claim_uniques(conn: &mut DbConn, claims: &[(i64, String, i64)]) -> QueryResult<()> {
+    for chunk in claims.chunks(super::INSERT_CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(attr, value, ci)| {
+                (
+                    ci_unique_values::attr_id.eq(*attr),
+                    ci_unique_values::value.eq(value.as_str()),
+                    ci_unique_values::ci_id.eq(*ci),
+                )
+            })
+            .collect();
+        on_backend!(conn, |c| diesel::insert_into(ci_unique_values::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
 /// Removes every value of one attribute from one CI (and its uniqueness claims).
 pub fn delete_values(conn: &mut DbConn, ci_id: i64, attr: &AttrRow) -> QueryResult<()> {
     diesel::delete(

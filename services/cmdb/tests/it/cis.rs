@@ -14,6 +14,7 @@ kit::on_both_backends!(
     a_deleted_ci_is_gone_and_its_history_kept,
     history_lists_and_details_every_change,
     a_batch_adds_and_updates_with_a_result_per_row,
+    a_batch_answers_each_row_as_a_write_of_it_alone_would,
 );
 
 async fn a_ci_is_added_read_and_listed_with_typed_values(backend: TestBackend) {
@@ -469,5 +470,137 @@ async fn a_batch_adds_and_updates_with_a_result_per_row(backend: TestBackend) {
         )
         .0,
         401
+    );
+}
+
+/// Rows that add CIs are written in bulk; each row's answer and what it leaves (values,
+/// uniqueness, history, search) are those of writing the rows one at a time, in order.
+async fn a_batch_answers_each_row_as_a_write_of_it_alone_would(backend: TestBackend) {
+    let app = TestApp::spawn(backend).await;
+    app.server_model().await;
+    let a = &app.admin;
+    let old = app.add_server(json!({"hostname": "old"})).await;
+    let done = a
+        .batch_cis(json!({
+            "ci_type": "server",
+            "cis": [
+                {"hostname": "b-1", "cpu_core_num": 4, "nic": ["eth0", "eth1"]},
+                {"hostname": "b-2", "ram": 2.5, "online": "2024-03-01"},
+                // An update by id takes a name that a later row then gives: that row
+                // updates the renamed CI (its bulk run is undone and written row by row).
+                {"_id": old, "hostname": "renamed"},
+                {"hostname": "renamed", "cpu_core_num": 8},
+                // A value ahead in the same batch: an update of the CI just added.
+                {"hostname": "b-1", "idc": "IDC-B"},
+                {"hostname": "b-3", "idc": "nowhere"},
+                {"hostname": "b-4"},
+                {"cpu_core_num": 1},
+            ],
+        }))
+        .await
+        .expect("batch");
+    let rows: Vec<(&str, u16)> = done
+        .results
+        .iter()
+        .map(|r| (r.action.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("add", 200),
+            ("add", 200),
+            ("update", 200),
+            ("update", 200),
+            ("update", 200),
+            ("error", 400),
+            ("add", 200),
+            ("error", 400),
+        ]
+    );
+    assert_eq!((done.added, done.updated, done.failed), (3, 3, 2));
+    let id = |i: usize| done.results[i].ci_id.expect("a CI id");
+    assert_eq!((id(2), id(3)), (old, old));
+    assert_eq!(id(4), id(0));
+    let choice = done.results[5].message.clone().unwrap_or_default();
+    assert!(choice.contains("nowhere"), "{choice}");
+    let missing = done.results[7].message.clone().unwrap_or_default();
+    assert!(missing.contains("hostname"), "{missing}");
+
+    let b1 = a.ci(id(0)).await.expect("b-1").ci;
+    assert_eq!(
+        (&b1["cpu_core_num"], &b1["nic"], &b1["idc"]),
+        (&json!(4), &json!(["eth0", "eth1"]), &json!("IDC-B"))
+    );
+    let b2 = a.ci(id(1)).await.expect("b-2").ci;
+    assert_eq!(
+        (&b2["ram"], &b2["online"]),
+        (&json!(2.5), &json!("2024-03-01 00:00:00"))
+    );
+    assert_eq!(a.ci(old).await.expect("old").ci["cpu_core_num"], json!(8));
+    // The unique values are claimed: a one-row add of one is refused.
+    assert_eq!(
+        refused(
+            a.add_ci(json!({"ci_type": "server", "hostname": "b-4"}))
+                .await
+        )
+        .0,
+        400
+    );
+    let found = a
+        .search(json!({"q": "hostname:b-*"}))
+        .await
+        .expect("search");
+    assert_eq!(found.numfound, 3);
+
+    // One history record per CI added, with an `add` of each value it was given.
+    let records = a.history(json!({})).await.expect("history").records;
+    let mut of_b1 = Vec::new();
+    let mut holding_b2 = 0;
+    for r in &records {
+        let detail = a.history_record(r.record_id).await.expect("record");
+        if let Some(changes) = detail.attr_history.get(&id(1).to_string()) {
+            holding_b2 += 1;
+            let mut added: Vec<(&str, &str, Option<&str>)> = changes
+                .iter()
+                .map(|c| {
+                    (
+                        c.attr_name.as_str(),
+                        c.operate_type.as_str(),
+                        c.new.as_deref(),
+                    )
+                })
+                .collect();
+            added.sort();
+            assert_eq!(
+                added,
+                vec![
+                    ("hostname", "add", Some("b-2")),
+                    ("online", "add", Some("2024-03-01 00:00:00")),
+                    ("ram", "add", Some("2.5")),
+                ]
+            );
+        }
+        if let Some(changes) = detail.attr_history.get(&id(0).to_string()) {
+            of_b1.extend(
+                changes
+                    .iter()
+                    .map(|c| (c.attr_name.clone(), c.operate_type.clone(), c.new.clone())),
+            );
+        }
+    }
+    assert_eq!(holding_b2, 1);
+    of_b1.sort();
+    assert_eq!(
+        of_b1,
+        vec![
+            ("cpu_core_num".into(), "add".into(), Some("4".into())),
+            ("hostname".into(), "add".into(), Some("b-1".into())),
+            ("idc".into(), "add".into(), Some("IDC-B".into())),
+            (
+                "nic".into(),
+                "add".into(),
+                Some(r#"["eth0","eth1"]"#.into())
+            ),
+        ]
     );
 }

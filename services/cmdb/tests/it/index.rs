@@ -11,6 +11,7 @@ kit::on_both_backends!(
     updates_and_deletes_are_reflected,
     batch_writes_are_reflected,
     deleting_an_attribute_drops_its_values_from_search,
+    catalog_changes_of_another_process_are_seen_by_the_next_search,
     the_index_is_rebuilt_at_start,
 );
 
@@ -188,6 +189,74 @@ async fn deleting_an_attribute_drops_its_values_from_search(backend: TestBackend
         .expect("attribute deleted");
     assert_eq!(found(&first, "retired").await, Vec::<String>::new());
     assert_eq!(found(&first, "h1").await, names(&["h1"]));
+}
+
+/// Searches plan and render with the catalog the index keeps (not read per search): a
+/// catalog change acknowledged by one process is in the next search of any other.
+async fn catalog_changes_of_another_process_are_seen_by_the_next_search(backend: TestBackend) {
+    let first = TestApp::spawn(backend).await;
+    let type_id = first.server_model().await;
+    first.add_server(json!({"hostname": "r-1"})).await;
+    // The first process has searched, so it holds the catalog, before the second changes it.
+    let before = first
+        .admin
+        .search(json!({"q": "hostname:r-1"}))
+        .await
+        .expect("search");
+    assert_eq!(before.result[0]["ci_type_alias"], json!("服务器"));
+    assert!(before.result[0].get("rack").is_none());
+
+    let second = first.another().await;
+    let a = &second.admin;
+    a.update_citype(type_id, json!({"type_alias": "Box"}))
+        .await
+        .expect("type updated");
+    let rack = a
+        .add_attribute(json!({"attr_name": "rack"}))
+        .await
+        .expect("attribute added")
+        .attr_id;
+    a.bind_attributes(type_id, &[rack], false)
+        .await
+        .expect("bound");
+    a.update_ci(json!({"ci_type": "server", "hostname": "r-1", "rack": "R7"}))
+        .await
+        .expect("updated");
+
+    // A new attribute in `q`, a new alias and a new binding on the page.
+    let after = first
+        .admin
+        .search(json!({"q": "rack:R7"}))
+        .await
+        .expect("search by the new attribute");
+    assert_eq!(after.numfound, 1);
+    assert_eq!(after.result[0]["ci_type_alias"], json!("Box"));
+    assert_eq!(after.result[0]["rack"], json!("R7"));
+
+    // Unbinding takes the attribute off the page of the next search there too.
+    a.unbind_attributes(type_id, &[rack])
+        .await
+        .expect("unbound");
+    let unbound = first
+        .admin
+        .search(json!({"q": "hostname:r-1"}))
+        .await
+        .expect("search");
+    assert!(unbound.result[0].get("rack").is_none(), "{unbound:?}");
+    // Renaming an attribute: the old name is unknown to the next search, the new one found.
+    a.update_attribute(rack, json!({"attr_name": "shelf"}))
+        .await
+        .expect("renamed");
+    assert_eq!(
+        first
+            .admin
+            .search(json!({"q": "shelf:R7"}))
+            .await
+            .expect("search by the new name")
+            .numfound,
+        1
+    );
+    assert!(first.admin.search(json!({"q": "rack:R7"})).await.is_err());
 }
 
 async fn the_index_is_rebuilt_at_start(backend: TestBackend) {

@@ -15,6 +15,7 @@ kit::on_both_backends!(
     exist_policy_and_no_attribute_policy_work_as_veops_documents,
     a_ci_is_updated_by_its_id_in_the_path,
     relation_search_walks_levels_under_a_root,
+    relation_search_sees_relations_written_by_another_process,
     ci_types_answer_under_veops_names,
     or_not_and_parentheses_search_as_veops_documents,
 );
@@ -543,4 +544,68 @@ async fn or_not_and_parentheses_search_as_veops_documents(backend: TestBackend) 
         .search(json!({"q": "(idc:IDC-A,-idc:IDC-C"}))
         .await;
     assert!(matches!(refused, Err(e) if e.status() == Some(400)));
+}
+
+/// The walk of `/ci_relations/s` runs on relations the search index keeps: a relation added
+/// or deleted, or a CI deleted with its relations, by one process is in the next walk of any.
+async fn relation_search_sees_relations_written_by_another_process(backend: TestBackend) {
+    let first = TestApp::spawn(backend).await;
+    first.server_model().await;
+    let root = first.add_server(json!({"hostname": "root"})).await;
+    let one = first.add_server(json!({"hostname": "one"})).await;
+    let two = first.add_server(json!({"hostname": "two"})).await;
+    let under = |app: &TestApp| {
+        let admin = app.admin.clone();
+        async move {
+            let reply = admin
+                .call_raw(Method::GET, "/ci_relations/s", &json!({"root_id": root}))
+                .await
+                .expect("answers");
+            assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+            let mut ids: Vec<i64> = reply.body["result"]
+                .as_array()
+                .map(|r| r.iter().filter_map(|c| c["_id"].as_i64()).collect())
+                .unwrap_or_default();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    // The first process has walked (and so indexed) before the second one writes.
+    assert_eq!(under(&first).await, Vec::<i64>::new());
+    let second = first.another().await;
+    let mut crs = Vec::new();
+    for ci in [one, two] {
+        let (status, answer) = call(
+            &second,
+            Method::POST,
+            &format!("/ci_relations/{root}/{ci}"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        crs.push(answer["cr_id"].as_i64().expect("cr_id"));
+    }
+    assert_eq!(under(&first).await, vec![one, two]);
+    let (status, _) = call(
+        &second,
+        Method::DELETE,
+        &format!("/ci_relations/{}", crs[0]),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(under(&first).await, vec![two]);
+    // Deleting a CI deletes its relations: the root's walk loses it too.
+    second.admin.delete_ci(two).await.expect("deleted");
+    assert_eq!(under(&first).await, Vec::<i64>::new());
+    // And the other way round.
+    let (status, _) = call(
+        &first,
+        Method::POST,
+        &format!("/ci_relations/{root}/{one}"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(under(&second).await, vec![one]);
 }
