@@ -538,6 +538,35 @@ where
     }
 }
 
+/// As [`eventually`], for a check that says what it saw when it is not there yet (`Err`): a
+/// timeout then shows the last of it beside the tasks and logs.
+pub async fn eventually_seen<T, F, Fut>(
+    secs: u64,
+    what: &str,
+    platform: &Platform,
+    mut check: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let seen = match check().await {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
+        if Instant::now() > deadline {
+            panic!(
+                "{what}: not reached within {secs} s; last seen: {seen}\n{}\n{}",
+                platform.tasks_report().await,
+                platform.logs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 pub async fn post(orch: &OrchestratorClient, path: &str, body: Value) -> RawReply {
     orch.call_raw(Method::POST, path, Encoding::Json, &body)
         .await

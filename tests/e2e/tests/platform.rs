@@ -12,7 +12,8 @@ use client::CloudPortalClient;
 use wire::cloud_portal::Image;
 
 use dcp_e2e::{
-    action, assert_ok, eventually, in_state, nodes, post, step, template, text, web_pool, Platform,
+    action, assert_ok, eventually, eventually_seen, in_state, nodes, post, step, template, text,
+    web_pool, Platform,
 };
 use serde_json::json;
 
@@ -180,9 +181,9 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
     // ---- expand by 3 ----
     let expand = post(&orch, &format!("/pool/expand/{pool_id}"), json!({"num": 3})).await;
     assert_ok(&expand, "expand");
-    let expanded = eventually(120, "three nodes ok after expand", &platform, || async {
+    let expanded = eventually_seen(120, "three nodes ok after expand", &platform, || async {
         let all = nodes(&orch, pool_id).await;
-        (all.len() == 3 && in_state(&all, "ok").len() == 3).then_some(all)
+        seen_unless(all.len() == 3 && in_state(&all, "ok").len() == 3, all)
     })
     .await;
     let ips: BTreeSet<String> = expanded.iter().map(|n| text(n, "ip")).collect();
@@ -298,9 +299,12 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
     )
     .await;
     assert_ok(&deploy, "the second deploy");
-    let after = eventually(90, "one node failed at e2e_deploy", &platform, || async {
+    let after = eventually_seen(90, "one node failed at e2e_deploy", &platform, || async {
         let all = nodes(&orch, pool_id).await;
-        (in_state(&all, "failed").len() == 1 && in_state(&all, "ok").len() == 2).then_some(all)
+        seen_unless(
+            in_state(&all, "failed").len() == 1 && in_state(&all, "ok").len() == 2,
+            all,
+        )
     })
     .await;
     let failed = in_state(&after, "failed")[0].clone();
@@ -355,9 +359,9 @@ async fn expand_deploy_fail_resume_and_shrink_across_the_platform() {
     )
     .await;
     assert_ok(&shrink, "shrink");
-    let left = eventually(120, "two nodes gone after shrink", &platform, || async {
+    let left = eventually_seen(120, "two nodes gone after shrink", &platform, || async {
         let all = nodes(&orch, pool_id).await;
-        (all.len() == 1).then_some(all)
+        seen_unless(all.len() == 1, all)
     })
     .await;
     let staying = ips.iter().nth(2).cloned().expect("the third node");
@@ -527,4 +531,19 @@ async fn an_expand_survives_crashes_of_the_orchestrator_and_the_task_engine() {
         2,
         "both registered"
     );
+}
+
+/// The orchestrator's nodes when `done`, else what they were (for the timeout's message).
+fn seen_unless(
+    done: bool,
+    nodes: Vec<serde_json::Value>,
+) -> Result<Vec<serde_json::Value>, String> {
+    if done {
+        Ok(nodes)
+    } else {
+        Err(format!(
+            "the orchestrator's nodes: {}",
+            serde_json::Value::Array(nodes)
+        ))
+    }
 }
