@@ -384,6 +384,10 @@ pub struct TaskRequest {
     /// at the task's end (http or https; best effort).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_url: Option<String>,
+    /// The cluster the task belongs to (beyond the seed): creating and controlling it then
+    /// needs the operator role on that cluster. The orchestrator sets its pool's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<i64>,
 }
 
 /// The header that makes `/task/create` safe to retry: a second request with the same key from

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use client::{ClientConfig, ClientError, Credentials, Encoding, Method, TaskEngineClient};
+use client::{ClientConfig, ClientError, Credentials, TaskEngineClient};
 use kit::db::{Db, DbConn};
 use secrecy::SecretString;
 use serde_json::{json, Map, Value};
@@ -535,36 +535,16 @@ impl Flows {
 }
 
 /// Creates `task` in the task-engine as belonging to cluster `cluster_id`; returns its id.
-/// (`wire::task_engine::TaskRequest` has no `cluster_id` yet: the field is added to its JSON.)
 async fn create_task(
     engine: &TaskEngineClient,
     task: &te::TaskRequest,
     cluster_id: i64,
 ) -> Result<i64, ClientError> {
-    const PATH: &str = "/task/create";
-    let url = format!("{}{PATH}", engine.transport().base_url());
-    let mut body = serde_json::to_value(task).map_err(|e| ClientError::Decode {
-        url: url.clone(),
-        reason: e.to_string(),
-    })?;
-    body["cluster_id"] = json!(cluster_id);
-    let reply = engine
-        .call_raw(Method::POST, PATH, Encoding::Json, &body)
-        .await?;
-    if reply.body["code"].as_i64() != Some(0) {
-        return Err(ClientError::Api {
-            url,
-            status: reply.status.as_u16(),
-            code: reply.body["code"].as_i64().unwrap_or(-1),
-            message: reply.body["msg"].as_str().unwrap_or_default().to_string(),
-        });
-    }
-    reply.body["data"]
-        .as_i64()
-        .ok_or_else(|| ClientError::Decode {
-            url,
-            reason: format!("no task id in {}", reply.body),
-        })
+    let task = te::TaskRequest {
+        cluster_id: Some(cluster_id),
+        ..task.clone()
+    };
+    engine.create_task(&task).await
 }
 
 /// A failed call to the task-engine: a refusal of the person's roles is the caller's 403, its
@@ -763,6 +743,7 @@ fn prepare(
         timeout: None,
         auto: Some(false),
         notify_url: (!notify_url.is_empty()).then(|| notify_url.to_string()),
+        cluster_id: None,
     };
     Ok(Prepared {
         pool_id,

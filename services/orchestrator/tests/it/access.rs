@@ -178,6 +178,7 @@ async fn a_viewer_cannot_start_a_task_through_the_front_door(backend: TestBacken
             timeout: None,
             auto: Some(false),
             notify_url: None,
+            cluster_id: None,
         })
         .await
         .expect("a task");

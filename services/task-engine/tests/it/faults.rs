@@ -168,6 +168,7 @@ async fn a_50_node_task_survives_a_database_restart_without_running_a_finished_s
             timeout: None,
             auto: Some(true),
             notify_url: None,
+            cluster_id: None,
         })
         .await
         .expect("task");

@@ -175,6 +175,7 @@ async fn a_task_survives_the_sigkill_of_its_engine(backend: TestBackend) {
             timeout: None,
             auto: Some(true),
             notify_url: None,
+            cluster_id: None,
         })
         .await
         .expect("task");
@@ -280,6 +281,7 @@ async fn two_engines_share_one_database(backend: TestBackend) {
                 timeout: None,
                 auto: Some(false),
                 notify_url: None,
+                cluster_id: None,
             })
             .await
             .expect("task");

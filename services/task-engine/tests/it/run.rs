@@ -64,6 +64,7 @@ fn task(template_id: i64, hosts: &[&str], max_num: i64, auto: bool) -> w::TaskRe
         timeout: None,
         auto: Some(auto),
         notify_url: None,
+        cluster_id: None,
     }
 }
 

@@ -139,6 +139,7 @@ fn request(template_id: i64, nodes: usize) -> w::TaskRequest {
         // Not started: these tests read a task as created (`run.rs` runs them).
         auto: Some(false),
         notify_url: None,
+        cluster_id: None,
     }
 }
 
