@@ -141,6 +141,22 @@ class ServiceProcess:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+class CmdbService(ServiceProcess):
+    """The cmdb binary on 127.0.0.1:0 with a fresh SQLite database in its temporary folder,
+    the admin's generated key in the file ``credentials``, trusting ``issuer``; ``extra_env``
+    over that (a MariaDB URL, settings of one suite)."""
+
+    def __init__(self, issuer, extra_env=None):
+        super().__init__("cmdb", "CMDB_BIN", clean_env=True)
+        self.credentials = os.path.join(self.workdir, "admin.json")
+        self.env.update({
+            "DCP_DATABASE__URL": "sqlite://" + os.path.join(self.workdir, "cmdb.db"),
+            "DCP_API_KEYS__CREDENTIALS_FILE": self.credentials,
+        })
+        self.env.update(issuer.auth_env())
+        self.env.update(extra_env or {})
+
+
 def http_request(url, method="POST", params=None, json_body=True, timeout=30, token=None):
     """One request built by hand (no client): answers (HTTP status, decoded JSON body), whatever
     the status. A GET carries params in its query string; other methods send them as JSON, or

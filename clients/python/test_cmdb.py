@@ -34,7 +34,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import cmdb  # noqa: E402
-from dcp_testing import Issuer, ServiceProcess, http_request, mysql_database_or_skip  # noqa: E402
+from dcp_testing import CmdbService, Issuer, http_request, mysql_database_or_skip  # noqa: E402
 
 # The platform's token issuer of this module: a real cloud-portal (setUpModule).
 ISSUER = None
@@ -52,19 +52,9 @@ def tearDownModule():
         ISSUER = None
 
 
-class Service(ServiceProcess):
-    """The cmdb binary on 127.0.0.1:0 with a fresh SQLite database in a temporary folder,
-    trusting the module's issuer."""
-
-    def __init__(self, extra_env=None):
-        super().__init__("cmdb", "CMDB_BIN", clean_env=True)
-        self.credentials = os.path.join(self.workdir, "admin.json")
-        self.env.update({
-            "DCP_DATABASE__URL": "sqlite://" + os.path.join(self.workdir, "cmdb.db"),
-            "DCP_API_KEYS__CREDENTIALS_FILE": self.credentials,
-        })
-        self.env.update(ISSUER.auth_env())
-        self.env.update(extra_env or {})
+def Service(extra_env=None):
+    """cmdb trusting the module's issuer."""
+    return CmdbService(ISSUER, extra_env)
 
 
 def raw_request(url, method, path, params, json_body=False, token=None):

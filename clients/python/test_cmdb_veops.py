@@ -32,7 +32,7 @@ import requests  # noqa: E402
 import cmdb  # noqa: E402
 import veops_crud  # noqa: E402
 import veops_query  # noqa: E402
-from dcp_testing import Issuer, ServiceProcess, mysql_database_or_skip  # noqa: E402
+from dcp_testing import CmdbService, Issuer, mysql_database_or_skip  # noqa: E402
 
 ISSUER = None
 
@@ -49,19 +49,9 @@ def tearDownModule():
         ISSUER = None
 
 
-class Service(ServiceProcess):
-    """cmdb on 127.0.0.1:0, a fresh database, the admin's generated key in a file."""
-
-    def __init__(self, extra_env=None):
-        super().__init__("cmdb", "CMDB_BIN", clean_env=True)
-        self.credentials = os.path.join(self.workdir, "admin.json")
-        self.env.update({
-            "DCP_DATABASE__URL": "sqlite://" + os.path.join(self.workdir, "cmdb.db"),
-            "DCP_API_KEYS__CREDENTIALS_FILE": self.credentials,
-            "DCP_PLATFORM__ENSURE_TYPES": "false",
-        })
-        self.env.update(ISSUER.auth_env())
-        self.env.update(extra_env or {})
+def Service(extra_env=None):
+    """cmdb for these tests: the module's issuer, veops' model made by the tests themselves."""
+    return CmdbService(ISSUER, {"DCP_PLATFORM__ENSURE_TYPES": "false", **(extra_env or {})})
 
 
 def veops_call(method, path, payload):

@@ -172,11 +172,8 @@ pub fn table() -> RouteTable {
         .read(api("/ci_relations/s"), GET, relation_search)
         .allow(READ)
         .seed_credential()
-        .write(
-            api("/ci_relations/{cr_id}"),
-            DELETE,
-            veops_delete_ci_relation,
-        )
+        // The same deletion as the seed's `/cirelations/delete/{cr_id}`.
+        .write(api("/ci_relations/{cr_id}"), DELETE, delete_ci_relation)
         .allow(WRITE)
         .seed_credential()
         .write(
@@ -693,19 +690,6 @@ async fn veops_add_ci_relation(
         .await?)
 }
 
-/// `DELETE /ci_relations/<cr_id>` (veops CMDB).
-async fn veops_delete_ci_relation(
-    cmdb: web::Data<Cmdb>,
-    req: HttpRequest,
-    bearer: Option<Caller>,
-    p: Params,
-) -> Reply {
-    let caller = guard_only(&cmdb, &req, bearer, p, CmdbAccess::Write).await?;
-    ok(cmdb
-        .delete_ci_relation(caller, path_id(&req, "cr_id")?)
-        .await?)
-}
-
 /// `GET /ci_relations/s` (veops CMDB): the CIs `level` hops from `root_id` (`1`, or several
 /// as `1,2,3`), along relations to their second CIs or with `reverse` to their first, that
 /// the search parameters of `/ci/s` match.
@@ -848,6 +832,7 @@ async fn veops_delete_type(
     ok(w::TypeId { type_id: id })
 }
 
+/// `DELETE /cirelations/delete/<cr_id>` (the seed) and `DELETE /ci_relations/<cr_id>` (veops).
 async fn delete_ci_relation(
     cmdb: web::Data<Cmdb>,
     req: HttpRequest,

@@ -12,7 +12,7 @@ use kit::testing::Served;
 use serde_json::json;
 use wire::task_engine as w;
 
-use crate::support::object;
+use crate::support::shell_step;
 
 const DEADLINE: Duration = Duration::from_millis(1_000);
 
@@ -88,33 +88,6 @@ async fn database_drills() {
     }
 }
 
-async fn remote(client: &TaskEngineClient, name: &str, args: String) {
-    let id = client
-        .create_action(&w::ActionRequest {
-            name: Some(name.into()),
-            desc: None,
-            params: None,
-        })
-        .await
-        .expect("action");
-    client
-        .create_action_impl(&w::ActionImplRequest {
-            action_id: Some(id),
-            impl_type: Some("ansible".into()),
-            template: Some(object(json!({"action": {"module": "shell", "args": args}}))),
-        })
-        .await
-        .expect("implementation");
-    client
-        .create_remote_step(&w::RemoteStepRequest {
-            name: Some(name.into()),
-            desc: None,
-            actions: Some(vec![name.into()]),
-        })
-        .await
-        .expect("remote step");
-}
-
 /// How many times each of `ips` appears in the side-effect file at `path`.
 fn runs(path: &Path, ips: &[String]) -> Vec<(String, usize)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -130,14 +103,14 @@ async fn a_50_node_task_survives_a_database_restart_without_running_a_finished_s
     let c = &engine.client;
     let files = tempfile::tempdir().expect("a temp folder");
     let (firsts, lasts) = (files.path().join("first"), files.path().join("last"));
-    remote(
+    shell_step(
         c,
         "first",
         format!("echo {{{{ip}}}} >> {}", firsts.display()),
     )
     .await;
-    remote(c, "slow", "sleep 2".into()).await;
-    remote(c, "last", format!("echo {{{{ip}}}} >> {}", lasts.display())).await;
+    shell_step(c, "slow", "sleep 2".into()).await;
+    shell_step(c, "last", format!("echo {{{{ip}}}} >> {}", lasts.display())).await;
     let steps = ["first", "slow", "last"]
         .iter()
         .map(|name| w::TemplateStep {

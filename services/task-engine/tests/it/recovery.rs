@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use wire::task_engine as w;
 
 use crate::sshd;
-use crate::support::object;
+use crate::support::{object, shell_step};
 
 kit::on_both_backends!(a_task_survives_the_sigkill_of_its_engine);
 
@@ -92,33 +92,6 @@ impl Drop for Engine {
     }
 }
 
-async fn remote(client: &TaskEngineClient, name: &str, args: String) {
-    let id = client
-        .create_action(&w::ActionRequest {
-            name: Some(name.into()),
-            desc: None,
-            params: None,
-        })
-        .await
-        .expect("action");
-    client
-        .create_action_impl(&w::ActionImplRequest {
-            action_id: Some(id),
-            impl_type: Some("ansible".into()),
-            template: Some(object(json!({"action": {"module": "shell", "args": args}}))),
-        })
-        .await
-        .expect("implementation");
-    client
-        .create_remote_step(&w::RemoteStepRequest {
-            name: Some(name.into()),
-            desc: None,
-            actions: Some(vec![name.into()]),
-        })
-        .await
-        .expect("remote step");
-}
-
 /// A template `name` of these steps, each with no parameters and no retries.
 async fn template(client: &TaskEngineClient, name: &str, steps: &[&str]) -> i64 {
     let steps = steps
@@ -153,14 +126,14 @@ async fn a_task_survives_the_sigkill_of_its_engine(backend: TestBackend) {
     let mut first = Engine::launch(&db, files, "first").await;
     let c = &first.client;
     let (counter, done) = (files.join("first-runs"), files.join("last-runs"));
-    remote(
+    shell_step(
         c,
         "first",
         format!("echo {{{{ip}}}} >> {}", counter.display()),
     )
     .await;
-    remote(c, "slow", "sleep 4".into()).await;
-    remote(c, "last", format!("echo {{{{ip}}}} >> {}", done.display())).await;
+    shell_step(c, "slow", "sleep 4".into()).await;
+    shell_step(c, "last", format!("echo {{{{ip}}}} >> {}", done.display())).await;
     let tpl = template(c, "crash", &["first", "slow", "last"]).await;
     let id = c
         .create_task(&w::TaskRequest {
@@ -258,11 +231,11 @@ async fn two_engines_share_one_database(backend: TestBackend) {
     let b = Engine::launch(&db, files, "b").await;
     // Each step appends its name to a file per task and node, through ssh.
     let file = format!("{}/{{{{tag}}}}-{{{{ip}}}}", files.display());
-    remote(&a.client, "one", format!("echo one >> {file}")).await;
+    shell_step(&a.client, "one", format!("echo one >> {file}")).await;
     // Long enough that every node is still inside `two` when the last one reaches it, however
     // loaded the machine (14 nodes start one after another).
-    remote(&a.client, "two", format!("echo two >> {file}; sleep 10")).await;
-    remote(&a.client, "three", format!("echo three >> {file}")).await;
+    shell_step(&a.client, "two", format!("echo two >> {file}; sleep 10")).await;
+    shell_step(&a.client, "three", format!("echo three >> {file}")).await;
     let tpl = template(&b.client, "two", &["one", "two", "three"]).await;
     let hosts = ["127.0.0.2", "127.0.0.3"];
     let mut ids = Vec::new();

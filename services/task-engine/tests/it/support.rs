@@ -234,3 +234,32 @@ pub fn assert_api_error(error: &ClientError, status: u16, needle: &str) {
         error.message()
     );
 }
+
+/// An action `name` running `args` in the shell, its implementation, and a remote step of the
+/// same name that runs it.
+pub async fn shell_step(client: &TaskEngineClient, name: &str, args: String) {
+    let id = client
+        .create_action(&w::ActionRequest {
+            name: Some(name.into()),
+            desc: None,
+            params: None,
+        })
+        .await
+        .expect("action");
+    client
+        .create_action_impl(&w::ActionImplRequest {
+            action_id: Some(id),
+            impl_type: Some("ansible".into()),
+            template: Some(object(json!({"action": {"module": "shell", "args": args}}))),
+        })
+        .await
+        .expect("implementation");
+    client
+        .create_remote_step(&w::RemoteStepRequest {
+            name: Some(name.into()),
+            desc: None,
+            actions: Some(vec![name.into()]),
+        })
+        .await
+        .expect("remote step");
+}
