@@ -334,20 +334,21 @@ fn issuer_paths() -> Map<String, Value> {
     );
     paths.insert(
         "/oauth/token".into(),
-        json!({"post": {"tags": [tag], "summary": "An access token: a user's password (grant_type=password, username, password) or a service account's client credentials (grant_type=client_credentials, client_id, client_secret, or HTTP Basic)",
+        json!({"post": {"tags": [tag], "summary": "An access token: a user's password (grant_type=password, username, password; with a refresh token), a refresh token (grant_type=refresh_token, refresh_token; used once, a new pair) or a service account's client credentials (grant_type=client_credentials, client_id, client_secret, or HTTP Basic)",
             "operationId": "token",
             "security": [],
             "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
                 "type": "object", "required": ["grant_type"],
                 "properties": {
-                    "grant_type": {"type": "string", "enum": ["password", "client_credentials"]},
+                    "grant_type": {"type": "string", "enum": ["password", "client_credentials", "refresh_token"]},
                     "username": {"type": "string"}, "password": {"type": "string"},
+                    "refresh_token": {"type": "string"},
                     "client_id": {"type": "string"}, "client_secret": {"type": "string"},
                     "scope": {"type": "string"}}}}}},
             "responses": {
-                "200": {"description": "`{access_token, token_type: Bearer, expires_in}`", "content": {"application/json": {"schema": {
+                "200": {"description": "`{access_token, token_type: Bearer, expires_in, refresh_token}` (no refresh token for client credentials)", "content": {"application/json": {"schema": {
                     "type": "object", "required": ["access_token", "token_type", "expires_in"],
-                    "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}}}}}},
+                    "properties": {"access_token": {"type": "string"}, "token_type": {"type": "string"}, "expires_in": {"type": "integer"}, "refresh_token": {"type": "string"}}}}}},
                 "400": oauth_error.clone(),
                 "401": oauth_error.clone(),
                 "429": oauth_error.clone(),
